@@ -1,0 +1,7 @@
+# The one place rnncore touches BLAS: a row-major gemm over scipy's cython_blas.
+from cython cimport floating
+
+cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
+               floating alpha, const floating* a, int lda,
+               const floating* b, int ldb,
+               floating beta, floating* c, int ldc) noexcept nogil

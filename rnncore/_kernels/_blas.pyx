@@ -1,0 +1,50 @@
+"""Row-major gemm for float and double over ``scipy.linalg.cython_blas``.
+
+BLAS is column-major. A row-major matrix is the transpose of the same memory read
+column-major, so ``C = op(A)·op(B)`` in row-major is ``Cᵀ = op(B)ᵀ·op(A)ᵀ`` in column-major:
+call the Fortran gemm with the operands swapped and m and n exchanged.
+"""
+from cython cimport floating
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+
+cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
+               floating alpha, const floating* a, int lda,
+               const floating* b, int ldb,
+               floating beta, floating* c, int ldc) noexcept nogil:
+    """C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C, all row-major.
+
+    lda, ldb, ldc are row strides in elements (the number of columns of the stored matrix).
+    """
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    if m == 0 or n == 0:
+        return
+    if floating is float:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+              &beta, c, &ldc)
+    else:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
+              &beta, c, &ldc)
+
+
+def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
+              bint trans_a=False, bint trans_b=False, floating alpha=1, floating beta=0):
+    """``c = alpha · op(a) · op(b) + beta · c`` in place (for tests and the ops floor).
+
+    Shapes are the caller's to get right, except that they are checked here because this is
+    reachable from Python.
+    """
+    cdef int m = a.shape[1] if trans_a else a.shape[0]
+    cdef int k = a.shape[0] if trans_a else a.shape[1]
+    cdef int kb = b.shape[1] if trans_b else b.shape[0]
+    cdef int n = b.shape[0] if trans_b else b.shape[1]
+    if k != kb or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError(
+            f"gemm_into: op(a) is ({m}, {k}), op(b) is ({kb}, {n}) and c is "
+            f"({c.shape[0]}, {c.shape[1]}); expected op(a) (m, k), op(b) (k, n), c (m, n)")
+    with nogil:
+        gemm(trans_a, trans_b, m, n, k, alpha, &a[0, 0] if a.shape[0] * a.shape[1] else NULL,
+             a.shape[1] if a.shape[1] else 1,
+             &b[0, 0] if b.shape[0] * b.shape[1] else NULL, b.shape[1] if b.shape[1] else 1,
+             beta, &c[0, 0] if c.shape[0] * c.shape[1] else NULL, c.shape[1] if c.shape[1] else 1)

@@ -1,0 +1,63 @@
+"""Variable: a named, in-place-updatable NumPy array (what Keras calls a weight)."""
+import numpy as np
+
+
+class Variable:
+    """A layer weight.
+
+    ``value`` is the NumPy array itself; optimizers update it in place, so references held by
+    layers and caches stay valid. ``grad`` holds the gradient from the last backward pass.
+
+    Parameters
+    ----------
+    value : array-like
+    name : str, the weight's name in its layer (``kernel``, ``recurrent_kernel``, ``bias``, …).
+    trainable : bool
+    path : str, ``layer_name/weight_name`` as Keras 3 shows it.
+    """
+
+    __slots__ = ("value", "name", "trainable", "path", "grad", "__weakref__")
+
+    def __init__(self, value, name="variable", trainable=True, path=None, dtype=None):
+        self.value = np.array(value, dtype=dtype)
+        self.name = name
+        self.trainable = trainable
+        self.path = path or name
+        self.grad = None
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+    def numpy(self):
+        return self.value.copy()
+
+    def assign(self, value):
+        value = np.asarray(value)
+        if value.shape != self.value.shape:
+            raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
+                             f"{value.shape}, expected {self.value.shape}")
+        self.value[...] = value
+        return self
+
+    def assign_add(self, delta):
+        self.value += delta
+        return self
+
+    def assign_sub(self, delta):
+        self.value -= delta
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}>"

@@ -1,0 +1,223 @@
+"""Layer: the base of every rnncore layer, and the symbolic tensors of functional models.
+
+A layer has Keras's surface (name, weights, get/set_weights, build, compute_output_shape,
+get_config, ``__call__`` on NumPy arrays or on symbolic tensors) and rnncore's training
+protocol, which the trainer calls with already-validated arrays:
+
+``forward(inputs, training=False, mask=None) -> outputs``
+    Computes and remembers what ``backward`` needs.
+``backward(d_outputs) -> d_inputs``
+    Gradient of the loss w.r.t. the inputs of the last ``forward``; stores each trainable
+    weight's gradient in ``variable.grad``.
+"""
+import re
+
+import numpy as np
+
+from .. import _config
+from .._variable import Variable
+from .. import initializers as _initializers
+
+_NAME_COUNTS = {}
+
+
+def _snake(name):
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(base):
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+class SymbolicTensor:
+    """A placeholder for a layer output in a functional model (Keras's KerasTensor)."""
+
+    def __init__(self, shape, dtype="float32", layer=None, node_index=0, tensor_index=0,
+                 name=None):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype).name
+        self._keras_history = (layer, node_index, tensor_index)
+        self.name = name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class Node:
+    """One call of a layer on symbolic inputs."""
+
+    def __init__(self, layer, inputs, outputs, kwargs):
+        self.layer, self.inputs, self.outputs, self.kwargs = layer, inputs, outputs, kwargs
+
+
+def _is_symbolic(x):
+    if isinstance(x, (list, tuple)):
+        return any(_is_symbolic(v) for v in x)
+    return isinstance(x, SymbolicTensor)
+
+
+class Layer:
+    """Base class of rnncore layers. See the module docstring for the training protocol."""
+
+    _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
+                    "batch_size", "input_dim", "input_length", "autocast", "dynamic")
+
+    def __init__(self, name=None, dtype=None, trainable=True, **kwargs):
+        unknown = set(kwargs) - set(self._BASE_KWARGS)
+        if unknown:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                            f"{ {k: kwargs[k] for k in sorted(unknown)} }")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be a string, got {name!r}")
+        self.name = name or unique_name(_snake(type(self).__name__))
+        dtype = dtype or _config.floatx()
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.dtype = np.dtype(dtype).name
+        self.trainable = trainable
+        self.built = False
+        self.supports_masking = False
+        self._variables = []
+        self._inbound_nodes = []
+        self._batch_input_shape = None
+        batch_size = kwargs.get("batch_size")
+        if kwargs.get("batch_input_shape") is not None:
+            self._batch_input_shape = tuple(kwargs["batch_input_shape"])
+        elif kwargs.get("input_shape") is not None:
+            self._batch_input_shape = (batch_size,) + tuple(kwargs["input_shape"])
+        elif kwargs.get("input_dim") is not None:
+            self._batch_input_shape = (batch_size, kwargs["input_dim"])
+
+    # ---- weights -------------------------------------------------------------------------
+    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+        init = _initializers.get(initializer)
+        value = init(tuple(shape), dtype=self.dtype)
+        var = Variable(value, name=name, trainable=trainable, path=f"{self.name}/{name}",
+                       dtype=self.dtype)
+        self._variables.append(var)
+        return var
+
+    @property
+    def weights(self):
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        return [v for v in self._variables if v.trainable] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        if self.trainable:
+            return [v for v in self._variables if not v.trainable]
+        return list(self._variables)
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        mine = self.weights
+        weights = list(weights)
+        if len(weights) != len(mine):
+            raise ValueError(f"Layer {self.name!r} expects {len(mine)} weights, but the weights "
+                             f"list has {len(weights)} elements")
+        for var, w in zip(mine, weights):
+            w = np.asarray(w)
+            if w.shape != var.shape:
+                raise ValueError(f"Layer {self.name!r} weight {var.name!r}: expected shape "
+                                 f"{var.shape}, got {w.shape}")
+        for var, w in zip(mine, weights):
+            var.assign(w)
+
+    def count_params(self):
+        return int(sum(v.value.size for v in self.weights))
+
+    @property
+    def grads(self):
+        """Gradients of the trainable weights from the last backward pass, in weight order."""
+        return [v.grad for v in self.trainable_weights]
+
+    # ---- shapes and building -------------------------------------------------------------
+    def build(self, input_shape):
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.supports_masking else None
+
+    def check_input(self, x):
+        """Validate and convert one eager input (hook for subclasses); returns an ndarray."""
+        return as_float_array(x, "inputs", self.dtype)
+
+    # ---- calling ------------------------------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
+            return self._symbolic_call(inputs, **kwargs)
+        return self._eager_call(inputs, *args, **kwargs)
+
+    def _eager_call(self, inputs, training=False, mask=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
+        x = self.check_input(inputs)
+        self._maybe_build(x.shape)
+        return self.forward(x, training=bool(training), mask=mask)
+
+    def _symbolic_call(self, inputs, **kwargs):
+        shape = inputs.shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs]
+        self._maybe_build(shape)
+        out_shape = self.compute_output_shape(shape)
+        node_index = len(self._inbound_nodes)
+        if isinstance(out_shape, list):
+            outputs = [SymbolicTensor(s, self.dtype, self, node_index, i, name=self.name)
+                       for i, s in enumerate(out_shape)]
+        else:
+            outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0, name=self.name)
+        self._inbound_nodes.append(Node(self, inputs, outputs, kwargs))
+        return outputs
+
+    def forward(self, inputs, training=False, mask=None):
+        raise NotImplementedError
+
+    def backward(self, d_outputs):
+        raise NotImplementedError
+
+    # ---- serialisation ------------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def as_float_array(x, argument, dtype):
+    """Convert to a float ndarray of `dtype`; integer and non-contiguous input is converted,
+    non-numeric input is a ValueError naming `argument`."""
+    arr = np.asarray(x.value if isinstance(x, Variable) else x)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or arr.dtype == np.bool_):
+        raise ValueError(f"{argument} must be a numeric array, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=dtype)

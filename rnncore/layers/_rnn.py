@@ -1,0 +1,240 @@
+"""RNNBase: what SimpleRNN, LSTM and GRU layers share (arguments, state, masks, dropout).
+
+A subclass sets ``GATES`` and ``N_STATES``, builds its weights in ``build`` and runs the
+whole sequence through its ``rnncore.ops`` pair in ``_forward_op`` / ``_backward_op``.
+"""
+import numbers
+
+import numpy as np
+
+from .. import initializers as _initializers
+from .._random import generator
+from ..ops import _recurrent as R
+from ._base import Layer, SymbolicTensor, as_float_array
+
+
+def _check_unsupported(**kwargs):
+    for argument, value in kwargs.items():
+        if value is not None:
+            raise ValueError(f"{argument}={value!r} is not supported by rnncore yet; "
+                             "expected None")
+
+
+class RNNBase(Layer):
+    GATES = 1
+    N_STATES = 1
+    ACTIVATIONS = ("tanh", "relu")
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 seed=None, truncate_gradient=-1, zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        if (not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0):
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        R.activation_code(activation, "activation", self.ACTIVATIONS)
+        self.activation = "linear" if activation is None else getattr(
+            activation, "__name__", activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.recurrent_initializer = _initializers.get(recurrent_initializer,
+                                                       "recurrent_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        _check_unsupported(kernel_regularizer=kernel_regularizer,
+                           recurrent_regularizer=recurrent_regularizer,
+                           bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer,
+                           kernel_constraint=kernel_constraint,
+                           recurrent_constraint=recurrent_constraint,
+                           bias_constraint=bias_constraint)
+        for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not isinstance(value, numbers.Real):
+                raise ValueError(f"{argument} must be a float in [0, 1], got {value!r}")
+        # Keras clips the rates into [0, 1]
+        self.dropout = min(1.0, max(0.0, float(dropout)))
+        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        if (not isinstance(truncate_gradient, numbers.Integral) or isinstance(truncate_gradient, bool)
+                or (truncate_gradient < 1 and truncate_gradient != -1)):
+            raise ValueError("truncate_gradient must be -1 (full BPTT) or a positive number of "
+                             f"steps, got {truncate_gradient!r}")
+        self.truncate_gradient = int(truncate_gradient)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.seed = seed
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.supports_masking = True
+        self.states = None
+        self._cache = None
+        self._had_initial_state = False
+        self._workspace = R.Workspace()
+        self._rng = generator(seed) if seed is not None else None
+
+    # ---- shapes ------------------------------------------------------------------------
+    @property
+    def state_size(self):
+        return [self.units] * self.N_STATES
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
+        batch, steps = input_shape[0], input_shape[1]
+        out = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, self.units)] * self.N_STATES
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        out = mask if self.return_sequences else None
+        return [out] + [None] * self.N_STATES if self.return_state else out
+
+    # ---- calling -----------------------------------------------------------------------
+    def check_input(self, x):
+        x = as_float_array(x, "inputs", self.dtype)
+        if x.ndim != 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be 3D "
+                             f"(batch, timesteps, features), got shape {x.shape}")
+        if self.built and x.shape[2] != self.input_dim:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs have {x.shape[2]} "
+                             f"features, but the layer was built for {self.input_dim}")
+        return x
+
+    def check_initial_state(self, initial_state, batch):
+        """Validate a call-time initial state: a list of N_STATES arrays (batch, units)."""
+        if initial_state is None:
+            return None
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        if len(initial_state) != self.N_STATES:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state must be a list "
+                             f"of {self.N_STATES} array(s) of shape (batch, {self.units}), got "
+                             f"{len(initial_state)}")
+        states = []
+        for i, s in enumerate(initial_state):
+            s = as_float_array(s, f"initial_state[{i}]", self.dtype)
+            if s.shape != (batch, self.units):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state[{i}] must "
+                                 f"have shape ({batch}, {self.units}), got {s.shape}")
+            states.append(s)
+        return states
+
+    def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
+        if isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1:
+            inputs, initial_state = inputs[0], list(inputs[1:])
+        x = self.check_input(inputs)
+        self._maybe_build(x.shape)
+        states = self.check_initial_state(initial_state, x.shape[0])
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != x.shape[:2]:
+                raise ValueError(f"mask must have shape (batch, timesteps) = {x.shape[:2]}, "
+                                 f"got {mask.shape}")
+        return self.forward(x, training=bool(training), mask=mask, initial_state=states)
+
+    def _symbolic_call(self, inputs, initial_state=None, **kwargs):
+        if initial_state is not None:
+            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            return super()._symbolic_call([inputs, *states], **kwargs)
+        return super()._symbolic_call(inputs, **kwargs)
+
+    def build(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
+        self.input_dim = int(input_shape[-1])
+        self._build_weights(self.input_dim)
+        self.built = True
+
+    # ---- training protocol -------------------------------------------------------------
+    def _dropout_mask(self, rate, shape, training):
+        if not training or rate <= 0:
+            return None
+        rng = self._rng or generator()
+        if rate >= 1:
+            return np.zeros(shape, dtype=self.dtype)
+        keep = rng.random(shape) >= rate
+        return (keep / (1.0 - rate)).astype(self.dtype)
+
+    def forward(self, inputs, training=False, mask=None, initial_state=None):
+        if isinstance(inputs, list):
+            inputs, initial_state = inputs[0], inputs[1:]
+        x = inputs
+        B = x.shape[0]
+        self._had_initial_state = initial_state is not None
+        if initial_state is None and self.stateful:
+            if self.states is None or self.states[0].shape[0] != B:
+                if self.states is not None:
+                    raise ValueError(f"{type(self).__name__} {self.name!r} is stateful with batch "
+                                     f"size {self.states[0].shape[0]}, got a batch of {B}")
+                self.states = [np.zeros((B, self.units), self.dtype) for _ in range(self.N_STATES)]
+            initial_state = self.states
+        dp = self._dropout_mask(self.dropout, (B, x.shape[2]), training)
+        rdp = self._dropout_mask(self.recurrent_dropout, (B, self.units), training)
+        output, states, self._cache = self._forward_op(x, initial_state, mask, dp, rdp)
+        if self.stateful:
+            self.states = [s.copy() for s in states]
+        if self.return_state:
+            return [output, *states]
+        return output
+
+    def backward(self, d_outputs):
+        d_states = None
+        if self.return_state:
+            d_output, *d_states = d_outputs
+            if all(d is None for d in d_states):
+                d_states = None
+        else:
+            d_output = d_outputs
+        grads = self._backward_op(self._cache, d_output, d_states)
+        for var in self.trainable_weights:
+            var.grad = grads[var.name]
+        if self._had_initial_state:
+            d_init = grads["initial_state"]
+            return [grads["x"], *(d_init if isinstance(d_init, list) else [d_init])]
+        return grads["x"]
+
+    def reset_states(self, states=None):
+        """Zero the carried state of a stateful layer (or set it to `states`)."""
+        if not self.stateful:
+            raise AttributeError(f"Layer {self.name!r} is not stateful: reset_states needs "
+                                 "stateful=True")
+        if states is None:
+            self.states = None if self.states is None else [np.zeros_like(s) for s in self.states]
+        else:
+            batch = np.asarray(states[0] if isinstance(states, (list, tuple)) else states).shape[0]
+            self.states = self.check_initial_state(states, batch)
+
+    reset_state = reset_states
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+            "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": _initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": _initializers.serialize(self.bias_initializer),
+            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+            "return_sequences": self.return_sequences, "return_state": self.return_state,
+            "go_backwards": self.go_backwards, "stateful": self.stateful,
+            "unroll": self.unroll, "seed": self.seed,
+            "truncate_gradient": self.truncate_gradient,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        })
+        return config
+
+    def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
+        raise NotImplementedError
+
+    def _backward_op(self, cache, d_output, d_states):
+        raise NotImplementedError
+
+    def _build_weights(self, input_dim):
+        raise NotImplementedError

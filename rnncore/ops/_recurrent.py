@@ -1,0 +1,139 @@
+"""What every recurrent op shares: layouts, the hoisted gemms, truncation, engine choice.
+
+Batch-major user arrays ``(batch, timesteps, features)`` become time-major C-contiguous blocks
+for the kernels; ``x·W + b`` is ONE gemm over all T·B rows before the loop, and the weight
+gradients are ONE gemm each over the rows of the BPTT window after it.
+"""
+import numpy as np
+
+from .. import _config
+
+ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3, "hard_sigmoid": 4}
+ENGINES = ("auto", "kernel", "numpy")
+
+_EMPTY = {}
+
+
+def empty(dtype, ndim):
+    """The kernels' "no array" value: shape (0, …) of the right dtype and rank."""
+    key = (np.dtype(dtype), ndim)
+    if key not in _EMPTY:
+        _EMPTY[key] = np.zeros((0,) * ndim, dtype=dtype)
+    return _EMPTY[key]
+
+
+def activation_code(name, argument="activation", allowed=tuple(ACTIVATIONS)):
+    if callable(name) and getattr(name, "__name__", None) in ACTIVATIONS:
+        name = name.__name__
+    if name is None:
+        name = "linear"
+    if name not in allowed:
+        raise ValueError(f"{argument} must be one of {list(allowed)}, got {name!r}")
+    return ACTIVATIONS[name]
+
+
+def pick_engine(engine, kernel_module, reference_module):
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    return reference_module if engine == "numpy" else kernel_module
+
+
+def window(truncate_gradient, T):
+    """Number of steps BPTT runs over: all of them for -1, else min(k, T)."""
+    return T if truncate_gradient == -1 or truncate_gradient >= T else int(truncate_gradient)
+
+
+class Workspace:
+    """Arrays reused across calls of the same shape: no allocation per batch in steady state."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, name, shape, dtype, zero=False):
+        key = (name, np.dtype(dtype))
+        a = self._arrays.get(key)
+        if a is None or a.shape != tuple(shape):
+            a = np.empty(shape, dtype=dtype)
+            self._arrays[key] = a
+        if zero:
+            a.fill(0)
+        return a
+
+
+def time_major(x, dtype, go_backwards, input_mask=None, workspace=None):
+    """(B, T, F) → C-contiguous (T, B, F) of `dtype`, reversed in time for go_backwards, with an
+    input dropout mask (B, F) applied."""
+    xt = x.transpose(1, 0, 2)
+    if go_backwards:
+        xt = xt[::-1]
+    B, T, F = x.shape
+    out = workspace.get("x_tm", (T, B, F), dtype) if workspace is not None else None
+    if out is None:
+        out = np.empty((T, B, F), dtype=dtype)
+    np.copyto(out, xt, casting="unsafe")
+    if input_mask is not None:
+        out *= input_mask
+    return out
+
+
+def step_mask_time_major(mask, go_backwards, T, B):
+    """Keras's (B, T) boolean mask → the kernels' (T, B) uint8, or the empty marker."""
+    if mask is None:
+        return empty(np.uint8, 2)
+    m = np.asarray(mask).astype(bool).T
+    if go_backwards:
+        m = m[::-1]
+    return np.ascontiguousarray(m, dtype=np.uint8)
+
+
+def input_gemm(x_tm, kernel, bias, out):
+    """out (T, B, N) = x_tm (T, B, F) · kernel (F, N) + bias — one gemm over all T·B rows."""
+    T, B, F = x_tm.shape
+    np.matmul(x_tm.reshape(T * B, F), kernel, out=out.reshape(T * B, -1))
+    if bias is not None:
+        out += bias
+    return out
+
+
+def input_grads(x_tm, kernel, dz, steps, need_dx=True):
+    """Gradients of the hoisted gemm over the last `steps` steps of the window.
+
+    Returns dW = X_winᵀ·dz_win, db = Σ dz_win, and dX (T, B, F) time-major, zero before the
+    window (or None when not needed).
+    """
+    T, B, F = x_tm.shape
+    N = dz.shape[2]
+    t0 = T - steps
+    dz_win = dz[t0:].reshape(steps * B, N)
+    dW = x_tm[t0:].reshape(steps * B, F).T @ dz_win
+    db = dz_win.sum(axis=0)
+    dx = None
+    if need_dx:
+        dx = np.zeros((T, B, F), dtype=dz.dtype) if t0 else np.empty((T, B, F), dtype=dz.dtype)
+        np.matmul(dz_win, kernel.T, out=dx[t0:].reshape(steps * B, F))
+    return dW, db, dx
+
+
+def to_batch_major(y_tm, go_backwards_flip=False):
+    """(T, B, X) → fresh C-contiguous (B, T, X)."""
+    y = y_tm.transpose(1, 0, 2)
+    if go_backwards_flip:
+        y = y[:, ::-1]
+    return np.ascontiguousarray(y)
+
+
+def grad_to_time_major(d_output, T, B, H, dtype, return_sequences, go_backwards, workspace):
+    """Gradient arriving at the layer's output → the kernels' dhs (T, B, H) and the extra dh_T.
+
+    With return_sequences the output at step t is hs[t+1] (in processing order, as Keras returns
+    for go_backwards too); without, only the last state gets a gradient, which goes to dh_T.
+    """
+    dhs = workspace.get("dhs", (T, B, H), dtype,
+                        zero=not return_sequences or d_output is None)
+    if return_sequences and d_output is not None:
+        np.copyto(dhs, d_output.transpose(1, 0, 2), casting="unsafe")
+    return dhs
+
+
+def num_threads(n_threads):
+    return _config.get_num_threads() if n_threads is None else n_threads
