@@ -1,4 +1,16 @@
-"""rnncore: fast CPU training of recurrent networks with Keras's API and numerics."""
+"""rnncore: fast CPU training of recurrent networks with Keras's API and numerics.
+
+Swap the import and a Keras program runs on rnncore's kernels::
+
+    import rnncore as keras
+    from rnncore import layers, models
+
+Submodules mirror Keras's: ``layers``, ``models``, ``optimizers``, ``losses``, ``metrics``,
+``callbacks``, ``initializers``, ``activations``, ``utils``, ``preprocessing``, ``datasets``;
+``ops`` is rnncore's functional API over the kernels and ``reference`` their NumPy twins.
+"""
+import importlib
+
 try:
     from ._kernels import _blas, _simple_rnn  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
@@ -8,7 +20,26 @@ except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
         f"which sets everything up. ({exc})") from exc
 
 from ._config import floatx, get_num_threads, set_floatx, set_num_threads
-from . import ops, reference
 
 __version__ = "0.1.0"
-__all__ = ["ops", "reference", "floatx", "set_floatx", "get_num_threads", "set_num_threads"]
+
+_SUBMODULES = ("activations", "callbacks", "datasets", "initializers", "layers", "losses",
+               "metrics", "models", "ops", "optimizers", "preprocessing", "reference", "utils")
+_FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
+
+__all__ = list(_SUBMODULES) + list(_FROM) + ["floatx", "set_floatx", "get_num_threads",
+                                              "set_num_threads", "__version__"]
+
+
+def __getattr__(name):
+    # Submodules load on first use: `import rnncore` stays fast and `rnncore.layers` works
+    # the way `keras.layers` does.
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _FROM:
+        return getattr(importlib.import_module(f".{_FROM[name]}", __name__), name)
+    raise AttributeError(f"module 'rnncore' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

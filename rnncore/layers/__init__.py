@@ -2,5 +2,13 @@
 from ._base import Layer
 from ._rnn import RNNBase
 from ._simple_rnn import SimpleRNN
+from ._lstm import LSTM
+from ._core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from ._embedding import Embedding
+from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
+from ._bidirectional import Bidirectional
+from ._registry import deserialize, serialize
 
-__all__ = ["Layer", "RNNBase", "SimpleRNN"]
+__all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "Activation", "Dense", "Dropout", "Flatten",
+           "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
+           "GlobalMaxPooling1D", "Bidirectional", "deserialize", "serialize"]

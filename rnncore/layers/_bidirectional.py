@@ -1,0 +1,188 @@
+"""Bidirectional wrapper: one recurrent layer forward in time, a copy backward, merged."""
+import numpy as np
+
+from ._base import Layer
+from ._rnn import RNNBase
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Runs ``layer`` forward and a copy of it with ``go_backwards`` flipped, then merges.
+
+    The backward layer's sequence output is flipped back into input order before merging, as
+    Keras does. Weights: the forward layer's, then the backward layer's.
+
+    Parameters
+    ----------
+    layer : SimpleRNN, LSTM or GRU.
+    merge_mode : 'concat' (default), 'sum', 'mul', 'ave' or None (a list of both outputs).
+    backward_layer : optional explicit backward layer.
+    """
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, RNNBase):
+            raise ValueError(f"layer must be a SimpleRNN, LSTM or GRU layer, got {layer!r}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        super().__init__(**kwargs)
+        config = layer.get_config()
+        config["name"] = "forward_" + layer.name
+        self.forward_layer = type(layer).from_config(config)
+        if backward_layer is None:
+            config = layer.get_config()
+            config["name"] = "backward_" + layer.name
+            config["go_backwards"] = not layer.go_backwards
+            backward_layer = type(layer).from_config(config)
+        elif not isinstance(backward_layer, RNNBase):
+            raise ValueError(f"backward_layer must be a recurrent layer, got {backward_layer!r}")
+        self.backward_layer = backward_layer
+        if self.forward_layer.return_sequences != self.backward_layer.return_sequences:
+            raise ValueError("forward and backward layers must agree on return_sequences")
+        self.merge_mode = merge_mode
+        self.return_sequences = self.forward_layer.return_sequences
+        self.return_state = self.forward_layer.return_state
+        self.stateful = self.forward_layer.stateful
+        self.supports_masking = True
+        for sub in (self.forward_layer, self.backward_layer):
+            # Keras zeroes masked outputs of both directions when returning sequences
+            sub.zero_output_for_mask = sub.return_sequences
+        self._layer_config = {"class_name": type(layer).__name__, "config": layer.get_config()}
+        if weights is not None:
+            self._initial_weights = weights
+
+    def build(self, input_shape):
+        self.forward_layer._maybe_build(input_shape)
+        self.backward_layer._maybe_build(input_shape)
+        self.built = True
+        if getattr(self, "_initial_weights", None) is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    @property
+    def _variables_all(self):
+        return self.forward_layer.weights + self.backward_layer.weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return self.forward_layer.trainable_weights + self.backward_layer.trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self._variables_all
+        return self.forward_layer.non_trainable_weights + self.backward_layer.non_trainable_weights
+
+    def check_input(self, x):
+        return self.forward_layer.check_input(x)
+
+    def compute_output_shape(self, input_shape):
+        out = self.forward_layer.compute_output_shape(input_shape)
+        states = []
+        if self.return_state:
+            out, *states = out
+            states = states * 2
+        if self.merge_mode == "concat":
+            out = tuple(out[:-1]) + (out[-1] * 2,)
+        elif self.merge_mode is None:
+            return [out, out] + states
+        return [out] + states if self.return_state else out
+
+    def compute_mask(self, inputs, mask=None):
+        out = mask if self.return_sequences else None
+        if self.merge_mode is None:
+            out = [out, out]
+        if self.return_state:
+            n = self.forward_layer.N_STATES * 2
+            return (out if isinstance(out, list) else [out]) + [None] * n
+        return out
+
+    def _split(self, y, layer):
+        if layer.return_state:
+            return y[0], y[1:]
+        return y, []
+
+    def forward(self, inputs, training=False, mask=None, initial_state=None):
+        fw_init = bw_init = None
+        if initial_state is not None:
+            n = self.forward_layer.N_STATES
+            fw_init, bw_init = initial_state[:n], initial_state[n:]
+        yf, sf = self._split(self.forward_layer.forward(inputs, training, mask, fw_init),
+                             self.forward_layer)
+        yb, sb = self._split(self.backward_layer.forward(inputs, training, mask, bw_init),
+                             self.backward_layer)
+        if self.return_sequences:
+            yb = yb[:, ::-1]
+        self._yf, self._yb = yf, yb
+        if self.merge_mode == "concat":
+            out = np.concatenate([yf, yb], axis=-1)
+        elif self.merge_mode == "sum":
+            out = yf + yb
+        elif self.merge_mode == "mul":
+            out = yf * yb
+        elif self.merge_mode == "ave":
+            out = (yf + yb) / 2
+        else:
+            out = [yf, np.ascontiguousarray(yb)]
+        if self.return_state:
+            return (out if isinstance(out, list) else [out]) + list(sf) + list(sb)
+        return out
+
+    def backward(self, d_outputs):
+        n_out = 2 if self.merge_mode is None else 1
+        if self.return_state or self.merge_mode is None:
+            d_out, d_states = list(d_outputs[:n_out]), list(d_outputs[n_out:])
+        else:
+            d_out, d_states = [d_outputs], []
+        yf, yb = self._yf, self._yb
+        if self.merge_mode == "concat":
+            units = yf.shape[-1]
+            dyf, dyb = d_out[0][..., :units], d_out[0][..., units:]
+        elif self.merge_mode == "sum":
+            dyf = dyb = d_out[0]
+        elif self.merge_mode == "mul":
+            dyf, dyb = d_out[0] * yb, d_out[0] * yf
+        elif self.merge_mode == "ave":
+            dyf = dyb = d_out[0] / 2
+        else:
+            dyf, dyb = d_out
+        if self.return_sequences and dyb is not None:
+            dyb = dyb[:, ::-1]
+        n = self.forward_layer.N_STATES
+        if self.return_state:
+            dsf = d_states[:n] if d_states else [None] * n
+            dsb = d_states[n:] if d_states else [None] * n
+            dxf = self.forward_layer.backward([dyf, *dsf])
+            dxb = self.backward_layer.backward([dyb, *dsb])
+        else:
+            dxf = self.forward_layer.backward(dyf)
+            dxb = self.backward_layer.backward(dyb)
+        if isinstance(dxf, list):
+            return [dxf[0] + dxb[0], *dxf[1:], *dxb[1:]]
+        return dxf + dxb
+
+    def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
+        x = self.check_input(inputs)
+        self._maybe_build(x.shape)
+        return self.forward(x, training=bool(training), mask=mask, initial_state=initial_state)
+
+    def reset_states(self, states=None):
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
+
+    reset_state = reset_states
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"layer": self._layer_config, "merge_mode": self.merge_mode})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+
+        config = dict(config)
+        layer = deserialize(config.pop("layer"))
+        return cls(layer, **config)

@@ -1,0 +1,213 @@
+"""Dense, Dropout, Flatten, Activation and the Input layer."""
+import numbers
+
+import numpy as np
+
+from .. import activations as _activations
+from .. import initializers as _initializers
+from .._random import generator
+from ._base import Layer, SymbolicTensor, as_float_array
+
+
+class InputLayer(Layer):
+    """The entry of a functional model; :func:`Input` makes one and returns its tensor."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, sparse=None,
+                 batch_shape=None, input_shape=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        shape = shape if shape is not None else input_shape
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("Input: pass shape=(…) (without the batch dimension)")
+            if isinstance(shape, numbers.Integral):
+                shape = (shape,)
+            batch_shape = (batch_size,) + tuple(shape)
+        self.batch_shape = tuple(batch_shape)
+        self.input_dtype = np.dtype(dtype or "float32").name
+        self.built = True
+        self.output = SymbolicTensor(self.batch_shape, self.input_dtype, self, 0, 0,
+                                     name=self.name)
+
+    def forward(self, inputs, training=False, mask=None):
+        return inputs
+
+    def backward(self, d_outputs):
+        return d_outputs
+
+    def get_config(self):
+        return {"name": self.name, "batch_shape": list(self.batch_shape),
+                "dtype": self.input_dtype}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """A symbolic input tensor for a functional model: ``Input(shape=(timesteps,), dtype='int32')``."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape, **kwargs).output
+
+
+class Dense(Layer):
+    """``output = activation(inputs · kernel + bias)`` over the last axis.
+
+    Weights: ``kernel (input_dim, units)``, ``bias (units,)``.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        for argument, value in (("kernel_regularizer", kernel_regularizer),
+                                ("bias_regularizer", bias_regularizer),
+                                ("activity_regularizer", activity_regularizer),
+                                ("kernel_constraint", kernel_constraint),
+                                ("bias_constraint", bias_constraint)):
+            if value is not None:
+                raise ValueError(f"{argument}={value!r} is not supported by rnncore yet; "
+                                 "expected None")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.supports_masking = True
+        self._x = self._z = self._y = None
+
+    def build(self, input_shape):
+        self.input_dim = int(input_shape[-1])
+        self.kernel = self.add_weight((self.input_dim, self.units), self.kernel_initializer,
+                                      "kernel")
+        self.bias = (self.add_weight((self.units,), self.bias_initializer, "bias")
+                     if self.use_bias else None)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def check_input(self, x):
+        x = as_float_array(x, "inputs", self.dtype)
+        if x.ndim < 2:
+            raise ValueError(f"Dense {self.name!r}: inputs must be at least 2D (batch, features), "
+                             f"got shape {x.shape}")
+        if self.built and x.shape[-1] != self.input_dim:
+            raise ValueError(f"Dense {self.name!r}: inputs have {x.shape[-1]} features, but the "
+                             f"layer was built for {self.input_dim}")
+        return x
+
+    def forward(self, inputs, training=False, mask=None):
+        self._x = inputs
+        z = inputs @ self.kernel.value
+        if self.use_bias:
+            z += self.bias.value
+        self._z = z
+        self._y = z if self.activation == "linear" else _activations.forward(self.activation, z)
+        return self._y
+
+    @property
+    def preactivation(self):
+        """The last forward's ``inputs · kernel + bias`` (the logits for sigmoid/softmax)."""
+        return self._z
+
+    def backward(self, d_outputs):
+        dz = (d_outputs if self.activation == "linear"
+              else _activations.backward(self.activation, self._z, self._y, d_outputs))
+        return self.backward_preactivation(dz)
+
+    def backward_preactivation(self, dz):
+        """Backward from the gradient w.r.t. the pre-activation (used for fused losses)."""
+        x2 = self._x.reshape(-1, self.input_dim)
+        dz2 = dz.reshape(-1, self.units)
+        if self.trainable:
+            self.kernel.grad = x2.T @ dz2
+            if self.use_bias:
+                self.bias.grad = dz2.sum(axis=0)
+        return (dz2 @ self.kernel.value.T).reshape(self._x.shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"units": self.units, "activation": self.activation,
+                       "use_bias": self.use_bias,
+                       "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                       "bias_initializer": _initializers.serialize(self.bias_initializer)})
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function: ``Activation('softmax')``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+        self.supports_masking = True
+
+    def forward(self, inputs, training=False, mask=None):
+        self._x = inputs
+        self._y = _activations.forward(self.activation, inputs)
+        return self._y
+
+    def backward(self, d_outputs):
+        return _activations.backward(self.activation, self._x, self._y, d_outputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = self.activation
+        return config
+
+
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of the inputs in training and scales the rest by 1/(1-rate)."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+            raise ValueError(f"rate must be a float in [0, 1], got {rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._rng = generator(seed) if seed is not None else None
+        self.supports_masking = True
+        self._keep = None
+
+    def forward(self, inputs, training=False, mask=None):
+        if not training or self.rate == 0:
+            self._keep = None
+            return inputs
+        shape = inputs.shape
+        if self.noise_shape is not None:
+            shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
+        rng = self._rng or generator()
+        if self.rate >= 1:
+            self._keep = np.zeros(shape, inputs.dtype)
+        else:
+            self._keep = ((rng.random(shape) >= self.rate) / (1 - self.rate)).astype(inputs.dtype)
+        return inputs * self._keep
+
+    def backward(self, d_outputs):
+        return d_outputs if self._keep is None else d_outputs * self._keep
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed,
+                       "noise_shape": None if self.noise_shape is None else list(self.noise_shape)})
+        return config
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, …) → (batch, d1·d2·…)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self._shape = None
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest))
+        return (input_shape[0], size)
+
+    def forward(self, inputs, training=False, mask=None):
+        self._shape = inputs.shape
+        return inputs.reshape(inputs.shape[0], -1)
+
+    def backward(self, d_outputs):
+        return d_outputs.reshape(self._shape)

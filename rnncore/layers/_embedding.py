@@ -1,0 +1,95 @@
+"""Embedding: token ids → dense vectors, with Keras's ``mask_zero``."""
+import numbers
+
+import numpy as np
+
+from .. import initializers as _initializers
+from ._base import Layer
+
+
+class Embedding(Layer):
+    """Turns integer ids in ``[0, input_dim)`` into vectors of size ``output_dim``.
+
+    Weight: ``embeddings (input_dim, output_dim)``, initialised uniform in ±0.05 like Keras.
+    ``mask_zero=True`` makes id 0 padding: the mask it produces makes recurrent layers skip
+    those steps. ``input_length`` (Keras 2) is accepted and gives the model its input shape.
+
+    Example
+    -------
+    >>> import numpy as np, rnncore
+    >>> rnncore.layers.Embedding(500, 16)(np.array([[1, 2, 3]])).shape
+    (1, 3, 16)
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 input_length=None, **kwargs):
+        if input_length is not None and "input_shape" not in kwargs and \
+                "batch_input_shape" not in kwargs:
+            kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+        if embeddings_regularizer is not None or embeddings_constraint is not None:
+            raise ValueError("embeddings_regularizer / embeddings_constraint are not supported by "
+                             "rnncore yet; expected None")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = _initializers.get(embeddings_initializer,
+                                                        "embeddings_initializer")
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+        self._ids = None
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim),
+                                          self.embeddings_initializer, "embeddings")
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return inputs != 0
+
+    def check_input(self, x):
+        ids = np.asarray(x)
+        if ids.dtype == object or not (np.issubdtype(ids.dtype, np.number)
+                                       or ids.dtype == np.bool_):
+            raise ValueError(f"Embedding {self.name!r}: inputs must be integer token ids, got "
+                             f"dtype {ids.dtype}")
+        if not np.issubdtype(ids.dtype, np.integer):
+            if np.any(ids != np.floor(ids)):
+                raise ValueError(f"Embedding {self.name!r}: inputs must be integer token ids, "
+                                 "got non-integer values")
+            ids = ids.astype(np.int64)
+        if ids.size:
+            lo, hi = int(ids.min()), int(ids.max())
+            if lo < 0 or hi >= self.input_dim:
+                bad = lo if lo < 0 else hi
+                raise ValueError(f"Embedding {self.name!r}: token id {bad} is outside "
+                                 f"[0, input_dim={self.input_dim})")
+        return ids
+
+    def forward(self, inputs, training=False, mask=None):
+        self._ids = inputs
+        return self.embeddings.value[inputs]
+
+    def backward(self, d_outputs):
+        if self.trainable:
+            # one vectorised scatter-add over the batch's ids (np.add.at is unbuffered, so
+            # repeated ids accumulate)
+            grad = np.zeros_like(self.embeddings.value)
+            np.add.at(grad, self._ids.reshape(-1), d_outputs.reshape(-1, self.output_dim))
+            self.embeddings.grad = grad
+        return None
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"input_dim": self.input_dim, "output_dim": self.output_dim,
+                       "embeddings_initializer": _initializers.serialize(
+                           self.embeddings_initializer),
+                       "mask_zero": self.mask_zero})
+        return config

@@ -1,0 +1,76 @@
+"""Global pooling over time: seed 000's "mean of all hidden states"."""
+import numpy as np
+
+from ._base import Layer
+
+
+class GlobalAveragePooling1D(Layer):
+    """(batch, steps, features) → (batch, features): the mean over steps (masked steps left out)."""
+
+    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in ("channels_last", "channels_first", None):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                             f"{data_format!r}")
+        self.data_format = data_format or "channels_last"
+        self.keepdims = bool(keepdims)
+        self.supports_masking = True
+        self._w = None
+
+    def _axis(self):
+        return 1 if self.data_format == "channels_last" else 2
+
+    def compute_output_shape(self, input_shape):
+        axis = self._axis()
+        shape = list(input_shape)
+        if self.keepdims:
+            shape[axis] = 1
+        else:
+            del shape[axis]
+        return tuple(shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def forward(self, inputs, training=False, mask=None):
+        axis = self._axis()
+        self._shape = inputs.shape
+        if mask is None:
+            self._w = None
+            return inputs.mean(axis=axis, keepdims=self.keepdims)
+        m = np.asarray(mask, dtype=inputs.dtype)
+        m = m[:, :, None] if axis == 1 else m[:, None, :]
+        w = m / m.sum(axis=axis, keepdims=True)
+        self._w = w
+        return (inputs * w).sum(axis=axis, keepdims=self.keepdims)
+
+    def backward(self, d_outputs):
+        axis = self._axis()
+        d = d_outputs if self.keepdims else np.expand_dims(d_outputs, axis)
+        if self._w is None:
+            return np.broadcast_to(d / self._shape[axis], self._shape).copy()
+        return d * self._w
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"data_format": self.data_format, "keepdims": self.keepdims})
+        return config
+
+
+class GlobalMaxPooling1D(GlobalAveragePooling1D):
+    """(batch, steps, features) → (batch, features): the maximum over steps."""
+
+    def forward(self, inputs, training=False, mask=None):
+        axis = self._axis()
+        self._x = inputs
+        self._shape = inputs.shape
+        return inputs.max(axis=axis, keepdims=self.keepdims)
+
+    def backward(self, d_outputs):
+        axis = self._axis()
+        x = self._x
+        hit = (x == x.max(axis=axis, keepdims=True)).astype(x.dtype)
+        # TensorFlow splits the gradient evenly between tied maxima
+        hit /= hit.sum(axis=axis, keepdims=True)
+        d = d_outputs if self.keepdims else np.expand_dims(d_outputs, axis)
+        return hit * d

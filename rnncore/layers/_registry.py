@@ -1,0 +1,24 @@
+"""Layer (de)serialisation by class name: only rnncore's own layer classes can be rebuilt."""
+
+
+def _classes():
+    from . import __all__ as names
+    from .. import layers
+
+    return {n: getattr(layers, n) for n in names
+            if isinstance(getattr(layers, n), type)}
+
+
+def serialize(layer):
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config):
+    """Rebuild a layer from ``{"class_name": ..., "config": {...}}``."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"layer config must be a dict with 'class_name', got {config!r}")
+    cls = _classes().get(config["class_name"])
+    if cls is None:
+        raise ValueError(f"unknown layer class {config['class_name']!r}; rnncore can rebuild "
+                         f"{sorted(_classes())}")
+    return cls.from_config(dict(config.get("config", {})))

@@ -1,0 +1,215 @@
+"""Functional models: ``Model(inputs, outputs)`` over a graph of layer calls."""
+import numpy as np
+
+from ..layers._base import SymbolicTensor, unique_name
+from ..layers._core import InputLayer
+from ._model import Model
+
+
+def _flat(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class Functional(Model):
+    """A model defined by calling layers on ``Input`` tensors.
+
+    >>> inp = Input(shape=(100,), dtype="int32")
+    >>> out = Dense(2, activation="softmax")(SimpleRNN(32)(Embedding(10000, 64)(inp)))
+    >>> model = Model(inputs=inp, outputs=out)
+
+    One output; any number of inputs (e.g. a recurrent layer's ``initial_state``).
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True):
+        super().__init__(name=name or unique_name("functional"), trainable=trainable)
+        self._inputs = _flat(inputs)
+        outs = _flat(outputs)
+        if len(outs) != 1:
+            raise ValueError(f"rnncore models have one output, got {len(outs)} outputs")
+        for t in self._inputs + outs:
+            if not isinstance(t, SymbolicTensor):
+                raise ValueError(f"inputs and outputs must be tensors from rnncore.Input and "
+                                 f"layer calls, got {t!r}")
+        for t in self._inputs:
+            if not isinstance(t._keras_history[0], InputLayer):
+                raise ValueError(f"model inputs must come from rnncore.Input(), got {t!r}")
+        self._output = outs[0]
+        self._nodes = self._topological_nodes()
+        seen = set()
+        for node in self._nodes:
+            if id(node.layer) in seen:
+                raise ValueError(f"layer {node.layer.name!r} is called more than once in the "
+                                 "model; shared layers are not supported by rnncore yet")
+            seen.add(id(node.layer))
+        self._layers = [t._keras_history[0] for t in self._inputs] + \
+            [node.layer for node in self._nodes]
+        self.built = True
+
+    def _topological_nodes(self):
+        order, visiting, done = [], set(), set()
+        input_ids = {id(t) for t in self._inputs}
+
+        def visit(tensor):
+            layer, node_index, _ = tensor._keras_history
+            if isinstance(layer, InputLayer):
+                if id(tensor) not in input_ids:
+                    raise ValueError(f"the graph needs input {layer.name!r}, which is not in "
+                                     "the model's inputs")
+                return
+            node = layer._inbound_nodes[node_index]
+            if id(node) in done:
+                return
+            if id(node) in visiting:
+                raise ValueError("the layer graph has a cycle")
+            visiting.add(id(node))
+            for t in _flat(node.inputs):
+                visit(t)
+            visiting.discard(id(node))
+            done.add(id(node))
+            order.append(node)
+
+        visit(self._output)
+        return order
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return [self._output]
+
+    def _n_inputs(self):
+        return len(self._inputs)
+
+    def _check_inputs(self, x):
+        xs = _flat(x) if len(self._inputs) > 1 else [x]
+        checked = []
+        for tensor, value in zip(self._inputs, xs):
+            shape = tensor.shape
+            if value.ndim != len(shape) or any(d is not None and d != s
+                                               for d, s in zip(shape[1:], value.shape[1:])):
+                raise ValueError(f"Input {tensor.name!r} of model {self.name!r} expects shape "
+                                 f"{shape} (None = any size), got {value.shape}")
+            consumer = next((n for n in self._nodes if n.inputs is tensor), None)
+            if consumer is not None:
+                value = consumer.layer.check_input(value)
+            elif np.issubdtype(np.dtype(tensor.dtype), np.floating):
+                value = np.ascontiguousarray(value, dtype=tensor.dtype)
+            checked.append(value)
+        return checked if len(self._inputs) > 1 else checked[0]
+
+    def _build_from(self, x):
+        self.built = True
+
+    def _output_layer(self):
+        return self._nodes[-1].layer
+
+    def _output_shape(self, x):
+        n = (x[0] if isinstance(x, list) else x).shape[0]
+        return (n,) + tuple(self._output.shape[1:])
+
+    def _forward(self, x, training):
+        xs = x if len(self._inputs) > 1 else [x]
+        values = {id(t): v for t, v in zip(self._inputs, xs)}
+        masks = {}
+        for node in self._nodes:
+            ins = node.inputs
+            if isinstance(ins, (list, tuple)):
+                value = [values[id(t)] for t in ins]
+                mask = masks.get(id(ins[0]))
+                primary = value[0]
+            else:
+                value = values[id(ins)]
+                mask = masks.get(id(ins))
+                primary = value
+            layer = node.layer
+            out = layer.forward(value, training=training,
+                                mask=mask if layer.supports_masking else None)
+            out_mask = layer.compute_mask(primary, mask)
+            for i, t in enumerate(_flat(node.outputs)):
+                values[id(t)] = out[i] if isinstance(node.outputs, list) else out
+                m = out_mask[i] if isinstance(out_mask, list) else out_mask
+                if m is not None:
+                    masks[id(t)] = m
+        return values[id(self._output)]
+
+    def _backward(self, d, from_logits=False):
+        grads = {id(self._output): d}
+        for node in reversed(self._nodes):
+            outs = node.outputs
+            if isinstance(outs, list):
+                d_out = [grads.get(id(t)) for t in outs]
+                if all(g is None for g in d_out):
+                    continue
+            else:
+                d_out = grads.get(id(outs))
+                if d_out is None:
+                    continue
+            layer = node.layer
+            if from_logits and node is self._nodes[-1]:
+                d_in = layer.backward_preactivation(d_out)
+            else:
+                d_in = layer.backward(d_out)
+            if d_in is None:
+                continue
+            ins = _flat(node.inputs)
+            d_ins = d_in if isinstance(d_in, list) else [d_in]
+            for t, g in zip(ins, d_ins):
+                if g is None:
+                    continue
+                grads[id(t)] = g if id(t) not in grads else grads[id(t)] + g
+
+    def get_config(self):
+        from ..layers import serialize
+
+        index = {}
+        layers = []
+        for layer in self._layers:
+            entry = serialize(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = []
+            layers.append(entry)
+            index[id(layer)] = entry
+
+        def ref(t):
+            layer, node_index, tensor_index = t._keras_history
+            return [layer.name, 0, tensor_index]
+
+        for node in self._nodes:
+            index[id(node.layer)]["inbound_nodes"].append(
+                {"args": [ref(t) for t in _flat(node.inputs)],
+                 "is_list": isinstance(node.inputs, (list, tuple)),
+                 "kwargs": {k: v for k, v in node.kwargs.items() if k == "training"}})
+        return {"name": self.name, "layers": layers,
+                "input_layers": [ref(t) for t in self._inputs],
+                "output_layers": [ref(self._output)]}
+
+    @classmethod
+    def from_config(cls, config):
+        from ..layers import deserialize
+
+        tensors = {}
+        for entry in config["layers"]:
+            if entry["class_name"] == "InputLayer":
+                layer = InputLayer(**entry["config"])
+                tensors[(layer.name, 0)] = layer.output
+        for entry in config["layers"]:
+            if entry["class_name"] == "InputLayer":
+                continue
+            layer = deserialize({"class_name": entry["class_name"], "config": entry["config"]})
+            for node in entry["inbound_nodes"]:
+                args = [tensors[(name, ti)] if (name, ti) in tensors else None
+                        for name, _, ti in node["args"]]
+                if any(a is None for a in args):
+                    raise ValueError(f"layer {layer.name!r} refers to an unknown input")
+                out = layer(args if node["is_list"] else args[0], **node["kwargs"])
+                for i, t in enumerate(_flat(out)):
+                    tensors[(layer.name, i)] = t
+        inputs = [tensors[(name, ti)] for name, _, ti in config["input_layers"]]
+        outputs = [tensors[(name, ti)] for name, _, ti in config["output_layers"]]
+        return cls(inputs if len(inputs) > 1 else inputs[0], outputs[0], name=config.get("name"))

@@ -1,0 +1,418 @@
+"""Model: compile, fit, evaluate, predict and the weight API shared by Sequential and
+functional models.
+
+A subclass supplies the graph: ``layers``, ``_build_from(x)``, ``_check_inputs(x)``,
+``_forward(x, training)`` and ``_backward(d_output, from_logits)``. Per batch the trainer does
+one forward and one backward per layer (all the per-timestep work is inside the kernels) and
+one optimizer update; nothing here loops over timesteps.
+"""
+import numpy as np
+
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from .._random import generator
+from ..callbacks import CallbackList
+from . import _data
+
+_FUSABLE = {("sigmoid", "BinaryCrossentropy"), ("softmax", "CategoricalCrossentropy"),
+            ("softmax", "SparseCategoricalCrossentropy")}
+
+
+class Model:
+    """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
+
+    Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:
+            from ._functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, name=None, trainable=True):
+        self.name = name
+        self.trainable = trainable
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._loss_obj = None
+        self._metric_ids = []
+        self._metrics = None
+        self._loss_tracker = _metrics.Mean(name="loss")
+
+    # ---- weights ------------------------------------------------------------------------
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    variables = weights
+    trainable_variables = trainable_weights
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Set all weights from a list in ``get_weights()`` order (Keras's order)."""
+        mine = self.weights
+        weights = list(weights)
+        if len(weights) != len(mine):
+            raise ValueError(f"Model {self.name!r} has {len(mine)} weights, but the weights list "
+                             f"has {len(weights)} elements")
+        for var, w in zip(mine, weights):
+            if np.shape(w) != var.shape:
+                raise ValueError(f"weight {var.path!r}: expected shape {var.shape}, got "
+                                 f"{np.shape(w)}")
+        for var, w in zip(mine, weights):
+            var.assign(w)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"Model {self.name!r} is not built yet: call it on data or give its "
+                             "first layer an input shape")
+        return int(sum(w.value.size for w in self.weights))
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"index {index} is out of range for {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}")
+
+    def reset_states(self):
+        for layer in self.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
+
+    reset_state = reset_states
+
+    # ---- compile ------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configure training: ``compile(optimizer, loss, metrics)`` with names or objects."""
+        self.optimizer = _optimizers.get(optimizer)
+        if loss is None:
+            raise ValueError("compile: loss must be given (a name such as "
+                             "'binary_crossentropy' or a Loss object)")
+        if isinstance(loss, (list, dict)):
+            raise ValueError("compile: rnncore models have one output; loss must be a single "
+                             f"loss, got {type(loss).__name__}")
+        self._loss_obj = _losses.get(loss)
+        self.loss = loss
+        if metrics is None:
+            metrics = []
+        if not isinstance(metrics, (list, tuple)):
+            raise ValueError(f"compile: metrics must be a list, got {metrics!r}")
+        for m in metrics:
+            # resolve now so an unknown name fails at compile, as Keras does; the accuracy
+            # variant is picked again when the output shape is known
+            _metrics.get(m, loss=self._loss_obj)
+        self._metric_ids = list(metrics)
+        self._metrics = None
+        self.compiled = True
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise RuntimeError(f"You must call compile() before {method}(), e.g. "
+                               "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
+
+    def _compiled_metrics(self, output_shape):
+        if self._metrics is None:
+            self._metrics = [_metrics.get(m, loss=self._loss_obj, output_shape=output_shape)
+                             for m in self._metric_ids]
+        return self._metrics
+
+    @property
+    def metrics_names(self):
+        names = ["loss"]
+        if self._metrics is not None:
+            names += [m.name for m in self._metrics]
+        return names
+
+    @property
+    def metrics(self):
+        return [self._loss_tracker] + list(self._metrics or [])
+
+    def reset_metrics(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def _logs(self):
+        logs = {"loss": float(self._loss_tracker.result())}
+        for m in self._metrics or []:
+            logs[m.name] = float(m.result())
+        return logs
+
+    # ---- one batch -------------------------------------------------------------------------
+    def _fused_activation(self):
+        """The output activation Keras's TF backend folds into the loss (it reads the logits
+        behind a sigmoid/softmax output), or None."""
+        last = self._output_layer()
+        act = getattr(last, "activation", None)
+        loss = self._loss_obj
+        if getattr(loss, "from_logits", True) or not hasattr(last, "preactivation"):
+            return None
+        return act if (act, type(loss).__name__) in _FUSABLE else None
+
+    def _train_batch(self, x, y):
+        y_pred = self._forward(x, training=True)
+        fused = self._fused_activation()
+        logits = self._output_layer().preactivation if fused else None
+        loss, grad = self._loss_obj.value_and_grad(y, y_pred, logits=logits)
+        self._backward(grad, from_logits=fused is not None)
+        variables = self.trainable_weights
+        self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        self._update_metrics(loss, y, y_pred)
+        return loss
+
+    def _update_metrics(self, loss, y, y_pred):
+        n = y_pred.shape[0]
+        self._loss_tracker.update_state(loss, sample_weight=n)
+        for m in self._compiled_metrics(y_pred.shape):
+            m.update_state(y, y_pred)
+
+    def _test_batch(self, x, y):
+        y_pred = self._forward(x, training=False)
+        fused = self._fused_activation()
+        logits = self._output_layer().preactivation if fused else None
+        loss = self._loss_obj.value_and_grad(y, y_pred, logits=logits)[0]
+        self._update_metrics(loss, y, y_pred)
+        return loss
+
+    def _prepare(self, x, y, argument="x"):
+        x = _data.to_arrays(x, argument, self._n_inputs())
+        y = None if y is None else _data.to_arrays(y, "y")
+        _data.check_xy(x, y, argument)
+        x = self._check_inputs(x)
+        if not self.built:
+            self._build_from(x)
+        if y is not None and self._loss_obj is not None:
+            self._loss_obj.check_targets(y, self._output_shape(x))
+        return x, y
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
+        self._require_compiled("train_on_batch")
+        _no_weights(sample_weight, class_weight)
+        x, y = self._prepare(x, y)
+        self.reset_metrics()
+        self._train_batch(x, y)
+        return self._results(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        _no_weights(sample_weight, None)
+        x, y = self._prepare(x, y)
+        self.reset_metrics()
+        self._test_batch(x, y)
+        return self._results(return_dict)
+
+    def predict_on_batch(self, x):
+        x, _ = self._prepare(x, None)
+        return self._forward(x, training=False).copy()
+
+    def _results(self, return_dict):
+        logs = self._logs()
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # ---- fit / evaluate / predict -----------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns a :class:`rnncore.callbacks.History`.
+
+        Keras's rules: ``validation_split`` takes the last fraction of the data before
+        shuffling; ``shuffle=True`` draws a new order each epoch; History keys are the metric
+        names as given to ``compile`` ('acc' stays 'acc') with ``val_`` for validation.
+        """
+        self._require_compiled("fit")
+        _no_weights(sample_weight, class_weight)
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("steps_per_epoch / validation_steps need a data generator; rnncore "
+                             "fits arrays, pass None")
+        batch_size = _data.check_batch_size(batch_size)
+        for argument, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{argument} must be a non-negative integer, got {value!r}")
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
+        verbose = _verbosity(verbose)
+        x, y = self._prepare(x, y)
+        if validation_data is None and validation_split:
+            (x, y), validation_data = _data.validation_split(x, y, validation_split)
+        elif validation_split and not 0 <= validation_split < 1:
+            _data.validation_split(x, y, validation_split)
+        val = None
+        if validation_data is not None:
+            xv, yv = _data.unpack_validation_data(validation_data)
+            val = self._prepare(xv, yv, "validation_data[0]")
+        n = _data.num_samples(x)
+        steps = -(-n // batch_size)
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        rng = generator()
+        cbs.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            order = None
+            if shuffle is True:
+                order = rng.permutation(n)
+            elif shuffle == "batch":
+                order = _batch_shuffle(rng, n, batch_size)
+            for step, index in enumerate(_data.batches(n, batch_size, order)):
+                cbs.on_train_batch_begin(step)
+                self._train_batch(_data.take(x, index), y[index])
+                logs = self._logs()
+                cbs.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = dict(logs)
+            if val is not None and _due(validation_freq, epoch):
+                val_logs = self._evaluate_arrays(val[0], val[1],
+                                                 validation_batch_size or batch_size, cbs)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            logs = epoch_logs
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _evaluate_arrays(self, x, y, batch_size, cbs):
+        self.reset_metrics()
+        cbs.on_test_begin()
+        logs = {}
+        for step, index in enumerate(_data.batches(_data.num_samples(x), batch_size)):
+            cbs.on_test_batch_begin(step)
+            self._test_batch(_data.take(x, index), y[index])
+            logs = self._logs()
+            cbs.on_test_batch_end(step, logs)
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss (and metrics) over the data: a scalar, or ``[loss, *metrics]``."""
+        self._require_compiled("evaluate")
+        _no_weights(sample_weight, None)
+        batch_size = _data.check_batch_size(batch_size)
+        x, y = self._prepare(x, y)
+        if y is None:
+            raise ValueError("evaluate: y must be given")
+        n = _data.num_samples(x)
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
+                           model=self, verbose=_verbosity(verbose), epochs=1,
+                           steps=-(-n // batch_size))
+        self._evaluate_arrays(x, y, batch_size, cbs)
+        return self._results(return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32)."""
+        batch_size = _data.check_batch_size(batch_size)
+        x, _ = self._prepare(x, None)
+        n = _data.num_samples(x)
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
+                           model=self, verbose=_verbosity(verbose), epochs=1,
+                           steps=-(-n // batch_size))
+        cbs.on_predict_begin()
+        outs = []
+        for step, index in enumerate(_data.batches(n, batch_size)):
+            cbs.on_predict_batch_begin(step)
+            out = self._forward(_data.take(x, index), training=False)
+            outs.append(np.array(out, copy=True))
+            cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cbs.on_predict_end()
+        return np.concatenate(outs, axis=0)
+
+    def __call__(self, x, training=False):
+        from ..layers._base import SymbolicTensor
+
+        if isinstance(x, SymbolicTensor):
+            raise ValueError("calling a model on a symbolic tensor (nesting models) is not "
+                             "supported by rnncore yet")
+        x, _ = self._prepare(x, None)
+        return self._forward(x, training=bool(training)).copy()
+
+    # ---- saving -------------------------------------------------------------------------
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save architecture, weights and compile settings to one file (rnncore's format)."""
+        from . import _saving
+
+        _saving.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        from . import _saving
+
+        _saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        from . import _saving
+
+        _saving.load_weights(self, filepath)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        from ._summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn)
+
+    def to_json(self, **kwargs):
+        import json
+
+        return json.dumps({"class_name": type(self).__name__, "config": self.get_config()},
+                          **kwargs)
+
+
+def _verbosity(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def _due(validation_freq, epoch):
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return (epoch + 1) in validation_freq
+
+
+def _batch_shuffle(rng, n, batch_size):
+    """Shuffle whole batches (Keras's shuffle='batch'), keeping each batch's rows together."""
+    starts = rng.permutation(-(-n // batch_size)) * batch_size
+    return np.concatenate([np.arange(s, min(s + batch_size, n)) for s in starts])
+
+
+def _no_weights(sample_weight, class_weight):
+    if sample_weight is not None or class_weight is not None:
+        raise ValueError("sample_weight / class_weight are not supported by rnncore yet; "
+                         "pass None")

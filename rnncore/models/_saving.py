@@ -1,0 +1,147 @@
+"""rnncore's file format: a ZIP archive holding JSON and .npy arrays, written atomically.
+
+Layout of the archive (any file name works, e.g. ``best-lstm-model.h5``):
+
+``rnncore.json``
+    ``{"format": "rnncore", "version": 1, "kind": "model" | "weights",
+    "model": {"class_name": ..., "config": ...}, "compile": {...} | null,
+    "weights": [{"path": ..., "shape": [...], "dtype": ..., "file": "weights/0.npy"}, ...]}``
+``weights/<i>.npy``
+    One array per weight in ``get_weights()`` order, read back with ``allow_pickle=False``.
+
+Loading never unpickles and never evaluates code: the architecture is rebuilt only from
+rnncore's own layer classes. Files are written to a temporary file in the same directory and
+moved into place with ``os.replace``, so a crash mid-write never leaves a broken file where a
+good one was.
+"""
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT, VERSION = "rnncore", 1
+
+
+def _atomic_write(filepath, write, overwrite):
+    filepath = os.fspath(filepath)
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath!r} exists and overwrite=False")
+    directory = os.path.dirname(os.path.abspath(filepath))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(filepath),
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_archive(f, meta, arrays):
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, a in enumerate(arrays):
+            buf = io.BytesIO()
+            np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+            zf.writestr(f"weights/{i}.npy", buf.getvalue())
+        zf.writestr("rnncore.json", json.dumps(meta, indent=1))
+
+
+def _weights_meta(model):
+    return [{"path": w.path, "shape": list(w.shape), "dtype": w.dtype.name,
+             "file": f"weights/{i}.npy"} for i, w in enumerate(model.weights)]
+
+
+def _compile_config(model):
+    if not model.compiled:
+        return None
+    from .. import losses, optimizers
+
+    def plain(m):
+        return m if isinstance(m, str) else getattr(m, "name", None)
+
+    metrics = [plain(m) for m in model._metric_ids]
+    return {"optimizer": optimizers.serialize(model.optimizer),
+            "loss": losses.serialize(model._loss_obj),
+            "metrics": [m for m in metrics if m is not None]}
+
+
+def save_model(model, filepath, overwrite=True):
+    if not model.built:
+        raise ValueError(f"Model {model.name!r} is not built yet: fit it or call it on data "
+                         "before saving")
+    meta = {"format": FORMAT, "version": VERSION, "kind": "model",
+            "model": {"class_name": type(model).__name__, "config": model.get_config()},
+            "compile": _compile_config(model), "weights": _weights_meta(model)}
+    _atomic_write(filepath, lambda f: _write_archive(f, meta, model.get_weights()), overwrite)
+
+
+def save_weights(model, filepath, overwrite=True):
+    if not model.built:
+        raise ValueError(f"Model {model.name!r} is not built yet: nothing to save")
+    meta = {"format": FORMAT, "version": VERSION, "kind": "weights",
+            "weights": _weights_meta(model)}
+    _atomic_write(filepath, lambda f: _write_archive(f, meta, model.get_weights()), overwrite)
+
+
+def _read(filepath):
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No file at {filepath!r}")
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"{filepath!r} is not an rnncore file (it is not a ZIP archive; files "
+                         "written by Keras itself cannot be read yet)")
+    with zipfile.ZipFile(filepath) as zf:
+        if "rnncore.json" not in zf.namelist():
+            raise ValueError(f"{filepath!r} is not an rnncore file (no rnncore.json inside)")
+        meta = json.loads(zf.read("rnncore.json"))
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise ValueError(f"{filepath!r}: unsupported format {meta.get('format')!r} version "
+                             f"{meta.get('version')!r}")
+        arrays = []
+        for entry in meta["weights"]:
+            a = np.load(io.BytesIO(zf.read(entry["file"])), allow_pickle=False)
+            if list(a.shape) != entry["shape"]:
+                raise ValueError(f"{filepath!r}: weight {entry['path']!r} has shape {a.shape}, "
+                                 f"the index says {entry['shape']}")
+            arrays.append(a)
+    return meta, arrays
+
+
+def load_weights(model, filepath):
+    meta, arrays = _read(filepath)
+    if not model.built:
+        raise ValueError(f"Model {model.name!r} is not built yet: build it (or call it on data) "
+                         "before load_weights")
+    model.set_weights(arrays)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model written by ``model.save`` (architecture, weights, compile settings)."""
+    from ._functional import Functional
+    from ._sequential import Sequential
+
+    meta, arrays = _read(filepath)
+    if meta.get("kind") != "model":
+        raise ValueError(f"{os.fspath(filepath)!r} holds only weights: build the model and call "
+                         "model.load_weights() instead")
+    classes = {"Sequential": Sequential, "Functional": Functional}
+    spec = meta["model"]
+    if spec["class_name"] not in classes:
+        raise ValueError(f"unknown model class {spec['class_name']!r}")
+    model = classes[spec["class_name"]].from_config(spec["config"])
+    model.set_weights(arrays)
+    if compile and meta.get("compile"):
+        from .. import losses, optimizers
+
+        c = meta["compile"]
+        model.compile(optimizer=optimizers.deserialize(c["optimizer"]),
+                      loss=losses.deserialize(c["loss"]), metrics=c["metrics"])
+    return model

@@ -1,0 +1,135 @@
+"""Sequential: a plain stack of layers, Keras's most common model."""
+from ..layers._base import Layer, SymbolicTensor, unique_name
+from ..layers._core import InputLayer
+from ._model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers: ``Sequential([Embedding(500, 16), LSTM(8), Dense(1)])``.
+
+    The input shape comes from an ``Input``/``InputLayer`` first element, from the first
+    layer's ``input_shape=`` (or Embedding's ``input_length=``), or from the first data.
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name or unique_name("sequential"), trainable=trainable)
+        self._layers = []
+        self._batch_input_shape = None
+        self._shapes = None
+        self.built = False
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        """Append a layer (or set the input shape with an ``Input`` tensor)."""
+        if isinstance(layer, SymbolicTensor):
+            layer = layer._keras_history[0]
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("an Input can only be the first element of a Sequential model")
+            self._batch_input_shape = layer.batch_shape
+            return
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential.add expects a Layer, got {layer!r}")
+        if getattr(layer, "return_state", False):
+            raise ValueError(f"Layer {layer.name!r} has return_state=True, which gives several "
+                             "outputs; use the functional API (rnncore.Model) for it")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(f"All layers added to a Sequential model should have unique names. "
+                             f"Name {layer.name!r} is already the name of a layer in this model.")
+        if not self._layers and self._batch_input_shape is None and \
+                layer._batch_input_shape is not None:
+            self._batch_input_shape = layer._batch_input_shape
+        self._layers.append(layer)
+        self.built = False
+        if self._batch_input_shape is not None:
+            self.build(self._batch_input_shape)
+
+    def pop(self):
+        if not self._layers:
+            raise ValueError("pop: there are no layers in the model")
+        layer = self._layers.pop()
+        if self._layers and self._batch_input_shape is not None:
+            self.build(self._batch_input_shape)
+        return layer
+
+    def build(self, input_shape=None):
+        """Create every layer's weights for inputs of ``input_shape`` (batch dim included)."""
+        if input_shape is None:
+            input_shape = self._batch_input_shape
+        if input_shape is None:
+            raise ValueError("build: pass input_shape, e.g. model.build((None, 100))")
+        shape = tuple(input_shape)
+        shapes = [shape]
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+            shapes.append(shape)
+        self._shapes = shapes
+        self.built = bool(self._layers)
+
+    def _n_inputs(self):
+        return 1
+
+    def _check_inputs(self, x):
+        if not self._layers:
+            raise ValueError(f"Sequential model {self.name!r} has no layers")
+        declared = self._batch_input_shape
+        if declared is not None:
+            if x.ndim != len(declared) or any(d is not None and d != s
+                                              for d, s in zip(declared[1:], x.shape[1:])):
+                raise ValueError(f"Input to model {self.name!r} has shape {x.shape}, expected "
+                                 f"{declared} (None = any size)")
+        return self._layers[0].check_input(x)
+
+    def _build_from(self, x):
+        self.build((None,) + tuple(x.shape[1:]))
+
+    def _output_layer(self):
+        return self._layers[-1]
+
+    def _output_shape(self, x):
+        return (x.shape[0],) + tuple(self._shapes[-1][1:])
+
+    def _forward(self, x, training):
+        mask = None
+        for layer in self._layers:
+            out = layer.forward(x, training=training,
+                                mask=mask if layer.supports_masking else None)
+            mask = layer.compute_mask(x, mask)
+            x = out
+        return x
+
+    def _backward(self, d, from_logits=False):
+        last = self._layers[-1]
+        d = last.backward_preactivation(d) if from_logits else last.backward(d)
+        for layer in reversed(self._layers[:-1]):
+            if d is None:
+                break
+            d = layer.backward(d)
+
+    def get_config(self):
+        from ..layers import serialize
+
+        config = {"name": self.name, "layers": [serialize(layer) for layer in self._layers]}
+        if self._batch_input_shape is not None:
+            config["build_input_shape"] = list(self._batch_input_shape)
+        elif self._shapes is not None:
+            config["build_input_shape"] = list(self._shapes[0])
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        from ..layers import deserialize
+
+        model = cls(name=config.get("name"))
+        for layer_config in config["layers"]:
+            model.add(deserialize(layer_config))
+        shape = config.get("build_input_shape")
+        if shape is not None and not model.built:
+            model.build(tuple(shape))
+        return model
