@@ -1,0 +1,7 @@
+"""Utilities with Keras's names (``keras.utils``)."""
+from .._random import set_random_seed
+from ..preprocessing.sequence import pad_sequences
+from ._data import normalize, to_categorical
+from ._progbar import Progbar
+
+__all__ = ["Progbar", "normalize", "pad_sequences", "set_random_seed", "to_categorical"]
