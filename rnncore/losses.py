@@ -1,0 +1,587 @@
+"""Losses: Keras 3's loss values and reductions, plus the gradient the trainer needs.
+
+Two Keras behaviours decide the numbers a user sees:
+
+* Probabilities are clipped to ``[1e-7, 1 - 1e-7]`` before the logarithm (``backend.epsilon()``);
+  where that clip is active the gradient is zero.
+* When the model's last layer is a sigmoid/softmax, Keras's TensorFlow backend reads the
+  pre-activation logits off the output tensor and computes the crossentropy from them, with no
+  clipping. Pass those logits as ``logits=`` to get the same value and the gradient with respect
+  to them. Keras loses the logits (and so uses the clipped probabilities) when its loss wrapper
+  has to squeeze or expand ``y_pred`` to the rank of ``y_true``, and with ``ignore_class``; the
+  gradient then goes back through the activation named by ``activation=``.
+
+Unlike Keras, which computes every loss in float32 (``floatx``), a loss with ``dtype=None``
+works in ``y_pred``'s float dtype, so float64 models get float64 losses.
+"""
+import re
+
+import numpy as np
+
+from ._config import floatx
+
+__all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
+           "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+           "mean_squared_error", "mean_absolute_error", "huber", "get", "serialize",
+           "deserialize", "squeeze_or_expand_to_same_rank"]
+
+EPSILON = 1e-7  # Keras's backend.epsilon()
+_REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
+
+
+def _match_rank(s1, s2, expand_rank_1=True):
+    """Keras's squeeze_or_expand_to_same_rank on shapes (tuples; None allowed)."""
+    s1, s2, r1, r2 = tuple(s1), tuple(s2), len(s1), len(s2)
+    if r1 == r2 + 1 and s1[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            s2 = s2 + (1,)
+        else:
+            s1 = s1[:-1]
+    if r2 == r1 + 1 and s2[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            s1 = s1 + (1,)
+        else:
+            s2 = s2[:-1]
+    return s1, s2
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Drop or add a trailing axis of size 1 so ``x1`` and ``x2`` have the same rank."""
+    s1, s2 = _match_rank(np.shape(x1), np.shape(x2), expand_rank_1)
+    return np.reshape(x1, s1), np.reshape(x2, s2)
+
+
+def _shapes_equal(a, b):
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+def _sum_to(g, shape):
+    """Sum a broadcast gradient back to ``shape``."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _through_activation(g, p, activation):
+    # TensorFlow's SigmoidGrad and softmax gradient, in their order of operations.
+    if activation == "sigmoid":
+        return g * p * (p.dtype.type(1) - p)
+    if activation == "softmax":
+        return (g - np.sum(g * p, axis=-1, keepdims=True)) * p
+    raise ValueError("The loss needs the output's activation to send the gradient to the "
+                     "logits; pass activation='sigmoid' or 'softmax'. Received: "
+                     f"activation={activation!r}")
+
+
+class Loss:
+    """Base loss. Subclasses implement ``_forward(y_true, x, from_logits)`` returning the
+    per-sample values, an optional mask and a function from d(values) to d(x).
+
+    Parameters
+    ----------
+    name : str
+    reduction : {'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight', 'none', None}
+        Keras's default ``'sum_over_batch_size'`` divides the weighted sum by the number of
+        per-sample values (batch size, times timesteps for sequence outputs).
+    dtype : str or None. None: ``y_pred``'s float dtype.
+    """
+
+    from_logits = False
+    _keeps_logits = False  # crossentropies read Keras's cached logits
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
+                             f"{_REDUCTIONS}. Received: reduction={reduction!r}")
+        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.reduction = reduction
+        self.dtype = dtype
+
+    def _dtype_for(self, y_pred):
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        dt = np.asarray(y_pred).dtype
+        return dt if dt in (np.float32, np.float64) else np.dtype(floatx())
+
+    def call(self, y_true, y_pred):
+        """Per-sample loss values, unreduced (Keras's ``Loss.call``)."""
+        dtype = self._dtype_for(y_pred)
+        t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype),
+                                              np.asarray(y_pred, dtype))
+        return self._forward(t, p, self.from_logits)[0]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, logits=None):
+        """The reduced loss: a float (an array with ``reduction='none'``).
+
+        ``logits``: the pre-activation values of a sigmoid/softmax output, as Keras uses them.
+        """
+        loss = self._compute(y_true, y_pred, sample_weight, logits, None, False)[0]
+        return float(loss) if np.ndim(loss) == 0 else loss
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None):
+        """Reduced loss and its gradient for the trainer.
+
+        Parameters
+        ----------
+        y_true : array-like, the targets.
+        y_pred : ndarray, the model's output.
+        sample_weight : array-like, optional, one weight per sample.
+        logits : ndarray, optional. The output layer's pre-activation values when
+            ``y_pred = activation(logits)``; the gradient is then with respect to them.
+        activation : {'sigmoid', 'softmax'}, optional. The output activation, needed only when
+            Keras would not use the logits (see the module notes); width-1 outputs default to
+            'sigmoid'.
+
+        Returns
+        -------
+        (float, ndarray) : the loss, and its gradient shaped like ``logits`` (or ``y_pred``).
+        """
+        if self.reduction in (None, "none"):
+            raise ValueError("value_and_grad needs a reducing loss; received reduction="
+                             f"{self.reduction!r}")
+        return self._compute(y_true, y_pred, sample_weight, logits, activation, True)
+
+    def _compute(self, y_true, y_pred, sample_weight, logits, activation, need_grad):
+        dtype = self._dtype_for(y_pred)
+        p_in = np.asarray(y_pred, dtype)
+        t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype), p_in)
+        use_logits = logits is not None and self._keeps_logits and p.shape == p_in.shape \
+            and getattr(self, "ignore_class", None) is None
+        x = np.asarray(logits, dtype) if use_logits else p
+        values, mask, backward = self._forward(t, x, self.from_logits or use_logits)
+        loss, dvalues = _reduce(values, sample_weight, mask, self.reduction, need_grad)
+        if not need_grad:
+            return loss, None
+        grad = backward(dvalues).reshape(p_in.shape)
+        if logits is not None and not use_logits:
+            if activation is None and p_in.shape[-1] == 1:
+                activation = "sigmoid"
+            grad = _through_activation(grad, p_in, activation)
+        return float(loss), grad
+
+    def check_targets(self, y_true, output_shape):
+        """Raise ValueError when targets ``y`` cannot be used against outputs of
+        ``output_shape`` (its batch entry may be None). Here: broadcast-compatible shapes."""
+        t = _numeric_targets(y_true)
+        ts, ps = _match_rank(t.shape[1:], tuple(output_shape)[1:])
+        try:
+            np.broadcast_shapes(tuple(1 if n is None else n for n in ts),
+                                tuple(1 if n is None else n for n in ps))
+        except ValueError:
+            raise ValueError(f"`y` has shape {t.shape}, which does not fit the model's output "
+                             f"shape {tuple(output_shape)} for loss '{self.name}'.") from None
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _numeric_targets(y):
+    t = np.asarray(y)
+    if t.dtype.kind not in "biuf":
+        raise ValueError(f"`y` must hold numbers; received an array of dtype {t.dtype}.")
+    if t.ndim == 0:
+        raise ValueError("`y` must have a batch axis; received a scalar.")
+    return t
+
+
+def _reduce(values, sample_weight, mask, reduction, need_grad):
+    """Keras's reduce_weighted_values (with apply_mask), and d(loss)/d(values)."""
+    dt = values.dtype.type
+    sw = None if sample_weight is None else np.asarray(sample_weight, values.dtype)
+    if mask is not None:
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = dt(mask.sum())
+            fmask = np.where(mask, dt(mask.size) / valid if valid else dt(0), dt(0))
+        else:
+            fmask = mask.astype(values.dtype)
+        if sw is not None:
+            fmask, sw = squeeze_or_expand_to_same_rank(fmask, sw)
+            sw = sw * fmask
+        else:
+            sw = fmask
+    v = values
+    if sw is not None:
+        v, sw = squeeze_or_expand_to_same_rank(values, sw)
+        try:
+            weighted = v * sw
+        except ValueError:
+            raise ValueError(f"`sample_weight` of shape {np.shape(sample_weight)} does not fit "
+                             f"the per-sample losses of shape {values.shape}.") from None
+    else:
+        weighted = v
+    if reduction in (None, "none") or weighted.shape in ((), (0,)):
+        return weighted, (np.ones_like(values) if sw is None else sw) if need_grad else None
+    loss = np.sum(weighted, dtype=values.dtype)
+    scale = dt(1)
+    if reduction != "sum":
+        divisor = (dt(np.sum(sw)) if reduction == "mean_with_sample_weight" and sw is not None
+                   else dt(weighted.size))
+        scale = dt(1) / divisor if divisor else dt(0)
+        loss = loss / divisor if divisor else dt(0)
+    if not need_grad:
+        return loss, None
+    dv = np.broadcast_to(scale if sw is None else scale * sw, weighted.shape)
+    return loss, _sum_to(dv, v.shape).reshape(values.shape)
+
+
+def _clip(p):
+    dt = p.dtype.type
+    lo, hi = dt(EPSILON), dt(1.0 - EPSILON)
+    return np.clip(p, lo, hi), (p >= lo) & (p <= hi)
+
+
+def _check_same_shape(t, x, name):
+    if t.shape != x.shape:
+        raise ValueError(f"{name}: `y_true` and `y_pred` must have the same shape. Received: "
+                         f"y_true.shape={t.shape}, y_pred.shape={x.shape}")
+
+
+class BinaryCrossentropy(Loss):
+    """Binary crossentropy, averaged over ``axis``: ``-(t log p + (1 - t) log(1 - p))``.
+
+    Parameters
+    ----------
+    from_logits : bool, default False.
+    label_smoothing : float in [0, 1]: targets become ``t (1 - s) + s / 2``.
+    axis : int, default -1.
+    reduction, name, dtype : as :class:`Loss`.
+
+    Examples
+    --------
+    >>> BinaryCrossentropy()(np.array([[0.], [1.]]), np.array([[0.2], [0.9]]))
+    0.164252033486018
+    """
+
+    _keeps_logits = True
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        super().__init__(name, reduction, dtype)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def _forward(self, t, x, from_logits):
+        dt = x.dtype.type
+        _check_same_shape(t, x, self.name)
+        if self.label_smoothing:
+            t = t * dt(1.0 - self.label_smoothing) + dt(0.5 * self.label_smoothing)
+        k = dt(x.shape[self.axis])
+        if from_logits:  # tf.nn.sigmoid_cross_entropy_with_logits
+            pos = x >= 0
+            e = np.exp(np.where(pos, -x, x))
+            elem = (np.where(pos, x, dt(0)) - x * t) + np.log1p(e)
+        else:
+            c, inside = _clip(x)
+            elem = -(t * np.log(c) + (dt(1) - t) * np.log(dt(1) - c))
+
+        def backward(dv):
+            de = np.expand_dims(dv, self.axis) / k
+            if from_logits:
+                gl = (de * (dt(1) / (dt(1) + e))) * e
+                return np.where(pos, de, dt(0)) + (-de) * t + np.where(pos, -gl, gl)
+            gc = (-de * t) * (dt(1) / c) - (-de * (dt(1) - t)) * (dt(1) / (dt(1) - c))
+            return np.where(inside, gc, dt(0))
+        return np.mean(elem, axis=self.axis), None, backward
+
+    def check_targets(self, y_true, output_shape):
+        t = _numeric_targets(y_true)
+        ts, ps = _match_rank(t.shape, (t.shape[0],) + tuple(output_shape)[1:])
+        if not _shapes_equal(ts, ps):
+            raise ValueError(f"`y` has shape {t.shape} but the model's output has shape "
+                             f"{tuple(output_shape)}; '{self.name}' needs one target per "
+                             "output unit (the same shape as the output).")
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class CategoricalCrossentropy(BinaryCrossentropy):
+    """Categorical crossentropy ``-sum(t log p)`` over ``axis`` with one-hot (or soft)
+    targets; probabilities are renormalised to sum to 1 first, as Keras does.
+
+    Parameters
+    ----------
+    from_logits, label_smoothing, axis, reduction, name, dtype : as
+        :class:`BinaryCrossentropy`; smoothing gives ``t (1 - s) + s / n_classes``.
+    """
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
+
+    def _forward(self, t, x, from_logits):
+        dt, axis = x.dtype.type, self.axis
+        _check_same_shape(t, x, self.name)
+        if self.label_smoothing:
+            t = t * dt(1.0 - self.label_smoothing) + dt(self.label_smoothing) / dt(x.shape[-1])
+        if from_logits:  # tf.nn.softmax_cross_entropy_with_logits (the fused kernel)
+            xm, tm = np.moveaxis(x, axis, -1), np.moveaxis(t, axis, -1)
+            shifted = xm - xm.max(axis=-1, keepdims=True)
+            ex = np.exp(shifted)
+            sum_exp = ex.sum(axis=-1, keepdims=True)
+            values = np.sum(tm * (np.log(sum_exp) - shifted), axis=-1)
+            return values, None, lambda dv: np.moveaxis(dv[..., None] * (ex / sum_exp - tm),
+                                                        -1, axis)
+        total = np.sum(x, axis=axis, keepdims=True)
+        c, inside = _clip(x / total)
+
+        def backward(dv):
+            gq = np.where(inside, (-np.expand_dims(dv, axis) * t) * (dt(1) / c), dt(0))
+            return gq / total + np.sum(gq * ((-x / total) / total), axis=axis, keepdims=True)
+        return -np.sum(t * np.log(c), axis=axis), None, backward
+
+    def check_targets(self, y_true, output_shape):
+        t = _numeric_targets(y_true)
+        try:
+            super().check_targets(t, output_shape)
+        except ValueError as exc:
+            hint = ""
+            if t.ndim == 1 or (t.ndim == len(output_shape) and t.shape[-1] == 1):
+                hint = (" For integer class labels use 'sparse_categorical_crossentropy', or "
+                        "one-hot encode them with to_categorical.")
+            raise ValueError(f"{exc} It expects one-hot targets.{hint}") from None
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Categorical crossentropy with integer class labels of shape ``y_pred.shape[:-1]``.
+
+    Parameters
+    ----------
+    from_logits : bool, default False.
+    ignore_class : int, optional. Labels equal to it add nothing to the loss, and the mean is
+        taken over the other labels.
+    axis : int, only -1 is supported (as Keras's TensorFlow backend).
+    reduction, name, dtype : as :class:`Loss`.
+    """
+
+    _keeps_logits = True
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(name, reduction, dtype)
+        if axis != -1:
+            raise ValueError(f"Only axis=-1 is currently supported. Received: axis={axis}")
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
+
+    def _forward(self, t, x, from_logits):
+        dt = x.dtype.type
+        if t.ndim == x.ndim and t.shape[-1] == 1:
+            t = t[..., 0]
+        if t.shape != x.shape[:-1]:
+            raise ValueError(f"{self.name}: `y_true` must have shape y_pred.shape[:-1]. "
+                             f"Received: y_true.shape={t.shape}, y_pred.shape={x.shape}")
+        labels = t.astype(np.int64)  # truncation, as tf.cast
+        valid = None
+        if self.ignore_class is not None:
+            valid = t != dt(self.ignore_class)
+            labels = np.where(valid, labels, 0)
+            x = np.where(valid[..., None], x, dt(0))
+        if labels.size and (labels.min() < 0 or labels.max() >= x.shape[-1]):
+            bad = labels[(labels < 0) | (labels >= x.shape[-1])].flat[0]
+            raise ValueError(f"{self.name}: `y_true` holds the label {bad}, outside the valid "
+                             f"range [0, {x.shape[-1]}) of the {x.shape[-1]} output classes.")
+        if from_logits:
+            z = x
+        else:
+            c, inside = _clip(x)
+            z = np.log(c)
+        shifted = z - z.max(axis=-1, keepdims=True)
+        ex = np.exp(shifted)
+        sum_exp = ex.sum(axis=-1, keepdims=True)
+        picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+        values = np.log(sum_exp[..., 0]) - picked
+        if valid is not None:
+            values = np.where(valid, values, dt(0))
+
+        def backward(dv):
+            if valid is not None:
+                dv = np.where(valid, dv, dt(0))
+            bp = ex / sum_exp
+            np.put_along_axis(bp, labels[..., None],
+                              np.take_along_axis(bp, labels[..., None], axis=-1) - dt(1), axis=-1)
+            g = dv[..., None] * bp
+            return g if from_logits else np.where(inside, g * (dt(1) / c), dt(0))
+        return values, valid, backward
+
+    def check_targets(self, y_true, output_shape):
+        t = _numeric_targets(y_true)
+        out = tuple(output_shape)
+        expect = (t.shape[0],) + out[1:-1]
+        shape = t.shape[:-1] if t.ndim == len(out) and t.shape[-1] == 1 else t.shape
+        if not _shapes_equal(shape, expect):
+            hint = (" These look like one-hot targets: use 'categorical_crossentropy'."
+                    if _shapes_equal(t.shape, (t.shape[0],) + out[1:]) else "")
+            raise ValueError(f"`y` has shape {t.shape} but '{self.name}' needs one integer label "
+                             f"per sample, shape {expect} (the output shape {out} without its "
+                             f"last axis).{hint}")
+        if t.dtype.kind == "f" and not np.all(np.isfinite(t) & (t == np.round(t))):
+            raise ValueError(f"`y` must hold integer class labels for '{self.name}'; it holds "
+                             f"non-integer values such as {t[t != np.round(t)].flat[0]!r}.")
+        n_classes = out[-1]
+        valid = t if self.ignore_class is None else t[t != self.ignore_class]
+        if n_classes is not None and valid.size and (valid.min() < 0 or valid.max() >= n_classes):
+            raise ValueError(f"`y` holds class labels in [{valid.min()}, {valid.max()}] but the "
+                             f"model has {n_classes} output classes: labels must lie in "
+                             f"[0, {n_classes}).")
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class}
+
+
+class MeanSquaredError(Loss):
+    """``mean((y_true - y_pred)**2, axis=-1)``. Arguments as :class:`Loss`."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(name, reduction, dtype)
+
+    def _forward(self, t, x, from_logits):
+        k, diff = x.dtype.type(x.shape[-1]), t - x
+        return (np.mean(np.square(diff), axis=-1), None,
+                lambda dv: -((dv[..., None] / k) * (diff * x.dtype.type(2))))
+
+
+class MeanAbsoluteError(Loss):
+    """``mean(|y_true - y_pred|, axis=-1)``. Arguments as :class:`Loss`."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(name, reduction, dtype)
+
+    def _forward(self, t, x, from_logits):
+        k, diff = x.dtype.type(x.shape[-1]), t - x
+        return (np.mean(np.abs(diff), axis=-1), None,
+                lambda dv: -((dv[..., None] / k) * np.sign(diff)))
+
+
+class Huber(Loss):
+    """Huber loss: ``e**2 / 2`` for ``|e| <= delta``, else ``delta (|e| - delta / 2)``, with
+    ``e = y_pred - y_true``, averaged over the last axis."""
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss",
+                 dtype=None):
+        super().__init__(name, reduction, dtype)
+        self.delta = delta
+
+    def _forward(self, t, x, from_logits):
+        dt = x.dtype.type
+        delta, half, err = dt(self.delta), dt(0.5), x - t
+        small = np.abs(err) <= delta
+        elem = np.where(small, half * np.square(err), delta * np.abs(err) - half * delta * delta)
+
+        def backward(dv):
+            de = dv[..., None] / dt(x.shape[-1])
+            return (np.where(small, (de * half) * (err * dt(2)), dt(0))
+                    + np.where(small, dt(0), de * delta) * np.sign(err))
+        return np.mean(elem, axis=-1), None, backward
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _function(cls, **defaults):
+    def fn(y_true, y_pred, **kwargs):
+        return cls(**{**defaults, **kwargs}).call(y_true, y_pred)
+    fn.__name__ = cls(**defaults).name
+    fn.__doc__ = f"Per-sample values of :class:`{cls.__name__}` (keyword arguments as the class)."
+    return fn
+
+
+binary_crossentropy = _function(BinaryCrossentropy)
+categorical_crossentropy = _function(CategoricalCrossentropy)
+sparse_categorical_crossentropy = _function(SparseCategoricalCrossentropy)
+mean_squared_error = _function(MeanSquaredError)
+mean_absolute_error = _function(MeanAbsoluteError)
+huber = _function(Huber)
+huber.__name__ = "huber"
+
+_CLASSES = {c.__name__: c for c in (BinaryCrossentropy, CategoricalCrossentropy,
+                                    SparseCategoricalCrossentropy, MeanSquaredError,
+                                    MeanAbsoluteError, Huber)}
+_ALIASES = {"binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
+            "BCE": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+            "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+            "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+            "MSE": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError,
+            "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError, "huber": Huber}
+
+
+def get(identifier, output_shape=None, target_shape=None):
+    """A :class:`Loss` from a Keras name, a config dict, a Loss or a callable.
+
+    Names are case-sensitive as in Keras: class names (``'BinaryCrossentropy'``) give the
+    default name; function names and aliases (``'mse'``) name the loss after the string, as
+    ``compile`` does. ``'crossentropy'``/``'ce'`` (any case) pick binary, sparse or categorical
+    crossentropy from ``output_shape`` and ``target_shape`` as Keras 3's compile does.
+    A plain callable ``fn(y_true, y_pred) -> per-sample values`` is wrapped (no gradient).
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier.lower() in ("crossentropy", "ce"):
+            return _resolve_crossentropy(identifier, output_shape, target_shape)
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+        if identifier in _ALIASES:
+            return _ALIASES[identifier](name=identifier)
+    elif callable(identifier):
+        return _FunctionLoss(identifier)
+    known = sorted(_ALIASES) + sorted(_CLASSES) + ["crossentropy"]
+    raise ValueError(f"Could not interpret loss identifier: received loss={identifier!r}. "
+                     f"Expected one of {known}, a Loss instance or a callable.")
+
+
+def _resolve_crossentropy(identifier, output_shape, target_shape):
+    if output_shape is None or target_shape is None:
+        raise ValueError(f"loss={identifier!r} is resolved from the shapes of `y` and of the "
+                         "output; pass output_shape and target_shape.")
+    binary = output_shape[-1] == 1
+    sparse = len(target_shape) < len(output_shape) or (target_shape[-1] == 1
+                                                       and output_shape[-1] > 1)
+    cls = (BinaryCrossentropy if binary else
+           SparseCategoricalCrossentropy if sparse else CategoricalCrossentropy)
+    return cls(name=identifier)
+
+
+class _FunctionLoss(Loss):
+    """A user function ``fn(y_true, y_pred)`` returning per-sample values."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None):
+        super().__init__(name or re.sub(r"(?<!^)(?=[A-Z])", "_", getattr(
+            fn, "__name__", type(fn).__name__)).lower(), reduction)
+        self.fn = fn
+
+    def _forward(self, t, x, from_logits):
+        def backward(dv):
+            raise TypeError(f"Loss {self.name!r} is a plain function, so rnncore cannot "
+                            "differentiate it; subclass rnncore.losses.Loss instead.")
+        return np.asarray(self.fn(t, x), dtype=x.dtype), None, backward
+
+
+def serialize(loss):
+    """A loss as Keras's serialized dict (``module``, ``class_name``, ``config``)."""
+    return {"module": "keras.losses", "class_name": type(loss).__name__,
+            "config": loss.get_config(), "registered_name": None}
+
+
+def deserialize(config):
+    """Inverse of :func:`serialize`; also reads Keras's form for a loss given by name."""
+    if isinstance(config, str):
+        return get(config)
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name == "function" and isinstance(config.get("config"), str):
+        return get(config["config"])
+    if name not in _CLASSES:
+        raise ValueError(f"Could not interpret loss config: received loss={config!r}. "
+                         f"Known class names: {sorted(_CLASSES)}.")
+    return _CLASSES[name].from_config(config.get("config", {}))

@@ -1,0 +1,373 @@
+"""Metrics: Keras 3's stateful metrics.
+
+A metric accumulates over the batches of an epoch and :meth:`Metric.result` reports the running
+value. Mean-type metrics keep a sample-weighted ``total`` and ``count`` in float32 (Keras's
+``floatx``), so an epoch's accuracy is the mean over samples, not over batches.
+"""
+import re
+
+import numpy as np
+
+from . import losses as _losses
+from ._config import floatx
+from .losses import mean_absolute_error, mean_squared_error, squeeze_or_expand_to_same_rank
+
+__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+           "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
+           "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "Precision", "Recall", "accuracy", "binary_accuracy",
+           "categorical_accuracy", "sparse_categorical_accuracy", "mean_squared_error",
+           "mean_absolute_error", "get", "serialize", "deserialize"]
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Metric:
+    """Base class: ``update_state`` per batch, ``result`` for the running value,
+    ``reset_state`` between epochs.
+
+    Parameters
+    ----------
+    name : str, optional (default: the class name in snake case).
+    dtype : str, optional: the accumulators' dtype (default ``floatx()``, float32).
+    """
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or _snake(type(self).__name__)
+        self.dtype = np.dtype(dtype or floatx())
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+    def reset_state(self):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        """Update with one batch and return the running result."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _samplewise(values, sample_weight, dtype):
+    """Keras's reduce_to_samplewise_values: per-sample values (weighted) and weights."""
+    values, sw = np.asarray(values, dtype), None
+    if sample_weight is not None:
+        values, sw = squeeze_or_expand_to_same_rank(values, np.asarray(sample_weight, dtype))
+        if values.ndim > sw.ndim:
+            values = values.mean(axis=tuple(range(sw.ndim, values.ndim)))
+        sw = np.broadcast_to(sw, values.shape)
+        values = values * sw
+        if sw.ndim > 1:
+            sw = sw.mean(axis=tuple(range(1, sw.ndim)))
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    return values, sw
+
+
+class Mean(Metric):
+    """Weighted mean of the values given to ``update_state(values, sample_weight=None)``;
+    values with more than one axis are first averaged to one value per sample."""
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name, dtype)
+        self.reset_state()
+
+    def reset_state(self):
+        self.total = np.zeros((), self.dtype)
+        self.count = np.zeros((), self.dtype)
+
+    def update_state(self, values, sample_weight=None):
+        values, sw = _samplewise(values, sample_weight, self.dtype)
+        self.total += np.sum(values, dtype=self.dtype)
+        n = np.sum(sw, dtype=self.dtype) if sw is not None else (
+            values.shape[0] if values.ndim else 1)
+        self.count += self.dtype.type(n)
+
+    def result(self):
+        return float(self.total / self.count) if self.count else 0.0
+
+
+class MeanMetricWrapper(Mean):
+    """Mean of ``fn(y_true, y_pred, **kwargs)`` over all samples seen.
+
+    Parameters
+    ----------
+    fn : callable returning one value per sample (or per timestep).
+    name, dtype : as :class:`Metric`.
+    **kwargs : passed to ``fn``.
+    """
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or _snake(getattr(fn, "__name__", "mean_metric_wrapper")),
+                         dtype=dtype)
+        self._fn, self._fn_kwargs = fn, kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+
+
+def _float_result(matches):
+    return matches.astype(floatx())
+
+
+def accuracy(y_true, y_pred):
+    """1.0 where ``y_true == y_pred`` exactly, else 0.0."""
+    y_pred = np.asarray(y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(np.asarray(y_true, y_pred.dtype), y_pred)
+    return _float_result(y_true == y_pred)
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """1.0 where ``(y_pred > threshold)`` equals ``y_true``."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(np.asarray(y_true), np.asarray(y_pred))
+    predicted = (y_pred > np.float32(threshold)).astype(y_true.dtype)
+    return _float_result(y_true == predicted)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 where the arg-max of ``y_pred`` equals the arg-max of one-hot ``y_true``."""
+    y_pred = np.asarray(y_pred)
+    labels = np.argmax(np.asarray(y_true), axis=-1).astype(y_pred.dtype)
+    shape, reshape = labels.shape, labels.ndim == y_pred.ndim
+    if reshape:
+        labels = np.squeeze(labels, -1)
+    matches = _float_result(labels == np.argmax(y_pred, axis=-1).astype(labels.dtype))
+    return matches.reshape(shape) if reshape else matches
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where the arg-max of ``y_pred`` equals the integer label ``y_true``."""
+    y_pred = np.asarray(y_pred)
+    labels = np.asarray(y_true, y_pred.dtype)
+    shape = labels.shape
+    reshape = labels.ndim == y_pred.ndim and labels.shape[-1] == 1
+    if reshape:
+        labels = labels[..., 0]
+    matches = _float_result(labels == np.argmax(y_pred, axis=-1).astype(labels.dtype))
+    if reshape:
+        matches = matches.reshape(shape)
+    return matches[..., 0] if matches.ndim > 1 and matches.shape[-1] == 1 else matches
+
+
+def _wrapper(fn, default_name, doc):
+    class _Wrapped(MeanMetricWrapper):
+        __doc__ = doc
+
+        def __init__(self, name=default_name, dtype=None):
+            super().__init__(fn, name=name, dtype=dtype)
+    return _Wrapped
+
+
+Accuracy = _wrapper(accuracy, "accuracy", "Mean of :func:`accuracy` (exact equality).")
+CategoricalAccuracy = _wrapper(categorical_accuracy, "categorical_accuracy",
+                               "Mean of :func:`categorical_accuracy` (one-hot targets).")
+SparseCategoricalAccuracy = _wrapper(sparse_categorical_accuracy, "sparse_categorical_accuracy",
+                                     "Mean of :func:`sparse_categorical_accuracy` "
+                                     "(integer targets).")
+MeanSquaredError = _wrapper(mean_squared_error, "mean_squared_error",
+                            "Mean of ``mean((y_true - y_pred)**2, axis=-1)``.")
+MeanAbsoluteError = _wrapper(mean_absolute_error, "mean_absolute_error",
+                             "Mean of ``mean(|y_true - y_pred|, axis=-1)``.")
+for _cls, _name in ((Accuracy, "Accuracy"), (CategoricalAccuracy, "CategoricalAccuracy"),
+                    (SparseCategoricalAccuracy, "SparseCategoricalAccuracy"),
+                    (MeanSquaredError, "MeanSquaredError"),
+                    (MeanAbsoluteError, "MeanAbsoluteError")):
+    _cls.__name__ = _cls.__qualname__ = _name
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """Mean of :func:`binary_accuracy`: the share of outputs on the right side of
+    ``threshold`` (default 0.5)."""
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+        self.threshold = threshold
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    """Mean of the per-sample binary crossentropy. ``update_state`` takes ``logits=`` as the
+    loss does: Keras computes this metric from a sigmoid output's logits too."""
+
+    _loss_class = _losses.BinaryCrossentropy
+
+    def __init__(self, name=None, dtype=None, from_logits=False, **kwargs):
+        loss = self._loss_class(from_logits=from_logits, reduction="none", **kwargs)
+        super().__init__(loss, name=name or loss.name, dtype=dtype)
+        self._config = {"from_logits": from_logits, **kwargs}
+
+    def update_state(self, y_true, y_pred, sample_weight=None, logits=None):
+        Mean.update_state(self, self._fn(y_true, y_pred, logits=logits), sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), **self._config}
+
+
+class CategoricalCrossentropy(BinaryCrossentropy):
+    """Mean of the per-sample categorical crossentropy (arguments as the loss)."""
+    _loss_class = _losses.CategoricalCrossentropy
+
+
+class SparseCategoricalCrossentropy(BinaryCrossentropy):
+    """Mean of the per-sample sparse categorical crossentropy (arguments as the loss)."""
+    _loss_class = _losses.SparseCategoricalCrossentropy
+
+
+class Precision(Metric):
+    """``true_positives / (true_positives + false_positives)`` over all outputs seen, an output
+    counting as positive when ``> threshold``.
+
+    Parameters
+    ----------
+    thresholds : float or list of floats in [0, 1], default 0.5; a list gives one result each.
+    class_id : int, optional: only this output column is scored.
+    name, dtype : as :class:`Metric`.
+    """
+
+    _counts = ("true_positives", "false_positives")
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name, dtype)
+        if top_k is not None:
+            raise ValueError(f"rnncore does not support `top_k` yet. Received: top_k={top_k!r}")
+        listed = [0.5] if thresholds is None else np.atleast_1d(thresholds).tolist()
+        bad = [t for t in listed if t is None or not 0 <= t <= 1]
+        if bad:
+            raise ValueError(f"Threshold values must be in [0, 1]. Received: thresholds={bad}")
+        self.init_thresholds, self.thresholds = thresholds, listed
+        self.class_id, self.top_k = class_id, top_k
+        self.reset_state()
+
+    def reset_state(self):
+        for count in self._counts:
+            setattr(self, count, np.zeros(len(self.thresholds), self.dtype))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred, y_true = squeeze_or_expand_to_same_rank(np.asarray(y_pred, self.dtype),
+                                                        np.asarray(y_true, self.dtype))
+        if sample_weight is not None:
+            sw = np.expand_dims(np.asarray(sample_weight, self.dtype), -1)
+            _, sw = squeeze_or_expand_to_same_rank(y_true, sw, expand_rank_1=False)
+        if self.class_id is not None:
+            y_true, y_pred = y_true[..., self.class_id, None], y_pred[..., self.class_id, None]
+        weights = None if sample_weight is None else np.broadcast_to(sw, y_pred.shape)
+        label = y_true.astype(bool)
+        for i, threshold in enumerate(self.thresholds):
+            predicted = y_pred > self.dtype.type(threshold)
+            cells = {"true_positives": label & predicted, "false_positives": ~label & predicted,
+                     "false_negatives": label & ~predicted}
+            for count in self._counts:
+                hit = cells[count] if weights is None else np.where(cells[count], weights, 0)
+                getattr(self, count)[i] += np.sum(hit, dtype=self.dtype)
+
+    def result(self):
+        tp, other = (getattr(self, c) for c in self._counts)
+        denominator = tp + other
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = np.where(denominator > 0, tp / denominator, 0).astype(self.dtype)
+        return float(res[0]) if len(self.thresholds) == 1 else res
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds,
+                "top_k": self.top_k, "class_id": self.class_id}
+
+
+class Recall(Precision):
+    """``true_positives / (true_positives + false_negatives)``; arguments as
+    :class:`Precision`."""
+
+    _counts = ("true_positives", "false_negatives")
+
+
+_CLASSES = [Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+            MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
+            SparseCategoricalCrossentropy, Precision, Recall]
+_BY_NAME = {**{c.__name__: c for c in _CLASSES}, **{_snake(c.__name__): c for c in _CLASSES},
+            "mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
+            "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy}
+
+
+def _accuracy_class(identifier, loss, output_shape, target_shape):
+    """Keras 3's choice for 'accuracy'/'acc' (trainers/compile_utils.get_metric)."""
+    if output_shape is not None and target_shape is not None:
+        binary = output_shape[-1] == 1
+        sparse = len(target_shape) < len(output_shape) or (
+            target_shape[-1] == 1 and output_shape[-1] != 1)
+    else:
+        # Without the targets' shape, the loss stands in for it.
+        loss = _losses.get(loss) if isinstance(loss, str) else loss
+        if output_shape is None and loss is None:
+            raise ValueError(f"metric={identifier!r} is resolved from the shapes of `y` and of "
+                             "the output (or from the loss); pass output_shape and target_shape.")
+        binary = (output_shape is not None and output_shape[-1] == 1) or (
+            output_shape is None and isinstance(loss, _losses.BinaryCrossentropy)
+            and not isinstance(loss, _losses.CategoricalCrossentropy))
+        sparse = isinstance(loss, _losses.SparseCategoricalCrossentropy)
+    if binary:
+        return BinaryAccuracy
+    return SparseCategoricalAccuracy if sparse else CategoricalAccuracy
+
+
+def get(identifier, loss=None, output_shape=None, target_shape=None):
+    """A metric for ``compile(metrics=[...])``, resolved as Keras 3 does.
+
+    ``'accuracy'``/``'acc'`` (any case) become binary accuracy when the output's last axis has
+    size 1, sparse categorical accuracy when the targets have fewer axes than the output (or a
+    last axis of 1 against a wider output), and categorical accuracy otherwise. Without
+    ``target_shape`` the loss decides between sparse and categorical. The metric is named
+    after the string given. Metric instances pass through; a function becomes a
+    :class:`MeanMetricWrapper` named after it.
+
+    Parameters
+    ----------
+    identifier : str, Metric, Metric class, callable or config dict.
+    loss : Loss or str, optional.
+    output_shape, target_shape : tuple, optional: shapes of the model output and of ``y``.
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier.lower() in ("accuracy", "acc"):
+            return _accuracy_class(identifier, loss, output_shape, target_shape)(name=identifier)
+        if identifier in _BY_NAME:
+            return _BY_NAME[identifier](name=identifier)
+    elif isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    elif callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise ValueError(f"Could not interpret metric identifier: received metric={identifier!r}. "
+                     f"Expected 'accuracy', 'acc' or one of {sorted(_BY_NAME)}, a Metric or a "
+                     "function.")
+
+
+def serialize(metric):
+    """A metric as Keras's serialized dict (``module``, ``class_name``, ``config``)."""
+    return {"module": "keras.metrics", "class_name": type(metric).__name__,
+            "config": metric.get_config(), "registered_name": None}
+
+
+def deserialize(config):
+    """Inverse of :func:`serialize`."""
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in _BY_NAME:
+        raise ValueError(f"Could not interpret metric config: received metric={config!r}.")
+    return _BY_NAME[name].from_config(dict(config.get("config", {})))
