@@ -112,15 +112,18 @@ class Loss:
                                               np.asarray(y_pred, dtype))
         return self._forward(t, p, self.from_logits)[0]
 
-    def __call__(self, y_true, y_pred, sample_weight=None, logits=None):
+    def __call__(self, y_true, y_pred, sample_weight=None, logits=None, mask=None):
         """The reduced loss: a float (an array with ``reduction='none'``).
 
         ``logits``: the pre-activation values of a sigmoid/softmax output, as Keras uses them.
+        ``mask``: booleans shaped like the per-sample losses (Keras's mask on ``y_pred``, e.g.
+        the padding mask of a sequence output); masked entries are left out of the mean.
         """
-        loss = self._compute(y_true, y_pred, sample_weight, logits, None, False)[0]
+        loss = self._compute(y_true, y_pred, sample_weight, logits, None, False, mask)[0]
         return float(loss) if np.ndim(loss) == 0 else loss
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,
+                       mask=None):
         """Reduced loss and its gradient for the trainer.
 
         Parameters
@@ -133,6 +136,7 @@ class Loss:
         activation : {'sigmoid', 'softmax'}, optional. The output activation, needed only when
             Keras would not use the logits (see the module notes); width-1 outputs default to
             'sigmoid'.
+        mask : ndarray of bool, optional. As in ``__call__``.
 
         Returns
         -------
@@ -141,9 +145,10 @@ class Loss:
         if self.reduction in (None, "none"):
             raise ValueError("value_and_grad needs a reducing loss; received reduction="
                              f"{self.reduction!r}")
-        return self._compute(y_true, y_pred, sample_weight, logits, activation, True)
+        return self._compute(y_true, y_pred, sample_weight, logits, activation, True, mask)
 
-    def _compute(self, y_true, y_pred, sample_weight, logits, activation, need_grad):
+    def _compute(self, y_true, y_pred, sample_weight, logits, activation, need_grad,
+                 in_mask=None):
         dtype = self._dtype_for(y_pred)
         p_in = np.asarray(y_pred, dtype)
         t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype), p_in)
@@ -151,6 +156,9 @@ class Loss:
             and getattr(self, "ignore_class", None) is None
         x = np.asarray(logits, dtype) if use_logits else p
         values, mask, backward = self._forward(t, x, self.from_logits or use_logits)
+        if in_mask is not None:
+            in_mask = np.asarray(in_mask, bool).reshape(values.shape)
+            mask = in_mask if mask is None else (mask & in_mask)
         loss, dvalues = _reduce(values, sample_weight, mask, self.reduction, need_grad)
         if not need_grad:
             return loss, None

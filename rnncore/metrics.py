@@ -117,8 +117,17 @@ class MeanMetricWrapper(Mean):
                          dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        """``mask``: Keras's mask on ``y_pred`` (e.g. padding of a sequence output), used as
+        sample weights the way Keras's MeanMetricWrapper applies it."""
+        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs),
+                             self._with_mask(sample_weight, mask))
+
+    def _with_mask(self, sample_weight, mask):
+        if mask is None:
+            return sample_weight
+        mask = np.asarray(mask, self.dtype)
+        return mask if sample_weight is None else np.asarray(sample_weight, self.dtype) * mask
 
 
 def _float_result(matches):
@@ -213,8 +222,9 @@ class BinaryCrossentropy(MeanMetricWrapper):
         super().__init__(loss, name=name or loss.name, dtype=dtype)
         self._config = {"from_logits": from_logits, **kwargs}
 
-    def update_state(self, y_true, y_pred, sample_weight=None, logits=None):
-        Mean.update_state(self, self._fn(y_true, y_pred, logits=logits), sample_weight)
+    def update_state(self, y_true, y_pred, sample_weight=None, logits=None, mask=None):
+        Mean.update_state(self, self._fn(y_true, y_pred, logits=logits),
+                          self._with_mask(sample_weight, mask))
 
     def get_config(self):
         return {**super().get_config(), **self._config}

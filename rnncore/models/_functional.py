@@ -136,6 +136,7 @@ class Functional(Model):
                 m = out_mask[i] if isinstance(out_mask, list) else out_mask
                 if m is not None:
                     masks[id(t)] = m
+        self._output_mask = masks.get(id(self._output))
         return values[id(self._output)]
 
     def _backward(self, d, from_logits=False):

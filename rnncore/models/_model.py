@@ -44,6 +44,7 @@ class Model:
         self._metric_ids = []
         self._metrics = None
         self._loss_tracker = _metrics.Mean(name="loss")
+        self._output_mask = None  # Keras's mask on the last forward's output
 
     # ---- weights ------------------------------------------------------------------------
     @property
@@ -137,9 +138,10 @@ class Model:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
 
-    def _compiled_metrics(self, output_shape):
+    def _compiled_metrics(self, output_shape, target_shape):
         if self._metrics is None:
-            self._metrics = [_metrics.get(m, loss=self._loss_obj, output_shape=output_shape)
+            self._metrics = [_metrics.get(m, loss=self._loss_obj, output_shape=output_shape,
+                                          target_shape=target_shape)
                              for m in self._metric_ids]
         return self._metrics
 
@@ -179,25 +181,32 @@ class Model:
         y_pred = self._forward(x, training=True)
         fused = self._fused_activation()
         logits = self._output_layer().preactivation if fused else None
-        loss, grad = self._loss_obj.value_and_grad(y, y_pred, logits=logits)
+        mask = self._output_mask
+        loss, grad = self._loss_obj.value_and_grad(y, y_pred, logits=logits, activation=fused,
+                                                   mask=mask)
         self._backward(grad, from_logits=fused is not None)
         variables = self.trainable_weights
         self.optimizer.apply_gradients([(v.grad, v) for v in variables])
-        self._update_metrics(loss, y, y_pred)
+        self._update_metrics(loss, y, y_pred, logits, mask)
         return loss
 
-    def _update_metrics(self, loss, y, y_pred):
-        n = y_pred.shape[0]
-        self._loss_tracker.update_state(loss, sample_weight=n)
-        for m in self._compiled_metrics(y_pred.shape):
-            m.update_state(y, y_pred)
+    def _update_metrics(self, loss, y, y_pred, logits, mask):
+        self._loss_tracker.update_state(loss, sample_weight=y_pred.shape[0])
+        for m in self._compiled_metrics(y_pred.shape, y.shape):
+            if isinstance(m, _metrics.BinaryCrossentropy):
+                m.update_state(y, y_pred, logits=logits, mask=mask)
+            elif isinstance(m, _metrics.MeanMetricWrapper):
+                m.update_state(y, y_pred, mask=mask)
+            else:
+                m.update_state(y, y_pred)
 
     def _test_batch(self, x, y):
         y_pred = self._forward(x, training=False)
         fused = self._fused_activation()
         logits = self._output_layer().preactivation if fused else None
-        loss = self._loss_obj.value_and_grad(y, y_pred, logits=logits)[0]
-        self._update_metrics(loss, y, y_pred)
+        mask = self._output_mask
+        loss = self._loss_obj(y, y_pred, logits=logits, mask=mask)
+        self._update_metrics(loss, y, y_pred, logits, mask)
         return loss
 
     def _prepare(self, x, y, argument="x"):

@@ -102,6 +102,7 @@ class Sequential(Model):
                                 mask=mask if layer.supports_masking else None)
             mask = layer.compute_mask(x, mask)
             x = out
+        self._output_mask = mask
         return x
 
     def _backward(self, d, from_logits=False):

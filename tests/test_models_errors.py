@@ -1,0 +1,96 @@
+"""Bad input to the trainer: a ValueError that names the argument and the value."""
+import numpy as np
+import pytest
+
+import rnncore
+
+
+def _model(compile=True):
+    model = rnncore.Sequential([rnncore.layers.Embedding(20, 4), rnncore.layers.LSTM(3),
+                                rnncore.layers.Dense(1, activation="sigmoid")])
+    if compile:
+        model.compile("rmsprop", "binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+X = np.ones((8, 5), dtype="int64")
+Y = np.zeros(8, dtype="float32")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"x": np.full((8, 5), 20)}, r"token id 20 is outside \[0, input_dim=20\)"),
+    ({"x": np.full((8, 5), -1)}, r"token id -1"),
+    ({"y": np.zeros(7)}, r"x has 8, y has 7"),
+    ({"x": np.ones((0, 5), "int64"), "y": np.zeros(0)}, r"x is empty"),
+    ({"x": np.array([["a"] * 5] * 8)}, r"x must be a numeric array"),
+    ({"y": np.array(["a"] * 8)}, r"y"),
+    ({"validation_split": 1.0}, r"validation_split must be a float in \[0, 1\), got 1.0"),
+    ({"validation_split": -0.1}, r"validation_split"),
+    ({"batch_size": 0}, r"batch_size must be a positive integer, got 0"),
+    ({"epochs": -1}, r"epochs must be a non-negative integer, got -1"),
+    ({"validation_data": (X,)}, r"validation_data must be a tuple or list"),
+    ({"y": np.zeros((8, 2))}, r"`y` has shape \(8, 2\) but the model's output has shape \(8, 1\)"),
+])
+def test_fit_rejects_bad_arguments(kwargs, match):
+    args = {"x": X, "y": Y, "verbose": 0}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        _model().fit(**args)
+
+
+def test_fit_before_compile_says_to_compile():
+    with pytest.raises(RuntimeError, match=r"compile\(\) before fit\(\)"):
+        _model(compile=False).fit(X, Y, verbose=0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"optimizer": "adamax_nope"}, r"adamax_nope"),
+    ({"loss": "cross_entropy_nope"}, r"cross_entropy_nope"),
+    ({"metrics": ["accuracy_nope"]}, r"accuracy_nope"),
+])
+def test_compile_rejects_unknown_names(kwargs, match):
+    args = {"optimizer": "rmsprop", "loss": "binary_crossentropy"}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        _model(compile=False).compile(**args)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: rnncore.layers.Dense(3, activation="swishy"), r"activation.*swishy"),
+    (lambda: rnncore.layers.SimpleRNN(3, activation="softmax"), r"activation.*softmax"),
+    (lambda: rnncore.layers.Dense(0), r"units must be a positive integer, got 0"),
+    (lambda: rnncore.layers.Embedding(0, 3), r"input_dim must be a positive integer, got 0"),
+    (lambda: rnncore.layers.Dropout(1.5), r"rate must be a float in \[0, 1\], got 1.5"),
+    (lambda: rnncore.layers.Bidirectional(rnncore.layers.Dense(2)), r"layer must be"),
+    (lambda: rnncore.layers.Bidirectional(rnncore.layers.GRU(2), merge_mode="max"),
+     r"merge_mode.*'max'"),
+])
+def test_layer_constructors_reject_bad_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_sparse_labels_outside_the_classes_are_rejected():
+    model = rnncore.Sequential([rnncore.layers.Embedding(20, 4), rnncore.layers.GRU(3),
+                                rnncore.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"y"):
+        model.fit(X, np.full(8, 3), verbose=0)
+
+
+def test_wrong_input_shape_for_a_built_model():
+    model = rnncore.Sequential([rnncore.Input(shape=(5, 2)), rnncore.layers.SimpleRNN(3)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"expected \(None, 5, 2\)"):
+        model.predict(np.zeros((4, 5, 3)), verbose=0)
+
+
+def test_set_weights_with_the_wrong_count_or_shape():
+    model = _model()
+    model.build((None, 5))
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=r"has 6 weights, but the weights list has 5"):
+        model.set_weights(weights[:-1])
+    weights[0] = np.zeros((3, 3))
+    with pytest.raises(ValueError, match=r"expected shape \(20, 4\), got \(3, 3\)"):
+        model.set_weights(weights)
