@@ -5,6 +5,7 @@ column-major, so ``C = op(A)路op(B)`` in row-major is ``C岬� = op(B)岬�路op(A)岬
 call the Fortran gemm with the operands swapped and m and n exchanged.
 """
 from cython cimport floating
+from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 
@@ -48,3 +49,51 @@ def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
              a.shape[1] if a.shape[1] else 1,
              &b[0, 0] if b.shape[0] * b.shape[1] else NULL, b.shape[1] if b.shape[1] else 1,
              beta, &c[0, 0] if c.shape[0] * c.shape[1] else NULL, c.shape[1] if c.shape[1] else 1)
+
+
+def pgemm(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
+          bint trans_a=False, bint trans_b=False, floating alpha=1, floating beta=0,
+          int n_threads=1):
+    """``c = alpha 路 op(a) 路 op(b) + beta 路 c`` split over ``n_threads`` OpenMP threads.
+
+    The larger of c's two dimensions is cut into near-equal blocks, each a gemm of its own (a
+    block of rows of op(a) and c, or of columns of op(b) and c), so the threads never share
+    output. The BLAS library itself should be single-threaded while this runs (see
+    ``rnncore.ops._blas_threads``), otherwise its own threads oversubscribe the cores.
+    """
+    cdef int m = a.shape[1] if trans_a else a.shape[0]
+    cdef int k = a.shape[0] if trans_a else a.shape[1]
+    cdef int kb = b.shape[1] if trans_b else b.shape[0]
+    cdef int n = b.shape[0] if trans_b else b.shape[1]
+    if k != kb or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError(
+            f"pgemm: op(a) is ({m}, {k}), op(b) is ({kb}, {n}) and c is "
+            f"({c.shape[0]}, {c.shape[1]}); expected op(a) (m, k), op(b) (k, n), c (m, n)")
+    if m == 0 or n == 0:
+        return
+    cdef int lda = a.shape[1] if a.shape[1] else 1
+    cdef int ldb = b.shape[1] if b.shape[1] else 1
+    cdef int ldc = c.shape[1]
+    cdef const floating* ap = &a[0, 0] if a.shape[0] * a.shape[1] else NULL
+    cdef const floating* bp = &b[0, 0] if b.shape[0] * b.shape[1] else NULL
+    cdef floating* cp = &c[0, 0]
+    cdef bint by_rows = m >= n
+    cdef int extent = m if by_rows else n
+    cdef int nblk = n_threads if 1 < n_threads < extent else 1
+    cdef int blk, lo, hi
+    if nblk == 1:
+        with nogil:
+            gemm(trans_a, trans_b, m, n, k, alpha, ap, lda, bp, ldb, beta, cp, ldc)
+        return
+    for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+        lo = <int> ((<long> blk * extent) // nblk)
+        hi = <int> ((<long> (blk + 1) * extent) // nblk)
+        if by_rows:
+            # rows lo:hi of op(a): row offset of a, or column offset of a stored transposed
+            gemm(trans_a, trans_b, hi - lo, n, k, alpha,
+                 ap + (lo if trans_a else <long> lo * lda), lda, bp, ldb,
+                 beta, cp + <long> lo * ldc, ldc)
+        else:
+            gemm(trans_a, trans_b, m, hi - lo, k, alpha, ap, lda,
+                 bp + (<long> lo * ldb if trans_b else lo), ldb,
+                 beta, cp + lo, ldc)

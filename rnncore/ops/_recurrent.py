@@ -7,11 +7,14 @@ gradients are ONE gemm each over the rows of the BPTT window after it.
 import numpy as np
 
 from .. import _config
+from .._kernels._blas import pgemm
+from ._blas_threads import single_threaded_blas  # noqa: F401  (re-exported for the ops)
 
 ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3, "hard_sigmoid": 4}
 ENGINES = ("auto", "kernel", "numpy")
 
 _EMPTY = {}
+_PARALLEL_GEMM_MIN = 1 << 22  # multiply-adds
 
 
 def empty(dtype, ndim):
@@ -40,6 +43,11 @@ def pick_engine(engine, kernel_module, reference_module):
 
 def window(truncate_gradient, T):
     """Number of steps BPTT runs over: all of them for -1, else min(k, T)."""
+    # ops is public: 0 would silently zero every gradient and k < -1 broke the window slicing
+    if (isinstance(truncate_gradient, bool) or not isinstance(truncate_gradient, (int, np.integer))
+            or (truncate_gradient < 1 and truncate_gradient != -1)):
+        raise ValueError("truncate_gradient must be -1 (full BPTT) or a positive number of "
+                         f"steps, got {truncate_gradient!r}")
     return T if truncate_gradient == -1 or truncate_gradient >= T else int(truncate_gradient)
 
 
@@ -86,12 +94,28 @@ def step_mask_time_major(mask, go_backwards, T, B):
     return np.ascontiguousarray(m, dtype=np.uint8)
 
 
+def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None):
+    """``out = op(a)·op(b) + beta·out`` on C-contiguous 2-D arrays, through rnncore's BLAS shim,
+    split over the kernels' threads."""
+    m = a.shape[1] if trans_a else a.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if out is None:
+        out = np.empty((m, n), dtype=a.dtype)
+    k = a.shape[0] if trans_a else a.shape[1]
+    if n_threads is None:
+        # a parallel region costs a wake-up and a barrier: worth it for big products only
+        n_threads = num_threads(None) if m * n * k >= _PARALLEL_GEMM_MIN else 1
+    pgemm(a, b, out, trans_a, trans_b, 1.0, beta, n_threads)
+    return out
+
+
 def input_gemm(x_tm, kernel, bias, out):
     """out (T, B, N) = x_tm (T, B, F) · kernel (F, N) + bias — one gemm over all T·B rows."""
     T, B, F = x_tm.shape
-    np.matmul(x_tm.reshape(T * B, F), kernel, out=out.reshape(T * B, -1))
+    out2 = out.reshape(T * B, -1)
     if bias is not None:
-        out += bias
+        out2[...] = bias
+    gemm(x_tm.reshape(T * B, F), kernel, out2, beta=1.0 if bias is not None else 0.0)
     return out
 
 
@@ -105,12 +129,12 @@ def input_grads(x_tm, kernel, dz, steps, need_dx=True):
     N = dz.shape[2]
     t0 = T - steps
     dz_win = dz[t0:].reshape(steps * B, N)
-    dW = x_tm[t0:].reshape(steps * B, F).T @ dz_win
+    dW = gemm(x_tm[t0:].reshape(steps * B, F), dz_win, trans_a=True)
     db = dz_win.sum(axis=0)
     dx = None
     if need_dx:
         dx = np.zeros((T, B, F), dtype=dz.dtype) if t0 else np.empty((T, B, F), dtype=dz.dtype)
-        np.matmul(dz_win, kernel.T, out=dx[t0:].reshape(steps * B, F))
+        gemm(dz_win, kernel, dx[t0:].reshape(steps * B, F), trans_b=True)
     return dW, db, dx
 
 

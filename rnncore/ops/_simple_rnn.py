@@ -14,6 +14,7 @@ class SimpleRNNCache:
                  "input_mask", "engine", "n_threads", "workspace", "has_bias")
 
 
+@R.single_threaded_blas
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
                        activation="tanh", return_sequences=False, go_backwards=False,
                        truncate_gradient=-1, mask=None, dropout_mask=None,
@@ -87,6 +88,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     return output, c.hs[T].copy(), c
 
 
+@R.single_threaded_blas
 def simple_rnn_backward(cache, d_output, d_state=None, need_dx=True):
     """Gradients of a :func:`simple_rnn_forward` call.
 
@@ -124,7 +126,7 @@ def simple_rnn_backward(cache, d_output, d_state=None, need_dx=True):
     dW, db, dx_tm = R.input_grads(c.x_tm, c.kernel, dz, c.steps, need_dx)
     t0 = T - c.steps
     hprev = (c.hm if c.rec_mask.shape[0] else c.hs[:-1])[t0:].reshape(c.steps * B, H)
-    dU = hprev.T @ dz[t0:].reshape(c.steps * B, H)
+    dU = R.gemm(hprev, dz[t0:].reshape(c.steps * B, H), trans_a=True)
     dx = None
     if need_dx:
         if c.input_mask is not None:
