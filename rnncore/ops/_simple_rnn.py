@@ -51,7 +51,12 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     >>> y.shape, h.shape
     ((2, 5, 4), (2, 4))
     """
-    dtype = kernel.dtype
+    # the kernels take C-contiguous arrays of one float dtype; this is public API, so transposed
+    # (e.g. W.T from another framework) or mixed-dtype weights are converted (no copy otherwise)
+    dtype = np.result_type(np.asarray(kernel).dtype, np.float32)
+    kernel = np.ascontiguousarray(kernel, dtype=dtype)
+    recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=dtype)
+    bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     ws = workspace if workspace is not None else R.Workspace()

@@ -1,0 +1,35 @@
+"""Fixtures shared by the whole suite. Keep them small and generic."""
+import importlib
+import os
+
+import numpy as np
+import pytest
+
+
+def _import_keras():
+    # TF_CPP_MIN_LOG_LEVEL must be set before TensorFlow is first imported.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    keras = pytest.importorskip("keras")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    return keras
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Keras 3 on TensorFlow, imported once and only by the tests that ask for it."""
+    return _import_keras()
+
+
+@pytest.fixture(scope="session")
+def tf(keras):
+    """TensorFlow (imported by the ``keras`` fixture, quietly)."""
+    return importlib.import_module("tensorflow")
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator, fresh for every test."""
+    return np.random.default_rng(1234)

@@ -1,0 +1,126 @@
+"""The row-major BLAS shim (``rnncore._kernels._blas.gemm_into``) against NumPy."""
+import itertools
+
+import numpy as np
+import pytest
+
+from rnncore._kernels._blas import gemm_into, pgemm
+
+DTYPES = [np.float32, np.float64]
+TRANS = list(itertools.product([False, True], repeat=2))
+# (m, n, k): odd sizes, sizes of 1, and empty edges
+SHAPES = [(1, 1, 1), (3, 5, 7), (17, 1, 9), (1, 13, 1), (1, 1, 31), (65, 33, 129),
+          (0, 4, 3), (4, 0, 3), (4, 3, 0), (0, 0, 0)]
+SCALARS = [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25), (0.0, 3.0)]
+
+
+def _operands(rng, m, n, k, trans_a, trans_b, dtype):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    c = rng.standard_normal((m, n)).astype(dtype)
+    return a, b, c
+
+
+def _expected(a, b, c, trans_a, trans_b, alpha, beta):
+    a64, b64, c64 = (v.astype(np.float64) for v in (a, b, c))
+    return alpha * ((a64.T if trans_a else a64) @ (b64.T if trans_b else b64)) + beta * c64
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS, ids=lambda t: "T" if t else "N")
+@pytest.mark.parametrize("m,n,k", SHAPES, ids=lambda s: str(s))
+def test_gemm_into_matches_numpy(rng, dtype, trans_a, trans_b, m, n, k):
+    for alpha, beta in SCALARS:
+        a, b, c = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+        expected = _expected(a, b, c, trans_a, trans_b, alpha, beta)
+        a_before, b_before = a.copy(), b.copy()
+
+        gemm_into(a, b, c, trans_a, trans_b, alpha, beta)
+
+        assert c.dtype == dtype and c.shape == (m, n)
+        # float32 accumulates k products in single precision
+        rtol = 1e-12 if dtype == np.float64 else 1e-5 * max(1, k) ** 0.5
+        scale = 1 + np.abs(expected).max(initial=0)
+        np.testing.assert_allclose(c, expected, rtol=0, atol=rtol * scale,
+                                   err_msg=f"alpha={alpha}, beta={beta}")
+        # the inputs are read, never written
+        np.testing.assert_array_equal(a, a_before)
+        np.testing.assert_array_equal(b, b_before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_gemm_into_accumulates_with_beta_one(rng, dtype):
+    """beta = 1 is how the kernels add h·U onto the hoisted x·W + b: repeated calls add up."""
+    a = rng.standard_normal((6, 4)).astype(dtype)
+    b = rng.standard_normal((4, 5)).astype(dtype)
+    c = np.zeros((6, 5), dtype)
+    for _ in range(3):
+        gemm_into(a, b, c, False, False, 1.0, 1.0)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(c, 3 * (a.astype(np.float64) @ b), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_gemm_into_writes_into_a_view_of_a_larger_array(rng, dtype):
+    """The kernels write step t's rows of a (T, B, H) block: only those rows may change."""
+    block = rng.standard_normal((3, 4, 5)).astype(dtype)
+    before = block.copy()
+    a = rng.standard_normal((4, 5)).astype(dtype)
+    u = rng.standard_normal((5, 5)).astype(dtype)
+    gemm_into(a, u, block[1], False, False, 1.0, 1.0)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(block[1], before[1] + a.astype(np.float64) @ u, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(block[0], before[0])
+    np.testing.assert_array_equal(block[2], before[2])
+
+
+@pytest.mark.parametrize("a_shape,b_shape,c_shape,trans_a,trans_b", [
+    ((3, 4), (5, 2), (3, 2), False, False),   # inner sizes differ
+    ((3, 4), (4, 2), (2, 3), False, False),   # c has the transposed shape
+    ((3, 4), (4, 2), (3, 2), True, False),    # op(a) is (4, 3)
+    ((3, 4), (4, 2), (3, 2), False, True),    # op(b) is (2, 4)
+])
+def test_gemm_into_rejects_mismatched_shapes(a_shape, b_shape, c_shape, trans_a, trans_b):
+    a, b, c = np.ones(a_shape), np.ones(b_shape), np.zeros(c_shape)
+    with pytest.raises(ValueError, match=r"gemm_into: op\(a\) is"):
+        gemm_into(a, b, c, trans_a, trans_b, 1.0, 0.0)
+    np.testing.assert_array_equal(c, 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("k", [0, 3])
+def test_gemm_into_beta_zero_ignores_garbage_in_c(rng, dtype, k):
+    """With beta = 0 the old contents of c are not read: the kernels pass np.empty scratch."""
+    a = rng.standard_normal((4, k)).astype(dtype)
+    b = rng.standard_normal((k, 5)).astype(dtype)
+    c = np.full((4, 5), np.nan, dtype)
+    gemm_into(a, b, c, False, False, 1.0, 0.0)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=tol, atol=tol)
+
+
+# pgemm: the same product cut into row blocks (m >= n) or column blocks (m < n) over threads
+PSHAPES = [(7, 3, 5), (3, 7, 5), (1, 9, 4), (9, 1, 4), (2, 2, 3), (64, 33, 17), (5, 6, 0),
+           (0, 3, 2)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS, ids=lambda t: "T" if t else "N")
+@pytest.mark.parametrize("m,n,k", PSHAPES, ids=lambda s: str(s))
+def test_pgemm_matches_numpy(rng, dtype, trans_a, trans_b, m, n, k):
+    # 16 threads: more threads than rows or columns
+    for n_threads, (alpha, beta) in itertools.product([1, 2, 3, 16], SCALARS):
+        a, b, c = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+        expected = _expected(a, b, c, trans_a, trans_b, alpha, beta)
+        pgemm(a, b, c, trans_a, trans_b, alpha, beta, n_threads)
+        tol = 1e-12 if dtype == np.float64 else 1e-5 * max(1, k) ** 0.5
+        scale = 1 + np.abs(expected).max(initial=0)
+        np.testing.assert_allclose(c, expected, rtol=0, atol=tol * scale,
+                                   err_msg=f"n_threads={n_threads}, alpha={alpha}, beta={beta}")
+
+
+def test_pgemm_rejects_mismatched_shapes():
+    c = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"pgemm: op\(a\) is \(3, 4\), op\(b\) is \(5, 2\)"):
+        pgemm(np.ones((3, 4)), np.ones((5, 2)), c, False, False, 1.0, 0.0, 2)
+    np.testing.assert_array_equal(c, 0)
