@@ -6,6 +6,19 @@ where Keras does ``ops.cast(python_float, dtype)`` TensorFlow first rounds the n
 (the learning rate, SGD's momentum, Adam's betas in the bias correction, weight decay); where
 it combines a Python float with a tensor directly the number is converted at full precision.
 The helpers :func:`_cast` and ``dtype.type(x)`` reproduce the two.
+
+A gradient may also be an :class:`~rnncore._indexed_slices.IndexedSlices` (an Embedding's): one
+slice per id occurrence, repeats not summed, as the ``tf.IndexedSlices`` Keras's TensorFlow
+backend produces. Keras's ops keep such a gradient sparse where they can (``square``,
+``multiply``/``divide`` by a scalar, ``clip``, ``clip_by_norm``), densify it by summing the
+slices where it meets a dense tensor in ``add``/``subtract``, and gather the dense operand's rows
+where it is divided by or multiplied with one; ``assign_add``/``assign_sub`` scatter the slices
+(one by one; rnncore sums them and adds once, the same to rounding). Each optimizer's
+``_sparse_update_step`` follows those ops, so a square is taken per occurrence (``sum_k g_k**2``,
+not ``(sum_k g_k)**2``) and clipping acts on the occurrences. Not reproducible: when the dense
+divisor holds a zero or a NaN anywhere (``epsilon=0``; centered RMSprop's ``v - a**2`` turning
+negative) Keras's divide takes a path that fails on repeated indices (InvalidArgumentError);
+rnncore keeps to the slices' rows there.
 """
 import numbers
 import re
@@ -15,6 +28,7 @@ import numpy as np
 
 from . import optimizers_schedules as schedules
 from ._config import floatx
+from ._indexed_slices import IndexedSlices
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "schedules",
            "get", "serialize", "deserialize"]
@@ -191,6 +205,7 @@ class Optimizer:
     # ----------------------------------------------------------------- the step
     def apply_gradients(self, grads_and_vars):
         """Apply ``(gradient, variable)`` pairs; a ``None`` gradient leaves its variable alone.
+        A gradient is an array of the variable's shape or an ``IndexedSlices`` (module notes).
 
         Returns the new :attr:`iterations`.
         """
@@ -229,14 +244,18 @@ class Optimizer:
                           "the loss.")
         grads, variables = [], []
         for g, v in pairs:
-            g = np.asarray(g)
+            if not isinstance(g, IndexedSlices):
+                g = np.asarray(g)
             if g.shape != v.shape:
                 raise ValueError(f"Gradient for variable {v.path!r} has shape {g.shape}, "
                                  f"expected {v.shape}.")
             grads.append(g)
             variables.append(v)
         if self.loss_scale_factor is not None:
-            grads = [g / g.dtype.type(self.loss_scale_factor) for g in grads]
+            # (Keras's TF backend raises a TypeError on IndexedSlices / float; the slices are
+            # divided instead, which is what its other backends do to the dense gradient.)
+            grads = [_map_values(g, lambda x: x / x.dtype.type(self.loss_scale_factor))
+                     for g in grads]
         grads = self._clip_gradients(grads)
         self._apply_weight_decay(variables)
         self._update_all(grads, variables, self._current_learning_rate())
@@ -244,25 +263,36 @@ class Optimizer:
 
     def _update_all(self, grads, variables, learning_rate):
         for g, v in zip(grads, variables):
-            self.update_step(np.asarray(g, dtype=v.dtype), v.value, _cast(learning_rate, v.dtype),
-                             self._index[id(v)])
+            lr, i = _cast(learning_rate, v.dtype), self._index[id(v)]
+            if isinstance(g, IndexedSlices):
+                self._sparse_update_step(g.astype(v.dtype), v.value, lr, i)
+            else:
+                self.update_step(np.asarray(g, dtype=v.dtype), v.value, lr, i)
 
     def update_step(self, gradient, value, lr, index):
         """Update ``value`` (the variable's array, in place) from ``gradient``; ``lr`` is in the
         variable's dtype and ``index`` its position in the built variable list."""
         raise NotImplementedError
 
+    def _sparse_update_step(self, gradient, value, lr, index):
+        """:meth:`update_step` for an ``IndexedSlices`` gradient. This default sums the slices
+        first; the built-in optimizers override it to follow Keras's sparse ops."""
+        self.update_step(gradient.to_dense(), value, lr, index)
+
     def scale_loss(self, loss):
         """``loss * loss_scale_factor`` when a factor is set, else ``loss``."""
         return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
 
     def _clip_gradients(self, grads):
+        # tf.clip_by_norm and tf.clip_by_value act on an IndexedSlices' values: the norm is
+        # that of the occurrences, and each occurrence is clipped before any sum.
         if self.clipnorm and self.clipnorm > 0:
-            return [_clip_by_norm(g, self.clipnorm) for g in grads]
+            return [_map_values(g, _clip_by_norm, self.clipnorm) for g in grads]
         if self.global_clipnorm and self.global_clipnorm > 0:
             return _clip_by_global_norm(grads, self.global_clipnorm)
         if self.clipvalue and self.clipvalue > 0:
-            return [np.clip(g, -g.dtype.type(self.clipvalue), g.dtype.type(self.clipvalue))
+            return [_map_values(g, lambda x: np.clip(x, -x.dtype.type(self.clipvalue),
+                                                     x.dtype.type(self.clipvalue)))
                     for g in grads]
         return grads
 
@@ -307,6 +337,22 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate:g}>"
 
 
+def _map_values(g, fn, *args):
+    """``fn(g, *args)``, applied to the values of an IndexedSlices (kept sparse)."""
+    if isinstance(g, IndexedSlices):
+        return g.with_values(fn(g.values, *args))
+    return fn(g, *args)
+
+
+def _dense(g, fn=None):
+    """``fn(g)`` (``g`` when ``fn`` is None) as a dense array. An IndexedSlices gets ``fn`` on
+    each occurrence, then the occurrences summed per row: a Keras op that keeps the slices
+    sparse followed by the add/subtract with a dense tensor that densifies them."""
+    if isinstance(g, IndexedSlices):
+        return g.with_values(g.values if fn is None else fn(g.values)).to_dense()
+    return g if fn is None else fn(g)
+
+
 def _clip_by_norm(g, clipnorm):
     # tf.clip_by_norm: g * c / max(||g||, c), with a zero norm left at zero.
     c = g.dtype.type(clipnorm)
@@ -316,12 +362,15 @@ def _clip_by_norm(g, clipnorm):
 
 
 def _clip_by_global_norm(grads, clipnorm):
-    dt = grads[0].dtype.type
-    norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in grads])))
+    # An IndexedSlices adds the squares of its occurrences to the norm, and Keras's `g * scale`
+    # (no IndexedSlices.__mul__: the tensor's __rmul__ converts it) hands on a dense gradient.
+    values = [g.values if isinstance(g, IndexedSlices) else g for g in grads]
+    dt = values[0].dtype.type
+    norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in values])))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = dt(clipnorm) * np.minimum(dt(1.0) / norm, dt(1.0 / clipnorm))
         scale = scale + (norm - norm)  # a non-finite norm makes the scale NaN, as in Keras
-    return [g * scale for g in grads]
+    return [(g.to_dense() if isinstance(g, IndexedSlices) else g) * scale for g in grads]
 
 
 class SGD(Optimizer):
@@ -360,6 +409,21 @@ class SGD(Optimizer):
         m -= g * lr
         if self.nesterov:
             w += m * mom - g * lr
+        else:
+            w += m
+
+    def _sparse_update_step(self, g, w, lr, i):
+        # multiply(slices, lr) stays sparse; assign_sub scatters it and subtract(m * momentum,
+        # slices) sums it: the same as dense up to rounding.
+        step = _dense(g, lambda x: x * lr)
+        if self.momentum == 0:
+            w -= step
+            return
+        mom, m = _cast(self.momentum, w.dtype), self._momentums[i]
+        np.multiply(m, mom, out=m)
+        m -= step
+        if self.nesterov:
+            w += m * mom - step
         else:
             w += m
 
@@ -425,6 +489,31 @@ class RMSprop(Optimizer):
         else:
             w -= increment
 
+    def _sparse_update_step(self, g, w, lr, i):
+        dt = w.dtype.type
+        rho, one_minus_rho, eps = dt(self.rho), dt(1 - self.rho), dt(self.epsilon)
+        v = self._velocities[i]
+        np.multiply(v, rho, out=v)
+        # square(slices) squares each occurrence; add(dense, slices) then sums them.
+        v += _dense(g, lambda x: one_minus_rho * np.square(x))
+        if self.centered:
+            a = self._average_gradients[i]
+            np.multiply(a, rho, out=a)
+            a += _dense(g, lambda x: one_minus_rho * x)
+            denominator = g.gather(v) - np.square(g.gather(a)) + eps
+        else:
+            denominator = g.gather(v) + eps
+        # divide(slices, dense) divides each occurrence by its row of the dense divisor. (When
+        # ids repeat a lot, centered v - a**2 can go negative, sqrt NaN: see the module notes.)
+        increment = _dense(g, lambda x: (lr * x) / np.sqrt(denominator))
+        if self.momentum > 0:
+            m = self._momentums[i]
+            np.multiply(m, dt(self.momentum), out=m)
+            m += increment
+            w -= m
+        else:
+            w -= increment
+
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "epsilon": self.epsilon, "centered": self.centered}
@@ -465,14 +554,23 @@ class Adam(Optimizer):
             self._velocity_hats = self._add_slots(["velocity_hat"])[0]
 
     def update_step(self, g, w, lr, i):
+        self._update(g, w, lr, i)
+
+    def _sparse_update_step(self, g, w, lr, i):
+        # subtract(slices, m) sums the slices: m as dense. square(slices) squares each
+        # occurrence before subtract(., v) sums them: v gains sum_k g_k**2.
+        self._update(g, w, lr, i)
+
+    def _update(self, g, w, lr, i):
+        """The step for a dense or an IndexedSlices ``g``."""
         dt = w.dtype.type
         step = dt(self._iterations + 1)
         beta_1_power = np.power(_cast(self.beta_1, w.dtype), step)
         beta_2_power = np.power(_cast(self.beta_2, w.dtype), step)
         alpha = lr * np.sqrt(dt(1) - beta_2_power) / (dt(1) - beta_1_power)
         m, v = self._momentums[i], self._velocities[i]
-        m += (g - m) * dt(1 - self.beta_1)
-        v += (np.square(g) - v) * dt(1 - self.beta_2)
+        m += (_dense(g) - m) * dt(1 - self.beta_1)
+        v += (_dense(g, np.square) - v) * dt(1 - self.beta_2)
         if self.amsgrad:
             v = np.maximum(self._velocity_hats[i], v, out=self._velocity_hats[i])
         w -= (m * alpha) / (np.sqrt(v) + dt(self.epsilon))
@@ -528,6 +626,14 @@ class Adagrad(Optimizer):
         acc += np.square(g)
         w -= (lr * g) / np.sqrt(acc + w.dtype.type(self.epsilon))
 
+    def _sparse_update_step(self, g, w, lr, i):
+        acc = self._accumulators[i]
+        # assign_add scatters the squared occurrences: acc gains sum_k g_k**2.
+        acc += _dense(g, np.square)
+        # divide(slices, dense) takes each occurrence's row of sqrt(acc + eps).
+        denominator = np.sqrt(g.gather(acc) + w.dtype.type(self.epsilon))
+        w -= _dense(g, lambda x: (lr * x) / denominator)
+
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,
                 "initial_accumulator_value": self.initial_accumulator_value}
@@ -562,6 +668,15 @@ class Nadam(Optimizer):
         super()._update_all(grads, variables, learning_rate)
 
     def update_step(self, g, w, lr, i):
+        self._update(g, w, lr, i)
+
+    def _sparse_update_step(self, g, w, lr, i):
+        # As Adam: m sees the summed slices, v the summed squares; m_hat's gradient term is
+        # scaled per occurrence, then summed by add(dense, slices).
+        self._update(g, w, lr, i)
+
+    def _update(self, g, w, lr, i):
+        """The step for a dense or an IndexedSlices ``g``."""
         dt = w.dtype.type
         decay = _cast(0.96, w.dtype)
         beta_1, beta_2 = _cast(self.beta_1, w.dtype), _cast(self.beta_2, w.dtype)
@@ -571,9 +686,10 @@ class Nadam(Optimizer):
         u_product_t_1 = u_product_t * u_t_1
         beta_2_power = np.power(beta_2, dt(self._iterations + 1))
         m, v = self._momentums[i], self._velocities[i]
-        m += (g - m) * (dt(1) - beta_1)
-        v += (np.square(g) - v) * (dt(1) - beta_2)
-        m_hat = (u_t_1 * m) / (dt(1) - u_product_t_1) + ((dt(1) - u_t) * g) / (dt(1) - u_product_t)
+        m += (_dense(g) - m) * (dt(1) - beta_1)
+        v += (_dense(g, np.square) - v) * (dt(1) - beta_2)
+        m_hat = ((u_t_1 * m) / (dt(1) - u_product_t_1)
+                 + _dense(g, lambda x: ((dt(1) - u_t) * x) / (dt(1) - u_product_t)))
         v_hat = v / (dt(1) - beta_2_power)
         w -= (m_hat * lr) / (np.sqrt(v_hat) + dt(self.epsilon))
 

@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from .. import initializers as _initializers
+from .._indexed_slices import IndexedSlices
 from ._base import Layer
 
 
@@ -79,11 +80,12 @@ class Embedding(Layer):
 
     def backward(self, d_outputs):
         if self.trainable:
-            # one vectorised scatter-add over the batch's ids (np.add.at is unbuffered, so
-            # repeated ids accumulate)
-            grad = np.zeros_like(self.embeddings.value)
-            np.add.at(grad, self._ids.reshape(-1), d_outputs.reshape(-1, self.output_dim))
-            self.embeddings.grad = grad
+            # One slice per id occurrence, repeats not summed: the tf.IndexedSlices Keras's
+            # TensorFlow backend gives this weight, which its optimizers treat differently from
+            # the summed dense gradient (np.asarray(grad) gives that).
+            self.embeddings.grad = IndexedSlices(self._ids.reshape(-1),
+                                                 d_outputs.reshape(-1, self.output_dim),
+                                                 self.embeddings.shape)
         return None
 
     def get_config(self):

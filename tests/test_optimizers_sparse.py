@@ -1,0 +1,178 @@
+"""Sparse (IndexedSlices) gradients against Keras 3's TensorFlow backend.
+
+There an Embedding's gradient is a ``tf.IndexedSlices`` with one slice per token occurrence, and
+the optimizers' ops keep it sparse where they can, so repeated ids change RMSprop's, Adam's and
+Adagrad's second moments and what clipping does. rnncore must do the same.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import rnncore
+from _parity import rel_err
+from rnncore import optimizers
+from rnncore._indexed_slices import IndexedSlices
+from rnncore._variable import Variable
+
+ROWS, COLS, N_IDS, STEPS = 10, 3, 15, 4
+
+CASES = [
+    ("SGD", {"learning_rate": 0.1}),
+    ("SGD", {"momentum": 0.9}),
+    ("SGD", {"momentum": 0.5, "nesterov": True, "clipnorm": 0.8}),
+    ("RMSprop", {}),
+    ("RMSprop", {"momentum": 0.9, "rho": 0.8}),
+    ("RMSprop", {"centered": True}),
+    ("RMSprop", {"centered": True, "momentum": 0.5, "clipvalue": 0.7}),
+    ("RMSprop", {"global_clipnorm": 1.5}),
+    ("Adam", {}),
+    ("Adam", {"amsgrad": True, "clipnorm": 1.0}),
+    ("Adam", {"learning_rate": 0.01, "weight_decay": 0.05, "clipvalue": 0.5}),
+    ("Adam", {"global_clipnorm": 2.0, "beta_1": 0.8}),
+    ("AdamW", {"weight_decay": 0.1, "amsgrad": True}),
+    ("Adagrad", {}),
+    ("Adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.3, "clipnorm": 0.9}),
+    ("Nadam", {}),
+    ("Nadam", {"learning_rate": 0.01, "global_clipnorm": 1.0}),
+]
+
+
+def _ids(rng):
+    # Repeats on purpose, and rows 7..9 (plus whatever the draw misses) get no slice.
+    return rng.integers(0, 7, size=N_IDS)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{'-'.join(k)}" for n, k in CASES])
+def test_steps_match_keras(keras, tf, name, kwargs, dtype, rng):
+    init = {"embeddings": rng.normal(size=(ROWS, COLS)), "bias": rng.normal(size=(COLS,))}
+    ours = [Variable(v.astype(dtype), name=k, path=f"layer/{k}") for k, v in init.items()]
+    theirs = [keras.Variable(v.astype(dtype), name=k, dtype=np.dtype(dtype).name)
+              for k, v in init.items()]
+    opt, kopt = getattr(optimizers, name)(**kwargs), getattr(keras.optimizers, name)(**kwargs)
+    for step in range(STEPS):
+        ids = _ids(rng)
+        values = (rng.normal(size=(N_IDS, COLS)) * 2.0).astype(dtype)
+        bias_grad = rng.normal(size=COLS).astype(dtype)
+        opt.apply_gradients([(IndexedSlices(ids, values, (ROWS, COLS)), ours[0]),
+                             (bias_grad, ours[1])])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
+            kopt.apply_gradients([(tf.IndexedSlices(tf.constant(values), tf.constant(ids),
+                                                    tf.constant([ROWS, COLS])), theirs[0]),
+                                  (tf.constant(bias_grad), theirs[1])])
+        for ov, kv in zip(ours, theirs):
+            assert rel_err(ov.value, kv.numpy()) <= 1e-6, (ov.name, step)
+            assert ov.value.dtype == dtype
+    kvars = [np.asarray(v) for v in kopt.variables]
+    assert len(opt.variables) == len(kvars)
+    for o, k in zip(opt.variables, kvars):
+        assert rel_err(o, k) <= 1e-6
+
+
+@pytest.mark.parametrize("name", ["RMSprop", "Adam", "Adagrad"])
+def test_repeated_ids_square_per_occurrence(name, rng):
+    # The second moment gets sum_k g_k**2, not (sum_k g_k)**2: the sparse step differs from
+    # the step on the summed gradient, row by row, exactly where ids repeat.
+    ids = np.array([0, 0, 1, 3])
+    g = IndexedSlices(ids, rng.normal(size=(4, 2)).astype(np.float32), (5, 2))
+    results = []
+    for grad in (g, g.to_dense()):
+        var = Variable(np.ones((5, 2), np.float32), name="embeddings")
+        getattr(optimizers, name)(learning_rate=0.1).apply_gradients([(grad, var)])
+        results.append(var.value)
+    sparse, dense = results
+    np.testing.assert_array_equal(sparse[1:], dense[1:])
+    assert not np.allclose(sparse[0], dense[0], rtol=1e-3)
+
+
+def test_loss_scale_factor_divides_the_slices(rng):
+    # Keras's TF backend raises a TypeError here (IndexedSlices / float); rnncore unscales.
+    g = IndexedSlices([0, 0, 2], rng.normal(size=(3, 2)).astype(np.float32), (4, 2))
+    results = []
+    for grad, factor in ((g, None), (g.with_values(g.values * 4), 4.0)):
+        var = Variable(np.ones((4, 2), np.float32), name="embeddings")
+        optimizers.Adam(0.1, loss_scale_factor=factor).apply_gradients([(grad, var)])
+        results.append(var.value)
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows,cols", [(7, 5), (500, 16)])
+def test_to_dense_matches_tensorflow_bit_for_bit(tf, rows, cols, dtype, rng):
+    ids = rng.integers(0, rows // 2 + 1, size=640)
+    values = rng.normal(size=(640, cols)).astype(dtype)
+    ours = IndexedSlices(ids, values, (rows, cols))
+    np.testing.assert_array_equal(ours.to_dense(),
+                                  tf.math.unsorted_segment_sum(values, ids, rows).numpy())
+    np.testing.assert_array_equal(np.asarray(ours), ours.to_dense())
+
+
+def test_indexed_slices_validates_its_arguments():
+    with pytest.raises(ValueError, match=r"`values` must have shape \(2, 3\)"):
+        IndexedSlices([0, 1], np.zeros((2, 4)), (5, 3))
+    with pytest.raises(ValueError, match=r"`indices` must lie in \[0, 5\)"):
+        IndexedSlices([0, 5], np.zeros((2, 3)), (5, 3))
+    with pytest.raises(ValueError, match="`indices` must be integers"):
+        IndexedSlices([0.0, 1.0], np.zeros((2, 3)), (5, 3))
+
+
+def test_embedding_gradient_is_one_slice_per_occurrence(keras, tf, rng):
+    ids = rng.integers(0, 6, size=(4, 5))
+    layer = rnncore.layers.Embedding(10, 3)
+    out = layer(ids)
+    d_out = rng.normal(size=out.shape).astype(np.float32)
+    layer.backward(d_out)
+    grad = layer.embeddings.grad
+    assert isinstance(grad, IndexedSlices)
+    np.testing.assert_array_equal(grad.indices, ids.reshape(-1))
+    np.testing.assert_array_equal(grad.values, d_out.reshape(-1, 3))
+    k_layer = keras.layers.Embedding(10, 3)
+    k_layer.build((4, 5))
+    with tf.GradientTape() as tape:
+        k_out = k_layer(ids)
+        loss = tf.reduce_sum(k_out * d_out)
+    k_grad = tape.gradient(loss, k_layer.embeddings.value)
+    assert isinstance(k_grad, tf.IndexedSlices)
+    np.testing.assert_array_equal(grad.indices, k_grad.indices.numpy())
+    np.testing.assert_array_equal(grad.to_dense(), tf.convert_to_tensor(k_grad).numpy())
+
+
+MODEL_OPTIMIZERS = {
+    "sgd-momentum": ("SGD", {"learning_rate": 0.1, "momentum": 0.9}),
+    "rmsprop": ("RMSprop", {"learning_rate": 0.01}),
+    # rho=0.99: with 0.9, v - a**2 (sum of squares against square of sums) turns negative
+    # for ids this frequent; Keras then takes divide's zero-or-NaN-divisor path, which breaks
+    # on repeated indices (InvalidArgumentError), and rnncore gets NaN.
+    "rmsprop-centered-momentum": ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5,
+                                              "centered": True, "rho": 0.99}),
+    "adam": ("Adam", {"learning_rate": 0.01}),
+    "adam-amsgrad": ("Adam", {"learning_rate": 0.01, "amsgrad": True}),
+    "adagrad": ("Adagrad", {"learning_rate": 0.1}),
+    "adam-clipnorm": ("Adam", {"learning_rate": 0.01, "clipnorm": 0.05}),
+    "rmsprop-clipvalue": ("RMSprop", {"learning_rate": 0.01, "clipvalue": 0.002}),
+    "adam-global-clipnorm": ("Adam", {"learning_rate": 0.01, "global_clipnorm": 0.05}),
+}
+
+
+def _model(lib):
+    return lib.Sequential([lib.Input(shape=(12,), dtype="int32"), lib.layers.Embedding(40, 8),
+                           lib.layers.Flatten(), lib.layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("opt", list(MODEL_OPTIMIZERS))
+def test_embedding_model_trains_like_keras(keras, rng, opt):
+    k_model, r_model = _model(keras), _model(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    cls, kwargs = MODEL_OPTIMIZERS[opt]
+    k_model.compile(getattr(keras.optimizers, cls)(**kwargs), "binary_crossentropy")
+    r_model.compile(getattr(rnncore.optimizers, cls)(**kwargs), "binary_crossentropy")
+    x = rng.integers(1, 9, size=(32, 12)).astype("int32")  # ~48 repeats of each of 8 ids
+    y = (x[:, :3].mean(axis=1) > 4.5).astype("float32")
+    for step in range(4):
+        k_loss = k_model.train_on_batch(x, y)
+        r_loss = r_model.train_on_batch(x, y)
+        assert rel_err(r_loss, k_loss) <= 1e-5, (step, r_loss, k_loss)
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= 1e-5
