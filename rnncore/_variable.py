@@ -19,7 +19,7 @@ class Variable:
     __slots__ = ("value", "name", "trainable", "path", "grad", "__weakref__")
 
     def __init__(self, value, name="variable", trainable=True, path=None, dtype=None):
-        self.value = np.array(value, dtype=dtype)
+        self.value = np.array(value, dtype=dtype, order="C")  # the kernels need C order
         self.name = name
         self.trainable = trainable
         self.path = path or name

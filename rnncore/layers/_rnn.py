@@ -128,7 +128,9 @@ class RNNBase(Layer):
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
-        if isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1:
+        if (isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1
+                and np.ndim(inputs[0]) == 3):
+            # Keras's list form [inputs, *initial_state]; a nested list of numbers is data
             inputs, initial_state = inputs[0], list(inputs[1:])
         x = self.check_input(inputs)
         self._maybe_build(x.shape)
@@ -187,7 +189,7 @@ class RNNBase(Layer):
 
     def backward(self, d_outputs):
         d_states = None
-        if self.return_state:
+        if self.return_state and isinstance(d_outputs, (list, tuple)):
             d_output, *d_states = d_outputs
             if all(d is None for d in d_states):
                 d_states = None

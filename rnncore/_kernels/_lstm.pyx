@@ -1,0 +1,426 @@
+"""LSTM kernel: forward and (truncated) backpropagation through time, one direction.
+
+Cell (Keras's ``LSTMCell``; gate blocks i, f, c, o along the last axis, each ``units`` wide)::
+
+    z_t = x_t·W + b + h_{t-1}·U          (x_t·W + b arrives precomputed as ``z``)
+    i = ract(z_i)   f = ract(z_f)   g = act(z_c)   o = ract(z_o)
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    h_t = o ⊙ act(c_t)
+
+ract is the recurrent activation (sigmoid by default), act the activation (tanh by default).
+Forward overwrites ``z`` with the post-activation gates (i, f, g, o) and stores c_t and act(c_t),
+which is all backward needs. Arrays are C-contiguous and time-major; ``floating`` is float32 or
+float64, one per call.
+
+Two ways to use ``n_threads`` threads:
+
+- batch blocks (the default): the batch rows of a step are independent, so the whole time loop
+  runs in blocks of rows that never synchronise, each making its own gemm calls. Best for small
+  layers, where a step is a few microseconds and any synchronisation would cost more.
+- unit blocks (``unit_blocks=True``): each thread owns a block of the hidden units, for every
+  row: its columns of the four gates in the product (so it reads and packs only its share of U)
+  and its units' elementwise pass. Every step needs all of h_{t-1}, so the threads meet at one
+  barrier per step. Best for large layers: with batch blocks each thread would stream and pack
+  the whole of U at every step for half the rows, and two threads ran slower than one.
+
+Recurrent dropout (Keras applies it to h_{t-1} before the recurrent product only) comes as
+``rec_mask`` of shape (1, B, H), one mask for all gates and one gemm per step, or (4, B, H),
+one mask per gate as Keras's ``implementation=1`` draws them, and then one gemm per gate.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memcpy, memset
+
+from ._blas cimport gemm
+from ._activations cimport activate, grad_from_output
+from ._rnn_common cimport n_blocks, block_start
+from cython.parallel cimport parallel
+
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define rc_barrier() _Pragma("omp barrier")
+    static int rc_team_size(void) { return omp_get_num_threads(); }
+    static int rc_thread_num(void) { return omp_get_thread_num(); }
+    #else
+    #define rc_barrier()
+    static int rc_team_size(void) { return 1; }
+    static int rc_thread_num(void) { return 0; }
+    #endif
+    """
+    void rc_barrier() nogil      # every thread of the team waits here for the others
+    int rc_team_size() nogil
+    int rc_thread_num() nogil
+
+
+cdef inline void _mul(floating* out, const floating* a, const floating* b,
+                      long n) noexcept nogil:
+    """out[:n] = a[:n] * b[:n]. One store stream per loop, so the compiler vectorises it (with a
+    run-time overlap check) even for the short runs of a row."""
+    cdef long j
+    for j in range(n):
+        out[j] = a[j] * b[j]
+
+
+cdef inline void _cell(floating* c, const floating* i, const floating* f, const floating* g,
+                       const floating* c_prev, long n) noexcept nogil:
+    """c = f * c_prev + i * g"""
+    cdef long j
+    for j in range(n):
+        c[j] = f[j] * c_prev[j] + i[j] * g[j]
+
+
+cdef void _forward_block(floating* z, const floating* U, floating* hs, floating* cs,
+                         floating* tc, const floating* rmask, int n_rmask, floating* hm,
+                         const unsigned char* smask, int T, int B, int H, int b0, int b1,
+                         int act, int ract) noexcept nogil:
+    cdef long nb = b1 - b0
+    cdef long G4 = 4 * H
+    cdef long t, b, j, g
+    cdef floating* zt
+    cdef floating* zr
+    cdef floating* hprev
+    cdef floating* hnext
+    cdef floating* cprev
+    cdef floating* cnext
+    cdef floating* tct
+    cdef floating* hin
+    cdef const floating* mg
+    for t in range(T):
+        zt = z + (t * B + b0) * G4
+        hprev = hs + (t * B + b0) * H
+        hnext = hs + ((t + 1) * B + b0) * H
+        cprev = cs + (t * B + b0) * H
+        cnext = cs + ((t + 1) * B + b0) * H
+        tct = tc + (t * B + b0) * H
+        if rmask == NULL:
+            # z[t] += h[t-1] @ U
+            gemm(False, False, nb, G4, H, <floating> 1, hprev, H, U, G4, <floating> 1, zt, G4)
+        else:
+            for g in range(n_rmask):
+                # hm[g, t] = h[t-1] * rec_mask[g]
+                hin = hm + ((g * T + t) * B + b0) * H
+                mg = rmask + (g * B + b0) * H
+                for j in range(nb * H):
+                    hin[j] = hprev[j] * mg[j]
+                if n_rmask == 1:
+                    # z[t] += hm[0, t] @ U
+                    gemm(False, False, nb, G4, H, <floating> 1, hin, H, U, G4,
+                         <floating> 1, zt, G4)
+                else:
+                    # z[t][:, gate g] += hm[g, t] @ U[:, gate g]
+                    gemm(False, False, nb, H, H, <floating> 1, hin, H, U + g * H, G4,
+                         <floating> 1, zt + g * H, G4)
+        for b in range(nb):
+            zr = zt + b * G4
+            activate(zr, 2 * H, ract)          # i and f are adjacent
+            activate(zr + 2 * H, H, act)
+            activate(zr + 3 * H, H, ract)
+            _cell(cnext + b * H, zr, zr + H, zr + 2 * H, cprev + b * H, H)
+        # act(c_t) over the block's rows as one contiguous run
+        memcpy(tct, cnext, nb * H * sizeof(floating))
+        activate(tct, nb * H, act)
+        for b in range(nb):
+            # h_t = o * act(c_t)
+            _mul(hnext + b * H, zt + b * G4 + 3 * H, tct + b * H, H)
+        if smask != NULL:
+            # masked rows carry both states over
+            for b in range(nb):
+                if not smask[t * B + b0 + b]:
+                    memcpy(hnext + b * H, hprev + b * H, H * sizeof(floating))
+                    memcpy(cnext + b * H, cprev + b * H, H * sizeof(floating))
+
+
+cdef void _backward_block(const floating* dhs, const floating* z, const floating* cs,
+                          const floating* tc, const floating* U, const floating* rmask,
+                          int n_rmask, const unsigned char* smask, int T, int B, int H,
+                          int steps, floating* dh, floating* dc, floating* dz, floating* tmp,
+                          int b0, int b1, int act, int ract) noexcept nogil:
+    cdef long nb = b1 - b0
+    cdef long G4 = 4 * H
+    cdef long t, b, j, g
+    cdef long t_stop = T - steps
+    cdef floating* dhb = dh + b0 * H
+    cdef floating* dcb = dc + b0 * H
+    cdef floating* s0 = tmp + b0 * H          # gh ⊙ o ⊙ act'(c_t), then dL/dc_t
+    cdef floating* s1 = tmp + (B + b0) * H    # one gate's dz·Uᵀ before the dropout mask
+    cdef const floating* zt
+    cdef const floating* zr
+    cdef const floating* tct
+    cdef const floating* cprev
+    cdef const floating* dhst
+    cdef const floating* mg
+    cdef const floating* dcr
+    cdef floating* dzt
+    cdef floating* dzr
+    for t in range(T - 1, t_stop - 1, -1):
+        zt = z + (t * B + b0) * G4
+        dzt = dz + (t * B + b0) * G4
+        tct = tc + (t * B + b0) * H
+        cprev = cs + (t * B + b0) * H
+        dhst = dhs + (t * B + b0) * H
+        # dh becomes gh, the whole gradient reaching h_t
+        for j in range(nb * H):
+            dhb[j] += dhst[j]
+        for b in range(nb):
+            zr = zt + b * G4
+            dzr = dzt + b * G4
+            _mul(dzr + 3 * H, dhb + b * H, tct + b * H, H)      # dL/do
+            _mul(s0 + b * H, dhb + b * H, zr + 3 * H, H)        # dL/d act(c_t)
+        grad_from_output(tct, s0, nb * H, act)
+        for j in range(nb * H):
+            s0[j] += dcb[j]                                     # dL/dc_t
+        for b in range(nb):
+            dzr = dzt + b * G4
+            if smask != NULL and not smask[t * B + b0 + b]:
+                # a masked step passes dh and dc straight to the previous step
+                memset(dzr, 0, G4 * sizeof(floating))
+                continue
+            zr = zt + b * G4
+            dcr = s0 + b * H
+            _mul(dzr, dcr, zr + 2 * H, H)                       # dL/di
+            _mul(dzr + H, dcr, cprev + b * H, H)                # dL/df
+            _mul(dzr + 2 * H, dcr, zr, H)                       # dL/dg
+            _mul(dcb + b * H, dcr, zr + H, H)                   # dL/dc_{t-1}
+            memset(dhb + b * H, 0, H * sizeof(floating))
+            grad_from_output(zr, dzr, 2 * H, ract)
+            grad_from_output(zr + 2 * H, dzr + 2 * H, H, act)
+            grad_from_output(zr + 3 * H, dzr + 3 * H, H, ract)
+        if t == t_stop and t_stop > 0:
+            break  # the window's first step: nothing flows further back
+        if rmask == NULL:
+            # dh[t-1] += dz[t] @ U.T
+            gemm(False, True, nb, H, G4, <floating> 1, dzt, G4, U, G4, <floating> 1, dhb, H)
+        elif n_rmask == 1:
+            # dh[t-1] += (dz[t] @ U.T) * rec_mask[0]
+            gemm(False, True, nb, H, G4, <floating> 1, dzt, G4, U, G4, <floating> 0, s1, H)
+            for j in range(nb * H):
+                dhb[j] += s1[j] * rmask[b0 * H + j]
+        else:
+            for g in range(n_rmask):
+                # dh[t-1] += (dz[t][:, gate g] @ U[:, gate g].T) * rec_mask[g]
+                gemm(False, True, nb, H, H, <floating> 1, dzt + g * H, G4, U + g * H, G4,
+                     <floating> 0, s1, H)
+                mg = rmask + (g * B + b0) * H
+                for j in range(nb * H):
+                    dhb[j] += s1[j] * mg[j]
+    if t_stop > 0:
+        memset(dhb, 0, nb * H * sizeof(floating))
+        memset(dcb, 0, nb * H * sizeof(floating))
+
+
+cdef void _forward_units(floating* z, const floating* U, floating* hs, floating* cs,
+                         floating* tc, const floating* rmask, int n_rmask, floating* hm,
+                         const unsigned char* smask, int T, int B, int H,
+                         int act, int ract) noexcept nogil:
+    """The whole forward loop for this thread's block of hidden units, inside a parallel
+    region: rows are whole, columns are the block's slice of each gate."""
+    cdef int nth = rc_team_size(), p = rc_thread_num()
+    cdef long u0 = block_start(p, nth, H), nu = block_start(p + 1, nth, H) - u0
+    cdef long G4 = 4 * H
+    cdef long t, b, g, r
+    cdef floating* zt
+    cdef floating* zr
+    cdef floating* tcr
+    cdef const floating* hin
+    for t in range(T):
+        zt = z + t * B * G4
+        if rmask != NULL:
+            for g in range(n_rmask):
+                for b in range(B):
+                    # hm[g, t] = h[t-1] * rec_mask[g], this block's units
+                    r = b * H + u0
+                    _mul(hm + (g * T + t) * B * H + r, hs + t * B * H + r,
+                         rmask + g * B * H + r, nu)
+            rc_barrier()
+        for g in range(4 if nu > 0 else 0):
+            hin = hs + t * B * H
+            if rmask != NULL:
+                hin = hm + ((g if n_rmask > 1 else 0) * T + t) * B * H
+            # z[t][:, gate g, units] += hin @ U[:, gate g, units]
+            gemm(False, False, B, nu, H, <floating> 1, hin, H, U + g * H + u0, G4,
+                 <floating> 1, zt + g * H + u0, G4)
+        for b in range(B if nu > 0 else 0):
+            zr = zt + b * G4 + u0
+            r = b * H + u0
+            activate(zr, nu, ract)
+            activate(zr + H, nu, ract)
+            activate(zr + 2 * H, nu, act)
+            activate(zr + 3 * H, nu, ract)
+            _cell(cs + (t + 1) * B * H + r, zr, zr + H, zr + 2 * H, cs + t * B * H + r, nu)
+            tcr = tc + t * B * H + r
+            memcpy(tcr, cs + (t + 1) * B * H + r, nu * sizeof(floating))
+            activate(tcr, nu, act)
+            _mul(hs + (t + 1) * B * H + r, zr + 3 * H, tcr, nu)
+            if smask != NULL and not smask[t * B + b]:
+                memcpy(hs + (t + 1) * B * H + r, hs + t * B * H + r, nu * sizeof(floating))
+                memcpy(cs + (t + 1) * B * H + r, cs + t * B * H + r, nu * sizeof(floating))
+        rc_barrier()  # h_t complete before any thread's next product
+
+
+cdef void _backward_units(const floating* dhs, const floating* z, const floating* cs,
+                          const floating* tc, const floating* U, const floating* rmask,
+                          int n_rmask, const unsigned char* smask, int T, int B, int H,
+                          int steps, floating* dh, floating* dc, floating* dz, floating* tmp,
+                          int act, int ract) noexcept nogil:
+    """The whole backward loop for this thread's block of hidden units: the elementwise pass of
+    its units, a barrier (dz_t complete), then its units' columns of dh_{t-1} = dz_t·Uᵀ."""
+    cdef int nth = rc_team_size(), p = rc_thread_num()
+    cdef long u0 = block_start(p, nth, H), nu = block_start(p + 1, nth, H) - u0
+    cdef long G4 = 4 * H
+    cdef long t, b, g, r, j
+    cdef long t_stop = T - steps
+    cdef floating* s0 = tmp                   # as in _backward_block
+    cdef floating* s1 = tmp + B * H
+    cdef const floating* zr
+    cdef const floating* mg
+    cdef floating* dzt
+    cdef floating* dzr
+    for t in range(T - 1, t_stop - 1, -1):
+        dzt = dz + t * B * G4
+        for b in range(B if nu > 0 else 0):
+            r = b * H + u0
+            zr = z + t * B * G4 + b * G4 + u0
+            dzr = dzt + b * G4 + u0
+            for j in range(nu):
+                dh[r + j] += dhs[t * B * H + r + j]
+            _mul(dzr + 3 * H, dh + r, tc + t * B * H + r, nu)      # dL/do
+            _mul(s0 + r, dh + r, zr + 3 * H, nu)                   # dL/d act(c_t)
+            grad_from_output(tc + t * B * H + r, s0 + r, nu, act)
+            if smask != NULL and not smask[t * B + b]:
+                for g in range(4):
+                    memset(dzr + g * H, 0, nu * sizeof(floating))
+                continue
+            for j in range(nu):
+                s0[r + j] += dc[r + j]                             # dL/dc_t
+            _mul(dzr, s0 + r, zr + 2 * H, nu)                      # dL/di
+            _mul(dzr + H, s0 + r, cs + t * B * H + r, nu)          # dL/df
+            _mul(dzr + 2 * H, s0 + r, zr, nu)                      # dL/dg
+            _mul(dc + r, s0 + r, zr + H, nu)                       # dL/dc_{t-1}
+            memset(dh + r, 0, nu * sizeof(floating))
+            grad_from_output(zr, dzr, nu, ract)
+            grad_from_output(zr + H, dzr + H, nu, ract)
+            grad_from_output(zr + 2 * H, dzr + 2 * H, nu, act)
+            grad_from_output(zr + 3 * H, dzr + 3 * H, nu, ract)
+        rc_barrier()  # dz_t complete before any thread's product with it
+        if t == t_stop and t_stop > 0:
+            break
+        if nu == 0:
+            continue
+        if rmask == NULL:
+            # dh[t-1][:, units] += dz[t] @ U[units, :].T
+            gemm(False, True, B, nu, G4, <floating> 1, dzt, G4, U + u0 * G4, G4,
+                 <floating> 1, dh + u0, H)
+        else:
+            for g in range(n_rmask):
+                if n_rmask == 1:
+                    gemm(False, True, B, nu, G4, <floating> 1, dzt, G4, U + u0 * G4, G4,
+                         <floating> 0, s1 + u0, H)
+                else:
+                    gemm(False, True, B, nu, H, <floating> 1, dzt + g * H, G4,
+                         U + u0 * G4 + g * H, G4, <floating> 0, s1 + u0, H)
+                # dh[t-1][:, units] += (that product) * rec_mask[g]
+                mg = rmask + g * B * H
+                for b in range(B):
+                    r = b * H + u0
+                    for j in range(nu):
+                        dh[r + j] += s1[r + j] * mg[r + j]
+    if t_stop > 0:
+        for b in range(B):
+            memset(dh + b * H + u0, 0, nu * sizeof(floating))
+            memset(dc + b * H + u0, 0, nu * sizeof(floating))
+
+
+def forward(floating[:, :, ::1] z,                  # IN-OUT (T, B, 4H): x·W + b in, gates out
+            const floating[:, ::1] U,               # IN (H, 4H) recurrent kernel
+            floating[:, :, ::1] hs,                 # IN-OUT (T+1, B, H): hs[0] = h0 in, hs[1:] out
+            floating[:, :, ::1] cs,                 # IN-OUT (T+1, B, H): cs[0] = c0 in, cs[1:] out
+            floating[:, :, ::1] tc,                 # OUT (T, B, H): act(c_t) before the step mask
+            const floating[:, :, ::1] rec_mask,     # IN (1 or 4, B, H), or (0, 0, 0) for none
+            floating[:, :, :, ::1] hm,              # OUT (1|4, T, B, H): masked h_{t-1}, or 0-size
+            const unsigned char[:, ::1] step_mask,  # IN (T, B), 1 = step is used; or (0, 0)
+            int activation,                         # IN act code (see _fastmath.h)
+            int recurrent_activation,               # IN ract code
+            int n_threads=1,
+            bint unit_blocks=False):                # IN split the threads by hidden units
+    """Run the LSTM recurrence over a whole sequence in place. See the module docstring."""
+    cdef int T = z.shape[0], B = z.shape[1], H = U.shape[0]
+    if T == 0 or B == 0:
+        return
+    cdef floating* zp = &z[0, 0, 0]
+    cdef floating* hsp = &hs[0, 0, 0]
+    cdef floating* csp = &cs[0, 0, 0]
+    cdef floating* tcp = &tc[0, 0, 0]
+    cdef const floating* Up = &U[0, 0]
+    cdef int n_rmask = rec_mask.shape[0]
+    cdef const floating* rmp = &rec_mask[0, 0, 0] if n_rmask > 0 else NULL
+    cdef floating* hmp = &hm[0, 0, 0, 0] if n_rmask > 0 else NULL
+    cdef const unsigned char* smp = &step_mask[0, 0] if step_mask.shape[0] > 0 else NULL
+    cdef int nblk = n_blocks(B, n_threads), blk
+    cdef int nunits = n_blocks(H, n_threads)
+    if unit_blocks and nunits > 1:
+        with nogil, parallel(num_threads=nunits):
+            _forward_units(zp, Up, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H,
+                           activation, recurrent_activation)
+    elif nblk == 1:
+        with nogil:
+            _forward_block(zp, Up, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H, 0, B,
+                           activation, recurrent_activation)
+    else:
+        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+            _forward_block(zp, Up, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H,
+                           block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
+                           activation, recurrent_activation)
+
+
+def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output at step t)
+             const floating[:, :, ::1] z,           # IN (T, B, 4H): forward's gates i, f, g, o
+             const floating[:, :, ::1] cs,          # IN (T+1, B, H): forward's cell states
+             const floating[:, :, ::1] tc,          # IN (T, B, H): forward's act(c_t)
+             const floating[:, ::1] U,              # IN (H, 4H)
+             const floating[:, :, ::1] rec_mask,    # IN (1 or 4, B, H) or (0, 0, 0)
+             const unsigned char[:, ::1] step_mask, # IN (T, B) or (0, 0)
+             int steps,                             # IN BPTT window: the last `steps` steps
+             floating[:, ::1] dh,                   # IN-OUT (B, H): dL/dh_T in, dL/dh0 out
+             floating[:, ::1] dc,                   # IN-OUT (B, H): dL/dc_T in, dL/dc0 out
+             floating[:, :, ::1] dz,                # OUT (T, B, 4H) dL/dz_t; before T-steps: kept
+             floating[:, :, ::1] tmp,               # scratch (2, B, H)
+             int activation,
+             int recurrent_activation,
+             int n_threads=1,
+             bint unit_blocks=False):
+    """Backpropagate through the last `steps` steps. With steps < T, dh0 and dc0 come out zero."""
+    cdef int T = z.shape[0], B = z.shape[1], H = U.shape[0]
+    if T == 0 or B == 0:
+        return
+    if steps > T or steps < 0:
+        steps = T
+    cdef int n_rmask = rec_mask.shape[0]
+    cdef const floating* rmp = &rec_mask[0, 0, 0] if n_rmask > 0 else NULL
+    cdef const unsigned char* smp = &step_mask[0, 0] if step_mask.shape[0] > 0 else NULL
+    cdef const floating* dhsp = &dhs[0, 0, 0]
+    cdef const floating* zp = &z[0, 0, 0]
+    cdef const floating* csp = &cs[0, 0, 0]
+    cdef const floating* tcp = &tc[0, 0, 0]
+    cdef const floating* Up = &U[0, 0]
+    cdef floating* dhp = &dh[0, 0]
+    cdef floating* dcp = &dc[0, 0]
+    cdef floating* dzp = &dz[0, 0, 0]
+    cdef floating* tmpp = &tmp[0, 0, 0]
+    cdef int nblk = n_blocks(B, n_threads), blk
+    cdef int nunits = n_blocks(H, n_threads)
+    if unit_blocks and nunits > 1:
+        with nogil, parallel(num_threads=nunits):
+            _backward_units(dhsp, zp, csp, tcp, Up, rmp, n_rmask, smp, T, B, H, steps,
+                            dhp, dcp, dzp, tmpp, activation, recurrent_activation)
+    elif nblk == 1:
+        with nogil:
+            _backward_block(dhsp, zp, csp, tcp, Up, rmp, n_rmask, smp, T, B, H, steps,
+                            dhp, dcp, dzp, tmpp, 0, B, activation, recurrent_activation)
+    else:
+        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+            _backward_block(dhsp, zp, csp, tcp, Up, rmp, n_rmask, smp, T, B, H, steps,
+                            dhp, dcp, dzp, tmpp, block_start(blk, nblk, B),
+                            block_start(blk + 1, nblk, B), activation, recurrent_activation)

@@ -1,0 +1,115 @@
+"""Keras's LSTM layer over rnncore's compiled kernel."""
+import numpy as np
+
+from .. import ops
+from ..ops import _recurrent as R
+from ._rnn import RNNBase
+
+
+class LSTM(RNNBase):
+    """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), as Keras's ``LSTM``.
+
+    ::
+
+        z_t = x_t·kernel + h_{t-1}·recurrent_kernel + bias     split into z_i, z_f, z_c, z_o
+        i, f, o = recurrent_activation(z_i, z_f, z_o)
+        c_t = f ⊙ c_{t-1} + i ⊙ activation(z_c)
+        h_t = o ⊙ activation(c_t)                               (the output)
+
+    Parameters are Keras's: ``units``, ``activation`` (default 'tanh'),
+    ``recurrent_activation`` (default 'sigmoid'; each of the two may be 'tanh', 'relu',
+    'sigmoid', 'hard_sigmoid' or 'linear'/None), ``use_bias``, ``kernel_initializer``,
+    ``recurrent_initializer``, ``bias_initializer``, ``unit_forget_bias`` (default True: the
+    forget gate's bias starts at one), ``dropout``, ``recurrent_dropout``, ``return_sequences``,
+    ``return_state`` (then the layer returns ``[output, h, c]``), ``go_backwards``,
+    ``stateful``, ``seed``; ``use_cudnn`` and ``implementation`` are accepted for
+    compatibility. As in Keras, ``recurrent_dropout`` > 0 (or ``implementation=1``) draws one
+    dropout mask per gate. Call with ``initial_state=[h0, c0]``, each (batch, units).
+
+    rnncore extension: ``truncate_gradient``, the number of steps backpropagation runs over,
+    counted from the end (-1, the default: all of them).
+
+    Weights, in ``get_weights()`` order, gate blocks i, f, c, o along the last axis:
+    ``kernel (input_dim, 4·units)``, ``recurrent_kernel (units, 4·units)``,
+    ``bias (4·units,)``.
+
+    Example
+    -------
+    >>> import numpy as np, rnncore
+    >>> layer = rnncore.layers.LSTM(4, return_sequences=True, return_state=True)
+    >>> y, h, c = layer(np.zeros((32, 10, 8), "float32"))
+    >>> y.shape, h.shape, c.shape
+    ((32, 10, 4), (32, 4), (32, 4))
+    """
+
+    GATES = 4
+    N_STATES = 2
+    ACTIVATIONS = ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, *, use_cudnn="auto",
+                 implementation=2, **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer, **kwargs)
+        R.activation_code(recurrent_activation, "recurrent_activation", self.ACTIVATIONS)
+        self.recurrent_activation = "linear" if recurrent_activation is None else getattr(
+            recurrent_activation, "__name__", recurrent_activation)
+        if not isinstance(unit_forget_bias, (bool, np.bool_)):
+            raise ValueError(f"unit_forget_bias must be True or False, got {unit_forget_bias!r}")
+        self.unit_forget_bias = bool(unit_forget_bias)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+        if implementation not in (1, 2) or isinstance(implementation, bool):
+            raise ValueError(f"implementation must be 1 or 2, got {implementation!r}")
+        self.implementation = int(implementation)
+
+    def _build_weights(self, input_dim):
+        H = self.units
+        self.kernel = self.add_weight((input_dim, 4 * H), self.kernel_initializer, "kernel")
+        self.recurrent_kernel = self.add_weight((H, 4 * H), self.recurrent_initializer,
+                                                "recurrent_kernel")
+        if not self.use_bias:
+            self.bias = None
+            return
+        base = self.bias_initializer
+        if self.unit_forget_bias:
+            # Keras: the forget gate's block starts at one, the others from bias_initializer
+            def init(shape, dtype="float32"):
+                return np.concatenate([base((H,), dtype=dtype), np.ones(H, dtype),
+                                       base((2 * H,), dtype=dtype)])
+        else:
+            init = base
+        self.bias = self.add_weight((4 * H,), init, "bias")
+
+    def _dropout_mask(self, rate, shape, training):
+        # Keras's LSTM cell applies dropout only for 0 < rate < 1, and draws one mask per gate
+        # whenever it runs its implementation 1 (always so with recurrent dropout).
+        if rate >= 1:
+            return None
+        if self.implementation == 1 or self.recurrent_dropout > 0:
+            shape = (self.GATES, *shape)
+        return super()._dropout_mask(rate, shape, training)
+
+    def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
+        output, states, cache = ops.lstm_forward(
+            x, self.kernel.value, self.recurrent_kernel.value,
+            self.bias.value if self.use_bias else None, initial_state,
+            activation=self.activation, recurrent_activation=self.recurrent_activation,
+            return_sequences=self.return_sequences, go_backwards=self.go_backwards,
+            truncate_gradient=self.truncate_gradient, mask=mask, dropout_mask=dropout_mask,
+            recurrent_dropout_mask=recurrent_dropout_mask,
+            zero_output_for_mask=self.zero_output_for_mask, workspace=self._workspace)
+        return output, states, cache
+
+    def _backward_op(self, cache, d_output, d_states):
+        return ops.lstm_backward(cache, d_output, d_states)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"recurrent_activation": self.recurrent_activation,
+                       "unit_forget_bias": self.unit_forget_bias})
+        return config
