@@ -1,0 +1,55 @@
+"""``python -m rnncore`` (or the ``rnncore`` script): the demo and the benchmark.
+
+::
+
+    python -m rnncore demo     # seed 001's LSTM: rnncore, Keras and PyTorch side by side
+    python -m rnncore bench    # speed matrix: cells x sizes x engines, train and predict
+
+``python -m rnncore`` alone prints this help. ``python -m rnncore demo --help`` lists the
+demo's options (data set, cell, units, layers, epochs, samples, ...).
+"""
+import argparse
+import sys
+
+_DESCRIPTION = ("rnncore trains recurrent networks on the CPU with Keras's API. These commands "
+                "show how much faster it is than Keras and PyTorch, on the same models.")
+
+
+def build_parser():
+    from ._cli import bench, demo
+
+    parser = argparse.ArgumentParser(prog="python -m rnncore", description=_DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", metavar="{demo,bench}")
+    demo_parser = sub.add_parser(
+        "demo", description=demo.DESCRIPTION,
+        help="train seed 001's model (Embedding -> LSTM(8) -> Dense) with rnncore, then Keras "
+             "and PyTorch from the same weights; print a side-by-side table, plot the curves")
+    demo.add_arguments(demo_parser)
+    bench_parser = sub.add_parser(
+        "bench", description=bench.DESCRIPTION,
+        help="benchmark matrix: SimpleRNN/LSTM/GRU x the seeds' sizes x rnncore/Keras/PyTorch, "
+             "train and predict samples/s, GFLOP/s; writes JSON and Markdown")
+    bench.add_arguments(bench_parser)
+    return parser, {"demo": demo_parser, "bench": bench_parser}
+
+
+def main(argv=None):
+    """Entry point; returns the exit status (argparse exits with 2 on a bad option)."""
+    parser, subparsers = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from ._cli import bench, demo
+
+    if args.command == "demo":
+        demo.check_arguments(subparsers["demo"], args)
+        try:
+            return demo.run(args)
+        except demo._data.DataError as exc:
+            subparsers["demo"].exit(1, f"{subparsers['demo'].prog}: error: {exc}\n")
+    return bench.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
