@@ -210,5 +210,6 @@ def test_keras_engine_trains_like_rnncore_from_the_same_weights(keras):
     (h_ours, train_s, total_s), (h_theirs, _, _) = runs
     assert set(h_ours) == set(h_theirs) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(train_s) == len(total_s) == 2 and all(0 < a <= b for a, b in zip(train_s, total_s))
-    np.testing.assert_allclose(h_ours["loss"], h_theirs["loss"], rtol=1e-3)
-    np.testing.assert_allclose(h_ours["val_loss"], h_theirs["val_loss"], rtol=1e-3)
+    # the trainer's documented History tolerance for a 2-epoch fit
+    np.testing.assert_allclose(h_ours["loss"], h_theirs["loss"], rtol=2e-3)
+    np.testing.assert_allclose(h_ours["val_loss"], h_theirs["val_loss"], rtol=2e-3)
