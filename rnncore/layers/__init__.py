@@ -3,12 +3,13 @@ from ._base import Layer
 from ._rnn import RNNBase
 from ._simple_rnn import SimpleRNN
 from ._lstm import LSTM
+from ._gru import GRU
 from ._core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from ._embedding import Embedding
 from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from ._bidirectional import Bidirectional
 from ._registry import deserialize, serialize
 
-__all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "Activation", "Dense", "Dropout", "Flatten",
-           "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
+__all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "Activation", "Dense", "Dropout",
+           "Flatten", "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Bidirectional", "deserialize", "serialize"]

@@ -4,5 +4,9 @@ Arrays are batch-major ``(batch, timesteps, features)`` with Keras's weight layo
 forward returns ``(output, final_state(s), cache)`` and the matching backward takes the cache.
 """
 from ._simple_rnn import simple_rnn, simple_rnn_backward, simple_rnn_forward
+from ._lstm import lstm, lstm_backward, lstm_forward
+from ._gru import gru, gru_backward, gru_forward
 
-__all__ = ["simple_rnn", "simple_rnn_forward", "simple_rnn_backward"]
+__all__ = ["simple_rnn", "simple_rnn_forward", "simple_rnn_backward",
+           "lstm", "lstm_forward", "lstm_backward",
+           "gru", "gru_forward", "gru_backward"]
