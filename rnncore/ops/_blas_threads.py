@@ -1,56 +1,70 @@
-"""Keep SciPy's OpenBLAS single-threaded while rnncore's kernels run.
+"""Keep the OpenBLAS libraries single-threaded while rnncore's kernels run.
 
 rnncore parallelises itself (independent batch blocks in the recurrent kernels, row or column
 blocks in the big gemms, OpenMP threads in both); OpenBLAS threads on top of that would
 oversubscribe the cores, and OpenBLAS's spinning threads are very slow on a busy machine
 (a 6400×16·16×8 product went from 0.05 ms to 20 ms with two threads under load). The kernels
-call the OpenBLAS that SciPy ships (through ``scipy.linalg.cython_blas``); NumPy's own OpenBLAS
-is a different library and is left alone.
+call the OpenBLAS that SciPy ships (through ``scipy.linalg.cython_blas``); the tall-skinny
+weight-gradient products go to NumPy's (see ``_recurrent.gemm``). Both are held at one thread
+for the duration of an ops call and restored afterwards.
 """
 import ctypes
 import functools
 import glob
 import os
 
-_lib = {"set": None, "get": None, "searched": False}
+_libs = {"pairs": None}
 
 
-def _find():
-    _lib["searched"] = True
+def _controls():
+    """(set_num_threads, get_num_threads) of the OpenBLAS builds bundled with SciPy and NumPy."""
+    if _libs["pairs"] is not None:
+        return _libs["pairs"]
+    import numpy
     import scipy
 
-    libs_dir = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
-    for path in glob.glob(os.path.join(libs_dir, "libscipy_openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            setter = getattr(lib, prefix + "set_num_threads", None)
-            getter = getattr(lib, prefix + "get_num_threads", None)
-            if setter is not None and getter is not None:
-                setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
-                _lib["set"], _lib["get"] = setter, getter
-                return
+    pairs = []
+    for package in (scipy, numpy):
+        site = os.path.dirname(os.path.dirname(package.__file__))
+        libs_dir = os.path.join(site, package.__name__ + ".libs")
+        for path in glob.glob(os.path.join(libs_dir, "lib*openblas*.so*")):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("", "64_"):
+                    setter = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+                    getter = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                    if setter is not None and getter is not None:
+                        setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                        pairs.append((setter, getter))
+                        break
+                else:
+                    continue
+                break
+    _libs["pairs"] = pairs
+    return pairs
 
 
 def single_threaded_blas(fn):
-    """Decorator: run ``fn`` with SciPy's OpenBLAS at one thread, then restore its setting."""
+    """Decorator: run ``fn`` with the bundled OpenBLAS libraries at one thread each, then
+    restore their settings."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if not _lib["searched"]:
-            _find()
-        setter, getter = _lib["set"], _lib["get"]
-        if setter is None:
+        changed = []
+        for setter, getter in _controls():
+            previous = getter()
+            if previous != 1:
+                setter(1)
+                changed.append((setter, previous))
+        if not changed:
             return fn(*args, **kwargs)
-        previous = getter()
-        if previous == 1:
-            return fn(*args, **kwargs)
-        setter(1)
         try:
             return fn(*args, **kwargs)
         finally:
-            setter(previous)
+            for setter, previous in changed:
+                setter(previous)
 
     return wrapper

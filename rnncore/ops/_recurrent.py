@@ -15,6 +15,7 @@ ENGINES = ("auto", "kernel", "numpy")
 
 _EMPTY = {}
 _PARALLEL_GEMM_MIN = 1 << 22  # multiply-adds
+_SKINNY_MAX = 128 * 128  # output size up to which Aᵀ·B goes to NumPy's BLAS
 
 
 def empty(dtype, ndim):
@@ -105,6 +106,13 @@ def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None)
     if n_threads is None:
         # a parallel region costs a wake-up and a barrier: worth it for big products only
         n_threads = num_threads(None) if m * n * k >= _PARALLEL_GEMM_MIN else 1
+    if trans_a and not trans_b and beta == 0 and n_threads == 1 and m * n <= _SKINNY_MAX:
+        # The weight gradients Xᵀ·dz of small layers: a long sum of small outer products.
+        # NumPy's bundled OpenBLAS (0.3.31) runs these 2-2.5x faster than SciPy's (0.3.30):
+        # 6400x16ᵀ·6400x32 109 vs 221 us, 6400x8ᵀ·6400x32 69 vs 172 us on one core. It is
+        # held at one thread by single_threaded_blas like SciPy's.
+        np.matmul(a.T, b, out=out)
+        return out
     pgemm(a, b, out, trans_a, trans_b, 1.0, beta, n_threads)
     return out
 
