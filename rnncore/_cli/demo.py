@@ -250,11 +250,19 @@ def run(args):
         start = ", ".join(f"{_report.title(e)} {r['initial']['loss']:.5f}" for e, r in ok.items())
         print(f"Same start: validation loss before training: {start}.")
         if "rnncore" in ok:
-            ref = ok["rnncore"]["history"]["loss"][-1]
-            diffs = ", ".join(f"{_report.title(e)} {_rel(r['history']['loss'][-1], ref):.1e}"
-                              for e, r in ok.items() if e != "rnncore")
-            note = " (rnncore's parity tolerance with Keras: 1e-3)" if "keras" in ok else ""
-            print(f"Final training loss, relative difference from rnncore's: {diffs}{note}.")
+            ref = ok["rnncore"]["history"]["loss"]
+            for epoch in sorted({0, len(ref) - 1}):
+                diffs = ", ".join(
+                    f"{_report.title(e)} {_rel(r['history']['loss'][epoch], ref[epoch]):.1e}"
+                    for e, r in ok.items() if e != "rnncore")
+                print(f"Training loss of epoch {epoch + 1}, relative difference from rnncore's: "
+                      f"{diffs}.")
+            if "keras" in ok:
+                print(textwrap.fill(
+                    "rnncore and Keras compute each step to float32 rounding (the tests hold "
+                    "them to 1e-3 over several optimizer steps); over thousands of steps those "
+                    "roundings grow, fastest where the loss leaves a plateau, so later epochs "
+                    "can drift apart by more.", 100))
 
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"demo-{data_set.name}-{spec.cell}")
