@@ -2,11 +2,10 @@
 import numpy as np
 
 from .. import ops
-from ..ops import _recurrent as R
-from ._rnn import RNNBase
+from ._rnn import GatedRNNBase
 
 
-class GRU(RNNBase):
+class GRU(GatedRNNBase):
     """Gated Recurrent Unit (Cho et al., 2014), as Keras's ``GRU``.
 
     Gate blocks z (update), r (reset), h (candidate) in that order along the last axis::
@@ -47,28 +46,20 @@ class GRU(RNNBase):
 
     GATES = 3
     N_STATES = 1
-    ACTIVATIONS = ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", *, reset_after=True, use_cudnn="auto",
                  implementation=2, **kwargs):
-        super().__init__(units, activation=activation, use_bias=use_bias,
+        super().__init__(units, activation=activation,
+                         recurrent_activation=recurrent_activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, **kwargs)
-        R.activation_code(recurrent_activation, "recurrent_activation", self.ACTIVATIONS)
-        self.recurrent_activation = "linear" if recurrent_activation is None else getattr(
-            recurrent_activation, "__name__", recurrent_activation)
+                         bias_initializer=bias_initializer, use_cudnn=use_cudnn,
+                         implementation=implementation, **kwargs)
         if not isinstance(reset_after, (bool, np.bool_)):
             raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
         self.reset_after = bool(reset_after)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
-        self.use_cudnn = use_cudnn
-        if implementation not in (1, 2) or isinstance(implementation, bool):
-            raise ValueError(f"implementation must be 1 or 2, got {implementation!r}")
-        self.implementation = int(implementation)
 
     def _build_weights(self, input_dim):
         H = self.units
@@ -78,15 +69,6 @@ class GRU(RNNBase):
         bias_shape = (2, 3 * H) if self.reset_after else (3 * H,)
         self.bias = (self.add_weight(bias_shape, self.bias_initializer, "bias")
                      if self.use_bias else None)
-
-    def _dropout_mask(self, rate, shape, training):
-        # Keras's GRU cell applies dropout only for 0 < rate < 1, and draws one mask per gate
-        # whenever it runs its implementation 1 (always so with recurrent dropout).
-        if rate >= 1:
-            return None
-        if self.implementation == 1 or self.recurrent_dropout > 0:
-            shape = (self.GATES, *shape)
-        return super()._dropout_mask(rate, shape, training)
 
     def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
         return ops.gru_forward(
@@ -104,6 +86,5 @@ class GRU(RNNBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"recurrent_activation": self.recurrent_activation,
-                       "reset_after": self.reset_after})
+        config["reset_after"] = self.reset_after
         return config

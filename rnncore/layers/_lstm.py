@@ -2,11 +2,10 @@
 import numpy as np
 
 from .. import ops
-from ..ops import _recurrent as R
-from ._rnn import RNNBase
+from ._rnn import GatedRNNBase
 
 
-class LSTM(RNNBase):
+class LSTM(GatedRNNBase):
     """Long Short-Term Memory layer (Hochreiter & Schmidhuber, 1997), as Keras's ``LSTM``.
 
     ::
@@ -44,28 +43,20 @@ class LSTM(RNNBase):
 
     GATES = 4
     N_STATES = 2
-    ACTIVATIONS = ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", unit_forget_bias=True, *, use_cudnn="auto",
                  implementation=2, **kwargs):
-        super().__init__(units, activation=activation, use_bias=use_bias,
+        super().__init__(units, activation=activation,
+                         recurrent_activation=recurrent_activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, **kwargs)
-        R.activation_code(recurrent_activation, "recurrent_activation", self.ACTIVATIONS)
-        self.recurrent_activation = "linear" if recurrent_activation is None else getattr(
-            recurrent_activation, "__name__", recurrent_activation)
+                         bias_initializer=bias_initializer, use_cudnn=use_cudnn,
+                         implementation=implementation, **kwargs)
         if not isinstance(unit_forget_bias, (bool, np.bool_)):
             raise ValueError(f"unit_forget_bias must be True or False, got {unit_forget_bias!r}")
         self.unit_forget_bias = bool(unit_forget_bias)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
-        self.use_cudnn = use_cudnn
-        if implementation not in (1, 2) or isinstance(implementation, bool):
-            raise ValueError(f"implementation must be 1 or 2, got {implementation!r}")
-        self.implementation = int(implementation)
 
     def _build_weights(self, input_dim):
         H = self.units
@@ -85,15 +76,6 @@ class LSTM(RNNBase):
             init = base
         self.bias = self.add_weight((4 * H,), init, "bias")
 
-    def _dropout_mask(self, rate, shape, training):
-        # Keras's LSTM cell applies dropout only for 0 < rate < 1, and draws one mask per gate
-        # whenever it runs its implementation 1 (always so with recurrent dropout).
-        if rate >= 1:
-            return None
-        if self.implementation == 1 or self.recurrent_dropout > 0:
-            shape = (self.GATES, *shape)
-        return super()._dropout_mask(rate, shape, training)
-
     def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
         output, states, cache = ops.lstm_forward(
             x, self.kernel.value, self.recurrent_kernel.value,
@@ -110,6 +92,5 @@ class LSTM(RNNBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"recurrent_activation": self.recurrent_activation,
-                       "unit_forget_bias": self.unit_forget_bias})
+        config["unit_forget_bias"] = self.unit_forget_bias
         return config

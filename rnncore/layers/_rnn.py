@@ -240,3 +240,39 @@ class RNNBase(Layer):
 
     def _build_weights(self, input_dim):
         raise NotImplementedError
+
+
+class GatedRNNBase(RNNBase):
+    """RNNBase plus what LSTM and GRU share: a ``recurrent_activation`` for the gates, Keras's
+    ``use_cudnn`` and ``implementation`` switches (checked and kept; rnncore has one CPU
+    implementation), and Keras's per-gate dropout masks."""
+
+    ACTIVATIONS = ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 use_cudnn="auto", implementation=2, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        R.activation_code(recurrent_activation, "recurrent_activation", self.ACTIVATIONS)
+        self.recurrent_activation = "linear" if recurrent_activation is None else getattr(
+            recurrent_activation, "__name__", recurrent_activation)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+        if implementation not in (1, 2) or isinstance(implementation, bool):
+            raise ValueError(f"implementation must be 1 or 2, got {implementation!r}")
+        self.implementation = int(implementation)
+
+    def _dropout_mask(self, rate, shape, training):
+        # Keras's LSTM and GRU cells apply dropout only for 0 < rate < 1, and draw one mask per
+        # gate whenever they run implementation 1 (always so with recurrent dropout).
+        if rate >= 1:
+            return None
+        if self.implementation == 1 or self.recurrent_dropout > 0:
+            shape = (self.GATES, *shape)
+        return super()._dropout_mask(rate, shape, training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"recurrent_activation": self.recurrent_activation,
+                       "use_cudnn": self.use_cudnn, "implementation": self.implementation})
+        return config
