@@ -180,16 +180,8 @@ def lstm_backward(cache, d_output, d_states=None, need_dx=True):
     H = G4 // GATES
     dtype = c.z.dtype
     ws = c.workspace
-    dhs = R.grad_to_time_major(d_output, T, B, H, dtype, c.return_sequences, c.go_backwards, ws)
-    dh = ws.get("dh", (B, H), dtype, zero=True)
+    dhs, dh = R.output_grads(d_output, c.seen, T, B, H, dtype, c.return_sequences, ws)
     dc = ws.get("dc", (B, H), dtype, zero=True)
-    if c.seen is not None:
-        if c.return_sequences:
-            dhs *= c.seen[:, :, None]
-        elif d_output is not None:
-            dh += d_output * c.seen[-1][:, None]
-    elif not c.return_sequences and d_output is not None:
-        dh += d_output
     if d_states is not None:
         if d_states[0] is not None:
             dh += d_states[0]

@@ -157,17 +157,29 @@ def to_batch_major(y_tm, go_backwards_flip=False):
     return np.ascontiguousarray(y)
 
 
-def grad_to_time_major(d_output, T, B, H, dtype, return_sequences, go_backwards, workspace):
-    """Gradient arriving at the layer's output → the kernels' dhs (T, B, H) and the extra dh_T.
+def output_grads(d_output, seen, T, B, H, dtype, return_sequences, workspace):
+    """Gradient arriving at the layer's output → the kernels' ``dhs`` (T, B, H) and the
+    ``dh`` (B, H) they start from (dL/dh_T).
 
     With return_sequences the output at step t is hs[t+1] (in processing order, as Keras returns
-    for go_backwards too); without, only the last state gets a gradient, which goes to dh_T.
+    for go_backwards too); without, only the last state gets a gradient, which goes to dh.
+    ``seen`` (T, B) marks the outputs that are states rather than Keras's zeros for masked
+    steps; those zeros get no gradient.
     """
     dhs = workspace.get("dhs", (T, B, H), dtype,
                         zero=not return_sequences or d_output is None)
-    if return_sequences and d_output is not None:
+    dh = workspace.get("dh", (B, H), dtype, zero=True)
+    if d_output is None:
+        return dhs, dh
+    if return_sequences:
         np.copyto(dhs, d_output.transpose(1, 0, 2), casting="unsafe")
-    return dhs
+        if seen is not None:
+            dhs *= seen[:, :, None]
+    elif seen is not None:
+        dh += d_output * seen[-1][:, None]
+    else:
+        dh += d_output
+    return dhs, dh
 
 
 def num_threads(n_threads):
