@@ -260,3 +260,18 @@ def test_loading_a_non_rnncore_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x89HDF\r\n")
     with pytest.raises(ValueError, match="not an rnncore file"):
         rnncore.models.load_model(path)
+
+
+@pytest.mark.parametrize("name", ["bi-lstm", "bi-gru-seq-sum", "rnn-gap"])
+def test_wrappers_and_pooling_train_like_keras(keras, rng, name):
+    k_model, r_model = build_pair(keras, SPECS[name], (T,), "int32")
+    for model, lib in ((k_model, keras), (r_model, rnncore)):
+        model.compile(lib.optimizers.RMSprop(learning_rate=0.01), "binary_crossentropy",
+                      metrics=["accuracy"])
+    x, y = _data(rng, 32)
+    for step in range(3):
+        k_loss, _ = k_model.train_on_batch(x, y)
+        r_loss, _ = r_model.train_on_batch(x, y)
+        assert rel_err(r_loss, k_loss) < 1e-3, (step, r_loss, k_loss)
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) < 1e-3
