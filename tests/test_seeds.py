@@ -198,3 +198,45 @@ def test_seed_004_keras_part_learns():
     model_ebd.fit(ids[:320], y_train, epochs=1, batch_size=32, verbose=0)
     model_ebd.summary()
     assert model_ebd.count_params() == 1000 * 32 + 32 * 8 + 8 * 8 + 8 + 9
+
+
+def test_seed_000_mean_with_its_tensorflow_lambda_trains_like_keras(keras, tf):
+    """Seed 000's mean model as written: Lambda(lambda x: tf.math.reduce_mean(x, axis=1))."""
+    from _parity import rel_err
+
+    def build(lib):
+        from_layers = lib.layers
+        main_input = from_layers.Input(shape=(20,), dtype='int32')
+        x = from_layers.Embedding(output_dim=8, input_dim=50)(main_input)
+        RNN_out = from_layers.SimpleRNN(6, return_sequences=True)(x)
+        out = from_layers.Lambda(lambda x: tf.math.reduce_mean(x, axis=1))(RNN_out)
+        x = from_layers.Dense(5, activation='relu')(out)
+        main_output = from_layers.Dense(2, activation='softmax')(x)
+        return lib.Model(inputs=main_input, outputs=main_output)
+
+    k_model, r_model = build(keras), build(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 50, size=(32, 20))
+    y = np.eye(2, dtype="float32")[rng.integers(0, 2, 32)]
+    np.testing.assert_allclose(r_model.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               atol=1e-5)
+    for model, lib in ((k_model, keras), (r_model, rnncore)):
+        model.compile(optimizer=lib.optimizers.RMSprop(learning_rate=0.01),
+                      loss='binary_crossentropy', metrics=['acc'])
+    for _ in range(3):
+        k_loss, _ = k_model.train_on_batch(x, y)
+        r_loss, _ = r_model.train_on_batch(x, y)
+        assert rel_err(r_loss, k_loss) < 1e-3
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) < 1e-3
+
+
+def test_a_numpy_lambda_predicts_and_refuses_to_train():
+    inp = rnncore.Input(shape=(6, 3))
+    out = rnncore.layers.Lambda(lambda x: x.mean(axis=1))(inp)
+    model = rnncore.Model(inp, rnncore.layers.Dense(1)(out))
+    assert model.predict(np.ones((4, 6, 3)), verbose=0).shape == (4, 1)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="cannot differentiate"):
+        model.fit(np.ones((4, 6, 3)), np.zeros(4), verbose=0)

@@ -8,8 +8,9 @@ from ._core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from ._embedding import Embedding
 from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from ._bidirectional import Bidirectional
+from ._lambda import Lambda
 from ._registry import deserialize, serialize
 
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
-           "GlobalMaxPooling1D", "Bidirectional", "deserialize", "serialize"]
+           "GlobalMaxPooling1D", "Bidirectional", "Lambda", "deserialize", "serialize"]

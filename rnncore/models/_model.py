@@ -15,8 +15,11 @@ from .._random import generator
 from ..callbacks import CallbackList
 from . import _data
 
-_FUSABLE = {("sigmoid", "BinaryCrossentropy"), ("softmax", "CategoricalCrossentropy"),
-            ("softmax", "SparseCategoricalCrossentropy")}
+# Keras's TensorFlow backend marks every sigmoid and softmax output with its logits, and each
+# crossentropy then computes from those logits: binary crossentropy after a softmax (seed 000)
+# is sigmoid crossentropy of the softmax's logits, not of its probabilities.
+_LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
+_LOGIT_LOSSES = ("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy")
 
 
 class Model:
@@ -175,7 +178,8 @@ class Model:
         loss = self._loss_obj
         if getattr(loss, "from_logits", True) or not hasattr(last, "preactivation"):
             return None
-        return act if (act, type(loss).__name__) in _FUSABLE else None
+        fused = act in _LOGIT_ACTIVATIONS and type(loss).__name__ in _LOGIT_LOSSES
+        return act if fused else None
 
     def _train_batch(self, x, y):
         y_pred = self._forward(x, training=True)
