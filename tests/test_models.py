@@ -275,3 +275,23 @@ def test_wrappers_and_pooling_train_like_keras(keras, rng, name):
         assert rel_err(r_loss, k_loss) < 1e-3, (step, r_loss, k_loss)
     for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
         assert rel_err(r_w, k_w) < 1e-3
+
+
+@pytest.mark.parametrize("weights", ["sample_weight", "class_weight"])
+def test_sample_and_class_weights_match_keras(keras, rng, weights):
+    k_model, r_model = build_pair(keras, SPECS["rnn-dense"], (T,), "int32")
+    for model, lib in ((k_model, keras), (r_model, rnncore)):
+        model.compile(lib.optimizers.SGD(learning_rate=0.2), "binary_crossentropy",
+                      metrics=["accuracy"])
+    x, y = _data(rng, 80)
+    kwargs = ({"sample_weight": rng.uniform(0.1, 3.0, size=80)} if weights == "sample_weight"
+              else {"class_weight": {0: 0.3, 1: 2.5}})
+    fit = dict(epochs=2, batch_size=16, validation_split=0.25, shuffle=False, verbose=0, **kwargs)
+    k_hist = k_model.fit(x, y, **fit).history
+    r_hist = r_model.fit(x, y, **fit).history
+    for key in k_hist:
+        assert rel_err(r_hist[key], k_hist[key]) < 2e-3, (key, r_hist[key], k_hist[key])
+    if weights == "sample_weight":
+        sw = kwargs["sample_weight"]
+        assert rel_err(r_model.evaluate(x, y, sample_weight=sw, verbose=0),
+                       k_model.evaluate(x, y, sample_weight=sw, verbose=0)) < 2e-3

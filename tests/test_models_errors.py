@@ -29,6 +29,8 @@ Y = np.zeros(8, dtype="float32")
     ({"batch_size": 0}, r"batch_size must be a positive integer, got 0"),
     ({"epochs": -1}, r"epochs must be a non-negative integer, got -1"),
     ({"validation_data": (X,)}, r"validation_data must be a tuple or list"),
+    ({"sample_weight": np.ones(7)}, r"sample_weight must have one weight per sample \(8\)"),
+    ({"sample_weight": np.ones(8), "class_weight": {0: 1.0}}, r"cannot both be given"),
     ({"y": np.zeros((8, 2))}, r"`y` has shape \(8, 2\) but the model's output has shape \(8, 1\)"),
 ])
 def test_fit_rejects_bad_arguments(kwargs, match):

@@ -81,9 +81,8 @@ def unpack_validation_data(data):
         raise ValueError("validation_data must be a tuple or list (x_val, y_val) or "
                          f"(x_val, y_val, sample_weight), got {type(data).__name__}"
                          f"{' of length ' + str(len(data)) if isinstance(data, (tuple, list)) else ''}")
-    if len(data) == 3 and data[2] is not None:
-        raise ValueError("validation_data: sample weights are not supported by rnncore yet")
-    return data[0], to_arrays(data[1], "validation_data[1]")
+    return data[0], to_arrays(data[1], "validation_data[1]"), (data[2] if len(data) == 3
+                                                                else None)
 
 
 def batches(n, batch_size, order=None):

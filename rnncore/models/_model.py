@@ -181,13 +181,13 @@ class Model:
         fused = act in _LOGIT_ACTIVATIONS and type(loss).__name__ in _LOGIT_LOSSES
         return act if fused else None
 
-    def _train_batch(self, x, y):
+    def _train_batch(self, x, y, sw=None):
         y_pred = self._forward(x, training=True)
         fused = self._fused_activation()
         logits = self._output_layer().preactivation if fused else None
         mask = self._output_mask
-        loss, grad = self._loss_obj.value_and_grad(y, y_pred, logits=logits, activation=fused,
-                                                   mask=mask)
+        loss, grad = self._loss_obj.value_and_grad(y, y_pred, sample_weight=sw, logits=logits,
+                                                   activation=fused, mask=mask)
         self._backward(grad, from_logits=fused is not None)
         variables = self.trainable_weights
         self.optimizer.apply_gradients([(v.grad, v) for v in variables])
@@ -204,12 +204,12 @@ class Model:
             else:
                 m.update_state(y, y_pred)
 
-    def _test_batch(self, x, y):
+    def _test_batch(self, x, y, sw=None):
         y_pred = self._forward(x, training=False)
         fused = self._fused_activation()
         logits = self._output_layer().preactivation if fused else None
         mask = self._output_mask
-        loss = self._loss_obj(y, y_pred, logits=logits, mask=mask)
+        loss = self._loss_obj(y, y_pred, sample_weight=sw, logits=logits, mask=mask)
         self._update_metrics(loss, y, y_pred, logits, mask)
         return loss
 
@@ -228,18 +228,18 @@ class Model:
                        return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
         self._require_compiled("train_on_batch")
-        _no_weights(sample_weight, class_weight)
         x, y = self._prepare(x, y)
+        sw = _sample_weights(sample_weight, class_weight, y)
         self.reset_metrics()
-        self._train_batch(x, y)
+        self._train_batch(x, y, sw)
         return self._results(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
-        _no_weights(sample_weight, None)
         x, y = self._prepare(x, y)
+        sw = _sample_weights(sample_weight, None, y)
         self.reset_metrics()
-        self._test_batch(x, y)
+        self._test_batch(x, y, sw)
         return self._results(return_dict)
 
     def predict_on_batch(self, x):
@@ -265,7 +265,6 @@ class Model:
         names as given to ``compile`` ('acc' stays 'acc') with ``val_`` for validation.
         """
         self._require_compiled("fit")
-        _no_weights(sample_weight, class_weight)
         if steps_per_epoch is not None or validation_steps is not None:
             raise ValueError("steps_per_epoch / validation_steps need a data generator; rnncore "
                              "fits arrays, pass None")
@@ -277,14 +276,24 @@ class Model:
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
         verbose = _verbosity(verbose)
         x, y = self._prepare(x, y)
+        sw = _sample_weights(sample_weight, class_weight, y)
         if validation_data is None and validation_split:
+            n_all = _data.num_samples(x)
             (x, y), validation_data = _data.validation_split(x, y, validation_split)
+            if sw is not None:
+                # Keras splits sample weights with the data (the validation share weighs the
+                # val_ metrics); class weights apply to training batches only
+                split_at = _data.num_samples(x)
+                if sample_weight is not None:
+                    validation_data = (*validation_data, sw[split_at:n_all])
+                sw = sw[:split_at]
         elif validation_split and not 0 <= validation_split < 1:
             _data.validation_split(x, y, validation_split)
-        val = None
+        val = val_sw = None
         if validation_data is not None:
-            xv, yv = _data.unpack_validation_data(validation_data)
+            xv, yv, val_sw = _data.unpack_validation_data(validation_data)
             val = self._prepare(xv, yv, "validation_data[0]")
+            val_sw = _sample_weights(val_sw, None, val[1], "validation_data[2]")
         n = _data.num_samples(x)
         steps = -(-n // batch_size)
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
@@ -303,7 +312,8 @@ class Model:
                 order = _batch_shuffle(rng, n, batch_size)
             for step, index in enumerate(_data.batches(n, batch_size, order)):
                 cbs.on_train_batch_begin(step)
-                self._train_batch(_data.take(x, index), y[index])
+                self._train_batch(_data.take(x, index), y[index],
+                                  None if sw is None else sw[index])
                 logs = self._logs()
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
@@ -311,7 +321,8 @@ class Model:
             epoch_logs = dict(logs)
             if val is not None and _due(validation_freq, epoch):
                 val_logs = self._evaluate_arrays(val[0], val[1],
-                                                 validation_batch_size or batch_size, cbs)
+                                                 validation_batch_size or batch_size, cbs,
+                                                 val_sw)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
@@ -320,13 +331,13 @@ class Model:
         cbs.on_train_end(logs)
         return self.history
 
-    def _evaluate_arrays(self, x, y, batch_size, cbs):
+    def _evaluate_arrays(self, x, y, batch_size, cbs, sw=None):
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
         for step, index in enumerate(_data.batches(_data.num_samples(x), batch_size)):
             cbs.on_test_batch_begin(step)
-            self._test_batch(_data.take(x, index), y[index])
+            self._test_batch(_data.take(x, index), y[index], None if sw is None else sw[index])
             logs = self._logs()
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
@@ -336,7 +347,6 @@ class Model:
                  steps=None, callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or ``[loss, *metrics]``."""
         self._require_compiled("evaluate")
-        _no_weights(sample_weight, None)
         batch_size = _data.check_batch_size(batch_size)
         x, y = self._prepare(x, y)
         if y is None:
@@ -345,7 +355,7 @@ class Model:
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
                            model=self, verbose=_verbosity(verbose), epochs=1,
                            steps=-(-n // batch_size))
-        self._evaluate_arrays(x, y, batch_size, cbs)
+        self._evaluate_arrays(x, y, batch_size, cbs, _sample_weights(sample_weight, None, y))
         return self._results(return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -425,7 +435,25 @@ def _batch_shuffle(rng, n, batch_size):
     return np.concatenate([np.arange(s, min(s + batch_size, n)) for s in starts])
 
 
-def _no_weights(sample_weight, class_weight):
-    if sample_weight is not None or class_weight is not None:
-        raise ValueError("sample_weight / class_weight are not supported by rnncore yet; "
-                         "pass None")
+def _sample_weights(sample_weight, class_weight, y, argument="sample_weight"):
+    """Per-sample loss weights from ``sample_weight`` or ``class_weight`` (Keras's rules: class
+    ids are the labels, or their argmax for one-hot rows), or None."""
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("sample_weight and class_weight cannot both be given; received "
+                         f"sample_weight={sample_weight!r}, class_weight={class_weight!r}")
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.ndim == 0 or sw.shape[0] != y.shape[0]:
+            raise ValueError(f"{argument} must have one weight per sample ({y.shape[0]}), got "
+                             f"shape {sw.shape}")
+        return sw
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"class_weight must be a dict {{class: weight}}, got {class_weight!r}")
+    classes = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else \
+        np.round(y).reshape(y.shape[0], -1)[:, 0].astype(np.int64)
+    table = np.ones(int(max(max(class_weight), classes.max(initial=0))) + 1)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = weight
+    return table[classes]
