@@ -115,6 +115,12 @@ class Model:
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Configure training: ``compile(optimizer, loss, metrics)`` with names or objects."""
+        if weighted_metrics:
+            raise ValueError("compile: weighted_metrics are not supported by rnncore yet; got "
+                             f"{weighted_metrics!r}, expected None")
+        if loss_weights is not None:
+            raise ValueError("compile: rnncore models have one output, so loss_weights must be "
+                             f"None; got {loss_weights!r}")
         self.optimizer = _optimizers.get(optimizer)
         if loss is None:
             raise ValueError("compile: loss must be given (a name such as "
