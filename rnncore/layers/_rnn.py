@@ -10,7 +10,7 @@ import numpy as np
 from .. import initializers as _initializers
 from .._random import generator
 from ..ops import _recurrent as R
-from ._base import Layer, SymbolicTensor, as_float_array
+from ._base import Layer, as_float_array
 
 
 def _check_unsupported(**kwargs):
