@@ -124,3 +124,29 @@ def test_pgemm_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match=r"pgemm: op\(a\) is \(3, 4\), op\(b\) is \(5, 2\)"):
         pgemm(np.ones((3, 4)), np.ones((5, 2)), c, False, False, 1.0, 0.0, 2)
     np.testing.assert_array_equal(c, 0)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_pgemm_on_gate_columns(rng, dtype, trans_a, trans_b, n_threads):
+    """One gate's column block of a (rows, 3H) array, read and written in place."""
+    m, n, k, H = 7, 5, 11, 5
+    wide_a = rng.standard_normal((k, 3 * m) if trans_a else (m, 3 * k)).astype(dtype)
+    wide_b = rng.standard_normal((n, 3 * k) if trans_b else (k, 3 * n)).astype(dtype)
+    wide_c = rng.standard_normal((m, 3 * n)).astype(dtype)
+    a = wide_a[:, m:2 * m] if trans_a else wide_a[:, k:2 * k]
+    b = wide_b[:, k:2 * k] if trans_b else wide_b[:, 2 * n:]
+    c = wide_c[:, n:2 * n]
+    before = wide_c.copy()
+    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + 0.5 * c
+    pgemm(a, b, c, trans_a, trans_b, 1.0, 0.5, n_threads)
+    np.testing.assert_allclose(c, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_array_equal(np.delete(wide_c, np.s_[n:2 * n], axis=1),
+                                  np.delete(before, np.s_[n:2 * n], axis=1))
+
+
+def test_pgemm_rejects_strided_elements():
+    a = np.zeros((4, 6))
+    with pytest.raises(ValueError, match=r"a must have contiguous rows"):
+        pgemm(a[:, ::2], np.zeros((3, 2)), np.zeros((4, 2)))

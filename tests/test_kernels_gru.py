@@ -140,29 +140,3 @@ def test_nan_propagates(rng, reset_after):
     _, hs_out, _, _ = _run_forward(kernel, z, U, rbias, hs, rmask, smask, reset_after, TANH,
                                    SIGMOID, 1)
     assert np.isnan(hs_out[2, 0]).any() and np.isfinite(hs_out[:, 1]).all()
-
-
-@pytest.mark.parametrize("n_threads", [1, 2, 3])
-@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-def test_gemm_strided_on_gate_columns(rng, dtype, trans_a, trans_b, n_threads):
-    """One gate's column block of a (rows, 3H) array, read and written in place."""
-    m, n, k, H = 7, 5, 11, 5
-    wide_a = rng.standard_normal((k, 3 * m) if trans_a else (m, 3 * k)).astype(dtype)
-    wide_b = rng.standard_normal((n, 3 * k) if trans_b else (k, 3 * n)).astype(dtype)
-    wide_c = rng.standard_normal((m, 3 * n)).astype(dtype)
-    a = wide_a[:, m:2 * m] if trans_a else wide_a[:, k:2 * k]
-    b = wide_b[:, k:2 * k] if trans_b else wide_b[:, 2 * n:]
-    c = wide_c[:, n:2 * n]
-    before = wide_c.copy()
-    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + 0.5 * c
-    kernel.gemm_strided(a, b, c, trans_a, trans_b, 0.5, n_threads)
-    _close(c, want, dtype)
-    np.testing.assert_array_equal(np.delete(wide_c, np.s_[n:2 * n], axis=1),
-                                  np.delete(before, np.s_[n:2 * n], axis=1))
-
-
-def test_gemm_strided_rejects_strided_elements():
-    a = np.zeros((4, 6))
-    with pytest.raises(ValueError, match=r"a must have contiguous rows"):
-        kernel.gemm_strided(a[:, ::2], np.zeros((3, 2)), np.zeros((4, 2)))

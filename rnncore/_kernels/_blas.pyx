@@ -51,16 +51,19 @@ def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
              beta, &c[0, 0] if c.shape[0] * c.shape[1] else NULL, c.shape[1] if c.shape[1] else 1)
 
 
-def pgemm(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
+def pgemm(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
           bint trans_a=False, bint trans_b=False, floating alpha=1, floating beta=0,
           int n_threads=1):
     """``c = alpha · op(a) · op(b) + beta · c`` split over ``n_threads`` OpenMP threads.
 
-    The larger of c's two dimensions is cut into near-equal blocks, each a gemm of its own (a
-    block of rows of op(a) and c, or of columns of op(b) and c), so the threads never share
-    output. The BLAS library itself should be single-threaded while this runs (see
+    Each array needs contiguous rows but may be a column block of a wider array (rows further
+    apart than their width), so one gate's columns of a (…, G·H) array are read and written in
+    place. The larger of c's two dimensions is cut into near-equal blocks, each a gemm of its
+    own (a block of rows of op(a) and c, or of columns of op(b) and c), so the threads never
+    share output. The BLAS library itself should be single-threaded while this runs (see
     ``rnncore.ops._blas_threads``), otherwise its own threads oversubscribe the cores.
     """
+    cdef Py_ssize_t it = sizeof(floating)
     cdef int m = a.shape[1] if trans_a else a.shape[0]
     cdef int k = a.shape[0] if trans_a else a.shape[1]
     cdef int kb = b.shape[1] if trans_b else b.shape[0]
@@ -69,11 +72,17 @@ def pgemm(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
         raise ValueError(
             f"pgemm: op(a) is ({m}, {k}), op(b) is ({kb}, {n}) and c is "
             f"({c.shape[0]}, {c.shape[1]}); expected op(a) (m, k), op(b) (k, n), c (m, n)")
+    for name, rows, cols, s0, s1 in (("a", a.shape[0], a.shape[1], a.strides[0], a.strides[1]),
+                                     ("b", b.shape[0], b.shape[1], b.strides[0], b.strides[1]),
+                                     ("c", c.shape[0], c.shape[1], c.strides[0], c.strides[1])):
+        if (cols > 1 and s1 != it) or (rows > 1 and s0 < cols * it):
+            raise ValueError(f"pgemm: {name} must have contiguous rows, got strides "
+                             f"({s0}, {s1}) for shape ({rows}, {cols})")
     if m == 0 or n == 0:
         return
-    cdef int lda = a.shape[1] if a.shape[1] else 1
-    cdef int ldb = b.shape[1] if b.shape[1] else 1
-    cdef int ldc = c.shape[1]
+    cdef int lda = a.strides[0] // it if a.shape[0] > 1 else max(a.shape[1], 1)
+    cdef int ldb = b.strides[0] // it if b.shape[0] > 1 else max(b.shape[1], 1)
+    cdef int ldc = c.strides[0] // it if c.shape[0] > 1 else max(c.shape[1], 1)
     cdef const floating* ap = &a[0, 0] if a.shape[0] * a.shape[1] else NULL
     cdef const floating* bp = &b[0, 0] if b.shape[0] * b.shape[1] else NULL
     cdef floating* cp = &c[0, 0]

@@ -50,16 +50,6 @@ def _colsum(a):
     return a.reshape(steps, B * N).sum(axis=0).reshape(B, N).sum(axis=0)
 
 
-def _gemm(a, b, out, trans_a=False, trans_b=False, beta=0.0):
-    """:func:`_recurrent.gemm` for operands that are column blocks (one gate) of wider arrays."""
-    m = a.shape[1] if trans_a else a.shape[0]
-    n = b.shape[0] if trans_b else b.shape[1]
-    k = a.shape[0] if trans_a else a.shape[1]
-    n_threads = R.num_threads(None) if m * n * k >= R._PARALLEL_GEMM_MIN else 1
-    _kernel.gemm_strided(a, b, out, trans_a, trans_b, beta, n_threads)
-    return out
-
-
 def _input_gemm_per_gate(x_tm, kernel, bias, masks, out, ws):
     """out[..., gate g] = (x ⊙ mask_g)·kernel_g + bias: Keras's per-gate input dropout."""
     T, B, F = x_tm.shape
@@ -71,7 +61,7 @@ def _input_gemm_per_gate(x_tm, kernel, bias, masks, out, ws):
     for g in range(3):
         np.multiply(x_tm, masks[g], out=xg)
         cols = slice(g * H, (g + 1) * H)
-        _gemm(xg.reshape(T * B, F), kernel[:, cols], flat[:, cols],
+        R.gemm(xg.reshape(T * B, F), kernel[:, cols], flat[:, cols],
               beta=1.0 if bias is not None else 0.0)
     return out
 
@@ -89,9 +79,9 @@ def _input_grads_per_gate(x_tm, kernel, dz, steps, masks, need_dx, ws):
     for g in range(3):
         cols = slice(g * H, (g + 1) * H)
         np.multiply(x_tm[t0:], masks[g], out=xg)
-        _gemm(xg.reshape(steps * B, F), dz_win[:, cols], dW[:, cols], trans_a=True)
+        R.gemm(xg.reshape(steps * B, F), dz_win[:, cols], dW[:, cols], trans_a=True)
         if need_dx:
-            _gemm(dz_win[:, cols], kernel[:, cols], part.reshape(steps * B, F), trans_b=True)
+            R.gemm(dz_win[:, cols], kernel[:, cols], part.reshape(steps * B, F), trans_b=True)
             part *= masks[g]
             dx[t0:] += part
     return dW, _colsum(dz[t0:]), dx
@@ -231,11 +221,11 @@ def _recurrent_kernel_grad(c, dz_win, dxh_win, t0, B, H):
         grads = [dz_win[:, :H], dz_win[:, H:2 * H], dz_win[:, 2 * H:]]
     dU = np.empty((H, 3 * H), dtype=dz_win.dtype)
     if M < 3:  # z and r share their operand and their gradients are adjacent
-        _gemm(operands[0], dz_win[:, :2 * H], dU[:, :2 * H], trans_a=True)
+        R.gemm(operands[0], dz_win[:, :2 * H], dU[:, :2 * H], trans_a=True)
     else:
         for g in range(2):
-            _gemm(operands[g], grads[g], dU[:, g * H:(g + 1) * H], trans_a=True)
-    _gemm(operands[2], grads[2], dU[:, 2 * H:], trans_a=True)
+            R.gemm(operands[g], grads[g], dU[:, g * H:(g + 1) * H], trans_a=True)
+    R.gemm(operands[2], grads[2], dU[:, 2 * H:], trans_a=True)
     return dU
 
 
