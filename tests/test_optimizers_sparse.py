@@ -98,15 +98,30 @@ def test_loss_scale_factor_divides_the_slices(rng):
     np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("id_dtype", [np.int64, np.int32, np.int16])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rows,cols", [(7, 5), (500, 16)])
-def test_to_dense_matches_tensorflow_bit_for_bit(tf, rows, cols, dtype, rng):
-    ids = rng.integers(0, rows // 2 + 1, size=640)
+def test_to_dense_matches_tensorflow_bit_for_bit(tf, rows, cols, dtype, id_dtype, rng):
+    ids = rng.integers(0, rows // 2 + 1, size=640).astype(id_dtype)
     values = rng.normal(size=(640, cols)).astype(dtype)
     ours = IndexedSlices(ids, values, (rows, cols))
     np.testing.assert_array_equal(ours.to_dense(),
                                   tf.math.unsorted_segment_sum(values, ids, rows).numpy())
     np.testing.assert_array_equal(np.asarray(ours), ours.to_dense())
+
+
+@pytest.mark.parametrize("shape", [(9,), (9, 2, 3)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_to_dense_of_any_rank_and_float16_sums_each_row(shape, dtype, rng):
+    ids = np.array([3, 0, 3, 8, 3])
+    values = rng.normal(size=(5,) + shape[1:]).astype(dtype)
+    expected = np.zeros(shape, dtype)
+    np.add.at(expected, ids, values)
+    dense = IndexedSlices(ids, values, shape).to_dense()
+    assert dense.dtype == dtype
+    np.testing.assert_array_equal(dense, expected)
+    np.testing.assert_array_equal(IndexedSlices(ids[:0], values[:0], shape).to_dense(),
+                                  np.zeros(shape, dtype))
 
 
 def test_indexed_slices_validates_its_arguments():
