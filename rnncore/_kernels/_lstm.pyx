@@ -23,6 +23,10 @@ Two ways to use ``n_threads`` threads:
   barrier per step. Best for large layers: with batch blocks each thread would stream and pack
   the whole of U at every step for half the rows, and two threads ran slower than one.
 
+The elementwise work of a step runs per batch row (or per row of a thread's unit block); with
+Keras's default activations (sigmoid gates, tanh) each row is ONE vectorised loop over its
+units (the C block below), other activations take the generic path of separate passes.
+
 Recurrent dropout (Keras applies it to h_{t-1} before the recurrent product only) comes as
 ``rec_mask`` of shape (1, B, H), one mask for all gates and one gemm per step, or (4, B, H),
 one mask per gate as Keras's ``implementation=1`` draws them, and then one gemm per gate.
@@ -32,7 +36,7 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
-from ._activations cimport activate, grad_from_output
+from ._activations cimport activate, grad_from_output, RC_TANH, RC_SIGMOID
 from ._rnn_common cimport n_blocks, block_start
 from cython.parallel cimport parallel
 
@@ -53,6 +57,85 @@ cdef extern from *:
     void rc_barrier() nogil      # every thread of the team waits here for the others
     int rc_team_size() nogil
     int rc_thread_num() nogil
+
+
+cdef extern from *:
+    """
+    #include "_fastmath.h"
+    /* One row of an LSTM step with Keras's default activations, in ONE loop over n units:
+       the separate passes of the generic path (one per gate, the cell, act(c), the output)
+       cost more in loop overhead than in arithmetic when a row is a vector or two (units 8).
+       gi, gf, gg, go are the row's gate blocks (pre-activations in, gates out). restrict:
+       gates, states and gradients never overlap, which lets the compiler vectorise. */
+    #define RC_LSTM_ROWS(T, SFX, SIGMOID, TANH)                                              \
+    static inline void rc_lstm_fwd_##SFX(                                                   \
+            T *restrict gi, T *restrict gf, T *restrict gg, T *restrict go,                \
+            const T *restrict cp, T *restrict cn, T *restrict tc, T *restrict hn, long n) { \
+        for (long j = 0; j < n; j++) {                                                      \
+            T i = SIGMOID(gi[j]), f = SIGMOID(gf[j]), g = TANH(gg[j]), o = SIGMOID(go[j]);  \
+            T c = f * cp[j] + i * g;                                                        \
+            T a = TANH(c);                                                                  \
+            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;                                     \
+            cn[j] = c; tc[j] = a; hn[j] = o * a;                                            \
+        }                                                                                   \
+    }                                                                                       \
+    /* backward, one unmasked row: gh = dh + dhs reaches h_t, dct = dL/dc_t;                \
+       out: the four pre-activation gradients, dc = dL/dc_{t-1}, dh = 0 (the caller's       \
+       product adds dz·Uᵀ to it) */                                                         \
+    static inline void rc_lstm_bwd_##SFX(                                                   \
+            const T *restrict gi, const T *restrict gf, const T *restrict gg,              \
+            const T *restrict go, const T *restrict cp, const T *restrict tc,              \
+            const T *restrict dhs, T *restrict dh, T *restrict dc, T *restrict di,         \
+            T *restrict df, T *restrict dg, T *restrict dout, long n) {                     \
+        for (long j = 0; j < n; j++) {                                                      \
+            T gh = dh[j] + dhs[j];                                                          \
+            T i = gi[j], f = gf[j], g = gg[j], o = go[j], a = tc[j];                        \
+            T dct = gh * o * ((T)1 - a * a) + dc[j];                                        \
+            dout[j] = gh * a * (o * ((T)1 - o));                                            \
+            di[j] = dct * g * (i * ((T)1 - i));                                             \
+            df[j] = dct * cp[j] * (f * ((T)1 - f));                                         \
+            dg[j] = dct * i * ((T)1 - g * g);                                               \
+            dc[j] = dct * f;                                                                \
+            dh[j] = 0;                                                                      \
+        }                                                                                   \
+    }
+    RC_LSTM_ROWS(float, f, rc_sigmoidf, rc_tanhf)
+    RC_LSTM_ROWS(double, d, rc_sigmoid, tanh)
+    """
+    void rc_lstm_fwd_f(float* gi, float* gf, float* gg, float* go, const float* cp, float* cn,
+                       float* tc, float* hn, long n) noexcept nogil
+    void rc_lstm_fwd_d(double* gi, double* gf, double* gg, double* go, const double* cp,
+                       double* cn, double* tc, double* hn, long n) noexcept nogil
+    void rc_lstm_bwd_f(const float* gi, const float* gf, const float* gg, const float* go,
+                       const float* cp, const float* tc, const float* dhs, float* dh,
+                       float* dc, float* di, float* df, float* dg, float* dout,
+                       long n) noexcept nogil
+    void rc_lstm_bwd_d(const double* gi, const double* gf, const double* gg,
+                       const double* go, const double* cp, const double* tc,
+                       const double* dhs, double* dh, double* dc, double* di, double* df,
+                       double* dg, double* dout, long n) noexcept nogil
+
+
+cdef inline void _fwd_row(floating* zr, long gs, const floating* cp, floating* cn,
+                          floating* tc, floating* hn, long n) noexcept nogil:
+    """Default activations: gates of the row at zr (gate blocks gs apart) in place, c_t, act(c_t)
+    and h_t, for n units."""
+    if floating is float:
+        rc_lstm_fwd_f(zr, zr + gs, zr + 2 * gs, zr + 3 * gs, cp, cn, tc, hn, n)
+    else:
+        rc_lstm_fwd_d(zr, zr + gs, zr + 2 * gs, zr + 3 * gs, cp, cn, tc, hn, n)
+
+
+cdef inline void _bwd_row(const floating* zr, long gs, const floating* cp, const floating* tc,
+                          const floating* dhs, floating* dh, floating* dc, floating* dzr,
+                          long n) noexcept nogil:
+    """Default activations: one unmasked row of the backward pass (dzr laid out like zr)."""
+    if floating is float:
+        rc_lstm_bwd_f(zr, zr + gs, zr + 2 * gs, zr + 3 * gs, cp, tc, dhs, dh, dc, dzr,
+                      dzr + gs, dzr + 2 * gs, dzr + 3 * gs, n)
+    else:
+        rc_lstm_bwd_d(zr, zr + gs, zr + 2 * gs, zr + 3 * gs, cp, tc, dhs, dh, dc, dzr,
+                      dzr + gs, dzr + 2 * gs, dzr + 3 * gs, n)
 
 
 cdef inline void _mul(floating* out, const floating* a, const floating* b,
@@ -88,6 +171,7 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs, floating*
     cdef floating* tct
     cdef floating* hin
     cdef const floating* mg
+    cdef bint fast = act == RC_TANH and ract == RC_SIGMOID   # Keras's defaults
     for t in range(T):
         zt = z + (t * B + b0) * G4
         hprev = hs + (t * B + b0) * H
@@ -113,24 +197,69 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs, floating*
                     # z[t][:, gate g] += hm[g, t] @ U[:, gate g]
                     gemm(False, False, nb, H, H, <floating> 1, hin, H, U + g * H, G4,
                          <floating> 1, zt + g * H, G4)
-        for b in range(nb):
-            zr = zt + b * G4
-            activate(zr, 2 * H, ract)          # i and f are adjacent
-            activate(zr + 2 * H, H, act)
-            activate(zr + 3 * H, H, ract)
-            _cell(cnext + b * H, zr, zr + H, zr + 2 * H, cprev + b * H, H)
-        # act(c_t) over the block's rows as one contiguous run
-        memcpy(tct, cnext, nb * H * sizeof(floating))
-        activate(tct, nb * H, act)
-        for b in range(nb):
-            # h_t = o * act(c_t)
-            _mul(hnext + b * H, zt + b * G4 + 3 * H, tct + b * H, H)
+        if fast:
+            for b in range(nb):
+                _fwd_row(zt + b * G4, H, cprev + b * H, cnext + b * H, tct + b * H,
+                         hnext + b * H, H)
+        else:
+            for b in range(nb):
+                zr = zt + b * G4
+                activate(zr, 2 * H, ract)          # i and f are adjacent
+                activate(zr + 2 * H, H, act)
+                activate(zr + 3 * H, H, ract)
+                _cell(cnext + b * H, zr, zr + H, zr + 2 * H, cprev + b * H, H)
+            # act(c_t) over the block's rows as one contiguous run
+            memcpy(tct, cnext, nb * H * sizeof(floating))
+            activate(tct, nb * H, act)
+            for b in range(nb):
+                # h_t = o * act(c_t)
+                _mul(hnext + b * H, zt + b * G4 + 3 * H, tct + b * H, H)
         if smask != NULL:
             # masked rows carry both states over
             for b in range(nb):
                 if not smask[t * B + b0 + b]:
                     memcpy(hnext + b * H, hprev + b * H, H * sizeof(floating))
                     memcpy(cnext + b * H, cprev + b * H, H * sizeof(floating))
+
+
+cdef void _backward_rows(const floating* zt, floating* dzt, const floating* tct,
+                         const floating* cprev, const floating* dhst, floating* dhb,
+                         floating* dcb, floating* s0, const unsigned char* smask, long srow,
+                         long nb, long H, int act, int ract) noexcept nogil:
+    """The elementwise backward pass of one step for any activations, nb rows, in separate
+    passes (s0: scratch of nb·H). smask, when not NULL, is read at srow + b."""
+    cdef long G4 = 4 * H
+    cdef long b, j
+    cdef const floating* zr
+    cdef const floating* dcr
+    cdef floating* dzr
+    # dh becomes gh, the whole gradient reaching h_t
+    for j in range(nb * H):
+        dhb[j] += dhst[j]
+    for b in range(nb):
+        zr = zt + b * G4
+        dzr = dzt + b * G4
+        _mul(dzr + 3 * H, dhb + b * H, tct + b * H, H)      # dL/do
+        _mul(s0 + b * H, dhb + b * H, zr + 3 * H, H)        # dL/d act(c_t)
+    grad_from_output(tct, s0, nb * H, act)
+    for j in range(nb * H):
+        s0[j] += dcb[j]                                     # dL/dc_t
+    for b in range(nb):
+        dzr = dzt + b * G4
+        if smask != NULL and not smask[srow + b]:
+            # a masked step passes dh and dc straight to the previous step
+            memset(dzr, 0, G4 * sizeof(floating))
+            continue
+        zr = zt + b * G4
+        dcr = s0 + b * H
+        _mul(dzr, dcr, zr + 2 * H, H)                       # dL/di
+        _mul(dzr + H, dcr, cprev + b * H, H)                # dL/df
+        _mul(dzr + 2 * H, dcr, zr, H)                       # dL/dg
+        _mul(dcb + b * H, dcr, zr + H, H)                   # dL/dc_{t-1}
+        memset(dhb + b * H, 0, H * sizeof(floating))
+        grad_from_output(zr, dzr, 2 * H, ract)
+        grad_from_output(zr + 2 * H, dzr + 2 * H, H, act)
+        grad_from_output(zr + 3 * H, dzr + 3 * H, H, ract)
 
 
 cdef void _backward_block(const floating* dhs, const floating* z, const floating* cs,
@@ -147,47 +276,31 @@ cdef void _backward_block(const floating* dhs, const floating* z, const floating
     cdef floating* s0 = tmp + b0 * H          # gh ⊙ o ⊙ act'(c_t), then dL/dc_t
     cdef floating* s1 = tmp + (B + b0) * H    # one gate's dz·Uᵀ before the dropout mask
     cdef const floating* zt
-    cdef const floating* zr
     cdef const floating* tct
     cdef const floating* cprev
     cdef const floating* dhst
     cdef const floating* mg
-    cdef const floating* dcr
     cdef floating* dzt
-    cdef floating* dzr
+    cdef bint fast = act == RC_TANH and ract == RC_SIGMOID
     for t in range(T - 1, t_stop - 1, -1):
         zt = z + (t * B + b0) * G4
         dzt = dz + (t * B + b0) * G4
         tct = tc + (t * B + b0) * H
         cprev = cs + (t * B + b0) * H
         dhst = dhs + (t * B + b0) * H
-        # dh becomes gh, the whole gradient reaching h_t
-        for j in range(nb * H):
-            dhb[j] += dhst[j]
-        for b in range(nb):
-            zr = zt + b * G4
-            dzr = dzt + b * G4
-            _mul(dzr + 3 * H, dhb + b * H, tct + b * H, H)      # dL/do
-            _mul(s0 + b * H, dhb + b * H, zr + 3 * H, H)        # dL/d act(c_t)
-        grad_from_output(tct, s0, nb * H, act)
-        for j in range(nb * H):
-            s0[j] += dcb[j]                                     # dL/dc_t
-        for b in range(nb):
-            dzr = dzt + b * G4
-            if smask != NULL and not smask[t * B + b0 + b]:
-                # a masked step passes dh and dc straight to the previous step
-                memset(dzr, 0, G4 * sizeof(floating))
-                continue
-            zr = zt + b * G4
-            dcr = s0 + b * H
-            _mul(dzr, dcr, zr + 2 * H, H)                       # dL/di
-            _mul(dzr + H, dcr, cprev + b * H, H)                # dL/df
-            _mul(dzr + 2 * H, dcr, zr, H)                       # dL/dg
-            _mul(dcb + b * H, dcr, zr + H, H)                   # dL/dc_{t-1}
-            memset(dhb + b * H, 0, H * sizeof(floating))
-            grad_from_output(zr, dzr, 2 * H, ract)
-            grad_from_output(zr + 2 * H, dzr + 2 * H, H, act)
-            grad_from_output(zr + 3 * H, dzr + 3 * H, H, ract)
+        if fast:
+            for b in range(nb):
+                if smask != NULL and not smask[t * B + b0 + b]:
+                    # a masked step passes dh (now gh) and dc straight to the previous step
+                    for j in range(H):
+                        dhb[b * H + j] += dhst[b * H + j]
+                    memset(dzt + b * G4, 0, G4 * sizeof(floating))
+                else:
+                    _bwd_row(zt + b * G4, H, cprev + b * H, tct + b * H, dhst + b * H,
+                             dhb + b * H, dcb + b * H, dzt + b * G4, H)
+        else:
+            _backward_rows(zt, dzt, tct, cprev, dhst, dhb, dcb, s0, smask, t * B + b0, nb, H,
+                           act, ract)
         if t == t_stop and t_stop > 0:
             break  # the window's first step: nothing flows further back
         if rmask == NULL:
@@ -225,6 +338,7 @@ cdef void _forward_units(floating* z, const floating* U, floating* hs, floating*
     cdef floating* zr
     cdef floating* tcr
     cdef const floating* hin
+    cdef bint fast = act == RC_TANH and ract == RC_SIGMOID
     for t in range(T):
         zt = z + t * B * G4
         if rmask != NULL:
@@ -245,15 +359,19 @@ cdef void _forward_units(floating* z, const floating* U, floating* hs, floating*
         for b in range(B if nu > 0 else 0):
             zr = zt + b * G4 + u0
             r = b * H + u0
-            activate(zr, nu, ract)
-            activate(zr + H, nu, ract)
-            activate(zr + 2 * H, nu, act)
-            activate(zr + 3 * H, nu, ract)
-            _cell(cs + (t + 1) * B * H + r, zr, zr + H, zr + 2 * H, cs + t * B * H + r, nu)
             tcr = tc + t * B * H + r
-            memcpy(tcr, cs + (t + 1) * B * H + r, nu * sizeof(floating))
-            activate(tcr, nu, act)
-            _mul(hs + (t + 1) * B * H + r, zr + 3 * H, tcr, nu)
+            if fast:
+                _fwd_row(zr, H, cs + t * B * H + r, cs + (t + 1) * B * H + r, tcr,
+                         hs + (t + 1) * B * H + r, nu)
+            else:
+                activate(zr, nu, ract)
+                activate(zr + H, nu, ract)
+                activate(zr + 2 * H, nu, act)
+                activate(zr + 3 * H, nu, ract)
+                _cell(cs + (t + 1) * B * H + r, zr, zr + H, zr + 2 * H, cs + t * B * H + r, nu)
+                memcpy(tcr, cs + (t + 1) * B * H + r, nu * sizeof(floating))
+                activate(tcr, nu, act)
+                _mul(hs + (t + 1) * B * H + r, zr + 3 * H, tcr, nu)
             if smask != NULL and not smask[t * B + b]:
                 memcpy(hs + (t + 1) * B * H + r, hs + t * B * H + r, nu * sizeof(floating))
                 memcpy(cs + (t + 1) * B * H + r, cs + t * B * H + r, nu * sizeof(floating))
@@ -278,12 +396,17 @@ cdef void _backward_units(const floating* dhs, const floating* z, const floating
     cdef const floating* mg
     cdef floating* dzt
     cdef floating* dzr
+    cdef bint fast = act == RC_TANH and ract == RC_SIGMOID
     for t in range(T - 1, t_stop - 1, -1):
         dzt = dz + t * B * G4
         for b in range(B if nu > 0 else 0):
             r = b * H + u0
             zr = z + t * B * G4 + b * G4 + u0
             dzr = dzt + b * G4 + u0
+            if fast and (smask == NULL or smask[t * B + b]):
+                _bwd_row(zr, H, cs + t * B * H + r, tc + t * B * H + r, dhs + t * B * H + r,
+                         dh + r, dc + r, dzr, nu)
+                continue
             for j in range(nu):
                 dh[r + j] += dhs[t * B * H + r + j]
             _mul(dzr + 3 * H, dh + r, tc + t * B * H + r, nu)      # dL/do
