@@ -84,6 +84,8 @@ class Layer:
         self.trainable = trainable
         self.built = False
         self.supports_masking = False
+        # whether forward takes an Embedding's rows as an ops.Lookup (the recurrent layers)
+        self.accepts_lookup = False
         self._variables = []
         self._inbound_nodes = []
         self._batch_input_shape = None

@@ -37,6 +37,7 @@ class RNNBase(Layer):
         if (not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0):
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
+        self.accepts_lookup = True
         R.activation_code(activation, "activation", self.ACTIVATIONS)
         self.activation = "linear" if activation is None else getattr(
             activation, "__name__", activation)

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..layers._base import SymbolicTensor, unique_name
 from ..layers._core import InputLayer
+from ..layers._embedding import Embedding
 from ._model import Model
 
 
@@ -43,7 +44,27 @@ class Functional(Model):
             seen.add(id(node.layer))
         self._layers = [t._keras_history[0] for t in self._inputs] + \
             [node.layer for node in self._nodes]
+        self._lookup_nodes = self._embeddings_into_recurrent_layers()
         self.built = True
+
+    def _embeddings_into_recurrent_layers(self):
+        """ids of the Embedding nodes whose output goes only to one recurrent layer, as its
+        sequence input: those hand it an ops.Lookup (see Embedding.forward)."""
+        uses = {}
+        for node in self._nodes:
+            for i, t in enumerate(_flat(node.inputs)):
+                uses.setdefault(id(t), []).append((node, i))
+        found = set()
+        for node in self._nodes:
+            out = node.outputs
+            if not isinstance(node.layer, Embedding) or isinstance(out, list) or \
+                    out is self._output:
+                continue
+            consumers = uses.get(id(out), [])
+            if len(consumers) == 1 and consumers[0][1] == 0 and \
+                    consumers[0][0].layer.accepts_lookup:
+                found.add(id(node))
+        return found
 
     def _topological_nodes(self):
         order, visiting, done = [], set(), set()
@@ -128,8 +149,11 @@ class Functional(Model):
                 mask = masks.get(id(ins))
                 primary = value
             layer = node.layer
-            out = layer.forward(value, training=training,
-                                mask=mask if layer.supports_masking else None)
+            if id(node) in self._lookup_nodes:
+                out = layer.forward(value, training=training, lookup=True)
+            else:
+                out = layer.forward(value, training=training,
+                                    mask=mask if layer.supports_masking else None)
             out_mask = layer.compute_mask(primary, mask)
             for i, t in enumerate(_flat(node.outputs)):
                 values[id(t)] = out[i] if isinstance(node.outputs, list) else out

@@ -1,6 +1,7 @@
 """Sequential: a plain stack of layers, Keras's most common model."""
 from ..layers._base import Layer, SymbolicTensor, unique_name
 from ..layers._core import InputLayer
+from ..layers._embedding import Embedding
 from ._model import Model
 
 
@@ -97,9 +98,15 @@ class Sequential(Model):
 
     def _forward(self, x, training):
         mask = None
-        for layer in self._layers:
-            out = layer.forward(x, training=training,
-                                mask=mask if layer.supports_masking else None)
+        layers = self._layers
+        for i, layer in enumerate(layers):
+            if isinstance(layer, Embedding) and i + 1 < len(layers) and \
+                    layers[i + 1].accepts_lookup:
+                # the recurrent layer gathers its input product from the table instead
+                out = layer.forward(x, training=training, lookup=True)
+            else:
+                out = layer.forward(x, training=training,
+                                    mask=mask if layer.supports_masking else None)
             mask = layer.compute_mask(x, mask)
             x = out
         self._output_mask = mask

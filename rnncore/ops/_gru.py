@@ -109,7 +109,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
 
     Parameters
     ----------
-    x : ndarray (batch, timesteps, input_dim)
+    x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
+        :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, 3·units); recurrent_kernel : (units, 3·units)
     bias : (2, 3·units) with reset_after (row 0 input bias, row 1 recurrent bias),
         (3·units,) without; or None.
@@ -170,7 +171,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     input_masks = _per_gate(dropout_mask, dtype, (B, F))
     per_gate_input = input_masks is not None and input_masks.shape[0] == 3
     c.x_tm = R.time_major(x, dtype, go_backwards,
-                          None if input_masks is None or per_gate_input else input_masks[0], ws)
+                          None if input_masks is None or per_gate_input else input_masks[0], ws,
+                          keep_lookup=not per_gate_input)
     c.z = ws.get("z", (T, B, 3 * H), dtype)
     if per_gate_input:
         _input_gemm_per_gate(c.x_tm, kernel, xbias, input_masks, c.z, ws)
@@ -275,7 +277,7 @@ def gru_backward(cache, d_output, d_states=None, need_dx=True):
     if c.has_bias and c.reset_after:
         # z and r meet U with the same gradient as x·W; the candidate with r ⊙ dL/dhh
         db = np.stack([db, np.concatenate([db[:2 * H], _colsum(dxh[t0:])])])
-    dx = R.to_batch_major(dx_tm, go_backwards_flip=c.go_backwards) if need_dx else None
+    dx = R.batch_major_input_grad(dx_tm, c.go_backwards) if need_dx else None
     return {"kernel": dW, "recurrent_kernel": dU, "bias": db if c.has_bias else None,
             "x": dx, "initial_state": [dh.copy()]}
 

@@ -61,7 +61,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
 
     Parameters
     ----------
-    x : ndarray (batch, timesteps, input_dim)
+    x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
+        :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, 4·units); recurrent_kernel : (units, 4·units);
     bias : (4·units,) or None. The gate blocks along the last axis are i, f, c, o.
     initial_state : [h0, c0], each (batch, units) or None (zeros); or None.
@@ -113,7 +114,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     rdp = _gate_masks(recurrent_dropout_mask, dtype, "recurrent_dropout_mask", B, H)
     c.gate_input_mask = dp if dp is not None and dp.ndim == 3 else None
     c.input_mask = dp if dp is not None and dp.ndim == 2 else None
-    c.x_tm = R.time_major(x, dtype, go_backwards, c.input_mask, ws)
+    c.x_tm = R.time_major(x, dtype, go_backwards, c.input_mask, ws,
+                          keep_lookup=c.gate_input_mask is None)
     c.z = ws.get("z", (T, B, GATES * H), dtype)
     if c.gate_input_mask is None:
         R.input_gemm(c.x_tm, kernel, bias, c.z)
@@ -212,7 +214,7 @@ def lstm_backward(cache, d_output, d_states=None, need_dx=True):
             gate = slice(g * H, (g + 1) * H)
             dU[:, gate] = R.gemm(c.hm[g, t0:].reshape(c.steps * B, H),
                                  np.ascontiguousarray(dz_win[:, gate]), trans_a=True)
-    dx = R.to_batch_major(dx_tm, go_backwards_flip=c.go_backwards) if need_dx else None
+    dx = R.batch_major_input_grad(dx_tm, c.go_backwards) if need_dx else None
     return {"kernel": dW, "recurrent_kernel": dU, "bias": db if c.has_bias else None,
             "x": dx, "initial_state": [dh.copy(), dc.copy()]}
 

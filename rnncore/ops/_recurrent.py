@@ -7,7 +7,9 @@ gradients are ONE gemm each over the rows of the BPTT window after it.
 import numpy as np
 
 from .. import _config
+from .._indexed_slices import IndexedSlices
 from .._kernels._blas import pgemm
+from .._kernels._scatter import scatter_add_rows
 from ._blas_threads import single_threaded_blas  # noqa: F401  (re-exported for the ops)
 
 ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3, "hard_sigmoid": 4}
@@ -69,9 +71,62 @@ class Workspace:
         return a
 
 
-def time_major(x, dtype, go_backwards, input_mask=None, workspace=None):
+class Lookup:
+    """The rows ``table[ids]`` of an Embedding's output, not gathered: what a model hands a
+    recurrent op that the Embedding feeds when the table has fewer rows than the batch has ids.
+
+    The op then gathers ``x·W + b`` from ``table·W + b`` (one product over the table's rows
+    instead of the batch's T·B rows, and no (B, T, F) array or transpose), and takes W's
+    gradient as ``tableᵀ·S`` with S the dz rows summed per id. Its input gradient is an
+    :class:`~rnncore._indexed_slices.IndexedSlices` for the table (ids in time-major order).
+    ``np.asarray`` gives the gathered array; the ops fall back to it when a dropout mask or a
+    dtype change needs the rows themselves.
+    """
+
+    __slots__ = ("table", "ids")
+    ndim = 3
+
+    def __init__(self, table, ids):
+        self.table, self.ids = table, ids
+
+    @property
+    def shape(self):
+        return self.ids.shape + self.table.shape[1:]
+
+    @property
+    def dtype(self):
+        return self.table.dtype
+
+    def __array__(self, dtype=None, copy=None):
+        rows = np.take(self.table, self.ids, axis=0)
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
+
+class _TimeMajorLookup:
+    """A :class:`Lookup` in processing order: ids (T, B) C-contiguous, for the cache."""
+
+    __slots__ = ("table", "ids")
+
+    def __init__(self, table, ids):
+        self.table, self.ids = table, ids
+
+    @property
+    def shape(self):
+        return self.ids.shape + self.table.shape[1:]
+
+
+def time_major(x, dtype, go_backwards, input_mask=None, workspace=None, keep_lookup=True):
     """(B, T, F) → C-contiguous (T, B, F) of `dtype`, reversed in time for go_backwards, with an
-    input dropout mask (B, F) applied."""
+    input dropout mask (B, F) applied.
+
+    A :class:`Lookup` of `dtype` with no mask stays a lookup (time-major ids) when
+    `keep_lookup`, for :func:`input_gemm` and :func:`input_grads`; otherwise it is gathered."""
+    if isinstance(x, Lookup):
+        if keep_lookup and input_mask is None and x.table.dtype == dtype:
+            ids = x.ids.T[::-1] if go_backwards else x.ids.T
+            return _TimeMajorLookup(x.table, np.ascontiguousarray(
+                ids, dtype=ids.dtype if ids.dtype in (np.int32, np.int64) else np.int64))
+        x = np.asarray(x)
     xt = x.transpose(1, 0, 2)
     if go_backwards:
         xt = xt[::-1]
@@ -119,7 +174,14 @@ def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None)
 
 
 def input_gemm(x_tm, kernel, bias, out):
-    """out (T, B, N) = x_tm (T, B, F) · kernel (F, N) + bias — one gemm over all T·B rows."""
+    """out (T, B, N) = x_tm (T, B, F) · kernel (F, N) + bias — one gemm over all T·B rows, or over
+    the table's rows for a lookup, whose rows out then gathers."""
+    if isinstance(x_tm, _TimeMajorLookup):
+        projected = gemm(x_tm.table, kernel)
+        if bias is not None:
+            projected += bias
+        np.take(projected, x_tm.ids, axis=0, out=out)
+        return out
     T, B, F = x_tm.shape
     out2 = out.reshape(T * B, -1)
     if bias is not None:
@@ -133,8 +195,11 @@ def input_grads(x_tm, kernel, dz, steps, need_dx=True):
     """Gradients of the hoisted gemm over the last `steps` steps of the window.
 
     Returns dW = X_winᵀ·dz_win, db = Σ dz_win, and dX (T, B, F) time-major, zero before the
-    window (or None when not needed).
+    window (or None when not needed); for a lookup, dX is the table's IndexedSlices (the
+    window's ids only).
     """
+    if isinstance(x_tm, _TimeMajorLookup):
+        return _lookup_input_grads(x_tm, kernel, dz, steps, need_dx)
     T, B, F = x_tm.shape
     N = dz.shape[2]
     t0 = T - steps
@@ -148,6 +213,33 @@ def input_grads(x_tm, kernel, dz, steps, need_dx=True):
         dx = np.zeros((T, B, F), dtype=dz.dtype) if t0 else np.empty((T, B, F), dtype=dz.dtype)
         gemm(dz_win, kernel, dx[t0:].reshape(steps * B, F), trans_b=True)
     return dW, db, dx
+
+
+def _lookup_input_grads(x_tm, kernel, dz, steps, need_dx):
+    """:func:`input_grads` for a lookup: each id's dz rows summed into S (table rows x N), then
+    dW = tableᵀ·S and db = Σ S; the input gradient keeps one slice per id occurrence, which
+    Keras's optimizers need (an Embedding's gradient is a tf.IndexedSlices)."""
+    T, B, N = dz.shape
+    table = x_tm.table
+    t0 = T - steps
+    ids = x_tm.ids[t0:].reshape(-1)
+    dz_win = dz[t0:].reshape(steps * B, N)
+    summed = np.zeros((table.shape[0], N), dz.dtype)
+    scatter_add_rows(ids, dz_win, summed)
+    dW = gemm(table, summed, trans_a=True)
+    db = summed.sum(axis=0)
+    dx = None
+    if need_dx:
+        dx = IndexedSlices(ids, gemm(dz_win, kernel, trans_b=True), table.shape)
+    return dW, db, dx
+
+
+def batch_major_input_grad(dx_tm, go_backwards):
+    """The op's input gradient in the caller's layout: (B, T, F) from time-major dX, unchanged
+    for a lookup's IndexedSlices (or None)."""
+    if dx_tm is None or isinstance(dx_tm, IndexedSlices):
+        return dx_tm
+    return to_batch_major(dx_tm, go_backwards_flip=go_backwards)
 
 
 def _swap_rows(src, out, reverse_out_rows=False):

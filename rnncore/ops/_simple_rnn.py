@@ -26,7 +26,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
 
     Parameters
     ----------
-    x : ndarray (batch, timesteps, input_dim)
+    x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
+        :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, units); recurrent_kernel : (units, units); bias : (units,) or None
     initial_state : (batch, units) or None (zeros)
     activation : 'tanh' or 'relu'
@@ -128,7 +129,7 @@ def simple_rnn_backward(cache, d_output, d_state=None, need_dx=True):
     if need_dx:
         if c.input_mask is not None:
             dx_tm *= c.input_mask
-        dx = R.to_batch_major(dx_tm, go_backwards_flip=c.go_backwards)
+        dx = R.batch_major_input_grad(dx_tm, c.go_backwards)
     return {"kernel": dW, "recurrent_kernel": dU, "bias": db if c.has_bias else None,
             "x": dx, "initial_state": dh.copy()}
 

@@ -1,0 +1,156 @@
+"""An Embedding's rows handed to a recurrent op as ``ops.Lookup``: the op gathers x·W + b from
+table·W + b and sums dz per id for W's gradient. It must give what the gathered array gives."""
+import numpy as np
+import pytest
+
+import rnncore
+from rnncore import ops
+from rnncore._indexed_slices import IndexedSlices
+from rnncore.ops import _recurrent as R
+
+V, F, B, T, H = 30, 6, 5, 9, 4
+
+CELLS = {
+    "simple_rnn": (ops.simple_rnn_forward, ops.simple_rnn_backward, 1),
+    "lstm": (ops.lstm_forward, ops.lstm_backward, 4),
+    "gru": (ops.gru_forward, ops.gru_backward, 3),
+}
+
+
+def _weights(rng, cell, dtype):
+    G = CELLS[cell][2]
+    W = rng.normal(size=(F, G * H)).astype(dtype)
+    U = (rng.normal(size=(H, G * H)) * 0.3).astype(dtype)
+    b = rng.normal(size=(2, G * H) if cell == "gru" else (G * H,)).astype(dtype)
+    return W, U, b
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("truncate", [-1, 4])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_lookup_gives_what_the_gathered_rows_give(rng, cell, go_backwards, truncate, dtype):
+    forward, backward, _ = CELLS[cell]
+    table = rng.normal(size=(V, F)).astype(dtype)
+    ids = rng.integers(0, V, size=(B, T)).astype(np.int32)
+    ids[0, :3] = 7  # repeated ids are summed
+    mask = rng.random((B, T)) > 0.2
+    W, U, b = _weights(rng, cell, dtype)
+    kwargs = dict(return_sequences=True, go_backwards=go_backwards, truncate_gradient=truncate,
+                  mask=mask)
+    y_ref, s_ref, c_ref = forward(np.take(table, ids, axis=0), W, U, b, **kwargs)
+    y, s, c = forward(ops.Lookup(table, ids), W, U, b, **kwargs)
+    assert isinstance(c.x_tm, R._TimeMajorLookup)  # the lookup path really ran
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, y_ref, **tol)
+    for got, want in zip(np.atleast_1d(s), np.atleast_1d(s_ref)):
+        np.testing.assert_allclose(got, want, **tol)
+    d = rng.normal(size=y.shape).astype(dtype)
+    g_ref, g = backward(c_ref, d), backward(c, d)
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        assert g[name].dtype == dtype
+        np.testing.assert_allclose(g[name], g_ref[name], **tol)
+    assert isinstance(g["x"], IndexedSlices) and g["x"].dense_shape == (V, F)
+    dense_ref = np.zeros((V, F), dtype)
+    np.add.at(dense_ref, ids.reshape(-1), g_ref["x"].reshape(-1, F))
+    np.testing.assert_allclose(g["x"].to_dense(), dense_ref, **tol)
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_lookup_falls_back_to_the_rows_for_a_dropout_mask_or_another_dtype(rng, cell):
+    forward, backward, _ = CELLS[cell]
+    table = rng.normal(size=(V, F)).astype(np.float32)
+    ids = rng.integers(0, V, size=(B, T))
+    x = np.take(table, ids, axis=0)
+    dp = ((rng.random((B, F)) > 0.3) / 0.7).astype(np.float32)
+    W, U, b = _weights(rng, cell, np.float32)
+    y_ref, _, c_ref = forward(x, W, U, b, dropout_mask=dp)
+    y, _, c = forward(ops.Lookup(table, ids), W, U, b, dropout_mask=dp)
+    assert isinstance(c.x_tm, np.ndarray)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-6)
+    g = backward(c, np.ones_like(y))
+    np.testing.assert_allclose(g["x"], backward(c_ref, np.ones_like(y))["x"], rtol=1e-6)
+    W64, U64, b64 = (a.astype(np.float64) for a in (W, U, b))
+    y64, _, c64 = forward(ops.Lookup(table, ids), W64, U64, b64)
+    assert isinstance(c64.x_tm, np.ndarray) and y64.dtype == np.float64
+    np.testing.assert_allclose(y64, forward(x.astype(np.float64), W64, U64, b64)[0], rtol=1e-12)
+
+
+def test_lookup_behaves_as_its_rows():
+    table = np.arange(12, dtype=np.float32).reshape(4, 3)
+    ids = np.array([[3, 0], [1, 1]])
+    lookup = ops.Lookup(table, ids)
+    assert lookup.shape == (2, 2, 3) and lookup.dtype == np.float32 and lookup.ndim == 3
+    np.testing.assert_array_equal(np.asarray(lookup), table[ids])
+    assert np.asarray(lookup, dtype=np.float64).dtype == np.float64
+
+
+def _seed_model(cell, functional, vocab, rng):
+    layers = rnncore.layers
+    if functional:
+        inp = rnncore.Input(shape=(T,), dtype="int32")
+        out = layers.Dense(1, activation="sigmoid")(getattr(layers, cell)(3)(
+            layers.Embedding(vocab, F)(inp)))
+        model = rnncore.Model(inp, out)
+    else:
+        model = rnncore.Sequential([rnncore.Input(shape=(T,), dtype="int32"),
+                                    layers.Embedding(vocab, F), getattr(layers, cell)(3),
+                                    layers.Dense(1, activation="sigmoid")])
+    model.compile(rnncore.optimizers.RMSprop(0.01), "binary_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("functional", [False, True], ids=["sequential", "functional"])
+@pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM", "GRU"])
+def test_models_train_the_same_with_and_without_the_lookup(rng, cell, functional):
+    fused, plain = (_seed_model(cell, functional, V, rng) for _ in range(2))
+    plain.set_weights(fused.get_weights())
+    recurrent = [layer for layer in plain.layers if layer.accepts_lookup]
+    assert len(recurrent) == 1
+    recurrent[0].accepts_lookup = False  # this one gets the gathered rows
+    if functional:
+        plain._lookup_nodes = set()
+    x = rng.integers(0, V, size=(16, T))  # 144 ids for 30 rows: the lookup is used
+    y = (x[:, -1] > V // 2).astype(np.float32)
+    for _ in range(3):
+        np.testing.assert_allclose(fused.train_on_batch(x, y), plain.train_on_batch(x, y),
+                                   rtol=1e-5)
+    fused_layer = [layer for layer in fused.layers if layer.accepts_lookup][0]
+    assert isinstance(fused_layer._cache.x_tm, R._TimeMajorLookup)
+    assert isinstance(recurrent[0]._cache.x_tm, np.ndarray)
+    # float32 sums in another order, through three RMSprop steps (which divide by sqrt(v))
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
+                               rtol=1e-5)
+
+
+def test_a_large_table_is_gathered(rng):
+    model = _seed_model("LSTM", False, 1000, rng)  # 1000 rows > the batch's 4·9 ids
+    x = rng.integers(0, 1000, size=(4, T))
+    model.train_on_batch(x, np.ones(4, np.float32))
+    assert isinstance(model.layers[1]._cache.x_tm, np.ndarray)
+
+
+def _two_consumers(lib):
+    inp = lib.Input(shape=(T,), dtype="int32")
+    emb = lib.layers.Embedding(V, F)(inp)
+    _, h, c = lib.layers.LSTM(3, return_state=True)(emb)
+    out = lib.layers.LSTM(3)(emb, initial_state=[h, c])
+    return lib.Model(inp, lib.layers.Dense(1, activation="sigmoid")(out))
+
+
+def test_an_embedding_output_with_two_consumers_is_gathered_and_matches_keras(keras, rng):
+    k_model, r_model = _two_consumers(keras), _two_consumers(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    assert r_model._lookup_nodes == set()
+    x = rng.integers(0, V, size=(16, T))
+    y = (x[:, 0] > V // 2).astype(np.float32)
+    for lib, model in ((keras, k_model), (rnncore, r_model)):
+        model.compile(lib.optimizers.RMSprop(0.01), "binary_crossentropy")
+    for _ in range(2):
+        np.testing.assert_allclose(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y),
+                                   rtol=1e-4)
+    for a, b in zip(r_model.get_weights(), k_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
+
