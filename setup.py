@@ -18,7 +18,7 @@ from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("RNNCORE_DEBUG", "0") == "1"
 NATIVE = os.environ.get("RNNCORE_NATIVE", "1") == "1"
-KERNELS = ["_blas", "_scatter", "_simple_rnn", "_lstm", "_gru"]
+KERNELS = ["_blas", "_rows", "_simple_rnn", "_lstm", "_gru"]
 
 
 def _compiler_accepts(compiler, flags):

@@ -8,7 +8,7 @@ RMSprop's, Adam's and Adagrad's second moments see ``sum_k g_k**2`` where a dens
 """
 import numpy as np
 
-from ._kernels import _scatter
+from ._kernels import _rows
 
 __all__ = ["IndexedSlices"]
 
@@ -97,7 +97,7 @@ class IndexedSlices:
             indices = self.indices
             if indices.dtype not in (np.int32, np.int64):
                 indices = indices.astype(np.int64)
-            _scatter.scatter_add_rows(indices, np.ascontiguousarray(values), out)
+            _rows.scatter_add_rows(indices, np.ascontiguousarray(values), out)
         else:
             np.add.at(out, self.indices, values)
         return out.reshape(self.dense_shape)

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _config
 from .._indexed_slices import IndexedSlices
 from .._kernels._blas import pgemm
-from .._kernels._scatter import scatter_add_rows
+from .._kernels._rows import gather_rows, scatter_add_rows
 from ._blas_threads import single_threaded_blas  # noqa: F401  (re-exported for the ops)
 
 ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3, "hard_sigmoid": 4}
@@ -180,7 +180,7 @@ def input_gemm(x_tm, kernel, bias, out):
         projected = gemm(x_tm.table, kernel)
         if bias is not None:
             projected += bias
-        np.take(projected, x_tm.ids, axis=0, out=out)
+        gather_rows(projected, x_tm.ids.reshape(-1), out.reshape(-1, out.shape[2]))
         return out
     T, B, F = x_tm.shape
     out2 = out.reshape(T * B, -1)
