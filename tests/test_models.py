@@ -295,3 +295,22 @@ def test_sample_and_class_weights_match_keras(keras, rng, weights):
         sw = kwargs["sample_weight"]
         assert rel_err(r_model.evaluate(x, y, sample_weight=sw, verbose=0),
                        k_model.evaluate(x, y, sample_weight=sw, verbose=0)) < 2e-3
+
+
+def test_a_recurrent_layer_fed_by_the_data_skips_its_input_gradient(keras, rng):
+    spec = [("LSTM", (5,), {"return_sequences": True}), ("GRU", (3,), {}),
+            ("Dense", (1,), {"activation": "sigmoid"})]
+    for functional in (False, True):
+        k_model, r_model = build_pair(keras, spec, (T, 4), functional=functional)
+        for lib, model in ((keras, k_model), (rnncore, r_model)):
+            model.compile(lib.optimizers.SGD(0.5), "binary_crossentropy")
+        x = rng.normal(size=(16, T, 4)).astype("float32")
+        y = (x[:, 0, 0] > 0).astype("float32")
+        for _ in range(2):
+            assert rel_err(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y)) < 1e-4
+        for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+            assert rel_err(r_w, k_w) < 1e-4
+        first, second = [layer for layer in r_model.layers if hasattr(layer, "units")][:2]
+        assert not first.input_grad_needed and second.input_grad_needed
+        assert first._cache is not None and first.backward(
+            np.ones((16, T, 5), np.float32)) is None

@@ -8,7 +8,9 @@ protocol, which the trainer calls with already-validated arrays:
     Computes and remembers what ``backward`` needs.
 ``backward(d_outputs) -> d_inputs``
     Gradient of the loss w.r.t. the inputs of the last ``forward``; stores each trainable
-    weight's gradient in ``variable.grad``.
+    weight's gradient in ``variable.grad``. A model sets ``input_grad_needed = False`` on a
+    layer fed straight by its data; the layer may then return None for those inputs (the
+    recurrent layers skip the product that gives it).
 """
 import re
 
@@ -86,6 +88,7 @@ class Layer:
         self.supports_masking = False
         # whether forward takes an Embedding's rows as an ops.Lookup (the recurrent layers)
         self.accepts_lookup = False
+        self.input_grad_needed = True
         self._variables = []
         self._inbound_nodes = []
         self._batch_input_shape = None

@@ -151,6 +151,8 @@ class Bidirectional(Layer):
         if self.return_sequences and dyb is not None:
             dyb = dyb[:, ::-1]
         n = self.forward_layer.N_STATES
+        for layer in (self.forward_layer, self.backward_layer):
+            layer.input_grad_needed = self.input_grad_needed
         if self.return_state:
             dsf = d_states[:n] if d_states else [None] * n
             dsb = d_states[n:] if d_states else [None] * n
@@ -160,8 +162,9 @@ class Bidirectional(Layer):
             dxf = self.forward_layer.backward(dyf)
             dxb = self.backward_layer.backward(dyb)
         if isinstance(dxf, list):
-            return [dxf[0] + dxb[0], *dxf[1:], *dxb[1:]]
-        return dxf + dxb
+            dx = None if dxf[0] is None else dxf[0] + dxb[0]
+            return [dx, *dxf[1:], *dxb[1:]]
+        return None if dxf is None else dxf + dxb
 
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         x = self.check_input(inputs)

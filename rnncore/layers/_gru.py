@@ -82,7 +82,7 @@ class GRU(GatedRNNBase):
             zero_output_for_mask=self.zero_output_for_mask, workspace=self._workspace)
 
     def _backward_op(self, cache, d_output, d_states):
-        return ops.gru_backward(cache, d_output, d_states)
+        return ops.gru_backward(cache, d_output, d_states, need_dx=self.input_grad_needed)
 
     def get_config(self):
         config = super().get_config()

@@ -88,7 +88,7 @@ class LSTM(GatedRNNBase):
         return output, states, cache
 
     def _backward_op(self, cache, d_output, d_states):
-        return ops.lstm_backward(cache, d_output, d_states)
+        return ops.lstm_backward(cache, d_output, d_states, need_dx=self.input_grad_needed)
 
     def get_config(self):
         config = super().get_config()

@@ -44,4 +44,5 @@ class SimpleRNN(RNNBase):
         return output, [h], cache
 
     def _backward_op(self, cache, d_output, d_states):
-        return ops.simple_rnn_backward(cache, d_output, None if d_states is None else d_states[0])
+        return ops.simple_rnn_backward(cache, d_output, None if d_states is None else d_states[0],
+                                       need_dx=self.input_grad_needed)

@@ -45,6 +45,11 @@ class Functional(Model):
         self._layers = [t._keras_history[0] for t in self._inputs] + \
             [node.layer for node in self._nodes]
         self._lookup_nodes = self._embeddings_into_recurrent_layers()
+        input_ids = {id(t) for t in self._inputs}
+        for node in self._nodes:
+            # a layer fed only by the model's inputs has no use for their gradient
+            node.layer.input_grad_needed = not all(id(t) in input_ids
+                                                   for t in _flat(node.inputs))
         self.built = True
 
     def _embeddings_into_recurrent_layers(self):

@@ -100,6 +100,7 @@ class Sequential(Model):
         mask = None
         layers = self._layers
         for i, layer in enumerate(layers):
+            layer.input_grad_needed = i > 0  # the first layer's inputs are the data
             if isinstance(layer, Embedding) and i + 1 < len(layers) and \
                     layers[i + 1].accepts_lookup:
                 # the recurrent layer gathers its input product from the table instead
