@@ -94,13 +94,28 @@ class IndexedSlices:
             # One compiled pass over the slices in order. 6,400 ids x 16 columns into 500 rows,
             # float32: 14 us, where a sparse product with a 0/1 CSC matrix took 100 us plus
             # 80 us to build the matrix, and np.add.at 3.3 ms.
-            indices = self.indices
-            if indices.dtype not in (np.int32, np.int64):
-                indices = indices.astype(np.int64)
-            _rows.scatter_add_rows(indices, np.ascontiguousarray(values), out)
+            _rows.scatter_add_rows(self._int_indices(), np.ascontiguousarray(values), out)
         else:
             np.add.at(out, self.indices, values)
         return out.reshape(self.dense_shape)
+
+    def squares_to_dense(self, scale=None):
+        """``IndexedSlices(indices, scale * values**2).to_dense()`` (``values**2`` without
+        `scale`), to the bit, in one pass. ``scale`` is a scalar of the values' dtype."""
+        values = self.values
+        if values.dtype not in (np.float32, np.float64) or not values.size:
+            squared = np.square(values)
+            return self.with_values(squared if scale is None else scale * squared).to_dense()
+        n, rows = self.indices.size, self.dense_shape[0]
+        values = np.ascontiguousarray(values.reshape(n, -1))
+        out = np.zeros((rows, values.shape[1]), values.dtype)
+        _rows.scatter_add_squares(self._int_indices(), values,
+                                  0 if scale is None else scale, scale is not None, out)
+        return out.reshape(self.dense_shape)
+
+    def _int_indices(self):
+        indices = self.indices
+        return indices if indices.dtype in (np.int32, np.int64) else indices.astype(np.int64)
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:

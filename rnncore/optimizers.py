@@ -353,6 +353,15 @@ def _dense(g, fn=None):
     return g if fn is None else fn(g)
 
 
+def _squares(g, scale=None):
+    """``scale * g**2`` (``g**2`` without `scale`) as a dense array; for an IndexedSlices each
+    occurrence is squared (and scaled) before the occurrences are summed per row, as
+    :func:`_dense` with that function, in one compiled pass."""
+    if isinstance(g, IndexedSlices):
+        return g.squares_to_dense(scale)
+    return np.square(g) if scale is None else scale * np.square(g)
+
+
 def _clip_by_norm(g, clipnorm):
     # tf.clip_by_norm: g * c / max(||g||, c), with a zero norm left at zero.
     c = g.dtype.type(clipnorm)
@@ -495,7 +504,7 @@ class RMSprop(Optimizer):
         v = self._velocities[i]
         np.multiply(v, rho, out=v)
         # square(slices) squares each occurrence; add(dense, slices) then sums them.
-        v += _dense(g, lambda x: one_minus_rho * np.square(x))
+        v += _squares(g, one_minus_rho)
         if self.centered:
             a = self._average_gradients[i]
             np.multiply(a, rho, out=a)
@@ -572,7 +581,7 @@ class Adam(Optimizer):
         alpha = lr * np.sqrt(dt(1) - beta_2_power) / (dt(1) - beta_1_power)
         m, v = self._momentums[i], self._velocities[i]
         m += (_dense(g) - m) * dt(1 - self.beta_1)
-        v += (_dense(g, np.square) - v) * dt(1 - self.beta_2)
+        v += (_squares(g) - v) * dt(1 - self.beta_2)
         if self.amsgrad:
             v = np.maximum(self._velocity_hats[i], v, out=self._velocity_hats[i])
         w -= (m * alpha) / (np.sqrt(v) + dt(self.epsilon))
@@ -631,7 +640,7 @@ class Adagrad(Optimizer):
     def _sparse_update_step(self, g, w, lr, i):
         acc = self._accumulators[i]
         # assign_add scatters the squared occurrences: acc gains sum_k g_k**2.
-        acc += _dense(g, np.square)
+        acc += _squares(g)
         # divide(slices, dense) takes each occurrence's row of sqrt(acc + eps).
         denominator = np.sqrt(g.gather(acc) + w.dtype.type(self.epsilon))
         w -= _dense(g, lambda x: (lr * x) / denominator)
@@ -689,7 +698,7 @@ class Nadam(Optimizer):
         beta_2_power = np.power(beta_2, dt(self._iterations + 1))
         m, v = self._momentums[i], self._velocities[i]
         m += (_dense(g) - m) * (dt(1) - beta_1)
-        v += (_dense(g, np.square) - v) * (dt(1) - beta_2)
+        v += (_squares(g) - v) * (dt(1) - beta_2)
         m_hat = ((u_t_1 * m) / (dt(1) - u_product_t_1)
                  + _dense(g, lambda x: ((dt(1) - u_t) * x) / (dt(1) - u_product_t)))
         v_hat = v / (dt(1) - beta_2_power)

@@ -110,6 +110,19 @@ def test_to_dense_matches_tensorflow_bit_for_bit(tf, rows, cols, dtype, id_dtype
     np.testing.assert_array_equal(np.asarray(ours), ours.to_dense())
 
 
+@pytest.mark.parametrize("scale", [None, 0.1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_squares_to_dense_matches_tensorflow_bit_for_bit(tf, dtype, scale, rng):
+    ids = rng.integers(0, 40, size=640).astype(np.int32)
+    values = rng.normal(size=(640, 7)).astype(dtype)
+    squares = tf.square(values) if scale is None else dtype(scale) * tf.square(values)
+    expected = tf.math.unsorted_segment_sum(squares, ids, 60).numpy()
+    got = IndexedSlices(ids, values, (60, 7)).squares_to_dense(
+        None if scale is None else dtype(scale))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("shape", [(9,), (9, 2, 3)])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
 def test_to_dense_of_any_rank_and_float16_sums_each_row(shape, dtype, rng):

@@ -39,3 +39,30 @@ def scatter_add_rows(const index_t[::1] indices,      # IN (n,) rows of out
             dst = &out[indices[k], 0]
             for j in range(C):
                 dst[j] += src[j]
+
+
+def scatter_add_squares(const index_t[::1] indices,   # IN (n,) rows of out
+                        const floating[:, ::1] values, # IN (n, C)
+                        floating scale,                # IN
+                        bint scaled,                   # IN multiply by scale (else not)
+                        floating[:, ::1] out):         # IN-OUT (rows, C)
+    """``out[indices[k]] += scale * values[k]**2`` (or ``values[k]**2``), k in order: the
+    dense sum of TensorFlow's square (and multiply) of IndexedSlices, each op rounded on its own
+    as there, in one pass and no (n, C) temporaries."""
+    cdef Py_ssize_t n = indices.shape[0], C = values.shape[1], k, j
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating sq
+    if n == 0 or C == 0:
+        return
+    with nogil:
+        for k in range(n):
+            src = &values[k, 0]
+            dst = &out[indices[k], 0]
+            if scaled:
+                for j in range(C):
+                    sq = src[j] * src[j]
+                    dst[j] += scale * sq
+            else:
+                for j in range(C):
+                    dst[j] += src[j] * src[j]
