@@ -92,6 +92,14 @@ class Mean(Metric):
         self.count = np.zeros((), self.dtype)
 
     def update_state(self, values, sample_weight=None):
+        if np.ndim(values) == 0 and (sample_weight is None or np.ndim(sample_weight) == 0):
+            # one value (the trainer's batch loss, weighted by the batch size): the general
+            # path's arithmetic without its array handling
+            dt = self.dtype.type
+            weight = dt(1 if sample_weight is None else sample_weight)
+            self.total += dt(values) * weight
+            self.count += weight
+            return
         values, sw = _samplewise(values, sample_weight, self.dtype)
         self.total += np.sum(values, dtype=self.dtype)
         n = np.sum(sw, dtype=self.dtype) if sw is not None else (
