@@ -8,7 +8,8 @@ from rnncore.reference import lstm as twin
 TANH, RELU, SIGMOID, LINEAR, HARD_SIGMOID = 0, 1, 2, 3, 4
 DTYPES = [np.float64, np.float32]
 # (T, B, H): B = 7 divides by neither 2 nor 3; B = 1 and 2 have fewer rows than 3 threads
-SHAPES = [(9, 7, 5), (1, 1, 1), (4, 2, 3)]
+# H = 19: two whole 8-unit vectors and a tail in the vectorised rows
+SHAPES = [(9, 7, 5), (1, 1, 1), (4, 2, 3), (5, 4, 19)]
 STEPS = ["all(-1)", "half", "1"]
 # (activation, recurrent_activation)
 ACTS = {"tanh/sigmoid": (TANH, SIGMOID), "relu/hard_sigmoid": (RELU, HARD_SIGMOID),
@@ -143,10 +144,11 @@ def test_masked_steps_carry_both_states_and_gradients(rng, dtype, threads):
     np.testing.assert_array_equal(dc[1], dc_T[1])
 
 
+@pytest.mark.parametrize("H", [5, 16], ids=["units5", "units16-vector-rows"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-def test_nan_propagates_within_its_sequence_only(rng, dtype):
+def test_nan_propagates_within_its_sequence_only(rng, dtype, H):
     """A NaN input poisons its own sequence (so TerminateOnNaN can see it), not its neighbours."""
-    T, B, H = 4, 3, 5
+    T, B = 4, 3
     z, U, hs, cs, rmask, hm, smask = _problem(rng, T, B, H, dtype, False, 0)
     z[1, 2, 0] = np.nan
     _, h, c, _, _ = _run_forward(kernel, z, U, hs, cs, rmask, hm, smask, ACTS["tanh/sigmoid"],

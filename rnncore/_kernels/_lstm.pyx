@@ -99,8 +99,31 @@ cdef extern from *:
             dh[j] = 0;                                                                      \
         }                                                                                   \
     }
-    RC_LSTM_ROWS(float, f, rc_sigmoidf, rc_tanhf)
+    RC_LSTM_ROWS(float, f_any, rc_sigmoidf, rc_tanhf)
     RC_LSTM_ROWS(double, d, rc_sigmoid, tanh)
+    #define rc_lstm_bwd_f rc_lstm_bwd_f_any
+    /* the float forward row eight units at a time where the machine has AVX2 and FMA */
+    static inline void rc_lstm_fwd_f(
+            float *restrict gi, float *restrict gf, float *restrict gg, float *restrict go,
+            const float *restrict cp, float *restrict cn, float *restrict tc,
+            float *restrict hn, long n) {
+        long j = 0;
+    #ifdef RC_HAVE_V8
+        for (; j + 8 <= n; j += 8) {
+            __m256 i = rc_sigmoid8(_mm256_loadu_ps(gi + j));
+            __m256 f = rc_sigmoid8(_mm256_loadu_ps(gf + j));
+            __m256 g = rc_tanh8(_mm256_loadu_ps(gg + j));
+            __m256 o = rc_sigmoid8(_mm256_loadu_ps(go + j));
+            __m256 c = _mm256_fmadd_ps(f, _mm256_loadu_ps(cp + j), _mm256_mul_ps(i, g));
+            __m256 a = rc_tanh8(c);
+            _mm256_storeu_ps(gi + j, i); _mm256_storeu_ps(gf + j, f);
+            _mm256_storeu_ps(gg + j, g); _mm256_storeu_ps(go + j, o);
+            _mm256_storeu_ps(cn + j, c); _mm256_storeu_ps(tc + j, a);
+            _mm256_storeu_ps(hn + j, _mm256_mul_ps(o, a));
+        }
+    #endif
+        rc_lstm_fwd_f_any(gi + j, gf + j, gg + j, go + j, cp + j, cn + j, tc + j, hn + j, n - j);
+    }
     """
     void rc_lstm_fwd_f(float* gi, float* gf, float* gg, float* go, const float* cp, float* cn,
                        float* tc, float* hn, long n) noexcept nogil
