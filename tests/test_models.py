@@ -316,3 +316,19 @@ def test_a_recurrent_layer_fed_by_the_data_skips_its_input_gradient(keras, rng, 
                      or isinstance(layer, rnncore.layers.Bidirectional)]
         assert not recurrent[0].input_grad_needed and recurrent[1].input_grad_needed
         assert recurrent[0].backward(np.ones((16, T, 5), np.float32)) is None
+
+
+def test_a_layer_fed_by_data_in_one_model_still_passes_gradients_back_in_another(rng):
+    # the same LSTM behind an Embedding in one model and straight on the data in another:
+    # building the second must not stop the first from training its Embedding
+    lstm, dense = rnncore.layers.LSTM(3), rnncore.layers.Dense(1, activation="sigmoid")
+    ids_in = rnncore.Input(shape=(T,), dtype="int32")
+    emb = rnncore.layers.Embedding(VOCAB, 4)
+    with_embedding = rnncore.Model(ids_in, dense(lstm(emb(ids_in))))
+    data_in = rnncore.Input(shape=(T, 4))
+    rnncore.Model(data_in, dense(lstm(data_in)))  # lstm fed straight by data here
+    with_embedding.compile(rnncore.optimizers.SGD(1.0), "binary_crossentropy")
+    before = emb.get_weights()[0].copy()
+    x, y = _data(rng, 16)
+    with_embedding.train_on_batch(x, y)
+    assert np.abs(emb.get_weights()[0] - before)[np.unique(x)].min() > 0

@@ -45,11 +45,11 @@ class Functional(Model):
         self._layers = [t._keras_history[0] for t in self._inputs] + \
             [node.layer for node in self._nodes]
         self._lookup_nodes = self._embeddings_into_recurrent_layers()
+        # nodes fed only by the model's inputs, whose gradient nobody uses (set on the layer at
+        # each forward: a layer may also sit elsewhere in another model)
         input_ids = {id(t) for t in self._inputs}
-        for node in self._nodes:
-            # a layer fed only by the model's inputs has no use for their gradient
-            node.layer.input_grad_needed = not all(id(t) in input_ids
-                                                   for t in _flat(node.inputs))
+        self._data_fed_nodes = {id(node) for node in self._nodes
+                                if all(id(t) in input_ids for t in _flat(node.inputs))}
         self.built = True
 
     def _embeddings_into_recurrent_layers(self):
@@ -154,6 +154,7 @@ class Functional(Model):
                 mask = masks.get(id(ins))
                 primary = value
             layer = node.layer
+            layer.input_grad_needed = id(node) not in self._data_fed_nodes
             if id(node) in self._lookup_nodes:
                 out = layer.forward(value, training=training, lookup=True)
             else:

@@ -110,10 +110,6 @@ class _TimeMajorLookup:
     def __init__(self, table, ids):
         self.table, self.ids = table, ids
 
-    @property
-    def shape(self):
-        return self.ids.shape + self.table.shape[1:]
-
 
 def time_major(x, dtype, go_backwards, input_mask=None, workspace=None, keep_lookup=True):
     """(B, T, F) → C-contiguous (T, B, F) of `dtype`, reversed in time for go_backwards, with an
