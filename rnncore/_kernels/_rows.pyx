@@ -3,6 +3,7 @@
 The caller checks that every index lies in ``[0, rows)`` and that the shapes agree.
 """
 from cython cimport floating
+from libc.math cimport sqrt, sqrtf
 from libc.string cimport memcpy
 
 ctypedef fused index_t:
@@ -66,3 +67,136 @@ def scatter_add_squares(const index_t[::1] indices,   # IN (n,) rows of out
             else:
                 for j in range(C):
                     dst[j] += src[j] * src[j]
+
+
+def rmsprop_rows(const index_t[::1] indices,    # IN (n,) rows of w
+                 const floating[:, ::1] values,  # IN (n, C) one gradient slice per index
+                 floating lr,                    # IN learning rate
+                 floating rho,                   # IN
+                 floating one_minus_rho,         # IN 1 - rho, rounded as the caller rounds it
+                 floating epsilon,               # IN
+                 floating momentum,              # IN used when m has rows
+                 floating[:, ::1] v,             # IN-OUT (rows, C) velocity
+                 floating[:, ::1] a,             # IN-OUT (rows, C) average gradient, or (0, C)
+                 floating[:, ::1] m,             # IN-OUT (rows, C) momentum, or (0, C)
+                 floating[:, ::1] w,             # IN-OUT (rows, C) the variable
+                 int[::1] slot,                  # SCRATCH (rows,) all -1 on entry and on exit
+                 index_t[::1] touched,           # SCRATCH (min(n, rows),)
+                 floating[:, :, ::1] sums):      # SCRATCH (3, min(n, rows), C)
+    """Keras's RMSprop step for an IndexedSlices gradient ``g`` (one slice ``g_k`` per index),
+    in two passes over the slices and one over the table, where Keras's ops make about ten
+    passes over the table:
+
+        v = rho * v + dense((1 - rho) * g_k**2)         every row decays, touched rows gain
+        centered: a = rho * a + dense((1 - rho) * g_k)
+        d = sqrt(v + epsilon)  (centered: sqrt(v - a**2 + epsilon))
+        no momentum:   w[i_k] -= lr * g_k / d[i_k], one slice at a time (a scatter-subtract)
+        with momentum: m = momentum * m + dense(lr * g_k / d[i_k]); w -= m, every row
+
+    ``dense`` sums the slices of each row in index order from zero, as TensorFlow's
+    unsorted_segment_sum does, and each operation is rounded on its own (the module is built
+    without fused multiply-adds), so the result is TensorFlow's to the bit."""
+    cdef Py_ssize_t n = indices.shape[0], rows = w.shape[0], C = w.shape[1]
+    cdef Py_ssize_t k, j, u, r, n_touched = 0
+    cdef floating* row
+    cdef floating* sq_sum
+    cdef floating* g_sum
+    cdef floating* inc_sum
+    cdef const floating* g
+    cdef floating x
+    cdef bint centered = a.shape[0] > 0, has_m = m.shape[0] > 0
+    if C == 0:
+        return
+    with nogil:
+        _scale_all(&v[0, 0], rows * C, rho)
+        if centered:
+            _scale_all(&a[0, 0], rows * C, rho)
+        if has_m:
+            _scale_all(&m[0, 0], rows * C, momentum)
+        # Pass 1: the touched rows, and the per-row sums of (1 - rho) * g**2 (and g).
+        for k in range(n):
+            r = indices[k]
+            u = slot[r]
+            if u < 0:
+                u = n_touched
+                slot[r] = <int>u
+                touched[u] = <index_t>r
+                n_touched += 1
+                for j in range(C):
+                    sums[0, u, j] = 0
+                if centered:
+                    for j in range(C):
+                        sums[1, u, j] = 0
+                if has_m:
+                    for j in range(C):
+                        sums[2, u, j] = 0
+            g = &values[k, 0]
+            sq_sum = &sums[0, u, 0]
+            for j in range(C):
+                x = g[j] * g[j]
+                sq_sum[j] += one_minus_rho * x
+            if centered:
+                g_sum = &sums[1, u, 0]
+                for j in range(C):
+                    g_sum[j] += one_minus_rho * g[j]
+        # The touched rows' new v (and a) and divisors d, kept in sums[0].
+        for u in range(n_touched):
+            r = touched[u]
+            row = &v[r, 0]
+            sq_sum = &sums[0, u, 0]
+            for j in range(C):
+                row[j] = row[j] + sq_sum[j]
+            if centered:
+                row = &a[r, 0]
+                g_sum = &sums[1, u, 0]
+                for j in range(C):
+                    row[j] = row[j] + g_sum[j]
+                    x = v[r, j] - row[j] * row[j]
+                    sq_sum[j] = _sqrt(x + epsilon)
+            else:
+                for j in range(C):
+                    sq_sum[j] = _sqrt(row[j] + epsilon)
+        # Pass 2: each slice's increment.
+        for k in range(n):
+            r = indices[k]
+            u = slot[r]
+            g = &values[k, 0]
+            sq_sum = &sums[0, u, 0]
+            if has_m:
+                inc_sum = &sums[2, u, 0]
+                for j in range(C):
+                    x = lr * g[j]
+                    inc_sum[j] += x / sq_sum[j]
+            else:
+                row = &w[r, 0]
+                for j in range(C):
+                    x = lr * g[j]
+                    row[j] = row[j] - x / sq_sum[j]
+        for u in range(n_touched):
+            r = touched[u]
+            slot[r] = -1
+            if has_m:
+                row = &m[r, 0]
+                inc_sum = &sums[2, u, 0]
+                for j in range(C):
+                    row[j] = row[j] + inc_sum[j]
+        if has_m:
+            _subtract_all(&w[0, 0], &m[0, 0], rows * C)
+
+cdef inline void _scale_all(floating* a, Py_ssize_t size, floating factor) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(size):
+        a[i] = a[i] * factor
+
+
+cdef inline void _subtract_all(floating* a, const floating* b, Py_ssize_t size) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(size):
+        a[i] = a[i] - b[i]
+
+
+cdef inline floating _sqrt(floating x) noexcept nogil:
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
