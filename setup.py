@@ -18,7 +18,7 @@ from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("RNNCORE_DEBUG", "0") == "1"
 NATIVE = os.environ.get("RNNCORE_NATIVE", "1") == "1"
-KERNELS = ["_blas", "_rows", "_simple_rnn", "_lstm", "_gru"]
+KERNELS = ["_blas", "_rows", "_losses", "_simple_rnn", "_lstm", "_gru"]
 
 
 def _compiler_accepts(compiler, flags):
@@ -70,9 +70,9 @@ def extensions():
             [pyx],
             include_dirs=[numpy.get_include(), os.path.join("rnncore", "_kernels")],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            # _rows reproduces TensorFlow's separately rounded ops bit for bit: no fused
-            # multiply-adds there
-            extra_compile_args=["-ffp-contract=off"] if name == "_rows" else [],
+            # _rows and _losses round each operation on its own, as TensorFlow and NumPy do
+            # (_rows to TensorFlow's bits): no fused multiply-adds there
+            extra_compile_args=["-ffp-contract=off"] if name in ("_rows", "_losses") else [],
         ))
     directives = {
         "language_level": 3,

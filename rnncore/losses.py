@@ -19,6 +19,7 @@ import re
 import numpy as np
 
 from ._config import floatx
+from ._kernels import _losses as _compiled
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
@@ -241,6 +242,25 @@ def _reduce(values, sample_weight, mask, reduction, need_grad):
     return loss, _sum_to(dv, v.shape).reshape(values.shape)
 
 
+def _sigmoid_output_loss(y_true, y_pred, logits, dtype):
+    """The trainer's usual case, a (batch, 1) sigmoid output with its logits and one target
+    per sample, unweighted: ``(loss, grad)`` from one compiled call, the same arithmetic as
+    the NumPy path (which handles everything else; None sends the caller there)."""
+    if (type(y_pred) is not np.ndarray or type(logits) is not np.ndarray
+            or y_pred.dtype != dtype or logits.dtype != dtype or y_pred.ndim != 2
+            or y_pred.shape[1] != 1 or logits.shape != y_pred.shape or not y_pred.shape[0]):
+        return None
+    t = np.asarray(y_true)
+    if t.dtype.kind not in "biuf" or t.shape not in ((y_pred.shape[0],), y_pred.shape):
+        return None
+    n, dt = y_pred.shape[0], dtype.type
+    t = np.ascontiguousarray(t.reshape(n), dtype)
+    grad = np.empty((n, 1), dtype)
+    total = _compiled.binary_crossentropy_logits(t, np.ascontiguousarray(logits.reshape(n)),
+                                                  dt(1) / dt(n), grad.reshape(n))
+    return float(dt(total) / dt(n)), grad
+
+
 def _clip(p):
     dt = p.dtype.type
     lo, hi = dt(EPSILON), dt(1.0 - EPSILON)
@@ -275,6 +295,16 @@ class BinaryCrossentropy(Loss):
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
         super().__init__(name, reduction, dtype)
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,
+                       mask=None):
+        if (logits is not None and sample_weight is None and mask is None
+                and not self.from_logits and not self.label_smoothing
+                and self.reduction == "sum_over_batch_size"):
+            fast = _sigmoid_output_loss(y_true, y_pred, logits, self._dtype_for(y_pred))
+            if fast is not None:
+                return fast
+        return super().value_and_grad(y_true, y_pred, sample_weight, logits, activation, mask)
 
     def _forward(self, t, x, from_logits):
         dt = x.dtype.type

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import losses as _losses
 from ._config import floatx
+from ._kernels import _losses as _compiled
 from .losses import mean_absolute_error, mean_squared_error, squeeze_or_expand_to_same_rank
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
@@ -214,6 +215,25 @@ class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
+
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        # The trainer's usual case, one sigmoid output and one label per sample, unweighted:
+        # one compiled count (the same sum of 0/1 values, exact).
+        if (sample_weight is None and mask is None and type(y_pred) is np.ndarray
+                and y_pred.dtype in (np.float32, np.float64) and y_pred.ndim == 2
+                and y_pred.shape[1] == 1):
+            t = np.asarray(y_true)
+            if t.dtype.kind in "biuf" and t.shape in (y_pred.shape[:1], y_pred.shape):
+                n = y_pred.shape[0]
+                matches = _compiled.binary_accuracy_matches(
+                    np.ascontiguousarray(t.reshape(n), np.float64),
+                    np.ascontiguousarray(y_pred.reshape(n)), y_pred.dtype.type(
+                        np.float32(self.threshold)))
+                dt = self.dtype.type
+                self.total += dt(matches)
+                self.count += dt(n)
+                return
+        super().update_state(y_true, y_pred, sample_weight, mask)
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}

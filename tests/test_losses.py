@@ -243,3 +243,27 @@ def test_plain_function_loss_gives_value_but_no_gradient():
     assert loss(np.zeros((2, 1)), np.ones((2, 1))) == 1.0
     with pytest.raises(TypeError, match="my_loss"):
         loss.value_and_grad(np.zeros((2, 1)), np.ones((2, 1)))
+
+
+@pytest.mark.parametrize("labels", ["float", "column", "int", "bool"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_sigmoid_output_loss_matches_numpy_path_and_keras(keras, tf, dtype, labels,
+                                                                     rng):
+    # The trainer's usual case, (batch, 1) logits, goes through one compiled call; it must
+    # give what the NumPy path gives (the same operations) and what Keras gives.
+    logits = (rng.normal(size=(64, 1)) * 4).astype(dtype)
+    logits[:4, 0] = [40.0, -40.0, 0.0, -0.0]
+    y = rng.random(64) > 0.5
+    y = {"float": y.astype(dtype), "column": y.astype(dtype)[:, None], "int": y.astype(np.int64),
+         "bool": y}[labels]
+    probs = (1 / (1 + np.exp(-logits.astype(np.float64)))).astype(dtype)
+    loss = losses.BinaryCrossentropy()
+    value, grad = loss.value_and_grad(y, probs, logits=logits)
+    general = losses.Loss.value_and_grad(loss, y, probs, logits=logits)
+    assert isinstance(value, float) and grad.shape == (64, 1) and grad.dtype == dtype
+    np.testing.assert_allclose(value, general[0], rtol=1e-6 if dtype == np.float32 else 1e-14)
+    np.testing.assert_allclose(grad, general[1], rtol=1e-6 if dtype == np.float32 else 1e-14)
+    kloss = keras.losses.BinaryCrossentropy(dtype=np.dtype(dtype).name)
+    kval, kgrad, _ = _keras_value_and_grad(keras, tf, kloss, y.astype(dtype), logits, "sigmoid")
+    _assert_close(value, kval, dtype)
+    _assert_close(grad, kgrad, dtype, grad=True)

@@ -157,3 +157,23 @@ def test_config_matches_keras(keras, name):
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("labels", ["float", "column", "int", "bool", "soft"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_accuracy_compiled_count_matches_the_numpy_path(dtype, labels, rng):
+    # One sigmoid output per sample, unweighted, is counted in one compiled call.
+    y_pred = rng.random((64, 1)).astype(dtype)
+    y_pred[:4, 0] = [0.5, np.nextafter(dtype(0.5), dtype(1)), np.nan, 0.7]
+    y = rng.random(64) > 0.5
+    y = {"float": y.astype(dtype), "column": y.astype(dtype)[:, None], "int": y.astype(np.int32),
+         "bool": y, "soft": rng.choice([0.0, 1.0, 0.7], size=64)}[labels]
+    for threshold in (0.5, 0.7):
+        fast = metrics.BinaryAccuracy(threshold=threshold)
+        general = metrics.BinaryAccuracy(threshold=threshold)
+        for _ in range(2):
+            fast.update_state(y, y_pred)
+            metrics.MeanMetricWrapper.update_state(general, y, y_pred)
+        assert fast.total == general.total and fast.count == general.count
+        assert fast.result() == general.result()
+        assert 0 < fast.count
