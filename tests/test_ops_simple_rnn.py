@@ -299,3 +299,21 @@ def test_any_array_layout_is_accepted_and_gives_the_same_result(rng, layout):
     g_ref, g = ops.simple_rnn_backward(c_ref, d), ops.simple_rnn_backward(c, d)
     for name in PARAMS:
         np.testing.assert_array_equal(g[name], g_ref[name], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_time_major_transposes_round_trip(rng, dtype, go_backwards):
+    # The compiled row swaps behind time_major and to_batch_major, both reversals.
+    x = rng.standard_normal((5, 7, 3)).astype(dtype)
+    x_tm = R.time_major(x, dtype, go_backwards)
+    expected = x.transpose(1, 0, 2)[::-1] if go_backwards else x.transpose(1, 0, 2)
+    np.testing.assert_array_equal(x_tm, expected)
+    back = R.to_batch_major(x_tm, go_backwards_flip=go_backwards)
+    assert back.flags.c_contiguous
+    np.testing.assert_array_equal(back, x)
+    # another dtype or a strided input goes through NumPy's copy, with the same result
+    np.testing.assert_array_equal(R.time_major(np.asfortranarray(x), dtype, go_backwards),
+                                  expected)
+    np.testing.assert_array_equal(R.time_major(x.astype(np.float16), dtype, go_backwards),
+                                  expected.astype(np.float16).astype(dtype))
