@@ -10,7 +10,10 @@ DTYPES = [np.float32, np.float64]
 TRANS = list(itertools.product([False, True], repeat=2))
 # (m, n, k): odd sizes, sizes of 1, and empty edges
 SHAPES = [(1, 1, 1), (3, 5, 7), (17, 1, 9), (1, 13, 1), (1, 1, 31), (65, 33, 129),
-          (0, 4, 3), (4, 0, 3), (4, 3, 0), (0, 0, 0)]
+          (0, 4, 3), (4, 0, 3), (4, 3, 0), (0, 0, 0),
+          # the recurrent kernels' per-step products, which skip BLAS for float when n is a
+          # multiple of 8 and b small: whole and partial blocks of 8 rows, k = 1 and 32
+          (64, 32, 8), (13, 8, 32), (9, 24, 1), (64, 64, 16), (513, 16, 8)]
 SCALARS = [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25), (0.0, 3.0)]
 
 
@@ -150,3 +153,23 @@ def test_pgemm_rejects_strided_elements():
     a = np.zeros((4, 6))
     with pytest.raises(ValueError, match=r"a must have contiguous rows"):
         pgemm(a[:, ::2], np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_small_float_products_on_gate_columns(rng, trans_b, beta):
+    """The per-step products the kernels make without BLAS (float, n a multiple of 8, alpha 1,
+    beta 0 or 1), on one gate's columns of wider arrays: only those columns change."""
+    m, n, k = 19, 8, 8
+    wide_a = rng.standard_normal((m, 3 * k)).astype(np.float32)
+    wide_b = rng.standard_normal((n, 3 * k) if trans_b else (k, 3 * n)).astype(np.float32)
+    wide_c = rng.standard_normal((m, 4 * n)).astype(np.float32)
+    a = wide_a[:, k:2 * k]
+    b = wide_b[:, 2 * k:] if trans_b else wide_b[:, n:2 * n]
+    c = wide_c[:, 2 * n:3 * n]
+    before = wide_c.copy()
+    want = a.astype(np.float64) @ (b.T if trans_b else b) + beta * c
+    pgemm(a, b, c, False, trans_b, 1.0, beta, 1)
+    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.delete(wide_c, np.s_[2 * n:3 * n], axis=1),
+                                  np.delete(before, np.s_[2 * n:3 * n], axis=1))

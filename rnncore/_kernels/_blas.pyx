@@ -9,6 +9,72 @@ from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 
+cdef extern from *:
+    """
+    #include "_fastmath.h"
+    /* The recurrent kernels' per-step products for a few units (h_{t-1}·U is 64x8 by 8x32 for
+       the seeds' LSTM): a BLAS call costs about 0.9 us there, most of it in getting to the
+       arithmetic, 100 times a sequence each way. This one is c (+)= a·b with the rows of c
+       kept in registers, for float with AVX2/FMA, b at most RC_SMALL_B floats and n a
+       multiple of 8 (1 when done, 0 when not taken). With trans_b, b (n, k) is first copied
+       transposed onto the stack. Sums run over k in order with fused multiply-adds, as
+       OpenBLAS's kernels do. */
+    #define RC_SMALL_B 1024
+    static inline int rc_sgemm_small(int trans_b, long m, long n, long k, const float *a,
+                                     long lda, const float *b, long ldb, float beta, float *c,
+                                     long ldc) {
+    #ifdef RC_HAVE_V8
+        float bt[RC_SMALL_B];
+        if (m > 512 || n % 8 != 0 || n * k > RC_SMALL_B || k > 32
+                || (beta != 0.0f && beta != 1.0f))
+            return 0;
+        if (trans_b) {
+            for (long p = 0; p < k; p++)
+                for (long j = 0; j < n; j++) bt[p * n + j] = b[j * ldb + p];
+            b = bt;
+            ldb = n;
+        }
+        /* blocks of 8 rows by 8 columns: eight independent sums, enough to cover the
+           fused multiply-add's latency, one load of b for eight of them */
+        for (long j = 0; j < n; j += 8) {
+            long i = 0;
+            for (; i + 8 <= m; i += 8) {
+                __m256 acc[8];
+                #pragma GCC unroll 8
+                for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+                for (long p = 0; p < k; p++) {
+                    __m256 bv = _mm256_loadu_ps(b + p * ldb + j);
+                    #pragma GCC unroll 8
+                    for (int r = 0; r < 8; r++)
+                        acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (i + r) * lda + p), bv,
+                                                 acc[r]);
+                }
+                #pragma GCC unroll 8
+                for (int r = 0; r < 8; r++) {
+                    float *cr = c + (i + r) * ldc + j;
+                    _mm256_storeu_ps(cr, beta != 0.0f ? _mm256_add_ps(acc[r], _mm256_loadu_ps(cr))
+                                                      : acc[r]);
+                }
+            }
+            for (; i < m; i++) {
+                __m256 acc = _mm256_setzero_ps();
+                for (long p = 0; p < k; p++)
+                    acc = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i * lda + p),
+                                          _mm256_loadu_ps(b + p * ldb + j), acc);
+                float *cr = c + i * ldc + j;
+                _mm256_storeu_ps(cr, beta != 0.0f ? _mm256_add_ps(acc, _mm256_loadu_ps(cr)) : acc);
+            }
+        }
+        return 1;
+    #else
+        return 0;
+    #endif
+    }
+    """
+    bint rc_sgemm_small(bint trans_b, long m, long n, long k, const float* a, long lda,
+                        const float* b, long ldb, float beta, float* c, long ldc) nogil
+
+
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                floating alpha, const floating* a, int lda,
                const floating* b, int ldb,
@@ -22,6 +88,9 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     if m == 0 or n == 0:
         return
     if floating is float:
+        if (not trans_a and alpha == 1 and k > 0
+                and rc_sgemm_small(trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)):
+            return
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)
     else:
