@@ -13,7 +13,10 @@ SHAPES = [(1, 1, 1), (3, 5, 7), (17, 1, 9), (1, 13, 1), (1, 1, 31), (65, 33, 129
           (0, 4, 3), (4, 0, 3), (4, 3, 0), (0, 0, 0),
           # the recurrent kernels' per-step products, which skip BLAS for float when n is a
           # multiple of 8 and b small: whole and partial blocks of 8 rows, k = 1 and 32
-          (64, 32, 8), (13, 8, 32), (9, 24, 1), (64, 64, 16), (513, 16, 8)]
+          (64, 32, 8), (13, 8, 32), (9, 24, 1), (64, 64, 16), (513, 16, 8),
+          # and the weight gradients Aᵀ·B of a few units (m <= 16, n <= 32, k >= 64):
+          # every block size of rows (16 = 6+6+4, 13 = 6+6+1, 3 = 2+1; 8 = 8 for one vector)
+          (16, 32, 200), (13, 24, 64), (3, 16, 300), (8, 8, 129), (17, 32, 64)]
 SCALARS = [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25), (0.0, 3.0)]
 
 
