@@ -176,3 +176,28 @@ def test_small_float_products_on_gate_columns(rng, trans_b, beta):
     np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(np.delete(wide_c, np.s_[2 * n:3 * n], axis=1),
                                   np.delete(before, np.s_[2 * n:3 * n], axis=1))
+
+
+@pytest.mark.parametrize("m,n,k", [(6400, 32, 16), (13, 8, 1), (7, 24, 32)])
+def test_gemm_bias_into_adds_the_bias_row(rng, m, n, k):
+    from rnncore._kernels._blas import gemm_bias_into
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    c = np.full((m, n), np.nan, np.float32)
+    taken = gemm_bias_into(a, b, bias, c)
+    if taken:
+        np.testing.assert_allclose(c, a.astype(np.float64) @ b + bias, rtol=1e-5, atol=1e-5)
+    else:  # a machine without AVX2/FMA: nothing written, the caller uses BLAS
+        assert np.isnan(c).all()
+
+
+@pytest.mark.parametrize("m,n,k", [(5, 12, 4), (5, 8, 33), (5, 40, 32), (0, 8, 4)])
+def test_gemm_bias_into_declines_other_shapes(rng, m, n, k):
+    # n not a multiple of 8, k above 32, b above 1024 floats, no rows
+    from rnncore._kernels._blas import gemm_bias_into
+    c = np.full((m, n), np.nan, np.float32)
+    assert not gemm_bias_into(rng.standard_normal((m, k)).astype(np.float32),
+                              rng.standard_normal((k, n)).astype(np.float32),
+                              np.zeros(n, np.float32), c)
+    assert np.isnan(c).all()
