@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from . import optimizers_schedules as schedules
-from ._config import floatx
+from ._config import floatx, get_num_threads
 from ._indexed_slices import IndexedSlices
 from ._kernels import _rows
 
@@ -522,7 +522,8 @@ class RMSprop(Optimizer):
                            dt(self.momentum), v2,
                            none if a is None else a.reshape(rows, -1),
                            none if m is None else m.reshape(rows, -1), w2,
-                           slot, np.empty(sums.shape[1], indices.dtype), sums)
+                           slot, np.empty(indices.size, np.int32),
+                           np.empty(sums.shape[1], indices.dtype), sums, get_num_threads())
 
     def _row_scratch(self, i, rows, n, cols, dtype):
         # Per variable: the row-to-slot map (all -1 between steps) and room for n rows of sums.

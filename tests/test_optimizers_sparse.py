@@ -211,19 +211,22 @@ RMSPROP_VARIANTS = [{}, {"momentum": 0.9}, {"centered": True, "rho": 0.99},
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("rows,n_ids", [(50, 300), (400, 120)])
+@pytest.mark.parametrize("rows,n_ids,cols", [(50, 300, 8), (400, 120, 8), (3000, 1100, 72)])
 @pytest.mark.parametrize("kwargs", RMSPROP_VARIANTS, ids=["plain", "momentum", "centered",
                                                           "centered-momentum"])
-def test_sparse_rmsprop_is_keras_to_the_bit(keras, tf, kwargs, rows, n_ids, dtype, rng):
+def test_sparse_rmsprop_is_keras_to_the_bit(keras, tf, kwargs, rows, n_ids, cols, dtype, rng,
+                                            request):
     # The compiled sparse step (_rows.rmsprop_rows) follows Keras's ops one rounding at a
     # time: the slices summed per row in order, w[i_k] -= lr * g_k / d one slice at a time.
-    # More ids than rows (every row repeats) and fewer (most rows untouched).
-    cols = 8
+    # More ids than rows (every row repeats) and fewer (most rows untouched); 72 columns and
+    # 1100 ids: threads take blocks of columns (32 + 32 + 8 with three threads).
     w0 = rng.normal(size=(rows, cols)).astype(dtype)
     ours = Variable(w0.copy(), name="embeddings", path="embedding/embeddings")
     theirs = keras.Variable(w0.copy(), name="embeddings", dtype=np.dtype(dtype).name)
     opt = optimizers.RMSprop(learning_rate=0.01, **kwargs)
     kopt = keras.optimizers.RMSprop(learning_rate=0.01, **kwargs)
+    rnncore.set_num_threads(3)
+    request.addfinalizer(lambda: rnncore.set_num_threads(None))
     for step in range(4):
         ids = rng.integers(0, rows * 4 // 5, size=n_ids).astype(np.int32 if step % 2 else np.int64)
         values = rng.normal(size=(n_ids, cols)).astype(dtype)

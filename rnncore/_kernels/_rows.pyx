@@ -3,6 +3,7 @@
 The caller checks that every index lies in ``[0, rows)`` and that the shapes agree.
 """
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport sqrt, sqrtf
 
 ctypedef fused index_t:
@@ -147,8 +148,10 @@ def rmsprop_rows(const index_t[::1] indices,    # IN (n,) rows of w
                  floating[:, ::1] m,             # IN-OUT (rows, C) momentum, or (0, C)
                  floating[:, ::1] w,             # IN-OUT (rows, C) the variable
                  int[::1] slot,                  # SCRATCH (rows,) all -1 on entry and on exit
+                 int[::1] occurrence_slot,       # SCRATCH (n,)
                  index_t[::1] touched,           # SCRATCH (min(n, rows),)
-                 floating[:, :, ::1] sums):      # SCRATCH (3, min(n, rows), C)
+                 floating[:, :, ::1] sums,       # SCRATCH (3, min(n, rows), C)
+                 int n_threads):                 # IN threads, each taking a block of columns
     """Keras's RMSprop step for an IndexedSlices gradient ``g`` (one slice ``g_k`` per index),
     in two passes over the slices and one over the table, where Keras's ops make about ten
     passes over the table:
@@ -161,103 +164,137 @@ def rmsprop_rows(const index_t[::1] indices,    # IN (n,) rows of w
 
     ``dense`` sums the slices of each row in index order from zero, as TensorFlow's
     unsorted_segment_sum does, and each operation is rounded on its own (the module is built
-    without fused multiply-adds), so the result is TensorFlow's to the bit."""
+    without fused multiply-adds), so the result is TensorFlow's to the bit. Columns are
+    independent: with ``n_threads`` > 1, threads take blocks of at least 16 columns."""
     cdef Py_ssize_t n = indices.shape[0], rows = w.shape[0], C = w.shape[1]
-    cdef Py_ssize_t k, j, u, r, n_touched = 0
-    cdef floating* row
-    cdef floating* sq_sum
-    cdef floating* g_sum
-    cdef floating* inc_sum
-    cdef const floating* g
-    cdef floating x
-    cdef bint centered = a.shape[0] > 0, has_m = m.shape[0] > 0
+    cdef Py_ssize_t k, u, r, n_touched = 0, stride = sums.shape[1] * C
+    cdef int nblk = 1, blk, width
+    cdef floating* ap = &a[0, 0] if a.shape[0] else NULL
+    cdef floating* mp = &m[0, 0] if m.shape[0] else NULL
     if C == 0:
         return
     with nogil:
-        _scale_all(&v[0, 0], rows * C, rho)
-        if centered:
-            _scale_all(&a[0, 0], rows * C, rho)
-        if has_m:
-            _scale_all(&m[0, 0], rows * C, momentum)
-        # Pass 1: the touched rows, and the per-row sums of (1 - rho) * g**2 (and g).
+        # The touched rows, numbered in order of first appearance.
         for k in range(n):
             r = indices[k]
-            u = slot[r]
-            if u < 0:
-                u = n_touched
-                slot[r] = <int>u
-                touched[u] = <index_t>r
+            if slot[r] < 0:
+                slot[r] = <int>n_touched
+                touched[n_touched] = <index_t>r
                 n_touched += 1
-                for j in range(C):
-                    sums[0, u, j] = 0
-                if centered:
-                    for j in range(C):
-                        sums[1, u, j] = 0
-                if has_m:
-                    for j in range(C):
-                        sums[2, u, j] = 0
-            g = &values[k, 0]
-            if floating is float:
-                rc_add_scaled_squares_f(&sums[0, u, 0], g, one_minus_rho, C)
-                if centered:
-                    rc_add_scaled_f(&sums[1, u, 0], g, one_minus_rho, C)
-            else:
-                rc_add_scaled_squares_d(&sums[0, u, 0], g, one_minus_rho, C)
-                if centered:
-                    rc_add_scaled_d(&sums[1, u, 0], g, one_minus_rho, C)
-        # The touched rows' new v (and a) and divisors d, kept in sums[0].
+            occurrence_slot[k] = slot[r]
         for u in range(n_touched):
-            r = touched[u]
-            row = &v[r, 0]
-            sq_sum = &sums[0, u, 0]
-            for j in range(C):
-                row[j] = row[j] + sq_sum[j]
-            if centered:
-                row = &a[r, 0]
-                g_sum = &sums[1, u, 0]
-                for j in range(C):
-                    row[j] = row[j] + g_sum[j]
-                    x = v[r, j] - row[j] * row[j]
-                    sq_sum[j] = _sqrt(x + epsilon)
-            else:
-                for j in range(C):
-                    sq_sum[j] = _sqrt(row[j] + epsilon)
-        # Pass 2: each slice's increment.
-        for k in range(n):
-            r = indices[k]
-            u = slot[r]
-            g = &values[k, 0]
-            if floating is float:
-                if has_m:
-                    rc_add_quotients_f(&sums[2, u, 0], g, lr, &sums[0, u, 0], C)
-                else:
-                    rc_sub_quotients_f(&w[r, 0], g, lr, &sums[0, u, 0], C)
-            else:
-                if has_m:
-                    rc_add_quotients_d(&sums[2, u, 0], g, lr, &sums[0, u, 0], C)
-                else:
-                    rc_sub_quotients_d(&w[r, 0], g, lr, &sums[0, u, 0], C)
-        for u in range(n_touched):
-            r = touched[u]
-            slot[r] = -1
-            if has_m:
-                row = &m[r, 0]
-                inc_sum = &sums[2, u, 0]
-                for j in range(C):
-                    row[j] = row[j] + inc_sum[j]
-        if has_m:
-            _subtract_all(&w[0, 0], &m[0, 0], rows * C)
+            slot[touched[u]] = -1
+    if n_threads > 1 and C >= 32 and n * C >= 65536:
+        nblk = <int>min(n_threads, C // 16)
+    width = <int>((C + nblk - 1) // nblk + 15) // 16 * 16
+    nblk = <int>((C + width - 1) // width)
+    if nblk == 1:
+        with nogil:
+            _rmsprop_columns(0, C, C, rows, n, n_touched, &occurrence_slot[0] if n else NULL,
+                             &touched[0] if n else NULL, &values[0, 0] if n else NULL, lr, rho,
+                             one_minus_rho, epsilon, momentum, &v[0, 0], ap, mp, &w[0, 0],
+                             &sums[0, 0, 0], stride)
+    else:
+        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+            _rmsprop_columns(blk * width, min(C, (blk + 1) * width), C, rows, n, n_touched,
+                             &occurrence_slot[0], &touched[0], &values[0, 0], lr, rho,
+                             one_minus_rho, epsilon, momentum, &v[0, 0], ap, mp, &w[0, 0],
+                             &sums[0, 0, 0], stride)
 
-cdef inline void _scale_all(floating* a, Py_ssize_t size, floating factor) noexcept nogil:
+
+cdef void _rmsprop_columns(Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t C, Py_ssize_t rows,
+                           Py_ssize_t n, Py_ssize_t n_touched, const int* occurrence_slot,
+                           const index_t* touched, const floating* values, floating lr,
+                           floating rho, floating one_minus_rho, floating epsilon,
+                           floating momentum, floating* v, floating* a, floating* m,
+                           floating* w, floating* sums, Py_ssize_t stride) noexcept nogil:
+    """rmsprop_rows on columns c0:c1 (rows C apart; sums[q] at sums + q * stride)."""
+    cdef Py_ssize_t width = c1 - c0, k, j, u, r
+    cdef floating* sq_sums = sums
+    cdef floating* g_sums = sums + stride
+    cdef floating* inc_sums = sums + 2 * stride
+    cdef floating* row
+    cdef floating* d
+    cdef const floating* g
+    cdef floating x
+    for r in range(rows):
+        _scale(v + r * C + c0, width, rho)
+        if a != NULL:
+            _scale(a + r * C + c0, width, rho)
+        if m != NULL:
+            _scale(m + r * C + c0, width, momentum)
+    for u in range(n_touched):
+        _zero(sq_sums + u * C + c0, width)
+        if a != NULL:
+            _zero(g_sums + u * C + c0, width)
+        if m != NULL:
+            _zero(inc_sums + u * C + c0, width)
+    # Pass 1: per touched row, the sums of (1 - rho) * g**2 (and of (1 - rho) * g).
+    for k in range(n):
+        u = occurrence_slot[k]
+        g = values + k * C + c0
+        if floating is float:
+            rc_add_scaled_squares_f(sq_sums + u * C + c0, g, one_minus_rho, width)
+            if a != NULL:
+                rc_add_scaled_f(g_sums + u * C + c0, g, one_minus_rho, width)
+        else:
+            rc_add_scaled_squares_d(sq_sums + u * C + c0, g, one_minus_rho, width)
+            if a != NULL:
+                rc_add_scaled_d(g_sums + u * C + c0, g, one_minus_rho, width)
+    # The touched rows' new v (and a), and their divisors d, kept in sq_sums.
+    for u in range(n_touched):
+        r = touched[u]
+        row = v + r * C + c0
+        d = sq_sums + u * C + c0
+        for j in range(width):
+            row[j] = row[j] + d[j]
+        if a != NULL:
+            for j in range(width):
+                a[r * C + c0 + j] = a[r * C + c0 + j] + g_sums[u * C + c0 + j]
+                x = a[r * C + c0 + j]
+                x = row[j] - x * x
+                d[j] = _sqrt(x + epsilon)
+        else:
+            for j in range(width):
+                d[j] = _sqrt(row[j] + epsilon)
+    # Pass 2: each slice's increment, subtracted (or summed into the momentum's).
+    for k in range(n):
+        u = occurrence_slot[k]
+        g = values + k * C + c0
+        d = sq_sums + u * C + c0
+        if floating is float:
+            if m != NULL:
+                rc_add_quotients_f(inc_sums + u * C + c0, g, lr, d, width)
+            else:
+                rc_sub_quotients_f(w + touched[u] * C + c0, g, lr, d, width)
+        else:
+            if m != NULL:
+                rc_add_quotients_d(inc_sums + u * C + c0, g, lr, d, width)
+            else:
+                rc_sub_quotients_d(w + touched[u] * C + c0, g, lr, d, width)
+    if m != NULL:
+        for u in range(n_touched):
+            row = m + touched[u] * C + c0
+            d = inc_sums + u * C + c0
+            for j in range(width):
+                row[j] = row[j] + d[j]
+        for r in range(rows):
+            row = w + r * C + c0
+            d = m + r * C + c0
+            for j in range(width):
+                row[j] = row[j] - d[j]
+
+
+cdef inline void _scale(floating* x, Py_ssize_t size, floating factor) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(size):
-        a[i] = a[i] * factor
+        x[i] = x[i] * factor
 
 
-cdef inline void _subtract_all(floating* a, const floating* b, Py_ssize_t size) noexcept nogil:
+cdef inline void _zero(floating* x, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(size):
-        a[i] = a[i] - b[i]
+        x[i] = 0
 
 
 cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
