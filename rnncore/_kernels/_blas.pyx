@@ -23,6 +23,81 @@ cdef extern from *:
          thread: 6400x16·16x32 in 108 us against OpenBLAS's 126, 6400x32·(16x32)ᵀ 93 against
          113. */
     #define RC_SMALL_B 1024
+    /* c (+)= a·b on a block of MR rows by NV vectors of c, the sums in registers over all k:
+       the micro-kernel of the mid-size per-step products below */
+    #define RC_NN_BLOCK(MR, NV)                                                              \
+    static inline void rc_nn_block_##MR##_##NV(long k, const float *a, long lda,            \
+                                               const float *b, long ldb, float beta,        \
+                                               float *c, long ldc) {                        \
+        __m256 acc[MR][NV];                                                                 \
+        _Pragma("GCC unroll 8")                                                             \
+        for (int r = 0; r < MR; r++)                                                        \
+            _Pragma("GCC unroll 2")                                                         \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_ps();                   \
+        for (long p = 0; p < k; p++) {                                                      \
+            __m256 bv[NV];                                                                  \
+            _Pragma("GCC unroll 2")                                                         \
+            for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_ps(b + p * ldb + 8 * v);     \
+            _Pragma("GCC unroll 8")                                                         \
+            for (int r = 0; r < MR; r++) {                                                  \
+                __m256 av = _mm256_broadcast_ss(a + r * lda + p);                           \
+                _Pragma("GCC unroll 2")                                                     \
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]); \
+            }                                                                               \
+        }                                                                                   \
+        _Pragma("GCC unroll 8")                                                             \
+        for (int r = 0; r < MR; r++)                                                        \
+            _Pragma("GCC unroll 2")                                                         \
+            for (int v = 0; v < NV; v++) {                                                  \
+                float *cr = c + r * ldc + 8 * v;                                            \
+                _mm256_storeu_ps(cr, beta != 0.0f ? _mm256_add_ps(acc[r][v], _mm256_loadu_ps(cr)) \
+                                                  : acc[r][v]);                             \
+            }                                                                               \
+    }
+    #ifdef RC_HAVE_V8
+    RC_NN_BLOCK(6, 2)
+    RC_NN_BLOCK(4, 2)
+    RC_NN_BLOCK(2, 2)
+    RC_NN_BLOCK(1, 2)
+    RC_NN_BLOCK(6, 1)
+    RC_NN_BLOCK(4, 1)
+    RC_NN_BLOCK(2, 1)
+    RC_NN_BLOCK(1, 1)
+    #endif
+    /* The per-step products of mid-size layers (h_{t-1}·U is 32x64 by 64x256 per thread for
+       LSTM(64)): OpenBLAS packs b at every call, a quarter of its time at these sizes. Here
+       blocks of 6 rows by 16 columns of c, b read in place (it stays in L2 between steps).
+       float with AVX2/FMA, no transposes, n a multiple of 8, m at most 512, b at most 64K
+       floats; 1 when done, 0 when not taken. */
+    static inline int rc_sgemm_mid(long m, long n, long k, const float *a, long lda,
+                                   const float *b, long ldb, float beta, float *c, long ldc) {
+    #ifdef RC_HAVE_V8
+        if (m > 512 || n % 8 != 0 || n * k > 65536 || (beta != 0.0f && beta != 1.0f))
+            return 0;
+        for (long i = 0; i < m;) {
+            long rest = m - i, mr = rest >= 6 ? 6 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
+            const float *ai = a + i * lda;
+            float *ci = c + i * ldc;
+            long j = 0;
+            for (; j + 16 <= n; j += 16) {
+                if (mr == 6) rc_nn_block_6_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+                else if (mr == 4) rc_nn_block_4_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+                else if (mr == 2) rc_nn_block_2_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+                else rc_nn_block_1_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+            }
+            if (j < n) {
+                if (mr == 6) rc_nn_block_6_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+                else if (mr == 4) rc_nn_block_4_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+                else if (mr == 2) rc_nn_block_2_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+                else rc_nn_block_1_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+            }
+            i += mr;
+        }
+        return 1;
+    #else
+        return 0;
+    #endif
+    }
     static inline int rc_sgemm_small_impl(int trans_b, long m, long n, long k, const float *a,
                                           long lda, const float *b, long ldb, float beta,
                                           const float *bias, float *c, long ldc) {
@@ -181,6 +256,8 @@ cdef extern from *:
     #endif
     }
     """
+    bint rc_sgemm_mid(long m, long n, long k, const float* a, long lda, const float* b,
+                      long ldb, float beta, float* c, long ldc) nogil
     bint rc_sgemm_tn_small(long m, long n, long k, const float* a, long lda, const float* b,
                            long ldb, float beta, float* c, long ldc) nogil
     bint rc_sgemm_small(bint trans_b, long m, long n, long k, const float* a, long lda,
@@ -204,7 +281,8 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     if floating is float:
         if alpha == 1 and k > 0 and (
                 (not trans_b and rc_sgemm_tn_small(m, n, k, a, lda, b, ldb, beta, c, ldc))
-                if trans_a else rc_sgemm_small(trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)):
+                if trans_a else rc_sgemm_small(trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+                or (not trans_b and rc_sgemm_mid(m, n, k, a, lda, b, ldb, beta, c, ldc))):
             return
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)

@@ -31,11 +31,12 @@ blocks that never synchronise (OpenMP when the build has it), each making its ow
 """
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
 from ._activations cimport activate, grad_from_output, RC_TANH, RC_SIGMOID
-from ._rnn_common cimport n_blocks, block_start
+from ._rnn_common cimport n_blocks, block_start, transpose_into
 
 
 cdef inline void _gates_gemm(int nb, int H, int g0, int g1, const floating* A, long aoff,
@@ -307,7 +308,7 @@ cdef void _forward_block(floating* z, const floating* U, const floating* rbias,
 
 
 cdef void _backward_block(const floating* dhs, const floating* gates, const floating* hs,
-                          const floating* hr, const floating* hm, const floating* U,
+                          const floating* hr, const floating* hm, const floating* UT,
                           const floating* rmask, int M, const unsigned char* smask,
                           int T, int B, int H, int steps,
                           floating* dh, floating* dz, floating* dxh, floating* tmp,
@@ -374,7 +375,7 @@ cdef void _backward_block(const floating* dhs, const floating* gates, const floa
                 grad_from_output(grow + H, drow + H, H, ract)
         if not reset_after:
             # d(r*h) = dhh @ U[:, 2H:].T  into tmp[:, :H]
-            gemm(False, True, nb, H, H, <floating> 1, dzt + 2 * H, G, U + 2 * H, G,
+            gemm(False, False, nb, H, H, <floating> 1, dzt + 2 * H, G, UT + 2 * H * H, H,
                  <floating> 0, tmpb, G)
             for b in range(nb):
                 if smask != NULL and not smask[t * B + b0 + b]:
@@ -401,18 +402,18 @@ cdef void _backward_block(const floating* dhs, const floating* gates, const floa
         if t > t_stop or t_stop == 0:   # nothing flows back from the window's first step
             if M == 0:
                 # dh[t-1] += dz[t][:, :ng·H] @ U[:, :ng·H].T
-                gemm(False, True, nb, H, ng * H, <floating> 1, dzt, G, U, G, <floating> 1,
+                gemm(False, False, nb, H, ng * H, <floating> 1, dzt, G, UT, H, <floating> 1,
                      dhb, H)
             elif M == 1:
-                gemm(False, True, nb, H, ng * H, <floating> 1, dzt, G, U, G, <floating> 0,
+                gemm(False, False, nb, H, ng * H, <floating> 1, dzt, G, UT, H, <floating> 0,
                      tmpb, G)
                 for b in range(nb):
                     for j in range(H):
                         dhb[b * H + j] += tmpb[b * G + j] * rmask[(b0 + b) * H + j]
             else:
                 for g in range(ng):
-                    gemm(False, True, nb, H, H, <floating> 1, dzt + g * H, G, U + g * H, G,
-                         <floating> 0, tmpb + g * H, G)
+                    gemm(False, False, nb, H, H, <floating> 1, dzt + g * H, G, UT + g * H * H,
+                         H, <floating> 0, tmpb + g * H, G)
                 for b in range(nb):
                     for j in range(H):
                         s = 0
@@ -515,14 +516,22 @@ def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output 
     cdef floating* dxhp = &dxh[0, 0, 0] if dxh.shape[0] > 0 else NULL
     cdef floating* tmpp = &tmp[0, 0]
     cdef int nblk = n_blocks(B, n_threads), blk
-    if nblk == 1:
+    cdef floating* UTp = <floating*> malloc(3 * H * H * sizeof(floating) if H else 1)
+    if UTp == NULL:
+        raise MemoryError(f"gru backward: no room for the ({3 * H}, {H}) transposed kernel")
+    try:
         with nogil:
-            _backward_block(dhsp, gp, hsp, hrp, hmp, Up, rmp, M, smp, T, B, H, steps,
-                            dhp, dzp, dxhp, tmpp, 0, B, reset_after, activation,
-                            recurrent_activation)
-    else:
-        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-            _backward_block(dhsp, gp, hsp, hrp, hmp, Up, rmp, M, smp, T, B, H, steps,
-                            dhp, dzp, dxhp, tmpp,
-                            block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
-                            reset_after, activation, recurrent_activation)
+            transpose_into(Up, H, 3 * H, UTp)
+        if nblk == 1:
+            with nogil:
+                _backward_block(dhsp, gp, hsp, hrp, hmp, UTp, rmp, M, smp, T, B, H, steps,
+                                dhp, dzp, dxhp, tmpp, 0, B, reset_after, activation,
+                                recurrent_activation)
+        else:
+            for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+                _backward_block(dhsp, gp, hsp, hrp, hmp, UTp, rmp, M, smp, T, B, H, steps,
+                                dhp, dzp, dxhp, tmpp,
+                                block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
+                                reset_after, activation, recurrent_activation)
+    finally:
+        free(UTp)

@@ -33,11 +33,12 @@ one mask per gate as Keras's ``implementation=1`` draws them, and then one gemm 
 """
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
 from ._activations cimport activate, grad_from_output, RC_TANH, RC_SIGMOID
-from ._rnn_common cimport n_blocks, block_start
+from ._rnn_common cimport n_blocks, block_start, transpose_into
 from cython.parallel cimport parallel
 
 
@@ -348,7 +349,7 @@ cdef void _backward_rows(const floating* zt, floating* dzt, const floating* tct,
 
 
 cdef void _backward_block(const floating* dhs, const floating* z, const floating* cs,
-                          const floating* tc, const floating* U, const floating* rmask,
+                          const floating* tc, const floating* UT, const floating* rmask,
                           int n_rmask, const unsigned char* smask, int T, int B, int H,
                           int steps, floating* dh, floating* dc, floating* dz, floating* tmp,
                           int b0, int b1, int act, int ract) noexcept nogil:
@@ -390,16 +391,16 @@ cdef void _backward_block(const floating* dhs, const floating* z, const floating
             break  # the window's first step: nothing flows further back
         if rmask == NULL:
             # dh[t-1] += dz[t] @ U.T
-            gemm(False, True, nb, H, G4, <floating> 1, dzt, G4, U, G4, <floating> 1, dhb, H)
+            gemm(False, False, nb, H, G4, <floating> 1, dzt, G4, UT, H, <floating> 1, dhb, H)
         elif n_rmask == 1:
             # dh[t-1] += (dz[t] @ U.T) * rec_mask[0]
-            gemm(False, True, nb, H, G4, <floating> 1, dzt, G4, U, G4, <floating> 0, s1, H)
+            gemm(False, False, nb, H, G4, <floating> 1, dzt, G4, UT, H, <floating> 0, s1, H)
             for j in range(nb * H):
                 dhb[j] += s1[j] * rmask[b0 * H + j]
         else:
             for g in range(n_rmask):
                 # dh[t-1] += (dz[t][:, gate g] @ U[:, gate g].T) * rec_mask[g]
-                gemm(False, True, nb, H, H, <floating> 1, dzt + g * H, G4, U + g * H, G4,
+                gemm(False, False, nb, H, H, <floating> 1, dzt + g * H, G4, UT + g * H * H, H,
                      <floating> 0, s1, H)
                 mg = rmask + (g * B + b0) * H
                 for j in range(nb * H):
@@ -619,16 +620,27 @@ def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output 
     cdef floating* tmpp = &tmp[0, 0, 0]
     cdef int nblk = n_blocks(B, n_threads), blk
     cdef int nunits = n_blocks(H, n_threads)
+    cdef floating* UTp
     if unit_blocks and nunits > 1:
         with nogil, parallel(num_threads=nunits):
             _backward_units(dhsp, zp, csp, tcp, Up, rmp, n_rmask, smp, T, B, H, steps,
                             dhp, dcp, dzp, tmpp, activation, recurrent_activation)
-    elif nblk == 1:
+        return
+    UTp = <floating*> malloc(4 * H * H * sizeof(floating) if H else 1)
+    if UTp == NULL:
+        raise MemoryError(f"lstm backward: no room for the ({4 * H}, {H}) transposed kernel")
+    try:
         with nogil:
-            _backward_block(dhsp, zp, csp, tcp, Up, rmp, n_rmask, smp, T, B, H, steps,
-                            dhp, dcp, dzp, tmpp, 0, B, activation, recurrent_activation)
-    else:
-        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-            _backward_block(dhsp, zp, csp, tcp, Up, rmp, n_rmask, smp, T, B, H, steps,
-                            dhp, dcp, dzp, tmpp, block_start(blk, nblk, B),
-                            block_start(blk + 1, nblk, B), activation, recurrent_activation)
+            transpose_into(Up, H, 4 * H, UTp)
+        if nblk == 1:
+            with nogil:
+                _backward_block(dhsp, zp, csp, tcp, UTp, rmp, n_rmask, smp, T, B, H, steps,
+                                dhp, dcp, dzp, tmpp, 0, B, activation, recurrent_activation)
+        else:
+            for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+                _backward_block(dhsp, zp, csp, tcp, UTp, rmp, n_rmask, smp, T, B, H, steps,
+                                dhp, dcp, dzp, tmpp, block_start(blk, nblk, B),
+                                block_start(blk + 1, nblk, B), activation,
+                                recurrent_activation)
+    finally:
+        free(UTp)

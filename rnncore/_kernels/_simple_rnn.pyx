@@ -11,11 +11,12 @@ blocks that never synchronise (OpenMP when the build has it), each making its ow
 """
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from ._blas cimport gemm
 from ._activations cimport activate, grad_from_output
-from ._rnn_common cimport n_blocks, block_start
+from ._rnn_common cimport n_blocks, block_start, transpose_into
 
 
 cdef void _forward_block(floating* z, const floating* U, floating* hs,
@@ -51,7 +52,7 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs,
                     memcpy(hnext + b * H, hprev + b * H, H * sizeof(floating))
 
 
-cdef void _backward_block(const floating* dhs, const floating* z, const floating* U,
+cdef void _backward_block(const floating* dhs, const floating* z, const floating* UT,
                           const floating* rmask, const unsigned char* smask,
                           int T, int B, int H, int steps,
                           floating* dh, floating* dz, floating* tmp,
@@ -79,10 +80,10 @@ cdef void _backward_block(const floating* dhs, const floating* z, const floating
             break  # the window's first step: nothing flows further back
         if rmask == NULL:
             # dh[t-1] += dz[t] @ U.T
-            gemm(False, True, nb, H, H, <floating> 1, dzt, H, U, H, <floating> 1, dhb, H)
+            gemm(False, False, nb, H, H, <floating> 1, dzt, H, UT, H, <floating> 1, dhb, H)
         else:
             # dh[t-1] += (dz[t] @ U.T) * rec_mask
-            gemm(False, True, nb, H, H, <floating> 1, dzt, H, U, H, <floating> 0,
+            gemm(False, False, nb, H, H, <floating> 1, dzt, H, UT, H, <floating> 0,
                  tmp + b0 * H, H)
             for j in range(nb * H):
                 dhb[j] += tmp[b0 * H + j] * rmask[b0 * H + j]
@@ -145,12 +146,20 @@ def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output 
     cdef floating* dzp = &dz[0, 0, 0]
     cdef floating* tmpp = &tmp[0, 0] if tmp.shape[0] > 0 else NULL
     cdef int nblk = n_blocks(B, n_threads), blk
-    if nblk == 1:
+    cdef floating* UTp = <floating*> malloc(H * H * sizeof(floating) if H else 1)
+    if UTp == NULL:
+        raise MemoryError(f"simple_rnn backward: no room for the ({H}, {H}) transposed kernel")
+    try:
         with nogil:
-            _backward_block(dhsp, zp, Up, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
-                            0, B, activation)
-    else:
-        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-            _backward_block(dhsp, zp, Up, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
-                            block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
-                            activation)
+            transpose_into(Up, H, H, UTp)
+        if nblk == 1:
+            with nogil:
+                _backward_block(dhsp, zp, UTp, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
+                                0, B, activation)
+        else:
+            for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+                _backward_block(dhsp, zp, UTp, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
+                                block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
+                                activation)
+    finally:
+        free(UTp)
