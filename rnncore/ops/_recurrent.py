@@ -17,6 +17,9 @@ ENGINES = ("auto", "kernel", "numpy")
 
 _EMPTY = {}
 _PARALLEL_GEMM_MIN = 1 << 22  # multiply-adds
+# Plain products (x·W, dz·Wᵀ) split over the threads from a quarter of that: with the kernels'
+# threads already awake, 6400x16·16x32 then gains a third (LSTM(8) forward+backward 3%).
+_NN_PARALLEL_MIN = _PARALLEL_GEMM_MIN // 4
 _SKINNY_MAX = 128 * 128  # output size up to which Aᵀ·B goes to NumPy's BLAS
 
 
@@ -156,8 +159,9 @@ def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None)
         out = np.empty((m, n), dtype=a.dtype)
     k = a.shape[0] if trans_a else a.shape[1]
     if n_threads is None:
-        # a parallel region costs a wake-up and a barrier: worth it for big products only
-        n_threads = num_threads(None) if m * n * k >= _PARALLEL_GEMM_MIN else 1
+        # A parallel region costs a wake-up and a barrier: worth it for big products only.
+        big = _PARALLEL_GEMM_MIN if trans_a else _NN_PARALLEL_MIN
+        n_threads = num_threads(None) if m * n * k >= big else 1
     if (trans_a and not trans_b and beta == 0 and n_threads == 1 and m * n <= _SKINNY_MAX
             and not _tn_small(a.dtype, m, n, k)):
         # The weight gradients Xᵀ·dz of small layers: a long sum of small outer products.
