@@ -23,46 +23,53 @@ cdef extern from *:
          thread: 6400x16·16x32 in 108 us against OpenBLAS's 126, 6400x32·(16x32)ᵀ 93 against
          113. */
     #define RC_SMALL_B 1024
-    /* c (+)= a·b on a block of MR rows by NV vectors of c, the sums in registers over all k:
-       the micro-kernel of the mid-size per-step products below */
-    #define RC_NN_BLOCK(MR, NV)                                                              \
-    static inline void rc_nn_block_##MR##_##NV(long k, const float *a, long lda,            \
-                                               const float *b, long ldb, float beta,        \
-                                               float *c, long ldc) {                        \
+    /* The micro-kernel of the loops below: c (+)= a·b on a block of MR rows by NV vectors of
+       c, the sums in registers over rows k0:k1 of b. Row r of the block reads a at
+       a + r * a_row + p * a_col: a_row = lda, a_col = 1 for a·b, and a_row = 1, a_col = lda for
+       aᵀ·b. load_c starts the sums from c (a product taken in chunks of k); add_c adds c to
+       them at the end (c += a·b, BLAS's order); neither: c = a·b. */
+    #define RC_BLOCK(MR, NV)                                                                 \
+    static inline void rc_block_##MR##_##NV(long k0, long k1, const float *a, long a_row,   \
+                                            long a_col, const float *b, long ldb,           \
+                                            int load_c, int add_c, float *c, long ldc) {    \
         __m256 acc[MR][NV];                                                                 \
-        _Pragma("GCC unroll 8")                                                             \
+        _Pragma("GCC unroll 16")                                                            \
         for (int r = 0; r < MR; r++)                                                        \
-            _Pragma("GCC unroll 2")                                                         \
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_ps();                   \
-        for (long p = 0; p < k; p++) {                                                      \
+            _Pragma("GCC unroll 4")                                                         \
+            for (int v = 0; v < NV; v++)                                                    \
+                acc[r][v] = load_c ? _mm256_loadu_ps(c + r * ldc + 8 * v) : _mm256_setzero_ps(); \
+        for (long p = k0; p < k1; p++) {                                                    \
             __m256 bv[NV];                                                                  \
-            _Pragma("GCC unroll 2")                                                         \
+            _Pragma("GCC unroll 4")                                                         \
             for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_ps(b + p * ldb + 8 * v);     \
-            _Pragma("GCC unroll 8")                                                         \
+            _Pragma("GCC unroll 16")                                                        \
             for (int r = 0; r < MR; r++) {                                                  \
-                __m256 av = _mm256_broadcast_ss(a + r * lda + p);                           \
-                _Pragma("GCC unroll 2")                                                     \
+                __m256 av = _mm256_broadcast_ss(a + r * a_row + p * a_col);                 \
+                _Pragma("GCC unroll 4")                                                     \
                 for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]); \
             }                                                                               \
         }                                                                                   \
-        _Pragma("GCC unroll 8")                                                             \
+        _Pragma("GCC unroll 16")                                                            \
         for (int r = 0; r < MR; r++)                                                        \
-            _Pragma("GCC unroll 2")                                                         \
+            _Pragma("GCC unroll 4")                                                         \
             for (int v = 0; v < NV; v++) {                                                  \
                 float *cr = c + r * ldc + 8 * v;                                            \
-                _mm256_storeu_ps(cr, beta != 0.0f ? _mm256_add_ps(acc[r][v], _mm256_loadu_ps(cr)) \
-                                                  : acc[r][v]);                             \
+                _mm256_storeu_ps(cr, add_c ? _mm256_add_ps(acc[r][v], _mm256_loadu_ps(cr))  \
+                                           : acc[r][v]);                                    \
             }                                                                               \
     }
     #ifdef RC_HAVE_V8
-    RC_NN_BLOCK(6, 2)
-    RC_NN_BLOCK(4, 2)
-    RC_NN_BLOCK(2, 2)
-    RC_NN_BLOCK(1, 2)
-    RC_NN_BLOCK(6, 1)
-    RC_NN_BLOCK(4, 1)
-    RC_NN_BLOCK(2, 1)
-    RC_NN_BLOCK(1, 1)
+    /* at most 15 of the 16 vector registers: MR·NV sums, NV vectors of b, one of a */
+    RC_BLOCK(6, 2)
+    RC_BLOCK(4, 2)
+    RC_BLOCK(2, 2)
+    RC_BLOCK(1, 2)
+    RC_BLOCK(12, 1)
+    RC_BLOCK(8, 1)
+    RC_BLOCK(6, 1)
+    RC_BLOCK(4, 1)
+    RC_BLOCK(2, 1)
+    RC_BLOCK(1, 1)
     #endif
     /* The per-step products of mid-size layers (h_{t-1}·U is 32x64 by 64x256 per thread for
        LSTM(64)): OpenBLAS packs b at every call, a quarter of its time at these sizes. Here
@@ -74,22 +81,24 @@ cdef extern from *:
     #ifdef RC_HAVE_V8
         if (m > 512 || n % 8 != 0 || n * k > 65536 || (beta != 0.0f && beta != 1.0f))
             return 0;
+        int add = beta != 0.0f;
         for (long i = 0; i < m;) {
             long rest = m - i, mr = rest >= 6 ? 6 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
             const float *ai = a + i * lda;
-            float *ci = c + i * ldc;
-            long j = 0;
-            for (; j + 16 <= n; j += 16) {
-                if (mr == 6) rc_nn_block_6_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-                else if (mr == 4) rc_nn_block_4_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-                else if (mr == 2) rc_nn_block_2_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-                else rc_nn_block_1_2(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-            }
-            if (j < n) {
-                if (mr == 6) rc_nn_block_6_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-                else if (mr == 4) rc_nn_block_4_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-                else if (mr == 2) rc_nn_block_2_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
-                else rc_nn_block_1_1(k, ai, lda, b + j, ldb, beta, ci + j, ldc);
+            for (long j = 0; j < n; j += 16) {
+                const float *bj = b + j;
+                float *cij = c + i * ldc + j;
+                if (n - j >= 16) {
+                    if (mr == 6) rc_block_6_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                    else if (mr == 4) rc_block_4_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                    else if (mr == 2) rc_block_2_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                    else rc_block_1_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                } else {
+                    if (mr == 6) rc_block_6_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                    else if (mr == 4) rc_block_4_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                    else if (mr == 2) rc_block_2_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                    else rc_block_1_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
+                }
             }
             i += mr;
         }
@@ -173,44 +182,8 @@ cdef extern from *:
        against NumPy's OpenBLAS 66 us (6400x16ᵀ·6400x32: the same; wider c: OpenBLAS is
        faster, so it is left to it). float with AVX2/FMA, n a multiple of 8 up to 32, m up to
        16, k at least 64; 1 when done, 0 when not taken. ops._recurrent.gemm sends these
-       shapes here (_TN_SMALL). */
+       shapes here (_tn_small). */
     #define RC_TN_CHUNK 128
-    #define RC_TN_BLOCK(NV, MB)                                                              \
-    static inline void rc_tn_block_##NV##_##MB(long k0, long k1, const float *a, long lda,  \
-                                               const float *b, long ldb, float *c,          \
-                                               long ldc) {                                  \
-        __m256 acc[MB][NV];                                                                 \
-        _Pragma("GCC unroll 16")                                                            \
-        for (int r = 0; r < MB; r++)                                                        \
-            _Pragma("GCC unroll 4")                                                         \
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_loadu_ps(c + r * ldc + 8 * v); \
-        for (long p = k0; p < k1; p++) {                                                    \
-            __m256 bv[NV];                                                                  \
-            _Pragma("GCC unroll 4")                                                         \
-            for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_ps(b + p * ldb + 8 * v);     \
-            _Pragma("GCC unroll 16")                                                        \
-            for (int r = 0; r < MB; r++) {                                                  \
-                __m256 av = _mm256_broadcast_ss(a + p * lda + r);                           \
-                _Pragma("GCC unroll 4")                                                     \
-                for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]); \
-            }                                                                               \
-        }                                                                                   \
-        _Pragma("GCC unroll 16")                                                            \
-        for (int r = 0; r < MB; r++)                                                        \
-            _Pragma("GCC unroll 4")                                                         \
-            for (int v = 0; v < NV; v++) _mm256_storeu_ps(c + r * ldc + 8 * v, acc[r][v]);  \
-    }
-    #ifdef RC_HAVE_V8
-    /* at most 15 of the 16 vector registers: MB·NV sums, NV rows of b, one of a */
-    RC_TN_BLOCK(2, 6)
-    RC_TN_BLOCK(2, 4)
-    RC_TN_BLOCK(2, 2)
-    RC_TN_BLOCK(2, 1)
-    RC_TN_BLOCK(1, 12)
-    RC_TN_BLOCK(1, 8)
-    RC_TN_BLOCK(1, 4)
-    RC_TN_BLOCK(1, 1)
-    #endif
     static inline int rc_sgemm_tn_small(long m, long n, long k, const float *a, long lda,
                                         const float *b, long ldb, float beta, float *c,
                                         long ldc) {
@@ -234,16 +207,16 @@ cdef extern from *:
                     float *cij = c + i0 * ldc + j0;
                     if (nv == 2) {
                         mb = rest >= 6 ? 6 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
-                        if (mb == 6) rc_tn_block_2_6(k0, k1, ai, lda, bj, ldb, cij, ldc);
-                        else if (mb == 4) rc_tn_block_2_4(k0, k1, ai, lda, bj, ldb, cij, ldc);
-                        else if (mb == 2) rc_tn_block_2_2(k0, k1, ai, lda, bj, ldb, cij, ldc);
-                        else rc_tn_block_2_1(k0, k1, ai, lda, bj, ldb, cij, ldc);
+                        if (mb == 6) rc_block_6_2(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
+                        else if (mb == 4) rc_block_4_2(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
+                        else if (mb == 2) rc_block_2_2(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
+                        else rc_block_1_2(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
                     } else {
                         mb = rest >= 12 ? 12 : rest >= 8 ? 8 : rest >= 4 ? 4 : 1;
-                        if (mb == 12) rc_tn_block_1_12(k0, k1, ai, lda, bj, ldb, cij, ldc);
-                        else if (mb == 8) rc_tn_block_1_8(k0, k1, ai, lda, bj, ldb, cij, ldc);
-                        else if (mb == 4) rc_tn_block_1_4(k0, k1, ai, lda, bj, ldb, cij, ldc);
-                        else rc_tn_block_1_1(k0, k1, ai, lda, bj, ldb, cij, ldc);
+                        if (mb == 12) rc_block_12_1(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
+                        else if (mb == 8) rc_block_8_1(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
+                        else if (mb == 4) rc_block_4_1(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
+                        else rc_block_1_1(k0, k1, ai, 1, lda, bj, ldb, 1, 0, cij, ldc);
                     }
                     i0 += mb;
                 }
