@@ -222,6 +222,36 @@ def test_save_and_load_round_trip(tmp_path, rng):
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "sgd-momentum"])
+def test_a_loaded_model_trains_on_exactly_where_it_stopped(tmp_path, rng, optimizer):
+    # As with a Keras file, model.save keeps the optimizer's state (iterations, learning rate,
+    # slots): the loaded model's next epochs are the original's, to the bit.
+    make = {"rmsprop": lambda: rnncore.optimizers.RMSprop(1e-2),
+            "adam": lambda: rnncore.optimizers.Adam(1e-2),
+            "sgd-momentum": lambda: rnncore.optimizers.SGD(0.1, momentum=0.9)}[optimizer]
+    model = rnncore.Sequential([rnncore.layers.Embedding(VOCAB, 4), rnncore.layers.GRU(3),
+                                rnncore.layers.Dense(1, "sigmoid")])
+    model.compile(make(), "binary_crossentropy", metrics=["accuracy"])
+    x, y = _data(rng, 40)
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.keras")
+    model.save(tmp_path / "no-optimizer.keras", include_optimizer=False)
+    loaded = rnncore.models.load_model(tmp_path / "m.keras")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 10
+    for o, k in zip(loaded.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(o, k)
+    fresh = rnncore.models.load_model(tmp_path / "no-optimizer.keras")
+    assert fresh.optimizer.iterations == 0
+    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    loaded_history = loaded.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert loaded_history == history
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    fresh.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(fresh.get_weights(),
+                                                         model.get_weights()))
+
+
 def test_functional_save_and_load(tmp_path, rng):
     inp = rnncore.Input(shape=(T,), dtype="int32")
     h = rnncore.layers.Embedding(VOCAB, 4)(inp)
@@ -244,7 +274,7 @@ def test_a_crash_while_saving_keeps_the_previous_file(tmp_path, rng, monkeypatch
     before = path.read_bytes()
     from rnncore.models import _saving
 
-    def broken(f, meta, arrays):
+    def broken(f, meta, *arrays):
         f.write(b"partial")
         raise OSError("disk full")
 

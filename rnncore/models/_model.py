@@ -392,11 +392,13 @@ class Model:
         return self._forward(x, training=bool(training)).copy()
 
     # ---- saving -------------------------------------------------------------------------
-    def save(self, filepath, overwrite=True, **kwargs):
-        """Save architecture, weights and compile settings to one file (rnncore's format)."""
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Save architecture, weights, compile settings and (once trained, unless
+        ``include_optimizer=False``) the optimizer's state to one file (rnncore's format)."""
         from . import _saving
 
-        _saving.save_model(self, filepath, overwrite=overwrite)
+        _saving.save_model(self, filepath, overwrite=overwrite,
+                           include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
         from . import _saving

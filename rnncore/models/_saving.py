@@ -8,6 +8,10 @@ Layout of the archive (any file name works, e.g. ``best-lstm-model.h5``):
     "weights": [{"path": ..., "shape": [...], "dtype": ..., "file": "weights/0.npy"}, ...]}``
 ``weights/<i>.npy``
     One array per weight in ``get_weights()`` order, read back with ``allow_pickle=False``.
+``optimizer/<i>.npy`` (models saved after training, unless ``include_optimizer=False``)
+    The optimizer's state in ``optimizer.variables`` order (iterations, learning rate, slots),
+    listed under ``"optimizer_state"`` in the JSON. ``load_model`` restores it, so that training
+    continues exactly where it stopped, as with a Keras file.
 
 Loading never unpickles and never evaluates code: the architecture is rebuilt only from
 rnncore's own layer classes. Files are written to a temporary file in the same directory and
@@ -45,13 +49,24 @@ def _atomic_write(filepath, write, overwrite):
         raise
 
 
-def _write_archive(f, meta, arrays):
+def _write_archive(f, meta, arrays, optimizer_arrays=()):
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-        for i, a in enumerate(arrays):
-            buf = io.BytesIO()
-            np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
-            zf.writestr(f"weights/{i}.npy", buf.getvalue())
+        for folder, group in (("weights", arrays), ("optimizer", optimizer_arrays)):
+            for i, a in enumerate(group):
+                buf = io.BytesIO()
+                np.save(buf, np.asarray(a, order="C"), allow_pickle=False)
+                zf.writestr(f"{folder}/{i}.npy", buf.getvalue())
         zf.writestr("rnncore.json", json.dumps(meta, indent=1))
+
+
+def _optimizer_state(model):
+    """The compiled model's optimizer variables (empty before its first step)."""
+    optimizer = getattr(model, "optimizer", None) if model.compiled else None
+    if optimizer is None or not optimizer.built:
+        return []
+    store = {}
+    optimizer.save_own_variables(store)
+    return [np.asarray(store[str(i)]) for i in range(len(store))]
 
 
 def _weights_meta(model):
@@ -73,14 +88,19 @@ def _compile_config(model):
             "metrics": [m for m in metrics if m is not None]}
 
 
-def save_model(model, filepath, overwrite=True):
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
     if not model.built:
         raise ValueError(f"Model {model.name!r} is not built yet: fit it or call it on data "
                          "before saving")
     meta = {"format": FORMAT, "version": VERSION, "kind": "model",
             "model": {"class_name": type(model).__name__, "config": model.get_config()},
             "compile": _compile_config(model), "weights": _weights_meta(model)}
-    _atomic_write(filepath, lambda f: _write_archive(f, meta, model.get_weights()), overwrite)
+    state = _optimizer_state(model) if include_optimizer else []
+    if state:
+        meta["optimizer_state"] = [{"shape": list(a.shape), "dtype": a.dtype.name,
+                                    "file": f"optimizer/{i}.npy"} for i, a in enumerate(state)]
+    _atomic_write(filepath, lambda f: _write_archive(f, meta, model.get_weights(), state),
+                  overwrite)
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -106,13 +126,15 @@ def _read(filepath):
             raise ValueError(f"{filepath!r}: unsupported format {meta.get('format')!r} version "
                              f"{meta.get('version')!r}")
         arrays = []
-        for entry in meta["weights"]:
+        for entry in meta["weights"] + meta.get("optimizer_state", []):
             a = np.load(io.BytesIO(zf.read(entry["file"])), allow_pickle=False)
             if list(a.shape) != entry["shape"]:
-                raise ValueError(f"{filepath!r}: weight {entry['path']!r} has shape {a.shape}, "
-                                 f"the index says {entry['shape']}")
+                raise ValueError(f"{filepath!r}: {entry['file']!r} has shape {a.shape}, the "
+                                 f"index says {entry['shape']}")
             arrays.append(a)
-    return meta, arrays
+    n = len(meta["weights"])
+    meta["optimizer_arrays"] = arrays[n:]
+    return meta, arrays[:n]
 
 
 def load_weights(model, filepath):
@@ -144,4 +166,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         c = meta["compile"]
         model.compile(optimizer=optimizers.deserialize(c["optimizer"]),
                       loss=losses.deserialize(c["loss"]), metrics=c["metrics"])
+        state = meta["optimizer_arrays"]
+        if state:
+            model.optimizer.build(model.trainable_weights)
+            model.optimizer.load_own_variables({str(i): a for i, a in enumerate(state)})
     return model
