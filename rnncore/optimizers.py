@@ -503,7 +503,8 @@ class RMSprop(Optimizer):
     def _sparse_update_step(self, g, w, lr, i):
         # One compiled step (_rows.rmsprop_rows) doing Keras's sparse ops to the bit: the table
         # decays once, and only the rows the batch touched are read again. For Embedding(10000,
-        # 64) and 6,400 ids a batch: 0.2 ms where the dense form of the same ops took 1.3 ms.
+        # 64) and 6,400 ids a batch: 0.45 ms (0.6 ms with the caches cold, as in training)
+        # where NumPy's form of the same ops took 1.3 ms.
         dt = w.dtype.type
         v = self._velocities[i]
         a = self._average_gradients[i] if self.centered else None
@@ -550,15 +551,15 @@ class RMSprop(Optimizer):
         else:
             denominator = v + eps
         # divide(slices, dense) divides each occurrence by its row of the divisor; assign_sub
-        # then subtracts them one by one. Summing the quotients first differs by an ulp.
-        increment = _dense(g, lambda x: lr * x / np.sqrt(denominator[g.indices]))
+        # then subtracts them one by one (add, with momentum, sums them first).
+        quotients = (lr * g.values) / np.sqrt(denominator[g.indices])
         if self.momentum > 0:
             m = self._momentums[i]
             np.multiply(m, dt(self.momentum), out=m)
-            m += increment
+            m += g.with_values(quotients).to_dense()
             w -= m
         else:
-            w -= increment
+            np.subtract.at(w, g.indices, quotients)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
