@@ -14,16 +14,19 @@ class Variable:
     name : str, the weight's name in its layer (``kernel``, ``recurrent_kernel``, ``bias``, …).
     trainable : bool
     path : str, ``layer_name/weight_name`` as Keras 3 shows it.
+    regularizer : Regularizer, optional: the weight's penalty (see ``rnncore.regularizers``).
     """
 
-    __slots__ = ("value", "name", "trainable", "path", "grad", "__weakref__")
+    __slots__ = ("value", "name", "trainable", "path", "grad", "regularizer", "__weakref__")
 
-    def __init__(self, value, name="variable", trainable=True, path=None, dtype=None):
+    def __init__(self, value, name="variable", trainable=True, path=None, dtype=None,
+                 regularizer=None):
         self.value = np.array(value, dtype=dtype, order="C")  # the kernels need C order
         self.name = name
         self.trainable = trainable
         self.path = path or name
         self.grad = None
+        self.regularizer = regularizer  # an rnncore.regularizers.Regularizer, or None
 
     @property
     def shape(self):

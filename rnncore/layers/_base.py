@@ -19,6 +19,7 @@ import numpy as np
 from .. import _config
 from .._variable import Variable
 from .. import initializers as _initializers
+from .. import regularizers as _regularizers
 
 _NAME_COUNTS = {}
 
@@ -101,11 +102,16 @@ class Layer:
             self._batch_input_shape = (batch_size, kwargs["input_dim"])
 
     # ---- weights -------------------------------------------------------------------------
-    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True,
+                   regularizer=None):
+        """A new weight; its regularizer is `regularizer`, else the one the layer was given
+        for that weight name (``kernel_regularizer`` for ``kernel``, ...)."""
         init = _initializers.get(initializer)
         value = init(tuple(shape), dtype=self.dtype)
+        if regularizer is None:
+            regularizer = getattr(self, "_weight_regularizers", {}).get(name)
         var = Variable(value, name=name, trainable=trainable, path=f"{self.name}/{name}",
-                       dtype=self.dtype)
+                       dtype=self.dtype, regularizer=_regularizers.get(regularizer))
         self._variables.append(var)
         return var
 

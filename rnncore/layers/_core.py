@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import activations as _activations
 from .. import initializers as _initializers
+from .. import regularizers as _regularizers
 from .._random import generator
 from ._base import Layer, SymbolicTensor, as_float_array
 
@@ -58,14 +59,16 @@ class Dense(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("activity_regularizer", activity_regularizer),
+        for argument, value in (("activity_regularizer", activity_regularizer),
                                 ("kernel_constraint", kernel_constraint),
                                 ("bias_constraint", bias_constraint)):
             if value is not None:
                 raise ValueError(f"{argument}={value!r} is not supported by rnncore yet; "
                                  "expected None")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self._weight_regularizers = {"kernel": self.kernel_regularizer,
+                                     "bias": self.bias_regularizer}
         self.units = int(units)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -129,7 +132,9 @@ class Dense(Layer):
         config.update({"units": self.units, "activation": self.activation,
                        "use_bias": self.use_bias,
                        "kernel_initializer": _initializers.serialize(self.kernel_initializer),
-                       "bias_initializer": _initializers.serialize(self.bias_initializer)})
+                       "bias_initializer": _initializers.serialize(self.bias_initializer),
+                       "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                       "bias_regularizer": _regularizers.serialize(self.bias_regularizer)})
         return config
 
 

@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from .. import initializers as _initializers
+from .. import regularizers as _regularizers
 from .._indexed_slices import IndexedSlices
 from ..ops import Lookup
 from ._base import Layer
@@ -33,9 +34,12 @@ class Embedding(Layer):
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{argument} must be a positive integer, got {value!r}")
-        if embeddings_regularizer is not None or embeddings_constraint is not None:
-            raise ValueError("embeddings_regularizer / embeddings_constraint are not supported by "
-                             "rnncore yet; expected None")
+        if embeddings_constraint is not None:
+            raise ValueError(f"embeddings_constraint={embeddings_constraint!r} is not supported "
+                             "by rnncore yet; expected None")
+        self.embeddings_regularizer = _regularizers.get(embeddings_regularizer,
+                                                        "embeddings_regularizer")
+        self._weight_regularizers = {"embeddings": self.embeddings_regularizer}
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = _initializers.get(embeddings_initializer,
                                                         "embeddings_initializer")
@@ -107,5 +111,7 @@ class Embedding(Layer):
         config.update({"input_dim": self.input_dim, "output_dim": self.output_dim,
                        "embeddings_initializer": _initializers.serialize(
                            self.embeddings_initializer),
+                       "embeddings_regularizer": _regularizers.serialize(
+                           self.embeddings_regularizer),
                        "mask_zero": self.mask_zero})
         return config

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from .. import initializers as _initializers
+from .. import regularizers as _regularizers
 from .._random import generator
 from ..ops import _recurrent as R
 from ._base import Layer, as_float_array
@@ -46,10 +47,14 @@ class RNNBase(Layer):
         self.recurrent_initializer = _initializers.get(recurrent_initializer,
                                                        "recurrent_initializer")
         self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        _check_unsupported(kernel_regularizer=kernel_regularizer,
-                           recurrent_regularizer=recurrent_regularizer,
-                           bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer,
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.recurrent_regularizer = _regularizers.get(recurrent_regularizer,
+                                                       "recurrent_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self._weight_regularizers = {"kernel": self.kernel_regularizer,
+                                     "recurrent_kernel": self.recurrent_regularizer,
+                                     "bias": self.bias_regularizer}
+        _check_unsupported(activity_regularizer=activity_regularizer,
                            kernel_constraint=kernel_constraint,
                            recurrent_constraint=recurrent_constraint,
                            bias_constraint=bias_constraint)
@@ -224,6 +229,9 @@ class RNNBase(Layer):
             "kernel_initializer": _initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": _initializers.serialize(self.recurrent_initializer),
             "bias_initializer": _initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences, "return_state": self.return_state,
             "go_backwards": self.go_backwards, "stateful": self.stateful,

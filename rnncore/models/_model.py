@@ -11,6 +11,7 @@ import numpy as np
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .._indexed_slices import IndexedSlices
 from .._random import generator
 from ..callbacks import CallbackList
 from . import _data
@@ -196,9 +197,33 @@ class Model:
                                                    activation=fused, mask=mask)
         self._backward(grad, from_logits=fused is not None)
         variables = self.trainable_weights
+        loss = self._add_penalties(loss, variables, gradients=True)
         self.optimizer.apply_gradients([(v.grad, v) for v in variables])
         self._update_metrics(loss, y, y_pred, logits, mask)
         return loss
+
+    @property
+    def losses(self):
+        """The weight penalties (``kernel_regularizer=...``) of ``trainable_weights``, in that
+        order: Keras's ``model.losses`` (rnncore has no ``add_loss``)."""
+        return [v.regularizer(v.value) for v in self.trainable_weights
+                if v.regularizer is not None]
+
+    @staticmethod
+    def _add_penalties(loss, variables, gradients):
+        """Keras's compute_loss: the compiled loss plus each weight penalty, summed in the
+        weights' dtype; with `gradients`, each penalized weight's gradient gains the penalty's
+        (a sparse gradient turns dense, as when TensorFlow adds a dense one to it)."""
+        penalized = [v for v in variables if v.regularizer is not None]
+        if not penalized:
+            return loss
+        values = [loss] + [v.regularizer(v.value) for v in penalized]
+        if gradients:
+            for v in penalized:
+                extra = v.regularizer.gradient(v.value)
+                g = v.grad.to_dense() if isinstance(v.grad, IndexedSlices) else v.grad
+                v.grad = extra if g is None else g + extra
+        return float(np.sum(np.array(values, dtype=penalized[0].dtype)))
 
     def _update_metrics(self, loss, y, y_pred, logits, mask):
         self._loss_tracker.update_state(loss, sample_weight=y_pred.shape[0])
@@ -216,6 +241,7 @@ class Model:
         logits = self._output_layer().preactivation if fused else None
         mask = self._output_mask
         loss = self._loss_obj(y, y_pred, sample_weight=sw, logits=logits, mask=mask)
+        loss = self._add_penalties(loss, self.trainable_weights, gradients=False)
         self._update_metrics(loss, y, y_pred, logits, mask)
         return loss
 

@@ -1,0 +1,146 @@
+"""Weight regularizers, as Keras's: penalties added to the loss, and their gradients.
+
+A layer built with ``kernel_regularizer=L2(0.01)`` (or ``recurrent_regularizer``,
+``bias_regularizer``, ``embeddings_regularizer``) gives its weight that penalty. As in Keras's
+``Trainer.compute_loss``, the training and evaluation loss is the compiled loss plus every
+penalty of ``model.losses`` (in ``model.trainable_weights`` order), and each penalized weight's
+gradient gains the penalty's gradient (an Embedding's sparse gradient then becomes dense, as
+TensorFlow adds a dense gradient to IndexedSlices).
+
+The arithmetic follows Keras's ops: ``L2``: ``l2 * sum(x**2)``, gradient ``l2 * (2 * x)``;
+``L1``: ``l1 * sum(|x|)``, gradient ``l1 * sign(x)``; ``L1L2``: ``0 + l1 * sum(|x|) + l2 *
+sum(x**2)``, the two gradients added. The factors are cast to the weight's dtype through
+float32, as Keras's ``ops.cast`` of a Python float does.
+"""
+import math
+
+import numpy as np
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "get", "serialize", "deserialize"]
+
+
+def _factor(value, name):
+    if (not isinstance(value, (float, int)) or isinstance(value, bool) or math.isinf(value)
+            or math.isnan(value) or value < 0):
+        raise ValueError(f"Invalid value for argument {name}: expected a non-negative float; "
+                         f"received {name}={value!r}")
+    return float(value)
+
+
+def _cast(factor, dt):
+    return dt(np.float32(factor))
+
+
+class Regularizer:
+    """Base class: ``regularizer(x)`` is the penalty of weight ``x``, ``gradient(x)`` its
+    derivative (a subclass defines both, as rnncore computes gradients itself)."""
+
+    def __call__(self, x):
+        return np.zeros((), np.asarray(x).dtype)
+
+    def gradient(self, x):
+        return np.zeros_like(x)
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(|x|) + l2 * sum(x**2)`` (both factors 0 by default, as Keras)."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1 = _factor(0.0 if l1 is None else l1, "l1")
+        self.l2 = _factor(0.0 if l2 is None else l2, "l2")
+
+    def __call__(self, x):
+        x = np.asarray(x)
+        dt = x.dtype.type
+        total = dt(0)
+        if self.l1 != 0.0:
+            total = dt(total + _cast(self.l1, dt) * np.sum(np.abs(x), dtype=x.dtype))
+        if self.l2 != 0.0:
+            total = dt(total + _cast(self.l2, dt) * np.sum(np.square(x), dtype=x.dtype))
+        return total
+
+    def gradient(self, x):
+        x = np.asarray(x)
+        dt = x.dtype.type
+        grad = np.zeros_like(x)
+        if self.l1 != 0.0:
+            grad += _cast(self.l1, dt) * np.sign(x)
+        if self.l2 != 0.0:
+            grad += _cast(self.l2, dt) * (dt(2) * x)
+        return grad
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum(|x|)``, l1 = 0.01 by default."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(x**2)``, l2 = 0.01 by default."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+l1, l2, l1_l2 = L1, L2, L1L2  # Keras's lower-case aliases of the classes
+
+_CLASSES = {cls.__name__: cls for cls in (Regularizer, L1, L2, L1L2)}
+# Keras's string identifiers: the class names and their snake case ('l1l2', not 'l1_l2')
+_NAMES = {**_CLASSES, "regularizer": Regularizer, "l1": L1, "l2": L2, "l1l2": L1L2}
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+
+
+def deserialize(config):
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"regularizer: unknown class_name {config.get('class_name')!r}; "
+                         f"expected one of {sorted(_CLASSES)}")
+    return cls.from_config(config.get("config", {}))
+
+
+def get(identifier, argument="regularizer"):
+    """A Regularizer from None, a name ('l1', 'l2', 'L1L2', ...), a config dict, a class or an
+    instance."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier)
+        if cls is None:
+            raise ValueError(f"{argument}: could not interpret regularizer identifier "
+                             f"{identifier!r}; expected one of {sorted(_NAMES)}, a config dict "
+                             "or a Regularizer")
+        return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
+    raise ValueError(f"{argument}: expected None, a name, a config dict or a "
+                     f"rnncore.regularizers.Regularizer (rnncore needs its gradient); received "
+                     f"{identifier!r}")
