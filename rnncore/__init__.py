@@ -30,8 +30,8 @@ from ._config import floatx, get_num_threads, set_floatx, set_num_threads
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("activations", "callbacks", "datasets", "initializers", "layers", "losses",
-               "metrics", "models", "ops", "optimizers", "preprocessing", "reference",
+_SUBMODULES = ("activations", "callbacks", "constraints", "datasets", "initializers", "layers",
+               "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "reference",
                "regularizers", "utils")
 _FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
 

@@ -15,18 +15,22 @@ class Variable:
     trainable : bool
     path : str, ``layer_name/weight_name`` as Keras 3 shows it.
     regularizer : Regularizer, optional: the weight's penalty (see ``rnncore.regularizers``).
+    constraint : Constraint, optional: applied after each optimizer step
+        (see ``rnncore.constraints``).
     """
 
-    __slots__ = ("value", "name", "trainable", "path", "grad", "regularizer", "__weakref__")
+    __slots__ = ("value", "name", "trainable", "path", "grad", "regularizer", "constraint",
+                 "__weakref__")
 
     def __init__(self, value, name="variable", trainable=True, path=None, dtype=None,
-                 regularizer=None):
+                 regularizer=None, constraint=None):
         self.value = np.array(value, dtype=dtype, order="C")  # the kernels need C order
         self.name = name
         self.trainable = trainable
         self.path = path or name
         self.grad = None
         self.regularizer = regularizer  # an rnncore.regularizers.Regularizer, or None
+        self.constraint = constraint  # an rnncore.constraints.Constraint, or None
 
     @property
     def shape(self):

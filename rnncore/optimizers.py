@@ -260,6 +260,10 @@ class Optimizer:
         grads = self._clip_gradients(grads)
         self._apply_weight_decay(variables)
         self._update_all(grads, variables, self._current_learning_rate())
+        for v in variables:
+            # Keras's BaseOptimizer.apply: each updated weight's constraint, right after
+            if getattr(v, "constraint", None) is not None:
+                v.value[...] = np.asarray(v.constraint(v.value))
         self._iterations += 1
 
     def _update_all(self, grads, variables, learning_rate):

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _config
 from .._variable import Variable
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 
@@ -103,15 +104,18 @@ class Layer:
 
     # ---- weights -------------------------------------------------------------------------
     def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True,
-                   regularizer=None):
-        """A new weight; its regularizer is `regularizer`, else the one the layer was given
-        for that weight name (``kernel_regularizer`` for ``kernel``, ...)."""
+                   regularizer=None, constraint=None):
+        """A new weight; its regularizer and constraint are the ones given, else the ones the
+        layer was given for that weight name (``kernel_regularizer`` for ``kernel``, ...)."""
         init = _initializers.get(initializer)
         value = init(tuple(shape), dtype=self.dtype)
         if regularizer is None:
             regularizer = getattr(self, "_weight_regularizers", {}).get(name)
+        if constraint is None:
+            constraint = getattr(self, "_weight_constraints", {}).get(name)
         var = Variable(value, name=name, trainable=trainable, path=f"{self.name}/{name}",
-                       dtype=self.dtype, regularizer=_regularizers.get(regularizer))
+                       dtype=self.dtype, regularizer=_regularizers.get(regularizer),
+                       constraint=_constraints.get(constraint))
         self._variables.append(var)
         return var
 

@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
@@ -59,16 +60,17 @@ class Dense(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
-        for argument, value in (("activity_regularizer", activity_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise ValueError(f"{argument}={value!r} is not supported by rnncore yet; "
-                                 "expected None")
+        if activity_regularizer is not None:
+            raise ValueError(f"activity_regularizer={activity_regularizer!r} is not supported "
+                             "by rnncore yet; expected None")
         self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
         self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
         self._weight_regularizers = {"kernel": self.kernel_regularizer,
                                      "bias": self.bias_regularizer}
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self._weight_constraints = {"kernel": self.kernel_constraint,
+                                    "bias": self.bias_constraint}
         self.units = int(units)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -134,7 +136,9 @@ class Dense(Layer):
                        "kernel_initializer": _initializers.serialize(self.kernel_initializer),
                        "bias_initializer": _initializers.serialize(self.bias_initializer),
                        "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                       "bias_regularizer": _regularizers.serialize(self.bias_regularizer)})
+                       "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                       "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                       "bias_constraint": _constraints.serialize(self.bias_constraint)})
         return config
 
 

@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._indexed_slices import IndexedSlices
@@ -34,12 +35,12 @@ class Embedding(Layer):
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{argument} must be a positive integer, got {value!r}")
-        if embeddings_constraint is not None:
-            raise ValueError(f"embeddings_constraint={embeddings_constraint!r} is not supported "
-                             "by rnncore yet; expected None")
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer,
                                                         "embeddings_regularizer")
         self._weight_regularizers = {"embeddings": self.embeddings_regularizer}
+        self.embeddings_constraint = _constraints.get(embeddings_constraint,
+                                                      "embeddings_constraint")
+        self._weight_constraints = {"embeddings": self.embeddings_constraint}
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = _initializers.get(embeddings_initializer,
                                                         "embeddings_initializer")
@@ -113,5 +114,7 @@ class Embedding(Layer):
                            self.embeddings_initializer),
                        "embeddings_regularizer": _regularizers.serialize(
                            self.embeddings_regularizer),
+                       "embeddings_constraint": _constraints.serialize(
+                           self.embeddings_constraint),
                        "mask_zero": self.mask_zero})
         return config

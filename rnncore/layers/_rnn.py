@@ -7,18 +7,12 @@ import numbers
 
 import numpy as np
 
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
 from ..ops import _recurrent as R
 from ._base import Layer, as_float_array
-
-
-def _check_unsupported(**kwargs):
-    for argument, value in kwargs.items():
-        if value is not None:
-            raise ValueError(f"{argument}={value!r} is not supported by rnncore yet; "
-                             "expected None")
 
 
 class RNNBase(Layer):
@@ -54,10 +48,16 @@ class RNNBase(Layer):
         self._weight_regularizers = {"kernel": self.kernel_regularizer,
                                      "recurrent_kernel": self.recurrent_regularizer,
                                      "bias": self.bias_regularizer}
-        _check_unsupported(activity_regularizer=activity_regularizer,
-                           kernel_constraint=kernel_constraint,
-                           recurrent_constraint=recurrent_constraint,
-                           bias_constraint=bias_constraint)
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.recurrent_constraint = _constraints.get(recurrent_constraint,
+                                                     "recurrent_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self._weight_constraints = {"kernel": self.kernel_constraint,
+                                    "recurrent_kernel": self.recurrent_constraint,
+                                    "bias": self.bias_constraint}
+        if activity_regularizer is not None:
+            raise ValueError(f"activity_regularizer={activity_regularizer!r} is not supported "
+                             "by rnncore yet; expected None")
         for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not isinstance(value, numbers.Real):
                 raise ValueError(f"{argument} must be a float in [0, 1], got {value!r}")
@@ -232,6 +232,9 @@ class RNNBase(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": _constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences, "return_state": self.return_state,
             "go_backwards": self.go_backwards, "stateful": self.stateful,
