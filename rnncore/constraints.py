@@ -8,6 +8,8 @@ A layer built with ``kernel_constraint=MaxNorm(3)`` (or ``recurrent_constraint``
 """
 import numpy as np
 
+from . import _configurable as _c
+
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm",
            "min_max_norm", "non_neg", "unit_norm", "get", "serialize", "deserialize"]
 
@@ -19,22 +21,11 @@ def _norms(w, axis):
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
 
-class Constraint:
+class Constraint(_c.Configurable):
     """Base class: ``constraint(w)`` returns the projected weight (here: ``w`` unchanged)."""
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):
@@ -104,40 +95,23 @@ _NAMES = {**_CLASSES, "constraint": Constraint, "max_norm": MaxNorm,
 
 
 def serialize(constraint):
-    if constraint is None:
-        return None
-    if not isinstance(constraint, Constraint):
+    if constraint is not None and not isinstance(constraint, Constraint):
         raise ValueError(f"constraint {constraint!r} is a plain function: rnncore's file format "
                          "stores no code; use an rnncore.constraints.Constraint to save the model")
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return _c.serialize(constraint)
 
 
 def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"constraint: unknown class_name {config.get('class_name')!r}; "
-                         f"expected one of {sorted(_CLASSES)}")
-    return cls.from_config(config.get("config", {}))
+    return _c.deserialize(config, _CLASSES, "constraint")
 
 
 def get(identifier, argument="constraint"):
     """A Constraint from None, a name ('max_norm', 'NonNeg', ...), a config dict, a class or
     an instance; a function of the weight is kept as it is."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
-        if cls is None:
-            raise ValueError(f"{argument}: could not interpret constraint identifier "
-                             f"{identifier!r}; expected one of {sorted(_NAMES)}, a config dict "
-                             "or a Constraint")
-        return cls()
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
+    obj = _c.resolve(identifier, Constraint, _CLASSES, _NAMES, "constraint", argument)
+    if obj is not _c.NOT_RESOLVED:
+        return obj
     if callable(identifier):
         return identifier  # a function of the weight, as Keras takes (not savable)
     raise ValueError(f"{argument}: expected None, a name, a config dict, a "
                      f"rnncore.constraints.Constraint or a function; received {identifier!r}")
-

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from . import _configurable as _c
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "get", "serialize", "deserialize"]
 
 
@@ -31,7 +33,7 @@ def _cast(factor, dt):
     return dt(np.float32(factor))
 
 
-class Regularizer:
+class Regularizer(_c.Configurable):
     """Base class: ``regularizer(x)`` is the penalty of weight ``x``, ``gradient(x)`` its
     derivative (a subclass defines both, as rnncore computes gradients itself)."""
 
@@ -40,17 +42,6 @@ class Regularizer:
 
     def gradient(self, x):
         return np.zeros_like(x)
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
@@ -112,35 +103,19 @@ _NAMES = {**_CLASSES, "regularizer": Regularizer, "l1": L1, "l2": L2, "l1l2": L1
 
 
 def serialize(regularizer):
-    if regularizer is None:
-        return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return _c.serialize(regularizer)
 
 
 def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"regularizer: unknown class_name {config.get('class_name')!r}; "
-                         f"expected one of {sorted(_CLASSES)}")
-    return cls.from_config(config.get("config", {}))
+    return _c.deserialize(config, _CLASSES, "regularizer")
 
 
 def get(identifier, argument="regularizer"):
     """A Regularizer from None, a name ('l1', 'l2', 'L1L2', ...), a config dict, a class or an
     instance."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
-        if cls is None:
-            raise ValueError(f"{argument}: could not interpret regularizer identifier "
-                             f"{identifier!r}; expected one of {sorted(_NAMES)}, a config dict "
-                             "or a Regularizer")
-        return cls()
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
+    obj = _c.resolve(identifier, Regularizer, _CLASSES, _NAMES, "regularizer", argument)
+    if obj is not _c.NOT_RESOLVED:
+        return obj
     raise ValueError(f"{argument}: expected None, a name, a config dict or a "
                      f"rnncore.regularizers.Regularizer (rnncore needs its gradient); received "
                      f"{identifier!r}")

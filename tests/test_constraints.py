@@ -48,6 +48,7 @@ def _model(lib, optimizer):
                          ids=["rmsprop", "sgd"])
 def test_training_with_constraints_matches_keras(keras, optimizer, rng):
     # Keras projects each updated weight right after the optimizer's step.
+    keras.utils.set_random_seed(7)  # the same starting weights at every run
     k_model, r_model = _model(keras, optimizer), _model(rnncore, optimizer)
     r_model.set_weights(k_model.get_weights())
     x = rng.integers(1, 40, size=(32, 12))
@@ -57,9 +58,9 @@ def test_training_with_constraints_matches_keras(keras, optimizer, rng):
             warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
             k_loss = k_model.train_on_batch(x, y)
         r_loss = r_model.train_on_batch(x, y)
-        assert rel_err(r_loss, k_loss) <= 1e-5, step
+        assert rel_err(r_loss, k_loss) <= 1e-4, step
     for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
-        assert rel_err(r_w, k_w) <= 1e-5
+        assert rel_err(r_w, k_w) <= 1e-4  # float32 over 4 steps (the issue asks 1e-3)
     lstm_recurrent = r_model.layers[1].recurrent_kernel.value
     assert (lstm_recurrent >= 0).all()
     norms = np.linalg.norm(r_model.layers[0].embeddings.value, axis=1)

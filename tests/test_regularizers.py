@@ -55,27 +55,29 @@ def _model(lib, optimizer):
 def test_training_with_penalties_matches_keras(keras, optimizer, rng):
     # The loss Keras reports and minimises is the compiled loss plus model.losses; each
     # penalized weight's gradient gains the penalty's (the embedding's turns dense).
+    keras.utils.set_random_seed(7)  # the same starting weights at every run
     k_model, r_model = _model(keras, optimizer), _model(rnncore, optimizer)
     r_model.set_weights(k_model.get_weights())
     x = rng.integers(1, 40, size=(32, 12))
     y = (x[:, :3].mean(axis=1) > 20).astype("float32")
     k_losses = [float(v) for v in k_model.losses]
     assert len(r_model.losses) == len(k_losses) == 8  # the Bidirectional GRU has two kernels
-    np.testing.assert_allclose(r_model.losses, k_losses, rtol=1e-6)
+    np.testing.assert_allclose(r_model.losses, k_losses, rtol=1e-5)
     for step in range(4):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
             k_loss, _ = k_model.train_on_batch(x, y)
         r_loss, _ = r_model.train_on_batch(x, y)
-        assert rel_err(r_loss, k_loss) <= 1e-5, step
+        assert rel_err(r_loss, k_loss) <= 1e-4, step
     for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
-        assert rel_err(r_w, k_w) <= 1e-5
+        assert rel_err(r_w, k_w) <= 1e-4  # float32 over 4 steps (the issue asks 1e-3)
     k_eval = k_model.evaluate(x, y, verbose=0)
     r_eval = r_model.evaluate(x, y, verbose=0)
-    assert rel_err(r_eval[0], k_eval[0]) <= 1e-5 and r_eval[1] == k_eval[1]
+    assert rel_err(r_eval[0], k_eval[0]) <= 1e-4 and r_eval[1] == k_eval[1]
 
 
 def test_fit_history_with_penalties_matches_keras(keras, rng):
+    keras.utils.set_random_seed(7)
     k_model = _model(keras, ("RMSprop", {"learning_rate": 0.01}))
     r_model = _model(rnncore, ("RMSprop", {"learning_rate": 0.01}))
     r_model.set_weights(k_model.get_weights())
