@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from . import _configurable as _c
 from ._random import generator
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
@@ -26,18 +27,11 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(_c.Configurable):
     """Base: ``init(shape, dtype) -> ndarray``."""
 
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class Zeros(Initializer):

@@ -37,3 +37,19 @@ def build_pair(keras, spec, input_shape, input_dtype="float32", functional=False
 def rel_err(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
+
+
+def train_pair_on_batch(k_model, r_model, x, y, steps=4, tol=1e-4):
+    """`steps` train_on_batch calls on both models (same weights to start), asserting that the
+    losses and then the weights agree to `tol` (float32 drift over a few steps; the trainer
+    issue asks 1e-3)."""
+    import warnings
+
+    for step in range(steps):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
+            k_loss = k_model.train_on_batch(x, y)
+        r_loss = r_model.train_on_batch(x, y)
+        assert rel_err(r_loss, k_loss) <= tol, (step, r_loss, k_loss)
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= tol
