@@ -12,16 +12,6 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 cdef extern from *:
     """
     #include "_fastmath.h"
-    /* Products with a small b, c (+)= a·b for float with AVX2/FMA, b at most RC_SMALL_B
-       floats, k at most 32 and n a multiple of 8 (1 when done, 0 when not taken). With
-       trans_b, b (n, k) is first copied transposed onto the stack. Sums run over k in order
-       with fused multiply-adds, as OpenBLAS's kernels do.
-       - The recurrent kernels' per-step products for a few units (h_{t-1}·U is 64x8 by 8x32
-         for the seeds' LSTM): a BLAS call costs about 1 us there, most of it before the
-         arithmetic, 100 times a sequence each way; this loop about 0.6 us.
-       - The hoisted products of a few inputs and units over all T·B rows (x·W, dz·Wᵀ) on one
-         thread: 6400x16·16x32 in 108 us against OpenBLAS's 126, 6400x32·(16x32)ᵀ 93 against
-         113. */
     #define RC_SMALL_B 1024
     /* The micro-kernel of the loops below: c (+)= a·b on a block of MR rows by NV vectors of
        c, the sums in registers over rows k0:k1 of b. Row r of the block reads a at
@@ -107,6 +97,16 @@ cdef extern from *:
         return 0;
     #endif
     }
+    /* Products with a small b, c (+)= a·b for float with AVX2/FMA, b at most RC_SMALL_B
+       floats, k at most 32 and n a multiple of 8 (1 when done, 0 when not taken). With
+       trans_b, b (n, k) is first copied transposed onto the stack. Sums run over k in order
+       with fused multiply-adds, as OpenBLAS's kernels do.
+       - The recurrent kernels' per-step products for a few units (h_{t-1}·U is 64x8 by 8x32
+         for the seeds' LSTM): a BLAS call costs about 1 us there, most of it before the
+         arithmetic, 100 times a sequence each way; this loop about 0.6 us.
+       - The hoisted products of a few inputs and units over all T·B rows (x·W, dz·Wᵀ) on one
+         thread: 6400x16·16x32 in 108 us against OpenBLAS's 126, 6400x32·(16x32)ᵀ 93 against
+         113. */
     static inline int rc_sgemm_small_impl(int trans_b, long m, long n, long k, const float *a,
                                           long lda, const float *b, long ldb, float beta,
                                           const float *bias, float *c, long ldc) {
