@@ -362,3 +362,47 @@ def test_a_layer_fed_by_data_in_one_model_still_passes_gradients_back_in_another
     x, y = _data(rng, 16)
     with_embedding.train_on_batch(x, y)
     assert np.abs(emb.get_weights()[0] - before)[np.unique(x)].min() > 0
+
+
+@pytest.mark.parametrize("metrics,weighted", [(["accuracy"], ["accuracy", "mse"]),
+                                              (None, ["accuracy"]),
+                                              (["mae"], ["mse", "mae"])])
+def test_weighted_metrics_match_keras(keras, rng, metrics, weighted):
+    # weighted_metrics take the sample weights (fit, validation_data, evaluate); metrics do
+    # not; a weighted metric whose name a metric already has becomes weighted_<name>.
+    keras.utils.set_random_seed(3)
+    k_model, r_model = (lib.Sequential([lib.Input((5,)), lib.layers.Dense(1, "sigmoid")])
+                        for lib in (keras, rnncore))
+    r_model.set_weights(k_model.get_weights())
+    for model, lib in ((k_model, keras), (r_model, rnncore)):
+        model.compile(lib.optimizers.SGD(0.1), "binary_crossentropy", metrics=metrics,
+                      weighted_metrics=weighted)
+    x = rng.normal(size=(32, 5)).astype("float32")
+    y = (rng.random(32) > 0.5).astype("float32")
+    sw = rng.random(32).astype("float32")
+    kwargs = dict(sample_weight=sw, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                  validation_data=(x, y, sw))
+    k_hist = k_model.fit(x, y, **kwargs).history
+    r_hist = r_model.fit(x, y, **kwargs).history
+    assert sorted(r_hist) == sorted(k_hist)
+    for key in k_hist:
+        assert rel_err(r_hist[key], k_hist[key]) <= 1e-5, key
+    for weights in (sw, None):
+        k_eval = k_model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+        r_eval = r_model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+        assert sorted(r_eval) == sorted(k_eval)
+        for key in k_eval:
+            assert rel_err(r_eval[key], k_eval[key]) <= 1e-5, key
+
+
+def test_weighted_metrics_survive_save_and_load(tmp_path, rng):
+    model = rnncore.Sequential([rnncore.Input((5,)), rnncore.layers.Dense(1, "sigmoid")])
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    x, y = rng.normal(size=(8, 5)), (rng.random(8) > 0.5).astype("float32")
+    model.fit(x, y, sample_weight=rng.random(8), verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = rnncore.models.load_model(tmp_path / "m.keras")
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(
+        x, y, verbose=0, return_dict=True)
+    assert loaded.metrics_names == ["loss", "accuracy", "weighted_accuracy"]

@@ -45,8 +45,8 @@ class Model:
         self.stop_training = False
         self.history = None
         self._loss_obj = None
-        self._metric_ids = []
-        self._metrics = None
+        self._metric_ids, self._weighted_metric_ids = [], []
+        self._metrics, self._weighted = None, set()
         self._loss_tracker = _metrics.Mean(name="loss")
         self._output_mask = None  # Keras's mask on the last forward's output
 
@@ -115,10 +115,10 @@ class Model:
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
-        """Configure training: ``compile(optimizer, loss, metrics)`` with names or objects."""
-        if weighted_metrics:
-            raise ValueError("compile: weighted_metrics are not supported by rnncore yet; got "
-                             f"{weighted_metrics!r}, expected None")
+        """Configure training: ``compile(optimizer, loss, metrics)`` with names or objects.
+        ``weighted_metrics`` are metrics that take ``fit``'s / ``evaluate``'s sample weights
+        (``metrics`` do not), named ``weighted_<name>`` when a metric has that name, as Keras
+        names them."""
         if loss_weights is not None:
             raise ValueError("compile: rnncore models have one output, so loss_weights must be "
                              f"None; got {loss_weights!r}")
@@ -131,15 +131,15 @@ class Model:
                              f"loss, got {type(loss).__name__}")
         self._loss_obj = _losses.get(loss)
         self.loss = loss
-        if metrics is None:
-            metrics = []
-        if not isinstance(metrics, (list, tuple)):
-            raise ValueError(f"compile: metrics must be a list, got {metrics!r}")
-        for m in metrics:
-            # resolve now so an unknown name fails at compile, as Keras does; the accuracy
-            # variant is picked again when the output shape is known
-            _metrics.get(m, loss=self._loss_obj)
-        self._metric_ids = list(metrics)
+        for argument, given in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if given is not None and not isinstance(given, (list, tuple)):
+                raise ValueError(f"compile: {argument} must be a list, got {given!r}")
+            for m in given or ():
+                # resolve now so an unknown name fails at compile, as Keras does; the accuracy
+                # variant is picked again when the output shape is known
+                _metrics.get(m, loss=self._loss_obj)
+        self._metric_ids = list(metrics or ())
+        self._weighted_metric_ids = list(weighted_metrics or ())
         self._metrics = None
         self.compiled = True
 
@@ -149,10 +149,17 @@ class Model:
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
 
     def _compiled_metrics(self, output_shape, target_shape):
+        """The metrics, then the weighted metrics (their objects in ``_weighted``)."""
         if self._metrics is None:
-            self._metrics = [_metrics.get(m, loss=self._loss_obj, output_shape=output_shape,
-                                          target_shape=target_shape)
-                             for m in self._metric_ids]
+            def resolve(ids):
+                return [_metrics.get(m, loss=self._loss_obj, output_shape=output_shape,
+                                     target_shape=target_shape) for m in ids]
+            plain, weighted = resolve(self._metric_ids), resolve(self._weighted_metric_ids)
+            names = {m.name for m in plain}
+            for m in weighted:
+                if m.name in names:
+                    m.name = f"weighted_{m.name}"
+            self._metrics, self._weighted = plain + weighted, {id(m) for m in weighted}
         return self._metrics
 
     @property
@@ -199,7 +206,7 @@ class Model:
         variables = self.trainable_weights
         loss = self._add_penalties(loss, variables, gradients=True)
         self.optimizer.apply_gradients([(v.grad, v) for v in variables])
-        self._update_metrics(loss, y, y_pred, logits, mask)
+        self._update_metrics(loss, y, y_pred, logits, mask, sw)
         return loss
 
     @property
@@ -225,13 +232,16 @@ class Model:
                 v.grad = extra if g is None else g + extra
         return float(np.sum(np.array(values, dtype=penalized[0].dtype)))
 
-    def _update_metrics(self, loss, y, y_pred, logits, mask):
+    def _update_metrics(self, loss, y, y_pred, logits, mask, sw=None):
         self._loss_tracker.update_state(loss, sample_weight=y_pred.shape[0])
         for m in self._compiled_metrics(y_pred.shape, y.shape):
+            w = sw if id(m) in self._weighted else None
             if isinstance(m, _metrics.BinaryCrossentropy):
-                m.update_state(y, y_pred, logits=logits, mask=mask)
+                m.update_state(y, y_pred, sample_weight=w, logits=logits, mask=mask)
             elif isinstance(m, _metrics.MeanMetricWrapper):
-                m.update_state(y, y_pred, mask=mask)
+                m.update_state(y, y_pred, sample_weight=w, mask=mask)
+            elif w is not None:
+                m.update_state(y, y_pred, sample_weight=w)
             else:
                 m.update_state(y, y_pred)
 
@@ -242,7 +252,7 @@ class Model:
         mask = self._output_mask
         loss = self._loss_obj(y, y_pred, sample_weight=sw, logits=logits, mask=mask)
         loss = self._add_penalties(loss, self.trainable_weights, gradients=False)
-        self._update_metrics(loss, y, y_pred, logits, mask)
+        self._update_metrics(loss, y, y_pred, logits, mask, sw)
         return loss
 
     def _prepare(self, x, y, argument="x"):

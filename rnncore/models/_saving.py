@@ -82,10 +82,13 @@ def _compile_config(model):
     def plain(m):
         return m if isinstance(m, str) else getattr(m, "name", None)
 
-    metrics = [plain(m) for m in model._metric_ids]
+    def names(ids):
+        return [m for m in map(plain, ids) if m is not None]
+
     return {"optimizer": optimizers.serialize(model.optimizer),
             "loss": losses.serialize(model._loss_obj),
-            "metrics": [m for m in metrics if m is not None]}
+            "metrics": names(model._metric_ids),
+            "weighted_metrics": names(model._weighted_metric_ids)}
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
@@ -165,7 +168,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
         c = meta["compile"]
         model.compile(optimizer=optimizers.deserialize(c["optimizer"]),
-                      loss=losses.deserialize(c["loss"]), metrics=c["metrics"])
+                      loss=losses.deserialize(c["loss"]), metrics=c["metrics"],
+                      weighted_metrics=c.get("weighted_metrics"))
         state = meta["optimizer_arrays"]
         if state:
             model.optimizer.build(model.trainable_weights)
