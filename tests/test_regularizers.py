@@ -63,6 +63,9 @@ def test_training_with_penalties_matches_keras(keras, optimizer, rng):
     k_losses = [float(v) for v in k_model.losses]
     assert len(r_model.losses) == len(k_losses) == 8  # the Bidirectional GRU has two kernels
     np.testing.assert_allclose(r_model.losses, k_losses, rtol=1e-5)
+    for r_layer, k_layer in zip(r_model.layers, k_model.layers):
+        np.testing.assert_allclose(r_layer.losses, [float(v) for v in k_layer.losses],
+                                   rtol=1e-5)
     train_pair_on_batch(k_model, r_model, x, y)
     k_eval = k_model.evaluate(x, y, verbose=0)
     r_eval = r_model.evaluate(x, y, verbose=0)

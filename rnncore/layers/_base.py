@@ -133,6 +133,13 @@ class Layer:
             return [v for v in self._variables if not v.trainable]
         return list(self._variables)
 
+    @property
+    def losses(self):
+        """The penalties of this layer's regularized trainable weights (Keras's
+        ``layer.losses``; rnncore has no ``add_loss``)."""
+        return [v.regularizer(v.value) for v in self.trainable_weights
+                if v.regularizer is not None]
+
     variables = weights
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
