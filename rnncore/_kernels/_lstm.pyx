@@ -127,10 +127,9 @@ cdef extern from *:
     }
     /* nrows consecutive rows of one step (z rows 4n apart, state rows n apart), two rows at a
        time where n is a multiple of 8: the two rows' chains exp -> c -> tanh(c) -> h are
-       independent, and side by side the processor overlaps them. */
-    #ifndef RC_ROWS
+       independent, and side by side the processor overlaps them (four at a time measured the
+       same). */
     #define RC_ROWS 2
-    #endif
     static inline void rc_lstm_fwd_rows_f(float *restrict z, const float *restrict cp,
                                           float *restrict cn, float *restrict tc,
                                           float *restrict hn, long n, long nrows) {

@@ -136,12 +136,11 @@ def _read(filepath):
                                  f"index says {entry['shape']}")
             arrays.append(a)
     n = len(meta["weights"])
-    meta["optimizer_arrays"] = arrays[n:]
-    return meta, arrays[:n]
+    return meta, arrays[:n], arrays[n:]
 
 
 def load_weights(model, filepath):
-    meta, arrays = _read(filepath)
+    meta, arrays, _ = _read(filepath)
     if not model.built:
         raise ValueError(f"Model {model.name!r} is not built yet: build it (or call it on data) "
                          "before load_weights")
@@ -153,7 +152,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from ._functional import Functional
     from ._sequential import Sequential
 
-    meta, arrays = _read(filepath)
+    meta, arrays, state = _read(filepath)
     if meta.get("kind") != "model":
         raise ValueError(f"{os.fspath(filepath)!r} holds only weights: build the model and call "
                          "model.load_weights() instead")
@@ -170,7 +169,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         model.compile(optimizer=optimizers.deserialize(c["optimizer"]),
                       loss=losses.deserialize(c["loss"]), metrics=c["metrics"],
                       weighted_metrics=c.get("weighted_metrics"))
-        state = meta["optimizer_arrays"]
         if state:
             model.optimizer.build(model.trainable_weights)
             model.optimizer.load_own_variables({str(i): a for i, a in enumerate(state)})
