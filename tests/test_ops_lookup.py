@@ -154,3 +154,101 @@ def test_an_embedding_output_with_two_consumers_is_gathered_and_matches_keras(ke
     for a, b in zip(r_model.get_weights(), k_model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
 
+
+
+def _count_projections(monkeypatch):
+    """The number of table·W + b products made for a Projections cache."""
+    made = []
+    put = R.Projections.put
+    monkeypatch.setattr(R.Projections, "put", lambda self, *a: (made.append(1), put(self, *a)))
+    return made
+
+
+class _Watcher(rnncore.callbacks.Callback):
+    """A user callback with batch hooks: predict and evaluate may not keep products then."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+
+@pytest.mark.parametrize("functional", [False, True], ids=["sequential", "functional"])
+@pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM", "GRU"])
+def test_predict_and_evaluate_make_the_table_product_once_per_pass(
+        keras, rng, monkeypatch, cell, functional):
+    # 200 rows: more than a batch of 8 has ids (72), fewer than the 40 samples have (360)
+    vocab = 200
+    model = _seed_model(cell, functional, vocab, rng)
+    k_model = keras.Sequential([keras.Input(shape=(T,), dtype="int32"),
+                                keras.layers.Embedding(vocab, F), getattr(keras.layers, cell)(3),
+                                keras.layers.Dense(1, activation="sigmoid")])
+    k_model.compile(keras.optimizers.RMSprop(0.01), "binary_crossentropy")
+    k_model.set_weights(model.get_weights())
+    x = rng.integers(0, vocab, size=(40, T))
+    y = (x[:, -1] > vocab // 2).astype(np.float32)
+    made = _count_projections(monkeypatch)
+    predicted = model.predict(x, batch_size=8, verbose=0)
+    loss = model.evaluate(x, y, batch_size=8, verbose=0)
+    assert len(made) == 2  # one product per pass, not one per batch
+    # the same bits as the batch-by-batch rows, and Keras's values
+    np.testing.assert_array_equal(
+        predicted, model.predict(x, batch_size=8, verbose=0, callbacks=[_Watcher()]))
+    assert len(made) == 2
+    assert loss == model.evaluate(x, y, batch_size=8, verbose=0, callbacks=[_Watcher()])
+    np.testing.assert_allclose(predicted, k_model.predict(x, batch_size=8, verbose=0),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(loss, k_model.evaluate(x, y, batch_size=8, verbose=0),
+                               rtol=1e-5)
+    # a pass with fewer ids than rows gathers the rows
+    model.predict(x[:8], batch_size=8, verbose=0)
+    assert len(made) == 2
+
+
+def test_fit_validation_makes_the_table_product_once_per_epoch(rng, monkeypatch):
+    vocab = 200
+    model = _seed_model("LSTM", False, vocab, rng)
+    x = rng.integers(0, vocab, size=(40, T))
+    y = (x[:, -1] > vocab // 2).astype(np.float32)
+    made = _count_projections(monkeypatch)
+    history = model.fit(x[:16], y[:16], batch_size=8, epochs=2, verbose=0,
+                        validation_data=(x[16:], y[16:]))
+    assert len(made) == 2
+    assert history.history["val_loss"][-1] == model.evaluate(
+        x[16:], y[16:], batch_size=8, verbose=0, callbacks=[_Watcher()])
+
+
+class _ZeroTableAt(rnncore.callbacks.Callback):
+    """Zeroes the embedding table before batch `at`: later batches must see the change."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        if batch == self.at:
+            self.model.layers[0].embeddings.assign(np.zeros((200, F), np.float32))
+
+
+def test_a_callback_that_changes_weights_between_batches_is_seen(rng):
+    model = _seed_model("GRU", False, 200, rng)
+    x = rng.integers(0, 200, size=(40, T))
+    first = model.predict(x[:16], batch_size=8, verbose=0)
+    predicted = model.predict(x, batch_size=8, verbose=0, callbacks=[_ZeroTableAt(2)])
+    np.testing.assert_array_equal(predicted[:16], first)
+    np.testing.assert_array_equal(predicted[16:], model.predict(x[16:], batch_size=8, verbose=0))
+    assert not np.allclose(predicted[16:], first[0])  # the zeroed table changed the outputs
+    assert np.ptp(predicted[16:]) < 1e-6  # every review is now the same sequence of zeros
+
+
+def test_callbacks_that_run_user_code_are_told_apart():
+    cbs = rnncore.callbacks
+    hooks = ("on_predict_batch_begin", "on_predict_batch_end")
+    ours = cbs.CallbackList([cbs.EarlyStopping(), cbs.History(), cbs.ProgbarLogger(),
+                             cbs.LambdaCallback(on_epoch_end=lambda epoch, logs: None)])
+    assert not ours.run_user_code(*hooks)
+    assert cbs.CallbackList([_Watcher()]).run_user_code(*hooks)
+    lam = cbs.LambdaCallback(on_predict_batch_end=lambda batch, logs: None)
+    assert cbs.CallbackList([lam]).run_user_code(*hooks)
+    assert not cbs.CallbackList([lam]).run_user_code("on_test_batch_end")

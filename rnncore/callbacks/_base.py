@@ -172,6 +172,20 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             cb.set_model(model)
 
+    def run_user_code(self, *hooks):
+        """Whether any of these hooks runs code that is not rnncore's own (a subclass's
+        override, or a function given to LambdaCallback), which might change the weights:
+        predict and evaluate keep products of the weights from batch to batch only when
+        their batch hooks do not."""
+        for cb in self.callbacks:
+            for hook in hooks:
+                if hook in vars(cb):
+                    return True
+                owner = next(k for k in type(cb).__mro__ if hook in vars(k))
+                if not owner.__module__.startswith(__name__.rpartition(".")[0]):
+                    return True
+        return False
+
     def _call(self, hook, *args):
         logs = _plain_logs(args[-1])
         for cb in self.callbacks:

@@ -156,7 +156,8 @@ class Functional(Model):
             layer = node.layer
             layer.input_grad_needed = id(node) not in self._data_fed_nodes
             if id(node) in self._lookup_nodes:
-                out = layer.forward(value, training=training, lookup=True)
+                out = layer.forward(value, training=training, lookup=True,
+                                    projections=self._projections)
             else:
                 out = layer.forward(value, training=training,
                                     mask=mask if layer.supports_masking else None)

@@ -6,6 +6,8 @@ A subclass supplies the graph: ``layers``, ``_build_from(x)``, ``_check_inputs(x
 one forward and one backward per layer (all the per-timestep work is inside the kernels) and
 one optimizer update; nothing here loops over timesteps.
 """
+import contextlib
+
 import numpy as np
 
 from .. import losses as _losses
@@ -13,6 +15,7 @@ from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .._indexed_slices import IndexedSlices
 from .._random import generator
+from ..ops import Projections
 from ..callbacks import CallbackList
 from . import _data
 
@@ -49,6 +52,7 @@ class Model:
         self._metrics, self._weighted = None, set()
         self._loss_tracker = _metrics.Mean(name="loss")
         self._output_mask = None  # Keras's mask on the last forward's output
+        self._projections = None  # an ops.Projections during a pass with frozen weights
 
     # ---- weights ------------------------------------------------------------------------
     @property
@@ -373,15 +377,31 @@ class Model:
         cbs.on_train_end(logs)
         return self.history
 
+    @contextlib.contextmanager
+    def _frozen_weights(self, samples, cbs, *hooks):
+        """A pass over `samples` samples in which no weight changes (predict, evaluate): an
+        Embedding that feeds a recurrent layer then has it gather its input product from
+        ``table·W + b``, made once for the pass (ops.Projections), unless one of the batch
+        `hooks` runs the user's code, which might change weights between batches."""
+        saved = self._projections
+        self._projections = None if cbs.run_user_code(*hooks) else Projections(samples)
+        try:
+            yield
+        finally:
+            self._projections = saved
+
     def _evaluate_arrays(self, x, y, batch_size, cbs, sw=None):
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        for step, index in enumerate(_data.batches(_data.num_samples(x), batch_size)):
-            cbs.on_test_batch_begin(step)
-            self._test_batch(_data.take(x, index), y[index], None if sw is None else sw[index])
-            logs = self._logs()
-            cbs.on_test_batch_end(step, logs)
+        n = _data.num_samples(x)
+        with self._frozen_weights(n, cbs, "on_test_batch_begin", "on_test_batch_end"):
+            for step, index in enumerate(_data.batches(n, batch_size)):
+                cbs.on_test_batch_begin(step)
+                self._test_batch(_data.take(x, index), y[index],
+                                 None if sw is None else sw[index])
+                logs = self._logs()
+                cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         return logs
 
@@ -410,11 +430,12 @@ class Model:
                            steps=-(-n // batch_size))
         cbs.on_predict_begin()
         outs = []
-        for step, index in enumerate(_data.batches(n, batch_size)):
-            cbs.on_predict_batch_begin(step)
-            out = self._forward(_data.take(x, index), training=False)
-            outs.append(np.array(out, copy=True))
-            cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        with self._frozen_weights(n, cbs, "on_predict_batch_begin", "on_predict_batch_end"):
+            for step, index in enumerate(_data.batches(n, batch_size)):
+                cbs.on_predict_batch_begin(step)
+                out = self._forward(_data.take(x, index), training=False)
+                outs.append(np.array(out, copy=True))
+                cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end()
         return np.concatenate(outs, axis=0)
 

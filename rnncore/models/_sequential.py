@@ -104,7 +104,8 @@ class Sequential(Model):
             if isinstance(layer, Embedding) and i + 1 < len(layers) and \
                     layers[i + 1].accepts_lookup:
                 # the recurrent layer gathers its input product from the table instead
-                out = layer.forward(x, training=training, lookup=True)
+                out = layer.forward(x, training=training, lookup=True,
+                                    projections=self._projections)
             else:
                 out = layer.forward(x, training=training,
                                     mask=mask if layer.supports_masking else None)

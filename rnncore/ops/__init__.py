@@ -6,8 +6,8 @@ forward returns ``(output, final_state(s), cache)`` and the matching backward ta
 from ._simple_rnn import simple_rnn, simple_rnn_backward, simple_rnn_forward
 from ._lstm import lstm, lstm_backward, lstm_forward
 from ._gru import gru, gru_backward, gru_forward
-from ._recurrent import Lookup
+from ._recurrent import Lookup, Projections
 
 __all__ = ["simple_rnn", "simple_rnn_forward", "simple_rnn_backward",
            "lstm", "lstm_forward", "lstm_backward",
-           "gru", "gru_forward", "gru_backward", "Lookup"]
+           "gru", "gru_forward", "gru_backward", "Lookup", "Projections"]

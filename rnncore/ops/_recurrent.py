@@ -74,23 +74,57 @@ class Workspace:
         return a
 
 
+class Projections:
+    """``table·W + b`` for each (table, W, b) seen, kept for a whole pass over many batches in
+    which no weight changes (predict, evaluate): what makes a :class:`Lookup` pay when the
+    table has more rows than one batch has ids but fewer than the pass has (Embedding(10000,
+    64) -> LSTM(32) predicting 512 samples of 100 ids: one product over 10,000 rows instead of
+    eight over 6,400).
+
+    The model makes one per pass and drops it after; it is valid only while the weights it saw
+    stay as they were. ``samples`` is the number of samples in the pass, for the choice in
+    :meth:`rnncore.layers.Embedding.forward`.
+    """
+
+    __slots__ = ("samples", "_entries")
+
+    def __init__(self, samples):
+        self.samples = samples
+        self._entries = []
+
+    def get(self, table, kernel, bias):
+        """The cached product for these weights, or None. The table is the Embedding's own
+        array (compared by identity); W and b may be copies a layer makes at each call
+        (GRU's summed biases), so they are compared by value."""
+        for t, k, b, projected in self._entries:
+            if t is table and (k is kernel or np.array_equal(k, kernel)) and (
+                    b is bias or (b is not None and bias is not None and np.array_equal(b, bias))):
+                return projected
+        return None
+
+    def put(self, table, kernel, bias, projected):
+        self._entries.append((table, kernel, bias, projected))
+
+
 class Lookup:
     """The rows ``table[ids]`` of an Embedding's output, not gathered: what a model hands a
-    recurrent op that the Embedding feeds when the table has fewer rows than the batch has ids.
+    recurrent op that the Embedding feeds when the table has fewer rows than the batch has ids
+    (or than the pass has, with ``projections``).
 
     The op then gathers ``x·W + b`` from ``table·W + b`` (one product over the table's rows
     instead of the batch's T·B rows, and no (B, T, F) array or transpose), and takes W's
     gradient as ``tableᵀ·S`` with S the dz rows summed per id. Its input gradient is an
     :class:`~rnncore._indexed_slices.IndexedSlices` for the table (ids in time-major order).
     ``np.asarray`` gives the gathered array; the ops fall back to it when a dropout mask or a
-    dtype change needs the rows themselves.
+    dtype change needs the rows themselves. ``projections``, a :class:`Projections` of the
+    pass, keeps ``table·W + b`` from one batch to the next.
     """
 
-    __slots__ = ("table", "ids")
+    __slots__ = ("table", "ids", "projections")
     ndim = 3
 
-    def __init__(self, table, ids):
-        self.table, self.ids = table, ids
+    def __init__(self, table, ids, projections=None):
+        self.table, self.ids, self.projections = table, ids, projections
 
     @property
     def shape(self):
@@ -108,10 +142,10 @@ class Lookup:
 class _TimeMajorLookup:
     """A :class:`Lookup` in processing order: ids (T, B) C-contiguous, for the cache."""
 
-    __slots__ = ("table", "ids")
+    __slots__ = ("table", "ids", "projections")
 
-    def __init__(self, table, ids):
-        self.table, self.ids = table, ids
+    def __init__(self, table, ids, projections):
+        self.table, self.ids, self.projections = table, ids, projections
 
 
 def time_major(x, dtype, go_backwards, input_mask=None, workspace=None, keep_lookup=True):
@@ -124,7 +158,8 @@ def time_major(x, dtype, go_backwards, input_mask=None, workspace=None, keep_loo
         if keep_lookup and input_mask is None and x.table.dtype == dtype:
             ids = x.ids.T[::-1] if go_backwards else x.ids.T
             return _TimeMajorLookup(x.table, np.ascontiguousarray(
-                ids, dtype=ids.dtype if ids.dtype in (np.int32, np.int64) else np.int64))
+                ids, dtype=ids.dtype if ids.dtype in (np.int32, np.int64) else np.int64),
+                x.projections)
         x = np.asarray(x)
     xt = x.transpose(1, 0, 2)
     if go_backwards:
@@ -196,11 +231,16 @@ def input_gemm(x_tm, kernel, bias, out):
     """out (T, B, N) = x_tm (T, B, F) · kernel (F, N) + bias — one gemm over all T·B rows, or over
     the table's rows for a lookup, whose rows out then gathers."""
     if isinstance(x_tm, _TimeMajorLookup):
-        projected = np.empty((x_tm.table.shape[0], kernel.shape[1]), kernel.dtype)
-        if bias is None or not _gemm_bias(x_tm.table, kernel, bias, projected):
-            gemm(x_tm.table, kernel, projected)
-            if bias is not None:
-                projected += bias
+        cache = x_tm.projections
+        projected = None if cache is None else cache.get(x_tm.table, kernel, bias)
+        if projected is None:
+            projected = np.empty((x_tm.table.shape[0], kernel.shape[1]), kernel.dtype)
+            if bias is None or not _gemm_bias(x_tm.table, kernel, bias, projected):
+                gemm(x_tm.table, kernel, projected)
+                if bias is not None:
+                    projected += bias
+            if cache is not None:
+                cache.put(x_tm.table, kernel, bias, projected)
         gather_rows(projected, x_tm.ids.reshape(-1), out.reshape(-1, out.shape[2]))
         return out
     T, B, F = x_tm.shape
