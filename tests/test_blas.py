@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rnncore._kernels._blas import gemm_into, pgemm
+from rnncore._kernels._blas import gemm_into, gemm_packed_into, pgemm
 
 DTYPES = [np.float32, np.float64]
 TRANS = list(itertools.product([False, True], repeat=2))
@@ -204,3 +204,33 @@ def test_gemm_bias_into_declines_other_shapes(rng, m, n, k):
                               rng.standard_normal((k, n)).astype(np.float32),
                               np.zeros(n, np.float32), c)
     assert np.isnan(c).all()
+
+
+# b packed once for many products (the recurrent kernels' U): panels of 16 columns and a last
+# 8-wide one, blocks of 6, 4, 2 and 1 rows; b of at most 1024 floats with k <= 32 (left to
+# the small-product loop) and n not a multiple of 8 (left to BLAS)
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+@pytest.mark.parametrize("trans_b", [False, True], ids=["N", "T"])
+@pytest.mark.parametrize("m,n,k,packs", [(64, 128, 256, True), (13, 24, 40, True),
+                                         (7, 8, 100, True), (1, 40, 33, True),
+                                         (5, 16, 8, False), (6, 20, 64, False)],
+                         ids=lambda v: str(v))
+def test_packed_products_match_numpy(rng, m, n, k, packs, trans_b, beta):
+    a, b, c = _operands(rng, m, n, k, False, trans_b, np.float32)
+    if beta == 0:
+        c[...] = np.nan  # never read
+    want = _expected(a, b, np.nan_to_num(c), False, trans_b, 1.0, beta)
+    packed = gemm_packed_into(a, b, c, trans_b, beta)
+    assert packed in (packs, False)  # False also where the machine lacks AVX2/FMA
+    np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-4)
+
+
+def test_packed_products_give_the_bits_of_the_loop_that_reads_b_in_place(rng):
+    """Packing changes where b is read from, not the order of the sums: the mid-size loop
+    (b in place) and the packed one give the same floats."""
+    a, b, _ = _operands(rng, 32, 256, 64, False, False, np.float32)
+    c_in_place = np.zeros((32, 256), np.float32)
+    gemm_into(a, b, c_in_place)
+    c_packed = np.zeros((32, 256), np.float32)
+    if gemm_packed_into(a, b, c_packed):
+        np.testing.assert_array_equal(c_packed, c_in_place)

@@ -140,3 +140,15 @@ def test_nan_propagates(rng, reset_after):
     _, hs_out, _, _ = _run_forward(kernel, z, U, rbias, hs, rmask, smask, reset_after, TANH,
                                    SIGMOID, 1)
     assert np.isnan(hs_out[2, 0]).any() and np.isfinite(hs_out[:, 1]).all()
+
+
+# float32 layers whose recurrent kernel the BLAS shim packs once per call (H = 24: products
+# with 72 or 24 columns end in an 8-wide panel; H = 40: 120 and 40 columns)
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("option", ["plain", "step-mask", "recdrop-shared", "recdrop-per-gate",
+                                    "truncated-half"])
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "reset_before"])
+@pytest.mark.parametrize("T,B,H", [(4, 7, 24), (3, 5, 40)], ids=lambda s: str(s))
+def test_kernel_matches_numpy_twin_with_a_packed_recurrent_kernel(rng, T, B, H, reset_after,
+                                                                  option, n_threads):
+    test_kernel_matches_numpy_twin(rng, T, B, H, np.float32, reset_after, option, n_threads)

@@ -173,3 +173,19 @@ def test_saturated_gates_stay_finite(dtype):
     np.testing.assert_allclose(cs[1], [[-1, 1]] * B, atol=1e-6)
     np.testing.assert_allclose(cs[2], [[-2, 1]] * B, atol=1e-6)
     np.testing.assert_allclose(hs[2], np.tanh(cs[2]), atol=1e-6)
+
+
+# float32 layers whose recurrent kernel the BLAS shim packs once per call: H = 32 (every
+# product packed, 16 units a thread with two unit blocks; three leave 10 or 11, unpacked) and
+# H = 24 (Uᵀ's 24 columns end in an 8-wide panel)
+PACKED_SHAPES = [(4, 7, 32), (3, 5, 24)]
+
+
+@pytest.mark.parametrize("threads", list(THREADS))
+@pytest.mark.parametrize("rec_masks", [0, 1, 4], ids=["no-recdrop", "recdrop", "recdrop-gates"])
+@pytest.mark.parametrize("step_mask", [False, True], ids=["no-mask", "mask"])
+@pytest.mark.parametrize("T,B,H", PACKED_SHAPES, ids=lambda s: str(s))
+def test_kernel_matches_numpy_twin_with_a_packed_recurrent_kernel(rng, T, B, H, step_mask,
+                                                                  rec_masks, threads):
+    _check_against_twin(rng, T, B, H, np.float32, ACTS["tanh/sigmoid"], step_mask, rec_masks,
+                        "half", threads)

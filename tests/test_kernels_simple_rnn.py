@@ -147,3 +147,15 @@ def test_backward_window_cost_does_not_touch_earlier_steps(rng, dtype):
                                TANH, 1)
     _close(dz[T - k:], dz_tail, dtype)
     np.testing.assert_array_equal(dh, 0)
+
+
+# float32 layers whose recurrent kernel the BLAS shim packs once per call: H = 40 (panels of
+# 16, 16 and 8 columns) and 48
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("rec_mask", [False, True], ids=["no-recdrop", "recdrop"])
+@pytest.mark.parametrize("step_mask", [False, True], ids=["no-mask", "mask"])
+@pytest.mark.parametrize("T,B,H", [(4, 7, 40), (3, 5, 48)], ids=lambda s: str(s))
+def test_kernel_matches_numpy_twin_with_a_packed_recurrent_kernel(rng, T, B, H, step_mask,
+                                                                  rec_mask, n_threads):
+    test_kernel_matches_numpy_twin(rng, T, B, H, np.float32, TANH, step_mask, rec_mask, "half",
+                                   n_threads)

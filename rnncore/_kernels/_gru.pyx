@@ -34,22 +34,22 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm
+from ._blas cimport gemm, gemm_packed, pack
 from ._activations cimport activate, grad_from_output, RC_TANH, RC_SIGMOID
 from ._rnn_common cimport n_blocks, block_start, transpose_into
 
 
 cdef inline void _gates_gemm(int nb, int H, int g0, int g1, const floating* A, long aoff,
-                             const floating* U, floating beta, floating* C,
-                             int ldc) noexcept nogil:
+                             const floating* U, const floating* Upk, floating beta,
+                             floating* C, int ldc) noexcept nogil:
     """C[:, (g-g0)·H : (g-g0+1)·H] = A_g · U[:, g·H : (g+1)·H] + beta·C for g in [g0, g1).
 
-    A_g = A + g·aoff, rows H apart; aoff = 0 means all gates share one operand: one gemm.
+    A_g = A + g·aoff, rows H apart; aoff = 0 means all gates share one operand: one gemm,
+    from Upk (those columns of U packed) unless NULL.
     """
     cdef int g
     if aoff == 0:
-        gemm(False, False, nb, (g1 - g0) * H, H, <floating> 1, A, H, U + g0 * H, 3 * H,
-             beta, C, ldc)
+        gemm_packed(False, nb, (g1 - g0) * H, H, A, H, Upk, U + g0 * H, 3 * H, beta, C, ldc)
     else:
         for g in range(g0, g1):
             gemm(False, False, nb, H, H, <floating> 1, A + g * aoff, H, U + g * H, 3 * H,
@@ -237,11 +237,15 @@ cdef inline void _fwd_after_row_any(floating* row, const floating* rec, const fl
         hn[j] = row[j] * hp[j] + (one - row[j]) * row[2 * H + j]
 
 
-cdef void _forward_block(floating* z, const floating* U, const floating* rbias,
+cdef void _forward_block(floating* z, const floating* U, const floating* Upk,
+                         const floating* Uhpk, const floating* rbias,
                          floating* hs, floating* hr, floating* rec,
                          const floating* rmask, int M, floating* hm,
                          const unsigned char* smask, int T, int B, int H, int b0, int b1,
                          bint reset_after, int act, int ract) noexcept nogil:
+    """The whole forward loop for batch rows b0:b1. Upk: the columns of U of the first
+    product packed (all of them with reset_after, those of z and r without), Uhpk: those of
+    the candidate without reset_after; either may be NULL (read in place)."""
     cdef int nb = b1 - b0
     cdef int G = 3 * H
     cdef long t, b, j
@@ -266,7 +270,7 @@ cdef void _forward_block(floating* z, const floating* U, const floating* rbias,
             _operands(hprev, rmask, M, A, <long> T * B * H, B, H, b0, nb)
         if reset_after:
             # rec = h[t-1] @ U            (the whole (H, 3H) kernel; per gate with 3 masks)
-            _gates_gemm(nb, H, 0, 3, A, aoff, U, <floating> 0, recb, G)
+            _gates_gemm(nb, H, 0, 3, A, aoff, U, Upk, <floating> 0, recb, G)
             if fast and rbias != NULL:
                 for b in range(nb):
                     _fwd_after_row(zt + b * G, recb + b * G, rbias, hrt + b * H,
@@ -277,7 +281,7 @@ cdef void _forward_block(floating* z, const floating* U, const floating* rbias,
                                        hprev + b * H, hnext + b * H, H, act, ract)
         else:
             # z[t][:, :2H] += h[t-1] @ U[:, :2H]
-            _gates_gemm(nb, H, 0, 2, A, aoff, U, <floating> 1, zt, G)
+            _gates_gemm(nb, H, 0, 2, A, aoff, U, Upk, <floating> 1, zt, G)
             if fast:
                 for b in range(nb):
                     _fwd_before_zr_row(zt + b * G, A + 2 * aoff + b * H, hrt + b * H, H)
@@ -288,8 +292,8 @@ cdef void _forward_block(floating* z, const floating* U, const floating* rbias,
                     for j in range(H):
                         hrt[b * H + j] = row[H + j] * A[2 * aoff + b * H + j]
             # z[t][:, 2H:] += (r * h[t-1]) @ U[:, 2H:]   (waits for the first product)
-            gemm(False, False, nb, H, H, <floating> 1, hrt, H, U + 2 * H, G, <floating> 1,
-                 zt + 2 * H, G)
+            gemm_packed(False, nb, H, H, hrt, H, Uhpk, U + 2 * H, G, <floating> 1, zt + 2 * H,
+                        G)
             if fast:
                 for b in range(nb):
                     _fwd_before_h_row(zt + b * G, hprev + b * H, hnext + b * H, H)
@@ -309,10 +313,13 @@ cdef void _forward_block(floating* z, const floating* U, const floating* rbias,
 
 cdef void _backward_block(const floating* dhs, const floating* gates, const floating* hs,
                           const floating* hr, const floating* hm, const floating* UT,
+                          const floating* UTpk, const floating* UThpk,
                           const floating* rmask, int M, const unsigned char* smask,
                           int T, int B, int H, int steps,
                           floating* dh, floating* dz, floating* dxh, floating* tmp,
                           int b0, int b1, bint reset_after, int act, int ract) noexcept nogil:
+    """The whole backward loop for batch rows b0:b1. UT = Uᵀ; UTpk: its first ng·H rows
+    packed, UThpk: its candidate rows without reset_after; either may be NULL."""
     cdef int nb = b1 - b0
     cdef int G = 3 * H
     cdef int ng = 3 if reset_after else 2
@@ -375,8 +382,8 @@ cdef void _backward_block(const floating* dhs, const floating* gates, const floa
                 grad_from_output(grow + H, drow + H, H, ract)
         if not reset_after:
             # d(r*h) = dhh @ U[:, 2H:].T  into tmp[:, :H]
-            gemm(False, False, nb, H, H, <floating> 1, dzt + 2 * H, G, UT + 2 * H * H, H,
-                 <floating> 0, tmpb, G)
+            gemm_packed(False, nb, H, H, dzt + 2 * H, G, UThpk, UT + 2 * H * H, H,
+                        <floating> 0, tmpb, G)
             for b in range(nb):
                 if smask != NULL and not smask[t * B + b0 + b]:
                     continue
@@ -402,11 +409,9 @@ cdef void _backward_block(const floating* dhs, const floating* gates, const floa
         if t > t_stop or t_stop == 0:   # nothing flows back from the window's first step
             if M == 0:
                 # dh[t-1] += dz[t][:, :ng·H] @ U[:, :ng·H].T
-                gemm(False, False, nb, H, ng * H, <floating> 1, dzt, G, UT, H, <floating> 1,
-                     dhb, H)
+                gemm_packed(False, nb, H, ng * H, dzt, G, UTpk, UT, H, <floating> 1, dhb, H)
             elif M == 1:
-                gemm(False, False, nb, H, ng * H, <floating> 1, dzt, G, UT, H, <floating> 0,
-                     tmpb, G)
+                gemm_packed(False, nb, H, ng * H, dzt, G, UTpk, UT, H, <floating> 0, tmpb, G)
                 for b in range(nb):
                     for j in range(H):
                         dhb[b * H + j] += tmpb[b * G + j] * rmask[(b0 + b) * H + j]
@@ -463,15 +468,26 @@ def forward(floating[:, :, ::1] z,                  # IN-OUT (T, B, 3H): x·W + 
     cdef floating* hmp = &hm[0, 0, 0, 0] if M > 0 else NULL
     cdef const unsigned char* smp = &step_mask[0, 0] if step_mask.shape[0] > 0 else NULL
     cdef int nblk = n_blocks(B, n_threads), blk
-    if nblk == 1:
-        with nogil:
-            _forward_block(zp, Up, rbp, hsp, hrp, recp, rmp, M, hmp, smp, T, B, H, 0, B,
-                           reset_after, activation, recurrent_activation)
-    else:
-        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-            _forward_block(zp, Up, rbp, hsp, hrp, recp, rmp, M, hmp, smp, T, B, H,
-                           block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
-                           reset_after, activation, recurrent_activation)
+    cdef floating* Upk = NULL
+    cdef floating* Uhpk = NULL
+    with nogil:
+        if M <= 1:
+            Upk = pack(H, (3 if reset_after else 2) * H, Up, 3 * H, False)
+        if not reset_after:
+            Uhpk = pack(H, H, Up + 2 * H, 3 * H, False)
+    try:
+        if nblk == 1:
+            with nogil:
+                _forward_block(zp, Up, Upk, Uhpk, rbp, hsp, hrp, recp, rmp, M, hmp, smp, T, B,
+                               H, 0, B, reset_after, activation, recurrent_activation)
+        else:
+            for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+                _forward_block(zp, Up, Upk, Uhpk, rbp, hsp, hrp, recp, rmp, M, hmp, smp, T, B,
+                               H, block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
+                               reset_after, activation, recurrent_activation)
+    finally:
+        free(Upk)
+        free(Uhpk)
 
 
 def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output at step t)
@@ -519,19 +535,27 @@ def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output 
     cdef floating* UTp = <floating*> malloc(3 * H * H * sizeof(floating) if H else 1)
     if UTp == NULL:
         raise MemoryError(f"gru backward: no room for the ({3 * H}, {H}) transposed kernel")
+    cdef floating* UTpk = NULL
+    cdef floating* UThpk = NULL
     try:
         with nogil:
             transpose_into(Up, H, 3 * H, UTp)
+            if M <= 1:
+                UTpk = pack((3 if reset_after else 2) * H, H, UTp, H, False)
+            if not reset_after:
+                UThpk = pack(H, H, UTp + 2 * H * H, H, False)
         if nblk == 1:
             with nogil:
-                _backward_block(dhsp, gp, hsp, hrp, hmp, UTp, rmp, M, smp, T, B, H, steps,
-                                dhp, dzp, dxhp, tmpp, 0, B, reset_after, activation,
+                _backward_block(dhsp, gp, hsp, hrp, hmp, UTp, UTpk, UThpk, rmp, M, smp, T, B,
+                                H, steps, dhp, dzp, dxhp, tmpp, 0, B, reset_after, activation,
                                 recurrent_activation)
         else:
             for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-                _backward_block(dhsp, gp, hsp, hrp, hmp, UTp, rmp, M, smp, T, B, H, steps,
-                                dhp, dzp, dxhp, tmpp,
+                _backward_block(dhsp, gp, hsp, hrp, hmp, UTp, UTpk, UThpk, rmp, M, smp, T, B,
+                                H, steps, dhp, dzp, dxhp, tmpp,
                                 block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
                                 reset_after, activation, recurrent_activation)
     finally:
         free(UTp)
+        free(UTpk)
+        free(UThpk)

@@ -36,7 +36,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm
+from ._blas cimport gemm, gemm_packed, pack
 from ._activations cimport activate, grad_from_output, RC_TANH, RC_SIGMOID
 from ._rnn_common cimport n_blocks, block_start, transpose_into
 from cython.parallel cimport parallel
@@ -239,10 +239,11 @@ cdef inline void _cell(floating* c, const floating* i, const floating* f, const 
         c[j] = f[j] * c_prev[j] + i[j] * g[j]
 
 
-cdef void _forward_block(floating* z, const floating* U, floating* hs, floating* cs,
-                         floating* tc, const floating* rmask, int n_rmask, floating* hm,
-                         const unsigned char* smask, int T, int B, int H, int b0, int b1,
-                         int act, int ract) noexcept nogil:
+cdef void _forward_block(floating* z, const floating* U, const floating* Upk, floating* hs,
+                         floating* cs, floating* tc, const floating* rmask, int n_rmask,
+                         floating* hm, const unsigned char* smask, int T, int B, int H, int b0,
+                         int b1, int act, int ract) noexcept nogil:
+    """The whole forward loop for batch rows b0:b1. Upk: U packed (see _blas.pack), or NULL."""
     cdef long nb = b1 - b0
     cdef long G4 = 4 * H
     cdef long t, b, j, g
@@ -265,7 +266,7 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs, floating*
         tct = tc + (t * B + b0) * H
         if rmask == NULL:
             # z[t] += h[t-1] @ U
-            gemm(False, False, nb, G4, H, <floating> 1, hprev, H, U, G4, <floating> 1, zt, G4)
+            gemm_packed(False, nb, G4, H, hprev, H, Upk, U, G4, <floating> 1, zt, G4)
         else:
             for g in range(n_rmask):
                 # hm[g, t] = h[t-1] * rec_mask[g]
@@ -275,8 +276,7 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs, floating*
                     hin[j] = hprev[j] * mg[j]
                 if n_rmask == 1:
                     # z[t] += hm[0, t] @ U
-                    gemm(False, False, nb, G4, H, <floating> 1, hin, H, U, G4,
-                         <floating> 1, zt, G4)
+                    gemm_packed(False, nb, G4, H, hin, H, Upk, U, G4, <floating> 1, zt, G4)
                 else:
                     # z[t][:, gate g] += hm[g, t] @ U[:, gate g]
                     gemm(False, False, nb, H, H, <floating> 1, hin, H, U + g * H, G4,
@@ -348,10 +348,11 @@ cdef void _backward_rows(const floating* zt, floating* dzt, const floating* tct,
 
 
 cdef void _backward_block(const floating* dhs, const floating* z, const floating* cs,
-                          const floating* tc, const floating* UT, const floating* rmask,
-                          int n_rmask, const unsigned char* smask, int T, int B, int H,
-                          int steps, floating* dh, floating* dc, floating* dz, floating* tmp,
-                          int b0, int b1, int act, int ract) noexcept nogil:
+                          const floating* tc, const floating* UT, const floating* UTpk,
+                          const floating* rmask, int n_rmask, const unsigned char* smask, int T,
+                          int B, int H, int steps, floating* dh, floating* dc, floating* dz,
+                          floating* tmp, int b0, int b1, int act, int ract) noexcept nogil:
+    """The whole backward loop for batch rows b0:b1. UT = Uᵀ; UTpk: UT packed, or NULL."""
     cdef long nb = b1 - b0
     cdef long G4 = 4 * H
     cdef long t, b, j, g
@@ -390,10 +391,10 @@ cdef void _backward_block(const floating* dhs, const floating* z, const floating
             break  # the window's first step: nothing flows further back
         if rmask == NULL:
             # dh[t-1] += dz[t] @ U.T
-            gemm(False, False, nb, H, G4, <floating> 1, dzt, G4, UT, H, <floating> 1, dhb, H)
+            gemm_packed(False, nb, H, G4, dzt, G4, UTpk, UT, H, <floating> 1, dhb, H)
         elif n_rmask == 1:
             # dh[t-1] += (dz[t] @ U.T) * rec_mask[0]
-            gemm(False, False, nb, H, G4, <floating> 1, dzt, G4, UT, H, <floating> 0, s1, H)
+            gemm_packed(False, nb, H, G4, dzt, G4, UTpk, UT, H, <floating> 0, s1, H)
             for j in range(nb * H):
                 dhb[j] += s1[j] * rmask[b0 * H + j]
         else:
@@ -424,6 +425,10 @@ cdef void _forward_units(floating* z, const floating* U, floating* hs, floating*
     cdef floating* tcr
     cdef const floating* hin
     cdef bint fast = act == RC_TANH and ract == RC_SIGMOID
+    # this thread's columns of each gate of U, packed (NULL: read in place)
+    cdef floating* Upk[4]
+    for g in range(4):
+        Upk[g] = pack(H, nu, U + g * H + u0, G4, False) if nu > 0 else NULL
     for t in range(T):
         zt = z + t * B * G4
         if rmask != NULL:
@@ -439,8 +444,8 @@ cdef void _forward_units(floating* z, const floating* U, floating* hs, floating*
             if rmask != NULL:
                 hin = hm + ((g if n_rmask > 1 else 0) * T + t) * B * H
             # z[t][:, gate g, units] += hin @ U[:, gate g, units]
-            gemm(False, False, B, nu, H, <floating> 1, hin, H, U + g * H + u0, G4,
-                 <floating> 1, zt + g * H + u0, G4)
+            gemm_packed(False, B, nu, H, hin, H, Upk[g], U + g * H + u0, G4, <floating> 1,
+                        zt + g * H + u0, G4)
         for b in range(B if nu > 0 else 0):
             zr = zt + b * G4 + u0
             r = b * H + u0
@@ -461,6 +466,8 @@ cdef void _forward_units(floating* z, const floating* U, floating* hs, floating*
                 memcpy(hs + (t + 1) * B * H + r, hs + t * B * H + r, nu * sizeof(floating))
                 memcpy(cs + (t + 1) * B * H + r, cs + t * B * H + r, nu * sizeof(floating))
         rc_barrier()  # h_t complete before any thread's next product
+    for g in range(4):
+        free(Upk[g])
 
 
 cdef void _backward_units(const floating* dhs, const floating* z, const floating* cs,
@@ -482,6 +489,8 @@ cdef void _backward_units(const floating* dhs, const floating* z, const floating
     cdef floating* dzt
     cdef floating* dzr
     cdef bint fast = act == RC_TANH and ract == RC_SIGMOID
+    # this thread's units' rows of U, transposed and packed (NULL: read in place)
+    cdef floating* UTpk = pack(G4, nu, U + u0 * G4, G4, True) if nu > 0 else NULL
     for t in range(T - 1, t_stop - 1, -1):
         dzt = dz + t * B * G4
         for b in range(B if nu > 0 else 0):
@@ -519,13 +528,13 @@ cdef void _backward_units(const floating* dhs, const floating* z, const floating
             continue
         if rmask == NULL:
             # dh[t-1][:, units] += dz[t] @ U[units, :].T
-            gemm(False, True, B, nu, G4, <floating> 1, dzt, G4, U + u0 * G4, G4,
-                 <floating> 1, dh + u0, H)
+            gemm_packed(True, B, nu, G4, dzt, G4, UTpk, U + u0 * G4, G4, <floating> 1,
+                        dh + u0, H)
         else:
             for g in range(n_rmask):
                 if n_rmask == 1:
-                    gemm(False, True, B, nu, G4, <floating> 1, dzt, G4, U + u0 * G4, G4,
-                         <floating> 0, s1 + u0, H)
+                    gemm_packed(True, B, nu, G4, dzt, G4, UTpk, U + u0 * G4, G4, <floating> 0,
+                                s1 + u0, H)
                 else:
                     gemm(False, True, B, nu, H, <floating> 1, dzt + g * H, G4,
                          U + u0 * G4 + g * H, G4, <floating> 0, s1 + u0, H)
@@ -535,6 +544,7 @@ cdef void _backward_units(const floating* dhs, const floating* z, const floating
                     r = b * H + u0
                     for j in range(nu):
                         dh[r + j] += s1[r + j] * mg[r + j]
+    free(UTpk)
     if t_stop > 0:
         for b in range(B):
             memset(dh + b * H + u0, 0, nu * sizeof(floating))
@@ -568,19 +578,27 @@ def forward(floating[:, :, ::1] z,                  # IN-OUT (T, B, 4H): x·W + 
     cdef const unsigned char* smp = &step_mask[0, 0] if step_mask.shape[0] > 0 else NULL
     cdef int nblk = n_blocks(B, n_threads), blk
     cdef int nunits = n_blocks(H, n_threads)
+    cdef floating* Upk = NULL
     if unit_blocks and nunits > 1:
         with nogil, parallel(num_threads=nunits):
             _forward_units(zp, Up, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H,
                            activation, recurrent_activation)
-    elif nblk == 1:
+        return
+    if n_rmask <= 1:
         with nogil:
-            _forward_block(zp, Up, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H, 0, B,
-                           activation, recurrent_activation)
-    else:
-        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-            _forward_block(zp, Up, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H,
-                           block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
-                           activation, recurrent_activation)
+            Upk = pack(H, 4 * H, Up, 4 * H, False)
+    try:
+        if nblk == 1:
+            with nogil:
+                _forward_block(zp, Up, Upk, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H,
+                               0, B, activation, recurrent_activation)
+        else:
+            for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+                _forward_block(zp, Up, Upk, hsp, csp, tcp, rmp, n_rmask, hmp, smp, T, B, H,
+                               block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
+                               activation, recurrent_activation)
+    finally:
+        free(Upk)
 
 
 def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output at step t)
@@ -628,18 +646,23 @@ def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output 
     UTp = <floating*> malloc(4 * H * H * sizeof(floating) if H else 1)
     if UTp == NULL:
         raise MemoryError(f"lstm backward: no room for the ({4 * H}, {H}) transposed kernel")
+    cdef floating* UTpk = NULL
     try:
         with nogil:
             transpose_into(Up, H, 4 * H, UTp)
+            if n_rmask <= 1:
+                UTpk = pack(4 * H, H, UTp, H, False)
         if nblk == 1:
             with nogil:
-                _backward_block(dhsp, zp, csp, tcp, UTp, rmp, n_rmask, smp, T, B, H, steps,
-                                dhp, dcp, dzp, tmpp, 0, B, activation, recurrent_activation)
+                _backward_block(dhsp, zp, csp, tcp, UTp, UTpk, rmp, n_rmask, smp, T, B, H,
+                                steps, dhp, dcp, dzp, tmpp, 0, B, activation,
+                                recurrent_activation)
         else:
             for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-                _backward_block(dhsp, zp, csp, tcp, UTp, rmp, n_rmask, smp, T, B, H, steps,
-                                dhp, dcp, dzp, tmpp, block_start(blk, nblk, B),
+                _backward_block(dhsp, zp, csp, tcp, UTp, UTpk, rmp, n_rmask, smp, T, B, H,
+                                steps, dhp, dcp, dzp, tmpp, block_start(blk, nblk, B),
                                 block_start(blk + 1, nblk, B), activation,
                                 recurrent_activation)
     finally:
         free(UTp)
+        free(UTpk)

@@ -14,14 +14,15 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from ._blas cimport gemm
+from ._blas cimport gemm_packed, pack
 from ._activations cimport activate, grad_from_output
 from ._rnn_common cimport n_blocks, block_start, transpose_into
 
 
-cdef void _forward_block(floating* z, const floating* U, floating* hs,
+cdef void _forward_block(floating* z, const floating* U, const floating* Upk, floating* hs,
                          const floating* rmask, floating* hm, const unsigned char* smask,
                          int T, int B, int H, int b0, int b1, int act) noexcept nogil:
+    """The whole forward loop for batch rows b0:b1. Upk: U packed (see _blas.pack), or NULL."""
     cdef int nb = b1 - b0
     cdef long t, b, j
     cdef floating* zt
@@ -39,7 +40,7 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs,
             for j in range(nb * H):
                 hin[j] = hprev[j] * rmask[b0 * H + j]
         # z[t] += h[t-1] @ U
-        gemm(False, False, nb, H, H, <floating> 1, hin, H, U, H, <floating> 1, zt, H)
+        gemm_packed(False, nb, H, H, hin, H, Upk, U, H, <floating> 1, zt, H)
         activate(zt, nb * H, act)
         if smask == NULL:
             memcpy(hnext, zt, nb * H * sizeof(floating))
@@ -53,7 +54,7 @@ cdef void _forward_block(floating* z, const floating* U, floating* hs,
 
 
 cdef void _backward_block(const floating* dhs, const floating* z, const floating* UT,
-                          const floating* rmask, const unsigned char* smask,
+                          const floating* UTpk, const floating* rmask, const unsigned char* smask,
                           int T, int B, int H, int steps,
                           floating* dh, floating* dz, floating* tmp,
                           int b0, int b1, int act) noexcept nogil:
@@ -80,11 +81,10 @@ cdef void _backward_block(const floating* dhs, const floating* z, const floating
             break  # the window's first step: nothing flows further back
         if rmask == NULL:
             # dh[t-1] += dz[t] @ U.T
-            gemm(False, False, nb, H, H, <floating> 1, dzt, H, UT, H, <floating> 1, dhb, H)
+            gemm_packed(False, nb, H, H, dzt, H, UTpk, UT, H, <floating> 1, dhb, H)
         else:
             # dh[t-1] += (dz[t] @ U.T) * rec_mask
-            gemm(False, False, nb, H, H, <floating> 1, dzt, H, UT, H, <floating> 0,
-                 tmp + b0 * H, H)
+            gemm_packed(False, nb, H, H, dzt, H, UTpk, UT, H, <floating> 0, tmp + b0 * H, H)
             for j in range(nb * H):
                 dhb[j] += tmp[b0 * H + j] * rmask[b0 * H + j]
     if t_stop > 0:
@@ -111,13 +111,20 @@ def forward(floating[:, :, ::1] z,                  # IN-OUT (T, B, H): x·W + b
     cdef floating* hmp = &hm[0, 0, 0] if rmp != NULL else NULL
     cdef const unsigned char* smp = &step_mask[0, 0] if step_mask.shape[0] > 0 else NULL
     cdef int nblk = n_blocks(B, n_threads), blk
-    if nblk == 1:
-        with nogil:
-            _forward_block(zp, Up, hsp, rmp, hmp, smp, T, B, H, 0, B, activation)
-    else:
-        for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-            _forward_block(zp, Up, hsp, rmp, hmp, smp, T, B, H,
-                           block_start(blk, nblk, B), block_start(blk + 1, nblk, B), activation)
+    cdef floating* Upk
+    with nogil:
+        Upk = pack(H, H, Up, H, False)
+    try:
+        if nblk == 1:
+            with nogil:
+                _forward_block(zp, Up, Upk, hsp, rmp, hmp, smp, T, B, H, 0, B, activation)
+        else:
+            for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
+                _forward_block(zp, Up, Upk, hsp, rmp, hmp, smp, T, B, H,
+                               block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
+                               activation)
+    finally:
+        free(Upk)
 
 
 def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output at step t)
@@ -149,17 +156,20 @@ def backward(const floating[:, :, ::1] dhs,         # IN (T, B, H): dL/d(output 
     cdef floating* UTp = <floating*> malloc(H * H * sizeof(floating) if H else 1)
     if UTp == NULL:
         raise MemoryError(f"simple_rnn backward: no room for the ({H}, {H}) transposed kernel")
+    cdef floating* UTpk = NULL
     try:
         with nogil:
             transpose_into(Up, H, H, UTp)
+            UTpk = pack(H, H, UTp, H, False)
         if nblk == 1:
             with nogil:
-                _backward_block(dhsp, zp, UTp, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
+                _backward_block(dhsp, zp, UTp, UTpk, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
                                 0, B, activation)
         else:
             for blk in prange(nblk, nogil=True, num_threads=nblk, schedule="static"):
-                _backward_block(dhsp, zp, UTp, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
+                _backward_block(dhsp, zp, UTp, UTpk, rmp, smp, T, B, H, steps, dhp, dzp, tmpp,
                                 block_start(blk, nblk, B), block_start(blk + 1, nblk, B),
                                 activation)
     finally:
         free(UTp)
+        free(UTpk)
