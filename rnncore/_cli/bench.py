@@ -23,6 +23,7 @@ import argparse
 import datetime
 import os
 import statistics
+import time
 
 from . import _machine, _report, _worker
 from ._engines import CELLS, ENGINES, ModelSpec
@@ -51,6 +52,9 @@ FULL_PLAN = {"warmup": 3, "rounds": 4, "batches_per_round": 5, "round_seconds": 
 QUICK_PLAN = {"warmup": 2, "rounds": 2, "batches_per_round": 3, "round_seconds": 0.5,
               "predict_batches": 4}
 QUICK_SIZES = ("8",)
+#: seconds between one engine's turn and the next: PyTorch's OpenMP threads spin for about
+#: 8 ms of CPU after its last batch, which would otherwise land on the next engine's batches
+SETTLE_S = 0.05
 
 
 def make_case(cell, size):
@@ -120,6 +124,7 @@ def measure_case(case, servers, plan):
         for engine in order:
             if "error" in entries[engine]:
                 continue
+            time.sleep(SETTLE_S)
             answer = servers[engine].call("train", batches=plan["batches_per_round"],
                                           max_seconds=plan["round_seconds"])
             if "error" in answer:
