@@ -213,3 +213,19 @@ def test_keras_engine_trains_like_rnncore_from_the_same_weights(keras):
     # the trainer's documented History tolerance for a 2-epoch fit
     np.testing.assert_allclose(h_ours["loss"], h_theirs["loss"], rtol=2e-3)
     np.testing.assert_allclose(h_ours["val_loss"], h_theirs["val_loss"], rtol=2e-3)
+
+
+def test_a_bench_turn_trains_untimed_for_its_warm_up_first():
+    from rnncore._cli._worker import BenchServer
+    from rnncore._cli.bench import QUICK_PLAN, make_case
+
+    server = BenchServer("rnncore")
+    server.setup(make_case("rnn", "8"), QUICK_PLAN)
+    steps = server.step
+    answer = server.handle({"cmd": "train", "batches": 2, "max_seconds": 5.0,
+                            "warmup_seconds": 0.05})
+    assert len(answer["times"]) == 2
+    # the warm-up ran for 0.05 s of batches (each well under that) before the two timed ones
+    assert server.step - steps > 3
+    answer = server.handle({"cmd": "train", "batches": 2, "max_seconds": 5.0})
+    assert len(answer["times"]) == 2

@@ -23,7 +23,6 @@ import argparse
 import datetime
 import os
 import statistics
-import time
 
 from . import _machine, _report, _worker
 from ._engines import CELLS, ENGINES, ModelSpec
@@ -46,15 +45,13 @@ SIZES = {
     "64": (64, 1, 10000, 64, None),
     "large": (256, 2, None, None, 128),
 }
-#: rounds of turns; each turn times up to ``batches_per_round`` batches or ``round_seconds``
+#: rounds of turns; each turn first trains untimed for ``turn_warmup_seconds`` (at least one
+#: batch), then times up to ``batches_per_round`` batches or ``round_seconds``
 FULL_PLAN = {"warmup": 3, "rounds": 4, "batches_per_round": 5, "round_seconds": 2.0,
-             "predict_batches": 8}
+             "turn_warmup_seconds": 0.1, "predict_batches": 8}
 QUICK_PLAN = {"warmup": 2, "rounds": 2, "batches_per_round": 3, "round_seconds": 0.5,
-              "predict_batches": 4}
+              "turn_warmup_seconds": 0.1, "predict_batches": 4}
 QUICK_SIZES = ("8",)
-#: seconds between one engine's turn and the next: PyTorch's OpenMP threads spin for about
-#: 8 ms of CPU after its last batch, which would otherwise land on the next engine's batches
-SETTLE_S = 0.05
 
 
 def make_case(cell, size):
@@ -124,9 +121,9 @@ def measure_case(case, servers, plan):
         for engine in order:
             if "error" in entries[engine]:
                 continue
-            time.sleep(SETTLE_S)
             answer = servers[engine].call("train", batches=plan["batches_per_round"],
-                                          max_seconds=plan["round_seconds"])
+                                          max_seconds=plan["round_seconds"],
+                                          warmup_seconds=plan["turn_warmup_seconds"])
             if "error" in answer:
                 entries[engine]["error"] = answer["error"]
                 continue
