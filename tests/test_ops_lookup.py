@@ -252,3 +252,72 @@ def test_callbacks_that_run_user_code_are_told_apart():
     lam = cbs.LambdaCallback(on_predict_batch_end=lambda batch, logs: None)
     assert cbs.CallbackList([lam]).run_user_code(*hooks)
     assert not cbs.CallbackList([lam]).run_user_code("on_test_batch_end")
+
+
+def _bidirectional_spec(cell, merge_mode, mask_zero, truncate=None):
+    kwargs = {} if truncate is None else {"truncate_gradient": truncate}
+    return [("Embedding", (V, F), {"mask_zero": mask_zero}),
+            ("Bidirectional", ((cell, (3,), kwargs), merge_mode), {}),
+            ("Dense", (1,), {"activation": "sigmoid"})]
+
+
+@pytest.mark.parametrize("mask_zero", [False, True], ids=["no-mask", "mask_zero"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+@pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM", "GRU"])
+def test_a_bidirectional_layer_takes_the_lookup_and_trains_as_keras(keras, rng, cell, merge_mode,
+                                                                    mask_zero):
+    from _parity import build_pair, train_pair_on_batch
+
+    k_model, r_model = build_pair(keras, _bidirectional_spec(cell, merge_mode, mask_zero),
+                                  (T,), input_dtype="int32")
+    for lib, model in ((keras, k_model), (rnncore, r_model)):
+        model.compile(lib.optimizers.RMSprop(0.01), "binary_crossentropy")
+    x = rng.integers(0 if mask_zero else 1, V, size=(16, T))  # 144 ids for 30 rows
+    if mask_zero:
+        x[:3, :4] = 0  # padded starts
+    y = (x[:, -1] > V // 2).astype(np.float32)
+    train_pair_on_batch(k_model, r_model, x, y, steps=3)
+    bidi = r_model.layers[1]
+    for sub in (bidi.forward_layer, bidi.backward_layer):
+        assert isinstance(sub._cache.x_tm, R._TimeMajorLookup)  # both directions gathered
+    np.testing.assert_allclose(r_model.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_a_bidirectional_lookup_with_truncated_windows_matches_the_gathered_rows(rng, cell):
+    # truncate_gradient (rnncore's extension) gives each direction a window of other steps
+    models = []
+    for _ in range(2):
+        model = rnncore.Sequential([rnncore.Input(shape=(T,), dtype="int32"),
+                                    rnncore.layers.Embedding(V, F, mask_zero=True),
+                                    rnncore.layers.Bidirectional(
+                                        getattr(rnncore.layers, cell)(3, truncate_gradient=4)),
+                                    rnncore.layers.Dense(1, activation="sigmoid")])
+        model.compile(rnncore.optimizers.RMSprop(0.01), "binary_crossentropy")
+        models.append(model)
+    fused, plain = models
+    plain.set_weights(fused.get_weights())
+    plain.layers[1].accepts_lookup = False
+    x = rng.integers(0, V, size=(16, T))
+    y = (x[:, 0] > V // 2).astype(np.float32)
+    for _ in range(3):
+        np.testing.assert_allclose(fused.train_on_batch(x, y), plain.train_on_batch(x, y),
+                                   rtol=1e-5)
+    assert isinstance(fused.layers[1].forward_layer._cache.x_tm, R._TimeMajorLookup)
+    assert isinstance(plain.layers[1].forward_layer._cache.x_tm, np.ndarray)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_predict_makes_one_table_product_per_direction(rng, monkeypatch):
+    model = rnncore.Sequential([rnncore.Input(shape=(T,), dtype="int32"),
+                                rnncore.layers.Embedding(200, F),
+                                rnncore.layers.Bidirectional(rnncore.layers.GRU(3)),
+                                rnncore.layers.Dense(1, activation="sigmoid")])
+    x = rng.integers(0, 200, size=(40, T))
+    made = _count_projections(monkeypatch)
+    predicted = model.predict(x, batch_size=8, verbose=0)
+    assert len(made) == 2
+    np.testing.assert_array_equal(
+        predicted, model.predict(x, batch_size=8, verbose=0, callbacks=[_Watcher()]))

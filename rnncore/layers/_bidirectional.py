@@ -1,6 +1,7 @@
 """Bidirectional wrapper: one recurrent layer forward in time, a copy backward, merged."""
 import numpy as np
 
+from .._indexed_slices import IndexedSlices
 from ._base import Layer
 from ._rnn import RNNBase
 
@@ -44,6 +45,8 @@ class Bidirectional(Layer):
         self.return_state = self.forward_layer.return_state
         self.stateful = self.forward_layer.stateful
         self.supports_masking = True
+        # an Embedding may hand both directions its rows as an ops.Lookup (see Embedding.forward)
+        self.accepts_lookup = True
         for sub in (self.forward_layer, self.backward_layer):
             # Keras zeroes masked outputs of both directions when returning sequences
             sub.zero_output_for_mask = sub.return_sequences
@@ -106,6 +109,7 @@ class Bidirectional(Layer):
 
     def forward(self, inputs, training=False, mask=None, initial_state=None):
         fw_init = bw_init = None
+        self._input_shape = inputs[0].shape if isinstance(inputs, list) else inputs.shape
         if initial_state is not None:
             n = self.forward_layer.N_STATES
             fw_init, bw_init = initial_state[:n], initial_state[n:]
@@ -162,9 +166,51 @@ class Bidirectional(Layer):
             dxf = self.forward_layer.backward(dyf)
             dxb = self.backward_layer.backward(dyb)
         if isinstance(dxf, list):
-            dx = None if dxf[0] is None else dxf[0] + dxb[0]
-            return [dx, *dxf[1:], *dxb[1:]]
-        return None if dxf is None else dxf + dxb
+            return [self._sum_input_grads(dxf[0], dxb[0]), *dxf[1:], *dxb[1:]]
+        return self._sum_input_grads(dxf, dxb)
+
+    def _sum_input_grads(self, dxf, dxb):
+        """The two directions' input gradients, summed per position. From an Embedding's
+        lookup each is the table's IndexedSlices in its own processing order, so both are first
+        laid out as (batch, steps, features): the Embedding then makes one slice per id
+        occurrence of the sum, as Keras's gather gradient of the shared input does (slices of
+        both directions kept apart would square-sum differently in a sparse optimizer)."""
+        if dxf is None:
+            return None
+        if not isinstance(dxf, IndexedSlices) and not isinstance(dxb, IndexedSlices):
+            return dxf + dxb
+        B, T = self._input_shape[:2]
+        if isinstance(dxf, IndexedSlices) and isinstance(dxb, IndexedSlices) and \
+                dxf.values.shape[0] == dxb.values.shape[0] == T * B:
+            # whole windows: one pass, in time-major order (a lookup's own gradient's order)
+            vf, ids = self._input_order(dxf, self.forward_layer, T, B)
+            vb, _ = self._input_order(dxb, self.backward_layer, T, B)
+            return IndexedSlices(ids, (vf + vb).reshape(T * B, -1), dxf.dense_shape)
+        return self._by_position(dxf, self.forward_layer) + \
+            self._by_position(dxb, self.backward_layer)
+
+    @staticmethod
+    def _input_order(dx, layer, T, B):
+        """A lookup's whole-window IndexedSlices as (T, B, F) values and their (T·B,) ids, both
+        in input time order (`layer` processed them reversed when it goes backwards)."""
+        values, ids = dx.values.reshape(T, B, -1), dx.indices.reshape(T, B)
+        if layer.go_backwards:
+            values, ids = values[::-1], ids[::-1]
+        return values, ids.reshape(-1)
+
+    def _by_position(self, dx, layer):
+        """An input gradient as (batch, steps, features); IndexedSlices from a lookup hold one
+        row per (step, batch row) of `layer`'s BPTT window, in its processing order."""
+        if not isinstance(dx, IndexedSlices):
+            return dx
+        B, T = self._input_shape[:2]
+        F = dx.values.shape[1]
+        steps = dx.values.shape[0] // B if B else 0
+        out = np.zeros((T, B, F), dx.values.dtype)
+        out[T - steps:] = dx.values.reshape(steps, B, F)
+        if layer.go_backwards:
+            out = out[::-1]
+        return out.transpose(1, 0, 2)
 
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         x = self.check_input(inputs)
