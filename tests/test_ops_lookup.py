@@ -118,9 +118,10 @@ def test_models_train_the_same_with_and_without_the_lookup(rng, cell, functional
     fused_layer = [layer for layer in fused.layers if layer.accepts_lookup][0]
     assert isinstance(fused_layer._cache.x_tm, R._TimeMajorLookup)
     assert isinstance(recurrent[0]._cache.x_tm, np.ndarray)
-    # float32 sums in another order, through three RMSprop steps (which divide by sqrt(v))
+    # float32 sums in another order, through three RMSprop steps (which divide by sqrt(v), so
+    # a gradient near zero moves its weight by up to lr·(its rounding)/sqrt(v): 5e-6 was seen)
     for a, b in zip(fused.get_weights(), plain.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
                                rtol=1e-5)
 
