@@ -91,6 +91,10 @@ class Layer:
         # whether forward takes an Embedding's rows as an ops.Lookup (the recurrent layers)
         self.accepts_lookup = False
         self.input_grad_needed = True
+        # a Regularizer of the outputs (Dense and the recurrent layers take one), and the
+        # penalties and gradients it gave the last forward's outputs
+        self.activity_regularizer = None
+        self._activity = None
         self._variables = []
         self._inbound_nodes = []
         self._batch_input_shape = None
@@ -135,10 +139,52 @@ class Layer:
 
     @property
     def losses(self):
-        """The penalties of this layer's regularized trainable weights (Keras's
-        ``layer.losses``; rnncore has no ``add_loss``)."""
-        return [v.regularizer(v.value) for v in self.trainable_weights
-                if v.regularizer is not None]
+        """Keras's ``layer.losses`` (rnncore has no ``add_loss``): the activity penalties of
+        the last forward's outputs, then the penalties of the regularized trainable weights."""
+        return self.activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
+                                         if v.regularizer is not None]
+
+    # ---- activity regularization -----------------------------------------------------------
+    def activity_losses(self):
+        """The activity penalties of the last forward's outputs (empty without a regularizer),
+        this layer's then its sublayers' (a Bidirectional's two directions)."""
+        return [p for layer in [self] + self._sublayers() for p in layer._own_activity_losses()]
+
+    def _own_activity_losses(self):
+        return list(self._activity[0]) if self._activity else []
+
+    def _sublayers(self):
+        """The layers this one runs inside it (none; a Bidirectional its two directions)."""
+        return []
+
+    def _record_activity(self, outputs):
+        """Keras's activity penalty of this forward's outputs: the regularizer of each output
+        array divided by its batch size (0 for an empty batch), in the output's dtype; kept
+        with its gradient for the backward pass. The model calls this after each forward."""
+        reg = self.activity_regularizer
+        if reg is None:
+            self._activity = None
+            return
+        values, grads = [], []
+        for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs]):
+            y = np.asarray(y)
+            batch = y.dtype.type(y.shape[0] if y.ndim else 1)
+            value, grad = y.dtype.type(reg(y)), reg.gradient(y).astype(y.dtype, copy=False)
+            values.append(value / batch if batch else y.dtype.type(0))
+            grads.append(grad / batch if batch else np.zeros_like(y))
+        self._activity = (values, grads)
+
+    def _with_activity_grad(self, d_outputs):
+        """`d_outputs` (an array, or a list with one entry per output, None for none) plus the
+        gradient of the activity penalty, when the layer has one."""
+        if not self._activity:
+            return d_outputs
+        grads = self._activity[1]
+        if isinstance(d_outputs, (list, tuple)) or len(grads) > 1:
+            ds = list(d_outputs) if isinstance(d_outputs, (list, tuple)) else [d_outputs]
+            ds += [None] * (len(grads) - len(ds))
+            return [g if d is None else d + g for d, g in zip(ds, grads)]
+        return grads[0] if d_outputs is None else d_outputs + grads[0]
 
     variables = weights
     trainable_variables = trainable_weights
@@ -225,6 +271,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

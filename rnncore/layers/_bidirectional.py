@@ -81,6 +81,9 @@ class Bidirectional(Layer):
     def check_input(self, x):
         return self.forward_layer.check_input(x)
 
+    def _sublayers(self):
+        return [self.forward_layer, self.backward_layer]
+
     def compute_output_shape(self, input_shape):
         out = self.forward_layer.compute_output_shape(input_shape)
         states = []
@@ -113,10 +116,12 @@ class Bidirectional(Layer):
         if initial_state is not None:
             n = self.forward_layer.N_STATES
             fw_init, bw_init = initial_state[:n], initial_state[n:]
-        yf, sf = self._split(self.forward_layer.forward(inputs, training, mask, fw_init),
-                             self.forward_layer)
-        yb, sb = self._split(self.backward_layer.forward(inputs, training, mask, bw_init),
-                             self.backward_layer)
+        outs = []
+        for layer, init in ((self.forward_layer, fw_init), (self.backward_layer, bw_init)):
+            out = layer.forward(inputs, training, mask, init)
+            layer._record_activity(out)  # the wrapped layer's own activity_regularizer
+            outs.append(self._split(out, layer))
+        (yf, sf), (yb, sb) = outs
         if self.return_sequences:
             yb = yb[:, ::-1]
         self._yf, self._yb = yf, yb
@@ -157,14 +162,15 @@ class Bidirectional(Layer):
         n = self.forward_layer.N_STATES
         for layer in (self.forward_layer, self.backward_layer):
             layer.input_grad_needed = self.input_grad_needed
+        fl, bl = self.forward_layer, self.backward_layer
         if self.return_state:
             dsf = d_states[:n] if d_states else [None] * n
             dsb = d_states[n:] if d_states else [None] * n
-            dxf = self.forward_layer.backward([dyf, *dsf])
-            dxb = self.backward_layer.backward([dyb, *dsb])
+            dxf = fl.backward(fl._with_activity_grad([dyf, *dsf]))
+            dxb = bl.backward(bl._with_activity_grad([dyb, *dsb]))
         else:
-            dxf = self.forward_layer.backward(dyf)
-            dxb = self.backward_layer.backward(dyb)
+            dxf = fl.backward(fl._with_activity_grad(dyf))
+            dxb = bl.backward(bl._with_activity_grad(dyb))
         if isinstance(dxf, list):
             return [self._sum_input_grads(dxf[0], dxb[0]), *dxf[1:], *dxb[1:]]
         return self._sum_input_grads(dxf, dxb)

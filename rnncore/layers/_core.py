@@ -60,9 +60,8 @@ class Dense(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
-        if activity_regularizer is not None:
-            raise ValueError(f"activity_regularizer={activity_regularizer!r} is not supported "
-                             "by rnncore yet; expected None")
+        self.activity_regularizer = _regularizers.get(activity_regularizer,
+                                                      "activity_regularizer")
         self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
         self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
         self._weight_regularizers = {"kernel": self.kernel_regularizer,
@@ -118,6 +117,15 @@ class Dense(Layer):
         dz = (d_outputs if self.activation == "linear"
               else _activations.backward(self.activation, self._z, self._y, d_outputs))
         return self.backward_preactivation(dz)
+
+    def preactivation_activity_grad(self):
+        """The activity penalty's gradient carried through the activation to the
+        pre-activation, or None: what a fused loss's backward adds to its own."""
+        if not self._activity:
+            return None
+        g = self._activity[1][0]
+        return g if self.activation == "linear" else _activations.backward(
+            self.activation, self._z, self._y, g)
 
     def backward_preactivation(self, dz):
         """Backward from the gradient w.r.t. the pre-activation (used for fused losses)."""

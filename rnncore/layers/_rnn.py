@@ -55,9 +55,8 @@ class RNNBase(Layer):
         self._weight_constraints = {"kernel": self.kernel_constraint,
                                     "recurrent_kernel": self.recurrent_constraint,
                                     "bias": self.bias_constraint}
-        if activity_regularizer is not None:
-            raise ValueError(f"activity_regularizer={activity_regularizer!r} is not supported "
-                             "by rnncore yet; expected None")
+        self.activity_regularizer = _regularizers.get(activity_regularizer,
+                                                      "activity_regularizer")
         for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not isinstance(value, numbers.Real):
                 raise ValueError(f"{argument} must be a float in [0, 1], got {value!r}")

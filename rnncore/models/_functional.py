@@ -161,6 +161,7 @@ class Functional(Model):
             else:
                 out = layer.forward(value, training=training,
                                     mask=mask if layer.supports_masking else None)
+            layer._record_activity(out)
             out_mask = layer.compute_mask(primary, mask)
             for i, t in enumerate(_flat(node.outputs)):
                 values[id(t)] = out[i] if isinstance(node.outputs, list) else out
@@ -174,17 +175,21 @@ class Functional(Model):
         grads = {id(self._output): d}
         for node in reversed(self._nodes):
             outs = node.outputs
+            layer = node.layer
+            fused = from_logits and node is self._nodes[-1]
             if isinstance(outs, list):
-                d_out = [grads.get(id(t)) for t in outs]
+                d_out = layer._with_activity_grad([grads.get(id(t)) for t in outs])
                 if all(g is None for g in d_out):
                     continue
             else:
                 d_out = grads.get(id(outs))
+                if not fused:
+                    d_out = layer._with_activity_grad(d_out)
                 if d_out is None:
                     continue
-            layer = node.layer
-            if from_logits and node is self._nodes[-1]:
-                d_in = layer.backward_preactivation(d_out)
+            if fused:
+                extra = layer.preactivation_activity_grad()
+                d_in = layer.backward_preactivation(d_out if extra is None else d_out + extra)
             else:
                 d_in = layer.backward(d_out)
             if d_in is None:

@@ -215,26 +215,36 @@ class Model:
 
     @property
     def losses(self):
-        """The weight penalties (``kernel_regularizer=...``) of ``trainable_weights``, in that
-        order: Keras's ``model.losses`` (rnncore has no ``add_loss``)."""
-        return [v.regularizer(v.value) for v in self.trainable_weights
-                if v.regularizer is not None]
+        """Keras's ``model.losses`` (rnncore has no ``add_loss``): the activity penalties of the
+        last forward's layer outputs (``activity_regularizer=...``), layer by layer, then the
+        weight penalties (``kernel_regularizer=...``) of ``trainable_weights``."""
+        return self._activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
+                                          if v.regularizer is not None]
 
-    @staticmethod
-    def _add_penalties(loss, variables, gradients):
-        """Keras's compute_loss: the compiled loss plus each weight penalty, summed in the
-        weights' dtype; with `gradients`, each penalized weight's gradient gains the penalty's
-        (a sparse gradient turns dense, as when TensorFlow adds a dense one to it)."""
+    def _activity_losses(self):
+        # Keras's model walk (a deque, extendleft) visits each layer's sublayers right after
+        # it but in reverse: a Bidirectional's backward direction before its forward one
+        return [p for layer in self.layers
+                for sub in [layer] + layer._sublayers()[::-1] for p in sub._own_activity_losses()]
+
+    def _add_penalties(self, loss, variables, gradients):
+        """Keras's compute_loss: the compiled loss plus ``model.losses`` (activity penalties,
+        then weight penalties), summed in float32 or the weights' dtype; with `gradients`,
+        each penalized weight's gradient gains the penalty's (a sparse gradient turns dense,
+        as when TensorFlow adds a dense one to it). The activity penalties' gradients join
+        the backward pass at their layers' outputs."""
         penalized = [v for v in variables if v.regularizer is not None]
-        if not penalized:
+        activity = self._activity_losses()
+        if not penalized and not activity:
             return loss
-        values = [loss] + [v.regularizer(v.value) for v in penalized]
+        values = [loss] + activity + [v.regularizer(v.value) for v in penalized]
         if gradients:
             for v in penalized:
                 extra = v.regularizer.gradient(v.value)
                 g = v.grad.to_dense() if isinstance(v.grad, IndexedSlices) else v.grad
                 v.grad = extra if g is None else g + extra
-        return float(np.sum(np.array(values, dtype=penalized[0].dtype)))
+        dtype = penalized[0].dtype if penalized else np.asarray(activity[0]).dtype
+        return float(np.sum(np.array(values, dtype=dtype)))
 
     def _update_metrics(self, loss, y, y_pred, logits, mask, sw=None):
         self._loss_tracker.update_state(loss, sample_weight=y_pred.shape[0])

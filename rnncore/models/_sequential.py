@@ -109,6 +109,7 @@ class Sequential(Model):
             else:
                 out = layer.forward(x, training=training,
                                     mask=mask if layer.supports_masking else None)
+            layer._record_activity(out)
             mask = layer.compute_mask(x, mask)
             x = out
         self._output_mask = mask
@@ -116,11 +117,15 @@ class Sequential(Model):
 
     def _backward(self, d, from_logits=False):
         last = self._layers[-1]
-        d = last.backward_preactivation(d) if from_logits else last.backward(d)
+        if from_logits:
+            extra = last.preactivation_activity_grad()
+            d = last.backward_preactivation(d if extra is None else d + extra)
+        else:
+            d = last.backward(last._with_activity_grad(d))
         for layer in reversed(self._layers[:-1]):
             if d is None:
                 break
-            d = layer.backward(d)
+            d = layer.backward(layer._with_activity_grad(d))
 
     def get_config(self):
         from ..layers import serialize
