@@ -181,8 +181,8 @@ class CallbackList(Callback):
             for hook in hooks:
                 if hook in vars(cb):
                     return True
-                owner = next(k for k in type(cb).__mro__ if hook in vars(k))
-                if not owner.__module__.startswith(__name__.rpartition(".")[0]):
+                owner = next((k for k in type(cb).__mro__ if hook in vars(k)), None)
+                if owner is None or not owner.__module__.startswith(__name__.rpartition(".")[0]):
                     return True
         return False
 

@@ -174,6 +174,11 @@ class Layer:
             grads.append(grad / batch if batch else np.zeros_like(y))
         self._activity = (values, grads)
 
+    def preactivation_activity_grad(self):
+        """For a layer whose loss is taken from its pre-activation (Dense): the activity
+        penalty's gradient carried there, or None."""
+        return None
+
     def _with_activity_grad(self, d_outputs):
         """`d_outputs` (an array, or a list with one entry per output, None for none) plus the
         gradient of the activity penalty, when the layer has one."""
