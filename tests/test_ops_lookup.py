@@ -322,3 +322,24 @@ def test_predict_makes_one_table_product_per_direction(rng, monkeypatch):
     assert len(made) == 2
     np.testing.assert_array_equal(
         predicted, model.predict(x, batch_size=8, verbose=0, callbacks=[_Watcher()]))
+
+
+@pytest.mark.parametrize("dropout", [False, True], ids=["no-dropout", "dropout"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_a_lookup_of_a_large_table_gathers_its_rows_time_major(rng, cell, go_backwards, dropout):
+    # more rows than the batch has ids: the op gathers the rows straight into its time-major
+    # layout, the same numbers as the batch-major rows it was given before
+    forward, backward, _ = CELLS[cell]
+    table = rng.normal(size=(200, F)).astype(np.float32)
+    ids = rng.integers(0, 200, size=(B, T))
+    W, U, b = _weights(rng, cell, np.float32)
+    dp = ((rng.random((B, F)) > 0.3) / 0.7).astype(np.float32) if dropout else None
+    kwargs = dict(return_sequences=True, go_backwards=go_backwards, dropout_mask=dp)
+    y_ref, _, c_ref = forward(np.take(table, ids, axis=0), W, U, b, **kwargs)
+    y, _, c = forward(ops.Lookup(table, ids), W, U, b, **kwargs)
+    assert isinstance(c.x_tm, np.ndarray)
+    np.testing.assert_array_equal(c.x_tm, c_ref.x_tm)
+    np.testing.assert_array_equal(y, y_ref)
+    d = rng.normal(size=y.shape).astype(np.float32)
+    np.testing.assert_array_equal(backward(c, d)["x"], backward(c_ref, d)["x"])

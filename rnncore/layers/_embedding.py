@@ -83,16 +83,18 @@ class Embedding(Layer):
     def forward(self, inputs, training=False, mask=None, lookup=False, projections=None):
         """The rows of the table for ``inputs``; with ``lookup`` (the model does this for a
         recurrent consumer, which must then accept it) an ``ops.Lookup`` that gathers nothing
-        yet, when the table has fewer rows than the batch has ids: the recurrent op then
-        gathers ``x·W + b`` from ``table·W + b`` instead. In a pass with frozen weights the
-        model gives its ``ops.Projections``, which keeps ``table·W + b`` across batches: then
-        the table need only have fewer rows than the whole pass has ids."""
+        yet. When the table has fewer rows than the batch has ids, the recurrent op gathers
+        ``x·W + b`` from ``table·W + b``; otherwise it gathers the rows straight into its
+        time-major layout. In a pass with frozen weights the model gives its
+        ``ops.Projections``, which keeps ``table·W + b`` across batches: the Lookup carries it
+        when the table has fewer rows than the whole pass has ids."""
         self._ids = inputs
-        ids = inputs.size
-        if projections is not None and inputs.shape[0]:
-            ids = inputs.size // inputs.shape[0] * projections.samples
-        if lookup and self.input_dim <= ids:
-            return Lookup(self.embeddings.value, inputs, projections)
+        if lookup:
+            keep = None
+            if projections is not None and inputs.shape[0] and self.input_dim <= (
+                    inputs.size // inputs.shape[0] * projections.samples):
+                keep = projections
+            return Lookup(self.embeddings.value, inputs, keep)
         # np.take gathers rows 5x faster than fancy indexing (6400 ids x 16: 28 vs 140 us);
         # the ids were range-checked at the boundary
         return np.take(self.embeddings.value, inputs, axis=0)
