@@ -343,3 +343,17 @@ def test_a_lookup_of_a_large_table_gathers_its_rows_time_major(rng, cell, go_bac
     np.testing.assert_array_equal(y, y_ref)
     d = rng.normal(size=y.shape).astype(np.float32)
     np.testing.assert_array_equal(backward(c, d)["x"], backward(c_ref, d)["x"])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("rows,cols", [(6400, 64), (300, 8), (1 << 12, 128)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gather_rows_on_any_number_of_threads(rng, rows, cols, n_threads, dtype):
+    # from 256K floats on, the gather is split over the threads
+    from rnncore._kernels._rows import gather_rows
+
+    table = rng.normal(size=(500, cols)).astype(dtype)
+    ids = rng.integers(0, 500, size=rows)
+    out = np.full((rows, cols), np.nan, dtype)
+    gather_rows(table, ids, out, n_threads)
+    np.testing.assert_array_equal(out, np.take(table, ids, axis=0))

@@ -170,7 +170,7 @@ def time_major(x, dtype, go_backwards, input_mask=None, workspace=None, keep_loo
             out = workspace.get("x_tm", (T, B, F), dtype) if workspace is not None else None
             if out is None:
                 out = np.empty((T, B, F), dtype=dtype)
-            gather_rows(x.table, ids.reshape(-1), out.reshape(T * B, F))
+            gather_rows(x.table, ids.reshape(-1), out.reshape(T * B, F), num_threads(None))
             if input_mask is not None:
                 out *= input_mask
             return out
@@ -255,7 +255,8 @@ def input_gemm(x_tm, kernel, bias, out):
                     projected += bias
             if cache is not None:
                 cache.put(x_tm.table, kernel, bias, projected)
-        gather_rows(projected, x_tm.ids.reshape(-1), out.reshape(-1, out.shape[2]))
+        gather_rows(projected, x_tm.ids.reshape(-1), out.reshape(-1, out.shape[2]),
+                    num_threads(None))
         return out
     T, B, F = x_tm.shape
     out2 = out.reshape(T * B, -1)
