@@ -180,3 +180,34 @@ def test_activity_regularizers_survive_save_and_load(tmp_path, rng):
     loaded = rnncore.models.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.layers[1].activity_regularizer, regularizers.L2)
     assert loaded.evaluate(x, np.ones(8), verbose=0) == model.evaluate(x, np.ones(8), verbose=0)
+
+
+def _any_layer_activity_model(lib):
+    """Keras takes activity_regularizer on every layer: an Embedding (whose rows the recurrent
+    layer then gets gathered), a Bidirectional wrapper's merged output, a Dropout."""
+    r = lib.regularizers
+    model = lib.Sequential([
+        lib.Input(shape=(12,), dtype="int32"),
+        lib.layers.Embedding(40, 8, activity_regularizer=r.L2(0.05)),
+        lib.layers.Bidirectional(lib.layers.GRU(4, return_sequences=True),
+                                 activity_regularizer="l1"),
+        lib.layers.Dropout(0.0, activity_regularizer=r.L1L2(0.01, 0.01)),
+        lib.layers.LSTM(3),
+        lib.layers.Dense(1, activation="sigmoid")])
+    model.compile(lib.optimizers.RMSprop(0.01), "binary_crossentropy")
+    return model
+
+
+def test_activity_regularizers_on_any_layer_train_as_keras(keras, rng):
+    k_model, r_model = _any_layer_activity_model(keras), _any_layer_activity_model(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    x = rng.integers(1, 40, size=(32, 12))
+    y = (x[:, :3].mean(axis=1) > 20).astype("float32")
+    k_model(x)
+    r_model(x)
+    assert len(r_model.losses) == 3
+    np.testing.assert_allclose(r_model.losses, [float(v) for v in k_model.losses], rtol=1e-5)
+    train_pair_on_batch(k_model, r_model, x, y)
+    config = r_model.layers[0].get_config()
+    assert config["activity_regularizer"]["config"] == {"l2": 0.05}
+    assert type(r_model.layers[0]).from_config(config).activity_regularizer.l2 == 0.05

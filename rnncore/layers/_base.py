@@ -71,7 +71,8 @@ class Layer:
     """Base class of rnncore layers. See the module docstring for the training protocol."""
 
     _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
-                    "batch_size", "input_dim", "input_length", "autocast", "dynamic")
+                    "batch_size", "input_dim", "input_length", "autocast", "dynamic",
+                    "activity_regularizer")
 
     def __init__(self, name=None, dtype=None, trainable=True, **kwargs):
         unknown = set(kwargs) - set(self._BASE_KWARGS)
@@ -91,9 +92,10 @@ class Layer:
         # whether forward takes an Embedding's rows as an ops.Lookup (the recurrent layers)
         self.accepts_lookup = False
         self.input_grad_needed = True
-        # a Regularizer of the outputs (Dense and the recurrent layers take one), and the
-        # penalties and gradients it gave the last forward's outputs
-        self.activity_regularizer = None
+        # a Regularizer of the outputs (any layer takes one, as in Keras), and the penalties
+        # and gradients it gave the last forward's outputs
+        self.activity_regularizer = _regularizers.get(kwargs.get("activity_regularizer"),
+                                                      "activity_regularizer")
         self._activity = None
         self._variables = []
         self._inbound_nodes = []

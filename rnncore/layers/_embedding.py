@@ -89,7 +89,7 @@ class Embedding(Layer):
         ``ops.Projections``, which keeps ``table·W + b`` across batches: the Lookup carries it
         when the table has fewer rows than the whole pass has ids."""
         self._ids = inputs
-        if lookup:
+        if lookup and self.activity_regularizer is None:  # a penalty needs the rows themselves
             keep = None
             if projections is not None and inputs.shape[0] and self.input_dim <= (
                     inputs.size // inputs.shape[0] * projections.samples):
