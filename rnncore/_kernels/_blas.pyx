@@ -61,6 +61,25 @@ cdef extern from *:
     RC_BLOCK(4, 1)
     RC_BLOCK(2, 1)
     RC_BLOCK(1, 1)
+    /* The plain products' blocks: 6, 4, 2 or 1 rows (the most that `rest` rows allow) by
+       two vectors of c (wide) or one, c (+)= a·b over k, b's rows ldb apart. */
+    static inline long rc_rows_of(long rest) {
+        return rest >= 6 ? 6 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
+    }
+    static inline void rc_block_rows(long mr, int wide, long k, const float *a, long lda,
+                                     const float *b, long ldb, int add, float *c, long ldc) {
+        if (wide) {
+            if (mr == 6) rc_block_6_2(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+            else if (mr == 4) rc_block_4_2(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+            else if (mr == 2) rc_block_2_2(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+            else rc_block_1_2(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+        } else {
+            if (mr == 6) rc_block_6_1(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+            else if (mr == 4) rc_block_4_1(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+            else if (mr == 2) rc_block_2_1(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+            else rc_block_1_1(0, k, a, lda, 1, b, ldb, 0, add, c, ldc);
+        }
+    }
     #endif
     /* The per-step products of mid-size layers (h_{t-1}·U is 32x64 by 64x256 per thread for
        LSTM(64)): OpenBLAS packs b at every call, a quarter of its time at these sizes. Here
@@ -74,23 +93,10 @@ cdef extern from *:
             return 0;
         int add = beta != 0.0f;
         for (long i = 0; i < m;) {
-            long rest = m - i, mr = rest >= 6 ? 6 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
-            const float *ai = a + i * lda;
-            for (long j = 0; j < n; j += 16) {
-                const float *bj = b + j;
-                float *cij = c + i * ldc + j;
-                if (n - j >= 16) {
-                    if (mr == 6) rc_block_6_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                    else if (mr == 4) rc_block_4_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                    else if (mr == 2) rc_block_2_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                    else rc_block_1_2(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                } else {
-                    if (mr == 6) rc_block_6_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                    else if (mr == 4) rc_block_4_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                    else if (mr == 2) rc_block_2_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                    else rc_block_1_1(0, k, ai, lda, 1, bj, ldb, 0, add, cij, ldc);
-                }
-            }
+            long mr = rc_rows_of(m - i);
+            for (long j = 0; j < n; j += 16)
+                rc_block_rows(mr, n - j >= 16, k, a + i * lda, lda, b + j, ldb, add,
+                              c + i * ldc + j, ldc);
             i += mr;
         }
         return 1;
@@ -127,20 +133,14 @@ cdef extern from *:
             const float *panel = bp + j * k;
             int wide = n - j >= 16;
             for (long i = 0; i < m;) {
-                long rest = m - i, mr = rest >= 6 ? 6 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
-                const float *ai = a + i * lda;
-                float *cij = c + i * ldc + j;
-                if (wide) {
-                    if (mr == 6) rc_block_6_2(0, k, ai, lda, 1, panel, 16, 0, add, cij, ldc);
-                    else if (mr == 4) rc_block_4_2(0, k, ai, lda, 1, panel, 16, 0, add, cij, ldc);
-                    else if (mr == 2) rc_block_2_2(0, k, ai, lda, 1, panel, 16, 0, add, cij, ldc);
-                    else rc_block_1_2(0, k, ai, lda, 1, panel, 16, 0, add, cij, ldc);
-                } else {
-                    if (mr == 6) rc_block_6_1(0, k, ai, lda, 1, panel, 8, 0, add, cij, ldc);
-                    else if (mr == 4) rc_block_4_1(0, k, ai, lda, 1, panel, 8, 0, add, cij, ldc);
-                    else if (mr == 2) rc_block_2_1(0, k, ai, lda, 1, panel, 8, 0, add, cij, ldc);
-                    else rc_block_1_1(0, k, ai, lda, 1, panel, 8, 0, add, cij, ldc);
-                }
+                long mr = rc_rows_of(m - i);
+                /* the panel's width as a constant in each call: a run-time ldb cost 2-4% */
+                if (wide)
+                    rc_block_rows(mr, 1, k, a + i * lda, lda, panel, 16, add, c + i * ldc + j,
+                                  ldc);
+                else
+                    rc_block_rows(mr, 0, k, a + i * lda, lda, panel, 8, add, c + i * ldc + j,
+                                  ldc);
                 i += mr;
             }
         }

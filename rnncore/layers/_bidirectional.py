@@ -177,10 +177,12 @@ class Bidirectional(Layer):
 
     def _sum_input_grads(self, dxf, dxb):
         """The two directions' input gradients, summed per position. From an Embedding's
-        lookup each is the table's IndexedSlices in its own processing order, so both are first
-        laid out as (batch, steps, features): the Embedding then makes one slice per id
-        occurrence of the sum, as Keras's gather gradient of the shared input does (slices of
-        both directions kept apart would square-sum differently in a sparse optimizer)."""
+        lookup each is the table's IndexedSlices in its own processing order: over whole
+        windows they are summed into one slice per id occurrence in time-major order; with
+        truncated windows both are laid out as (batch, steps, features) and summed, and the
+        Embedding slices that. Either way one slice per occurrence of the sum, as Keras's gather
+        gradient of the shared input (slices of both directions kept apart would square-sum
+        differently in a sparse optimizer)."""
         if dxf is None:
             return None
         if not isinstance(dxf, IndexedSlices) and not isinstance(dxb, IndexedSlices):
