@@ -286,6 +286,28 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
+    # ---- pickling and deep copies ---------------------------------------------------------
+    # What one forward pass leaves for its backward pass (inputs, activations, dropout masks,
+    # the recurrent ops' caches, which hold a kernel module): a pickled or deep-copied layer
+    # drops it, as a fresh layer has none, and the next forward makes it again.
+    _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
+                  "_yf", "_yb", "_input_shape", "_activity")
+
+    def __getstate__(self):
+        """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights
+        (with their regularizers and constraints), the symbolic graph (``_inbound_nodes``),
+        the dropout generator and a stateful layer's ``states`` travel; the per-forward data
+        in ``_TRANSIENT`` is dropped and the workspace (scratch arrays reused between batches)
+        is replaced by an empty one."""
+        state = self.__dict__.copy()
+        for name in self._TRANSIENT:
+            if name in state:
+                state[name] = None
+        workspace = state.get("_workspace")
+        if workspace is not None:
+            state["_workspace"] = type(workspace)()
+        return state
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 

@@ -489,6 +489,51 @@ class Model:
         return json.dumps({"class_name": type(self).__name__, "config": self.get_config()},
                           **kwargs)
 
+    # ---- pickling and deep copies -----------------------------------------------------------
+    # Sets of id()s of objects in a list the model holds (weighted metrics; a functional
+    # model's Embedding->recurrent and data-fed nodes). An id means nothing in another process
+    # or for a copy, so these travel as positions in that list.
+    _ID_SETS = (("_weighted", "_metrics"), ("_lookup_nodes", "_nodes"),
+                ("_data_fed_nodes", "_nodes"))
+
+    def __getstate__(self):
+        """The model's ``__dict__`` for pickle and ``copy.deepcopy``: layers (which drop their
+        per-forward data, see ``Layer.__getstate__``), graph, compile settings, metrics,
+        optimizer with its state, and history travel; the per-pass ``_projections`` and the
+        last forward's output mask do not."""
+        state = self.__dict__.copy()
+        state["_projections"] = None
+        state["_output_mask"] = None
+        for attr, pool in self._ID_SETS:
+            if isinstance(state.get(attr), set):
+                ids = state[attr]
+                state[attr] = [i for i, x in enumerate(state.get(pool) or ()) if id(x) in ids]
+        optimizer = state.get("optimizer")
+        excluded = getattr(optimizer, "_exclude_ids", None)
+        if excluded:
+            # the optimizer's exclude_from_weight_decay(var_list=...) keeps variable ids too
+            state["_optimizer_excluded"] = [i for i, v in enumerate(self.weights)
+                                            if id(v) in excluded]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        excluded = state.pop("_optimizer_excluded", None)
+        for attr, pool in self._ID_SETS:
+            if isinstance(state.get(attr), list):
+                items = state.get(pool) or ()
+                state[attr] = {id(items[i]) for i in state[attr]}
+        self.__dict__.update(state)
+        optimizer = self.optimizer
+        if optimizer is not None and hasattr(optimizer, "_index"):
+            # the optimizer finds each variable's slots by id(variable): key them again by the
+            # unpickled (copied) variables, which sit at the same positions
+            optimizer._index = {id(v): i for i, v in enumerate(optimizer._trainable_variables)}
+            if excluded is not None:
+                weights = self.weights
+                optimizer._exclude_ids = {id(weights[i]) for i in excluded}
+
+
 
 def _verbosity(verbose):
     if verbose == "auto":
