@@ -114,8 +114,10 @@ class IndexedSlices:
         return out.reshape(self.dense_shape)
 
     def _int_indices(self):
+        # the compiled scatters want C-contiguous ids: a strided 1-D view (ids[::2]) is copied
         indices = self.indices
-        return indices if indices.dtype in (np.int32, np.int64) else indices.astype(np.int64)
+        return np.ascontiguousarray(
+            indices, dtype=indices.dtype if indices.dtype in (np.int32, np.int64) else np.int64)
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:

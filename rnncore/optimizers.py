@@ -535,10 +535,12 @@ class RMSprop(Optimizer):
         slot, sums = self._row_scratch_by_index.get(i, (None, None))
         if slot is None:
             slot = np.full(rows, -1, np.int32)
-        if sums is None or sums.shape[1] < n or sums.dtype != dtype:
-            sums = np.empty((3, n, cols), dtype)
+        if sums is None or sums.size < 3 * n * cols or sums.dtype != dtype:
+            sums = np.empty(3 * n * cols, dtype)
         self._row_scratch_by_index[i] = slot, sums
-        return slot, sums[:, :n]
+        # the kernel wants (3, n, cols) C-contiguous: a prefix of a flat buffer is, where a
+        # slice [:, :n] of a bigger (3, N, cols) block is not (a shorter last batch)
+        return slot, sums[:3 * n * cols].reshape(3, n, cols)
 
     def _sparse_update_step_dense(self, g, w, lr, i):
         dt = w.dtype.type

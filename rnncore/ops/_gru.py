@@ -3,6 +3,7 @@ import numpy as np
 
 from .._kernels import _gru as _kernel
 from ..reference import gru as _twin
+from . import _checks as K
 from . import _recurrent as R
 
 
@@ -13,34 +14,6 @@ class GRUCache:
                  "recurrent_kernel", "act", "ract", "reset_after", "steps", "go_backwards",
                  "return_sequences", "input_mask", "engine", "n_threads", "workspace",
                  "has_bias")
-
-
-def _check_weights(x, kernel, recurrent_kernel, bias, reset_after):
-    H = recurrent_kernel.shape[0]
-    if recurrent_kernel.shape != (H, 3 * H):
-        raise ValueError("recurrent_kernel must have shape (units, 3 * units), got "
-                         f"{recurrent_kernel.shape}")
-    if kernel.shape != (x.shape[2], 3 * H):
-        raise ValueError(f"kernel must have shape (input_dim, 3 * units) = ({x.shape[2]}, "
-                         f"{3 * H}), got {kernel.shape}")
-    if bias is not None:
-        expected = (2, 3 * H) if reset_after else (3 * H,)
-        if bias.shape != expected:
-            raise ValueError(f"bias must have shape {expected} with reset_after={reset_after}, "
-                             f"got {bias.shape}")
-
-
-def _per_gate(mask, dtype, shape):
-    """A dropout mask as the kernels take it: None, or (M, *shape) with M = 1 or 3."""
-    if mask is None:
-        return None
-    mask = np.ascontiguousarray(mask, dtype=dtype)
-    if mask.shape == shape:
-        return mask[None]
-    if mask.shape != (3, *shape):
-        raise ValueError(f"dropout masks must have shape {shape} or {(3, *shape)} (one per gate "
-                         f"z, r, h), got {mask.shape}")
-    return mask
 
 
 def _colsum(a):
@@ -57,7 +30,7 @@ def _input_gemm_per_gate(x_tm, kernel, bias, masks, out, ws):
     xg = ws.get("x_gate", (T, B, F), x_tm.dtype)
     flat = out.reshape(T * B, 3 * H)
     if bias is not None:
-        out.reshape(T, -1)[...] = np.tile(bias, B)  # as _recurrent.input_gemm
+        out.reshape(T, B * 3 * H)[...] = np.tile(bias, B)  # as _recurrent.input_gemm
     for g in range(3):
         np.multiply(x_tm, masks[g], out=xg)
         cols = slice(g * H, (g + 1) * H)
@@ -142,18 +115,19 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     >>> y.shape, h.shape
     ((2, 5, 4), (2, 4))
     """
-    if reset_after not in (True, False):
-        raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
-    # the kernels take C-contiguous arrays of one float dtype; transposed or mixed-dtype weights
-    # are converted (no copy otherwise)
-    dtype = np.result_type(np.asarray(kernel).dtype, np.float32)
-    kernel = np.ascontiguousarray(kernel, dtype=dtype)
-    recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=dtype)
-    bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    _check_weights(x, kernel, recurrent_kernel, bias, reset_after)
-    B, T, F = x.shape
-    H = recurrent_kernel.shape[0]
-    ws = workspace if workspace is not None else R.Workspace()
+    reset_after = K.flag(reset_after, "reset_after")
+    a = K.forward_arguments(
+        x, kernel, recurrent_kernel, bias, initial_state, gates=3, n_states=1,
+        gate_names="z, r, h", mask=mask, dropout_mask=dropout_mask,
+        recurrent_dropout_mask=recurrent_dropout_mask, return_sequences=return_sequences,
+        go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+        n_threads=n_threads, workspace=workspace,
+        bias_shape=(lambda H: (2, 3 * H)) if reset_after else (lambda H: (3 * H,)),
+        bias_note=f" with reset_after={reset_after}")
+    dtype, kernel, recurrent_kernel, bias = a.dtype, a.kernel, a.recurrent_kernel, a.bias
+    go_backwards, return_sequences = a.go_backwards, a.return_sequences
+    B, T, H = a.B, a.T, a.H
+    ws = a.workspace if a.workspace is not None else R.Workspace()
     module = R.pick_engine(engine, _kernel, _twin)
     c = GRUCache()
     c.act = R.activation_code(activation, "activation")
@@ -168,9 +142,9 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
         xbias = bias[0].copy()
         xbias[:2 * H] += bias[1, :2 * H]
         rbias = np.ascontiguousarray(bias[1, 2 * H:], dtype=dtype)
-    input_masks = _per_gate(dropout_mask, dtype, (B, F))
+    input_masks = a.dropout_mask
     per_gate_input = input_masks is not None and input_masks.shape[0] == 3
-    c.x_tm = R.time_major(x, dtype, go_backwards,
+    c.x_tm = R.time_major(a.x, dtype, go_backwards,
                           None if input_masks is None or per_gate_input else input_masks[0], ws,
                           keep_lookup=not per_gate_input)
     c.z = ws.get("z", (T, B, 3 * H), dtype)
@@ -179,22 +153,23 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     else:
         R.input_gemm(c.x_tm, kernel, xbias, c.z)
     c.hs = ws.get("hs", (T + 1, B, H), dtype)
-    c.hs[0] = 0 if initial_state is None else initial_state
-    rec_masks = _per_gate(recurrent_dropout_mask, dtype, (B, H))
+    h0 = None if a.initial_state is None else a.initial_state[0]
+    c.hs[0] = 0 if h0 is None else h0
+    rec_masks = a.recurrent_dropout_mask
     c.rec_mask = R.empty(dtype, 3) if rec_masks is None else rec_masks
     M = c.rec_mask.shape[0]
     c.hm = ws.get("hm", (M, T, B, H), dtype) if M else R.empty(dtype, 4)
     c.hr = ws.get("hr", (T, B, H), dtype)
     rec = ws.get("rec", (B, 3 * H), dtype) if reset_after else R.empty(dtype, 2)
-    c.step_mask = R.step_mask_time_major(mask, go_backwards, T, B)
-    c.n_threads = R.num_threads(n_threads)
+    c.step_mask = R.step_mask_time_major(a.mask, go_backwards, T, B)
+    c.n_threads = R.num_threads(a.n_threads)
     module.forward(c.z, recurrent_kernel, rbias, c.hs, c.hr, rec, c.rec_mask, c.hm, c.step_mask,
                    c.reset_after, c.act, c.ract, c.n_threads)
     c.seen = None
-    if mask is not None:
+    if a.mask is not None:
         # Keras emits the previous *output* at a masked step, and zeros before the first real
         # step (or zeros at every masked step with zero_output_for_mask).
-        c.seen = c.step_mask.astype(bool) if zero_output_for_mask else np.logical_or.accumulate(
+        c.seen = c.step_mask.astype(bool) if a.zero_output_for_mask else np.logical_or.accumulate(
             c.step_mask.astype(bool), axis=0)
     c.kernel, c.recurrent_kernel = kernel, recurrent_kernel
     c.steps = R.window(truncate_gradient, T)
@@ -248,16 +223,17 @@ def gru_backward(cache, d_output, d_states=None, need_dx=True):
     (batch, timesteps, input_dim; None without need_dx) and ``initial_state`` ([dL/dh0]).
     Only the last ``truncate_gradient`` steps contribute (all with -1).
     """
-    c = cache
+    c = K.check_cache(cache, GRUCache, "gru_forward")
     T, B, G = c.z.shape
     H = G // 3
     dtype = c.z.dtype
+    d_output = K.output_grad(d_output, c, H)
+    d_states = K.states(d_states, "d_states", 1, B, H, dtype)
+    need_dx = K.flag(need_dx, "need_dx")
     ws = c.workspace
     dhs, dh = R.output_grads(d_output, c.seen, T, B, H, dtype, c.return_sequences, ws)
-    if isinstance(d_states, (list, tuple)):
-        d_states = d_states[0] if d_states else None
-    if d_states is not None:
-        dh += d_states
+    if d_states is not None and d_states[0] is not None:
+        dh += d_states[0]
     dz = ws.get("dz", (T, B, G), dtype)
     dxh = ws.get("dxh", (T, B, H), dtype) if c.reset_after else R.empty(dtype, 3)
     tmp = ws.get("tmp", (B, G), dtype)

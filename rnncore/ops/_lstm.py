@@ -3,6 +3,7 @@ import numpy as np
 
 from .._kernels import _lstm as _kernel
 from ..reference import lstm as _twin
+from . import _checks as K
 from . import _recurrent as R
 
 GATES = 4
@@ -15,17 +16,6 @@ class LSTMCache:
                  "recurrent_kernel", "act", "ract", "steps", "go_backwards", "return_sequences",
                  "input_mask", "gate_input_mask", "engine", "n_threads", "unit_blocks", "workspace",
                  "has_bias")
-
-
-def _gate_masks(mask, dtype, name, B, F):
-    """A dropout mask as (B, F) (shared by the gates) or (4, B, F) (one per gate), or None."""
-    if mask is None:
-        return None
-    mask = np.ascontiguousarray(mask, dtype=dtype)
-    if mask.shape not in ((B, F), (GATES, B, F)):
-        raise ValueError(f"{name} must have shape ({B}, {F}) or ({GATES}, {B}, {F}), "
-                         f"got {mask.shape}")
-    return mask
 
 
 def _kernel_threads(n_threads, B, H):
@@ -97,25 +87,25 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     >>> y.shape, h.shape, c.shape
     ((2, 5, 4), (2, 4), (2, 4))
     """
-    dtype = np.dtype(kernel.dtype)
-    if dtype not in (np.float32, np.float64):
-        dtype = np.dtype(np.float64)
-    kernel = np.ascontiguousarray(kernel, dtype=dtype)
-    recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=dtype)
-    if bias is not None:
-        bias = np.asarray(bias, dtype=dtype)
-    B, T, F = x.shape
-    H = recurrent_kernel.shape[0]
-    ws = workspace if workspace is not None else R.Workspace()
+    a = K.forward_arguments(
+        x, kernel, recurrent_kernel, bias, initial_state, gates=GATES, n_states=2,
+        gate_names="i, f, c, o", mask=mask, dropout_mask=dropout_mask,
+        recurrent_dropout_mask=recurrent_dropout_mask, return_sequences=return_sequences,
+        go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+        n_threads=n_threads, workspace=workspace)
+    dtype, kernel, recurrent_kernel, bias = a.dtype, a.kernel, a.recurrent_kernel, a.bias
+    go_backwards, return_sequences = a.go_backwards, a.return_sequences
+    B, T, F, H = a.B, a.T, a.F, a.H
+    x = a.x
     module = R.pick_engine(engine, _kernel, _twin)
+    ws = a.workspace if a.workspace is not None else R.Workspace()
     c = LSTMCache()
     c.act = R.activation_code(activation, "activation")
     c.ract = R.activation_code(recurrent_activation, "recurrent_activation")
     c.steps = R.window(truncate_gradient, T)
-    dp = _gate_masks(dropout_mask, dtype, "dropout_mask", B, F)
-    rdp = _gate_masks(recurrent_dropout_mask, dtype, "recurrent_dropout_mask", B, H)
-    c.gate_input_mask = dp if dp is not None and dp.ndim == 3 else None
-    c.input_mask = dp if dp is not None and dp.ndim == 2 else None
+    dp, rdp = a.dropout_mask, a.recurrent_dropout_mask
+    c.gate_input_mask = dp if dp is not None and dp.shape[0] == GATES else None
+    c.input_mask = dp[0] if dp is not None and dp.shape[0] == 1 else None
     c.x_tm = R.time_major(x, dtype, go_backwards, c.input_mask, ws,
                           keep_lookup=c.gate_input_mask is None)
     c.z = ws.get("z", (T, B, GATES * H), dtype)
@@ -131,25 +121,25 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
                 c.z[:, :, gate] += bias[gate]
     c.hs = ws.get("hs", (T + 1, B, H), dtype)
     c.cs = ws.get("cs", (T + 1, B, H), dtype)
-    h0, c0 = (None, None) if initial_state is None else initial_state
+    h0, c0 = (None, None) if a.initial_state is None else a.initial_state
     c.hs[0] = 0 if h0 is None else h0
     c.cs[0] = 0 if c0 is None else c0
     c.tc = ws.get("tc", (T, B, H), dtype)
     if rdp is None:
         c.rec_mask, c.hm = R.empty(dtype, 3), R.empty(dtype, 4)
     else:
-        c.rec_mask = rdp.reshape((-1, B, H))
+        c.rec_mask = rdp
         c.hm = ws.get("hm", (c.rec_mask.shape[0], T, B, H), dtype)
-    c.step_mask = R.step_mask_time_major(mask, go_backwards, T, B)
-    c.n_threads, c.unit_blocks = _kernel_threads(n_threads, B, H)
+    c.step_mask = R.step_mask_time_major(a.mask, go_backwards, T, B)
+    c.n_threads, c.unit_blocks = _kernel_threads(a.n_threads, B, H)
     module.forward(c.z, recurrent_kernel, c.hs, c.cs, c.tc, c.rec_mask, c.hm, c.step_mask,
                    c.act, c.ract, c.n_threads, c.unit_blocks)
     c.seen = None
-    if mask is not None:
+    if a.mask is not None:
         # Keras emits the previous *output* at a masked step, and zeros before the first real
         # step (or zeros at every masked step with zero_output_for_mask).
         used = c.step_mask.astype(bool)
-        c.seen = used if zero_output_for_mask else np.logical_or.accumulate(used, axis=0)
+        c.seen = used if a.zero_output_for_mask else np.logical_or.accumulate(used, axis=0)
     c.kernel, c.recurrent_kernel = kernel, recurrent_kernel
     c.go_backwards, c.return_sequences = go_backwards, return_sequences
     c.engine, c.workspace, c.has_bias = module, ws, bias is not None
@@ -179,17 +169,20 @@ def lstm_backward(cache, d_output, d_states=None, need_dx=True):
     (batch, timesteps, input_dim) or None, and ``initial_state`` [dh0, dc0] (batch, units).
     Only the last ``truncate_gradient`` steps contribute (all with -1).
     """
-    c = cache
+    c = K.check_cache(cache, LSTMCache, "lstm_forward")
     T, B, G4 = c.z.shape
     H = G4 // GATES
     dtype = c.z.dtype
+    d_output = K.output_grad(d_output, c, H)
+    d_states = K.states(d_states, "d_states", 2, B, H, dtype)
+    need_dx = K.flag(need_dx, "need_dx")
     ws = c.workspace
     dhs, dh = R.output_grads(d_output, c.seen, T, B, H, dtype, c.return_sequences, ws)
     dc = ws.get("dc", (B, H), dtype, zero=True)
     if d_states is not None:
         if d_states[0] is not None:
             dh += d_states[0]
-        if len(d_states) > 1 and d_states[1] is not None:
+        if d_states[1] is not None:
             dc += d_states[1]
     dz = ws.get("dz", (T, B, G4), dtype)
     tmp = ws.get("tmp", (2, B, H), dtype)
@@ -238,7 +231,7 @@ def _gate_masked_input_grads(c, dz, t0, need_dx):
         if need_dx:
             dx_g = R.gemm(dz_g, np.ascontiguousarray(c.kernel[:, gate]), trans_b=True)
             dx[t0:] += dx_g.reshape(steps, B, F) * m
-    db = dz_win.reshape(steps * B, -1).sum(axis=0)
+    db = dz_win.reshape(steps * B, GATES * H).sum(axis=0)
     return dW, db, dx
 
 

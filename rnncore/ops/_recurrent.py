@@ -11,6 +11,7 @@ from .._indexed_slices import IndexedSlices
 from .._kernels._blas import gemm_bias_into, pgemm
 from .._kernels._rows import gather_rows, scatter_add_rows, swap_rows
 from ._blas_threads import single_threaded_blas  # noqa: F401  (re-exported for the ops)
+from ._checks import as_numeric
 
 ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3, "hard_sigmoid": 4}
 ENGINES = ("auto", "kernel", "numpy")
@@ -36,7 +37,7 @@ def activation_code(name, argument="activation", allowed=tuple(ACTIVATIONS)):
         name = name.__name__
     if name is None:
         name = "linear"
-    if name not in allowed:
+    if not isinstance(name, str) or name not in allowed:
         raise ValueError(f"{argument} must be one of {list(allowed)}, got {name!r}")
     return ACTIVATIONS[name]
 
@@ -120,11 +121,41 @@ class Lookup:
     pass, keeps ``table·W + b`` from one batch to the next.
     """
 
-    __slots__ = ("table", "ids", "projections")
+    __slots__ = ("_table", "_ids", "_projections")
     ndim = 3
 
     def __init__(self, table, ids, projections=None):
-        self.table, self.ids, self.projections = table, ids, projections
+        # The compiled gathers trust the ids: one out of range reads outside the table. So
+        # they are range-checked here, once (one min/max pass, see the tests for its cost),
+        # and the attributes are read-only.
+        table = as_numeric(table, "table")
+        if table.ndim != 2 or table.dtype not in (np.float32, np.float64):
+            raise ValueError("table must be a 2D float32 or float64 array (rows, features), "
+                             f"got shape {table.shape} and dtype {table.dtype}")
+        ids = as_numeric(ids, "ids")
+        if ids.dtype.kind not in "iu" or ids.ndim != 2:
+            raise ValueError("ids must be a 2D integer array (batch, timesteps), got shape "
+                             f"{ids.shape} and dtype {ids.dtype}")
+        if ids.size:
+            rows = table.shape[0]
+            lo, hi = ids.min(), ids.max()
+            if lo < 0 or hi >= rows:
+                bad = lo if lo < 0 else hi
+                where = tuple(int(i) for i in np.argwhere(ids == bad)[0])
+                raise ValueError(f"ids must lie in [0, {rows}) (the rows of table), got "
+                                 f"ids[{where[0]}, {where[1]}] = {bad}")
+        if projections is not None and not isinstance(projections, Projections):
+            raise ValueError("projections must be an rnncore.ops.Projections or None, got "
+                             f"{type(projections).__name__}")
+        # the kernels read the table's rows in place (no copy when C-contiguous already, which
+        # keeps its identity for Projections)
+        self._table = np.ascontiguousarray(table)
+        self._ids, self._projections = ids, projections
+
+    table = property(lambda self: self._table, doc="The Embedding's table (rows, features).")
+    ids = property(lambda self: self._ids, doc="The ids (batch, timesteps), each a table row.")
+    projections = property(lambda self: self._projections,
+                           doc="The pass's Projections, or None.")
 
     @property
     def shape(self):
@@ -255,16 +286,18 @@ def input_gemm(x_tm, kernel, bias, out):
                     projected += bias
             if cache is not None:
                 cache.put(x_tm.table, kernel, bias, projected)
-        gather_rows(projected, x_tm.ids.reshape(-1), out.reshape(-1, out.shape[2]),
+        gather_rows(projected, x_tm.ids.reshape(-1), out.reshape(out.shape[0] * out.shape[1],
+                                                                 out.shape[2]),
                     num_threads(None))
         return out
     T, B, F = x_tm.shape
-    out2 = out.reshape(T * B, -1)
+    N = out.shape[2]
+    out2 = out.reshape(T * B, N)  # explicit sizes: -1 cannot be inferred for an empty batch
     if bias is not None and _gemm_bias(x_tm.reshape(T * B, F), kernel, bias, out2):
         return out
     if bias is not None:
         # rows of B·N: broadcasting the (N,) bias row by row is 2.5x slower for small N
-        out.reshape(T, -1)[...] = np.tile(bias, B)
+        out.reshape(T, B * N)[...] = np.tile(bias, B)
     gemm(x_tm.reshape(T * B, F), kernel, out2, beta=1.0 if bias is not None else 0.0)
     return out
 

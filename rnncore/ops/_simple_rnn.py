@@ -3,6 +3,7 @@ import numpy as np
 
 from .._kernels import _simple_rnn as _kernel
 from ..reference import simple_rnn as _twin
+from . import _checks as K
 from . import _recurrent as R
 
 
@@ -52,39 +53,44 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     >>> y.shape, h.shape
     ((2, 5, 4), (2, 4))
     """
-    # the kernels take C-contiguous arrays of one float dtype; this is public API, so transposed
-    # (e.g. W.T from another framework) or mixed-dtype weights are converted (no copy otherwise)
-    dtype = np.result_type(np.asarray(kernel).dtype, np.float32)
-    kernel = np.ascontiguousarray(kernel, dtype=dtype)
-    recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=dtype)
-    bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    B, T, _ = x.shape
-    H = recurrent_kernel.shape[0]
-    ws = workspace if workspace is not None else R.Workspace()
+    # public API: every argument is checked (the kernels trust theirs); transposed or
+    # mixed-dtype weights are converted to C-contiguous arrays of one float dtype
+    a = K.forward_arguments(
+        x, kernel, recurrent_kernel, bias, initial_state, gates=1, n_states=1, gate_names=None,
+        mask=mask, dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
+        return_sequences=return_sequences, go_backwards=go_backwards,
+        zero_output_for_mask=zero_output_for_mask, n_threads=n_threads, workspace=workspace)
+    dtype, kernel, recurrent_kernel, bias = a.dtype, a.kernel, a.recurrent_kernel, a.bias
+    go_backwards, return_sequences = a.go_backwards, a.return_sequences
+    B, T, H = a.B, a.T, a.H
     module = R.pick_engine(engine, _kernel, _twin)
     act = R.activation_code(activation, allowed=("tanh", "relu"))
+    steps = R.window(truncate_gradient, T)
+    dropout_mask = None if a.dropout_mask is None else a.dropout_mask[0]
+    ws = a.workspace if a.workspace is not None else R.Workspace()
     c = SimpleRNNCache()
-    c.x_tm = R.time_major(x, dtype, go_backwards, dropout_mask, ws)
+    c.x_tm = R.time_major(a.x, dtype, go_backwards, dropout_mask, ws)
     c.z = R.input_gemm(c.x_tm, kernel, bias, ws.get("z", (T, B, H), dtype))
     c.hs = ws.get("hs", (T + 1, B, H), dtype)
-    if initial_state is None:
+    if a.initial_state is None or a.initial_state[0] is None:
         c.hs[0] = 0
     else:
-        c.hs[0] = initial_state
-    c.rec_mask = (R.empty(dtype, 2) if recurrent_dropout_mask is None
-                  else np.ascontiguousarray(recurrent_dropout_mask, dtype=dtype))
-    c.hm = ws.get("hm", (T, B, H), dtype) if recurrent_dropout_mask is not None else R.empty(dtype, 3)
-    c.step_mask = R.step_mask_time_major(mask, go_backwards, T, B)
-    c.n_threads = R.num_threads(n_threads)
+        c.hs[0] = a.initial_state[0]
+    c.rec_mask = (R.empty(dtype, 2) if a.recurrent_dropout_mask is None
+                  else a.recurrent_dropout_mask[0])
+    c.hm = (R.empty(dtype, 3) if a.recurrent_dropout_mask is None
+            else ws.get("hm", (T, B, H), dtype))
+    c.step_mask = R.step_mask_time_major(a.mask, go_backwards, T, B)
+    c.n_threads = R.num_threads(a.n_threads)
     module.forward(c.z, recurrent_kernel, c.hs, c.rec_mask, c.hm, c.step_mask, act, c.n_threads)
     c.seen = None
-    if mask is not None:
+    if a.mask is not None:
         # Keras emits the previous *output* at a masked step, and zeros before the first real
         # step (or zeros at every masked step with zero_output_for_mask).
-        c.seen = c.step_mask.astype(bool) if zero_output_for_mask else np.logical_or.accumulate(
+        c.seen = c.step_mask.astype(bool) if a.zero_output_for_mask else np.logical_or.accumulate(
             c.step_mask.astype(bool), axis=0)
     c.kernel, c.recurrent_kernel, c.act = kernel, recurrent_kernel, act
-    c.steps = R.window(truncate_gradient, T)
+    c.steps = steps
     c.go_backwards, c.return_sequences = go_backwards, return_sequences
     c.input_mask, c.engine, c.workspace, c.has_bias = dropout_mask, module, ws, bias is not None
     outs = c.hs[1:]
@@ -102,7 +108,7 @@ def simple_rnn_backward(cache, d_output, d_state=None, need_dx=True):
     ----------
     cache : from the forward call.
     d_output : gradient of the loss w.r.t. the output (same shape as the output).
-    d_state : gradient w.r.t. the returned final state (batch, units), or None.
+    d_state : gradient w.r.t. the returned final state (batch, units) (or ``[that]``), or None.
 
     Returns
     -------
@@ -110,13 +116,16 @@ def simple_rnn_backward(cache, d_output, d_state=None, need_dx=True):
     (batch, timesteps, input_dim) and ``initial_state`` (batch, units).
     Only the last ``truncate_gradient`` steps contribute (all with -1).
     """
-    c = cache
+    c = K.check_cache(cache, SimpleRNNCache, "simple_rnn_forward")
     T, B, H = c.z.shape
+    d_output = K.output_grad(d_output, c, H)
+    d_state = K.states(d_state, "d_state", 1, B, H, c.z.dtype)
+    need_dx = K.flag(need_dx, "need_dx")
     dtype = c.z.dtype
     ws = c.workspace
     dhs, dh = R.output_grads(d_output, c.seen, T, B, H, dtype, c.return_sequences, ws)
-    if d_state is not None:
-        dh += d_state
+    if d_state is not None and d_state[0] is not None:
+        dh += d_state[0]
     dz = ws.get("dz", (T, B, H), dtype)
     tmp = ws.get("tmp", (B, H), dtype) if c.rec_mask.shape[0] else R.empty(dtype, 2)
     c.engine.backward(dhs, c.z, c.recurrent_kernel, c.rec_mask, c.step_mask, c.steps, dh, dz,
