@@ -70,6 +70,11 @@ def _is_symbolic(x):
 class Layer:
     """Base class of rnncore layers. See the module docstring for the training protocol."""
 
+    # Keras's InputSpec, as far as rnncore's layers need it: the rank of the inputs they take
+    # (exactly `input_ndim`, or at least `input_min_ndim`; None: any)
+    input_ndim = None
+    input_min_ndim = None
+
     _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
                     "batch_size", "input_dim", "input_length", "autocast", "dynamic",
                     "activity_regularizer")
@@ -234,6 +239,19 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def check_input_shape(self, input_shape):
+        """Keras's input-spec check of the (first) input's shape, batch dimension included,
+        when the layer is called on a symbolic tensor or a Sequential model is built."""
+        shape = tuple(input_shape)
+        ndim = len(shape)
+        if (self.input_ndim is not None and ndim != self.input_ndim) or (
+                self.input_min_ndim is not None and ndim < self.input_min_ndim):
+            expected = (f"ndim={self.input_ndim}" if self.input_ndim is not None
+                        else f"min_ndim={self.input_min_ndim}")
+            raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                             f"expected {expected}, found ndim={ndim}. Full shape received: "
+                             f"{shape}")
+
     def compute_mask(self, inputs, mask=None):
         return mask if self.supports_masking else None
 
@@ -256,6 +274,7 @@ class Layer:
 
     def _symbolic_call(self, inputs, **kwargs):
         shape = inputs.shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs]
+        self.check_input_shape(shape if isinstance(inputs, SymbolicTensor) else shape[0])
         self._maybe_build(shape)
         out_shape = self.compute_output_shape(shape)
         node_index = len(self._inbound_nodes)

@@ -21,6 +21,8 @@ class Bidirectional(Layer):
     backward_layer : optional explicit backward layer.
     """
 
+    input_ndim = 3
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, RNNBase):
             raise ValueError(f"layer must be a SimpleRNN, LSTM or GRU layer, got {layer!r}")

@@ -53,6 +53,8 @@ class Dense(Layer):
     Weights: ``kernel (input_dim, units)``, ``bias (units,)``.
     """
 
+    input_min_ndim = 2
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,

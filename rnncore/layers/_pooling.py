@@ -7,6 +7,8 @@ from ._base import Layer
 class GlobalAveragePooling1D(Layer):
     """(batch, steps, features) → (batch, features): the mean over steps (masked steps left out)."""
 
+    input_ndim = 3
+
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
         if data_format not in ("channels_last", "channels_first", None):

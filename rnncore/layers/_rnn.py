@@ -19,6 +19,7 @@ class RNNBase(Layer):
     GATES = 1
     N_STATES = 1
     ACTIVATIONS = ("tanh", "relu")
+    input_ndim = 3
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -150,6 +151,15 @@ class RNNBase(Layer):
     def _symbolic_call(self, inputs, initial_state=None, **kwargs):
         if initial_state is not None:
             states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if len(states) != self.N_STATES:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state must be a "
+                                 f"list of {self.N_STATES} tensor(s) of shape (batch, "
+                                 f"{self.units}), got {len(states)}")
+            for i, s in enumerate(states):
+                shape = tuple(getattr(s, "shape", np.shape(s)))
+                if len(shape) != 2 or shape[1] not in (None, self.units):
+                    raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state[{i}] "
+                                     f"must have shape (batch, {self.units}), got {shape}")
             return super()._symbolic_call([inputs, *states], **kwargs)
         return super()._symbolic_call(inputs, **kwargs)
 
@@ -172,7 +182,10 @@ class RNNBase(Layer):
 
     def forward(self, inputs, training=False, mask=None, initial_state=None):
         if isinstance(inputs, list):
-            inputs, initial_state = inputs[0], inputs[1:]
+            # a functional model's [sequence, *initial_state]: an Input of width None or a
+            # wrong batch must not broadcast silently into the kernels' state arrays
+            inputs, initial_state = inputs[0], self.check_initial_state(inputs[1:],
+                                                                        inputs[0].shape[0])
         x = inputs
         B = x.shape[0]
         self._had_initial_state = initial_state is not None

@@ -11,6 +11,19 @@ def _flat(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _mask_tensor(node):
+    """The symbolic ``mask=`` a layer was called with in the graph, or None."""
+    mask = node.kwargs.get("mask")
+    return mask if isinstance(mask, SymbolicTensor) else None
+
+
+def _node_tensors(node):
+    """Every symbolic tensor a node reads, in Keras's order: the positional inputs (a recurrent
+    layer's ``initial_state`` among them), then an explicit ``mask=``."""
+    mask = _mask_tensor(node)
+    return _flat(node.inputs) + ([mask] if mask is not None else [])
+
+
 class Functional(Model):
     """A model defined by calling layers on ``Input`` tensors.
 
@@ -42,8 +55,7 @@ class Functional(Model):
                 raise ValueError(f"layer {node.layer.name!r} is called more than once in the "
                                  "model; shared layers are not supported by rnncore yet")
             seen.add(id(node.layer))
-        self._layers = [t._keras_history[0] for t in self._inputs] + \
-            [node.layer for node in self._nodes]
+        self._layers = self._keras_layer_order()
         self._lookup_nodes = self._embeddings_into_recurrent_layers()
         # nodes fed only by the model's inputs, whose gradient nobody uses (set on the layer at
         # each forward: a layer may also sit elsewhere in another model)
@@ -88,7 +100,7 @@ class Functional(Model):
             if id(node) in visiting:
                 raise ValueError("the layer graph has a cycle")
             visiting.add(id(node))
-            for t in _flat(node.inputs):
+            for t in _node_tensors(node):
                 visit(t)
             visiting.discard(id(node))
             done.add(id(node))
@@ -96,6 +108,48 @@ class Functional(Model):
 
         visit(self._output)
         return order
+
+    def _keras_layer_order(self):
+        """The model's layers (its InputLayers included) in Keras's ``Functional.layers``
+        order, which is also the order of ``get_weights()``: by depth, the longest path to the
+        output, deepest first; ties in the order a depth-first walk from the output first
+        reaches them (Keras's ``map_graph``). An encoder-decoder graph thus lists both
+        Embeddings, then both LSTMs, as Keras does."""
+        first_seen, post_order, finished = {}, [], set()
+
+        def key(tensor):
+            layer, node_index, _ = tensor._keras_history
+            return layer if isinstance(layer, InputLayer) else layer._inbound_nodes[node_index]
+
+        def walk(tensor):
+            node = key(tensor)
+            if id(node) in finished:
+                return
+            layer = tensor._keras_history[0]
+            first_seen.setdefault(id(layer), (len(first_seen), layer))
+            if not isinstance(node, InputLayer):
+                for t in _node_tensors(node):
+                    walk(t)
+            finished.add(id(node))
+            post_order.append((node, tensor))
+
+        walk(self._output)
+        node_depth, layer_depth = {}, {}
+        for node, _ in reversed(post_order):
+            layer = node if isinstance(node, InputLayer) else node.layer
+            depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(layer), 0))
+            layer_depth[id(layer)] = node_depth[id(node)] = depth
+            if not isinstance(node, InputLayer):
+                for t in _node_tensors(node):
+                    parent = key(t)
+                    node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+        for t in self._inputs:  # inputs the output does not use: depth 0, before the rest
+            layer = t._keras_history[0]
+            if id(layer) not in layer_depth:
+                layer_depth[id(layer)] = 0
+                first_seen[id(layer)] = (-1, layer)
+        return [layer for _, layer in sorted(
+            first_seen.values(), key=lambda e: (-layer_depth[id(e[1])], e[0]))]
 
     @property
     def layers(self):
@@ -154,6 +208,13 @@ class Functional(Model):
                 mask = masks.get(id(ins))
                 primary = value
             layer = node.layer
+            explicit = _mask_tensor(node)
+            if explicit is not None:  # Keras: a mask passed to the call replaces the inputs'
+                mask = values[id(explicit)]
+                if np.shape(mask) != np.shape(primary)[:np.ndim(mask)]:
+                    raise ValueError(f"Layer {layer.name!r}: the mask passed to it (input "
+                                     f"{explicit.name!r}) has shape {np.shape(mask)}, which "
+                                     f"does not match its inputs' shape {np.shape(primary)}")
             layer.input_grad_needed = id(node) not in self._data_fed_nodes
             if id(node) in self._lookup_nodes:
                 out = layer.forward(value, training=training, lookup=True,
@@ -218,10 +279,13 @@ class Functional(Model):
             return [layer.name, 0, tensor_index]
 
         for node in self._nodes:
+            kwargs = {k: v for k, v in node.kwargs.items() if k == "training"}
+            if _mask_tensor(node) is not None:
+                kwargs["mask"] = {"keras_tensor": ref(_mask_tensor(node))}
             index[id(node.layer)]["inbound_nodes"].append(
                 {"args": [ref(t) for t in _flat(node.inputs)],
                  "is_list": isinstance(node.inputs, (list, tuple)),
-                 "kwargs": {k: v for k, v in node.kwargs.items() if k == "training"}})
+                 "kwargs": kwargs})
         return {"name": self.name, "layers": layers,
                 "input_layers": [ref(t) for t in self._inputs],
                 "output_layers": [ref(self._output)]}
@@ -242,9 +306,13 @@ class Functional(Model):
             for node in entry["inbound_nodes"]:
                 args = [tensors[(name, ti)] if (name, ti) in tensors else None
                         for name, _, ti in node["args"]]
-                if any(a is None for a in args):
+                kwargs = dict(node["kwargs"])
+                if isinstance(kwargs.get("mask"), dict):
+                    name, _, ti = kwargs["mask"]["keras_tensor"]
+                    kwargs["mask"] = tensors.get((name, ti))
+                if any(a is None for a in args) or ("mask" in kwargs and kwargs["mask"] is None):
                     raise ValueError(f"layer {layer.name!r} refers to an unknown input")
-                out = layer(args if node["is_list"] else args[0], **node["kwargs"])
+                out = layer(args if node["is_list"] else args[0], **kwargs)
                 for i, t in enumerate(_flat(out)):
                     tensors[(layer.name, i)] = t
         inputs = [tensors[(name, ti)] for name, _, ti in config["input_layers"]]

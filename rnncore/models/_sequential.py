@@ -67,6 +67,7 @@ class Sequential(Model):
         shape = tuple(input_shape)
         shapes = [shape]
         for layer in self._layers:
+            layer.check_input_shape(shape)
             layer._maybe_build(shape)
             shape = tuple(layer.compute_output_shape(shape))
             shapes.append(shape)
