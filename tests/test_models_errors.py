@@ -1,4 +1,6 @@
 """Bad input to the trainer: a ValueError that names the argument and the value."""
+import re
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,30 @@ def test_set_weights_with_the_wrong_count_or_shape():
     weights[0] = np.zeros((3, 3))
     with pytest.raises(ValueError, match=r"expected shape \(20, 4\), got \(3, 3\)"):
         model.set_weights(weights)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.fit(X, verbose=0),
+    lambda m: m.fit(X, None, epochs=2, verbose=0),
+    lambda m: m.train_on_batch(X),
+    lambda m: m.test_on_batch(X),
+    lambda m: m.evaluate(X, verbose=0),
+])
+def test_training_without_targets_says_y_is_missing(call):
+    with pytest.raises(ValueError, match=r"y \(the targets\) must be given; received y=None"):
+        call(_model())
+
+
+@pytest.mark.parametrize("freq", [0, -1, 1.5, "2", [0, 2], [1, "a"], True])
+def test_fit_rejects_bad_validation_freq(freq):
+    with pytest.raises(ValueError, match=rf"validation_freq must be a positive integer .*"
+                                         rf"received {re.escape(repr(freq))}"):
+        _model().fit(X, Y, validation_split=0.25, validation_freq=freq, verbose=0)
+
+
+@pytest.mark.parametrize("freq, validated", [(2, [2, 4]), (np.int64(3), [3]), ([1, 4], [1, 4]),
+                                             (range(2, 5), [2, 3, 4])])
+def test_validation_freq_picks_the_epochs(freq, validated):
+    history = _model().fit(X, Y, epochs=4, validation_split=0.25, validation_freq=freq,
+                           verbose=0)
+    assert len(history.history["val_loss"]) == len(validated)

@@ -18,6 +18,7 @@ from .._random import generator
 from ..ops import Projections
 from ..callbacks import CallbackList
 from . import _data
+from ._locking import exclusive
 
 # Keras's TensorFlow backend marks every sigmoid and softmax output with its logits, and each
 # crossentropy then computes from those logits: binary crossentropy after a softmax (seed 000)
@@ -30,6 +31,16 @@ class Model:
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`.
+
+    Threads: a model may be shared between threads (a server's request threads). Its entry
+    points (``fit``, ``evaluate``, ``predict``, ``*_on_batch``, calling the model,
+    ``get_weights``/``set_weights``, ``save``/``save_weights``/``load_weights``) hold the
+    locks of all its layers while they run, so concurrent calls on one model, or on models
+    that share layers, run one after another and each gets the result it would get alone;
+    models with no layer in common run in parallel. Not covered: calling a layer directly
+    (``layer(x)``) while a model that holds it runs in another thread, changing a layer's
+    weights through ``layer.set_weights`` or a variable's ``assign`` during another thread's
+    ``fit``, and compiling a model while it trains.
     """
 
     def __new__(cls, *args, **kwargs):
@@ -74,9 +85,11 @@ class Model:
     variables = weights
     trainable_variables = trainable_weights
 
+    @exclusive
     def get_weights(self):
         return [w.numpy() for w in self.weights]
 
+    @exclusive
     def set_weights(self, weights):
         """Set all weights from a list in ``get_weights()`` order (Keras's order)."""
         mine = self.weights
@@ -269,6 +282,13 @@ class Model:
         self._update_metrics(loss, y, y_pred, logits, mask, sw)
         return loss
 
+    @staticmethod
+    def _require_targets(y, method):
+        if y is None:
+            raise ValueError(f"{method}: y (the targets) must be given; received y=None. "
+                             "rnncore models train and evaluate against arrays of targets, "
+                             f"e.g. model.{method}(x, y)")
+
     def _prepare(self, x, y, argument="x"):
         x = _data.to_arrays(x, argument, self._n_inputs())
         y = None if y is None else _data.to_arrays(y, "y")
@@ -280,24 +300,29 @@ class Model:
             self._loss_obj.check_targets(y, self._output_shape(x))
         return x, y
 
+    @exclusive
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
         self._require_compiled("train_on_batch")
+        self._require_targets(y, "train_on_batch")
         x, y = self._prepare(x, y)
         sw = _sample_weights(sample_weight, class_weight, y)
         self.reset_metrics()
         self._train_batch(x, y, sw)
         return self._results(return_dict)
 
+    @exclusive
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
+        self._require_targets(y, "test_on_batch")
         x, y = self._prepare(x, y)
         sw = _sample_weights(sample_weight, None, y)
         self.reset_metrics()
         self._test_batch(x, y, sw)
         return self._results(return_dict)
 
+    @exclusive
     def predict_on_batch(self, x):
         x, _ = self._prepare(x, None)
         return self._forward(x, training=False).copy()
@@ -310,6 +335,7 @@ class Model:
         return values[0] if len(values) == 1 else values
 
     # ---- fit / evaluate / predict -----------------------------------------------------------
+    @exclusive
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -331,6 +357,8 @@ class Model:
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
         verbose = _verbosity(verbose)
+        _check_validation_freq(validation_freq)
+        self._require_targets(y, "fit")
         x, y = self._prepare(x, y)
         sw = _sample_weights(sample_weight, class_weight, y)
         if validation_data is None and validation_split:
@@ -415,14 +443,14 @@ class Model:
         cbs.on_test_end(logs)
         return logs
 
+    @exclusive
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss (and metrics) over the data: a scalar, or ``[loss, *metrics]``."""
         self._require_compiled("evaluate")
         batch_size = _data.check_batch_size(batch_size)
+        self._require_targets(y, "evaluate")
         x, y = self._prepare(x, y)
-        if y is None:
-            raise ValueError("evaluate: y must be given")
         n = _data.num_samples(x)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
                            model=self, verbose=_verbosity(verbose), epochs=1,
@@ -430,6 +458,7 @@ class Model:
         self._evaluate_arrays(x, y, batch_size, cbs, _sample_weights(sample_weight, None, y))
         return self._results(return_dict)
 
+    @exclusive
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` computed in batches of ``batch_size`` (default 32)."""
         batch_size = _data.check_batch_size(batch_size)
@@ -449,6 +478,7 @@ class Model:
         cbs.on_predict_end()
         return np.concatenate(outs, axis=0)
 
+    @exclusive
     def __call__(self, x, training=False):
         from ..layers._base import SymbolicTensor
 
@@ -459,6 +489,7 @@ class Model:
         return self._forward(x, training=bool(training)).copy()
 
     # ---- saving -------------------------------------------------------------------------
+    @exclusive
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save architecture, weights, compile settings and (once trained, unless
         ``include_optimizer=False``) the optimizer's state to one file (rnncore's format)."""
@@ -467,11 +498,13 @@ class Model:
         _saving.save_model(self, filepath, overwrite=overwrite,
                            include_optimizer=include_optimizer)
 
+    @exclusive
     def save_weights(self, filepath, overwrite=True):
         from . import _saving
 
         _saving.save_weights(self, filepath, overwrite=overwrite)
 
+    @exclusive
     def load_weights(self, filepath, skip_mismatch=False):
         from . import _saving
 
@@ -534,7 +567,6 @@ class Model:
                 optimizer._exclude_ids = {id(weights[i]) for i in excluded}
 
 
-
 def _verbosity(verbose):
     if verbose == "auto":
         return 1
@@ -543,8 +575,22 @@ def _verbosity(verbose):
     return int(verbose)
 
 
+def _check_validation_freq(validation_freq):
+    """Keras's validation_freq: a positive integer (validate every that many epochs), or a
+    collection of the (1-based) epochs to validate after."""
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        if validation_freq >= 1:
+            return
+    elif isinstance(validation_freq, (list, tuple, set, range)) and all(
+            isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 1
+            for e in validation_freq):
+        return
+    raise ValueError("validation_freq must be a positive integer (validate every N epochs) or a "
+                     f"list of epoch numbers counted from 1; received {validation_freq!r}")
+
+
 def _due(validation_freq, epoch):
-    if isinstance(validation_freq, int):
+    if isinstance(validation_freq, (int, np.integer)):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
 
