@@ -163,7 +163,12 @@ class Loss:
         loss, dvalues = _reduce(values, sample_weight, mask, self.reduction, need_grad)
         if not need_grad:
             return loss, None
-        grad = backward(dvalues).reshape(p_in.shape)
+        grad = backward(dvalues)
+        if grad.shape != x.shape:
+            # targets that broadcast against the outputs (mse of (batch, 3) targets against
+            # a (batch, 1) output, as Keras allows): each output's gradient sums its copies
+            grad = _sum_to_shape(grad, x.shape)
+        grad = grad.reshape(p_in.shape)
         if logits is not None and not use_logits:
             if activation is None and p_in.shape[-1] == 1:
                 activation = "sigmoid"
@@ -191,6 +196,15 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _sum_to_shape(grad, shape):
+    """`grad` of a broadcast result summed back onto an operand of `shape`."""
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
 
 
 def _numeric_targets(y):
@@ -483,7 +497,8 @@ class MeanSquaredError(Loss):
         super().__init__(name, reduction, dtype)
 
     def _forward(self, t, x, from_logits):
-        k, diff = x.dtype.type(x.shape[-1]), t - x
+        diff = t - x  # targets may broadcast against the outputs: average over diff's axis
+        k = x.dtype.type(diff.shape[-1])
         return (np.mean(np.square(diff), axis=-1), None,
                 lambda dv: -((dv[..., None] / k) * (diff * x.dtype.type(2))))
 
@@ -495,7 +510,8 @@ class MeanAbsoluteError(Loss):
         super().__init__(name, reduction, dtype)
 
     def _forward(self, t, x, from_logits):
-        k, diff = x.dtype.type(x.shape[-1]), t - x
+        diff = t - x
+        k = x.dtype.type(diff.shape[-1])
         return (np.mean(np.abs(diff), axis=-1), None,
                 lambda dv: -((dv[..., None] / k) * np.sign(diff)))
 
@@ -516,7 +532,7 @@ class Huber(Loss):
         elem = np.where(small, half * np.square(err), delta * np.abs(err) - half * delta * delta)
 
         def backward(dv):
-            de = dv[..., None] / dt(x.shape[-1])
+            de = dv[..., None] / dt(err.shape[-1])
             return (np.where(small, (de * half) * (err * dt(2)), dt(0))
                     + np.where(small, dt(0), de * delta) * np.sign(err))
         return np.mean(elem, axis=-1), None, backward

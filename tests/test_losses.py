@@ -267,3 +267,19 @@ def test_compiled_sigmoid_output_loss_matches_numpy_path_and_keras(keras, tf, dt
     kval, kgrad, _ = _keras_value_and_grad(keras, tf, kloss, y.astype(dtype), logits, "sigmoid")
     _assert_close(value, kval, dtype)
     _assert_close(grad, kgrad, dtype, grad=True)
+
+
+@pytest.mark.parametrize("name", ["MeanSquaredError", "MeanAbsoluteError", "Huber"])
+@pytest.mark.parametrize("pred_shape, y_shape", [((N, 1), (N, 3)), ((N, 4, 1), (N, 4, 3)),
+                                                  ((N, 3), (N, 1))])
+def test_targets_that_broadcast_against_the_output_match_keras(keras, tf, rng, name,
+                                                               pred_shape, y_shape):
+    # Keras averages the broadcast differences; each output's gradient sums its copies
+    y_pred = rng.normal(size=pred_shape).astype(np.float64)
+    y_true = rng.normal(size=y_shape).astype(np.float64)
+    value, grad = getattr(losses, name)().value_and_grad(y_true, y_pred)
+    p = tf.Variable(y_pred)
+    with tf.GradientTape() as tape:
+        expected = getattr(keras.losses, name)(dtype="float64")(y_true, p)
+    np.testing.assert_allclose(value, expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad, tape.gradient(expected, p).numpy(), rtol=1e-10, atol=1e-15)
