@@ -354,7 +354,7 @@ def test_defaults_are_keras_defaults(keras):
 @pytest.mark.parametrize("inputs,match", [
     (np.zeros((4, 3), np.float32), r"inputs must be 3D \(batch, timesteps, features\), "
                                    r"got shape \(4, 3\)"),
-    (np.full((2, 4, 3), "a"), r"inputs must be a numeric array, got dtype <U1"),
+    (np.full((2, 4, 3), "a"), r"inputs must be a numeric array.*, got dtype <U1"),
     (np.zeros((2, 4, 5), np.float32), r"inputs have 5 features, but the layer was built for 3"),
 ])
 def test_bad_inputs_are_value_errors_naming_them(rng, inputs, match):

@@ -296,8 +296,8 @@ def test_reset_states_needs_a_stateful_layer(rng):
     (np.zeros((4, 3), np.float32), r"inputs must be 3D \(batch, timesteps, features\), "
                                    r"got shape \(4, 3\)"),
     (np.zeros((2, 4, 3, 1), np.float32), r"inputs must be 3D .*got shape \(2, 4, 3, 1\)"),
-    (np.full((2, 4, 3), "a"), r"inputs must be a numeric array, got dtype <U1"),
-    (np.full((2, 4, 3), None), r"inputs must be a numeric array, got dtype object"),
+    (np.full((2, 4, 3), "a"), r"inputs must be a numeric array.*, got dtype <U1"),
+    (np.full((2, 4, 3), None), r"inputs must be a numeric array.*, got dtype object"),
     (np.zeros((2, 4, 5), np.float32), r"inputs have 5 features, but the layer was built for 3"),
 ])
 def test_bad_inputs_are_value_errors_naming_them(rng, inputs, match):
@@ -311,7 +311,7 @@ def test_bad_inputs_are_value_errors_naming_them(rng, inputs, match):
     (np.zeros((3, 6), np.float32), r"initial_state\[0\] must have shape \(2, 6\), got \(3, 6\)"),
     (np.zeros((6,), np.float32), r"initial_state\[0\] must have shape \(2, 6\), got \(6,\)"),
     ([np.zeros((2, 6)), np.zeros((2, 6))], r"initial_state must be a list of 1 array\(s\).*got 2"),
-    (np.full((2, 6), "x"), r"initial_state\[0\] must be a numeric array, got dtype <U1"),
+    (np.full((2, 6), "x"), r"initial_state\[0\] must be a numeric array.*, got dtype <U1"),
 ])
 def test_bad_initial_state_is_a_value_error_naming_it(rng, state, match):
     layer = _layer(rng, 6, 3)

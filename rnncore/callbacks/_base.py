@@ -1,5 +1,7 @@
 """Callback, CallbackList, History and ProgbarLogger: what every fit runs."""
 
+import os
+
 import numpy as np
 
 from ..utils._progbar import Progbar, print_msg
@@ -84,6 +86,15 @@ class Callback:
 
     def on_predict_end(self, logs=None):
         """End of ``predict``."""
+
+
+def _path(value, argument):
+    """A callback's file argument as a str path, or a ValueError naming it."""
+    try:
+        return os.fspath(value)
+    except TypeError:
+        raise ValueError(f"`{argument}` must be a file path (str or os.PathLike). Received: "
+                         f"{argument}={value!r}") from None
 
 
 def _plain_logs(logs):

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..utils._progbar import print_msg
-from ._base import Callback
+from ._base import Callback, _path
 from ._monitor import _MonitorCallback
 
 
@@ -57,7 +57,7 @@ class CSVLogger(Callback):
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.sep = separator
-        self.filename = os.fspath(filename)
+        self.filename = _path(filename, "filename")
         self.append = append
         self.writer = None
         self.keys = None

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..utils._progbar import print_msg
-from ._base import Callback
+from ._base import Callback, _path
 
 
 _METRICS_UP = {
@@ -231,7 +231,7 @@ class ModelCheckpoint(_MonitorCallback):
             raise ValueError("ModelCheckpoint save_freq must be 'epoch' or an integer "
                              f"number of batches. Received: save_freq={save_freq!r}")
         self.verbose = verbose
-        self.filepath = os.fspath(filepath)
+        self.filepath = _path(filepath, "filepath")
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq

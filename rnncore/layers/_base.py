@@ -335,7 +335,8 @@ def as_float_array(x, argument, dtype):
     """Convert to a float ndarray of `dtype`; integer and non-contiguous input is converted,
     non-numeric input is a ValueError naming `argument`."""
     arr = np.asarray(x.value if isinstance(x, Variable) else x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise ValueError(f"{argument} must be a numeric array, got dtype {arr.dtype}")
+    if arr.dtype == object or np.issubdtype(arr.dtype, np.complexfloating) or not (
+            np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ValueError(f"{argument} must be a numeric array of real numbers, got dtype "
+                         f"{arr.dtype}")
     return np.ascontiguousarray(arr, dtype=dtype)

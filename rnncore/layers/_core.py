@@ -23,9 +23,17 @@ class InputLayer(Layer):
                 raise ValueError("Input: pass shape=(…) (without the batch dimension)")
             if isinstance(shape, numbers.Integral):
                 shape = (shape,)
-            batch_shape = (batch_size,) + tuple(shape)
-        self.batch_shape = tuple(batch_shape)
-        self.input_dtype = np.dtype(dtype or "float32").name
+            if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
+                                           or isinstance(batch_size, bool) or batch_size < 1):
+                raise ValueError("Input: batch_size must be a positive integer or None. "
+                                 f"Received: batch_size={batch_size!r}")
+            batch_shape = (batch_size,) + _standardize_shape(shape, "shape")
+        self.batch_shape = _standardize_shape(batch_shape, "batch_shape")
+        try:
+            self.input_dtype = np.dtype(dtype or "float32").name
+        except TypeError:
+            raise ValueError(f"Input: dtype must be a NumPy dtype name such as 'float32' or "
+                             f"'int32'. Received: dtype={dtype!r}") from None
         self.built = True
         self.output = SymbolicTensor(self.batch_shape, self.input_dtype, self, 0, 0,
                                      name=self.name)
@@ -39,6 +47,20 @@ class InputLayer(Layer):
     def get_config(self):
         return {"name": self.name, "batch_shape": list(self.batch_shape),
                 "dtype": self.input_dtype}
+
+
+def _standardize_shape(shape, argument):
+    """Keras's standardize_shape: a tuple of non-negative ints or None (the batch entry)."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if dims is None or isinstance(shape, str) or not all(
+            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0)
+            for d in dims):
+        raise ValueError(f"Input: {argument} must be a tuple of non-negative integers or None "
+                         f"(an unknown size). Received: {argument}={shape!r}")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):

@@ -23,8 +23,10 @@ def _numeric(a, argument):
     if a.dtype == object:
         raise ValueError(f"{argument} must be a numeric array, got an object array (ragged "
                          "lists? pad them with rnncore.preprocessing.sequence.pad_sequences)")
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise ValueError(f"{argument} must be a numeric array, got dtype {a.dtype}")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or \
+            np.issubdtype(a.dtype, np.complexfloating):
+        raise ValueError(f"{argument} must be a numeric array of real numbers, got dtype "
+                         f"{a.dtype}")
     if a.ndim == 0:
         raise ValueError(f"{argument} must have a batch dimension, got a scalar")
     return a

@@ -5,6 +5,7 @@ Mirrors ``keras.preprocessing.sequence`` (``keras.utils.pad_sequences``), so
 ``from rnncore.preprocessing.sequence import pad_sequences`` work as in Keras.
 """
 import numbers
+import reprlib
 
 import numpy as np
 
@@ -127,7 +128,11 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
         if not n:
             continue
         kept = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]
-        kept = np.asarray(kept, dtype=dtype)
+        try:
+            kept = np.asarray(kept, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"`sequences[{i}]` cannot be stored as dtype {np.dtype(dtype).name} "
+                             f"({e}). Received: {reprlib.repr(seq)}") from None
         if kept.shape[1:] != sample_shape:
             raise ValueError(
                 f"Shape of sample {kept.shape[1:]} of sequence at position {i} "
