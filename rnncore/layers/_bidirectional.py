@@ -2,6 +2,7 @@
 import numpy as np
 
 from .._indexed_slices import IndexedSlices
+from ..ops import _checks
 from ._base import Layer
 from ._rnn import RNNBase
 
@@ -223,8 +224,24 @@ class Bidirectional(Layer):
         return out.transpose(1, 0, 2)
 
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Bidirectional() got unexpected arguments {sorted(kwargs)}")
         x = self.check_input(inputs)
         self._maybe_build(x.shape)
+        if initial_state is not None:
+            # Keras's order: the forward layer's states, then the backward layer's
+            n = self.forward_layer.N_STATES
+            if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2 * n:
+                got = (f"a list of {len(initial_state)}"
+                       if isinstance(initial_state, (list, tuple)) else type(initial_state).__name__)
+                raise ValueError(f"Bidirectional {self.name!r}: initial_state must be a list of "
+                                 f"{2 * n} arrays of shape (batch, {self.forward_layer.units}) "
+                                 f"(the forward layer's states, then the backward layer's), got "
+                                 f"{got}")
+            initial_state = (
+                self.forward_layer.check_initial_state(list(initial_state[:n]), x.shape[0])
+                + self.backward_layer.check_initial_state(list(initial_state[n:]), x.shape[0]))
+        mask = _checks.step_mask(mask, *x.shape[:2])
         return self.forward(x, training=bool(training), mask=mask, initial_state=initial_state)
 
     def reset_states(self, states=None):

@@ -217,6 +217,12 @@ class Dropout(Layer):
         shape = inputs.shape
         if self.noise_shape is not None:
             shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
+            # Keras's rule: one mask entry per input entry, or 1 to share it along an axis
+            if len(self.noise_shape) != inputs.ndim or any(
+                    n not in (1, s) for n, s in zip(shape, inputs.shape)):
+                raise ValueError(f"Dropout {self.name!r}: noise_shape must have one entry per "
+                                 f"input dimension, each None, 1 or that dimension, for inputs "
+                                 f"of shape {inputs.shape}; got noise_shape={self.noise_shape}")
         rng = self._rng or generator()
         if self.rate >= 1:
             self._keep = np.zeros(shape, inputs.dtype)
@@ -248,7 +254,8 @@ class Flatten(Layer):
 
     def forward(self, inputs, training=False, mask=None):
         self._shape = inputs.shape
-        return inputs.reshape(inputs.shape[0], -1)
+        # the size written out: -1 cannot be inferred for an empty batch
+        return inputs.reshape(inputs.shape[0], int(np.prod(inputs.shape[1:], dtype=np.int64)))
 
     def backward(self, d_outputs):
         return d_outputs.reshape(self._shape)

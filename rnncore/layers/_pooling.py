@@ -1,7 +1,8 @@
 """Global pooling over time: seed 000's "mean of all hidden states"."""
 import numpy as np
 
-from ._base import Layer
+from ..ops import _checks
+from ._base import Layer, as_float_array
 
 
 class GlobalAveragePooling1D(Layer):
@@ -34,11 +35,29 @@ class GlobalAveragePooling1D(Layer):
     def compute_mask(self, inputs, mask=None):
         return None
 
+    def check_input(self, x):
+        x = as_float_array(x, "inputs", self.dtype)
+        if x.ndim != 3:
+            layout = "steps, features" if self._axis() == 1 else "features, steps"
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be 3D (batch, "
+                             f"{layout}), got shape {x.shape}")
+        return x
+
+    def _eager_call(self, inputs, training=False, mask=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
+        x = self.check_input(inputs)
+        if mask is not None:
+            mask = _checks.step_mask(mask, x.shape[0], x.shape[self._axis()])
+        return self.forward(x, training=bool(training), mask=mask)
+
     def forward(self, inputs, training=False, mask=None):
         axis = self._axis()
         self._shape = inputs.shape
         if mask is None:
             self._w = None
+            if not inputs.shape[axis]:  # Keras's mean over no steps: NaN, without a warning
+                return np.full(self.compute_output_shape(inputs.shape), np.nan, inputs.dtype)
             return inputs.mean(axis=axis, keepdims=self.keepdims)
         m = np.asarray(mask, dtype=inputs.dtype)
         m = m[:, :, None] if axis == 1 else m[:, None, :]
@@ -64,6 +83,9 @@ class GlobalMaxPooling1D(GlobalAveragePooling1D):
 
     def forward(self, inputs, training=False, mask=None):
         axis = self._axis()
+        if not inputs.shape[axis]:
+            raise ValueError(f"GlobalMaxPooling1D {self.name!r}: inputs must have at least one "
+                             f"step, got shape {inputs.shape}")
         self._x = inputs
         self._shape = inputs.shape
         return inputs.max(axis=axis, keepdims=self.keepdims)

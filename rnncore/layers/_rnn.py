@@ -11,6 +11,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
+from ..ops import _checks
 from ..ops import _recurrent as R
 from ._base import Layer, as_float_array
 
@@ -110,6 +111,10 @@ class RNNBase(Layer):
         if self.built and x.shape[2] != self.input_dim:
             raise ValueError(f"{type(self).__name__} {self.name!r}: inputs have {x.shape[2]} "
                              f"features, but the layer was built for {self.input_dim}")
+        if x.shape[1] == 0:
+            # as Keras's layers, which fail there too: there is no step to output
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must have at least "
+                             f"one timestep, got shape {x.shape}")
         return x
 
     def check_initial_state(self, initial_state, batch):
@@ -141,11 +146,7 @@ class RNNBase(Layer):
         x = self.check_input(inputs)
         self._maybe_build(x.shape)
         states = self.check_initial_state(initial_state, x.shape[0])
-        if mask is not None:
-            mask = np.asarray(mask)
-            if mask.shape != x.shape[:2]:
-                raise ValueError(f"mask must have shape (batch, timesteps) = {x.shape[:2]}, "
-                                 f"got {mask.shape}")
+        mask = _checks.step_mask(mask, *x.shape[:2])
         return self.forward(x, training=bool(training), mask=mask, initial_state=states)
 
     def _symbolic_call(self, inputs, initial_state=None, **kwargs):
