@@ -197,3 +197,18 @@ def test_a_model_sent_to_a_worker_process_predicts_there():
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         [remote] = pool.map(operator.methodcaller("predict", x, verbose=0), [model])
     np.testing.assert_array_equal(remote, model.predict(x, verbose=0))
+
+
+def test_a_callback_may_deep_copy_the_model_while_it_trains():
+    # keeping the best model in memory, as users write it instead of restore_best_weights
+    model = _in_state("functional", "compiled")
+    copies = []
+    keeper = rnncore.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: copies.append(copy.deepcopy(model)))
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[keeper])
+    assert len(copies) == 2
+    _assert_same_weights(copies[-1], model)
+    np.testing.assert_array_equal(copies[-1].predict(x, verbose=0), model.predict(x, verbose=0))
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(copies[0].get_weights(), model.get_weights()))

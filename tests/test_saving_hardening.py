@@ -116,6 +116,20 @@ def _flip_data_byte(good, member):
     return bytes(data)
 
 
+def _patch_directory(good, member, offset, value):
+    """The good file with a 2-byte field of `member`'s ZIP central directory entry changed
+    (offset 8: flags, 10: compression method)."""
+    data, at = bytearray(good["bytes"]), 0
+    while True:
+        at = data.index(b"PK\x01\x02", at)
+        n = int.from_bytes(data[at + 28:at + 30], "little")
+        if data[at + 46:at + 46 + n] == member.encode():
+            break
+        at += 4
+    data[at + offset:at + offset + 2] = value.to_bytes(2, "little")
+    return bytes(data)
+
+
 def _edit_layer(index, key, value):
     return _set("model", "config", "layers", index, key, value)
 
@@ -232,6 +246,12 @@ BAD = [
      r"\(1000000, 1000000\) dtype '<f4', which takes 4000000000\d+ bytes"),
     ("bad-crc", lambda g: _flip_data_byte(g, "weights/1.npy"),
      r"member 'weights/1.npy': the member is damaged or truncated \(Bad CRC-32"),
+    ("encrypted-member", lambda g: _patch_directory(g, "weights/2.npy", 8, 1),
+     r"member 'weights/2.npy': the member is damaged or truncated \(.*encrypted"),
+    ("unknown-compression", lambda g: _patch_directory(g, "weights/2.npy", 10, 99),
+     r"member 'weights/2.npy': the member is damaged or truncated \(.*compression"),
+    ("encrypted-index", lambda g: _patch_directory(g, "rnncore.json", 8, 1),
+     r"member 'rnncore.json': the member is damaged or truncated \(.*encrypted"),
 ]
 
 # only load_model reads these parts of the file
@@ -415,11 +435,13 @@ def test_stale_temp_files_of_dead_writers_go_and_live_ones_stay(tmp_path):
                  "dead-other-target": f".ckpt-01.h5.rnncore-tmp-{host}-{_dead_pid()}-89abcdef",
                  "live": f".m.h5.rnncore-tmp-{host}-{live.pid}-0123abcd",
                  "other-host": f".m.h5.rnncore-tmp-otherhost{host}-{_dead_pid()}-0123abcd",
+                 "no-such-pid": f".m.h5.rnncore-tmp-{host}-{10**30}-0123abcd",
                  "user-file": ".m.h5.notes"}
         for name in names.values():
             (tmp_path / name).write_bytes(b"partial")
         _model().save(tmp_path / "m.h5")
-        assert _temps(tmp_path) == sorted(names[k] for k in ("live", "other-host", "user-file"))
+        assert _temps(tmp_path) == sorted(names[k] for k in ("live", "other-host", "no-such-pid",
+                                                          "user-file"))
     finally:
         live.kill()
         live.wait()

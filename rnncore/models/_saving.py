@@ -64,13 +64,15 @@ _TMP_NAME = re.compile(r"^\..*\.rnncore-tmp-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)
 
 
 def _pid_alive(pid):
-    if pid == os.getpid():
-        return True  # another thread of this process may be writing it
+    if pid == os.getpid() or os.name != "posix":
+        # another thread of this process may be writing it; elsewhere than POSIX, os.kill
+        # would end the process rather than probe it
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # PermissionError: alive, another user's
+    except (OSError, OverflowError):  # PermissionError: alive, another user's
         return True
     return True
 
@@ -132,7 +134,7 @@ def _atomic_write(filepath, write, overwrite):
     tmp, fd = _create_temp(directory, filepath)
     try:
         with os.fdopen(fd, "wb") as f:
-            if keep_mode is not None:
+            if keep_mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(f.fileno(), keep_mode)
             write(f)
             f.flush()
@@ -212,6 +214,12 @@ def save_weights(model, filepath, overwrite=True):
 
 
 # ---- reading --------------------------------------------------------------------------------
+# what zipfile raises for a member it cannot give back: bad CRC, broken deflate stream, early
+# end of file, unsupported compression (NotImplementedError), encryption (RuntimeError)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            RuntimeError)
+
+
 def _shape(shape):
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
@@ -352,8 +360,7 @@ class _Archive:
         try:
             with self.zf.open(info) as f:
                 data = f.read(n)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError) as exc:
+        except _DAMAGED + (ValueError,) as exc:
             raise self.error(f"the member is damaged or truncated ({exc})", member) from None
         if len(data) != n:
             raise self.error(f"the member is truncated: {len(data)} bytes of {n}", member)
@@ -399,7 +406,7 @@ class _Archive:
                 raise
             raise self.error(f"the member is not a valid .npy array ({exc}; it starts with "
                              f"{head!r})", name) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        except _DAMAGED as exc:
             raise self.error(f"the member is damaged or truncated ({exc})", name) from None
         if dtype.hasobject:
             raise self.error(f"the member holds Python objects (dtype {dtype.str!r}), which "
