@@ -212,3 +212,36 @@ def test_a_callback_may_deep_copy_the_model_while_it_trains():
     np.testing.assert_array_equal(copies[-1].predict(x, verbose=0), model.predict(x, verbose=0))
     assert any(not np.array_equal(a, b)
                for a, b in zip(copies[0].get_weights(), model.get_weights()))
+
+
+LAYERS = {
+    "lstm": (lambda: layers.LSTM(3, return_sequences=True, dropout=0.3, seed=1), "float"),
+    "gru": (lambda: layers.GRU(3, recurrent_dropout=0.2), "float"),
+    "simple_rnn": (lambda: layers.SimpleRNN(3, truncate_gradient=2), "float"),
+    "bidirectional": (lambda: layers.Bidirectional(layers.LSTM(2, return_sequences=True)),
+                      "float"),
+    "dense": (lambda: layers.Dense(2, activation="tanh"), "float"),
+    "dropout": (lambda: layers.Dropout(0.5, seed=3), "float"),
+    "embedding": (lambda: layers.Embedding(VOCAB, 3), "ids"),
+    "flatten": (layers.Flatten, "float"),
+    "global_average_pooling": (layers.GlobalAveragePooling1D, "float"),
+    "global_max_pooling": (layers.GlobalMaxPooling1D, "float"),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_a_layer_pickles_after_forward_and_backward(name):
+    make, kind = LAYERS[name]
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, VOCAB, (4, T)) if kind == "ids" else \
+        rng.random((4, T, 2)).astype("float32")
+    layer = make()
+    out = layer(x, training=True)
+    layer.backward(np.ones_like(out))
+    for clone in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
+        assert clone.name == layer.name
+        assert [w.path for w in clone.weights] == [w.path for w in layer.weights]
+        np.testing.assert_array_equal(clone(x), layer(x))
+        clone_out = clone(x, training=True)
+        assert clone_out.shape == out.shape
+        clone.backward(np.ones_like(clone_out))

@@ -42,8 +42,9 @@ from numpy.lib import format as _npy
 
 FORMAT, VERSION = "rnncore", 1
 INDEX = "rnncore.json"
-# An index lists a few lines per weight: a model with ten thousand weights needs about 2 MiB.
-_MAX_INDEX_BYTES = 64 << 20
+# An index takes about 2 KiB per layer: 16 MiB is thousands of layers, and bounds what a small
+# deflated archive can make json.loads build (some ten times the text in Python objects).
+_MAX_INDEX_BYTES = 16 << 20
 _MAX_NPY_HEADER = 10_000  # numpy's own limit for np.load
 # Deflate cannot expand more than about 1032:1, so a member that declares more is damaged.
 _MAX_DEFLATE_RATIO = 1100
