@@ -47,12 +47,22 @@ class Variable:
     def numpy(self):
         return self.value.copy()
 
-    def assign(self, value):
+    def checked(self, value):
+        """`value` as an array this variable can take (real numbers of its shape), or a
+        ValueError naming the variable."""
         value = np.asarray(value)
+        if value.dtype == object or not (np.issubdtype(value.dtype, np.number)
+                                         or value.dtype == np.bool_) or \
+                np.issubdtype(value.dtype, np.complexfloating):
+            raise ValueError(f"Variable {self.path!r}: cannot assign a value of dtype "
+                             f"{value.dtype}, expected real numbers")
         if value.shape != self.value.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
                              f"{value.shape}, expected {self.value.shape}")
-        self.value[...] = value
+        return value
+
+    def assign(self, value):
+        self.value[...] = self.checked(value)
         return self
 
     def assign_add(self, delta):

@@ -125,3 +125,74 @@ def test_validation_freq_picks_the_epochs(freq, validated):
     history = _model().fit(X, Y, epochs=4, validation_split=0.25, validation_freq=freq,
                            verbose=0)
     assert len(history.history["val_loss"]) == len(validated)
+
+
+@pytest.mark.parametrize("make_weights, match", [
+    (lambda ws: None, r"set_weights expects a list of arrays .*got NoneType"),
+    (lambda ws: ws[0], r"set_weights expects a list of arrays .*got ndarray"),
+    (lambda ws: ws[:-1] + [np.full(ws[-1].shape, "a")], r"cannot assign a value of dtype <U1"),
+    (lambda ws: ws[:-1] + [ws[-1] + 0j], r"cannot assign a value of dtype complex"),
+])
+def test_set_weights_refuses_bad_values_and_changes_nothing(make_weights, match):
+    model = _model()
+    model.build((None, 5))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=match):
+        model.set_weights(make_weights([w + 1 for w in before]))
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    layer = model.layers[1]
+    with pytest.raises(ValueError, match=r"set_weights expects a list of arrays"):
+        layer.set_weights(None)
+
+
+@pytest.mark.parametrize("index", [1.5, True, "0"])
+def test_get_layer_index_must_be_an_integer(index):
+    with pytest.raises(ValueError, match=r"get_layer: index must be an integer"):
+        _model().get_layer(index=index)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"class_weight": {"a": 1.0}}, r"class_weight must map class ids .*'a': 1.0"),
+    ({"class_weight": {-1: 2.0}}, r"class_weight must map class ids .*-1: 2.0"),
+    ({"class_weight": {0: "x"}}, r"class_weight must map class ids .*0: 'x'"),
+    ({"class_weight": {0.5: 1.0}}, r"class_weight must map class ids .*0.5: 1.0"),
+    ({"sample_weight": np.array(["a"] * 8)}, r"sample_weight must be an array of numbers"),
+    ({"y": [[0], [1, 1]] * 4}, r"y must be a rectangular numeric array"),
+    ({"x": [[1, 2, 3, 4, 5], [1, 2]] * 4}, r"x must be a rectangular numeric array"),
+    ({"validation_data": (X, [[0], [1, 1]] * 4)}, r"validation_data\[1\] must be a rectangular"),
+])
+def test_fit_names_bad_weights_and_ragged_data(kwargs, match):
+    args = {"x": X, "y": Y, "verbose": 0}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        _model().fit(**args)
+
+
+def test_one_callback_without_a_list_works_as_in_keras():
+    seen = []
+    cb = rnncore.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    _model().fit(X, Y, epochs=2, verbose=0, callbacks=cb)
+    assert seen == [0, 1]
+    with pytest.raises(ValueError, match=r"Each entry of `callbacks` must be a callback"):
+        _model().predict(X, verbose=0, callbacks=5)
+
+
+def test_steps_limits_predict_and_evaluate_as_keras(keras, rng):
+    x = rng.random((100, 4, 3)).astype("float32")
+    y = rng.random((100, 4, 1)).astype("float32")
+    models = []
+    for lib in (keras, rnncore):
+        model = lib.Sequential([lib.Input((4, 3)), lib.layers.Dense(1)])
+        model.compile("adam", "mse")
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        assert model.predict(x, steps=2, batch_size=32, verbose=0).shape == (64, 4, 1)
+    np.testing.assert_allclose(models[1].evaluate(x, y, steps=2, batch_size=32, verbose=0),
+                               models[0].evaluate(x, y, steps=2, batch_size=32, verbose=0),
+                               rtol=1e-6)
+    with pytest.warns(UserWarning, match="ran out of data"):
+        assert models[1].predict(x, steps=10, batch_size=32, verbose=0).shape == (100, 4, 1)
+    with pytest.raises(ValueError, match=r"steps must be None or a positive integer, got 0"):
+        models[1].predict(x, steps=0, verbose=0)

@@ -117,6 +117,10 @@ def _plain_logs(logs):
 
 
 def _flatten(callbacks):
+    if not isinstance(callbacks, (list, tuple)):
+        # Keras flattens whatever it gets: one callback alone is a list of one
+        yield callbacks
+        return
     for item in callbacks:
         if isinstance(item, (list, tuple)):
             yield from _flatten(item)

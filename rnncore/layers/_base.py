@@ -207,6 +207,9 @@ class Layer:
 
     def set_weights(self, weights):
         mine = self.weights
+        if not isinstance(weights, (list, tuple)):
+            raise ValueError(f"Layer {self.name!r}: set_weights expects a list of arrays (as "
+                             f"get_weights returns), got {type(weights).__name__}")
         weights = list(weights)
         if len(weights) != len(mine):
             raise ValueError(f"Layer {self.name!r} expects {len(mine)} weights, but the weights "
@@ -216,6 +219,7 @@ class Layer:
             if w.shape != var.shape:
                 raise ValueError(f"Layer {self.name!r} weight {var.name!r}: expected shape "
                                  f"{var.shape}, got {w.shape}")
+        weights = [var.checked(w) for var, w in zip(mine, weights)]  # all, before any changes
         for var, w in zip(mine, weights):
             var.assign(w)
 

@@ -1,6 +1,7 @@
 """Checking and slicing the arrays given to fit / evaluate / predict."""
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -13,10 +14,20 @@ def to_arrays(x, argument, n_inputs=1):
         if not isinstance(x, (list, tuple)) or len(x) != n_inputs:
             raise ValueError(f"{argument} must be a list of {n_inputs} arrays (one per model "
                              f"input), got {type(x).__name__}")
-        return [_numeric(np.asarray(v), f"{argument}[{i}]") for i, v in enumerate(x)]
+        return [_numeric(_asarray(v, f"{argument}[{i}]"), f"{argument}[{i}]")
+                for i, v in enumerate(x)]
     if x is None:
         raise ValueError(f"{argument} must be an array, got None")
-    return _numeric(np.asarray(x), argument)
+    return _numeric(_asarray(x, argument), argument)
+
+
+def _asarray(x, argument):
+    try:
+        return np.asarray(x)
+    except ValueError:  # NumPy refuses ragged nested lists
+        raise ValueError(f"{argument} must be a rectangular numeric array, got nested lists of "
+                         "different lengths (pad them with rnncore.preprocessing.sequence."
+                         "pad_sequences)") from None
 
 
 def _numeric(a, argument):
@@ -64,6 +75,20 @@ def check_batch_size(batch_size, default=32):
             or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return int(batch_size)
+
+
+def first_steps(n, batch_size, steps):
+    """How many of `n` samples ``steps`` batches cover (Keras's `steps` on arrays: the first
+    batches only; all of them, with Keras's warning, when there are fewer)."""
+    if steps is None:
+        return n
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be None or a positive integer, got {steps!r}")
+    if steps * batch_size > n and -(-n // batch_size) < steps:
+        warnings.warn("Your input ran out of data; interrupting. Make sure that your data can "
+                      f"generate at least `steps` batches: {steps} were asked for, the data "
+                      f"has {-(-n // batch_size)} of {batch_size}.", stacklevel=4)
+    return min(n, steps * batch_size)
 
 
 def validation_split(x, y, split):

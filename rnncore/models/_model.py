@@ -7,6 +7,8 @@ one forward and one backward per layer (all the per-timestep work is inside the 
 one optimizer update; nothing here loops over timesteps.
 """
 import contextlib
+import numbers
+import reprlib
 
 import numpy as np
 
@@ -93,6 +95,9 @@ class Model:
     def set_weights(self, weights):
         """Set all weights from a list in ``get_weights()`` order (Keras's order)."""
         mine = self.weights
+        if not isinstance(weights, (list, tuple)):
+            raise ValueError(f"set_weights expects a list of arrays (as get_weights returns), "
+                             f"got {type(weights).__name__}")
         weights = list(weights)
         if len(weights) != len(mine):
             raise ValueError(f"Model {self.name!r} has {len(mine)} weights, but the weights list "
@@ -101,6 +106,8 @@ class Model:
             if np.shape(w) != var.shape:
                 raise ValueError(f"weight {var.path!r}: expected shape {var.shape}, got "
                                  f"{np.shape(w)}")
+        # every value checked before the first is assigned: a bad one leaves all as they were
+        weights = [var.checked(w) for var, w in zip(mine, weights)]
         for var, w in zip(mine, weights):
             var.assign(w)
 
@@ -112,6 +119,8 @@ class Model:
 
     def get_layer(self, name=None, index=None):
         if index is not None:
+            if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+                raise ValueError(f"get_layer: index must be an integer, got {index!r}")
             if not -len(self.layers) <= index < len(self.layers):
                 raise ValueError(f"index {index} is out of range for {len(self.layers)} layers")
             return self.layers[index]
@@ -446,24 +455,29 @@ class Model:
     @exclusive
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
-        """Loss (and metrics) over the data: a scalar, or ``[loss, *metrics]``."""
+        """Loss (and metrics) over the data: a scalar, or ``[loss, *metrics]``. With
+        ``steps``, over the first ``steps`` batches only, as Keras."""
         self._require_compiled("evaluate")
         batch_size = _data.check_batch_size(batch_size)
         self._require_targets(y, "evaluate")
         x, y = self._prepare(x, y)
-        n = _data.num_samples(x)
+        sw = _sample_weights(sample_weight, None, y)
+        n = _data.first_steps(_data.num_samples(x), batch_size, steps)
+        x, y, sw = _data.take(x, slice(0, n)), y[:n], None if sw is None else sw[:n]
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
                            model=self, verbose=_verbosity(verbose), epochs=1,
                            steps=-(-n // batch_size))
-        self._evaluate_arrays(x, y, batch_size, cbs, _sample_weights(sample_weight, None, y))
+        self._evaluate_arrays(x, y, batch_size, cbs, sw)
         return self._results(return_dict)
 
     @exclusive
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32)."""
+        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32); with
+        ``steps``, for the first ``steps`` batches only, as Keras."""
         batch_size = _data.check_batch_size(batch_size)
         x, _ = self._prepare(x, None)
-        n = _data.num_samples(x)
+        n = _data.first_steps(_data.num_samples(x), batch_size, steps)
+        x = _data.take(x, slice(0, n))
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
                            model=self, verbose=_verbosity(verbose), epochs=1,
                            steps=-(-n // batch_size))
@@ -608,7 +622,11 @@ def _sample_weights(sample_weight, class_weight, y, argument="sample_weight"):
         raise ValueError("sample_weight and class_weight cannot both be given; received "
                          f"sample_weight={sample_weight!r}, class_weight={class_weight!r}")
     if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float64)
+        try:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{argument} must be an array of numbers, one weight per sample; "
+                             f"got {reprlib.repr(sample_weight)}") from None
         if sw.ndim == 0 or sw.shape[0] != y.shape[0]:
             raise ValueError(f"{argument} must have one weight per sample ({y.shape[0]}), got "
                              f"shape {sw.shape}")
@@ -617,6 +635,11 @@ def _sample_weights(sample_weight, class_weight, y, argument="sample_weight"):
         return None
     if not isinstance(class_weight, dict):
         raise ValueError(f"class_weight must be a dict {{class: weight}}, got {class_weight!r}")
+    for cls, weight in class_weight.items():
+        if isinstance(cls, bool) or not isinstance(cls, numbers.Real) or cls != int(cls) \
+                or cls < 0 or not isinstance(weight, numbers.Real):
+            raise ValueError("class_weight must map class ids (non-negative integers) to "
+                             f"numbers; got the entry {cls!r}: {weight!r}")
     classes = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else \
         np.round(y).reshape(y.shape[0], -1)[:, 0].astype(np.int64)
     table = np.ones(int(max(max(class_weight), classes.max(initial=0))) + 1)
