@@ -416,6 +416,22 @@ def test_overwriting_keeps_the_existing_files_mode(tmp_path, how):
     rnncore.models.load_model(path) if how != "save_weights" else model.load_weights(path)
 
 
+def test_saving_through_a_symlink_writes_its_target(tmp_path):
+    # as open(path, "w") would: "latest.h5 -> runs/3.h5" keeps pointing at the new file
+    model = _model()
+    model.build((None, T))
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "3.h5"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    (tmp_path / "latest.h5").symlink_to(target)
+    model.save(tmp_path / "latest.h5")
+    assert (tmp_path / "latest.h5").is_symlink()
+    assert oct(target.stat().st_mode & 0o777) == oct(0o640)
+    rnncore.models.load_model(target)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["3.h5"]
+
+
 # ---- temporary files -------------------------------------------------------------------------
 def _temps(directory):
     return sorted(p.name for p in directory.iterdir() if p.name != "m.h5")

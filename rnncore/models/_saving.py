@@ -25,7 +25,8 @@ with ``os.replace``, so a crash mid-write never leaves a broken file where a goo
 The temporary file is named ``.<name>.rnncore-tmp-<host>-<pid>-<random>``; each save removes
 those of writers on this machine whose process has died (killed mid-save), never one that a
 live process is still writing. Saved files get the permissions ``open(path, "w")`` would give:
-``0o666`` less the umask for a new file, the existing file's mode when overwriting one.
+``0o666`` less the umask for a new file, the existing file's mode when overwriting one; a
+symbolic link is followed, as ``open`` does, and its target replaced.
 """
 import contextlib
 import json
@@ -124,6 +125,9 @@ def _atomic_write(filepath, write, overwrite):
                                 "to")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath!r} exists and overwrite=False")
+    if os.path.islink(filepath):
+        # write where the link points, as open(path, "w") does, rather than replace the link
+        filepath = os.path.realpath(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))
     os.makedirs(directory, exist_ok=True)
     _remove_stale_temps(directory)
