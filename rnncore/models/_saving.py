@@ -223,6 +223,11 @@ def save_weights(model, filepath, overwrite=True):
 # end of file, unsupported compression (NotImplementedError), encryption (RuntimeError)
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
             RuntimeError)
+_NPY_HEADER_READERS = {(1, 0): _npy.read_array_header_1_0, (2, 0): _npy.read_array_header_2_0}
+
+
+class _Refused(Exception):
+    """A member refused while reading it (raised again as a ValueError naming it)."""
 
 
 def _shape(shape):
@@ -387,32 +392,28 @@ class _Archive:
         if info.file_size > bound:
             raise self.error(f"the ZIP directory declares {info.file_size} bytes for "
                              f"{info.compress_size} stored: the archive is damaged", name)
+        head = b""
         try:
             with self.zf.open(info) as f:
                 head = f.read(8)
                 if head.startswith(b"PK"):
-                    raise self.error("the member is a ZIP/.npz archive, expected one .npy "
-                                     "array", name)
+                    raise _Refused("the member is a ZIP/.npz archive, expected one .npy array")
                 if head[:1] == b"\x80":
-                    raise self.error("the member is a Python pickle, which rnncore never "
-                                     "loads; expected a .npy array", name)
+                    raise _Refused("the member is a Python pickle, which rnncore never loads; "
+                                   "expected a .npy array")
                 f.seek(0)
                 version = _npy.read_magic(f)
-                if version == (1, 0):
-                    shape, fortran, dtype = _npy.read_array_header_1_0(f, _MAX_NPY_HEADER)
-                elif version == (2, 0):
-                    shape, fortran, dtype = _npy.read_array_header_2_0(f, _MAX_NPY_HEADER)
-                else:
-                    raise self.error(f".npy format version {version}, expected (1, 0) or "
-                                     "(2, 0)", name)
+                if version not in _NPY_HEADER_READERS:
+                    raise _Refused(f".npy format version {version}, expected (1, 0) or (2, 0)")
+                shape, fortran, dtype = _NPY_HEADER_READERS[version](f, _MAX_NPY_HEADER)
                 offset = f.tell()
-        except ValueError as exc:
-            if str(exc).startswith("Cannot load"):
-                raise
-            raise self.error(f"the member is not a valid .npy array ({exc}; it starts with "
-                             f"{head!r})", name) from None
+        except _Refused as exc:
+            raise self.error(str(exc), name) from None
         except _DAMAGED as exc:
             raise self.error(f"the member is damaged or truncated ({exc})", name) from None
+        except ValueError as exc:  # numpy's header readers: not a .npy array
+            raise self.error(f"the member is not a valid .npy array ({exc}; it starts with "
+                             f"{head!r})", name) from None
         if dtype.hasobject:
             raise self.error(f"the member holds Python objects (dtype {dtype.str!r}), which "
                              "rnncore never unpickles; expected a numeric array", name)
