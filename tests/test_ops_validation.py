@@ -195,11 +195,20 @@ def _forward(cell, **kwargs):
     return forward(**args)
 
 
+def _stale_cache(cell):
+    """The cache of a forward call after which another forward call used its workspace."""
+    ws = R.Workspace()
+    stale = _forward(cell, workspace=ws)[2]
+    _forward(cell, workspace=ws)
+    return stale
+
+
 BACKWARD_CASES = [
     ("cache-none", lambda cell, y, c: dict(cache=None), "cache"),
     ("cache-dict", lambda cell, y, c: dict(cache={"z": 1}), "cache"),
     ("cache-other-cell", lambda cell, y, c: dict(
         cache=_forward("gru" if cell != "gru" else "lstm")[2]), "cache"),
+    ("cache-stale", lambda cell, y, c: dict(cache=_stale_cache(cell)), "cache"),
     ("d-output-wrong-units", lambda cell, y, c: dict(d_output=np.zeros((B, H + 1))), "d_output"),
     ("d-output-wrong-batch", lambda cell, y, c: dict(d_output=np.zeros((B + 1, H))), "d_output"),
     ("d-output-sequence-shape", lambda cell, y, c: dict(d_output=np.zeros((B, T, H))),
@@ -266,6 +275,20 @@ def test_bad_lookup_argument_is_an_error_naming_it(change, match):
     args.update(change)
     with pytest.raises(ValueError, match=match):
         ops.Lookup(**args)
+
+
+@pytest.mark.parametrize("samples", [-1, 2.5, "10", None, True])
+def test_bad_projections_samples_is_an_error_naming_it(samples):
+    with pytest.raises(ValueError, match="samples"):
+        ops.Projections(samples)
+
+
+def test_the_latest_cache_of_a_workspace_stays_valid():
+    ws = R.Workspace()
+    _forward("lstm", workspace=ws)
+    y, _, cache = _forward("lstm", workspace=ws)
+    np.testing.assert_array_equal(ops.lstm_backward(cache, np.ones_like(y))["kernel"],
+                                  ops.lstm_backward(_forward("lstm")[2], np.ones_like(y))["kernel"])
 
 
 def test_lookup_attributes_are_read_only():

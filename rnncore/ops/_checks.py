@@ -175,10 +175,21 @@ def check_workspace(value):
 
 
 def check_cache(value, cls, forward):
+    """The cache of the last `forward` call made with its workspace."""
     if not isinstance(value, cls):
         raise ValueError(f"cache must be the third value returned by {forward}, got "
                          f"{type(value).__name__}")
+    if value.forward_number != value.workspace.forwards:
+        raise ValueError(f"cache is stale: a later {forward} call with the same workspace "
+                         "overwrote the arrays backward needs; run backward before the next "
+                         "forward call, or give each call its own workspace")
     return value
+
+
+def stamp(c, ws):
+    """Mark cache `c` as the one of the latest forward call with workspace `ws`."""
+    ws.forwards = getattr(ws, "forwards", 0) + 1
+    c.forward_number, c.workspace = ws.forwards, ws
 
 
 def output_grad(d_output, c, H):

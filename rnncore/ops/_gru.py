@@ -13,7 +13,7 @@ class GRUCache:
     __slots__ = ("x_tm", "z", "hs", "hr", "hm", "rec_mask", "step_mask", "seen", "kernel",
                  "recurrent_kernel", "act", "ract", "reset_after", "steps", "go_backwards",
                  "return_sequences", "input_mask", "engine", "n_threads", "workspace",
-                 "has_bias")
+                 "has_bias", "forward_number")
 
 
 def _colsum(a):
@@ -130,6 +130,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     ws = a.workspace if a.workspace is not None else R.Workspace()
     module = R.pick_engine(engine, _kernel, _twin)
     c = GRUCache()
+    K.stamp(c, ws)
     c.act = R.activation_code(activation, "activation")
     c.ract = R.activation_code(recurrent_activation, "recurrent_activation")
     c.reset_after = bool(reset_after)

@@ -15,7 +15,7 @@ class LSTMCache:
     __slots__ = ("x_tm", "z", "hs", "cs", "tc", "hm", "rec_mask", "step_mask", "seen", "kernel",
                  "recurrent_kernel", "act", "ract", "steps", "go_backwards", "return_sequences",
                  "input_mask", "gate_input_mask", "engine", "n_threads", "unit_blocks", "workspace",
-                 "has_bias")
+                 "has_bias", "forward_number")
 
 
 def _kernel_threads(n_threads, B, H):
@@ -100,6 +100,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     module = R.pick_engine(engine, _kernel, _twin)
     ws = a.workspace if a.workspace is not None else R.Workspace()
     c = LSTMCache()
+    K.stamp(c, ws)
     c.act = R.activation_code(activation, "activation")
     c.ract = R.activation_code(recurrent_activation, "recurrent_activation")
     c.steps = R.window(truncate_gradient, T)

@@ -63,6 +63,9 @@ class Workspace:
 
     def __init__(self):
         self._arrays = {}
+        # forward calls made with this workspace: a cache is valid only until the next one,
+        # which overwrites the arrays its backward reads
+        self.forwards = 0
 
     def get(self, name, shape, dtype, zero=False):
         key = (name, np.dtype(dtype))
@@ -90,7 +93,10 @@ class Projections:
     __slots__ = ("samples", "_entries")
 
     def __init__(self, samples):
-        self.samples = samples
+        if isinstance(samples, (bool, np.bool_)) or not isinstance(samples, (int, np.integer)) \
+                or samples < 0:
+            raise ValueError(f"samples must be a non-negative integer, got {samples!r}")
+        self.samples = int(samples)
         self._entries = []
 
     def get(self, table, kernel, bias):

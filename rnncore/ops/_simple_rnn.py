@@ -12,7 +12,7 @@ class SimpleRNNCache:
 
     __slots__ = ("x_tm", "z", "hs", "hm", "rec_mask", "step_mask", "seen", "kernel",
                  "recurrent_kernel", "act", "steps", "go_backwards", "return_sequences",
-                 "input_mask", "engine", "n_threads", "workspace", "has_bias")
+                 "input_mask", "engine", "n_threads", "workspace", "has_bias", "forward_number")
 
 
 @R.single_threaded_blas
@@ -69,6 +69,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     dropout_mask = None if a.dropout_mask is None else a.dropout_mask[0]
     ws = a.workspace if a.workspace is not None else R.Workspace()
     c = SimpleRNNCache()
+    K.stamp(c, ws)
     c.x_tm = R.time_major(a.x, dtype, go_backwards, dropout_mask, ws)
     c.z = R.input_gemm(c.x_tm, kernel, bias, ws.get("z", (T, B, H), dtype))
     c.hs = ws.get("hs", (T + 1, B, H), dtype)
