@@ -436,3 +436,67 @@ def test_fit_with_a_short_last_batch_and_validation_split(optimizer):
     assert history_view == history
     for a, b in zip(after_view, after):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- the layers over the ops ------------------------------------------------------------------
+
+LAYER_CASES = [
+    ("rnn-zero-timesteps", lambda: layers.SimpleRNN(2), np.zeros((2, 0, 3)), {}, "inputs"),
+    ("lstm-zero-timesteps", lambda: layers.LSTM(2), np.zeros((2, 0, 3)), {}, "inputs"),
+    ("gru-mask-not-0-1", lambda: layers.GRU(2), np.zeros((2, 3, 3)),
+     {"mask": np.full((2, 3), 3)}, "mask"),
+    ("lstm-mask-strings", lambda: layers.LSTM(2), np.zeros((2, 3, 3)),
+     {"mask": np.full((2, 3), "m")}, "mask"),
+    ("bidirectional-one-state", lambda: layers.Bidirectional(layers.LSTM(2)),
+     np.zeros((2, 3, 3)), {"initial_state": np.zeros((2, 2))}, "initial_state"),
+    ("bidirectional-three-states", lambda: layers.Bidirectional(layers.GRU(2)),
+     np.zeros((2, 3, 3)), {"initial_state": [np.zeros((2, 2))] * 3}, "initial_state"),
+    ("bidirectional-state-width", lambda: layers.Bidirectional(layers.SimpleRNN(2)),
+     np.zeros((2, 3, 3)), {"initial_state": [np.zeros((2, 2)), np.zeros((2, 5))]},
+     "initial_state"),
+    ("bidirectional-mask", lambda: layers.Bidirectional(layers.LSTM(2)), np.zeros((2, 3, 3)),
+     {"mask": np.ones((2, 4), bool)}, "mask"),
+    ("bidirectional-unknown-argument", lambda: layers.Bidirectional(layers.LSTM(2)),
+     np.zeros((2, 3, 3)), {"constants": 1}, "constants"),
+    ("average-pooling-2d", lambda: layers.GlobalAveragePooling1D(), np.zeros((2, 3)), {},
+     "inputs"),
+    ("max-pooling-no-steps", lambda: layers.GlobalMaxPooling1D(), np.zeros((2, 0, 3)), {},
+     "inputs"),
+    ("pooling-mask", lambda: layers.GlobalAveragePooling1D(), np.zeros((2, 3, 4)),
+     {"mask": np.ones((2, 4), bool)}, "mask"),
+    ("dropout-noise-shape", lambda: layers.Dropout(0.5, noise_shape=(None, 4)), np.zeros((2, 3)),
+     {"training": True}, "noise_shape"),
+]
+
+
+@pytest.mark.parametrize("make,x,kwargs,argument", [c[1:] for c in LAYER_CASES],
+                         ids=[c[0] for c in LAYER_CASES])
+def test_bad_layer_call_is_an_error_naming_the_argument(make, x, kwargs, argument):
+    with pytest.raises((ValueError, TypeError)) as excinfo:
+        make()(x, **kwargs)
+    _assert_names(excinfo, argument)
+
+
+@pytest.mark.parametrize("make,x,shape", [
+    (lambda: layers.Flatten(), np.zeros((0, 3, 2)), (0, 6)),
+    (lambda: layers.GRU(2, return_sequences=True), np.zeros((0, 3, 2)), (0, 3, 2)),
+    (lambda: layers.Bidirectional(layers.LSTM(2)), np.zeros((0, 3, 2)), (0, 4)),
+    (lambda: layers.GlobalMaxPooling1D(), np.zeros((0, 3, 2)), (0, 2)),
+], ids=["flatten", "gru", "bidirectional", "max-pooling"])
+def test_layers_take_an_empty_batch(make, x, shape):
+    assert make()(x).shape == shape
+
+
+def test_average_pooling_over_no_steps_is_nan_as_keras():
+    y = layers.GlobalAveragePooling1D()(np.zeros((2, 0, 3)))
+    assert y.shape == (2, 3) and np.isnan(y).all()
+
+
+def test_bidirectional_takes_both_directions_states():
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    layer = layers.Bidirectional(layers.LSTM(2))
+    states = [np.full((2, 2), v) for v in (0.1, 0.2, 0.3, 0.4)]
+    y = layer(x, initial_state=states)
+    fw, bw = layer.forward_layer, layer.backward_layer
+    want = np.concatenate([fw(x, initial_state=states[:2]), bw(x, initial_state=states[2:])], -1)
+    np.testing.assert_allclose(y, want, rtol=1e-6)
