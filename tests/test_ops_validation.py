@@ -500,3 +500,13 @@ def test_bidirectional_takes_both_directions_states():
     fw, bw = layer.forward_layer, layer.backward_layer
     want = np.concatenate([fw(x, initial_state=states[:2]), bw(x, initial_state=states[2:])], -1)
     np.testing.assert_allclose(y, want, rtol=1e-6)
+
+
+def test_dense_backward_with_zero_features():
+    """Embedding over zero timesteps -> Flatten -> Dense: the Dense layer has no input feature,
+    its kernel gradient is (0, units) and its bias still learns."""
+    layer = layers.Dense(2)
+    y = layer(np.zeros((4, 0)))
+    dx = layer.backward(np.ones_like(y))
+    assert dx.shape == (4, 0) and layer.kernel.grad.shape == (0, 2)
+    np.testing.assert_array_equal(layer.bias.grad, [4.0, 4.0])

@@ -153,8 +153,9 @@ class Dense(Layer):
 
     def backward_preactivation(self, dz):
         """Backward from the gradient w.r.t. the pre-activation (used for fused losses)."""
-        x2 = self._x.reshape(-1, self.input_dim)
-        dz2 = dz.reshape(-1, self.units)
+        rows = int(np.prod(self._x.shape[:-1], dtype=np.int64))  # -1 fails for 0 features
+        x2 = self._x.reshape(rows, self.input_dim)
+        dz2 = dz.reshape(rows, self.units)
         if self.trainable:
             self.kernel.grad = x2.T @ dz2
             if self.use_bias:
