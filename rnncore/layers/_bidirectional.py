@@ -196,7 +196,7 @@ class Bidirectional(Layer):
             # whole windows: one pass, in time-major order (a lookup's own gradient's order)
             vf, ids = self._input_order(dxf, self.forward_layer, T, B)
             vb, _ = self._input_order(dxb, self.backward_layer, T, B)
-            return IndexedSlices(ids, (vf + vb).reshape(T * B, -1), dxf.dense_shape)
+            return IndexedSlices(ids, (vf + vb).reshape(T * B, vf.shape[2]), dxf.dense_shape)
         return self._by_position(dxf, self.forward_layer) + \
             self._by_position(dxb, self.backward_layer)
 
@@ -204,7 +204,8 @@ class Bidirectional(Layer):
     def _input_order(dx, layer, T, B):
         """A lookup's whole-window IndexedSlices as (T, B, F) values and their (T·B,) ids, both
         in input time order (`layer` processed them reversed when it goes backwards)."""
-        values, ids = dx.values.reshape(T, B, -1), dx.indices.reshape(T, B)
+        # sizes written out: -1 cannot be inferred for an empty batch
+        values, ids = dx.values.reshape(T, B, dx.values.shape[1]), dx.indices.reshape(T, B)
         if layer.go_backwards:
             values, ids = values[::-1], ids[::-1]
         return values, ids.reshape(-1)
