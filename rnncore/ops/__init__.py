@@ -2,6 +2,9 @@
 
 Arrays are batch-major ``(batch, timesteps, features)`` with Keras's weight layout; every
 forward returns ``(output, final_state(s), cache)`` and the matching backward takes the cache.
+Every function checks all its arguments (shapes, dtypes, options; a backward's cache and
+gradients) and raises a ValueError naming the one that is wrong: the compiled kernels behind
+them trust their inputs. Arrays of any memory layout and of integer dtypes are converted.
 """
 from ._simple_rnn import simple_rnn, simple_rnn_backward, simple_rnn_forward
 from ._lstm import lstm, lstm_backward, lstm_forward

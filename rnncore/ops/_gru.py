@@ -87,7 +87,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     kernel : (input_dim, 3·units); recurrent_kernel : (units, 3·units)
     bias : (2, 3·units) with reset_after (row 0 input bias, row 1 recurrent bias),
         (3·units,) without; or None.
-    initial_state : (batch, units) or None (zeros)
+    initial_state : (batch, units) (or ``[that]``) or None (zeros)
     activation, recurrent_activation : 'tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear'.
     reset_after : Keras's GRU variant (see above).
     return_sequences : return every step's output (batch, timesteps, units), else the last.

@@ -30,7 +30,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
         :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, units); recurrent_kernel : (units, units); bias : (units,) or None
-    initial_state : (batch, units) or None (zeros)
+    initial_state : (batch, units) (or ``[that]``) or None (zeros)
     activation : 'tanh' or 'relu'
     return_sequences : return every step's output (batch, timesteps, units), else the last.
     go_backwards : process the sequence in reverse (outputs come in processing order, as Keras).
