@@ -32,6 +32,16 @@ class Variable:
         self.regularizer = regularizer  # an rnncore.regularizers.Regularizer, or None
         self.constraint = constraint  # an rnncore.constraints.Constraint, or None
 
+    def __getstate__(self):
+        # the last backward's gradient is scratch of one step: a copy starts without it
+        return {name: getattr(self, name) for name in self.__slots__
+                if name not in ("grad", "__weakref__") and hasattr(self, name)}
+
+    def __setstate__(self, state):
+        self.grad = None
+        for name, value in state.items():
+            setattr(self, name, value)
+
     @property
     def shape(self):
         return self.value.shape
