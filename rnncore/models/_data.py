@@ -77,13 +77,18 @@ def check_batch_size(batch_size, default=32):
     return int(batch_size)
 
 
+def check_steps(steps, argument):
+    """`steps`, `steps_per_epoch`, `validation_steps`: None or a positive number of batches."""
+    if steps is not None and (not isinstance(steps, numbers.Integral) or isinstance(steps, bool)
+                              or steps < 1):
+        raise ValueError(f"{argument} must be None or a positive integer, got {steps!r}")
+
+
 def first_steps(n, batch_size, steps):
     """How many of `n` samples ``steps`` batches cover (Keras's `steps` on arrays: the first
     batches only; all of them, with Keras's warning, when there are fewer)."""
     if steps is None:
         return n
-    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be None or a positive integer, got {steps!r}")
     if steps * batch_size > n and -(-n // batch_size) < steps:
         warnings.warn("Your input ran out of data; interrupting. Make sure that your data can "
                       f"generate at least `steps` batches: {steps} were asked for, the data "

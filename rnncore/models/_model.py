@@ -16,10 +16,9 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .._indexed_slices import IndexedSlices
-from .._random import generator
 from ..ops import Projections
 from ..callbacks import CallbackList
-from . import _data
+from . import _adapters, _data
 from ._locking import exclusive
 
 # Keras's TensorFlow backend marks every sigmoid and softmax output with its logits, and each
@@ -351,71 +350,78 @@ class Model:
             validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` epochs; returns a :class:`rnncore.callbacks.History`.
 
+        ``x`` is an array (a list of arrays for several inputs) with targets ``y``, or a data
+        pipeline that gives both: a Python generator, a :class:`rnncore.utils.PyDataset`
+        (Keras's ``Sequence``) or a ``tf.data.Dataset``, read epoch by epoch with Keras's
+        rules (``steps_per_epoch``, ``validation_steps``; see ``_adapters``).
+
         Keras's rules: ``validation_split`` takes the last fraction of the data before
         shuffling; ``shuffle=True`` draws a new order each epoch; History keys are the metric
         names as given to ``compile`` ('acc' stays 'acc') with ``val_`` for validation.
         """
         self._require_compiled("fit")
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError("steps_per_epoch / validation_steps need a data generator; rnncore "
-                             "fits arrays, pass None")
-        batch_size = _data.check_batch_size(batch_size)
         for argument, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{argument} must be a non-negative integer, got {value!r}")
+        for argument, value in (("steps_per_epoch", steps_per_epoch),
+                                ("validation_steps", validation_steps)):
+            _data.check_steps(value, argument)
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
         verbose = _verbosity(verbose)
         _check_validation_freq(validation_freq)
-        self._require_targets(y, "fit")
-        x, y = self._prepare(x, y)
-        sw = _sample_weights(sample_weight, class_weight, y)
-        if validation_data is None and validation_split:
-            n_all = _data.num_samples(x)
-            (x, y), validation_data = _data.validation_split(x, y, validation_split)
-            if sw is not None:
-                # Keras splits sample weights with the data (the validation share weighs the
-                # val_ metrics); class weights apply to training batches only
-                split_at = _data.num_samples(x)
-                if sample_weight is not None:
-                    validation_data = (*validation_data, sw[split_at:n_all])
-                sw = sw[:split_at]
-        elif validation_split and not 0 <= validation_split < 1:
-            _data.validation_split(x, y, validation_split)
-        val = val_sw = None
+        if _adapters.is_pipeline(x):
+            source = _adapters.make_adapter(x, y, sample_weight, class_weight, shuffle,
+                                            batch_size, validation_split)
+            batch_size = None
+        else:
+            if batch_size is None and steps_per_epoch is not None and x is not None:
+                # Keras: the steps cover the data once
+                batch_size = -(-_data.num_samples(_data.to_arrays(
+                    x, "x", self._n_inputs())) // steps_per_epoch)
+            batch_size = _data.check_batch_size(batch_size)
+            self._require_targets(y, "fit")
+            x, y = self._prepare(x, y)
+            sw = _sample_weights(sample_weight, class_weight, y)
+            if validation_data is None and validation_split:
+                n_all = _data.num_samples(x)
+                (x, y), validation_data = _data.validation_split(x, y, validation_split)
+                if sw is not None:
+                    # Keras splits sample weights with the data (the validation share weighs
+                    # the val_ metrics); class weights apply to training batches only
+                    split_at = _data.num_samples(x)
+                    if sample_weight is not None:
+                        validation_data = (*validation_data, sw[split_at:n_all])
+                    sw = sw[:split_at]
+            elif validation_split and not 0 <= validation_split < 1:
+                _data.validation_split(x, y, validation_split)
+            source = _adapters.ArrayAdapter(x, y, sw, batch_size, shuffle)
+        val = None
         if validation_data is not None:
-            xv, yv, val_sw = _data.unpack_validation_data(validation_data)
-            val = self._prepare(xv, yv, "validation_data[0]")
-            val_sw = _sample_weights(val_sw, None, val[1], "validation_data[2]")
-        n = _data.num_samples(x)
-        steps = -(-n // batch_size)
+            val = self._validation_epochs(validation_data,
+                                          validation_batch_size or batch_size, validation_steps)
+        batches = _adapters.EpochIterator(source, steps_per_epoch)
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=epochs, steps=steps)
+                           verbose=verbose, epochs=epochs, steps=batches.num_batches)
         self.stop_training = False
-        rng = generator()
+        batches.reset()
         cbs.on_train_begin()
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            order = None
-            if shuffle is True:
-                order = rng.permutation(n)
-            elif shuffle == "batch":
-                order = _batch_shuffle(rng, n, batch_size)
-            for step, index in enumerate(_data.batches(n, batch_size, order)):
+            # an epoch of a used-up source has no batch: Keras logs its reset metrics then
+            logs = self._logs()
+            for step, batch in enumerate(batches.epoch()):
                 cbs.on_train_batch_begin(step)
-                self._train_batch(_data.take(x, index), y[index],
-                                  None if sw is None else sw[index])
+                self._train_batch(*self._batch_arrays(batch, source, "x"))
                 logs = self._logs()
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
             epoch_logs = dict(logs)
             if val is not None and _due(validation_freq, epoch):
-                val_logs = self._evaluate_arrays(val[0], val[1],
-                                                 validation_batch_size or batch_size, cbs,
-                                                 val_sw)
+                val_logs = self._evaluate_epoch(val, cbs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
@@ -423,6 +429,35 @@ class Model:
                 break
         cbs.on_train_end(logs)
         return self.history
+
+    def _batch_arrays(self, batch, source, argument, targets=True):
+        """(x, y, sample_weight) of one batch, ready for the model: a pipeline's batches are
+        checked and converted here, one by one (arrays were checked whole before)."""
+        xb, yb, swb = batch
+        if isinstance(source, _adapters.ArrayAdapter):
+            return xb, yb, swb
+        if targets:
+            self._require_targets(yb, "fit" if argument == "x" else argument)
+        xb, yb = self._prepare(xb, yb, argument)
+        if not targets:
+            return xb, None, None
+        return xb, yb, _sample_weights(swb, source.class_weight, yb)
+
+    def _validation_epochs(self, validation_data, batch_size, steps):
+        """An EpochIterator over fit's validation data, kept for the whole fit as Keras keeps
+        its evaluation iterator (``validation_steps`` batches each time)."""
+        if _adapters.is_pipeline(validation_data):
+            source = _adapters.make_adapter(validation_data)
+        else:
+            xv, yv, val_sw = _data.unpack_validation_data(validation_data)
+            if _adapters.is_pipeline(xv):
+                raise ValueError("validation_data must be arrays (x_val, y_val) or a data "
+                                 f"pipeline itself; received a tuple holding a {type(xv).__name__}")
+            xv, yv = self._prepare(xv, yv, "validation_data[0]")
+            val_sw = _sample_weights(val_sw, None, yv, "validation_data[2]")
+            source = _adapters.ArrayAdapter(xv, yv, val_sw, _data.check_batch_size(batch_size),
+                                            shuffle=False)
+        return _adapters.EpochIterator(source, steps)
 
     @contextlib.contextmanager
     def _frozen_weights(self, samples, cbs, *hooks):
@@ -437,16 +472,17 @@ class Model:
         finally:
             self._projections = saved
 
-    def _evaluate_arrays(self, x, y, batch_size, cbs, sw=None):
+    def _evaluate_epoch(self, batches, cbs, argument="validation_data"):
+        """One pass of evaluation over an EpochIterator's next epoch; returns the logs."""
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        n = _data.num_samples(x)
-        with self._frozen_weights(n, cbs, "on_test_batch_begin", "on_test_batch_end"):
-            for step, index in enumerate(_data.batches(n, batch_size)):
+        samples = getattr(batches.adapter, "num_samples", 0)
+        batches.reset()
+        with self._frozen_weights(samples, cbs, "on_test_batch_begin", "on_test_batch_end"):
+            for step, batch in enumerate(batches.epoch()):
                 cbs.on_test_batch_begin(step)
-                self._test_batch(_data.take(x, index), y[index],
-                                 None if sw is None else sw[index])
+                self._test_batch(*self._batch_arrays(batch, batches.adapter, argument))
                 logs = self._logs()
                 cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
@@ -458,38 +494,55 @@ class Model:
         """Loss (and metrics) over the data: a scalar, or ``[loss, *metrics]``. With
         ``steps``, over the first ``steps`` batches only, as Keras."""
         self._require_compiled("evaluate")
-        batch_size = _data.check_batch_size(batch_size)
-        self._require_targets(y, "evaluate")
-        x, y = self._prepare(x, y)
-        sw = _sample_weights(sample_weight, None, y)
-        n = _data.first_steps(_data.num_samples(x), batch_size, steps)
-        x, y, sw = _data.take(x, slice(0, n)), y[:n], None if sw is None else sw[:n]
+        _data.check_steps(steps, "steps")
+        if _adapters.is_pipeline(x):
+            source = _adapters.make_adapter(x, y, sample_weight, shuffle=False,
+                                            batch_size=batch_size)
+        else:
+            batch_size = _data.check_batch_size(batch_size)
+            self._require_targets(y, "evaluate")
+            x, y = self._prepare(x, y)
+            sw = _sample_weights(sample_weight, None, y)
+            n = _data.first_steps(_data.num_samples(x), batch_size, steps)
+            x, y, sw = _data.take(x, slice(0, n)), y[:n], None if sw is None else sw[:n]
+            source, steps = _adapters.ArrayAdapter(x, y, sw, batch_size, shuffle=False), None
+        batches = _adapters.EpochIterator(source, steps)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
                            model=self, verbose=_verbosity(verbose), epochs=1,
-                           steps=-(-n // batch_size))
-        self._evaluate_arrays(x, y, batch_size, cbs, sw)
+                           steps=batches.num_batches)
+        self._evaluate_epoch(batches, cbs, "evaluate")
         return self._results(return_dict)
 
     @exclusive
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` computed in batches of ``batch_size`` (default 32); with
         ``steps``, for the first ``steps`` batches only, as Keras."""
-        batch_size = _data.check_batch_size(batch_size)
-        x, _ = self._prepare(x, None)
-        n = _data.first_steps(_data.num_samples(x), batch_size, steps)
-        x = _data.take(x, slice(0, n))
+        _data.check_steps(steps, "steps")
+        if _adapters.is_pipeline(x):
+            source = _adapters.make_adapter(x, shuffle=False, batch_size=batch_size)
+        else:
+            batch_size = _data.check_batch_size(batch_size)
+            x, _ = self._prepare(x, None)
+            n = _data.first_steps(_data.num_samples(x), batch_size, steps)
+            source = _adapters.ArrayAdapter(_data.take(x, slice(0, n)), None, None, batch_size,
+                                            shuffle=False)
+            steps = None
+        batches = _adapters.EpochIterator(source, steps)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
                            model=self, verbose=_verbosity(verbose), epochs=1,
-                           steps=-(-n // batch_size))
+                           steps=batches.num_batches)
         cbs.on_predict_begin()
         outs = []
-        with self._frozen_weights(n, cbs, "on_predict_batch_begin", "on_predict_batch_end"):
-            for step, index in enumerate(_data.batches(n, batch_size)):
+        samples = getattr(source, "num_samples", 0)
+        with self._frozen_weights(samples, cbs, "on_predict_batch_begin", "on_predict_batch_end"):
+            for step, batch in enumerate(batches.epoch()):
                 cbs.on_predict_batch_begin(step)
-                out = self._forward(_data.take(x, index), training=False)
-                outs.append(np.array(out, copy=True))
+                xb = self._batch_arrays(batch, source, "predict", targets=False)[0]
+                outs.append(np.array(self._forward(xb, training=False), copy=True))
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end()
+        if not outs:
+            raise ValueError("predict: the data gave no batch to predict on")
         return np.concatenate(outs, axis=0)
 
     @exclusive
@@ -607,12 +660,6 @@ def _due(validation_freq, epoch):
     if isinstance(validation_freq, (int, np.integer)):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
-
-
-def _batch_shuffle(rng, n, batch_size):
-    """Shuffle whole batches (Keras's shuffle='batch'), keeping each batch's rows together."""
-    starts = rng.permutation(-(-n // batch_size)) * batch_size
-    return np.concatenate([np.arange(s, min(s + batch_size, n)) for s in starts])
 
 
 def _sample_weights(sample_weight, class_weight, y, argument="sample_weight"):

@@ -3,5 +3,7 @@ from .._random import set_random_seed
 from ..preprocessing.sequence import pad_sequences
 from ._data import normalize, to_categorical
 from ._progbar import Progbar
+from ._py_dataset import PyDataset, Sequence
 
-__all__ = ["Progbar", "normalize", "pad_sequences", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "normalize", "pad_sequences", "set_random_seed",
+           "to_categorical"]
