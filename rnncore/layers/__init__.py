@@ -9,8 +9,14 @@ from ._embedding import Embedding
 from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from ._bidirectional import Bidirectional
 from ._lambda import Lambda
+from ._normalization import BatchNormalization, LayerNormalization
+from ._convolutional import Conv1D
+from ._pooling1d import AveragePooling1D, MaxPooling1D
+from ._attention import AdditiveAttention, Attention
 from ._registry import deserialize, serialize
 
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
-           "GlobalMaxPooling1D", "Bidirectional", "Lambda", "deserialize", "serialize"]
+           "GlobalMaxPooling1D", "Bidirectional", "Lambda",
+           "BatchNormalization", "LayerNormalization", "Conv1D", "AveragePooling1D",
+           "MaxPooling1D", "AdditiveAttention", "Attention", "deserialize", "serialize"]
