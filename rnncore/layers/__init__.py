@@ -13,10 +13,22 @@ from ._normalization import BatchNormalization, LayerNormalization
 from ._convolutional import Conv1D
 from ._pooling1d import AveragePooling1D, MaxPooling1D
 from ._attention import AdditiveAttention, Attention
+from ._reshaping import Permute, RepeatVector, Reshape
+from ._activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from ._noise import GaussianDropout, GaussianNoise, SpatialDropout1D
+from ._masking import Masking
+from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
+                       add, average, concatenate, dot, maximum, minimum, multiply, subtract)
+from ._wrappers import TimeDistributed, Wrapper
 from ._registry import deserialize, serialize
 
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Bidirectional", "Lambda",
            "BatchNormalization", "LayerNormalization", "Conv1D", "AveragePooling1D",
-           "MaxPooling1D", "AdditiveAttention", "Attention", "deserialize", "serialize"]
+           "MaxPooling1D", "AdditiveAttention", "Attention", "deserialize", "serialize",
+           "RepeatVector", "Reshape", "Permute", "Wrapper", "TimeDistributed", "ReLU",
+           "LeakyReLU", "ELU", "Softmax", "PReLU", "SpatialDropout1D", "GaussianNoise",
+           "GaussianDropout", "Masking", "Concatenate", "Add", "Subtract", "Multiply",
+           "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
+           "multiply", "average", "maximum", "minimum", "dot"]

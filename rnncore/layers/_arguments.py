@@ -1,0 +1,33 @@
+"""Checks of constructor arguments shared by the reshaping, activation, noise and merge layers:
+each error names the layer, the argument and the value received."""
+import numbers
+
+
+def is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(layer, argument, value):
+    if not is_int(value):
+        raise TypeError(f"{layer}: {argument} must be a positive integer, got {value!r} "
+                        f"(of type {type(value).__name__})")
+    if value <= 0:
+        raise ValueError(f"{layer}: {argument} must be a positive integer. Received: "
+                         f"{argument}={value!r}")
+    return int(value)
+
+
+def real(layer, argument, value, low=None, high=None, allow_none=False):
+    """A real number (not a bool) in [low, high]; None only where `allow_none`."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{layer}: {argument} must be a float, got {value!r} (of type "
+                        f"{type(value).__name__})")
+    if value != value or (low is not None and value < low) or (
+            high is not None and value > high):
+        span = (f"between {low} and {high}" if high is not None
+                else f">= {low}" if low is not None else "a number")
+        raise ValueError(f"{layer}: {argument} must be a float {span}. Received: "
+                         f"{argument}={value!r}")
+    return float(value)
