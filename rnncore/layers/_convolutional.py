@@ -7,7 +7,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from ._base import Layer, as_float_array
+from ._base import Layer, as_float_array, unique_name
 
 
 def standardize_int(value, argument, allow_zero=False):
@@ -88,6 +88,8 @@ class Conv1D(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None,
                  lora_alpha=None, **kwargs):
+        if kwargs.get("name") is None:
+            kwargs["name"] = unique_name("conv1d")  # Keras's name, not snake case's conv1_d
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(filters, numbers.Integral) or isinstance(filters, bool) or \
                 filters <= 0:
@@ -229,5 +231,6 @@ class Conv1D(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": _constraints.serialize(self.kernel_constraint),
-            "bias_constraint": _constraints.serialize(self.bias_constraint)})
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
+            "activity_regularizer": _regularizers.serialize(self.activity_regularizer)})
         return config
