@@ -35,8 +35,12 @@ class InputLayer(Layer):
             raise ValueError(f"Input: dtype must be a NumPy dtype name such as 'float32' or "
                              f"'int32'. Received: dtype={dtype!r}") from None
         self.built = True
-        self.output = SymbolicTensor(self.batch_shape, self.input_dtype, self, 0, 0,
-                                     name=self.name)
+        self._output_tensor = SymbolicTensor(self.batch_shape, self.input_dtype, self, 0, 0,
+                                             name=self.name)
+
+    @property
+    def output(self):
+        return self._output_tensor
 
     def forward(self, inputs, training=False, mask=None):
         return inputs

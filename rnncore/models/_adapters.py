@@ -141,9 +141,9 @@ class ArrayAdapter(_Adapter):
             order = np.concatenate([np.arange(s, min(s + size, n)) for s in starts])
         else:
             order = None
+        take = self._data.take
         for index in self._data.batches(n, size, order):
-            yield (self._data.take(self.x, index), None if self.y is None else self.y[index],
-                   None if self.sample_weight is None else self.sample_weight[index])
+            yield take(self.x, index), take(self.y, index), take(self.sample_weight, index)
 
 
 class PyDatasetAdapter(_Adapter):

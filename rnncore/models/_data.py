@@ -63,9 +63,11 @@ def check_xy(x, y, x_name="x", y_name="y"):
                 raise ValueError(f"{x_name}[{i}] has {v.shape[0]} samples but {x_name}[0] has {n}")
     if n == 0:
         raise ValueError(f"{x_name} is empty: expected at least one sample")
-    if y is not None and y.shape[0] != n:
-        raise ValueError(f"{x_name} and {y_name} have different numbers of samples: "
-                         f"{x_name} has {n}, {y_name} has {y.shape[0]}")
+    for i, target in enumerate(y if isinstance(y, list) else [y]):
+        name = f"{y_name}[{i}]" if isinstance(y, list) else y_name
+        if target is not None and target.shape[0] != n:
+            raise ValueError(f"{x_name} and {name} have different numbers of samples: "
+                             f"{x_name} has {n}, {name} has {target.shape[0]}")
 
 
 def check_batch_size(batch_size, default=32):
@@ -105,7 +107,8 @@ def validation_split(x, y, split):
     if split_at == 0 or split_at == n:
         raise ValueError(f"validation_split={split} leaves an empty training or validation set "
                          f"for {n} samples")
-    return (take(x, slice(0, split_at)), y[:split_at]), (take(x, slice(split_at, n)), y[split_at:])
+    return ((take(x, slice(0, split_at)), take(y, slice(0, split_at))),
+            (take(x, slice(split_at, n)), take(y, slice(split_at, n))))
 
 
 def unpack_validation_data(data):
@@ -113,8 +116,7 @@ def unpack_validation_data(data):
         raise ValueError("validation_data must be a tuple or list (x_val, y_val) or "
                          f"(x_val, y_val, sample_weight), got {type(data).__name__}"
                          f"{' of length ' + str(len(data)) if isinstance(data, (tuple, list)) else ''}")
-    return data[0], to_arrays(data[1], "validation_data[1]"), (data[2] if len(data) == 3
-                                                                else None)
+    return data[0], data[1], (data[2] if len(data) == 3 else None)
 
 
 def batches(n, batch_size, order=None):

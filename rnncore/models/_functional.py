@@ -31,15 +31,24 @@ class Functional(Model):
     >>> out = Dense(2, activation="softmax")(SimpleRNN(32)(Embedding(10000, 64)(inp)))
     >>> model = Model(inputs=inp, outputs=out)
 
-    One output; any number of inputs (e.g. a recurrent layer's ``initial_state``).
+    Any number of inputs and outputs: ``outputs`` a tensor, a list of tensors (``predict``
+    then returns a list, ``compile`` takes a loss per output) or a dict of tensors
+    (``predict`` returns a dict with the same keys).
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
         self._inputs = _flat(inputs)
-        outs = _flat(outputs)
-        if len(outs) != 1:
-            raise ValueError(f"rnncore models have one output, got {len(outs)} outputs")
+        if isinstance(outputs, dict):
+            self._output_keys = list(outputs)
+            outs = list(outputs.values())
+        else:
+            self._output_keys = None
+            outs = _flat(outputs)
+        if not outs:
+            raise ValueError("a model needs at least one output tensor; received outputs=[]")
+        # one output tensor (alone or in a list, as Keras) gives one array; a dict a dict
+        self._single_output = self._output_keys is None and len(outs) == 1
         for t in self._inputs + outs:
             if not isinstance(t, SymbolicTensor):
                 raise ValueError(f"inputs and outputs must be tensors from rnncore.Input and "
@@ -47,6 +56,7 @@ class Functional(Model):
         for t in self._inputs:
             if not isinstance(t._keras_history[0], InputLayer):
                 raise ValueError(f"model inputs must come from rnncore.Input(), got {t!r}")
+        self._outputs = outs
         self._output = outs[0]
         self._nodes = self._topological_nodes()
         seen = set()
@@ -75,7 +85,7 @@ class Functional(Model):
         for node in self._nodes:
             out = node.outputs
             if not isinstance(node.layer, Embedding) or isinstance(out, list) or \
-                    out is self._output:
+                    any(out is o for o in self._outputs):
                 continue
             consumers = uses.get(id(out), [])
             if len(consumers) == 1 and consumers[0][1] == 0 and \
@@ -106,7 +116,8 @@ class Functional(Model):
             done.add(id(node))
             order.append(node)
 
-        visit(self._output)
+        for output in self._outputs:
+            visit(output)
         return order
 
     def _keras_layer_order(self):
@@ -133,7 +144,8 @@ class Functional(Model):
             finished.add(id(node))
             post_order.append((node, tensor))
 
-        walk(self._output)
+        for output in self._outputs:
+            walk(output)
         node_depth, layer_depth = {}, {}
         for node, _ in reversed(post_order):
             layer = node if isinstance(node, InputLayer) else node.layer
@@ -161,7 +173,38 @@ class Functional(Model):
 
     @property
     def outputs(self):
-        return [self._output]
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        """The input tensor, or the list of them (Keras's ``model.input``)."""
+        return self._inputs[0] if len(self._inputs) == 1 else list(self._inputs)
+
+    @property
+    def output(self):
+        """The output tensor, or the outputs in the structure the model was built with."""
+        return self._structure_outputs(self._outputs)
+
+    @property
+    def output_names(self):
+        """The names Keras gives the outputs (in logs: ``<name>_loss``): the dict's keys, or
+        the names of the layers that make them."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        names = [t._keras_history[0].name for t in self._outputs]
+        return [n if names.count(n) == 1 else f"{n}_{t._keras_history[2]}"
+                for n, t in zip(names, self._outputs)]
+
+    def _n_outputs(self):
+        return 1 if self._single_output else len(self._outputs)
+
+    def _structure_outputs(self, values):
+        """A list of per-output values in the user's structure: one array, a list or a dict."""
+        if self._single_output:
+            return values[0]
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, values))
+        return list(values)
 
     def _n_inputs(self):
         return len(self._inputs)
@@ -186,12 +229,15 @@ class Functional(Model):
     def _build_from(self, x):
         self.built = True
 
-    def _output_layer(self):
-        return self._nodes[-1].layer
+    def _output_layer(self, i=0):
+        """The layer that makes output `i`, when that output is its only one (the layer whose
+        pre-activation a fused loss may read), else None."""
+        layer, node_index, _ = self._outputs[i]._keras_history
+        return None if isinstance(layer._inbound_nodes[node_index].outputs, list) else layer
 
-    def _output_shape(self, x):
+    def _output_shape(self, x, i=0):
         n = (x[0] if isinstance(x, list) else x).shape[0]
-        return (n,) + tuple(self._output.shape[1:])
+        return (n,) + tuple(self._outputs[i].shape[1:])
 
     def _forward(self, x, training):
         xs = x if len(self._inputs) > 1 else [x]
@@ -229,15 +275,30 @@ class Functional(Model):
                 m = out_mask[i] if isinstance(out_mask, list) else out_mask
                 if m is not None:
                     masks[id(t)] = m
-        self._output_mask = masks.get(id(self._output))
-        return values[id(self._output)]
+        self._output_masks = [masks.get(id(t)) for t in self._outputs]
+        self._output_mask = self._output_masks[0]
+        if self._single_output:
+            return values[id(self._output)]
+        return [values[id(t)] for t in self._outputs]
 
     def _backward(self, d, from_logits=False):
-        grads = {id(self._output): d}
+        """Backward from the gradients `d` at the outputs (an array for a single output, else
+        a list with None for outputs without a loss); `from_logits` (a flag, or a list of
+        them) marks the outputs whose gradient is taken at their layer's pre-activation."""
+        ds = [d] if self._single_output else list(d)
+        flags = from_logits if isinstance(from_logits, (list, tuple)) else [from_logits] * len(ds)
+        grads, fused_nodes = {}, set()
+        for t, g, fused in zip(self._outputs, ds, flags):
+            if g is None:
+                continue
+            grads[id(t)] = g if id(t) not in grads else grads[id(t)] + g
+            if fused:
+                layer, node_index, _ = t._keras_history
+                fused_nodes.add(id(layer._inbound_nodes[node_index]))
         for node in reversed(self._nodes):
             outs = node.outputs
             layer = node.layer
-            fused = from_logits and node is self._nodes[-1]
+            fused = id(node) in fused_nodes
             if isinstance(outs, list):
                 d_out = layer._with_activity_grad([grads.get(id(t)) for t in outs])
                 if all(g is None for g in d_out):
@@ -286,9 +347,12 @@ class Functional(Model):
                 {"args": [ref(t) for t in _flat(node.inputs)],
                  "is_list": isinstance(node.inputs, (list, tuple)),
                  "kwargs": kwargs})
-        return {"name": self.name, "layers": layers,
-                "input_layers": [ref(t) for t in self._inputs],
-                "output_layers": [ref(self._output)]}
+        config = {"name": self.name, "layers": layers,
+                  "input_layers": [ref(t) for t in self._inputs],
+                  "output_layers": [ref(t) for t in self._outputs]}
+        if not self._single_output:
+            config["output_structure"] = self._output_keys or "list"
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -317,4 +381,9 @@ class Functional(Model):
                     tensors[(layer.name, i)] = t
         inputs = [tensors[(name, ti)] for name, _, ti in config["input_layers"]]
         outputs = [tensors[(name, ti)] for name, _, ti in config["output_layers"]]
-        return cls(inputs if len(inputs) > 1 else inputs[0], outputs[0], name=config.get("name"))
+        structure = config.get("output_structure")
+        if isinstance(structure, list):
+            outputs = dict(zip(structure, outputs))
+        elif structure is None:
+            outputs = outputs[0]
+        return cls(inputs if len(inputs) > 1 else inputs[0], outputs, name=config.get("name"))

@@ -18,7 +18,7 @@ from .. import optimizers as _optimizers
 from .._indexed_slices import IndexedSlices
 from ..ops import Projections
 from ..callbacks import CallbackList
-from . import _adapters, _data
+from . import _adapters, _data, _heads
 from ._locking import exclusive
 
 # Keras's TensorFlow backend marks every sigmoid and softmax output with its logits, and each
@@ -59,9 +59,9 @@ class Model:
         self.compiled = False
         self.stop_training = False
         self.history = None
-        self._loss_obj = None
+        self._loss_obj = None  # the single output's Loss (None with several outputs)
         self._metric_ids, self._weighted_metric_ids = [], []
-        self._metrics, self._weighted = None, set()
+        self._heads = []  # what compile gave each output (see _heads.Head)
         self._loss_tracker = _metrics.Mean(name="loss")
         self._output_mask = None  # Keras's mask on the last forward's output
         self._projections = None  # an ops.Projections during a pass with frozen weights
@@ -141,31 +141,20 @@ class Model:
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Configure training: ``compile(optimizer, loss, metrics)`` with names or objects.
+
         ``weighted_metrics`` are metrics that take ``fit``'s / ``evaluate``'s sample weights
         (``metrics`` do not), named ``weighted_<name>`` when a metric has that name, as Keras
-        names them."""
-        if loss_weights is not None:
-            raise ValueError("compile: rnncore models have one output, so loss_weights must be "
-                             f"None; got {loss_weights!r}")
+        names them. A model with several outputs takes, as Keras, one loss for all outputs or
+        a list / dict (by ``output_names``) of them, ``loss_weights`` likewise, and
+        ``metrics`` as a list with one entry per output or a dict."""
         self.optimizer = _optimizers.get(optimizer)
-        if loss is None:
-            raise ValueError("compile: loss must be given (a name such as "
-                             "'binary_crossentropy' or a Loss object)")
-        if isinstance(loss, (list, dict)):
-            raise ValueError("compile: rnncore models have one output; loss must be a single "
-                             f"loss, got {type(loss).__name__}")
-        self._loss_obj = _losses.get(loss)
+        self._heads = _heads.make_heads(loss, loss_weights, metrics, weighted_metrics,
+                                        self.output_names)
         self.loss = loss
-        for argument, given in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
-            if given is not None and not isinstance(given, (list, tuple)):
-                raise ValueError(f"compile: {argument} must be a list, got {given!r}")
-            for m in given or ():
-                # resolve now so an unknown name fails at compile, as Keras does; the accuracy
-                # variant is picked again when the output shape is known
-                _metrics.get(m, loss=self._loss_obj)
-        self._metric_ids = list(metrics or ())
-        self._weighted_metric_ids = list(weighted_metrics or ())
-        self._metrics = None
+        single = len(self._heads) == 1
+        self._loss_obj = self._heads[0].loss_obj if single else None
+        self._metric_ids = self._heads[0].metric_ids if single else []
+        self._weighted_metric_ids = self._heads[0].weighted_metric_ids if single else []
         self.compiled = True
 
     def _require_compiled(self, method):
@@ -173,65 +162,96 @@ class Model:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
 
-    def _compiled_metrics(self, output_shape, target_shape):
-        """The metrics, then the weighted metrics (their objects in ``_weighted``)."""
-        if self._metrics is None:
-            def resolve(ids):
-                return [_metrics.get(m, loss=self._loss_obj, output_shape=output_shape,
-                                     target_shape=target_shape) for m in ids]
-            plain, weighted = resolve(self._metric_ids), resolve(self._weighted_metric_ids)
-            names = {m.name for m in plain}
-            for m in weighted:
-                if m.name in names:
-                    m.name = f"weighted_{m.name}"
-            self._metrics, self._weighted = plain + weighted, {id(m) for m in weighted}
-        return self._metrics
+    @property
+    def output_names(self):
+        return []
+
+    def _n_outputs(self):
+        return 1
+
+    _single_output = True
+
+    def _structure_outputs(self, values):
+        return values[0]
 
     @property
     def metrics_names(self):
-        names = ["loss"]
-        if self._metrics is not None:
-            names += [m.name for m in self._metrics]
-        return names
+        return [m.name for m in self.metrics]
 
     @property
     def metrics(self):
-        return [self._loss_tracker] + list(self._metrics or [])
+        return [self._loss_tracker] + [m for head in self._heads for m in head.trackers()]
 
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
 
     def _logs(self):
-        logs = {"loss": float(self._loss_tracker.result())}
-        for m in self._metrics or []:
-            logs[m.name] = float(m.result())
-        return logs
+        return {m.name: float(m.result()) for m in self.metrics}
 
     # ---- one batch -------------------------------------------------------------------------
-    def _fused_activation(self):
-        """The output activation Keras's TF backend folds into the loss (it reads the logits
-        behind a sigmoid/softmax output), or None."""
-        last = self._output_layer()
+    def _fused_activation(self, i=0):
+        """The activation of output `i` that Keras's TF backend folds into its loss (it reads
+        the logits behind a sigmoid/softmax output), or None."""
+        last = self._output_layer(i)
+        loss = self._heads[i].loss_obj
         act = getattr(last, "activation", None)
-        loss = self._loss_obj
-        if getattr(loss, "from_logits", True) or not hasattr(last, "preactivation"):
+        if loss is None or getattr(loss, "from_logits", True) or \
+                not hasattr(last, "preactivation"):
             return None
         fused = act in _LOGIT_ACTIVATIONS and type(loss).__name__ in _LOGIT_LOSSES
         return act if fused else None
 
+    def _compute_losses(self, y, y_pred, sw, gradients):
+        """Each output's loss (and, with `gradients`, its gradient times its loss weight) and
+        the total; what the metrics need about each output."""
+        single = len(self._heads) == 1
+        ys, preds, sws = ([y], [y_pred], [sw]) if single else (
+            y, y_pred, [None] * len(y) if sw is None else sw)
+        masks = self._output_masks if not single else [self._output_mask]
+        values, grads, fused, logits = [], [], [], []
+        for i, (head, target, pred, weight, mask) in enumerate(
+                zip(self._heads, ys, preds, sws, masks)):
+            act = self._fused_activation(i)
+            logit = self._output_layer(i).preactivation if act else None
+            logits.append(logit)
+            fused.append(act is not None)
+            if head.loss_obj is None:
+                values.append(None)
+                grads.append(None)
+                continue
+            if gradients:
+                value, grad = head.loss_obj.value_and_grad(
+                    target, pred, sample_weight=weight, logits=logit, activation=act,
+                    mask=mask)
+                if head.weight is not None:
+                    grad = grad * grad.dtype.type(head.weight)
+                grads.append(grad)
+            else:
+                value = head.loss_obj(target, pred, sample_weight=weight, logits=logit,
+                                      mask=mask)
+                grads.append(None)
+            values.append(value)
+        if single and self._heads[0].weight is None:
+            total = values[0]
+        else:
+            dtype = np.result_type(preds[0].dtype, np.float32)
+            total = float(_heads.total_loss([v for v in values if v is not None],
+                                            [h.weight for h, v in zip(self._heads, values)
+                                             if v is not None], dtype))
+        batch = (ys, preds, sws, masks, logits, values)
+        if single:
+            return total, grads[0], fused[0], batch
+        return total, grads, fused, batch
+
     def _train_batch(self, x, y, sw=None):
         y_pred = self._forward(x, training=True)
-        fused = self._fused_activation()
-        logits = self._output_layer().preactivation if fused else None
-        mask = self._output_mask
-        loss, grad = self._loss_obj.value_and_grad(y, y_pred, sample_weight=sw, logits=logits,
-                                                   activation=fused, mask=mask)
-        self._backward(grad, from_logits=fused is not None)
+        loss, grads, fused, batch = self._compute_losses(y, y_pred, sw, gradients=True)
+        self._backward(grads, from_logits=fused)
         variables = self.trainable_weights
         loss = self._add_penalties(loss, variables, gradients=True)
         self.optimizer.apply_gradients([(v.grad, v) for v in variables])
-        self._update_metrics(loss, y, y_pred, logits, mask, sw)
+        self._update_metrics(loss, *batch)
         return loss
 
     @property
@@ -267,27 +287,31 @@ class Model:
         dtype = penalized[0].dtype if penalized else np.asarray(activity[0]).dtype
         return float(np.sum(np.array(values, dtype=dtype)))
 
-    def _update_metrics(self, loss, y, y_pred, logits, mask, sw=None):
-        self._loss_tracker.update_state(loss, sample_weight=y_pred.shape[0])
-        for m in self._compiled_metrics(y_pred.shape, y.shape):
-            w = sw if id(m) in self._weighted else None
-            if isinstance(m, _metrics.BinaryCrossentropy):
-                m.update_state(y, y_pred, sample_weight=w, logits=logits, mask=mask)
-            elif isinstance(m, _metrics.MeanMetricWrapper):
-                m.update_state(y, y_pred, sample_weight=w, mask=mask)
-            elif w is not None:
-                m.update_state(y, y_pred, sample_weight=w)
-            else:
-                m.update_state(y, y_pred)
+    def _update_metrics(self, loss, ys, preds, sws, masks, logits, values):
+        n = preds[0].shape[0]
+        self._loss_tracker.update_state(loss, sample_weight=n)
+        for head, y, y_pred, sw, mask, logit, value in zip(self._heads, ys, preds, sws, masks,
+                                                           logits, values):
+            if head.loss_tracker is not None and value is not None:
+                # Keras's TF backend weighs each output's loss by a batch size its traced
+                # step does not know: every batch counts once (the total counts samples)
+                head.loss_tracker.update_state(value)
+            for m, weighted in zip(head.compiled_metrics(y_pred.shape, y.shape), head.weighted):
+                w = sw if weighted else None
+                if isinstance(m, _metrics.BinaryCrossentropy):
+                    m.update_state(y, y_pred, sample_weight=w, logits=logit, mask=mask)
+                elif isinstance(m, _metrics.MeanMetricWrapper):
+                    m.update_state(y, y_pred, sample_weight=w, mask=mask)
+                elif w is not None:
+                    m.update_state(y, y_pred, sample_weight=w)
+                else:
+                    m.update_state(y, y_pred)
 
     def _test_batch(self, x, y, sw=None):
         y_pred = self._forward(x, training=False)
-        fused = self._fused_activation()
-        logits = self._output_layer().preactivation if fused else None
-        mask = self._output_mask
-        loss = self._loss_obj(y, y_pred, sample_weight=sw, logits=logits, mask=mask)
+        loss, _, _, batch = self._compute_losses(y, y_pred, sw, gradients=False)
         loss = self._add_penalties(loss, self.trainable_weights, gradients=False)
-        self._update_metrics(loss, y, y_pred, logits, mask, sw)
+        self._update_metrics(loss, *batch)
         return loss
 
     @staticmethod
@@ -297,16 +321,62 @@ class Model:
                              "rnncore models train and evaluate against arrays of targets, "
                              f"e.g. model.{method}(x, y)")
 
-    def _prepare(self, x, y, argument="x"):
+    def _prepare(self, x, y, argument="x", y_argument="y"):
         x = _data.to_arrays(x, argument, self._n_inputs())
-        y = None if y is None else _data.to_arrays(y, "y")
-        _data.check_xy(x, y, argument)
+        y = None if y is None else self._target_arrays(y, y_argument)
+        _data.check_xy(x, y, argument, y_argument)
         x = self._check_inputs(x)
         if not self.built:
             self._build_from(x)
-        if y is not None and self._loss_obj is not None:
-            self._loss_obj.check_targets(y, self._output_shape(x))
+        if y is not None and self._heads:
+            ys = y if isinstance(y, list) else [y]
+            for i, (head, target) in enumerate(zip(self._heads, ys)):
+                if head.loss_obj is not None:
+                    head.loss_obj.check_targets(target, self._output_shape(x, i))
         return x, y
+
+    def _target_arrays(self, y, argument="y"):
+        """The targets as one array (one output) or a list in output order (several), from
+        an array, a list with one array per output or a dict keyed by output name."""
+        n = self._n_outputs()
+        if n == 1:
+            if isinstance(y, dict) and len(y) == 1:
+                y = next(iter(y.values()))
+            elif isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray):
+                y = y[0]
+            return _data.to_arrays(y, argument)
+        names = self.output_names
+        if isinstance(y, dict):
+            missing = [name for name in names if name not in y]
+            if missing:
+                raise ValueError(f"{argument} is a dict without targets for the outputs "
+                                 f"{missing}; the model's outputs are {names}")
+            y = [y[name] for name in names]
+        elif not isinstance(y, (list, tuple)) or len(y) != n:
+            raise ValueError(f"{argument} must give one target array per output ({n}: {names}), "
+                             f"as a list or a dict keyed by output name; got {type(y).__name__}"
+                             + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else ""))
+        return [_data.to_arrays(t, f"{argument}[{name!r}]") for t, name in zip(y, names)]
+
+    def _weights_per_output(self, sample_weight, class_weight, y, argument="sample_weight"):
+        """Sample weights for the loss: an array (one output) or a list with one entry per
+        output (a single array weighs every output, as in Keras)."""
+        if not isinstance(y, list):
+            return _sample_weights(sample_weight, class_weight, y, argument)
+        if class_weight is not None:
+            raise ValueError("`class_weight` is only supported for models with a single "
+                             f"output; this one has {len(y)}: {self.output_names}")
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, dict):
+            sample_weight = [sample_weight.get(name) for name in self.output_names]
+        elif not isinstance(sample_weight, (list, tuple)):
+            sample_weight = [sample_weight] * len(y)
+        elif len(sample_weight) != len(y):
+            raise ValueError(f"{argument} must be one array for all outputs, or one per output "
+                             f"({len(y)}); got a list of {len(sample_weight)}")
+        return [None if w is None else _sample_weights(w, None, t, argument)
+                for w, t in zip(sample_weight, y)]
 
     @exclusive
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -315,7 +385,7 @@ class Model:
         self._require_compiled("train_on_batch")
         self._require_targets(y, "train_on_batch")
         x, y = self._prepare(x, y)
-        sw = _sample_weights(sample_weight, class_weight, y)
+        sw = self._weights_per_output(sample_weight, class_weight, y)
         self.reset_metrics()
         self._train_batch(x, y, sw)
         return self._results(return_dict)
@@ -325,7 +395,7 @@ class Model:
         self._require_compiled("test_on_batch")
         self._require_targets(y, "test_on_batch")
         x, y = self._prepare(x, y)
-        sw = _sample_weights(sample_weight, None, y)
+        sw = self._weights_per_output(sample_weight, None, y)
         self.reset_metrics()
         self._test_batch(x, y, sw)
         return self._results(return_dict)
@@ -333,13 +403,19 @@ class Model:
     @exclusive
     def predict_on_batch(self, x):
         x, _ = self._prepare(x, None)
-        return self._forward(x, training=False).copy()
+        return self._structure_outputs(_per_output_list(
+            _copied(self._forward(x, training=False)), self))
 
     def _results(self, return_dict):
         logs = self._logs()
         if return_dict:
             return logs
-        values = list(logs.values())
+        if len(self._heads) > 1:
+            # Keras's order: the total loss, each output's loss, then the metrics by name
+            first = ["loss"] + [h.loss_tracker.name for h in self._heads]
+            values = [logs[k] for k in first] + [logs[k] for k in sorted(logs) if k not in first]
+        else:
+            values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
     # ---- fit / evaluate / predict -----------------------------------------------------------
@@ -382,7 +458,7 @@ class Model:
             batch_size = _data.check_batch_size(batch_size)
             self._require_targets(y, "fit")
             x, y = self._prepare(x, y)
-            sw = _sample_weights(sample_weight, class_weight, y)
+            sw = self._weights_per_output(sample_weight, class_weight, y)
             if validation_data is None and validation_split:
                 n_all = _data.num_samples(x)
                 (x, y), validation_data = _data.validation_split(x, y, validation_split)
@@ -391,8 +467,9 @@ class Model:
                     # the val_ metrics); class weights apply to training batches only
                     split_at = _data.num_samples(x)
                     if sample_weight is not None:
-                        validation_data = (*validation_data, sw[split_at:n_all])
-                    sw = sw[:split_at]
+                        validation_data = (*validation_data,
+                                           _data.take(sw, slice(split_at, n_all)))
+                    sw = _data.take(sw, slice(0, split_at))
             elif validation_split and not 0 <= validation_split < 1:
                 _data.validation_split(x, y, validation_split)
             source = _adapters.ArrayAdapter(x, y, sw, batch_size, shuffle)
@@ -441,7 +518,7 @@ class Model:
         xb, yb = self._prepare(xb, yb, argument)
         if not targets:
             return xb, None, None
-        return xb, yb, _sample_weights(swb, source.class_weight, yb)
+        return xb, yb, self._weights_per_output(swb, source.class_weight, yb)
 
     def _validation_epochs(self, validation_data, batch_size, steps):
         """An EpochIterator over fit's validation data, kept for the whole fit as Keras keeps
@@ -453,8 +530,11 @@ class Model:
             if _adapters.is_pipeline(xv):
                 raise ValueError("validation_data must be arrays (x_val, y_val) or a data "
                                  f"pipeline itself; received a tuple holding a {type(xv).__name__}")
-            xv, yv = self._prepare(xv, yv, "validation_data[0]")
-            val_sw = _sample_weights(val_sw, None, yv, "validation_data[2]")
+            if yv is None:
+                raise ValueError("validation_data must hold targets: (x_val, y_val); received "
+                                 "y_val=None")
+            xv, yv = self._prepare(xv, yv, "validation_data[0]", "validation_data[1]")
+            val_sw = self._weights_per_output(val_sw, None, yv, "validation_data[2]")
             source = _adapters.ArrayAdapter(xv, yv, val_sw, _data.check_batch_size(batch_size),
                                             shuffle=False)
         return _adapters.EpochIterator(source, steps)
@@ -502,9 +582,9 @@ class Model:
             batch_size = _data.check_batch_size(batch_size)
             self._require_targets(y, "evaluate")
             x, y = self._prepare(x, y)
-            sw = _sample_weights(sample_weight, None, y)
+            sw = self._weights_per_output(sample_weight, None, y)
             n = _data.first_steps(_data.num_samples(x), batch_size, steps)
-            x, y, sw = _data.take(x, slice(0, n)), y[:n], None if sw is None else sw[:n]
+            x, y, sw = (_data.take(v, slice(0, n)) for v in (x, y, sw))
             source, steps = _adapters.ArrayAdapter(x, y, sw, batch_size, shuffle=False), None
         batches = _adapters.EpochIterator(source, steps)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=_verbosity(verbose) != 0,
@@ -538,12 +618,14 @@ class Model:
             for step, batch in enumerate(batches.epoch()):
                 cbs.on_predict_batch_begin(step)
                 xb = self._batch_arrays(batch, source, "predict", targets=False)[0]
-                outs.append(np.array(self._forward(xb, training=False), copy=True))
+                outs.append(_copied(self._forward(xb, training=False)))
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the data gave no batch to predict on")
-        return np.concatenate(outs, axis=0)
+        per_output = [_per_output_list(out, self) for out in outs]
+        return self._structure_outputs([np.concatenate(parts, axis=0)
+                                        for parts in zip(*per_output)])
 
     @exclusive
     def __call__(self, x, training=False):
@@ -553,7 +635,8 @@ class Model:
             raise ValueError("calling a model on a symbolic tensor (nesting models) is not "
                              "supported by rnncore yet")
         x, _ = self._prepare(x, None)
-        return self._forward(x, training=bool(training)).copy()
+        return self._structure_outputs(_per_output_list(
+            _copied(self._forward(x, training=bool(training))), self))
 
     # ---- saving -------------------------------------------------------------------------
     @exclusive
@@ -593,8 +676,7 @@ class Model:
     # Sets of id()s of objects in a list the model holds (weighted metrics; a functional
     # model's Embedding->recurrent and data-fed nodes). An id means nothing in another process
     # or for a copy, so these travel as positions in that list.
-    _ID_SETS = (("_weighted", "_metrics"), ("_lookup_nodes", "_nodes"),
-                ("_data_fed_nodes", "_nodes"))
+    _ID_SETS = (("_lookup_nodes", "_nodes"), ("_data_fed_nodes", "_nodes"))
 
     def __getstate__(self):
         """The model's ``__dict__`` for pickle and ``copy.deepcopy``: layers (which drop their
@@ -660,6 +742,17 @@ def _due(validation_freq, epoch):
     if isinstance(validation_freq, (int, np.integer)):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
+
+
+def _copied(out):
+    """A fresh copy of a forward's output (an array, or a list of them)."""
+    return [np.array(o, copy=True) for o in out] if isinstance(out, list) else np.array(
+        out, copy=True)
+
+
+def _per_output_list(out, model):
+    """A forward's output as a list with one array per model output."""
+    return out if isinstance(out, list) and not model._single_output else [out]
 
 
 def _sample_weights(sample_weight, class_weight, y, argument="sample_weight"):

@@ -189,10 +189,20 @@ def _compile_config(model):
     def names(ids):
         return [m for m in map(plain, ids) if m is not None]
 
+    heads = model._heads
+    if len(heads) == 1:
+        return {"optimizer": optimizers.serialize(model.optimizer),
+                "loss": losses.serialize(heads[0].loss_obj),
+                "loss_weights": heads[0].weight,
+                "metrics": names(heads[0].metric_ids),
+                "weighted_metrics": names(heads[0].weighted_metric_ids)}
+    # several outputs: one entry per output, in output order
     return {"optimizer": optimizers.serialize(model.optimizer),
-            "loss": losses.serialize(model._loss_obj),
-            "metrics": names(model._metric_ids),
-            "weighted_metrics": names(model._weighted_metric_ids)}
+            "loss": [None if h.loss_obj is None else losses.serialize(h.loss_obj)
+                     for h in heads],
+            "loss_weights": [h.weight for h in heads],
+            "metrics": [names(h.metric_ids) for h in heads],
+            "weighted_metrics": [names(h.weighted_metric_ids) for h in heads]}
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
@@ -524,8 +534,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
             c = meta["compile"]
             try:
-                model.compile(optimizer=optimizers.deserialize(c["optimizer"]),
-                              loss=losses.deserialize(c["loss"]), metrics=c.get("metrics"),
+                loss = c["loss"]
+                loss = ([None if item is None else losses.deserialize(item) for item in loss]
+                        if isinstance(loss, list) else losses.deserialize(loss))
+                model.compile(optimizer=optimizers.deserialize(c["optimizer"]), loss=loss,
+                              loss_weights=c.get("loss_weights"), metrics=c.get("metrics"),
                               weighted_metrics=c.get("weighted_metrics"))
             except Exception as exc:
                 raise archive.error(f"the compile settings cannot be restored: "

@@ -91,10 +91,14 @@ class Sequential(Model):
     def _build_from(self, x):
         self.build((None,) + tuple(x.shape[1:]))
 
-    def _output_layer(self):
+    def _output_layer(self, i=0):
         return self._layers[-1]
 
-    def _output_shape(self, x):
+    @property
+    def output_names(self):
+        return [self._layers[-1].name] if self._layers else []
+
+    def _output_shape(self, x, i=0):
         return (x.shape[0],) + tuple(self._shapes[-1][1:])
 
     def _forward(self, x, training):
@@ -114,6 +118,7 @@ class Sequential(Model):
             mask = layer.compute_mask(x, mask)
             x = out
         self._output_mask = mask
+        self._output_masks = [mask]
         return x
 
     def _backward(self, d, from_logits=False):
