@@ -132,10 +132,10 @@ class Merge(Layer):
         inputs = list(inputs)
         self._shape = [x.shape for x in inputs]
         xs = self._expanded(inputs)
-        masks = [None] * len(xs)
-        if self.USES_MASKS and mask is not None:
+        masks = [None] * len(xs) if mask is None else self._masks(mask, len(xs))
+        if self.USES_MASKS:
             masks = [None if m is None else np.broadcast_to(m[..., None], x.shape)
-                     for m, x in zip(self._masks(mask, len(xs)), xs)]
+                     for m, x in zip(masks, xs)]
         return self._merge(xs, masks)
 
     def backward(self, d_outputs):
