@@ -156,12 +156,9 @@ def test_call_options_in_a_functional_model_as_keras(keras, rng, causal, scores)
     assert rel_err(r_loss, k_loss) <= 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason="value masks need Functional._forward to pass a "
-                   "list-input layer the list of its inputs' masks, as Keras does")
 def test_a_masked_value_in_a_functional_model_as_keras(keras, rng):
-    """Keras hands Attention the masks of all its inputs, [query_mask, value_mask]; rnncore's
-    functional models pass a layer the first input's mask only (issue 12: a model-level
-    change), so the encoder's padding is not yet left out of the weights."""
+    """Keras hands Attention the masks of all its inputs, [query_mask, value_mask], so the
+    encoder's padding is left out of the weights; so does rnncore's functional model."""
     def build(lib):
         q_in = lib.Input(shape=(3, 4))
         v_in = lib.Input(shape=(5,), dtype="int32")

@@ -12,8 +12,11 @@ def _flat(x):
 
 
 def _mask_tensor(node):
-    """The symbolic ``mask=`` a layer was called with in the graph, or None."""
+    """The symbolic ``mask=`` a layer was called with in the graph: a tensor, a list of
+    tensors (or None entries) for a layer of several inputs, or None."""
     mask = node.kwargs.get("mask")
+    if isinstance(mask, (list, tuple)) and any(isinstance(m, SymbolicTensor) for m in mask):
+        return [m if isinstance(m, SymbolicTensor) else None for m in mask]
     return mask if isinstance(mask, SymbolicTensor) else None
 
 
@@ -21,7 +24,16 @@ def _node_tensors(node):
     """Every symbolic tensor a node reads, in Keras's order: the positional inputs (a recurrent
     layer's ``initial_state`` among them), then an explicit ``mask=``."""
     mask = _mask_tensor(node)
-    return _flat(node.inputs) + ([mask] if mask is not None else [])
+    return _flat(node.inputs) + [m for m in _flat(mask) if m is not None]
+
+
+def _states_in_inputs(layer):
+    """Whether a layer's list of inputs is [sequence, *initial_state] (rnncore's recurrent
+    layers: Keras passes the states as a keyword, so the mask is the sequence's alone), not
+    several inputs with a mask each (merge and attention layers)."""
+    from ..layers import Bidirectional, RNNBase
+
+    return isinstance(layer, (RNNBase, Bidirectional))
 
 
 class Functional(Model):
@@ -245,19 +257,28 @@ class Functional(Model):
         masks = {}
         for node in self._nodes:
             ins = node.inputs
+            layer = node.layer
             if isinstance(ins, (list, tuple)):
                 value = [values[id(t)] for t in ins]
-                mask = masks.get(id(ins[0]))
-                primary = value[0]
+                if _states_in_inputs(layer):
+                    mask, primary = masks.get(id(ins[0])), value[0]
+                else:
+                    # Keras hands a layer of several inputs the list of their masks (None when
+                    # no input has one), and computes its output mask from all of them
+                    mask = [masks.get(id(t)) for t in ins]
+                    mask = None if all(m is None for m in mask) else mask
+                    primary = value
             else:
                 value = values[id(ins)]
                 mask = masks.get(id(ins))
                 primary = value
-            layer = node.layer
             explicit = _mask_tensor(node)
-            if explicit is not None:  # Keras: a mask passed to the call replaces the inputs'
+            if isinstance(explicit, list):
+                mask = [None if t is None else values[id(t)] for t in explicit]
+            elif explicit is not None:  # Keras: a mask passed to the call replaces the inputs'
                 mask = values[id(explicit)]
-                if np.shape(mask) != np.shape(primary)[:np.ndim(mask)]:
+                if not isinstance(primary, list) and \
+                        np.shape(mask) != np.shape(primary)[:np.ndim(mask)]:
                     raise ValueError(f"Layer {layer.name!r}: the mask passed to it (input "
                                      f"{explicit.name!r}) has shape {np.shape(mask)}, which "
                                      f"does not match its inputs' shape {np.shape(primary)}")
@@ -340,9 +361,15 @@ class Functional(Model):
             return [layer.name, 0, tensor_index]
 
         for node in self._nodes:
-            kwargs = {k: v for k, v in node.kwargs.items() if k == "training"}
-            if _mask_tensor(node) is not None:
-                kwargs["mask"] = {"keras_tensor": ref(_mask_tensor(node))}
+            # the call's plain arguments (training, use_causal_mask, return_attention_scores...)
+            kwargs = {k: v for k, v in node.kwargs.items()
+                      if k != "mask" and (v is None or isinstance(v, (bool, int, float, str)))}
+            explicit = _mask_tensor(node)
+            if isinstance(explicit, list):
+                kwargs["mask"] = [None if t is None else {"keras_tensor": ref(t)}
+                                  for t in explicit]
+            elif explicit is not None:
+                kwargs["mask"] = {"keras_tensor": ref(explicit)}
             index[id(node.layer)]["inbound_nodes"].append(
                 {"args": [ref(t) for t in _flat(node.inputs)],
                  "is_list": isinstance(node.inputs, (list, tuple)),
@@ -371,10 +398,18 @@ class Functional(Model):
                 args = [tensors[(name, ti)] if (name, ti) in tensors else None
                         for name, _, ti in node["args"]]
                 kwargs = dict(node["kwargs"])
-                if isinstance(kwargs.get("mask"), dict):
-                    name, _, ti = kwargs["mask"]["keras_tensor"]
-                    kwargs["mask"] = tensors.get((name, ti))
-                if any(a is None for a in args) or ("mask" in kwargs and kwargs["mask"] is None):
+
+                def tensor(entry):
+                    name, _, ti = entry["keras_tensor"]
+                    return tensors.get((name, ti), False)  # False: an unknown tensor
+
+                mask = kwargs.get("mask")
+                if isinstance(mask, dict):
+                    kwargs["mask"] = tensor(mask)
+                elif isinstance(mask, list):
+                    kwargs["mask"] = [None if m is None else tensor(m) for m in mask]
+                if any(a is None for a in args) or any(m is False for m in _flat(
+                        kwargs.get("mask"))):
                     raise ValueError(f"layer {layer.name!r} refers to an unknown input")
                 out = layer(args if node["is_list"] else args[0], **kwargs)
                 for i, t in enumerate(_flat(out)):
