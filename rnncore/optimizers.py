@@ -522,7 +522,9 @@ class RMSprop(Optimizer):
         none = np.empty((0, w2.shape[1]), w.dtype)
         indices = g._int_indices()
         slot, sums = self._row_scratch(i, rows, min(indices.size, rows), w2.shape[1], w.dtype)
-        _rows.rmsprop_rows(indices, np.ascontiguousarray(g.values.reshape(indices.size, -1)),
+        # the row width written out: -1 cannot be inferred for a batch without ids
+        values = np.ascontiguousarray(g.values.reshape(indices.size, w2.shape[1]))
+        _rows.rmsprop_rows(indices, values,
                            lr, dt(self.rho), dt(1 - self.rho), dt(self.epsilon),
                            dt(self.momentum), v2,
                            none if a is None else a.reshape(rows, -1),

@@ -35,6 +35,22 @@ def test_bad_arguments_are_named(call, match):
         call()
 
 
+@pytest.mark.parametrize("layer", [rnncore.layers.Flatten, lambda: rnncore.layers.Dense(2),
+                                   lambda: rnncore.layers.LSTM(2)])
+def test_a_scalar_is_not_a_batch(layer):
+    with pytest.raises(ValueError, match=r"batch dimension|at least|3D"):
+        layer()(np.float32(3))
+
+
+def test_sparse_rmsprop_step_on_a_batch_without_ids():
+    # sequences of length 0: the Embedding's gradient has no rows, the table still decays
+    model = rnncore.Sequential([rnncore.layers.Embedding(10, 4), rnncore.layers.Flatten(),
+                                rnncore.layers.Dense(1)])
+    model.compile("rmsprop", "mse")
+    history = model.fit(np.zeros((8, 0), int), np.zeros((8, 1)), verbose=0)
+    assert history.history["loss"] == [0.0]
+
+
 def test_input_shapes_keras_accepts():
     assert rnncore.Input((None, 3)).shape == (None, None, 3)
     assert rnncore.Input(5).shape == (None, 5)

@@ -273,6 +273,10 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         x = self.check_input(inputs)
+        if np.ndim(x) == 0:
+            raise ValueError(f"Layer {self.name!r}: inputs must have a batch dimension, got a "
+                             f"scalar ({inputs!r})")
+        self.check_input_shape(np.shape(x))
         self._maybe_build(x.shape)
         return self.forward(x, training=bool(training), mask=mask)
 
@@ -363,4 +367,6 @@ def as_float_array(x, argument, dtype):
             np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise ValueError(f"{argument} must be a numeric array of real numbers, got dtype "
                          f"{arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    # np.require keeps a 0-d array 0-d (ascontiguousarray makes it (1,)), so a scalar is
+    # refused by the rank checks instead of passing as one sample
+    return np.require(arr, dtype=dtype, requirements="C")

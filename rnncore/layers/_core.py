@@ -248,6 +248,8 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(batch, d1, d2, …) → (batch, d1·d2·…)."""
 
+    input_min_ndim = 1
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self._shape = None
