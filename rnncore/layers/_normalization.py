@@ -41,7 +41,7 @@ class _Normalization(Layer):
                  beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
                  **kwargs):
         super().__init__(**kwargs)
-        self.epsilon = _check_real(epsilon, "epsilon", low=0.0, low_open=True)
+        self.epsilon = _check_real(epsilon, "epsilon", low=0.0)  # Keras allows 0
         for argument, value in (("center", center), ("scale", scale)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"Argument `{argument}` must be a bool. Received: "
