@@ -134,3 +134,33 @@ def test_summary_counts_non_trainable_statistics_as_keras(keras, capsys):
                        len(model.non_trainable_weights)))
     assert tables[0] == tables[1]
     assert counts[0] == counts[1] == (3 * 4 + 3 * 2 + 8, 6, 2)
+
+
+def _masked_program(lib):
+    model = lib.Sequential([lib.Input(shape=(7,), dtype="int32"),
+                            lib.layers.Embedding(20, 4, mask_zero=True),
+                            lib.layers.LSTM(5, return_sequences=True),
+                            lib.layers.LayerNormalization(),
+                            lib.layers.BatchNormalization(momentum=0.8),
+                            lib.layers.LSTM(3),
+                            lib.layers.Dense(1, activation="sigmoid")])
+    model.compile(lib.optimizers.RMSprop(0.01), "binary_crossentropy")
+    return model
+
+
+def test_padding_mask_reaches_batch_normalization_in_fit_as_keras(keras, rng):
+    """Embedding(mask_zero=True) → LSTM → LayerNormalization → BatchNormalization → LSTM:
+    the padding mask passes LayerNormalization and keeps padded steps out of the batch
+    statistics, in fit as in Keras."""
+    ids = rng.integers(1, 20, (48, 7))
+    for i, n in enumerate(rng.integers(2, 8, 48)):
+        ids[i, n:] = 0
+    y = (ids[:, 0] > 10).astype(np.float32)
+    k_model, r_model = _masked_program(keras), _masked_program(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    fit = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    k_hist, r_hist = k_model.fit(ids, y, **fit).history, r_model.fit(ids, y, **fit).history
+    assert rel_err(r_hist["loss"], k_hist["loss"]) <= 1e-3
+    bn_r, bn_k = r_model.layers[3], k_model.layers[3]
+    assert rel_err(bn_r.moving_mean.value, bn_k.moving_mean.numpy()) <= 1e-4
+    assert rel_err(bn_r.moving_variance.value, bn_k.moving_variance.numpy()) <= 1e-4
