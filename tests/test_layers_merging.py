@@ -6,6 +6,7 @@ import pytest
 import rnncore
 from _layer_parity import (assert_config_round_trip, assert_gradients_finite_difference,
                            assert_matches_keras, assert_pickles, rel_err, save_load_predict)
+from _parity import train_pair_on_batch
 
 B, T, F = 4, 5, 6
 
@@ -84,7 +85,7 @@ def test_masks_merge_as_keras(keras, tf, rng, name, which):
 
 
 def test_a_single_mask_is_the_first_inputs(rng):
-    # what a model hands a layer whose first input carries a mask
+    # a single mask= given to the call: the first input's, the others unmasked
     xs = data("maximum", rng)[:2]
     mask = rng.random((B, T)) < 0.5
     for name in ("maximum", "multiply", "concatenate_time"):
@@ -146,9 +147,8 @@ def test_two_input_program_trains_as_keras(keras, rng):
 
 
 def test_masks_through_merges_in_a_model_as_keras(keras, rng):
-    # only the first input carries a mask (what rnncore's models hand merge layers today):
-    # Concatenate then gives Keras's all-true mask, Add none, and the LSTM after them reads
-    # every step, in both libraries
+    # only the first input carries a mask: Concatenate then gives Keras's all-true mask, the
+    # element-wise merges none, and the LSTM after them reads every step, in both libraries
     def build(lib, merge):
         L = lib.layers
         ids, feats = lib.Input(shape=(T,), dtype="int32"), lib.Input(shape=(T, 3))
@@ -166,21 +166,41 @@ def test_masks_through_merges_in_a_model_as_keras(keras, rng):
                                    k_model.predict(xs, verbose=0), atol=1e-5)
 
 
-def test_masks_of_every_merged_input_reach_the_merge_layer(keras, rng):
-    def build(lib):
-        L = lib.layers
-        a, b = lib.Input(shape=(T,), dtype="int32"), lib.Input(shape=(T,), dtype="int32")
-        h = L.add([L.Embedding(12, 3, mask_zero=True)(a), L.Embedding(12, 3, mask_zero=True)(b)])
-        return lib.Model([a, b], L.LSTM(4)(h))
+def _two_masked_inputs(lib, merge):
+    L = lib.layers
+    a, b = lib.Input(shape=(T,), dtype="int32"), lib.Input(shape=(T,), dtype="int32")
+    h = getattr(L, merge)([L.Embedding(12, 3, mask_zero=True)(a),
+                           L.Embedding(12, 3, mask_zero=True)(b)])
+    return lib.Model([a, b], L.Dense(1, activation="sigmoid")(L.LSTM(4)(h)))
 
-    k_model, r_model = build(keras), build(rnncore)
-    r_model.set_weights(k_model.get_weights())
-    a = rng.integers(1, 12, size=(4, T))
-    b = rng.integers(1, 12, size=(4, T))
+
+def _two_masked_ids(rng, n=6):
+    a = rng.integers(1, 12, size=(n, T))
+    b = rng.integers(1, 12, size=(n, T))
     a[:, 3:] = 0
-    b[:, 2:] = 0  # Keras: the mask of the sum is a | b, steps 3 and 4 skipped
-    np.testing.assert_allclose(r_model.predict([a, b], verbose=0),
-                               k_model.predict([a, b], verbose=0), atol=1e-5)
+    b[:, 2:] = 0  # the mask of the merge is a | b: steps 3 and 4 skipped
+    b[0, 1] = 0  # a hole that only b has: a step Maximum and Multiply take from a alone
+    return [a, b]
+
+
+@pytest.mark.parametrize("merge", ["add", "concatenate", "maximum", "multiply", "minimum"])
+def test_masks_of_every_merged_input_reach_the_merge_layer(keras, rng, merge):
+    k_model, r_model = _two_masked_inputs(keras, merge), _two_masked_inputs(rnncore, merge)
+    r_model.set_weights(k_model.get_weights())
+    xs = _two_masked_ids(rng)
+    np.testing.assert_allclose(r_model.predict(xs, verbose=0),
+                               k_model.predict(xs, verbose=0), atol=1e-5)
+
+
+def test_a_model_with_masked_merged_inputs_trains_as_keras(keras, rng):
+    k_model, r_model = (_two_masked_inputs(keras, "maximum"),
+                        _two_masked_inputs(rnncore, "maximum"))
+    r_model.set_weights(k_model.get_weights())
+    k_model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
+    r_model.compile(rnncore.optimizers.Adam(0.01), "binary_crossentropy")
+    xs = _two_masked_ids(rng, 16)
+    y = (xs[0][:, 0] > 6).astype("float32")
+    train_pair_on_batch(k_model, r_model, xs, y, steps=3, tol=1e-4)
 
 
 def test_save_load_and_eager_calls(rng, tmp_path):

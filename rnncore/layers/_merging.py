@@ -5,9 +5,9 @@ A merge layer is called on a list of tensors; its ``forward`` takes the list of 
 its ``backward`` returns one gradient per input. Inputs of lower rank are expanded along
 axis 1 until all ranks agree, then broadcast against each other (Keras's rule).
 
-Masks: ``mask`` may be a list with one entry per input (None for an unmasked input), Keras's
-form; a single array is read as the first input's mask, the others unmasked (what a model
-hands a layer whose first input carries a mask). Output masks follow Keras: the OR of the
+Masks: ``mask`` is a list with one entry per input (None for an unmasked input), Keras's form
+and what a functional model hands a merge layer; a single array is read as the first input's
+mask, the others unmasked. Output masks follow Keras: the OR of the
 inputs' masks when every input has one (Add, Subtract, Average, Multiply, Maximum, Minimum),
 a concatenation of the masks for Concatenate, none for Dot. Multiply, Maximum and Minimum
 also use the masks in their values, as Keras's do: a masked entry is left out of the product
