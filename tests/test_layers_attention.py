@@ -93,10 +93,12 @@ def test_dropout_drops_attention_weights_in_training_only(rng):
 
 
 def _seq2seq(lib, cls, vocab=12, enc_steps=7, dec_steps=5, units=8):
-    """A decoder LSTM whose outputs attend over the encoder LSTM's outputs."""
-    enc_in = lib.Input(shape=(enc_steps, 3), name="encoder_inputs")
+    """A decoder LSTM whose outputs attend over the encoder LSTM's outputs; both sides padded
+    with id 0 (Embedding(mask_zero=True)), so Attention gets [query_mask, value_mask]."""
+    enc_in = lib.Input(shape=(enc_steps,), dtype="int32", name="encoder_inputs")
     dec_in = lib.Input(shape=(dec_steps,), dtype="int32", name="decoder_inputs")
-    enc_out = lib.layers.LSTM(units, return_sequences=True, name="encoder")(enc_in)
+    enc_emb = lib.layers.Embedding(vocab, 4, mask_zero=True, name="enc_emb")(enc_in)
+    enc_out = lib.layers.LSTM(units, return_sequences=True, name="encoder")(enc_emb)
     dec_emb = lib.layers.Embedding(vocab, 4, mask_zero=True, name="dec_emb")(dec_in)
     dec_out = lib.layers.LSTM(units, return_sequences=True, name="decoder")(dec_emb)
     context = getattr(lib.layers, cls)(name="attention")([dec_out, enc_out])
@@ -109,13 +111,16 @@ def _seq2seq(lib, cls, vocab=12, enc_steps=7, dec_steps=5, units=8):
 
 @pytest.mark.parametrize("cls", ["Attention", "AdditiveAttention"])
 def test_seq2seq_with_attention_trains_as_keras(keras, rng, cls):
-    """Encoder outputs as the value, decoder outputs (masked by the decoder's padding) as the
-    query: the mask reaches the loss as in Keras; history and weights as Keras's."""
+    """Encoder outputs (masked by the source padding) as the value, decoder outputs (masked by
+    the target padding) as the query: padded source steps get no weight, the target mask
+    reaches the loss, as in Keras; history and weights as Keras's."""
     n, vocab = 48, 12
-    enc = rng.standard_normal((n, 7, 3)).astype(np.float32)
+    enc = rng.integers(1, vocab, (n, 7))
+    for i, length in enumerate(rng.integers(2, 8, n)):
+        enc[i, length:] = 0  # source sequences of different lengths
     dec = rng.integers(1, vocab, (n, 5))
     dec[::3, 3:] = 0  # padding at the end of some target sequences
-    y = (dec + (enc[:, :5, 0] > 0)) % vocab
+    y = (dec + enc[:, :5]) % vocab
     k_model, r_model = _seq2seq(keras, cls), _seq2seq(rnncore, cls)
     assert [w.name for w in r_model.weights] == [w.name for w in k_model.weights]
     r_model.set_weights(k_model.get_weights())
@@ -194,3 +199,25 @@ def test_bad_masks_are_named(rng):
         layers.Attention()([q, v], mask=np.ones((3, 4), bool))
     with pytest.raises(ValueError, match="value_mask must have shape"):
         layers.Attention()([q, v], mask=[None, np.ones((3, 5), bool)])
+
+
+def test_explicit_mask_tensors_in_a_functional_model_as_keras(keras, rng, tmp_path):
+    """``Attention()([q, v], mask=[q_mask, v_mask])`` with boolean Inputs as the masks."""
+    def build(lib):
+        q_in, v_in = lib.Input(shape=(4, 5)), lib.Input(shape=(6, 5))
+        qm_in = lib.Input(shape=(4,), dtype="bool")
+        vm_in = lib.Input(shape=(6,), dtype="bool")
+        out = lib.layers.Attention(use_scale=True, name="att")([q_in, v_in],
+                                                               mask=[qm_in, vm_in])
+        return lib.Model([q_in, v_in, qm_in, vm_in], out)
+
+    q, v, _ = _qvk(rng)
+    xs = [q, v] + _masks()
+    k_model, r_model = build(keras), build(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    k_out = k_model.predict(xs, verbose=0)
+    np.testing.assert_allclose(r_model.predict(xs, verbose=0), k_out, atol=1e-5)
+    assert np.all(k_out[0, 3:] == 0)
+    r_model.save(tmp_path / "masked.keras")
+    loaded = rnncore.models.load_model(tmp_path / "masked.keras")
+    np.testing.assert_allclose(loaded.predict(xs, verbose=0), k_out, atol=1e-5)

@@ -124,11 +124,6 @@ class Attention(Layer):
     def _symbolic_call(self, inputs, return_attention_scores=False, use_causal_mask=False,
                        **kwargs):
         self._validate(inputs, kwargs.get("mask"))
-        if kwargs.get("mask") is not None:
-            raise NotImplementedError(
-                f"{type(self).__name__}: an explicit mask=[query_mask, value_mask] in a "
-                "functional model is not supported by rnncore's models yet; the query's "
-                "propagated mask (from Embedding(mask_zero=True)) is used")
         if not all(isinstance(t, SymbolicTensor) for t in inputs):
             raise ValueError(f"{type(self).__name__}: all inputs of a symbolic call must be "
                              f"symbolic tensors. Received: inputs={inputs!r}")
@@ -164,8 +159,9 @@ class Attention(Layer):
                          bool(use_causal_mask))
 
     def forward(self, inputs, training=False, mask=None):
-        """The model's entry: `mask` is ``[query_mask, value_mask]``, or one array (the query's
-        propagated mask: rnncore's functional models pass the first input's mask only)."""
+        """The model's entry: `mask` is ``[query_mask, value_mask(, key_mask)]`` (entries may be
+        None), as a functional model hands a layer of several inputs; one array is taken as
+        the query's mask."""
         if mask is not None and not isinstance(mask, (list, tuple)):
             mask = [mask, None]
         return self._run(list(inputs), training, mask, self._return_scores, self._causal)
