@@ -182,6 +182,18 @@ def test_masking_makes_recurrent_layers_skip_steps_as_keras(keras, rng, rnn, fun
     train_pair_on_batch(k_model, r_model, x, y, steps=3, tol=1e-4)
 
 
+def test_masking_before_bidirectional_and_pooling_as_keras(keras, rng):
+    spec = [("Masking", (), {}),
+            ("Bidirectional", (("LSTM", (3,), {"return_sequences": True}),), {}),
+            ("GlobalAveragePooling1D", (), {}), ("Dense", (1,), {})]
+    k_model, r_model = build_pair(keras, spec, (T, F))
+    x = rng.normal(size=(6, T, F)).astype("float32")
+    x[:, 3:] = 0
+    x[1, :2] = 0  # padding at the start too
+    np.testing.assert_allclose(r_model.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               atol=1e-5)
+
+
 def test_masking_mask_reaches_the_loss_of_a_sequence_output(keras, rng):
     spec = [("Masking", (), {"mask_value": -1.0}), ("GRU", (4,), {"return_sequences": True}),
             ("ReLU", (), {}), ("Dense", (1,), {})]
