@@ -109,8 +109,7 @@ def _seq2seq(lib, cls, vocab=12, enc_steps=7, dec_steps=5, units=8):
     return model
 
 
-@pytest.mark.parametrize("cls", ["Attention", "AdditiveAttention"])
-def test_seq2seq_with_attention_trains_as_keras(keras, rng, cls):
+def test_seq2seq_with_attention_trains_as_keras(keras, rng, cls="Attention"):
     """Encoder outputs (masked by the source padding) as the value, decoder outputs (masked by
     the target padding) as the query: padded source steps get no weight, the target mask
     reaches the loss, as in Keras; history and weights as Keras's."""
@@ -135,20 +134,25 @@ def test_seq2seq_with_attention_trains_as_keras(keras, rng, cls):
                                k_model.predict([enc, dec], verbose=0), atol=1e-4)
 
 
-def _self_attention(lib, causal, scores):
+def _self_attention(lib, causal, scores, cls="Attention"):
     inp = lib.Input(shape=(6, 4))
     seq = lib.layers.LSTM(5, return_sequences=True, name="lstm")(inp)
-    att = lib.layers.Attention(use_scale=True, name="att")(
+    att = getattr(lib.layers, cls)(use_scale=True, name="att")(
         [seq, seq], use_causal_mask=causal, return_attention_scores=scores)
     context = att[0] if scores else att
     return lib.Model(inp, lib.layers.Dense(2, name="out")(context))
 
 
-@pytest.mark.parametrize("causal,scores", [(True, False), (False, True), (True, True)])
-def test_call_options_in_a_functional_model_as_keras(keras, rng, causal, scores):
+@pytest.mark.parametrize("causal,scores,cls", [(True, False, "Attention"),
+                                               (False, True, "Attention"),
+                                               (True, True, "Attention"),
+                                               (True, True, "AdditiveAttention")])
+def test_call_options_in_a_functional_model_as_keras(keras, rng, causal, scores, cls):
+    """Self-attention over an LSTM's outputs with use_causal_mask / return_attention_scores:
+    predictions and three training steps as Keras's."""
     x = rng.standard_normal((4, 6, 4)).astype(np.float32)
-    k_model, r_model = _self_attention(keras, causal, scores), _self_attention(rnncore, causal,
-                                                                               scores)
+    k_model = _self_attention(keras, causal, scores, cls)
+    r_model = _self_attention(rnncore, causal, scores, cls)
     k_model.set_weights([w + 0.3 for w in k_model.get_weights()])
     r_model.set_weights(k_model.get_weights())
     np.testing.assert_allclose(r_model.predict(x, verbose=0), k_model.predict(x, verbose=0),
