@@ -4,6 +4,8 @@ from ._rnn import RNNBase
 from ._simple_rnn import SimpleRNN
 from ._lstm import LSTM
 from ._gru import GRU
+from ._cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from ._rnn_layer import RNN
 from ._core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from ._embedding import Embedding
 from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -22,7 +24,8 @@ from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multipl
 from ._wrappers import TimeDistributed, Wrapper
 from ._registry import deserialize, serialize
 
-__all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "Activation", "Dense", "Dropout",
+__all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell",
+           "LSTMCell", "GRUCell", "StackedRNNCells", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Bidirectional", "Lambda",
            "BatchNormalization", "LayerNormalization", "Conv1D", "AveragePooling1D",

@@ -84,6 +84,14 @@ class RNNBase(Layer):
         self._workspace = R.Workspace()
         self._rng = generator(seed) if seed is not None else None
 
+    @property
+    def cell(self):
+        """Keras's ``layer.cell``: a SimpleRNNCell, LSTMCell or GRUCell reading this layer's
+        arguments and weights (``lstm.cell.units``, ``lstm.cell.kernel``)."""
+        from ._cells import cell_of
+
+        return cell_of(self)
+
     # ---- shapes ------------------------------------------------------------------------
     @property
     def state_size(self):

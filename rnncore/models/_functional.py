@@ -31,9 +31,9 @@ def _states_in_inputs(layer):
     """Whether a layer's list of inputs is [sequence, *initial_state] (rnncore's recurrent
     layers: Keras passes the states as a keyword, so the mask is the sequence's alone), not
     several inputs with a mask each (merge and attention layers)."""
-    from ..layers import Bidirectional, RNNBase
+    from ..layers import RNN, Bidirectional, RNNBase
 
-    return isinstance(layer, (RNNBase, Bidirectional))
+    return isinstance(layer, (RNNBase, RNN, Bidirectional))
 
 
 class Functional(Model):
