@@ -84,6 +84,8 @@ class Functional(Model):
         input_ids = {id(t) for t in self._inputs}
         self._data_fed_nodes = {id(node) for node in self._nodes
                                 if all(id(t) in input_ids for t in _flat(node.inputs))}
+        if len(self._inputs) == 1:  # as Keras: a Sequential starting with this model
+            self._batch_input_shape = tuple(self._inputs[0].shape)
         self.built = True
 
     def _embeddings_into_recurrent_layers(self):
@@ -241,6 +243,12 @@ class Functional(Model):
     def _build_from(self, x):
         self.built = True
 
+    def compute_output_shape(self, input_shape):
+        """The outputs' shapes for inputs of `input_shape` (their batch size)."""
+        first = input_shape[0] if isinstance(input_shape, list) else input_shape
+        shapes = [(first[0],) + tuple(t.shape[1:]) for t in self._outputs]
+        return shapes[0] if self._single_output else shapes
+
     def _output_layer(self, i=0):
         """The layer that makes output `i`, when that output is its only one (the layer whose
         pre-activation a fused loss may read), else None."""
@@ -282,7 +290,7 @@ class Functional(Model):
                     raise ValueError(f"Layer {layer.name!r}: the mask passed to it (input "
                                      f"{explicit.name!r}) has shape {np.shape(mask)}, which "
                                      f"does not match its inputs' shape {np.shape(primary)}")
-            layer.input_grad_needed = id(node) not in self._data_fed_nodes
+            layer.input_grad_needed = self._input_grads or id(node) not in self._data_fed_nodes
             if id(node) in self._lookup_nodes:
                 out = layer.forward(value, training=training, lookup=True,
                                     projections=self._projections)
@@ -343,6 +351,9 @@ class Functional(Model):
                 if g is None:
                     continue
                 grads[id(t)] = g if id(t) not in grads else grads[id(t)] + g
+        # the gradients at the model's inputs (used when the model is a layer of another)
+        d_inputs = [grads.get(id(t)) for t in self._inputs]
+        return d_inputs[0] if len(d_inputs) == 1 else d_inputs
 
     def get_config(self):
         from ..layers import serialize

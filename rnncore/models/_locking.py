@@ -55,9 +55,19 @@ class _Held:
 _HELD = weakref.WeakKeyDictionary()  # model -> (its layers, their _Held), for speed
 
 
+def _all_layers(model):
+    """The model's layers, and those of the models among them (a model used as a layer)."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if hasattr(layer, "layers") and layer is not model:
+            found.extend(_all_layers(layer))
+    return found
+
+
 def holding_layers(model):
     """A context manager holding the locks of every layer of `model`."""
-    layers = tuple(model.layers)
+    layers = tuple(_all_layers(model))
     cached = _HELD.get(model)
     if cached is None or cached[0] != layers:  # layers compare by identity
         cached = _HELD[model] = (layers, _Held(layers))

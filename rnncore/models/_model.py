@@ -12,6 +12,7 @@ import reprlib
 
 import numpy as np
 
+from ..layers._base import Layer, _is_symbolic
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
@@ -28,10 +29,12 @@ _LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 _LOGIT_LOSSES = ("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy")
 
 
-class Model:
+class Model(Layer):
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
-    Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`.
+    Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`. As in
+    Keras, a model is also a layer: call it on a tensor in a functional graph, or put it in a
+    Sequential, and its weights train with the outer model's.
 
     Threads: a model may be shared between threads (a server's request threads). Its entry
     points (``fit``, ``evaluate``, ``predict``, ``*_on_batch``, calling the model,
@@ -52,8 +55,7 @@ class Model:
         return super().__new__(cls)
 
     def __init__(self, name=None, trainable=True):
-        self.name = name
-        self.trainable = trainable
+        Layer.__init__(self, name=name, trainable=trainable)
         self.optimizer = None
         self.loss = None
         self.compiled = False
@@ -65,6 +67,7 @@ class Model:
         self._loss_tracker = _metrics.Mean(name="loss")
         self._output_mask = None  # Keras's mask on the last forward's output
         self._projections = None  # an ops.Projections during a pass with frozen weights
+        self._input_grads = False  # whether the first layers give input gradients (nested)
 
     # ---- weights ------------------------------------------------------------------------
     @property
@@ -628,15 +631,30 @@ class Model:
                                         for parts in zip(*per_output)])
 
     @exclusive
-    def __call__(self, x, training=False):
-        from ..layers._base import SymbolicTensor
-
-        if isinstance(x, SymbolicTensor):
-            raise ValueError("calling a model on a symbolic tensor (nesting models) is not "
-                             "supported by rnncore yet")
+    def __call__(self, x, training=False, mask=None, **kwargs):
+        if _is_symbolic(x):  # a model used as a layer of another model's graph
+            return self._symbolic_call(x, training=training, **kwargs)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         x, _ = self._prepare(x, None)
         return self._structure_outputs(_per_output_list(
             _copied(self._forward(x, training=bool(training))), self))
+
+    # ---- a model as a layer of another model ------------------------------------------------
+    def forward(self, inputs, training=False, mask=None):
+        """The layer protocol (see ``rnncore.layers.Layer``): this model's forward pass, its
+        first layers keeping what their input gradients need."""
+        self._input_grads = self.input_grad_needed
+        return self._forward(inputs, training)
+
+    def backward(self, d_outputs):
+        return self._backward(d_outputs)
+
+    def check_input(self, x):
+        return self._check_inputs(x)
+
+    def _own_activity_losses(self):
+        return self._activity_losses()
 
     # ---- saving -------------------------------------------------------------------------
     @exclusive

@@ -483,15 +483,21 @@ class _Archive:
 
 def _layer_classes(entries):
     """The ``class_name`` of every layer an architecture lists (``config["layers"]``), the
-    layers wrapped by a Bidirectional included."""
+    layers wrapped by a Bidirectional or TimeDistributed, an RNN's cells and the layers of a
+    model used as a layer included."""
     for entry in entries if isinstance(entries, list) else [entries]:
         if not isinstance(entry, dict):
             yield repr(entry)[:80]
             continue
         yield entry.get("class_name")
         config = entry.get("config")
-        for key in ("layer", "backward_layer"):
-            if isinstance(config, dict) and config.get(key) is not None:
+        if not isinstance(config, dict):
+            continue
+        for key in ("layer", "backward_layer", "cell"):
+            if config.get(key) is not None:
+                yield from _layer_classes(config[key])
+        for key in ("layers", "cells"):
+            if isinstance(config.get(key), list):
                 yield from _layer_classes(config[key])
 
 
@@ -516,7 +522,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             raise ValueError(f"{archive.path!r} holds only weights: build the model and call "
                              "model.load_weights() instead")
         spec = meta["model"]
-        known = sorted(set(_classes()) - set(_NOT_LOADABLE))
+        # a model may hold models as layers
+        known = sorted((set(_classes()) | {"Functional", "Sequential"}) - set(_NOT_LOADABLE))
         for name in _layer_classes(spec["config"].get("layers", [])):
             if name not in known:
                 raise archive.error(f"the architecture names layer class {name!r}, which "

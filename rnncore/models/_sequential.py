@@ -105,7 +105,8 @@ class Sequential(Model):
         mask = None
         layers = self._layers
         for i, layer in enumerate(layers):
-            layer.input_grad_needed = i > 0  # the first layer's inputs are the data
+            # the first layer's inputs are the data, unless this model is a layer of another
+            layer.input_grad_needed = i > 0 or self._input_grads
             if isinstance(layer, Embedding) and i + 1 < len(layers) and \
                     layers[i + 1].accepts_lookup:
                 # the recurrent layer gathers its input product from the table instead
@@ -132,6 +133,17 @@ class Sequential(Model):
             if d is None:
                 break
             d = layer.backward(layer._with_activity_grad(d))
+        return d  # the gradient at the inputs (used when the model is a layer of another)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
 
     def get_config(self):
         from ..layers import serialize
