@@ -35,6 +35,7 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.modified import newer_group
 
 DEBUG = os.environ.get("RNNCORE_DEBUG", "0") == "1"
 KERNELS = ["_blas", "_rows", "_losses", "_simple_rnn", "_lstm", "_gru"]
@@ -141,6 +142,22 @@ class BuildExt(build_ext):
             ext.extra_compile_args = common + isa_flags[ext.rnncore_isa] + ext.extra_compile_args
             ext.extra_link_args = link + ext.extra_link_args
         super().build_extensions()
+
+    def build_extension(self, ext):
+        # pip's editable install builds into a new temporary folder each time, where setuptools'
+        # up-to-date check never finds the last build: it recompiled every kernel of every
+        # variant on each `pip install -e .`. The last build is in the source tree: reuse it
+        # while it is newer than the module's C file (which Cython rewrote if a .pyx/.pxd/.h
+        # changed). Changing only flags or RNNCORE_* settings needs `make clean` first.
+        if self.editable_mode and not self.force:
+            inplace, regular = self._get_inplace_equivalent(
+                self.get_finalized_command("build_py"), ext)
+            if os.path.exists(inplace) and not newer_group(
+                    list(ext.sources) + list(ext.depends or []), inplace, "newer"):
+                os.makedirs(os.path.dirname(regular), exist_ok=True)
+                shutil.copy2(inplace, regular)
+                return
+        super().build_extension(ext)
 
 
 def _extension(module, pyx, isa):
