@@ -15,9 +15,10 @@ The variant folders are generated here, copies of rnncore/_kernels/*.pyx|pxd|h (
 never edit them): a copy is rewritten only when its source changed, so Cython recompiles only
 what changed.
 
-The AVX-512 variant has no hand-written code of its own; the compiler's AVX-512 (masked loop
-tails, 16-float vectors) made the GRU(8) step about 8% faster than the AVX2 build on the
-development machine (AMD EPYC, Zen 4; benchmarks/README.md), for a third more build time.
+The AVX-512 variant has no hand-written code of its own; the compiler's AVX-512 (16-float
+vectors, masked loop tails) took 3-4% off the GRU(8) and LSTM(8) kernels' CPU time against the
+AVX2 build on the development machine (AMD EPYC, Zen 4; benchmarks/README.md), for a third
+more build time. RNNCORE_ISAS=baseline,avx2 leaves it out.
 
 Environment:
   RNNCORE_ISAS=baseline,avx2   the variants to build (default: all three on x86, else baseline)
@@ -41,13 +42,13 @@ from setuptools.modified import newer_group
 DEBUG = os.environ.get("RNNCORE_DEBUG", "0") == "1"
 KERNELS = ["_blas", "_rows", "_losses", "_simple_rnn", "_lstm", "_gru"]
 SRC = os.path.join("rnncore", "_kernels")
-X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-# Each variant's flags, most preferred first: the -march levels need GCC 11 / clang 12; the
-# explicit lists say the same for older compilers.
+X86 = platform.machine().lower() in ("x86_64", "amd64")  # 64-bit: 32-bit x86 gets the baseline
+# Each variant's flags, the first the compiler accepts: the -march levels need GCC 11 / clang 12,
+# the explicit lists say the same to older compilers; the baseline falls back to the default.
 _V3 = ["-mavx", "-mavx2", "-mfma", "-mbmi", "-mbmi2", "-mf16c", "-mlzcnt", "-mmovbe",
        "-msse4.2", "-mpopcnt"]
 ISA_FLAGS = {
-    "baseline": [["-march=x86-64", "-mtune=generic"]] if X86 else [[]],
+    "baseline": [["-march=x86-64", "-mtune=generic"], []] if X86 else [[]],
     "avx2": [["-march=x86-64-v3"], _V3],
     "avx512": [["-march=x86-64-v4"],
                _V3 + ["-mavx512f", "-mavx512bw", "-mavx512cd", "-mavx512dq", "-mavx512vl"]],
@@ -56,7 +57,8 @@ DEFAULT_ISAS = "baseline,avx2,avx512" if X86 else "baseline"
 
 
 def _isas():
-    wanted = [s.strip() for s in os.environ.get("RNNCORE_ISAS", DEFAULT_ISAS).split(",") if s.strip()]
+    names = os.environ.get("RNNCORE_ISAS", DEFAULT_ISAS).split(",")
+    wanted = [s.strip() for s in names if s.strip()]
     for isa in wanted:
         if isa not in ISA_FLAGS:
             sys.exit(f"RNNCORE_ISAS: unknown variant {isa!r}; expected some of {list(ISA_FLAGS)}")

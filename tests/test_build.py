@@ -213,3 +213,17 @@ def test_older_cpu_runs_its_variant(cpu, isa, level):
     assert native["isa"] == isa
     for dtype in ("float32", "float64"):
         _close(np.array(emulated["y"][dtype]), np.array(native["y"][dtype]), f"/{dtype}/")
+
+
+@pytest.mark.skipif(not X86, reason="emulates x86 CPUs")
+@pytest.mark.skipif(shutil.which("qemu-x86_64") is None,
+                    reason="qemu-x86_64 not installed (Debian: apt-get install qemu-user)")
+def test_forcing_a_variant_the_cpu_lacks_fails_clearly():
+    if "avx512" not in BUILT:
+        pytest.skip(f"'avx512' not built (built: {BUILT})")
+    proc = subprocess.run(["qemu-x86_64", "-cpu", "Haswell", sys.executable, "-c",
+                           "import rnncore"], env=_env("avx512"), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "RuntimeError: RNNCORE_ISA='avx512': this CPU does not run it" in proc.stderr
+    assert "Illegal instruction" not in proc.stderr
