@@ -74,9 +74,11 @@ def load_average():
 
 
 def machine():
-    """The parent's view: CPU, cores, Python, load."""
-    return {"cpu": cpu_model(), "cpus": cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "load_average_1min": load_average()}
+    """The parent's view: CPU (with the vector ISA of the kernels in use), cores, Python, load."""
+    from .._kernels import ISA
+    return {"cpu": f"{cpu_model()}, rnncore kernels {ISA}", "cpus": cpu_count(),
+            "platform": platform.platform(), "python": sys.version.split()[0],
+            "load_average_1min": load_average()}
 
 
 def blas_pools():
