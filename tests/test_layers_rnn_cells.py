@@ -413,6 +413,7 @@ def test_custom_cells_are_not_implemented(cell):
      r"initial_state\[2\] must have shape \(2, 3\)"),
     (lambda: L.RNN(L.LSTMCell(2))(np.zeros((2, 3))), "must be 3D"),
     (lambda: L.RNN(L.LSTMCell(2)).reset_states(), "not stateful"),
+    (lambda: L.RNN(L.LSTM(2).cell), "is the cell of layer"),
 ])
 def test_bad_arguments_raise_naming_them(call, match):
     with pytest.raises((ValueError, AttributeError), match=match):

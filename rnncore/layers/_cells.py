@@ -51,6 +51,7 @@ class _Cell(Layer):
 
     _LAYER = None  # SimpleRNN, LSTM or GRU
     _CONFIG = _ATTRIBUTES  # Keras's config keys after the base ones, in Keras's order
+    _is_view = False  # True for the ``cell`` of a SimpleRNN, LSTM or GRU layer
 
     def __init__(self, units, layer_kwargs, **kwargs):
         super().__init__(**kwargs)
@@ -70,6 +71,7 @@ class _Cell(Layer):
         cell._layer = layer
         cell._variables = layer._variables
         cell.built = layer.built
+        cell._is_view = True
         return cell
 
     @property

@@ -71,6 +71,12 @@ class RNN(Layer):
             cell = StackedRNNCells(list(cell))
         check_cell(cell)
         cells = cell.cells if isinstance(cell, StackedRNNCells) else [cell]
+        for c in cells:
+            if c._is_view:
+                # running it would reconfigure (return_sequences, ...) the layer it belongs to
+                raise ValueError(f"{c!r} is the cell of layer {c._layer.name!r}: give RNN a cell "
+                                 f"of its own, e.g. {type(c).__name__}.from_config("
+                                 "layer.cell.get_config())")
         dtype = kwargs.pop("dtype", None)
         if dtype is None:
             dtypes = {c.dtype for c in cells}
