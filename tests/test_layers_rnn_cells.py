@@ -297,6 +297,22 @@ def test_rnn_over_a_cell_runs_the_fused_op_of_the_layer(rng, monkeypatch):
         np.testing.assert_array_equal(a.grad, b.grad)
 
 
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_dropout_in_a_cell_is_the_layers_dropout(rng, kind):
+    """A cell's dropout and recurrent_dropout (with a seed) draw the masks its layer draws
+    (per gate where Keras's cells draw one per gate), and only when training."""
+    kwargs = dict(dropout=0.3, recurrent_dropout=0.2, seed=7)
+    rnn = L.RNN(getattr(L, kind + "Cell")(4, **kwargs), return_sequences=True)
+    layer = getattr(L, kind)(4, return_sequences=True, **kwargs)
+    x = rng.standard_normal((5, 6, 3)).astype(np.float32)
+    rnn.build(x.shape)
+    layer.build(x.shape)
+    layer.set_weights(rnn.get_weights())
+    trained = rnn(x, training=True)
+    np.testing.assert_array_equal(trained, layer(x, training=True))
+    assert np.abs(trained - rnn(x)).max() > 1e-3
+
+
 @pytest.mark.parametrize("name", ["simple", "lstm", "gru"])
 def test_a_cell_called_on_one_step_matches_keras(keras, rng, name):
     ours, theirs = CELLS[name](rnncore), CELLS[name](keras)
