@@ -50,7 +50,7 @@ def _pair(keras, rng, name, input_dim, dtype="float32", **kw):
 
 
 def _state_units(layer):
-    return [u for size in _flat(layer.state_size) for u in [size]]
+    return _flat(layer.state_size)
 
 
 def _compare(keras, tf, rng, name, *, B=3, T=6, I=4, initial_state=False, mask=None, **kw):

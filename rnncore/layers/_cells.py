@@ -10,8 +10,10 @@ inspection.
 A user-defined cell class (its own ``call``) would need its step differentiated
 automatically, which rnncore cannot do: ``RNN`` refuses one with a NotImplementedError.
 """
+import numpy as np
+
 from .. import ops
-from ._base import Layer, as_float_array
+from ._base import Layer, _is_symbolic, as_float_array
 from ._gru import GRU
 from ._lstm import LSTM
 from ._simple_rnn import SimpleRNN
@@ -93,8 +95,6 @@ class _Cell(Layer):
         self.built = True
 
     def get_initial_state(self, batch_size=None):
-        import numpy as np
-
         return [np.zeros((batch_size, self.units), self.dtype) for _ in range(self._n_states)]
 
     # ---- one step ------------------------------------------------------------------------
@@ -103,8 +103,6 @@ class _Cell(Layer):
         arrays of shape (batch, units); None for zeros). Returns ``(output, new_states)`` as
         Keras's cells: ``new_states`` a list, or a bare array when a one-state cell was given
         a bare array."""
-        from ._base import _is_symbolic
-
         if _is_symbolic(inputs) or _is_symbolic(states):
             raise NotImplementedError(f"{type(self).__name__} {self.name!r}: calling a cell on "
                                       "symbolic tensors is not supported in rnncore; wrap it in "
