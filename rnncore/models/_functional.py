@@ -1,5 +1,9 @@
 """Functional models: ``Model(inputs, outputs)`` over a graph of layer calls."""
+import copy
+
 import numpy as np
+
+from .._indexed_slices import IndexedSlices
 
 from ..layers._base import SymbolicTensor, unique_name
 from ..layers._core import InputLayer
@@ -25,6 +29,30 @@ def _node_tensors(node):
     layer's ``initial_state`` among them), then an explicit ``mask=``."""
     mask = _mask_tensor(node)
     return _flat(node.inputs) + [m for m in _flat(mask) if m is not None]
+
+
+def _sum_shared_gradients(model, shared):
+    """A shared layer's weights get the sum of its calls' gradients, as TensorFlow sums them:
+    dense ones added, an Embedding's sparse ones concatenated (one slice per id occurrence of
+    every call)."""
+    for layer in model.layers:
+        calls = shared.get(id(layer))
+        if not calls:
+            continue
+        for k, var in enumerate(layer.trainable_weights):
+            parts = [grads[k] for grads in calls if grads[k] is not None]
+            if not parts:
+                var.grad = None
+            elif all(isinstance(g, IndexedSlices) for g in parts):
+                var.grad = IndexedSlices(np.concatenate([g.indices for g in parts]),
+                                         np.concatenate([g.values for g in parts]),
+                                         parts[0].dense_shape)
+            else:
+                total = None
+                for g in parts:
+                    g = g.to_dense() if isinstance(g, IndexedSlices) else g
+                    total = g if total is None else total + g
+                var.grad = total
 
 
 def _states_in_inputs(layer):
@@ -71,12 +99,7 @@ class Functional(Model):
         self._outputs = outs
         self._output = outs[0]
         self._nodes = self._topological_nodes()
-        seen = set()
-        for node in self._nodes:
-            if id(node.layer) in seen:
-                raise ValueError(f"layer {node.layer.name!r} is called more than once in the "
-                                 "model; shared layers are not supported by rnncore yet")
-            seen.add(id(node.layer))
+        self._callers = self._node_callers()
         self._layers = self._keras_layer_order()
         self._lookup_nodes = self._embeddings_into_recurrent_layers()
         # nodes fed only by the model's inputs, whose gradient nobody uses (set on the layer at
@@ -87,6 +110,37 @@ class Functional(Model):
         if len(self._inputs) == 1:  # as Keras: a Sequential starting with this model
             self._batch_input_shape = tuple(self._inputs[0].shape)
         self.built = True
+
+    def _node_callers(self):
+        """The object that runs each node (aligned with ``_nodes``): the layer itself at its
+        first node, and for a shared layer's later nodes a copy that shares its weights (and
+        its random generator) but keeps its own caches, so that each call's backward finds
+        what its own forward left."""
+        callers, seen = [], set()
+        for node in self._nodes:
+            layer = node.layer
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                callers.append(layer)
+                continue
+            shared = {id(v): v for v in layer.weights}
+            for sub in [layer] + layer._sublayers():
+                for v in sub.weights:
+                    shared[id(v)] = v
+                rng = getattr(sub, "_rng", None)
+                if rng is not None:
+                    shared[id(rng)] = rng
+            callers.append(copy.deepcopy(layer, shared))
+        return callers
+
+    def _call_objects(self, layer):
+        """The layer and the copies that run its later calls in this model."""
+        return [c for node, c in zip(self._nodes, self._callers) if node.layer is layer]
+
+    def _activity_losses(self):
+        # each call of a shared layer adds its own penalties, as in Keras
+        return [p for layer in self.layers for obj in self._call_objects(layer) or [layer]
+                for sub in [obj] + obj._sublayers()[::-1] for p in sub._own_activity_losses()]
 
     def _embeddings_into_recurrent_layers(self):
         """ids of the Embedding nodes whose output goes only to one recurrent layer, as its
@@ -263,9 +317,8 @@ class Functional(Model):
         xs = x if len(self._inputs) > 1 else [x]
         values = {id(t): v for t, v in zip(self._inputs, xs)}
         masks = {}
-        for node in self._nodes:
+        for node, layer in zip(self._nodes, self._callers):
             ins = node.inputs
-            layer = node.layer
             if isinstance(ins, (list, tuple)):
                 value = [values[id(t)] for t in ins]
                 if _states_in_inputs(layer):
@@ -324,9 +377,9 @@ class Functional(Model):
             if fused:
                 layer, node_index, _ = t._keras_history
                 fused_nodes.add(id(layer._inbound_nodes[node_index]))
-        for node in reversed(self._nodes):
+        shared = self._shared_gradients()
+        for node, layer in zip(reversed(self._nodes), reversed(self._callers)):
             outs = node.outputs
-            layer = node.layer
             fused = id(node) in fused_nodes
             if isinstance(outs, list):
                 d_out = layer._with_activity_grad([grads.get(id(t)) for t in outs])
@@ -343,6 +396,8 @@ class Functional(Model):
                 d_in = layer.backward_preactivation(d_out if extra is None else d_out + extra)
             else:
                 d_in = layer.backward(d_out)
+            if shared is not None and id(node.layer) in shared:
+                shared[id(node.layer)].append([v.grad for v in node.layer.trainable_weights])
             if d_in is None:
                 continue
             ins = _flat(node.inputs)
@@ -351,9 +406,20 @@ class Functional(Model):
                 if g is None:
                     continue
                 grads[id(t)] = g if id(t) not in grads else grads[id(t)] + g
+        if shared:
+            _sum_shared_gradients(self, shared)
         # the gradients at the model's inputs (used when the model is a layer of another)
         d_inputs = [grads.get(id(t)) for t in self._inputs]
         return d_inputs[0] if len(d_inputs) == 1 else d_inputs
+
+    def _shared_gradients(self):
+        """For the layers this model calls more than once: a dict layer id -> list, to which
+        each call's backward adds its weights' gradients (None when no layer is shared)."""
+        counts = {}
+        for node in self._nodes:
+            counts[id(node.layer)] = counts.get(id(node.layer), 0) + 1
+        shared = {key: [] for key, n in counts.items() if n > 1}
+        return shared or None
 
     def get_config(self):
         from ..layers import serialize
@@ -367,9 +433,17 @@ class Functional(Model):
             layers.append(entry)
             index[id(layer)] = entry
 
+        # a tensor is [layer name, which call of that layer in this model, which output]
+        call_index, seen_calls = {}, {}
+        for node in self._nodes:
+            call_index[id(node)] = seen_calls.get(id(node.layer), 0)
+            seen_calls[id(node.layer)] = call_index[id(node)] + 1
+
         def ref(t):
             layer, node_index, tensor_index = t._keras_history
-            return [layer.name, 0, tensor_index]
+            if isinstance(layer, InputLayer):
+                return [layer.name, 0, tensor_index]
+            return [layer.name, call_index[id(layer._inbound_nodes[node_index])], tensor_index]
 
         for node in self._nodes:
             # the call's plain arguments (training, use_causal_mask, return_attention_scores...)
@@ -396,37 +470,46 @@ class Functional(Model):
     def from_config(cls, config):
         from ..layers import deserialize
 
-        tensors = {}
+        tensors = {}  # (layer name, call, output index) -> tensor
+        pending = []  # (layer, node entry, call index): calls whose inputs may not exist yet
         for entry in config["layers"]:
             if entry["class_name"] == "InputLayer":
                 layer = InputLayer(**entry["config"])
-                tensors[(layer.name, 0)] = layer.output
-        for entry in config["layers"]:
-            if entry["class_name"] == "InputLayer":
+                tensors[(layer.name, 0, 0)] = layer.output
                 continue
             layer = deserialize({"class_name": entry["class_name"], "config": entry["config"]})
-            for node in entry["inbound_nodes"]:
-                args = [tensors[(name, ti)] if (name, ti) in tensors else None
-                        for name, _, ti in node["args"]]
+            pending += [(layer, node, k) for k, node in enumerate(entry["inbound_nodes"])]
+
+        def tensor(ref):
+            name, call, ti = ref
+            return tensors.get((name, call, ti), False)  # False: not made (yet)
+
+        while pending:  # a shared layer's later call may read tensors of layers listed after it
+            waiting = []
+            for layer, node, k in pending:
+                if k != sum(1 for key in tensors if key[0] == layer.name and key[2] == 0):
+                    waiting.append((layer, node, k))  # its calls are made in order
+                    continue
+                args = [tensor(ref) for ref in node["args"]]
                 kwargs = dict(node["kwargs"])
-
-                def tensor(entry):
-                    name, _, ti = entry["keras_tensor"]
-                    return tensors.get((name, ti), False)  # False: an unknown tensor
-
                 mask = kwargs.get("mask")
                 if isinstance(mask, dict):
-                    kwargs["mask"] = tensor(mask)
+                    kwargs["mask"] = tensor(mask["keras_tensor"])
                 elif isinstance(mask, list):
-                    kwargs["mask"] = [None if m is None else tensor(m) for m in mask]
-                if any(a is None for a in args) or any(m is False for m in _flat(
-                        kwargs.get("mask"))):
-                    raise ValueError(f"layer {layer.name!r} refers to an unknown input")
+                    kwargs["mask"] = [None if m is None else tensor(m["keras_tensor"])
+                                      for m in mask]
+                if any(a is False for a in args + _flat(kwargs.get("mask"))):
+                    waiting.append((layer, node, k))
+                    continue
                 out = layer(args if node["is_list"] else args[0], **kwargs)
                 for i, t in enumerate(_flat(out)):
-                    tensors[(layer.name, i)] = t
-        inputs = [tensors[(name, ti)] for name, _, ti in config["input_layers"]]
-        outputs = [tensors[(name, ti)] for name, _, ti in config["output_layers"]]
+                    tensors[(layer.name, k, i)] = t
+            if len(waiting) == len(pending):
+                layer = waiting[0][0]
+                raise ValueError(f"layer {layer.name!r} refers to an unknown input")
+            pending = waiting
+        inputs = [tensors[tuple(ref)] for ref in config["input_layers"]]
+        outputs = [tensors[tuple(ref)] for ref in config["output_layers"]]
         structure = config.get("output_structure")
         if isinstance(structure, list):
             outputs = dict(zip(structure, outputs))
