@@ -12,8 +12,11 @@ from ._random import generator
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
            "TruncatedNormal", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
-           "LecunUniform", "LecunNormal", "Orthogonal", "Identity", "get", "serialize",
-           "deserialize"]
+           "LecunUniform", "LecunNormal", "Orthogonal", "Identity", "VarianceScaling",
+           "OrthogonalInitializer", "IdentityInitializer", "zeros", "ones", "constant",
+           "random_uniform", "random_normal", "truncated_normal", "variance_scaling",
+           "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+           "lecun_normal", "orthogonal", "identity", "get", "serialize", "deserialize"]
 
 
 def _fans(shape):
@@ -204,6 +207,17 @@ _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "uniform": Rando
             "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
             "lecun_normal": LecunNormal, "orthogonal": Orthogonal, "identity": Identity,
             "variance_scaling": VarianceScaling}
+
+# Keras 3 exports these lower-case names as the classes themselves
+# (``keras.initializers.glorot_uniform is GlorotUniform``), and the old long names too.
+zeros, ones, constant = Zeros, Ones, Constant
+random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
+variance_scaling = VarianceScaling
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_uniform, he_normal = HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+orthogonal = OrthogonalInitializer = Orthogonal
+identity = IdentityInitializer = Identity
 
 
 def get(identifier, argument="initializer"):

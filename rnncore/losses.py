@@ -24,7 +24,8 @@ from ._kernels import _losses as _compiled
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
            "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-           "mean_squared_error", "mean_absolute_error", "huber", "get", "serialize",
+           "mean_squared_error", "mean_absolute_error", "huber", "mse", "MSE", "mae", "MAE",
+           "get", "serialize",
            "deserialize", "squeeze_or_expand_to_same_rank"]
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
@@ -544,8 +545,10 @@ class Huber(Loss):
 def _function(cls, **defaults):
     def fn(y_true, y_pred, **kwargs):
         return cls(**{**defaults, **kwargs}).call(y_true, y_pred)
-    fn.__name__ = cls(**defaults).name
+    fn.__name__ = fn.__qualname__ = cls(**defaults).name
     fn.__doc__ = f"Per-sample values of :class:`{cls.__name__}` (keyword arguments as the class)."
+    # compile(loss=fn) trains with the class (which has a gradient), named after fn as in Keras
+    fn._loss_class = cls
     return fn
 
 
@@ -555,7 +558,13 @@ sparse_categorical_crossentropy = _function(SparseCategoricalCrossentropy)
 mean_squared_error = _function(MeanSquaredError)
 mean_absolute_error = _function(MeanAbsoluteError)
 huber = _function(Huber)
-huber.__name__ = "huber"
+huber.__name__ = huber.__qualname__ = "huber"
+# Keras 2's short names (tf.keras.losses.mse …): the same functions, named by their long name
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+_FUNCTIONS = {fn.__name__: fn for fn in (binary_crossentropy, categorical_crossentropy,
+                                         sparse_categorical_crossentropy, mean_squared_error,
+                                         mean_absolute_error, huber)}
 
 _CLASSES = {c.__name__: c for c in (BinaryCrossentropy, CategoricalCrossentropy,
                                     SparseCategoricalCrossentropy, MeanSquaredError,
@@ -589,10 +598,26 @@ def get(identifier, output_shape=None, target_shape=None):
         if identifier in _ALIASES:
             return _ALIASES[identifier](name=identifier)
     elif callable(identifier):
+        cls = _builtin_function_class(identifier)
+        if cls is not None:
+            return cls(name=identifier.__name__)
         return _FunctionLoss(identifier)
     known = sorted(_ALIASES) + sorted(_CLASSES) + ["crossentropy"]
     raise ValueError(f"Could not interpret loss identifier: received loss={identifier!r}. "
                      f"Expected one of {known}, a Loss instance or a callable.")
+
+
+def _builtin_function_class(fn):
+    """The Loss class behind one of our loss functions, or behind Keras's function of the same
+    name (``keras.losses.binary_crossentropy``), so that both train with a gradient."""
+    cls = getattr(fn, "_loss_class", None)
+    if cls is not None:
+        return cls
+    name = getattr(fn, "__name__", None)
+    if str(getattr(fn, "__module__", "")).split(".")[0] in ("keras", "tf_keras") \
+            and name in _FUNCTIONS:
+        return _FUNCTIONS[name]._loss_class
+    return None
 
 
 def _resolve_crossentropy(identifier, output_shape, target_shape):
@@ -608,17 +633,31 @@ def _resolve_crossentropy(identifier, output_shape, target_shape):
 
 
 class _FunctionLoss(Loss):
-    """A user function ``fn(y_true, y_pred)`` returning per-sample values."""
+    """A user function ``fn(y_true, y_pred)`` returning per-sample values.
+
+    Its values can be computed (``evaluate``, ``__call__``), but rnncore has no automatic
+    differentiation, so it cannot be trained on: ``value_and_grad`` says so before running.
+    """
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None):
         super().__init__(name or re.sub(r"(?<!^)(?=[A-Z])", "_", getattr(
             fn, "__name__", type(fn).__name__)).lower(), reduction)
         self.fn = fn
 
+    def _not_differentiable(self):
+        return TypeError(
+            f"loss={self.fn!r} is a Python function, and rnncore has no automatic "
+            "differentiation, so it cannot train on it. Use one of the built-in losses (a "
+            f"name such as 'mse', or a function such as rnncore.losses.binary_crossentropy: "
+            f"{sorted(_FUNCTIONS)}), or subclass rnncore.losses.Loss and return the gradient "
+            "from its _forward.")
+
+    def value_and_grad(self, *args, **kwargs):
+        raise self._not_differentiable()
+
     def _forward(self, t, x, from_logits):
         def backward(dv):
-            raise TypeError(f"Loss {self.name!r} is a plain function, so rnncore cannot "
-                            "differentiate it; subclass rnncore.losses.Loss instead.")
+            raise self._not_differentiable()
         return np.asarray(self.fn(t, x), dtype=x.dtype), None, backward
 
 

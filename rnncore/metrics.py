@@ -11,14 +11,24 @@ import numpy as np
 from . import losses as _losses
 from ._config import floatx
 from ._kernels import _losses as _compiled
-from .losses import mean_absolute_error, mean_squared_error, squeeze_or_expand_to_same_rank
+from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_absolute_error,
+                     mean_squared_error, sparse_categorical_crossentropy,
+                     squeeze_or_expand_to_same_rank)
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
            "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "Precision", "Recall", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "mean_squared_error",
-           "mean_absolute_error", "get", "serialize", "deserialize"]
+           "mean_absolute_error", "mse", "MSE", "mae", "MAE", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
+           "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
+           "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "get", "serialize",
+           "deserialize"]
+
+# Keras 2's short names: the same functions, so a metric given as one is named by the long name
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
 
 
 def _snake(name):
@@ -182,6 +192,51 @@ def sparse_categorical_accuracy(y_true, y_pred):
     return matches[..., 0] if matches.ndim > 1 and matches.shape[-1] == 1 else matches
 
 
+def _in_top_k(labels, y_pred, k):
+    """TensorFlow's ``in_top_k``: the target's score is beaten by fewer than ``k`` scores (ties
+    at the border count as in), and a non-finite score is never in."""
+    scores = y_pred.reshape(-1, y_pred.shape[-1])
+    labels = labels.reshape(-1).astype(np.int64)
+    target = scores[np.arange(len(labels)), labels]
+    beaten_by = (scores > target[:, None]).sum(axis=-1)
+    return (beaten_by < k) & np.isfinite(target)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the class of one-hot ``y_true`` is among the ``k`` highest scores."""
+    y_pred = np.asarray(y_pred)
+    labels = np.argmax(np.asarray(y_true, y_pred.dtype), axis=-1)
+    return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the integer label ``y_true`` is among the ``k`` highest scores."""
+    y_pred = np.asarray(y_pred)
+    labels = np.asarray(y_true).astype(np.int64)
+    return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """Mean of :func:`top_k_categorical_accuracy` (one-hot targets), ``k`` default 5."""
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, got k={k!r}")
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        self.k = k
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    """Mean of :func:`sparse_top_k_categorical_accuracy` (integer targets)."""
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        super().__init__(k, name, dtype)
+        self._fn = sparse_top_k_categorical_accuracy
+
+
 def _wrapper(fn, default_name, doc):
     class _Wrapped(MeanMetricWrapper):
         __doc__ = doc
@@ -336,7 +391,8 @@ class Recall(Precision):
 
 _CLASSES = [Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
             MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy, Precision, Recall]
+            SparseCategoricalCrossentropy, Precision, Recall, TopKCategoricalAccuracy,
+            SparseTopKCategoricalAccuracy]
 _BY_NAME = {**{c.__name__: c for c in _CLASSES}, **{_snake(c.__name__): c for c in _CLASSES},
             "mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
             "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy}
