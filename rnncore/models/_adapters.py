@@ -148,6 +148,10 @@ class ArrayAdapter(_Adapter):
 
 class PyDatasetAdapter(_Adapter):
     def __init__(self, dataset, class_weight, shuffle):
+        # a dataset with `_fit_shuffles = False` keeps its own order, as Keras keeps a
+        # tf.data dataset's (timeseries_dataset_from_array)
+        if not getattr(dataset, "_fit_shuffles", True):
+            shuffle = False
         self.dataset, self.class_weight, self.shuffle = dataset, class_weight, shuffle
         self.num_batches = getattr(dataset, "num_batches", None) if hasattr(
             dataset, "num_batches") else len(dataset)

@@ -9,7 +9,7 @@ import reprlib
 
 import numpy as np
 
-__all__ = ["pad_sequences"]
+__all__ = ["pad_sequences", "TimeseriesGenerator"]
 
 _SIDES = ("pre", "post")
 
@@ -142,3 +142,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
         else:
             out[i, :len(kept)] = kept
     return out
+
+
+# Imported last: rnncore.utils imports pad_sequences from this module, and this import reaches
+# rnncore.utils (PyDataset), so pad_sequences must exist before it runs.
+from ._timeseries_generator import TimeseriesGenerator  # noqa: E402
