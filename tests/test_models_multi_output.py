@@ -180,3 +180,22 @@ def test_bad_multi_output_arguments(data, compile_kwargs, fit_kwargs, match):
     with pytest.raises(ValueError, match=match):
         model.compile("sgd", **compile_kwargs)
         model.fit(x, ya if isinstance(y, str) else y, verbose=0, **fit_kwargs)
+
+
+def test_nested_output_structures_as_keras(keras, rng):
+    # RNN over stacked cells returns [output, [h1, c1], [h2, c2]]; a model keeps the nesting
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    results = []
+    for lib in (keras, rnncore):
+        inp = lib.Input((5, 3))
+        out = lib.layers.RNN([lib.layers.LSTMCell(4), lib.layers.LSTMCell(3)],
+                             return_state=True)(inp)
+        model = lib.Model(inp, {"seq": out[0], "states": [out[1][0], out[2][1]]})
+        if results:
+            model.set_weights(results[0][0].get_weights())
+        results.append((model, model.predict(x, verbose=0)))
+    (_, k_out), (r_model, r_out) = results
+    assert sorted(r_out) == sorted(k_out) and isinstance(r_out["states"], list)
+    np.testing.assert_allclose(r_out["seq"], k_out["seq"], atol=1e-5)
+    for r, k in zip(r_out["states"], k_out["states"]):
+        np.testing.assert_allclose(r, k, atol=1e-5)

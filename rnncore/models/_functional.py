@@ -15,6 +15,26 @@ def _flat(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _template(structure, flat):
+    """`structure` (a tensor, or nested lists, tuples and dicts of them) with each tensor
+    replaced by its index in `flat`, to which it is appended; tuples become lists (JSON)."""
+    if isinstance(structure, dict):
+        return {"dict": {k: _template(v, flat) for k, v in structure.items()}}
+    if isinstance(structure, (list, tuple)):
+        return [_template(v, flat) for v in structure]
+    flat.append(structure)
+    return len(flat) - 1
+
+
+def _pack(template, values):
+    """The inverse of :func:`_template`: `values` put back into the structure."""
+    if isinstance(template, dict):
+        return {k: _pack(v, values) for k, v in template["dict"].items()}
+    if isinstance(template, list):
+        return [_pack(v, values) for v in template]
+    return values[template]
+
+
 def _mask_tensor(node):
     """The symbolic ``mask=`` a layer was called with in the graph: a tensor, a list of
     tensors (or None entries) for a layer of several inputs, or None."""
@@ -79,12 +99,12 @@ class Functional(Model):
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
         self._inputs = _flat(inputs)
-        if isinstance(outputs, dict):
-            self._output_keys = list(outputs)
-            outs = list(outputs.values())
-        else:
-            self._output_keys = None
-            outs = _flat(outputs)
+        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+        # the outputs in order, and the user's structure with each tensor's position in it
+        # (lists, tuples and dicts, nested: RNN(stacked cells, return_state=True) returns
+        # [output, [h1, c1], [h2, c2]])
+        outs = []
+        self._output_template = _template(outputs, outs)
         if not outs:
             raise ValueError("a model needs at least one output tensor; received outputs=[]")
         # one output tensor (alone or in a list, as Keras) gives one array; a dict a dict
@@ -257,7 +277,7 @@ class Functional(Model):
     def output_names(self):
         """The names Keras gives the outputs (in logs: ``<name>_loss``): the dict's keys, or
         the names of the layers that make them."""
-        if self._output_keys is not None:
+        if self._output_keys is not None and len(self._output_keys) == len(self._outputs):
             return list(self._output_keys)
         names = [t._keras_history[0].name for t in self._outputs]
         return [n if names.count(n) == 1 else f"{n}_{t._keras_history[2]}"
@@ -267,12 +287,11 @@ class Functional(Model):
         return 1 if self._single_output else len(self._outputs)
 
     def _structure_outputs(self, values):
-        """A list of per-output values in the user's structure: one array, a list or a dict."""
+        """A list of per-output values in the user's structure (one array, or the lists and
+        dicts the model was built with)."""
         if self._single_output:
             return values[0]
-        if self._output_keys is not None:
-            return dict(zip(self._output_keys, values))
-        return list(values)
+        return _pack(self._output_template, list(values))
 
     def _n_inputs(self):
         return len(self._inputs)
@@ -463,7 +482,7 @@ class Functional(Model):
                   "input_layers": [ref(t) for t in self._inputs],
                   "output_layers": [ref(t) for t in self._outputs]}
         if not self._single_output:
-            config["output_structure"] = self._output_keys or "list"
+            config["output_structure"] = self._output_template
         return config
 
     @classmethod
@@ -502,7 +521,9 @@ class Functional(Model):
                     waiting.append((layer, node, k))
                     continue
                 out = layer(args if node["is_list"] else args[0], **kwargs)
-                for i, t in enumerate(_flat(out)):
+                flat = []
+                _template(out, flat)  # a call may return nested lists (RNN of stacked cells)
+                for i, t in enumerate(flat):
                     tensors[(layer.name, k, i)] = t
             if len(waiting) == len(pending):
                 layer = waiting[0][0]
@@ -511,8 +532,5 @@ class Functional(Model):
         inputs = [tensors[tuple(ref)] for ref in config["input_layers"]]
         outputs = [tensors[tuple(ref)] for ref in config["output_layers"]]
         structure = config.get("output_structure")
-        if isinstance(structure, list):
-            outputs = dict(zip(structure, outputs))
-        elif structure is None:
-            outputs = outputs[0]
+        outputs = outputs[0] if structure is None else _pack(structure, outputs)
         return cls(inputs if len(inputs) > 1 else inputs[0], outputs, name=config.get("name"))
