@@ -434,3 +434,23 @@ def test_custom_cells_are_not_implemented(cell):
 def test_bad_arguments_raise_naming_them(call, match):
     with pytest.raises((ValueError, AttributeError), match=match):
         call()
+
+
+def test_bidirectional_over_an_rnn_of_one_cell_trains_as_keras(keras, rng):
+    # Bidirectional runs RNN(cell) as the fused layer of that cell, weights in Keras's order
+    histories, weights = [], None
+    x = rng.standard_normal((6, 5, 3)).astype("float32")
+    y = rng.standard_normal((6, 1)).astype("float32")
+    for lib in (keras, rnncore):
+        L = lib.layers
+        model = lib.Sequential([lib.Input((5, 3)),
+                                L.Bidirectional(L.RNN(L.LSTMCell(4), return_sequences=True)),
+                                L.Bidirectional(L.RNN(L.GRUCell(3))), L.Dense(1)])
+        if weights is None:
+            weights = [np.random.default_rng(0).standard_normal(w.shape).astype("float32") * 0.4
+                       for w in model.get_weights()]
+        model.set_weights(weights)
+        model.compile(lib.optimizers.SGD(0.1), "mse")
+        histories.append(model.fit(x, y, epochs=3, batch_size=3, shuffle=False,
+                                   verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)

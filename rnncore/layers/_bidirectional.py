@@ -9,6 +9,20 @@ from ._rnn import RNNBase
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
+def _fused_equivalent(layer):
+    """An ``RNN`` over one built-in cell as the SimpleRNN / LSTM / GRU layer it runs (same
+    arguments, same weights in the same order); anything else as it is."""
+    from ._rnn_layer import RNN, StackedRNNCells
+
+    if not isinstance(layer, RNN) or isinstance(layer.cell, StackedRNNCells):
+        return layer
+    config = layer.cell._layer.get_config()
+    config.update(name=layer.name, return_sequences=layer.return_sequences,
+                  return_state=layer.return_state, go_backwards=layer.go_backwards,
+                  stateful=layer.stateful, zero_output_for_mask=layer.zero_output_for_mask)
+    return type(layer.cell._layer).from_config(config)
+
+
 class Bidirectional(Layer):
     """Runs ``layer`` forward and a copy of it with ``go_backwards`` flipped, then merges.
 
@@ -17,7 +31,7 @@ class Bidirectional(Layer):
 
     Parameters
     ----------
-    layer : SimpleRNN, LSTM or GRU.
+    layer : SimpleRNN, LSTM or GRU, or an RNN over one of their cells (run as that layer).
     merge_mode : 'concat' (default), 'sum', 'mul', 'ave' or None (a list of both outputs).
     backward_layer : optional explicit backward layer.
     """
@@ -25,6 +39,8 @@ class Bidirectional(Layer):
     input_ndim = 3
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        layer = _fused_equivalent(layer)
+        backward_layer = _fused_equivalent(backward_layer)
         if not isinstance(layer, RNNBase):
             raise ValueError(f"layer must be a SimpleRNN, LSTM or GRU layer, got {layer!r}")
         if merge_mode not in MERGE_MODES:
