@@ -1,0 +1,117 @@
+"""``clone_model`` and ``model_from_json``, as ``keras.models``."""
+import json
+
+from ._functional import Functional
+from ._model import Model
+from ._sequential import Sequential
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """A new model with ``model``'s architecture and new weights, as ``keras.models.clone_model``.
+
+    Every layer is rebuilt from its config (``layer.__class__.from_config(layer.get_config())``,
+    Keras's default), so its weights are drawn afresh by its initializers; names are kept.
+    ``clone_model(m)`` followed by ``set_weights(m.get_weights())`` reproduces ``m``. The
+    clone is not compiled.
+
+    Parameters
+    ----------
+    model : Sequential or functional Model (or a subclassed model with ``get_config`` and
+        ``from_config``).
+    clone_function : callable, optional, Sequential only: ``layer -> new layer``.
+
+    ``input_tensors`` and ``call_function`` (Keras's ways of rewiring a functional graph) are
+    not supported: rnncore raises NotImplementedError when they are given.
+    """
+    if not isinstance(model, Model):
+        raise ValueError(f"Expected `model` argument to be a `Model` instance. Received: "
+                         f"model={model!r}")
+    if input_tensors is not None:
+        raise NotImplementedError("clone_model: rnncore does not rewire a model onto new "
+                                  f"tensors; received input_tensors={input_tensors!r}")
+    if call_function is not None:
+        raise NotImplementedError("clone_model: rnncore does not support call_function; "
+                                  f"received call_function={call_function!r}")
+    if kwargs:
+        raise ValueError(f"Unexpected keyword argument(s) for clone_model: {sorted(kwargs)}")
+    if clone_function is not None and not callable(clone_function):
+        raise ValueError(f"Expected `clone_function` argument to be a callable. Received: "
+                         f"clone_function={clone_function!r}")
+    if isinstance(model, Sequential):
+        if clone_function is None:
+            return Sequential.from_config(model.get_config())
+        config = model.get_config()
+        clone = Sequential([clone_function(layer) for layer in model.layers], name=model.name)
+        shape = config.get("build_input_shape")
+        if shape is not None and not clone.built:
+            clone.build(tuple(shape))
+        return clone
+    if clone_function is not None:
+        raise NotImplementedError("clone_model: clone_function is supported for Sequential "
+                                  f"models only; received a {type(model).__name__} model")
+    if isinstance(model, Functional):
+        return Functional.from_config(model.get_config())
+    try:
+        return type(model).from_config(model.get_config())
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"clone_model: the subclassed model {type(model).__name__} cannot be "
+                         f"rebuilt from its config ({type(exc).__name__}: {exc}); define "
+                         "get_config and from_config") from exc
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model (uncompiled, new weights) from ``model.to_json()``'s string, rnncore's or Keras's.
+
+    Parameters
+    ----------
+    json_string : str, ``{"class_name": "Sequential" | "Functional" | "Model", "config": …}``.
+    custom_objects : accepted for Keras compatibility; rnncore rebuilds its own layers only.
+    """
+    from ..layers import deserialize
+
+    if not isinstance(json_string, (str, bytes)):
+        raise TypeError(f"model_from_json: expected a JSON string, received "
+                        f"json_string={json_string!r:.80}")
+    try:
+        config = json.loads(json_string)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"model_from_json: json_string is not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or config.get("class_name") not in (
+            "Sequential", "Functional", "Model"):
+        got = config.get("class_name") if isinstance(config, dict) else config
+        raise ValueError("model_from_json: expected the JSON of a Sequential or functional "
+                         f"model (class_name 'Sequential', 'Functional' or 'Model'), got "
+                         f"{got!r:.80}")
+    return deserialize(_from_keras(config))
+
+
+_UNSET_OPTIONS = ("input_axes", "output_axes", "quantization_config")
+
+
+def _from_keras(entry):
+    """Keras's JSON in rnncore's terms: a dtype policy (``{"class_name": "DTypePolicy", …}``)
+    becomes its dtype name; InputLayer loses ``ragged`` and ``optional`` (Keras 3.6+ writes
+    both, False for every tensor an rnncore model takes); the options of newer Keras releases
+    that rnncore has not (``input_axes``/``output_axes`` of an initializer, a layer's
+    ``quantization_config``) are dropped when unset."""
+    if isinstance(entry, list):
+        return [_from_keras(item) for item in entry]
+    if isinstance(entry, dict):
+        if entry.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(
+                entry.get("config"), dict):
+            return entry["config"].get("name")
+        entry = {key: _from_keras(value) for key, value in entry.items()}
+        config = entry.get("config")
+        if entry.get("class_name") == "InputLayer" and isinstance(config, dict):
+            for flag in ("ragged", "optional"):
+                if config.pop(flag, False):
+                    raise ValueError(f"model_from_json: InputLayer {config.get('name')!r} "
+                                     f"has {flag}=True, which rnncore does not support")
+        if isinstance(config, dict):
+            for option in _UNSET_OPTIONS:
+                if option in config and config[option] is None:
+                    del config[option]
+    return entry
