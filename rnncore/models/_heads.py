@@ -6,7 +6,6 @@ names, as always. A model with several outputs has one head per output, named as
 them (``model.output_names``); its logs are the weighted total ``loss``, each output's
 unweighted ``<name>_loss``, and ``<name>_<metric>``.
 """
-import numpy as np
 
 from .. import losses as _losses
 from .. import metrics as _metrics

@@ -4,32 +4,23 @@ functional models.
 A subclass supplies the graph: ``layers``, ``_build_from(x)``, ``_check_inputs(x)``,
 ``_forward(x, training)`` and ``_backward(d_output, from_logits)``. Per batch the trainer does
 one forward and one backward per layer (all the per-timestep work is inside the kernels) and
-one optimizer update; nothing here loops over timesteps.
+one optimizer update (``_step.TrainStep``); nothing here loops over timesteps.
 """
 import contextlib
-import numbers
-import reprlib
 
 import numpy as np
 
 from ..layers._base import Layer, _is_symbolic
-from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
-from .._indexed_slices import IndexedSlices
 from ..ops import Projections
 from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
 from ._locking import exclusive
-
-# Keras's TensorFlow backend marks every sigmoid and softmax output with its logits, and each
-# crossentropy then computes from those logits: binary crossentropy after a softmax (seed 000)
-# is sigmoid crossentropy of the softmax's logits, not of its probabilities.
-_LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
-_LOGIT_LOSSES = ("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy")
+from ._step import TrainStep
 
 
-class Model(Layer):
+class Model(TrainStep, Layer):
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`. As in
@@ -192,131 +183,6 @@ class Model(Layer):
     def _logs(self):
         return {m.name: float(m.result()) for m in self.metrics}
 
-    # ---- one batch -------------------------------------------------------------------------
-    def _fused_activation(self, i=0):
-        """The activation of output `i` that Keras's TF backend folds into its loss (it reads
-        the logits behind a sigmoid/softmax output), or None."""
-        last = self._output_layer(i)
-        loss = self._heads[i].loss_obj
-        act = getattr(last, "activation", None)
-        if loss is None or getattr(loss, "from_logits", True) or \
-                not hasattr(last, "preactivation"):
-            return None
-        fused = act in _LOGIT_ACTIVATIONS and type(loss).__name__ in _LOGIT_LOSSES
-        return act if fused else None
-
-    def _compute_losses(self, y, y_pred, sw, gradients):
-        """Each output's loss (and, with `gradients`, its gradient times its loss weight) and
-        the total; what the metrics need about each output."""
-        single = len(self._heads) == 1
-        ys, preds, sws = ([y], [y_pred], [sw]) if single else (
-            y, y_pred, [None] * len(y) if sw is None else sw)
-        masks = self._output_masks if not single else [self._output_mask]
-        values, grads, fused, logits = [], [], [], []
-        for i, (head, target, pred, weight, mask) in enumerate(
-                zip(self._heads, ys, preds, sws, masks)):
-            act = self._fused_activation(i)
-            logit = self._output_layer(i).preactivation if act else None
-            logits.append(logit)
-            fused.append(act is not None)
-            if head.loss_obj is None:
-                values.append(None)
-                grads.append(None)
-                continue
-            if gradients:
-                value, grad = head.loss_obj.value_and_grad(
-                    target, pred, sample_weight=weight, logits=logit, activation=act,
-                    mask=mask)
-                if head.weight is not None:
-                    grad = grad * grad.dtype.type(head.weight)
-                grads.append(grad)
-            else:
-                value = head.loss_obj(target, pred, sample_weight=weight, logits=logit,
-                                      mask=mask)
-                grads.append(None)
-            values.append(value)
-        if single and self._heads[0].weight is None:
-            total = values[0]
-        else:
-            dtype = np.result_type(preds[0].dtype, np.float32)
-            total = float(_heads.total_loss([v for v in values if v is not None],
-                                            [h.weight for h, v in zip(self._heads, values)
-                                             if v is not None], dtype))
-        batch = (ys, preds, sws, masks, logits, values)
-        if single:
-            return total, grads[0], fused[0], batch
-        return total, grads, fused, batch
-
-    def _train_batch(self, x, y, sw=None):
-        y_pred = self._forward(x, training=True)
-        loss, grads, fused, batch = self._compute_losses(y, y_pred, sw, gradients=True)
-        self._backward(grads, from_logits=fused)
-        variables = self.trainable_weights
-        loss = self._add_penalties(loss, variables, gradients=True)
-        self.optimizer.apply_gradients([(v.grad, v) for v in variables])
-        self._update_metrics(loss, *batch)
-        return loss
-
-    @property
-    def losses(self):
-        """Keras's ``model.losses`` (rnncore has no ``add_loss``): the activity penalties of the
-        last forward's layer outputs (``activity_regularizer=...``), layer by layer, then the
-        weight penalties (``kernel_regularizer=...``) of ``trainable_weights``."""
-        return self._activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
-                                          if v.regularizer is not None]
-
-    def _activity_losses(self):
-        # Keras's model walk (a deque, extendleft) visits each layer's sublayers right after
-        # it but in reverse: a Bidirectional's backward direction before its forward one
-        return [p for layer in self.layers
-                for sub in [layer] + layer._sublayers()[::-1] for p in sub._own_activity_losses()]
-
-    def _add_penalties(self, loss, variables, gradients):
-        """Keras's compute_loss: the compiled loss plus ``model.losses`` (activity penalties,
-        then weight penalties), summed in float32 or the weights' dtype; with `gradients`,
-        each penalized weight's gradient gains the penalty's (a sparse gradient turns dense,
-        as when TensorFlow adds a dense one to it). The activity penalties' gradients join
-        the backward pass at their layers' outputs."""
-        penalized = [v for v in variables if v.regularizer is not None]
-        activity = self._activity_losses()
-        if not penalized and not activity:
-            return loss
-        values = [loss] + activity + [v.regularizer(v.value) for v in penalized]
-        if gradients:
-            for v in penalized:
-                extra = v.regularizer.gradient(v.value)
-                g = v.grad.to_dense() if isinstance(v.grad, IndexedSlices) else v.grad
-                v.grad = extra if g is None else g + extra
-        dtype = penalized[0].dtype if penalized else np.asarray(activity[0]).dtype
-        return float(np.sum(np.array(values, dtype=dtype)))
-
-    def _update_metrics(self, loss, ys, preds, sws, masks, logits, values):
-        n = preds[0].shape[0]
-        self._loss_tracker.update_state(loss, sample_weight=n)
-        for head, y, y_pred, sw, mask, logit, value in zip(self._heads, ys, preds, sws, masks,
-                                                           logits, values):
-            if head.loss_tracker is not None and value is not None:
-                # Keras's TF backend weighs each output's loss by a batch size its traced
-                # step does not know: every batch counts once (the total counts samples)
-                head.loss_tracker.update_state(value)
-            for m, weighted in zip(head.compiled_metrics(y_pred.shape, y.shape), head.weighted):
-                w = sw if weighted else None
-                if isinstance(m, _metrics.BinaryCrossentropy):
-                    m.update_state(y, y_pred, sample_weight=w, logits=logit, mask=mask)
-                elif isinstance(m, _metrics.MeanMetricWrapper):
-                    m.update_state(y, y_pred, sample_weight=w, mask=mask)
-                elif w is not None:
-                    m.update_state(y, y_pred, sample_weight=w)
-                else:
-                    m.update_state(y, y_pred)
-
-    def _test_batch(self, x, y, sw=None):
-        y_pred = self._forward(x, training=False)
-        loss, _, _, batch = self._compute_losses(y, y_pred, sw, gradients=False)
-        loss = self._add_penalties(loss, self.trainable_weights, gradients=False)
-        self._update_metrics(loss, *batch)
-        return loss
-
     @staticmethod
     def _require_targets(y, method):
         if y is None:
@@ -337,49 +203,6 @@ class Model(Layer):
                 if head.loss_obj is not None:
                     head.loss_obj.check_targets(target, self._output_shape(x, i))
         return x, y
-
-    def _target_arrays(self, y, argument="y"):
-        """The targets as one array (one output) or a list in output order (several), from
-        an array, a list with one array per output or a dict keyed by output name."""
-        n = self._n_outputs()
-        if n == 1:
-            if isinstance(y, dict) and len(y) == 1:
-                y = next(iter(y.values()))
-            elif isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray):
-                y = y[0]
-            return _data.to_arrays(y, argument)
-        names = self.output_names
-        if isinstance(y, dict):
-            missing = [name for name in names if name not in y]
-            if missing:
-                raise ValueError(f"{argument} is a dict without targets for the outputs "
-                                 f"{missing}; the model's outputs are {names}")
-            y = [y[name] for name in names]
-        elif not isinstance(y, (list, tuple)) or len(y) != n:
-            raise ValueError(f"{argument} must give one target array per output ({n}: {names}), "
-                             f"as a list or a dict keyed by output name; got {type(y).__name__}"
-                             + (f" of length {len(y)}" if isinstance(y, (list, tuple)) else ""))
-        return [_data.to_arrays(t, f"{argument}[{name!r}]") for t, name in zip(y, names)]
-
-    def _weights_per_output(self, sample_weight, class_weight, y, argument="sample_weight"):
-        """Sample weights for the loss: an array (one output) or a list with one entry per
-        output (a single array weighs every output, as in Keras)."""
-        if not isinstance(y, list):
-            return _sample_weights(sample_weight, class_weight, y, argument)
-        if class_weight is not None:
-            raise ValueError("`class_weight` is only supported for models with a single "
-                             f"output; this one has {len(y)}: {self.output_names}")
-        if sample_weight is None:
-            return None
-        if isinstance(sample_weight, dict):
-            sample_weight = [sample_weight.get(name) for name in self.output_names]
-        elif not isinstance(sample_weight, (list, tuple)):
-            sample_weight = [sample_weight] * len(y)
-        elif len(sample_weight) != len(y):
-            raise ValueError(f"{argument} must be one array for all outputs, or one per output "
-                             f"({len(y)}); got a list of {len(sample_weight)}")
-        return [None if w is None else _sample_weights(w, None, t, argument)
-                for w, t in zip(sample_weight, y)]
 
     @exclusive
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -771,36 +594,3 @@ def _copied(out):
 def _per_output_list(out, model):
     """A forward's output as a list with one array per model output."""
     return out if isinstance(out, list) and not model._single_output else [out]
-
-
-def _sample_weights(sample_weight, class_weight, y, argument="sample_weight"):
-    """Per-sample loss weights from ``sample_weight`` or ``class_weight`` (Keras's rules: class
-    ids are the labels, or their argmax for one-hot rows), or None."""
-    if sample_weight is not None and class_weight is not None:
-        raise ValueError("sample_weight and class_weight cannot both be given; received "
-                         f"sample_weight={sample_weight!r}, class_weight={class_weight!r}")
-    if sample_weight is not None:
-        try:
-            sw = np.asarray(sample_weight, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{argument} must be an array of numbers, one weight per sample; "
-                             f"got {reprlib.repr(sample_weight)}") from None
-        if sw.ndim == 0 or sw.shape[0] != y.shape[0]:
-            raise ValueError(f"{argument} must have one weight per sample ({y.shape[0]}), got "
-                             f"shape {sw.shape}")
-        return sw
-    if class_weight is None:
-        return None
-    if not isinstance(class_weight, dict):
-        raise ValueError(f"class_weight must be a dict {{class: weight}}, got {class_weight!r}")
-    for cls, weight in class_weight.items():
-        if isinstance(cls, bool) or not isinstance(cls, numbers.Real) or cls != int(cls) \
-                or cls < 0 or not isinstance(weight, numbers.Real):
-            raise ValueError("class_weight must map class ids (non-negative integers) to "
-                             f"numbers; got the entry {cls!r}: {weight!r}")
-    classes = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else \
-        np.round(y).reshape(y.shape[0], -1)[:, 0].astype(np.int64)
-    table = np.ones(int(max(max(class_weight), classes.max(initial=0))) + 1)
-    for cls, weight in class_weight.items():
-        table[int(cls)] = weight
-    return table[classes]
