@@ -1,7 +1,15 @@
-"""model.summary(): Keras 3's table (layer, output shape, parameter count, memory)."""
+"""model.summary(): Keras 3's table (layer, output shape, parameter count, memory).
+
+A functional model that is not a plain chain (several inputs, a layer taking several tensors,
+branches, shared layers) gets Keras's fourth column, "Connected to": each input tensor of the
+layer's calls as ``layer_name[node_index][tensor_index]``. Widths and wrapping are those Keras's
+table (rich) has on an 80-column terminal: cells wrap at spaces, a word too long for its cell
+ends in "…".
+"""
 from ..layers._core import InputLayer
 
 _WIDTHS = (33, 24, 15)
+_CONNECTED_WIDTHS = (21, 19, 12, 19)
 
 
 def _memory(n_bytes):
@@ -22,52 +30,120 @@ def _shape_text(shape):
         ",)" if len(shape) == 1 else ")")
 
 
-def _rows(model):
-    """(name (type), output shape text, params text) for each layer."""
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        return [t for item in x for t in _flat(item)]
+    if isinstance(x, dict):
+        return [t for item in x.values() for t in _flat(item)]
+    return [] if x is None else [x]
+
+
+def _sequential_like(model):
+    """Keras's test: one input, and each call takes one tensor, the previous call's output,
+    with no layer called twice."""
+    if not hasattr(model, "_nodes"):
+        return True
+    if len(_flat(model._inputs)) != 1:
+        return False
+    previous, layers = _flat(model._inputs), set()
+    for node in model._nodes:
+        inputs = _flat(node.inputs)
+        if len(inputs) != 1 or len(previous) != 1 or inputs[0] is not previous[0] \
+                or id(node.layer) in layers:
+            return False
+        layers.add(id(node.layer))
+        previous = _flat(node.outputs)
+    return True
+
+
+def _connections(layer, nodes):
+    names = []
+    for node in nodes:
+        for t in _flat(node.inputs):
+            source, node_index, tensor_index = t._keras_history
+            names.append(f"{source.name}[{node_index}][{tensor_index}]")
+    return ", ".join(names) or "-"
+
+
+def _rows(model, connected=False):
+    """(name (type), output shape text, params text[, connected to]) for each layer."""
     rows = []
     if hasattr(model, "_nodes"):
         for layer in model.layers:
             if isinstance(layer, InputLayer):
-                rows.append((layer, _shape_text(layer.batch_shape)))
-        for node in model._nodes:
-            outs = node.outputs
-            shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
-            rows.append((node.layer, _shape_text(shape)))
+                rows.append((layer, _shape_text(layer.batch_shape), []))
+        if connected:  # one row per layer, its shape from its last call, as Keras
+            calls = {}
+            for node in model._nodes:
+                calls.setdefault(id(node.layer), []).append(node)
+            for layer in model.layers:
+                if id(layer) in calls:
+                    outs = calls[id(layer)][-1].outputs
+                    shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
+                    rows.append((layer, _shape_text(shape), calls[id(layer)]))
+        else:
+            for node in model._nodes:
+                outs = node.outputs
+                shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
+                rows.append((node.layer, _shape_text(shape), [node]))
     else:
         shapes = model._shapes if model.built else None
         for i, layer in enumerate(model.layers):
-            rows.append((layer, _shape_text(shapes[i + 1]) if shapes else "?"))
+            rows.append((layer, _shape_text(shapes[i + 1]) if shapes else "?", []))
     out = []
-    for layer, shape in rows:
+    for layer, shape, nodes in rows:
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        out.append((f"{layer.name} ({type(layer).__name__})", shape, params))
+        row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+        out.append(row + (_connections(layer, nodes),) if connected else row)
     return out
 
 
-def _line(left, mid, right, fill):
-    return left + mid.join(fill * w for w in _WIDTHS) + right
+def _wrap(text, width):
+    """rich's folding of a cell: words (split at spaces) fill lines greedily; a word longer
+    than the cell is cut to ``width - 1`` characters and "…"."""
+    lines = []
+    for word in text.split(" "):
+        if len(word) > width:
+            word = word[:width - 1] + "…"
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
-def _cells(texts, sep, aligns):
-    parts = []
-    for text, width, align in zip(texts, _WIDTHS, aligns):
-        inner = width - 2
-        parts.append(" " + (text.rjust(inner) if align == ">" else text.ljust(inner)) + " ")
-    return sep + sep.join(parts) + sep
+def _line(widths, left, mid, right, fill):
+    return left + mid.join(fill * w for w in widths) + right
+
+
+def _cells(texts, widths, sep, aligns):
+    """The table lines of one row, each cell wrapped to its width."""
+    wrapped = [_wrap(text, width - 2) for text, width in zip(texts, widths)]
+    lines = []
+    for i in range(max(len(w) for w in wrapped)):
+        parts = []
+        for cell, width, align in zip(wrapped, widths, aligns):
+            text, inner = (cell[i] if i < len(cell) else ""), width - 2
+            parts.append(" " + (text.rjust(inner) if align == ">" else text.ljust(inner)) + " ")
+        lines.append(sep + sep.join(parts) + sep)
+    return lines
 
 
 def print_summary(model, line_length=None, print_fn=None):
     print_fn = print_fn or print
-    aligns = ("<", "<", ">")
-    lines = [f'Model: "{model.name}"', _line("┏", "┳", "┓", "━"),
-             _cells(("Layer (type)", "Output Shape", "Param #"), "┃", aligns),
-             _line("┡", "╇", "┩", "━")]
-    rows = _rows(model)
+    connected = not _sequential_like(model)
+    widths = _CONNECTED_WIDTHS if connected else _WIDTHS
+    header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if connected
+                                                           else ())
+    aligns = ("<", "<", ">", "<")
+    lines = [f'Model: "{model.name}"', _line(widths, "┏", "┳", "┓", "━"),
+             *_cells(header, widths, "┃", aligns), _line(widths, "┡", "╇", "┩", "━")]
+    rows = _rows(model, connected)
     for i, row in enumerate(rows):
-        lines.append(_cells(row, "│", aligns))
+        lines += _cells(row, widths, "│", aligns)
         if i < len(rows) - 1:
-            lines.append(_line("├", "┼", "┤", "─"))
-    lines.append(_line("└", "┴", "┘", "─"))
+            lines.append(_line(widths, "├", "┼", "┤", "─"))
+    lines.append(_line(widths, "└", "┴", "┘", "─"))
     built_layers = [layer for layer in model.layers if layer.built]
     trainable = sum(w.value.size for layer in built_layers for w in layer.trainable_weights)
     non_trainable = sum(w.value.size for layer in built_layers
