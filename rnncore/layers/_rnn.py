@@ -16,6 +16,20 @@ from ..ops import _recurrent as R
 from ._base import Layer, as_float_array
 
 
+def check_state_arrays(owner, states, shapes, dtype):
+    """``states`` as float arrays of ``dtype``, each checked against its entry of ``shapes``;
+    ``owner`` (the layer's kind and name) starts the error message. The count is the caller's
+    to check: its message says what form of initial_state the layer takes."""
+    checked = []
+    for i, (s, shape) in enumerate(zip(states, shapes)):
+        s = as_float_array(s, f"initial_state[{i}]", dtype)
+        if s.shape != shape:
+            raise ValueError(f"{owner}: initial_state[{i}] must have shape {shape}, got "
+                             f"{s.shape}")
+        checked.append(s)
+    return checked
+
+
 class RNNBase(Layer):
     GATES = 1
     N_STATES = 1
@@ -135,14 +149,8 @@ class RNNBase(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state must be a list "
                              f"of {self.N_STATES} array(s) of shape (batch, {self.units}), got "
                              f"{len(initial_state)}")
-        states = []
-        for i, s in enumerate(initial_state):
-            s = as_float_array(s, f"initial_state[{i}]", self.dtype)
-            if s.shape != (batch, self.units):
-                raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state[{i}] must "
-                                 f"have shape ({batch}, {self.units}), got {s.shape}")
-            states.append(s)
-        return states
+        return check_state_arrays(f"{type(self).__name__} {self.name!r}", initial_state,
+                                  [(batch, self.units)] * self.N_STATES, self.dtype)
 
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         if kwargs:

@@ -11,6 +11,7 @@ import numpy as np
 from ..ops import _checks
 from ._base import Layer, as_float_array
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
+from ._rnn import check_state_arrays
 
 
 def _flatten(states):
@@ -197,14 +198,8 @@ class RNN(Layer):
         if len(flat) != len(units):
             raise ValueError(f"RNN {self.name!r}: initial_state must hold {len(units)} array(s) "
                              f"of shapes {[(batch, u) for u in units]}, got {len(flat)}")
-        states = []
-        for i, (s, u) in enumerate(zip(flat, units)):
-            s = as_float_array(s, f"initial_state[{i}]", self.dtype)
-            if s.shape != (batch, u):
-                raise ValueError(f"RNN {self.name!r}: initial_state[{i}] must have shape "
-                                 f"({batch}, {u}), got {s.shape}")
-            states.append(s)
-        return states
+        return check_state_arrays(f"RNN {self.name!r}", flat, [(batch, u) for u in units],
+                                  self.dtype)
 
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         if kwargs:
