@@ -1,4 +1,6 @@
 """clone_model and model_from_json, as keras.models."""
+import json
+
 import numpy as np
 import pytest
 
@@ -100,3 +102,18 @@ def test_model_from_json_reads_keras_json(keras, rng):
 def test_model_from_json_bad_input(text, match):
     with pytest.raises(ValueError, match=match):
         model_from_json(text)
+
+
+def test_model_from_json_reads_keras_2_recurrent_options(rng):
+    model = rnncore.Sequential([rnncore.Input((6, 3)), rnncore.layers.GRU(4, name="gru"),
+                                rnncore.layers.Dense(1, name="out")])
+    config = json.loads(model.to_json())
+    gru = next(entry for entry in config["config"]["layers"] if entry["class_name"] == "GRU")
+    gru["config"].update(implementation=0, time_major=False)
+    again = model_from_json(json.dumps(config))
+    again.set_weights(model.get_weights())
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    gru["config"]["time_major"] = True
+    with pytest.raises(ValueError, match="time_major=True"):
+        model_from_json(json.dumps(config))

@@ -89,6 +89,17 @@ def model_from_json(json_string, custom_objects=None):
 
 
 _UNSET_OPTIONS = ("input_axes", "output_axes", "quantization_config")
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _legacy_recurrent(config):
+    """Keras 2 configs: ``time_major`` (False: the only layout Keras 3 and rnncore have) and
+    ``implementation=0`` (Keras 3 runs it as 2)."""
+    if config.pop("time_major", False):
+        raise ValueError(f"model_from_json: layer {config.get('name')!r} has time_major=True; "
+                         "Keras 3 and rnncore take batch-major inputs only")
+    if config.get("implementation") == 0:
+        config["implementation"] = 2
 
 
 def _from_keras(entry):
@@ -110,6 +121,8 @@ def _from_keras(entry):
                 if config.pop(flag, False):
                     raise ValueError(f"model_from_json: InputLayer {config.get('name')!r} "
                                      f"has {flag}=True, which rnncore does not support")
+        if entry.get("class_name") in _RECURRENT and isinstance(config, dict):
+            _legacy_recurrent(config)
         if isinstance(config, dict):
             for option in _UNSET_OPTIONS:
                 if option in config and config[option] is None:
