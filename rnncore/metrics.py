@@ -419,6 +419,17 @@ def _accuracy_class(identifier, loss, output_shape, target_shape):
     return SparseCategoricalAccuracy if sparse else CategoricalAccuracy
 
 
+def _own_function(fn):
+    """Keras's metric function of a name we have (``keras.metrics.binary_accuracy``) becomes
+    ours, which computes the same values on NumPy arrays."""
+    name = getattr(fn, "__name__", None)
+    if str(getattr(fn, "__module__", "")).split(".")[0] in ("keras", "tf_keras") \
+            and name in __all__ and name[0].islower() and name not in ("get", "serialize",
+                                                                    "deserialize"):
+        return globals()[name]
+    return fn
+
+
 def get(identifier, loss=None, output_shape=None, target_shape=None):
     """A metric for ``compile(metrics=[...])``, resolved as Keras 3 does.
 
@@ -447,7 +458,7 @@ def get(identifier, loss=None, output_shape=None, target_shape=None):
     elif isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     elif callable(identifier):
-        return MeanMetricWrapper(identifier)
+        return MeanMetricWrapper(_own_function(identifier))
     raise ValueError(f"Could not interpret metric identifier: received metric={identifier!r}. "
                      f"Expected 'accuracy', 'acc' or one of {sorted(_BY_NAME)}, a Metric or a "
                      "function.")

@@ -90,9 +90,11 @@ def test_compile_with_loss_and_metric_functions_trains_as_keras(keras, rng, loss
         np.testing.assert_allclose(r_hist[key], k_hist[key], rtol=1e-3, err_msg=key)
 
 
-def test_keras_own_loss_function_is_recognised(keras):
+def test_keras_own_loss_and_metric_functions_are_recognised(keras):
     loss = losses.get(keras.losses.binary_crossentropy)
     assert isinstance(loss, losses.BinaryCrossentropy) and loss.name == "binary_crossentropy"
+    metric = metrics.get(keras.metrics.binary_accuracy)
+    assert metric.name == "binary_accuracy" and metric._fn is metrics.binary_accuracy
 
 
 def test_user_loss_function_fails_fit_with_a_clear_error(rng):
