@@ -68,7 +68,7 @@ def gelu(x, approximate=False):
 
 
 def hard_sigmoid(x):
-    return np.clip(x / 6 + 0.5, 0, 1)
+    return np.clip((x + 3) / 6, 0, 1)  # Keras 3: relu6(x + 3) / 6
 
 
 def exponential(x):

@@ -189,3 +189,29 @@ def test_kernel_matches_numpy_twin_with_a_packed_recurrent_kernel(rng, T, B, H, 
                                                                   rec_masks, threads):
     _check_against_twin(rng, T, B, H, np.float32, ACTS["tanh/sigmoid"], step_mask, rec_masks,
                         "half", threads)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hard_sigmoid_at_its_corners_as_keras(tf, dtype):
+    # relu6(x + 3) / 6 gives exactly 0 and 1 at x = -3 and 3, where the gradient is 0; a fused
+    # x / 6 + 0.5 left 2.7e-17 at -3 in float64 and a gradient of 1/6
+    from rnncore import ops
+
+    x = np.array([[[1.0, -2.0]]], dtype)
+    W = np.zeros((2, 8), dtype)
+    W[:, 2] = [-1, 1]  # the forget gate's pre-activation: -3 (and 3 for the second unit)
+    W[:, 3] = [1, -1]
+    U = np.zeros((2, 8), dtype)
+    grads = []
+    for engine in ("kernel", "numpy"):
+        y, _, cache = ops.lstm_forward(x, W, U, recurrent_activation="hard_sigmoid",
+                                       initial_state=[np.zeros((1, 2), dtype),
+                                                      np.ones((1, 2), dtype)], engine=engine)
+        grads.append(ops.lstm_backward(cache, np.ones_like(y))["kernel"])
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12 if dtype == np.float64 else 1e-5)
+    z = tf.constant([-3.0, 3.0], dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        out = tf.nn.relu6(z + 3) / 6
+    assert np.all(tape.gradient(out, z).numpy() == 0)
+    np.testing.assert_array_equal(grads[0][:, 2:4], 0)

@@ -58,7 +58,7 @@ static inline void rc_activate_##SFX(T* x, long n, int act) {                   
     case RC_SIGMOID: for (i = 0; i < n; i++) x[i] = EXP_SIGMOID(x[i]); break;               \
     case RC_HARD_SIGMOID:                                                                   \
         for (i = 0; i < n; i++) {                                                           \
-            T v = x[i] * (T)(1.0 / 6.0) + (T)0.5;                                            \
+            T v = (x[i] + (T)3) / (T)6; /* relu6(x + 3) / 6: 0, 1 exact at -3, 3 */  \
             v = v < 0 ? (T)0 : v;                                                           \
             x[i] = v > 1 ? (T)1 : v;                                                        \
         }                                                                                   \
@@ -85,7 +85,7 @@ static inline T rc_act1_##SFX(T x, int act) {                                   
     case RC_TANH: return TANH(x);                                                           \
     case RC_RELU: return x < 0 ? (T)0 : x;                                                  \
     case RC_SIGMOID: return EXP_SIGMOID(x);                                                 \
-    case RC_HARD_SIGMOID: { T v = x * (T)(1.0 / 6.0) + (T)0.5; v = v < 0 ? (T)0 : v;        \
+    case RC_HARD_SIGMOID: { T v = (x + (T)3) / (T)6; v = v < 0 ? (T)0 : v;                  \
                             return v > 1 ? (T)1 : v; }                                      \
     default: return x;                                                                      \
     }                                                                                       \

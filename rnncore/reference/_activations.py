@@ -13,7 +13,7 @@ def activate(x, act):
     if act == SIGMOID:
         return 1 / (1 + np.exp(-x))
     if act == HARD_SIGMOID:
-        return np.clip(x * (1 / 6) + 0.5, 0, 1).astype(x.dtype, copy=False)
+        return np.clip((x + 3) / 6, 0, 1).astype(x.dtype, copy=False)  # relu6(x + 3) / 6
     return x.copy()
 
 
