@@ -15,7 +15,12 @@ class InputLayer(Layer):
     """The entry of a functional model; :func:`Input` makes one and returns its tensor."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, sparse=None,
-                 batch_shape=None, input_shape=None, **kwargs):
+                 batch_shape=None, input_shape=None, ragged=False, optional=False, **kwargs):
+        # Keras 3.15 writes ragged and optional into every InputLayer config
+        for argument, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value:
+                raise ValueError(f"Input: {argument}=True inputs are not supported by rnncore; "
+                                 "give dense arrays")
         super().__init__(name=name, **kwargs)
         shape = shape if shape is not None else input_shape
         if batch_shape is None:
@@ -219,21 +224,26 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             self._keep = None
             return inputs
-        shape = inputs.shape
-        if self.noise_shape is not None:
-            shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
-            # Keras's rule: one mask entry per input entry, or 1 to share it along an axis
-            if len(self.noise_shape) != inputs.ndim or any(
-                    n not in (1, s) for n, s in zip(shape, inputs.shape)):
-                raise ValueError(f"Dropout {self.name!r}: noise_shape must have one entry per "
-                                 f"input dimension, each None, 1 or that dimension, for inputs "
-                                 f"of shape {inputs.shape}; got noise_shape={self.noise_shape}")
+        shape = self._mask_shape(inputs)
         rng = self._rng or generator()
         if self.rate >= 1:
             self._keep = np.zeros(shape, inputs.dtype)
         else:
             self._keep = ((rng.random(shape) >= self.rate) / (1 - self.rate)).astype(inputs.dtype)
         return inputs * self._keep
+
+    def _mask_shape(self, inputs):
+        """The shape of the keep mask, broadcast over ``inputs`` (SpatialDropout1D's differs)."""
+        if self.noise_shape is None:
+            return inputs.shape
+        shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
+        # Keras's rule: one mask entry per input entry, or 1 to share it along an axis
+        if len(self.noise_shape) != inputs.ndim or any(
+                n not in (1, s) for n, s in zip(shape, inputs.shape)):
+            raise ValueError(f"Dropout {self.name!r}: noise_shape must have one entry per "
+                             f"input dimension, each None, 1 or that dimension, for inputs "
+                             f"of shape {inputs.shape}; got noise_shape={self.noise_shape}")
+        return shape
 
     def backward(self, d_outputs):
         return d_outputs if self._keep is None else d_outputs * self._keep

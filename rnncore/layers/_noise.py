@@ -33,17 +33,9 @@ class SpatialDropout1D(Dropout):
                              f"features), got shape {x.shape}")
         return x
 
-    def forward(self, inputs, training=False, mask=None):
-        if not training or self.rate == 0:
-            self._keep = None
-            return inputs
-        shape = (inputs.shape[0], 1, inputs.shape[2])
-        if self.rate >= 1:
-            self._keep = np.zeros(shape, inputs.dtype)
-        else:
-            rng = self._rng or generator()
-            self._keep = ((rng.random(shape) >= self.rate) / (1 - self.rate)).astype(inputs.dtype)
-        return inputs * self._keep
+    def _mask_shape(self, inputs):
+        # Dropout's forward draws the mask; one entry per (sample, feature)
+        return (inputs.shape[0], 1, inputs.shape[2])
 
     def get_config(self):
         config = super().get_config()
