@@ -382,7 +382,7 @@ def test_bad_initial_state_is_a_value_error_naming_it(rng, state, match):
     ({"reset_after": "yes"}, r"reset_after must be True or False, got 'yes'"),
     ({"reset_after": 1}, r"reset_after must be True or False, got 1"),
     ({"reset_after": None}, r"reset_after must be True or False, got None"),
-    ({"implementation": 3}, r"implementation must be 1 or 2, got 3"),
+    ({"implementation": 3}, r"implementation must be 0, 1 or 2, got 3"),
     ({"use_cudnn": "yes"}, r"use_cudnn must be 'auto', True or False, got 'yes'"),
     ({"units": 0}, r"units must be a positive integer, got 0"),
 ])

@@ -143,8 +143,22 @@ def test_model_and_layer_tensors():
     with pytest.raises(AttributeError, match="has never been called"):
         rnncore.layers.Dense(2).output
     lstm(rnncore.Input((T, F)))
-    with pytest.raises(AttributeError, match="multiple inbound nodes"):
-        lstm.input
+    assert lstm.input is inp  # Keras 3: the first call's tensors
+
+
+def test_sequential_layers_have_tensors_for_sub_models(keras, rng):
+    # Keras programs cut a trained Sequential: Model(seq.inputs, seq.layers[i].output)
+    x = rng.standard_normal((4, T, F)).astype("float32")
+    results = []
+    for lib in (keras, rnncore):
+        seq = lib.Sequential([lib.Input((T, F)), lib.layers.LSTM(4, return_sequences=True),
+                              lib.layers.GRU(3), lib.layers.Dense(1)])
+        if results:
+            seq.set_weights(results[0][0].get_weights())
+        sub = lib.Model(seq.inputs, seq.layers[1].output)
+        results.append((seq, sub.predict(x, verbose=0), seq.outputs[0].shape))
+    np.testing.assert_allclose(results[1][1], results[0][1], atol=1e-5)
+    assert tuple(results[1][2]) == tuple(results[0][2])
 
 
 def test_save_and_load_keep_each_output_compiled(data, tmp_path):

@@ -57,3 +57,14 @@ def test_input_shapes_keras_accepts():
     assert rnncore.Input((3,), batch_size=8).shape == (8, 3)
     assert rnncore.Input(batch_shape=(4, 3)).shape == (4, 3)
     assert rnncore.Input((np.int64(7),)).shape == (None, 7)
+
+
+def test_keras2_arguments_of_old_configs():
+    assert rnncore.layers.GRU(4, implementation=0).implementation == 2  # as Keras 3 runs it
+    rnncore.layers.LSTM(4, time_major=False)
+    with pytest.raises(ValueError, match=r"time_major=True is not supported"):
+        rnncore.layers.GRU(4, time_major=True)
+    layer = rnncore.layers.InputLayer(shape=(3,), ragged=False, optional=False)
+    assert layer.batch_shape == (None, 3)
+    with pytest.raises(ValueError, match=r"ragged=True inputs are not supported"):
+        rnncore.layers.InputLayer(shape=(3,), ragged=True)

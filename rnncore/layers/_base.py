@@ -296,22 +296,19 @@ class Layer:
 
     @property
     def input(self):
-        """The tensor(s) this layer was called on in a functional graph (Keras's
-        ``layer.input``); a layer called more than once has no single input."""
-        return self._only_node("input").inputs
+        """The tensor(s) this layer was first called on in a functional graph (Keras 3's
+        ``layer.input``)."""
+        return self._first_node("input").inputs
 
     @property
     def output(self):
-        """The tensor(s) this layer's call made in a functional graph (``layer.output``)."""
-        return self._only_node("output").outputs
+        """The tensor(s) the layer's first call made in a functional graph (``layer.output``)."""
+        return self._first_node("output").outputs
 
-    def _only_node(self, what):
+    def _first_node(self, what):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer {self.name!r} has never been called on a tensor and "
-                                 f"thus has no defined {what}.")
-        if len(self._inbound_nodes) > 1:
-            raise AttributeError(f"Layer {self.name!r} has multiple inbound nodes, hence the "
-                                 f"notion of 'layer {what}' is ill-defined.")
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no "
+                                 f"defined {what}.")
         return self._inbound_nodes[0]
 
     def forward(self, inputs, training=False, mask=None):

@@ -44,6 +44,9 @@ class RNNBase(Layer):
                  dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False,
                  seed=None, truncate_gradient=-1, zero_output_for_mask=False, **kwargs):
+        if kwargs.pop("time_major", False):  # Keras 2's argument: batch-major (False) only
+            raise ValueError(f"{type(self).__name__}: time_major=True is not supported; give "
+                             "inputs as (batch, timesteps, features)")
         super().__init__(**kwargs)
         if (not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0):
             raise ValueError(f"units must be a positive integer, got {units!r}")
@@ -299,9 +302,10 @@ class GatedRNNBase(RNNBase):
         if use_cudnn not in ("auto", True, False):
             raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         self.use_cudnn = use_cudnn
-        if implementation not in (1, 2) or isinstance(implementation, bool):
-            raise ValueError(f"implementation must be 1 or 2, got {implementation!r}")
-        self.implementation = int(implementation)
+        if implementation not in (0, 1, 2) or isinstance(implementation, bool):
+            raise ValueError(f"implementation must be 0, 1 or 2, got {implementation!r}")
+        # Keras 2's implementation=0 (in old configs) runs as 2 in Keras 3
+        self.implementation = 2 if implementation == 0 else int(implementation)
 
     def _dropout_mask(self, rate, shape, training):
         # Keras's LSTM and GRU cells apply dropout only for 0 < rate < 1, and draw one mask per

@@ -1,6 +1,6 @@
 """Sequential: a plain stack of layers, Keras's most common model."""
 from ..layers._base import Layer, SymbolicTensor, unique_name
-from ..layers._core import InputLayer
+from ..layers._core import Input, InputLayer
 from ..layers._embedding import Embedding
 from ._model import Model
 
@@ -33,6 +33,7 @@ class Sequential(Model):
             if self._layers:
                 raise ValueError("an Input can only be the first element of a Sequential model")
             self._batch_input_shape = layer.batch_shape
+            self._input_layer = layer
             return
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expects a Layer, got {layer!r}")
@@ -73,6 +74,8 @@ class Sequential(Model):
             shapes.append(shape)
         self._shapes = shapes
         self.built = bool(self._layers)
+        if self._layers:
+            self._chain_layers(shapes[0])
 
     def _n_inputs(self):
         return 1
@@ -93,6 +96,47 @@ class Sequential(Model):
 
     def _output_layer(self, i=0):
         return self._layers[-1]
+
+    @property
+    def inputs(self):
+        """Keras's ``model.inputs``: the input tensor of the graph the built model's layers are
+        chained in (so that ``layer.output`` works and ``Model(seq.inputs, layer.output)``
+        makes a sub-model, as in Keras)."""
+        return [self._graph()[0]]
+
+    @property
+    def outputs(self):
+        return [self._graph()[1]]
+
+    @property
+    def input(self):
+        return self._graph()[0]
+
+    @property
+    def output(self):
+        return self._graph()[1]
+
+    def _graph(self):
+        if getattr(self, "_chain", None) is None:
+            raise AttributeError(f"Sequential model {self.name!r} has no input tensor yet: "
+                                 "start it with an Input, or build it")
+        return self._chain
+
+    def _chain_layers(self, shape):
+        """Call the layers on a symbolic input of `shape`, one after another, as Keras's
+        Sequential does when it is built: each layer then has its (first) input and output
+        tensors. A layer that cannot be called on a tensor leaves the model without them."""
+        self._chain = None
+        given = getattr(self, "_input_layer", None)
+        tensor = given.output if given is not None and tuple(given.batch_shape) == shape else \
+            Input(batch_shape=shape)
+        first = tensor
+        try:
+            for layer in self._layers:
+                tensor = layer(tensor)
+        except (ValueError, TypeError, NotImplementedError):
+            return
+        self._chain = (first, tensor)
 
     @property
     def output_names(self):
