@@ -42,7 +42,8 @@ class SymbolicTensor:
     def __init__(self, shape, dtype="float32", layer=None, node_index=0, tensor_index=0,
                  name=None):
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype).name
+        # Keras's "string" inputs (into a TextVectorization) keep that name
+        self.dtype = "string" if dtype in ("string", str) else np.dtype(dtype).name
         self._keras_history = (layer, node_index, tensor_index)
         self.name = name
 

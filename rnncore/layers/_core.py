@@ -35,7 +35,8 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + _standardize_shape(shape, "shape")
         self.batch_shape = _standardize_shape(batch_shape, "batch_shape")
         try:
-            self.input_dtype = np.dtype(dtype or "float32").name
+            self.input_dtype = "string" if dtype in ("string", str) else \
+                np.dtype(dtype or "float32").name
         except TypeError:
             raise ValueError(f"Input: dtype must be a NumPy dtype name such as 'float32' or "
                              f"'int32'. Received: dtype={dtype!r}") from None

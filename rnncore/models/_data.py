@@ -6,19 +6,30 @@ import warnings
 import numpy as np
 
 
-def to_arrays(x, argument, n_inputs=1):
-    """An ndarray, or a list of `n_inputs` ndarrays for multi-input models."""
+def to_arrays(x, argument, n_inputs=1, strings=()):
+    """An ndarray, or a list of `n_inputs` ndarrays for multi-input models. Inputs whose
+    index is in `strings` (an ``Input(dtype="string")`` into a TextVectorization) may hold
+    text instead of numbers."""
     if isinstance(x, dict):
         raise ValueError(f"{argument}: dict inputs are not supported; pass an array")
     if n_inputs > 1:
         if not isinstance(x, (list, tuple)) or len(x) != n_inputs:
             raise ValueError(f"{argument} must be a list of {n_inputs} arrays (one per model "
                              f"input), got {type(x).__name__}")
-        return [_numeric(_asarray(v, f"{argument}[{i}]"), f"{argument}[{i}]")
+        return [_checked(_asarray(v, f"{argument}[{i}]"), f"{argument}[{i}]", i in strings)
                 for i, v in enumerate(x)]
     if x is None:
         raise ValueError(f"{argument} must be an array, got None")
-    return _numeric(_asarray(x, argument), argument)
+    return _checked(_asarray(x, argument), argument, 0 in strings)
+
+
+def _checked(a, argument, text):
+    if text and (a.dtype.kind in "US" or (a.dtype == object and a.size and all(
+            isinstance(v, (str, bytes)) for v in a.reshape(-1)))):
+        if a.ndim == 0:
+            raise ValueError(f"{argument} must have a batch dimension, got a scalar")
+        return a
+    return _numeric(a, argument)
 
 
 def _asarray(x, argument):

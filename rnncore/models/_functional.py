@@ -296,6 +296,9 @@ class Functional(Model):
     def _n_inputs(self):
         return len(self._inputs)
 
+    def _string_inputs(self):
+        return tuple(i for i, t in enumerate(self._inputs) if t.dtype == "string")
+
     def _check_inputs(self, x):
         xs = _flat(x) if len(self._inputs) > 1 else [x]
         checked = []

@@ -191,7 +191,7 @@ class Model(TrainStep, Layer):
                              f"e.g. model.{method}(x, y)")
 
     def _prepare(self, x, y, argument="x", y_argument="y"):
-        x = _data.to_arrays(x, argument, self._n_inputs())
+        x = _data.to_arrays(x, argument, self._n_inputs(), self._string_inputs())
         y = None if y is None else self._target_arrays(y, y_argument)
         _data.check_xy(x, y, argument, y_argument)
         x = self._check_inputs(x)
@@ -462,6 +462,10 @@ class Model(TrainStep, Layer):
         x, _ = self._prepare(x, None)
         return self._structure_outputs(_per_output_list(
             _copied(self._forward(x, training=bool(training))), self))
+
+    def _string_inputs(self):
+        """Indices of the inputs that take text (a model starting with a TextVectorization)."""
+        return ()
 
     # ---- a model as a layer of another model ------------------------------------------------
     def forward(self, inputs, training=False, mask=None):

@@ -80,6 +80,9 @@ class Sequential(Model):
     def _n_inputs(self):
         return 1
 
+    def _string_inputs(self):
+        return (0,) if self._layers and getattr(self._layers[0], "accepts_strings", False) else ()
+
     def _check_inputs(self, x):
         if not self._layers:
             raise ValueError(f"Sequential model {self.name!r} has no layers")
