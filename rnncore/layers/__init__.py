@@ -19,6 +19,7 @@ from ._reshaping import Permute, RepeatVector, Reshape
 from ._activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from ._noise import GaussianDropout, GaussianNoise, SpatialDropout1D
 from ._masking import Masking
+from ._text_vectorization import TextVectorization
 from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
                        add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 from ._wrappers import TimeDistributed, Wrapper
@@ -34,4 +35,4 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "LeakyReLU", "ELU", "Softmax", "PReLU", "SpatialDropout1D", "GaussianNoise",
            "GaussianDropout", "Masking", "Concatenate", "Add", "Subtract", "Multiply",
            "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
-           "multiply", "average", "maximum", "minimum", "dot"]
+           "multiply", "average", "maximum", "minimum", "dot", "TextVectorization"]
