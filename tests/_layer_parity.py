@@ -4,6 +4,7 @@ import copy
 import pickle
 
 import numpy as np
+import pytest
 
 import rnncore
 
@@ -94,6 +95,18 @@ def assert_matches_keras(tf, k_layer, r_layer, x, mask=None, mask_kwarg=True):
     return ry
 
 
+def central_difference(loss, array, index, eps=1e-6):
+    """d loss / d array[index] by central differences; `loss()` reads `array`, which is
+    perturbed in place and restored."""
+    old = array[index]
+    array[index] = old + eps
+    up = loss()
+    array[index] = old - eps
+    down = loss()
+    array[index] = old
+    return (up - down) / (2 * eps)
+
+
 def assert_gradients_finite_difference(layer, x, mask=None, eps=1e-6, tol=1e-6):
     """Central differences of sum(y · upstream) in float64 against backward, for every input
     entry and every trainable weight entry."""
@@ -113,14 +126,16 @@ def assert_gradients_finite_difference(layer, x, mask=None, eps=1e-6, tol=1e-6):
     for array, grad in targets:
         numeric = np.zeros_like(array)
         for i in np.ndindex(array.shape):
-            old = array[i]
-            array[i] = old + eps
-            up = loss()
-            array[i] = old - eps
-            down = loss()
-            array[i] = old
-            numeric[i] = (up - down) / (2 * eps)
+            numeric[i] = central_difference(loss, array, i, eps)
         np.testing.assert_allclose(grad, numeric, atol=tol, rtol=tol)
+
+
+def assert_bad_argument(make_layer, error, text):
+    """``make_layer(rnncore.layers)`` raises `error`, its message holding `text` (a test's BAD
+    rows name the argument and the value received)."""
+    with pytest.raises(error) as info:
+        make_layer(rnncore.layers)
+    assert text in str(info.value)
 
 
 def assert_config_round_trip(layer):
