@@ -38,7 +38,8 @@ def _worker(engine, weights_path, data, model, batch):
         t0 = time.perf_counter()
         hist = net.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
         dt = time.perf_counter() - t0
-        print(json.dumps({"seconds": dt, "steps": len(x) // batch,
+        # fit's steps: a last, partial batch is a step too
+        print(json.dumps({"seconds": dt, "steps": -(-len(x) // batch),
                           "loss": float(hist.history["loss"][-1])}), flush=True)
 
 
