@@ -112,6 +112,30 @@ def test_callables_standardize_per_string_split_per_string():
     np.testing.assert_array_equal(layer(["b-a-x"]), [[2, 4, 1]])
 
 
+@pytest.mark.parametrize("argument", ["standardize", "split"])
+def test_callables_cannot_go_into_a_config_but_pickle(argument):
+    layer = rnncore.layers.TextVectorization(vocabulary=["a"], **{argument: _first_char})
+    with pytest.raises(ValueError, match=argument):
+        layer.get_config()
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(layer))(["ab"]), layer(["ab"]))
+
+
+def _first_char(s):
+    return s[:1] if isinstance(s, str) else s
+
+
+def test_model_save_and_load_keep_the_adapted_vocabulary(tmp_path):
+    layer = rnncore.layers.TextVectorization(max_tokens=12, output_mode="tf_idf")
+    layer.adapt(CORPUS)
+    inputs = rnncore.Input(shape=(1,), dtype="string")
+    model = rnncore.Model(inputs, rnncore.layers.Dense(2)(layer(inputs)))
+    x = np.array(CALLS)[:, None]
+    model.save(tmp_path / "m.keras")
+    loaded = rnncore.models.load_model(tmp_path / "m.keras")
+    assert loaded.layers[1].get_vocabulary() == layer.get_vocabulary()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_no_weights_no_gradient_int64_ids():
     layer = rnncore.layers.TextVectorization(vocabulary=["a"])
     out = layer(np.array([["a b"], ["b"]]))

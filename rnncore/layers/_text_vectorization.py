@@ -401,7 +401,16 @@ class TextVectorization(Layer):
         """Keras's config, except that ``vocabulary`` (and ``idf_weights``) hold the adapted
         vocabulary too (Keras keeps it in an asset file beside the config), so that
         ``from_config``, ``model.save`` and ``clone_model`` keep it; ``has_input_vocabulary``
-        (a hidden Keras argument) says whether the rebuilt layer may still be adapted."""
+        (a hidden Keras argument) says whether the rebuilt layer may still be adapted.
+
+        A callable ``standardize`` or ``split`` is Python code, which rnncore's configs never
+        hold (as ``Lambda``): a ValueError names it; pickling the layer keeps it."""
+        for argument in ("standardize", "split"):
+            if callable(getattr(self, argument)):
+                raise ValueError(f"TextVectorization {self.name!r}: {argument}="
+                                 f"{getattr(self, argument)!r} is Python code, and rnncore's "
+                                 f"configs and files never store code; pickle the layer or "
+                                 f"use one of the built-in {argument} options")
         config = super().get_config()
         has_vocabulary = self._tokens is not None
         config.update({
