@@ -81,7 +81,10 @@ class Sequential(Model):
         return 1
 
     def _string_inputs(self):
-        return (0,) if self._layers and getattr(self._layers[0], "accepts_strings", False) else ()
+        given = getattr(self, "_input_layer", None)
+        text = (given is not None and given.input_dtype == "string") or (
+            self._layers and type(self._layers[0]).__name__ == "TextVectorization")
+        return (0,) if text else ()
 
     def _check_inputs(self, x):
         if not self._layers:
