@@ -73,6 +73,8 @@ def test_split_none_keeps_each_string_as_one_token(keras):
     theirs.adapt(data)
     ours.adapt(data)
     _assert_same(ours, theirs, data, data)
+    # (batch,) strings give (batch, 1) ids, the shape Keras's output spec declares
+    np.testing.assert_array_equal(ours(data.ravel()), ours(data))
 
 
 def test_adapt_from_batches_bytes_and_steps(keras):
@@ -174,8 +176,11 @@ def test_bad_inputs_and_static_vocabulary_adapt_are_value_errors():
         layer(np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="static vocabulary"):
         layer.adapt(["a"])
-    with pytest.raises(RuntimeError, match="vocabulary"):
-        rnncore.layers.TextVectorization(output_mode="count")(["a"])
+    for kwargs in ({}, {"output_mode": "count", "max_tokens": 4, "pad_to_max_tokens": True}):
+        unset = rnncore.layers.TextVectorization(**kwargs)
+        unset.adapt(["...", "!"])  # only punctuation: no token to learn
+        with pytest.raises(RuntimeError, match="no vocabulary"):
+            unset(["a"])
 
 
 @pytest.mark.parametrize("output_mode", ["int", "tf_idf"])

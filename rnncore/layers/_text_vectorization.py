@@ -64,7 +64,10 @@ class TextVectorization(Layer):
         Encoding of ``bytes`` inputs.
 
     Outputs: int64 ids of shape (batch, sequence_length) in "int" mode; otherwise float
-    (``dtype``, float32 by default) of shape (batch, vocabulary_size).
+    (``dtype``, float32 by default) of shape (batch, vocabulary_size). Two differences from
+    Keras's eager outputs, both to the shape and dtype Keras's own output spec declares:
+    "multi_hot" and "count" bags are floats (Keras's eager ones are int64), and with
+    ``split=None`` strings of shape (batch,) give ids of shape (batch, 1) (Keras's: (batch,)).
 
     Examples
     --------
@@ -364,6 +367,10 @@ class TextVectorization(Layer):
     def forward(self, inputs, training=False, mask=None):
         """(batch,) or (batch, 1) strings -> (batch, length) int64 ids in "int" mode, else
         (batch, vocabulary_size) floats."""
+        if self._tokens is None:  # Keras: its lookup table is not initialized
+            raise RuntimeError(f"TextVectorization {self.name!r} has no vocabulary: pass a "
+                               f"vocabulary argument, call set_vocabulary, or call adapt with "
+                               f"some sample data before calling the layer")
         docs = self._tokenize(inputs)
         if self.output_mode == "int":
             ids = [[0 if t == _MASK else self._index.get(t, 1) for t in doc] for doc in docs]
@@ -375,11 +382,6 @@ class TextVectorization(Layer):
                 row = row[:length]
                 out[i, :len(row)] = row
             return out
-        if self._tokens is None and not self.pad_to_max_tokens:
-            raise RuntimeError(f"When using output_mode={self.output_mode} and "
-                               f"pad_to_max_tokens=False, you must set the layer's vocabulary "
-                               f"before calling it. Either pass a vocabulary argument to the "
-                               f"layer, or call adapt with some sample data.")
         out = np.zeros((len(docs), self._depth()), dtype=self.dtype)
         for i, doc in enumerate(docs):
             # the padding token is dropped from the bags, as Keras's bincount drops it
