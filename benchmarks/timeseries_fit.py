@@ -39,5 +39,5 @@ def _model(lib, engine):
 
 if __name__ == "__main__":
     run(__file__, __doc__.splitlines()[0], _data, _model, BATCH,
-        f"Input(({PAST // RATE}, {FEATURES})) → LSTM(32) → Dense(1); {ROWS} windows, "
+        f"Input(({PAST // RATE}, {FEATURES})) → LSTM(32) → Dense(1); windows of {ROWS} rows, "
         f"batch {BATCH}, Adam(1e-3), mse, float32")
