@@ -88,6 +88,19 @@ def test_adapt_from_batches_bytes_and_steps(keras):
     _assert_same(ours, theirs)
 
 
+def test_adapt_from_a_py_dataset_of_x_y_batches():
+    class Batches(rnncore.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.array(["a b", "b c"][i:i + 1]), np.zeros(1)
+
+    layer = rnncore.layers.TextVectorization()
+    layer.adapt(Batches())
+    assert layer.get_vocabulary() == ["", "[UNK]", "b", "c", "a"]
+
+
 def test_adapt_from_tf_dataset_as_numpy_iterator(keras, tf):
     ds = tf.data.Dataset.from_tensor_slices(CORPUS).batch(3)
     theirs, ours = _pair(keras)

@@ -253,7 +253,7 @@ class TextVectorization(Layer):
             self.update_state(data)
         else:
             if hasattr(data, "__getitem__") and hasattr(data, "__len__"):  # a PyDataset
-                data = (data[i] for i in range(len(data)))
+                data = map(data.__getitem__, range(len(data)))
             elif not hasattr(data, "__iter__"):
                 raise ValueError(f"TextVectorization.adapt: data must be a batch of strings "
                                  f"or an iterable of batches, got {type(data).__name__}")
