@@ -5,6 +5,7 @@ from ._data import normalize, to_categorical
 from ._progbar import Progbar
 from ._py_dataset import PyDataset, Sequence
 from ._timeseries import timeseries_dataset_from_array
+from ._plot_model import model_to_dot_text, plot_model
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "normalize", "pad_sequences", "set_random_seed",
-           "timeseries_dataset_from_array", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "model_to_dot_text", "normalize", "pad_sequences",
+           "plot_model", "set_random_seed", "timeseries_dataset_from_array", "to_categorical"]
