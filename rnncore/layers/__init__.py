@@ -25,6 +25,8 @@ from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multipl
 from ._wrappers import TimeDistributed, Wrapper
 from ._registry import deserialize, serialize
 
+from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
+
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell",
            "LSTMCell", "GRUCell", "StackedRNNCells", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "InputLayer", "Embedding", "GlobalAveragePooling1D",
@@ -35,4 +37,5 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "LeakyReLU", "ELU", "Softmax", "PReLU", "SpatialDropout1D", "GaussianNoise",
            "GaussianDropout", "Masking", "Concatenate", "Add", "Subtract", "Multiply",
            "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
-           "multiply", "average", "maximum", "minimum", "dot", "TextVectorization"]
+           "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
+           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]

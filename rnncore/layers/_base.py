@@ -268,7 +268,21 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
             return self._symbolic_call(inputs, **kwargs)
-        return self._eager_call(inputs, *args, **kwargs)
+        # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
+        # supports masking takes the mask its input carries
+        carried = getattr(inputs, "_keras_mask", None)
+        if carried is not None and self.supports_masking and kwargs.get("mask") is None and \
+                not args:
+            kwargs["mask"] = carried
+        out = self._eager_call(inputs, *args, **kwargs)
+        return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
+
+    def _eager_output_mask(self, inputs, mask):
+        try:
+            out_mask = self.compute_mask(inputs, mask)
+        except Exception:  # a mask rnncore cannot work out eagerly is one Keras programs lack
+            return None
+        return out_mask[0] if isinstance(out_mask, list) else out_mask
 
     def _eager_call(self, inputs, training=False, mask=None, **kwargs):
         if kwargs:
@@ -355,6 +369,27 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+class KerasArray(np.ndarray):
+    """An eager layer output that carries the mask Keras attaches to it (``_keras_mask``);
+    otherwise a plain ndarray (views and results of NumPy operations carry no mask)."""
+
+    _keras_mask = None
+
+    def __array_finalize__(self, obj):
+        self._keras_mask = None
+
+    def numpy(self):
+        return np.asarray(self)
+
+
+def _with_keras_mask(out, mask):
+    if mask is None or not isinstance(out, np.ndarray):
+        return out
+    out = out.view(KerasArray)
+    out._keras_mask = np.asarray(mask)
+    return out
 
 
 def as_float_array(x, argument, dtype):
