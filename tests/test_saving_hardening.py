@@ -536,3 +536,36 @@ def test_saving_to_a_directory_is_refused(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         model.save(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_architecture_bigger_than_its_weights_is_refused_before_allocating(tmp_path):
+    # the index (checked against the members) declares 40 elements for the Embedding; a
+    # crafted architecture asks for 10**9 x 1000 of them: refused before any allocation
+    import json
+    import tracemalloc
+    import zipfile
+
+    model = rnncore.Sequential([rnncore.Input((3,), dtype="int32"),
+                                rnncore.layers.Embedding(10, 4), rnncore.layers.LSTM(2)])
+    good = tmp_path / "good.keras"
+    model.save(good)
+    bad = tmp_path / "bad.keras"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "rnncore.json":
+                meta = json.loads(data)
+                layer = meta["model"]["config"]["layers"][0]
+                layer["config"]["input_dim"], layer["config"]["output_dim"] = 10 ** 9, 1000
+                data = json.dumps(meta).encode()
+            dst.writestr(item, data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"creates weight '.*embeddings' of "
+                                             r"1,000,000,000,000 elements, more than the file"):
+            rnncore.models.load_model(bad)
+        assert tracemalloc.get_traced_memory()[1] < 64 * 2 ** 20
+    finally:
+        tracemalloc.stop()
+    rnncore.models.load_model(good)  # the budget holds only during a load
+    rnncore.layers.Embedding(10 ** 4, 100).build((None, 3))

@@ -120,6 +120,7 @@ class Layer:
         """A new weight; its regularizer and constraint are the ones given, else the ones the
         layer was given for that weight name (``kernel_regularizer`` for ``kernel``, ...)."""
         init = _initializers.get(initializer)
+        _config.charge_weight(int(np.prod(shape, dtype=np.int64)), f"{self.name}/{name}")
         value = init(tuple(shape), dtype=self.dtype)
         if regularizer is None:
             regularizer = getattr(self, "_weight_regularizers", {}).get(name)

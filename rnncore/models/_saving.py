@@ -39,6 +39,8 @@ import zipfile
 import zlib
 
 import numpy as np
+
+from .. import _config
 from numpy.lib import format as _npy
 
 FORMAT, VERSION = "rnncore", 1
@@ -529,8 +531,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                 raise archive.error(f"the architecture names layer class {name!r}, which "
                                     f"rnncore cannot rebuild; expected one of {known}", INDEX)
         cls = {"Sequential": Sequential, "Functional": Functional}[spec["class_name"]]
+        # the weights the architecture may create: what the checked index declares, and 2**24
+        # elements (64 MiB) more, so that a small mismatch reaches check_weights' exact message
+        declared = sum(int(np.prod(e["shape"], dtype=np.int64)) for e in meta["weights"])
         try:
-            model = cls.from_config(spec["config"])
+            with _config.weight_budget(declared + 2 ** 24, f"Cannot load {archive.path!r}"):
+                model = cls.from_config(spec["config"])
         except Exception as exc:  # a config from a file may be wrong in any way
             raise archive.error(f"the architecture cannot be rebuilt: {type(exc).__name__}: "
                                 f"{exc}", INDEX) from exc
