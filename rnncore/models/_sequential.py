@@ -132,7 +132,7 @@ class Sequential(Model):
         """Call the layers on a symbolic input of `shape`, one after another, as Keras's
         Sequential does when it is built: each layer then has its (first) input and output
         tensors. A layer that cannot be called on a tensor leaves the model without them."""
-        self._chain = None
+        self._chain = self._functional = None
         given = getattr(self, "_input_layer", None)
         tensor = given.output if given is not None and tuple(given.batch_shape) == shape else \
             Input(batch_shape=shape)
@@ -143,6 +143,10 @@ class Sequential(Model):
         except (ValueError, TypeError, NotImplementedError):
             return
         self._chain = (first, tensor)
+        # as in Keras, the Sequential runs as the functional model of its chain: one walk
+        from ._functional import Functional
+
+        self._functional = Functional(first, tensor, name=self.name)
 
     @property
     def output_names(self):
@@ -152,6 +156,12 @@ class Sequential(Model):
         return (x.shape[0],) + tuple(self._shapes[-1][1:])
 
     def _forward(self, x, training):
+        graph = getattr(self, "_functional", None)
+        if graph is not None:
+            graph._projections, graph._input_grads = self._projections, self._input_grads
+            out = graph._forward(x, training)
+            self._output_mask, self._output_masks = graph._output_mask, graph._output_masks
+            return out
         mask = None
         layers = self._layers
         for i, layer in enumerate(layers):
@@ -173,6 +183,9 @@ class Sequential(Model):
         return x
 
     def _backward(self, d, from_logits=False):
+        graph = getattr(self, "_functional", None)
+        if graph is not None:
+            return graph._backward(d, from_logits)
         last = self._layers[-1]
         if from_logits:
             extra = last.preactivation_activity_grad()
