@@ -1,7 +1,6 @@
 """Sequential: a plain stack of layers, Keras's most common model."""
 from ..layers._base import Layer, SymbolicTensor, unique_name
 from ..layers._core import Input, InputLayer
-from ..layers._embedding import Embedding
 from ._model import Model
 
 
@@ -17,6 +16,7 @@ class Sequential(Model):
         self._layers = []
         self._batch_input_shape = None
         self._shapes = None
+        self._chain = self._functional = None  # the symbolic chain and its graph
         self.built = False
         for layer in layers or []:
             self.add(layer)
@@ -131,17 +131,13 @@ class Sequential(Model):
     def _chain_layers(self, shape):
         """Call the layers on a symbolic input of `shape`, one after another, as Keras's
         Sequential does when it is built: each layer then has its (first) input and output
-        tensors. A layer that cannot be called on a tensor leaves the model without them."""
-        self._chain = self._functional = None
+        tensors, and the model runs as the functional model of that chain."""
         given = getattr(self, "_input_layer", None)
         tensor = given.output if given is not None and tuple(given.batch_shape) == shape else \
             Input(batch_shape=shape)
         first = tensor
-        try:
-            for layer in self._layers:
-                tensor = layer(tensor)
-        except (ValueError, TypeError, NotImplementedError):
-            return
+        for layer in self._layers:
+            tensor = layer(tensor)
         self._chain = (first, tensor)
         # as in Keras, the Sequential runs as the functional model of its chain: one walk
         from ._functional import Functional
@@ -156,47 +152,14 @@ class Sequential(Model):
         return (x.shape[0],) + tuple(self._shapes[-1][1:])
 
     def _forward(self, x, training):
-        graph = getattr(self, "_functional", None)
-        if graph is not None:
-            graph._projections, graph._input_grads = self._projections, self._input_grads
-            out = graph._forward(x, training)
-            self._output_mask, self._output_masks = graph._output_mask, graph._output_masks
-            return out
-        mask = None
-        layers = self._layers
-        for i, layer in enumerate(layers):
-            # the first layer's inputs are the data, unless this model is a layer of another
-            layer.input_grad_needed = i > 0 or self._input_grads
-            if isinstance(layer, Embedding) and i + 1 < len(layers) and \
-                    layers[i + 1].accepts_lookup:
-                # the recurrent layer gathers its input product from the table instead
-                out = layer.forward(x, training=training, lookup=True,
-                                    projections=self._projections)
-            else:
-                out = layer.forward(x, training=training,
-                                    mask=mask if layer.supports_masking else None)
-            layer._record_activity(out)
-            mask = layer.compute_mask(x, mask)
-            x = out
-        self._output_mask = mask
-        self._output_masks = [mask]
-        return x
+        graph = self._functional
+        graph._projections, graph._input_grads = self._projections, self._input_grads
+        out = graph._forward(x, training)
+        self._output_mask, self._output_masks = graph._output_mask, graph._output_masks
+        return out
 
     def _backward(self, d, from_logits=False):
-        graph = getattr(self, "_functional", None)
-        if graph is not None:
-            return graph._backward(d, from_logits)
-        last = self._layers[-1]
-        if from_logits:
-            extra = last.preactivation_activity_grad()
-            d = last.backward_preactivation(d if extra is None else d + extra)
-        else:
-            d = last.backward(last._with_activity_grad(d))
-        for layer in reversed(self._layers[:-1]):
-            if d is None:
-                break
-            d = layer.backward(layer._with_activity_grad(d))
-        return d  # the gradient at the inputs (used when the model is a layer of another)
+        return self._functional._backward(d, from_logits)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
