@@ -117,3 +117,31 @@ def test_model_from_json_reads_keras_2_recurrent_options(rng):
     gru["config"]["time_major"] = True
     with pytest.raises(ValueError, match="time_major=True"):
         model_from_json(json.dumps(config))
+
+
+def _keras_functional_models(keras):
+    L = keras.layers
+    i = keras.Input((5, 3))
+    yield keras.Model(i, L.Dense(2)(L.LSTM(4)(i)))
+    a, b = keras.Input((5, 3)), keras.Input((4,))
+    yield keras.Model([a, b], L.Dense(1)(L.concatenate([L.GRU(4)(a), b])))
+    enc, dec = keras.Input((None, 6)), keras.Input((None, 5))
+    _, h, c = L.LSTM(4, return_state=True)(enc)
+    yield keras.Model([enc, dec], L.Dense(5, activation="softmax")(
+        L.LSTM(4, return_sequences=True)(dec, initial_state=[h, c])))
+    x, y = keras.Input((6,), dtype="int32"), keras.Input((6,), dtype="int32")
+    embed, encode = L.Embedding(20, 3), L.LSTM(2)  # shared by both inputs
+    yield keras.Model([x, y], L.subtract([encode(embed(x)), encode(embed(y))]))
+
+
+def test_model_from_json_reads_keras_functional_models(keras, rng):
+    for k_model in _keras_functional_models(keras):
+        r_model = rnncore.models.model_from_json(k_model.to_json())
+        assert [layer.name for layer in r_model.layers] == [layer.name for layer in k_model.layers]
+        r_model.set_weights(k_model.get_weights())
+        xs = [rng.integers(0, 20, (2, *t.shape[1:])) if "int" in str(t.dtype) else
+              rng.standard_normal((2, *(d or 3 for d in t.shape[1:]))).astype("float32")
+              for t in k_model.inputs]
+        xs = xs if len(xs) > 1 else xs[0]
+        np.testing.assert_allclose(r_model.predict(xs, verbose=0),
+                                   np.asarray(k_model.predict(xs, verbose=0)), atol=1e-6)

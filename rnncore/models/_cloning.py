@@ -85,7 +85,53 @@ def model_from_json(json_string, custom_objects=None):
         raise ValueError("model_from_json: expected the JSON of a Sequential or functional "
                          f"model (class_name 'Sequential', 'Functional' or 'Model'), got "
                          f"{got!r:.80}")
-    return deserialize(_from_keras(config))
+    config = _from_keras(config)
+    if config["class_name"] in ("Functional", "Model") and isinstance(config.get("config"), dict):
+        _keras_graph(config["config"])
+    return deserialize(config)
+
+
+def _is_keras_tensor(item):
+    return isinstance(item, dict) and item.get("class_name") == "__keras_tensor__"
+
+
+def _keras_graph(config):
+    """A Keras 3 functional config's graph in rnncore's terms: each call's tensors, written by
+    Keras as ``__keras_tensor__`` entries with their ``keras_history`` (layer, call, output),
+    become rnncore's [layer, call, output] references; a recurrent layer's ``initial_state``
+    joins its inputs, as rnncore's graph holds them; a single output reference (Keras writes
+    a bare triple) becomes a list of one."""
+    def ref(item):
+        return list(item["config"]["keras_history"])
+
+    for entry in config.get("layers", []):
+        nodes = []
+        for node in entry.get("inbound_nodes", []):
+            args = node.get("args", []) if isinstance(node, dict) else None
+            if not args or not (_is_keras_tensor(args[0]) or (
+                    isinstance(args[0], list) and args[0] and _is_keras_tensor(args[0][0]))):
+                nodes.append(node)  # rnncore's own form
+                continue
+            kwargs = dict(node.get("kwargs", {}))
+            first = args[0]
+            refs = [ref(t) for t in first] if isinstance(first, list) else [ref(first)]
+            is_list = isinstance(first, list)
+            states = kwargs.pop("initial_state", None)
+            if states is not None:
+                refs += [ref(t) for t in (states if isinstance(states, list) else [states])]
+                is_list = True
+            mask = kwargs.get("mask")
+            if _is_keras_tensor(mask):
+                kwargs["mask"] = {"keras_tensor": ref(mask)}
+            elif isinstance(mask, list):
+                kwargs["mask"] = [{"keras_tensor": ref(m)} if _is_keras_tensor(m) else None
+                                  for m in mask]
+            nodes.append({"args": refs, "is_list": is_list, "kwargs": kwargs})
+        entry["inbound_nodes"] = nodes
+    for key in ("input_layers", "output_layers"):
+        value = config.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            config[key] = [value]
 
 
 _UNSET_OPTIONS = ("input_axes", "output_axes", "quantization_config")
