@@ -30,6 +30,23 @@ def check_state_arrays(owner, states, shapes, dtype):
     return checked
 
 
+
+def check_sequence_input(layer, x):
+    """A recurrent layer's eager input (a SimpleRNN/LSTM/GRU or an RNN over cells): a float
+    array (batch, timesteps, features) with the features the layer was built for."""
+    x = as_float_array(x, "inputs", layer.dtype)
+    if x.ndim != 3:
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: inputs must be 3D "
+                         f"(batch, timesteps, features), got shape {x.shape}")
+    if layer.built and x.shape[2] != layer.input_dim:
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: inputs have {x.shape[2]} "
+                         f"features, but the layer was built for {layer.input_dim}")
+    if x.shape[1] == 0:
+        # as Keras's layers, which fail there too: there is no step to output
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: inputs must have at least "
+                         f"one timestep, got shape {x.shape}")
+    return x
+
 class RNNBase(Layer):
     GATES = 1
     N_STATES = 1
@@ -129,18 +146,7 @@ class RNNBase(Layer):
 
     # ---- calling -----------------------------------------------------------------------
     def check_input(self, x):
-        x = as_float_array(x, "inputs", self.dtype)
-        if x.ndim != 3:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be 3D "
-                             f"(batch, timesteps, features), got shape {x.shape}")
-        if self.built and x.shape[2] != self.input_dim:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs have {x.shape[2]} "
-                             f"features, but the layer was built for {self.input_dim}")
-        if x.shape[1] == 0:
-            # as Keras's layers, which fail there too: there is no step to output
-            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must have at least "
-                             f"one timestep, got shape {x.shape}")
-        return x
+        return check_sequence_input(self, x)
 
     def check_initial_state(self, initial_state, batch):
         """Validate a call-time initial state: a list of N_STATES arrays (batch, units)."""

@@ -9,9 +9,9 @@ order: for every cell, step t only needs step t of the cell below and step t-1 o
 import numpy as np
 
 from ..ops import _checks
-from ._base import Layer, as_float_array
+from ._base import Layer
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
-from ._rnn import check_state_arrays
+from ._rnn import check_sequence_input, check_state_arrays
 
 
 def _flatten(states):
@@ -176,17 +176,7 @@ class RNN(Layer):
 
     # ---- calling -------------------------------------------------------------------------
     def check_input(self, x):
-        x = as_float_array(x, "inputs", self.dtype)
-        if x.ndim != 3:
-            raise ValueError(f"RNN {self.name!r}: inputs must be 3D (batch, timesteps, "
-                             f"features), got shape {x.shape}")
-        if self.built and x.shape[2] != self.input_dim:
-            raise ValueError(f"RNN {self.name!r}: inputs have {x.shape[2]} features, but the "
-                             f"layer was built for {self.input_dim}")
-        if x.shape[1] == 0:
-            raise ValueError(f"RNN {self.name!r}: inputs must have at least one timestep, got "
-                             f"shape {x.shape}")
-        return x
+        return check_sequence_input(self, x)
 
     def check_initial_state(self, initial_state, batch):
         """A call-time initial state (flat, or nested per cell as Keras) as a flat list of
