@@ -6,6 +6,9 @@ import numpy as np
 from .._indexed_slices import IndexedSlices
 
 from ..layers._base import SymbolicTensor, unique_name
+from ..layers._bidirectional import Bidirectional
+from ..layers._rnn import RNNBase
+from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
 from ..layers._embedding import Embedding
 from ._model import Model
@@ -79,8 +82,6 @@ def _states_in_inputs(layer):
     """Whether a layer's list of inputs is [sequence, *initial_state] (rnncore's recurrent
     layers: Keras passes the states as a keyword, so the mask is the sequence's alone), not
     several inputs with a mask each (merge and attention layers)."""
-    from ..layers import RNN, Bidirectional, RNNBase
-
     return isinstance(layer, (RNNBase, RNN, Bidirectional))
 
 
