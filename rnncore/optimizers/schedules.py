@@ -1,5 +1,4 @@
-"""Learning-rate schedules (Keras's ``keras.optimizers.schedules``), reached as
-``rnncore.optimizers.schedules``.
+"""Learning-rate schedules, as Keras's ``keras.optimizers.schedules``.
 
 A schedule is called with the optimizer's step counter (the number of ``apply_gradients`` calls
 so far) and returns the learning rate for that step, computed in float32 as Keras does.

@@ -1,0 +1,62 @@
+"""SGD: gradient descent, with optional (Nesterov) momentum."""
+import numpy as np
+
+from ._base import Optimizer, _cast, _check_number, _dense
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional (Nesterov) momentum.
+
+    ``m = momentum * m - lr * g``; ``w += m`` (or ``w += momentum * m - lr * g`` with
+    ``nesterov=True``); without momentum ``w -= lr * g``.
+
+    Parameters
+    ----------
+    learning_rate : float, default 0.01.
+    momentum : float in [0, 1], default 0.
+    nesterov : bool, default False.
+    **kwargs : the common arguments of :class:`Optimizer`.
+    """
+
+    _default_name = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        _check_number("momentum", momentum, high=1.0)
+        self.momentum, self.nesterov = momentum, nesterov
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._momentums = self._add_slots(["momentum"])[0] if self.momentum != 0 else []
+
+    def update_step(self, g, w, lr, i):
+        if self.momentum == 0:
+            w -= g * lr
+            return
+        mom, m = _cast(self.momentum, w.dtype), self._momentums[i]
+        np.multiply(m, mom, out=m)
+        m -= g * lr
+        if self.nesterov:
+            w += m * mom - g * lr
+        else:
+            w += m
+
+    def _sparse_update_step(self, g, w, lr, i):
+        # multiply(slices, lr) stays sparse; assign_sub scatters it and subtract(m * momentum,
+        # slices) sums it: the same as dense up to rounding.
+        step = _dense(g, lambda x: x * lr)
+        if self.momentum == 0:
+            w -= step
+            return
+        mom, m = _cast(self.momentum, w.dtype), self._momentums[i]
+        np.multiply(m, mom, out=m)
+        m -= step
+        if self.nesterov:
+            w += m * mom - step
+        else:
+            w += m
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
