@@ -1,9 +1,11 @@
-"""``python -m rnncore``: help, the demo, the benchmark, option errors, the PyTorch weights.
+"""``python -m rnncore``: help, the demo, the benchmark, option errors, the PyTorch weights,
+the peers that are missing, and that ``import rnncore`` leaves the command line alone.
 
 The commands run for real in a subprocess, with tiny sizes (one epoch, a few hundred
-samples, a handful of batches) so the whole file stays well under a minute. Keras is left out
-of these runs (its import alone takes several seconds); the weight transfer to PyTorch is
-checked against rnncore directly, and rnncore against Keras by the rest of the suite.
+samples, a handful of batches). Keras on TensorFlow is left out of these runs (its import
+alone takes several seconds); Keras on JAX runs once, in a quick benchmark; the weight
+transfer to PyTorch is checked against rnncore directly, and rnncore against Keras by the
+rest of the suite.
 """
 import json
 import os
@@ -23,7 +25,7 @@ def run_cli(*args, env=None, cwd=None):
     # wait for a busy core make small models crawl, and these runs check output, not speed.
     if args[0] in ("demo", "bench"):
         args = (*args, "--threads", "1")
-    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+    full_env = {**os.environ, "PYTHONPATH": ROOT, **(env or {})}
     return subprocess.run([sys.executable, "-m", "rnncore", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=300)
 
@@ -34,6 +36,46 @@ def _has(module):
     except ImportError:
         return False
     return True
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next((line.split(":", 1)[1].split() for line in f
+                         if line.startswith("flags")), None)
+    except OSError:
+        return None
+
+
+def _assert_header(text, kernels=None):
+    """The header names the CPU's vector ISA and the kernel variant rnncore ran."""
+    from rnncore._kernels import ISA
+
+    text = " ".join(text.split())
+    assert f"rnncore kernels: the {kernels or ISA} variant" in text
+    flags = _cpu_flags()
+    if flags is not None:
+        avx512 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"} <= set(flags)
+        assert ("vector ISA AVX-512" if avx512 else
+                "vector ISA AVX2" if "avx2" in flags else "vector ISA ") in text
+
+
+def _fake_missing_jax(folder):
+    """A ``jax`` package that fails to import, as a broken or absent install does."""
+    (folder / "jax").mkdir(parents=True)
+    (folder / "jax" / "__init__.py").write_text(
+        "raise ImportError('No module named jax (simulated by the test)')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(folder), ROOT])}
+
+
+def test_import_rnncore_leaves_the_command_line_unimported():
+    code = ("import sys, rnncore; "
+            "print(sorted(m for m in sys.modules if m.startswith(('rnncore._cli', "
+            "'rnncore.__main__'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,9 +94,10 @@ def test_no_subcommand_prints_help_listing_demo_and_bench(capsys):
     (["demo", "--dataset", "mnist"], "--dataset"),
     (["demo", "--units", "-3"], "--units"),
     (["demo", "--dataset", "digits", "--samples", "5000"], "--samples"),
-    (["demo", "--engines", "rnncore,jax"], "--engines"),
-    (["bench", "--cells", "lstm,transformer"], "--cells"),
-    (["bench", "--sizes", "huge"], "--sizes"),
+    (["demo", "--engines", "rnncore,mxnet"], "--engines"),
+    (["demo", "--lr", "inf"], "--lr"),
+    (["bench", "--models", "lstm8,transformer"], "--models"),
+    (["bench", "--engines", "jax,theano"], "--engines"),
     (["bench", "--batches", "0"], "--batches"),
     (["bench", "--bogus"], "--bogus"),
     (["frobnicate"], "frobnicate"),
@@ -74,10 +117,14 @@ DEMO_COLUMNS = ("engine", "s/epoch", "samples/s", "rnncore speed-up", "loss", "a
 
 
 def test_demo_rnncore_alone_prints_table_and_writes_png_and_json(tmp_path):
+    from rnncore._kernels import AVAILABLE
+
+    # the narrowest kernel variant this machine runs: the header must say which one ran
     proc = run_cli("demo", "--no-compare", "--epochs", "1", "--samples", "256",
-                   "--out", str(tmp_path))
+                   "--out", str(tmp_path), env={"RNNCORE_ISA": AVAILABLE[0]})
     assert proc.returncode == 0, proc.stderr + proc.stdout
     out = " ".join(proc.stdout.split())  # the notes are wrapped at 100 columns
+    _assert_header(out, kernels=AVAILABLE[0])
     for column in DEMO_COLUMNS:
         assert column in out
     assert "synthetic" in out and "GENERATED" in out  # says the data is not real
@@ -151,7 +198,7 @@ def test_demo_imdb_without_the_file_says_where_to_put_it(tmp_path):
 def test_bench_minimal_run_prints_tables_and_writes_json_and_markdown(tmp_path):
     engines = "rnncore,torch" if _has("torch") else "rnncore"
     # Set the OpenBLAS overrides that slow this machine down: the children must not see them.
-    proc = run_cli("bench", "--quick", "--cells", "lstm", "--sizes", "8", "--batches", "3",
+    proc = run_cli("bench", "--quick", "--models", "lstm8", "--batches", "3",
                    "--engines", engines, "--out", str(tmp_path),
                    env={"OPENBLAS_CORETYPE": "Sandybridge", "OPENBLAS_L2_SIZE": "262144"})
     assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -159,10 +206,11 @@ def test_bench_minimal_run_prints_tables_and_writes_json_and_markdown(tmp_path):
     assert "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" in out
     assert "OPENBLAS_CORETYPE=Sandybridge" in out  # says what it removed
     assert "Training, samples/s" in out and "Prediction, samples/s" in out
-    assert "sgemm per-step GFLOP/s" in out and "lstm-8" in out
+    assert "sgemm per-step GFLOP/s" in out and "lstm8" in out
+    _assert_header(out)
     record = json.loads((tmp_path / "bench.json").read_text())
     (case,) = record["cases"]
-    assert case["id"] == "lstm-8" and case["rnncore"]["train_samples_per_s"] > 0
+    assert case["id"] == "lstm8" and case["rnncore"]["train_samples_per_s"] > 0
     assert case["rnncore"]["sgemm_gflops"]["big"] > 0 and case["rnncore_train_gflops"] > 0
     rnncore_run = record["engine_facts"]["rnncore"]
     assert rnncore_run["env_unset"] == ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
@@ -170,20 +218,84 @@ def test_bench_minimal_run_prints_tables_and_writes_json_and_markdown(tmp_path):
     assert openblas and all(p.get("architecture") != "Sandybridge" for p in openblas)
     if _has("torch"):
         assert case["torch"]["predict_samples_per_s"] > 0 and case["train_speedup_vs_torch"]
+        assert case["train_best_peer"] == "torch"
+        assert case["train_speedup_vs_best_peer"] == case["train_speedup_vs_torch"]
     markdown = (tmp_path / "bench.md").read_text()
-    assert "| case |" in markdown and "lstm-8" in markdown
+    assert "| case |" in markdown and "lstm8" in markdown
+    _assert_header(markdown)
+
+
+@pytest.mark.skipif(not (_has("jax") and _has("keras")), reason="JAX or Keras not installed")
+def test_bench_runs_keras_on_jax_as_its_own_peer(tmp_path):
+    # KERAS_BACKEND=tensorflow here must not stop the JAX engine from running on JAX
+    proc = run_cli("bench", "--quick", "--models", "gru8", "--batches", "2",
+                   "--engines", "rnncore,jax", "--out", str(tmp_path),
+                   env={"KERAS_BACKEND": "tensorflow"})
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    for column in ("Keras/JAX", "vs Keras/JAX", "vs best peer"):
+        assert column in proc.stdout
+    record = json.loads((tmp_path / "bench.json").read_text())
+    (case,) = record["cases"]
+    assert case["jax"]["train_samples_per_s"] > 0 and case["jax"]["predict_samples_per_s"] > 0
+    assert case["train_best_peer"] == "jax" and case["train_speedup_vs_jax"] > 0
+    info = record["engine_facts"]["jax"]["info"]
+    assert info["jax"] and info["jit_compile"] is True
+    assert "intra_op_parallelism_threads=1" in info["xla_flags"]  # run_cli pins 1 thread
+
+
+@pytest.mark.parametrize("command", ["bench", "demo"])
+def test_a_peer_that_cannot_be_imported_is_skipped_with_the_reason(command, tmp_path):
+    args = (["--models", "lstm8", "--batches", "2", "--quick"] if command == "bench"
+            else ["--epochs", "1", "--samples", "128"])
+    proc = run_cli(command, "--engines", "rnncore,jax", "--out", str(tmp_path), *args,
+                   env=_fake_missing_jax(tmp_path / "site"))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = " ".join(proc.stdout.split())
+    assert "Keras/JAX: skipped (cannot be imported: ImportError: No module named jax " \
+           "(simulated by the test))" in out
+    assert "Traceback" not in proc.stderr
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    if command == "bench":
+        assert "jax" not in record["cases"][0] and record["cases"][0]["rnncore"]
+        assert record["engines"]["jax"].startswith("skipped")
+    else:
+        assert list(record["results"]) == ["rnncore"] and "jax" in record["skipped"]
+
+
+def test_a_peer_not_installed_is_named_with_how_to_install_it(monkeypatch):
+    from rnncore._cli import _engines
+
+    find_spec = _engines.importlib.util.find_spec
+    monkeypatch.setattr(_engines.importlib.util, "find_spec",
+                        lambda name: None if name == "jax" else find_spec(name))
+    assert _engines.missing("jax") == "jax not installed; pip install jax"
+    assert _engines.missing("rnncore") is None
+
+
+def test_speedup_over_the_best_peer_is_over_the_fastest_one_measured():
+    from rnncore._cli._report import speedups
+
+    ratios, best, ratio = speedups({"rnncore": 300.0, "keras": 100.0, "jax": 200.0,
+                                    "torch": None})
+    assert ratios == {"keras": 3.0, "jax": 1.5} and best == "jax" and ratio == 1.5
+    assert speedups({"rnncore": 300.0}) == ({}, None, None)
 
 
 # --------------------------------------------------------------------------------------------
 # Weights copied to PyTorch give PyTorch the same model
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("layers", [1, 2])
-def test_pytorch_model_from_rnncore_weights_predicts_the_same(cell, layers):
+@pytest.mark.parametrize("shape", [
+    {"units": 6},
+    {"units": [6, 6], "dropout": 0.3},  # one PyTorch module of two layers
+    {"units": [6, 4, 4]},  # two modules
+    {"units": 5, "flatten_dense": 3, "outputs": 2},  # seed 000: Flatten -> Dense(3, tanh)
+])
+def test_pytorch_model_from_rnncore_weights_predicts_the_same(cell, shape):
     pytest.importorskip("torch")
     from rnncore._cli._engines import ModelSpec, make_engine
 
-    spec = ModelSpec(cell=cell, units=6, layers=layers, timesteps=12, vocab=50, embed_dim=5)
+    spec = ModelSpec(cell=cell, timesteps=12, vocab=50, embed_dim=5, **shape)
     ours, theirs = make_engine("rnncore", spec), make_engine("torch", spec)
     rng = np.random.default_rng(0)
     # Random, non-zero biases too, so that a bias in the wrong slot or gate shows up.
@@ -220,7 +332,7 @@ def test_a_bench_turn_trains_untimed_for_its_warm_up_first():
     from rnncore._cli.bench import QUICK_PLAN, make_case
 
     server = BenchServer("rnncore")
-    server.setup(make_case("rnn", "8"), QUICK_PLAN)
+    server.setup(make_case("gru8"), QUICK_PLAN)
     steps = server.step
     answer = server.handle({"cmd": "train", "batches": 2, "max_seconds": 5.0,
                             "warmup_seconds": 0.05})

@@ -1,13 +1,16 @@
-"""One model, three engines: rnncore, Keras and PyTorch behind the same small interface.
+"""One model, four engines: rnncore, Keras on TensorFlow, Keras on JAX and PyTorch behind the
+same small interface.
 
 A :class:`ModelSpec` describes the seeds' models::
 
-    [Embedding(vocab, embed_dim)] -> layers x {SimpleRNN, LSTM, GRU}(units) -> Dense(outputs)
+    [Embedding(vocab, embed_dim)] -> {SimpleRNN, LSTM, GRU}(units) per layer
+        -> [Flatten -> Dense(flatten_dense, tanh)] -> Dense(outputs)
 
 with a sigmoid output and binary crossentropy when ``outputs == 1``, else softmax and sparse
-categorical crossentropy; RMSprop(learning_rate). rnncore and Keras build it from the very
-same code (:func:`build_keras_api_model`: only the module differs, which is rnncore's promise);
-PyTorch gets the equivalent ``nn.Embedding`` + ``nn.LSTM``/``GRU``/``RNN`` + ``nn.Linear``.
+categorical crossentropy; RMSprop or Adam. rnncore and Keras build it from the very same code
+(:func:`build_keras_api_model`: only the module differs, which is rnncore's promise; Keras runs
+on TensorFlow or JAX as ``KERAS_BACKEND`` says); PyTorch gets the equivalent ``nn.Embedding``
++ ``nn.LSTM``/``GRU``/``RNN`` per layer + ``nn.Linear``.
 
 Weights always travel in Keras's ``get_weights()`` order and layout;
 :func:`keras_to_torch_state` converts them for PyTorch:
@@ -26,6 +29,7 @@ any timing), ``set_weights(list)``, ``train_batch(x, y)``, ``predict(x, batch)``
 ``info()`` (versions, threads).
 """
 import dataclasses
+import importlib.util
 import time
 
 import numpy as np
@@ -33,8 +37,28 @@ import numpy as np
 CELLS = ("rnn", "lstm", "gru")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 KERAS_NAMES = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-ENGINES = ("rnncore", "keras", "torch")
-ENGINE_TITLES = {"rnncore": "rnncore", "keras": "Keras", "torch": "PyTorch"}
+ENGINES = ("rnncore", "keras", "jax", "torch")
+ENGINE_TITLES = {"rnncore": "rnncore", "keras": "Keras/TF", "jax": "Keras/JAX",
+                 "torch": "PyTorch"}
+#: the Keras backend each Keras engine runs on
+KERAS_BACKENDS = {"keras": "tensorflow", "jax": "jax"}
+#: what an engine imports, and how to install it
+_REQUIRES = {"keras": ("keras", "tensorflow"), "jax": ("keras", "jax"), "torch": ("torch",)}
+_INSTALL = {"keras": "pip install tensorflow-cpu", "jax": "pip install jax",
+            "torch": "pip install torch"}
+OPTIMIZERS = {"rmsprop": "RMSprop", "adam": "Adam"}
+
+
+def missing(engine):
+    """Why ``engine`` cannot run here (``"jax is not installed; pip install jax"``), or None.
+
+    Looks the modules up without importing them (TensorFlow alone takes seconds to import);
+    a module that is found but fails to import is reported by the engine's process.
+    """
+    absent = [m for m in _REQUIRES.get(engine, ()) if importlib.util.find_spec(m) is None]
+    if absent:
+        return f"{' and '.join(absent)} not installed; {_INSTALL[engine]}"
+    return None
 
 
 @dataclasses.dataclass
@@ -42,10 +66,13 @@ class ModelSpec:
     """The model a demo or benchmark trains.
 
     ``vocab``/``embed_dim`` set: integer token ids (batch, timesteps) go through an Embedding;
-    otherwise float inputs (batch, timesteps, features).
+    otherwise float inputs (batch, timesteps, features). ``units``: one number for every
+    layer, or a list with one per layer. ``dropout``: each recurrent layer's input dropout.
+    ``flatten_dense``: the last recurrent layer returns sequences, flattened into a
+    ``Dense(flatten_dense, tanh)`` before the output layer (seed 000's model).
     """
     cell: str = "lstm"
-    units: int = 8
+    units: int | list = 8
     layers: int = 1
     timesteps: int = 100
     vocab: int | None = 500
@@ -53,6 +80,18 @@ class ModelSpec:
     features: int | None = None
     outputs: int = 1
     learning_rate: float = 1e-4
+    dropout: float = 0.0
+    flatten_dense: int | None = None
+    optimizer: str = "rmsprop"
+
+    def __post_init__(self):
+        if isinstance(self.units, (list, tuple)):
+            self.units = list(self.units)
+            self.layers = len(self.units)
+
+    @property
+    def units_per_layer(self):
+        return self.units if isinstance(self.units, list) else [self.units] * self.layers
 
     @property
     def input_dim(self):
@@ -63,6 +102,10 @@ class ModelSpec:
     def loss(self):
         return "binary_crossentropy" if self.outputs == 1 else "sparse_categorical_crossentropy"
 
+    @property
+    def optimizer_title(self):
+        return OPTIMIZERS[self.optimizer]
+
     def describe(self):
         """``Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid)``."""
         parts = []
@@ -70,11 +113,22 @@ class ModelSpec:
             parts.append(f"Embedding({self.vocab}, {self.embed_dim})")
         else:
             parts.append(f"Input({self.timesteps}, {self.features})")
-        rnn = f"{KERAS_NAMES[self.cell]}({self.units})"
-        parts.append(rnn if self.layers == 1 else f"{self.layers} x {rnn}")
-        act = "sigmoid" if self.outputs == 1 else "softmax"
-        parts.append(f"Dense({self.outputs}, {act})")
+        extra = (", dropout" if self.dropout else "") + (", seq" if self.flatten_dense else "")
+        units = self.units_per_layer
+        rnns = [f"{KERAS_NAMES[self.cell]}({n}{extra})" for n in units]
+        parts += [f"{len(units)} x {rnns[0]}"] if len(set(units)) == 1 < len(units) else rnns
+        if self.flatten_dense:
+            parts += ["Flatten", f"Dense({self.flatten_dense}, tanh)"]
+        parts.append(f"Dense({self.outputs}, {'sigmoid' if self.outputs == 1 else 'softmax'})")
         return " -> ".join(parts)
+
+    def layer_shapes(self):
+        """``(I, H, G*H)`` of each recurrent layer."""
+        shapes, width = [], self.input_dim
+        for units in self.units_per_layer:
+            shapes.append((width, units, GATES[self.cell] * units))
+            width = units
+        return shapes
 
     def forward_flops(self, batch):
         """FLOPs of the recurrent gemms of one forward pass over a batch.
@@ -83,20 +137,7 @@ class ModelSpec:
         per-step recurrent products ``h @ recurrent_kernel``. Backward costs about twice this
         (``dz @ U^T`` per step, then ``dW``, ``dU``, ``dX`` as big gemms).
         """
-        flops, width = 0, self.input_dim
-        for _ in range(self.layers):
-            flops += 2 * self.timesteps * batch * (width + self.units) * GATES[self.cell] \
-                * self.units
-            width = self.units
-        return flops
-
-    def layer_shapes(self):
-        """``(I, H, G*H)`` of each recurrent layer, for the sgemm reference measurement."""
-        shapes, width = [], self.input_dim
-        for _ in range(self.layers):
-            shapes.append((width, self.units, GATES[self.cell] * self.units))
-            width = self.units
-        return shapes
+        return sum(2 * self.timesteps * batch * (i + h) * gh for i, h, gh in self.layer_shapes())
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,13 +152,19 @@ def build_keras_api_model(keras, spec):
     else:
         stack = [keras.Input(shape=(spec.timesteps, spec.features))]
     cell = getattr(layers, KERAS_NAMES[spec.cell])
-    for i in range(spec.layers):
-        stack.append(cell(spec.units, return_sequences=i < spec.layers - 1))
+    units = spec.units_per_layer
+    options = {"dropout": spec.dropout} if spec.dropout else {}
+    for i, n in enumerate(units):
+        sequences = i < len(units) - 1 or bool(spec.flatten_dense)
+        stack.append(cell(n, return_sequences=sequences, **options))
+    if spec.flatten_dense:
+        stack += [layers.Flatten(), layers.Dense(spec.flatten_dense, activation="tanh")]
     stack.append(layers.Dense(spec.outputs,
                               activation="sigmoid" if spec.outputs == 1 else "softmax"))
     model = keras.Sequential(stack)
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=spec.learning_rate),
-                  loss=spec.loss, metrics=["accuracy"])
+    optimizer = getattr(keras.optimizers, spec.optimizer_title)
+    model.compile(optimizer=optimizer(learning_rate=spec.learning_rate), loss=spec.loss,
+                  metrics=["accuracy"])
     return model
 
 
@@ -192,39 +239,80 @@ class KerasAPIEngine:
     def info(self):
         info = {"version": getattr(self.keras, "__version__", "?")}
         if self.name == "rnncore":
-            info["threads"] = self.keras.get_num_threads()
-        else:
-            import tensorflow as tf
+            from rnncore._kernels import ISA
 
-            info["tensorflow"] = tf.__version__
-            info["jit_compile"] = bool(self.model.jit_compile)
-            info["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
-            info["inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
+            info.update(threads=self.keras.get_num_threads(), kernels=ISA)
+            return info
+        info["jit_compile"] = bool(self.model.jit_compile)
+        if self.name == "jax":
+            import os
+
+            import jax
+
+            info.update(jax=jax.__version__, devices=str(jax.devices()),
+                        xla_flags=os.environ.get("XLA_FLAGS", ""))
+            return info
+        import tensorflow as tf
+
+        info.update(tensorflow=tf.__version__,
+                    intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                    inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
         return info
 
 
 # --------------------------------------------------------------------------------------------
 # PyTorch
 # --------------------------------------------------------------------------------------------
+def _torch_stacks(spec):
+    """Runs of equal-width layers, ``[(units, [layer indices])]``: one PyTorch module each
+    (``num_layers`` > 1 where the widths allow it, as a PyTorch user writes it)."""
+    stacks = []
+    for layer, units in enumerate(spec.units_per_layer):
+        if stacks and stacks[-1][0] == units:
+            stacks[-1][1].append(layer)
+        else:
+            stacks.append((units, [layer]))
+    return stacks
+
+
 def build_torch_model(spec):
-    """``nn.Module`` equivalent of the spec's model; returns logits (batch, outputs)."""
+    """``nn.Module`` equivalent of the spec's model; returns logits (batch, outputs).
+
+    Dropout: Keras drops each recurrent layer's inputs with one mask per sample for all steps;
+    here the input of each module gets such a mask, and the layers inside a multi-layer module
+    PyTorch's own ``dropout`` between layers (a mask per step): the same amount of work.
+    """
     import torch
     from torch import nn
+
+    rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[spec.cell]
+    last = spec.units_per_layer[-1]
 
     class SeedModel(nn.Module):
         def __init__(self):
             super().__init__()
             self.embedding = nn.Embedding(spec.vocab, spec.embed_dim) if spec.vocab else None
-            rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[spec.cell]
-            self.rnn = rnn(spec.input_dim, spec.units, num_layers=spec.layers,
-                           batch_first=True)
-            self.dense = nn.Linear(spec.units, spec.outputs)
+            width, self.rnns = spec.input_dim, nn.ModuleList()
+            for units, layers in _torch_stacks(spec):
+                self.rnns.append(rnn(width, units, num_layers=len(layers), batch_first=True,
+                                     dropout=spec.dropout if len(layers) > 1 else 0.0))
+                width = units
+            self.hidden = (nn.Linear(spec.timesteps * last, spec.flatten_dense)
+                           if spec.flatten_dense else None)
+            self.dense = nn.Linear(spec.flatten_dense or last, spec.outputs)
 
         def forward(self, x):
             if self.embedding is not None:
                 x = self.embedding(x)
-            out, _ = self.rnn(x)
-            return self.dense(out[:, -1])
+            for module in self.rnns:
+                if self.training and spec.dropout:
+                    keep = 1.0 - spec.dropout
+                    mask = x.new_empty((x.shape[0], 1, x.shape[2])).bernoulli_(keep)
+                    x = x * mask / keep
+                x, _ = module(x)
+            if self.hidden is not None:
+                return self.dense(torch.tanh(self.hidden(x.flatten(1))))
+            return self.dense(x[:, -1])
 
     torch.manual_seed(0)
     return SeedModel()
@@ -245,22 +333,23 @@ def keras_to_torch_state(spec, weights):
     if spec.vocab:
         state["embedding.weight"] = weights[0]
         i = 1
-    order = _torch_gate_order(spec.cell, spec.units)
-    for layer in range(spec.layers):
-        kernel, recurrent, bias = weights[i:i + 3]
-        i += 3
-        state[f"rnn.weight_ih_l{layer}"] = kernel[:, order].T
-        state[f"rnn.weight_hh_l{layer}"] = recurrent[:, order].T
-        if bias.ndim == 2:  # GRU reset_after: (input bias, recurrent bias)
-            state[f"rnn.bias_ih_l{layer}"] = bias[0, order]
-            state[f"rnn.bias_hh_l{layer}"] = bias[1, order]
-        else:
-            state[f"rnn.bias_ih_l{layer}"] = bias[order]
-            state[f"rnn.bias_hh_l{layer}"] = np.zeros_like(bias)
-    state["dense.weight"] = weights[i].T
-    state["dense.bias"] = weights[i + 1]
-    if i + 2 != len(weights):
-        raise ValueError(f"expected {i + 2} Keras weights for {spec.describe()}, "
+    for stack, (units, layers) in enumerate(_torch_stacks(spec)):
+        order = _torch_gate_order(spec.cell, units)
+        for k in range(len(layers)):
+            kernel, recurrent, bias = weights[i:i + 3]
+            i += 3
+            name = f"rnns.{stack}.%s_l{k}"
+            state[name % "weight_ih"] = kernel[:, order].T
+            state[name % "weight_hh"] = recurrent[:, order].T
+            if bias.ndim == 2:  # GRU reset_after: (input bias, recurrent bias)
+                state[name % "bias_ih"], state[name % "bias_hh"] = bias[0, order], bias[1, order]
+            else:
+                state[name % "bias_ih"], state[name % "bias_hh"] = bias[order], 0 * bias
+    for dense in ("hidden", "dense") if spec.flatten_dense else ("dense",):
+        state[f"{dense}.weight"], state[f"{dense}.bias"] = weights[i].T, weights[i + 1]
+        i += 2
+    if i != len(weights):
+        raise ValueError(f"expected {i} Keras weights for {spec.describe()}, "
                          f"got {len(weights)}")
     return {k: np.ascontiguousarray(v) for k, v in state.items()}
 
@@ -270,7 +359,8 @@ class TorchEngine:
 
     RMSprop: ``torch.optim.RMSprop(lr, alpha=0.9, eps=1e-7)`` has Keras's rho and epsilon but
     adds epsilon outside the square root (Keras: ``g / sqrt(v + eps)``, PyTorch:
-    ``g / (sqrt(v) + eps)``), so its training is close to Keras's, not identical.
+    ``g / (sqrt(v) + eps)``), so its training is close to Keras's, not identical. Adam:
+    ``torch.optim.Adam(lr, eps=1e-7)``, Keras's defaults.
     """
 
     name = "torch"
@@ -280,8 +370,10 @@ class TorchEngine:
 
         self.torch, self.spec = torch, spec
         self.model = build_torch_model(spec)
-        self.optimizer = torch.optim.RMSprop(self.model.parameters(), lr=spec.learning_rate,
-                                             alpha=0.9, eps=1e-7)
+        params = self.model.parameters()
+        self.optimizer = (
+            torch.optim.Adam(params, lr=spec.learning_rate, eps=1e-7) if spec.optimizer == "adam"
+            else torch.optim.RMSprop(params, lr=spec.learning_rate, alpha=0.9, eps=1e-7))
         self.loss_fn = (torch.nn.BCEWithLogitsLoss() if spec.outputs == 1
                         else torch.nn.CrossEntropyLoss())
 
@@ -382,6 +474,6 @@ def make_engine(name, spec):
     """The engine object for ``name`` in :data:`ENGINES`."""
     if name == "torch":
         return TorchEngine(spec)
-    if name in ("rnncore", "keras"):
+    if name in ENGINES:
         return KerasAPIEngine(name, spec)
     raise ValueError(f"unknown engine {name!r}; expected one of {ENGINES}")

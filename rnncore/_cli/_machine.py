@@ -32,7 +32,6 @@ def child_env(threads=None):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("KERAS_BACKEND", "tensorflow")
     env["PYTHONUNBUFFERED"] = "1"
     return env, removed
 
@@ -47,15 +46,39 @@ def env_note(removed):
     return f"Measuring processes run with {names} unset (neither was set here)."
 
 
-def cpu_model():
+def _cpuinfo_field(name):
+    """The first ``name : value`` line of /proc/cpuinfo, or None (not Linux)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith(name):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_model():
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+#: CPU flags worth naming beside the ISA: what the vector kernels (ours, oneDNN's, XLA's) use.
+_VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                 "avx512_bf16", "amx_tile")
+
+
+def vector_isa():
+    """``(name, flags)``: the widest vector ISA this CPU and OS run, and its notable flags.
+
+    The name comes from CPUID (:func:`rnncore._kernels._cpu.x86_level`, which also checks that
+    the OS enables the wide registers); the flags from /proc/cpuinfo, where there is one.
+    """
+    from .._kernels._cpu import x86_level
+
+    level = x86_level()
+    name = {4: "AVX-512", 3: "AVX2"}.get(level, f"x86-64-v{level}" if level else "not x86")
+    flags = (_cpuinfo_field("flags") or "").split()
+    return name, [f for f in _VECTOR_FLAGS if f in flags]
 
 
 def cpu_count():
@@ -74,11 +97,26 @@ def load_average():
 
 
 def machine():
-    """The parent's view: CPU (with the vector ISA of the kernels in use), cores, Python, load."""
-    from .._kernels import ISA
-    return {"cpu": f"{cpu_model()}, rnncore kernels {ISA}", "cpus": cpu_count(),
+    """The parent's view: CPU, its vector ISA, rnncore's kernel variant, cores, Python, load.
+
+    The measuring children use the same kernel variant: they inherit ``RNNCORE_ISA`` and run
+    on the same CPU.
+    """
+    from .._kernels import AVAILABLE, ISA
+
+    isa, flags = vector_isa()
+    return {"cpu": cpu_model(), "isa": isa, "cpu_flags": flags, "kernels": ISA,
+            "kernels_available": list(AVAILABLE), "cpus": cpu_count(),
             "platform": platform.platform(), "python": sys.version.split()[0],
             "load_average_1min": load_average()}
+
+
+def describe_machine(m):
+    """The header line: ``CPU: <model>, 2 CPUs; vector ISA AVX-512 (...); rnncore kernels ...``."""
+    flags = f" ({' '.join(m['cpu_flags'])})" if m["cpu_flags"] else ""
+    return (f"CPU: {m['cpu']}, {m['cpus']} CPUs; vector ISA {m['isa']}{flags}; rnncore "
+            f"kernels: the {m['kernels']} variant (built for this CPU: "
+            f"{', '.join(m['kernels_available'])})")
 
 
 def blas_pools():

@@ -39,6 +39,19 @@ def title(engine):
     return ENGINE_TITLES.get(engine, engine)
 
 
+def speedups(rates):
+    """rnncore's speed-up over each peer and over the fastest peer.
+
+    ``rates`` maps engine to a speed (higher is faster; None or missing where not measured).
+    Returns ``({peer: ratio or None}, best peer or None, ratio over it or None)``.
+    """
+    ours = rates.get("rnncore")
+    peers = {e: r for e, r in rates.items() if e != "rnncore" and r}
+    ratios = {e: ours / r if ours else None for e, r in peers.items()}
+    best = max(peers, key=peers.get) if peers else None
+    return ratios, best, ratios.get(best)
+
+
 # --------------------------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------------------------
@@ -84,7 +97,7 @@ def write_text(path, text):
     return path
 
 
-_COLORS = {"rnncore": "tab:red", "keras": "tab:blue", "torch": "tab:green"}
+_COLORS = {"rnncore": "tab:red", "keras": "tab:blue", "jax": "tab:purple", "torch": "tab:green"}
 
 
 def plot_curves(path, runs, heading):

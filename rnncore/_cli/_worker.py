@@ -13,7 +13,7 @@ Two ways to run one:
   no CPU.
 
 A failing command answers ``{"error": ...}`` and the server goes on; an engine whose framework
-is not installed answers its first line with the error.
+cannot be imported answers its first line with the error and ``"missing": true``.
 """
 import gc
 import json
@@ -26,7 +26,7 @@ import traceback
 
 import numpy as np
 
-from . import _machine
+from . import _engines, _machine
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +98,6 @@ class EngineProcess:
 # --------------------------------------------------------------------------------------------
 def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -115,7 +114,13 @@ def _quiet_tensorflow():
 
 def import_framework(engine, threads=None):
     """Import the engine's framework (raising ImportError when it is not installed) and pin
-    its thread count when asked to."""
+    its thread count when asked to.
+
+    Keras reads ``KERAS_BACKEND`` once, at import: the engine's name sets it here, whatever
+    the caller's environment says, so that "keras" is always TensorFlow and "jax" JAX.
+    """
+    if engine in _engines.KERAS_BACKENDS:
+        os.environ["KERAS_BACKEND"] = _engines.KERAS_BACKENDS[engine]
     if engine == "keras":
         _quiet_tensorflow()
         import keras  # noqa: F401
@@ -124,6 +129,13 @@ def import_framework(engine, threads=None):
         if threads:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
+    elif engine == "jax":
+        if threads == 1:
+            # XLA's CPU client reads these when it starts; it has no switch for N > 1 threads
+            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_"
+                                       "thread_eigen=false intra_op_parallelism_threads=1")
+        import jax  # noqa: F401 - first, so that a missing jax is named as such
+        import keras  # noqa: F401
     elif engine == "torch":
         import torch
 
@@ -136,9 +148,7 @@ def import_framework(engine, threads=None):
 
 
 def _make_engine(name, spec_dict):
-    from ._engines import ModelSpec, make_engine
-
-    return make_engine(name, ModelSpec(**spec_dict))
+    return _engines.make_engine(name, _engines.ModelSpec(**spec_dict))
 
 
 def process_facts():
@@ -178,8 +188,8 @@ def _demo_main(task_path, result_path):
     result = {"engine": task["engine"]}
     try:
         result.update(demo_job(task))
-    except ImportError as exc:  # the engine is not installed: the parent says so
-        result["error"] = f"{type(exc).__name__}: {exc}"
+    except ImportError as exc:  # the engine is not installed: the parent skips it
+        result.update(error=f"{type(exc).__name__}: {exc}", missing=True)
     except Exception as exc:  # noqa: BLE001 - the parent prints it
         traceback.print_exc()
         result["error"] = f"{type(exc).__name__}: {exc}"
@@ -239,9 +249,7 @@ def sgemm_reference(spec, batch):
     Each is the best of several calls, with 1 BLAS thread and with one per CPU (the better
     is kept; ``*_threads`` says which).
     """
-    from ._engines import ModelSpec
-
-    spec = ModelSpec(**spec)
+    spec = _engines.ModelSpec(**spec)
     rng = np.random.default_rng(2)
     T, B = spec.timesteps, batch
     flops = 0
@@ -289,9 +297,7 @@ class BenchServer:
     def setup(self, case, plan):
         """Build the case's model and data, and warm up (Keras traces and compiles here)."""
         self.teardown()
-        from ._engines import ModelSpec
-
-        spec, batch = ModelSpec(**case["spec"]), case["batch"]
+        spec, batch = _engines.ModelSpec(**case["spec"]), case["batch"]
         self.engine = engine = _make_engine(self.engine_name, case["spec"])
         x, y = bench_data(spec, batch, self.POOL, seed=0)
         self.batches = [engine.prepare(x[i * batch:(i + 1) * batch],
@@ -341,7 +347,7 @@ class BenchServer:
         return {"times": times, "cpu": time.process_time() - cpu}
 
     def teardown(self):
-        if self.engine is not None and self.engine_name == "keras":
+        if self.engine is not None and self.engine_name in _engines.KERAS_BACKENDS:
             import keras
 
             keras.backend.clear_session()  # one case's graphs do not weigh on the next
@@ -379,7 +385,8 @@ def _serve_main(engine, threads=None):
     try:
         import_framework(engine, int(threads) if threads else None)
     except Exception as exc:  # noqa: BLE001 - typically ImportError: not installed
-        answer({"error": f"{type(exc).__name__}: {exc}"})
+        answer({"error": f"{type(exc).__name__}: {exc}",
+                "missing": isinstance(exc, ImportError)})
         return
     answer({"ok": True, "pid": os.getpid()})
     server = BenchServer(engine)

@@ -1,92 +1,83 @@
-"""``python -m rnncore bench``: training and prediction speed of rnncore, Keras and PyTorch.
+"""``python -m rnncore bench``: training and prediction speed of rnncore and its peers, Keras
+on TensorFlow, Keras on JAX and PyTorch.
 
-The matrix: cells (SimpleRNN, LSTM, GRU) x the seeds' sizes (units 8 behind
-Embedding(500, 16); units 32, 50 and 64 behind Embedding(10000, 64); all with 100 steps,
-batch 64, a Dense(1, sigmoid) head and RMSprop) plus a large case (2 layers of 256 units on
-128 float features). Per case and engine:
+The cases are the seeds' models (:data:`MODELS`), all with 100 steps and batch 64. Per case
+and engine:
 
 - train: samples/s of one optimizer step per batch (forward, backward, update;
   ``train_on_batch`` for rnncore and Keras, a standard loop for PyTorch), from the median
-  batch after warm-up batches (Keras traces its step in the first calls);
+  batch after warm-up batches (Keras traces and compiles its step in the first calls);
 - predict: samples/s of ``predict`` over several batches (median call).
 
-Each engine runs in its own process (TensorFlow's and PyTorch's thread pools never meet),
-all started at once and taking turns: every round each engine times a few batches, so that
-a machine shared with other jobs slows all engines alike, in the same run.
+rnncore's ratios are against every peer and against the best of them.
+
+Each engine runs in its own process (TensorFlow's, XLA's and PyTorch's thread pools never
+meet), all started at once and taking turns: every round each engine times a few batches, so
+that a machine shared with other jobs slows all engines alike, in the same run.
 
 rnncore's achieved GFLOP/s counts the recurrent gemms only (forward ``2*T*B*(I+H)*G*H`` per
 layer, training 3x that) and is set against NumPy's float32 matmul at the same shapes,
 measured in rnncore's process: one big gemm, and per step (``(T, B, H) @ (H, G*H)``, which
 NumPy runs as T gemms in C, plus the hoisted input gemm).
 """
-import argparse
 import datetime
 import os
 import statistics
 
 from . import _machine, _report, _worker
-from ._engines import CELLS, ENGINES, ModelSpec
-
-DESCRIPTION = """\
-Benchmark matrix: SimpleRNN, LSTM and GRU at the seeds' sizes (units 8 behind
-Embedding(500, 16); 32, 50, 64 behind Embedding(10000, 64); 2 x 256 units on 128 features),
-100 steps, batch 64, for rnncore, Keras and PyTorch: training samples/s (one optimizer step
-per batch) and predict samples/s, rnncore's speed-up, and rnncore's GFLOP/s against NumPy's
-sgemm at the same shapes. One process per engine (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
-unset), the engines taking turns. Prints the tables and writes bench.json and bench.md."""
+from ._engines import ENGINES, ModelSpec, missing
 
 BATCH = 64
 TIMESTEPS = 100
-#: name -> (units, layers, vocab, embed_dim, features)
-SIZES = {
-    "8": (8, 1, 500, 16, None),
-    "32": (32, 1, 10000, 64, None),
-    "50": (50, 1, 10000, 64, None),
-    "64": (64, 1, 10000, 64, None),
-    "large": (256, 2, None, None, 128),
+_REVIEWS = {"vocab": 10000, "embed_dim": 64, "outputs": 2, "learning_rate": 1e-3}
+_SEED_001 = {"vocab": 500, "embed_dim": 16}
+_FEATURES = {"vocab": None, "embed_dim": None, "optimizer": "adam", "learning_rate": 1e-3}
+#: the seeds' models, as issue 13's table lists them
+MODELS = {
+    "rnn32-flatten": dict(_REVIEWS, cell="rnn", units=32, flatten_dense=16),  # seed 000
+    "rnn64-rnn32": dict(_REVIEWS, cell="rnn", units=[64, 32]),  # seed 000, stacked
+    "lstm8": dict(_SEED_001, cell="lstm", units=8),  # seed 001
+    "lstm8x2-dropout": dict(_SEED_001, cell="lstm", units=[8, 8], dropout=0.3),  # seed 001
+    "gru8": dict(_SEED_001, cell="gru", units=8),
+    "rnn50x3": dict(_FEATURES, cell="rnn", units=[50] * 3, features=10, outputs=4),  # seed 002
+    "lstm256x2": dict(_FEATURES, cell="lstm", units=[256] * 2, features=128),
+    "gru256x2": dict(_FEATURES, cell="gru", units=[256] * 2, features=128),
 }
+QUICK_MODELS = ("lstm8", "gru8")
 #: rounds of turns; each turn first trains untimed for ``turn_warmup_seconds`` (at least one
 #: batch), then times up to ``batches_per_round`` batches or ``round_seconds``
 FULL_PLAN = {"warmup": 3, "rounds": 4, "batches_per_round": 5, "round_seconds": 2.0,
              "turn_warmup_seconds": 0.1, "predict_batches": 8}
 QUICK_PLAN = {"warmup": 2, "rounds": 2, "batches_per_round": 3, "round_seconds": 0.5,
               "turn_warmup_seconds": 0.1, "predict_batches": 4}
-QUICK_SIZES = ("8",)
+
+DESCRIPTION = f"""\
+Benchmark of the seeds' models ({', '.join(MODELS)}), {TIMESTEPS} steps, batch {BATCH},
+for rnncore, Keras on TensorFlow, Keras on JAX and PyTorch: training samples/s (one optimizer
+step per batch) and predict samples/s, rnncore's speed-up over every peer and over the best,
+and rnncore's GFLOP/s against NumPy's sgemm at the same shapes. One process per engine
+(OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset), the engines taking turns. Prints the tables
+and writes bench.json and bench.md."""
 
 
-def make_case(cell, size):
-    units, layers, vocab, embed, features = SIZES[size]
-    spec = ModelSpec(cell=cell, units=units, layers=layers, timesteps=TIMESTEPS, vocab=vocab,
-                     embed_dim=embed, features=features, outputs=1, learning_rate=1e-4)
-    return {"id": f"{cell}-{size}", "cell": cell, "size": size, "model": spec.describe(),
+def make_case(name):
+    spec = ModelSpec(timesteps=TIMESTEPS, **MODELS[name])
+    return {"id": name, "model": f"{spec.describe()}, {spec.optimizer_title}",
             "spec": vars(spec), "batch": BATCH, "forward_flops": spec.forward_flops(BATCH)}
 
 
-def _list_of(allowed):
-    def parse(text):
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        bad = [t for t in items if t not in allowed]
-        if not items or bad:
-            raise argparse.ArgumentTypeError(
-                f"expected a comma-separated list of {', '.join(allowed)}; got {text!r}")
-        return list(dict.fromkeys(items))
-
-    return parse
-
-
 def add_arguments(parser):
-    from .demo import positive_int
+    from .demo import list_of, positive_int
 
     parser.add_argument("--quick", action="store_true",
-                        help="the one-minute version: units 8 only, fewer batches")
-    parser.add_argument("--cells", type=_list_of(CELLS), default=list(CELLS),
-                        help="comma-separated cells among rnn, lstm, gru (default all)")
-    parser.add_argument("--sizes", type=_list_of(tuple(SIZES)),
-                        help="comma-separated sizes among 8, 32, 50, 64, large "
-                             "(default all; 8 with --quick)")
-    parser.add_argument("--engines", type=_list_of(ENGINES), default=list(ENGINES),
-                        help="comma-separated engines among rnncore, keras, torch "
-                             "(default all; one not installed is reported and skipped)")
+                        help=f"the short version: {', '.join(QUICK_MODELS)} only, fewer "
+                             "batches")
+    parser.add_argument("--models", type=list_of(tuple(MODELS)),
+                        help=f"comma-separated models among {', '.join(MODELS)} (default "
+                             f"all; {', '.join(QUICK_MODELS)} with --quick)")
+    parser.add_argument("--engines", type=list_of(ENGINES), default=list(ENGINES),
+                        help=f"comma-separated engines among {', '.join(ENGINES)} (default "
+                             "all; one not installed is skipped with a line saying why)")
     parser.add_argument("--batches", type=positive_int, metavar="N",
                         help="timed training batches per case and engine, at most "
                              "(default 20; 6 with --quick)")
@@ -160,21 +151,17 @@ def measure_case(case, servers, plan):
     return entries
 
 
-def _ratio(a, b):
-    return a / b if a and b else None
-
-
 def summarize(case, entries):
     """One row: the case, every engine's entry, rnncore's ratios and GFLOP/s."""
-    row = {k: case[k] for k in ("id", "cell", "size", "model", "batch", "forward_flops")}
+    row = {k: case[k] for k in ("id", "model", "batch", "forward_flops")}
     row.update(entries)
+    for kind in ("train", "predict"):
+        ratios, best, ratio = _report.speedups(
+            {e: entry.get(f"{kind}_samples_per_s") for e, entry in entries.items()})
+        for engine, value in ratios.items():
+            row[f"{kind}_speedup_vs_{engine}"] = value
+        row[f"{kind}_best_peer"], row[f"{kind}_speedup_vs_best_peer"] = best, ratio
     r = entries.get("rnncore", {})
-    for engine, e in entries.items():
-        if engine == "rnncore":
-            continue
-        for kind in ("train", "predict"):
-            row[f"{kind}_speedup_vs_{engine}"] = _ratio(r.get(f"{kind}_samples_per_s"),
-                                                        e.get(f"{kind}_samples_per_s"))
     if r.get("train_batch_s"):
         row["rnncore_train_gflops"] = 3 * case["forward_flops"] / r["train_batch_s"] / 1e9
         row["rnncore_predict_gflops"] = case["forward_flops"] / r["predict_batch_s"] / 1e9
@@ -197,27 +184,34 @@ def _progress_line(row, engines):
             values.append(f"{_report.title(e)} "
                           f"{'error' if 'error' in row[e] else _report.rate(rate)}")
         parts.append(f"{kind}: {'  '.join(values)}")
-    return f"  {row['id']:<11} " + " | ".join(parts) + " samples/s"
+    return f"  {row['id']:<15} " + " | ".join(parts) + " samples/s"
 
 
 def tables(rows, engines):
-    """(title, headers, cells, left-aligned columns) of the three tables."""
-    others = [e for e in engines if e != "rnncore"]
-    out = []
+    """(title, headers, cells, left-aligned columns) of the tables: the models, training,
+    prediction, and rnncore's GFLOP/s."""
+    peers = [e for e in engines if e != "rnncore"]
+    out = [("Models", ["case", "model"], [[row["id"], row["model"]] for row in rows], 2)]
     for kind, what in (("train", "Training, samples/s (one optimizer step per batch of 64)"),
                        ("predict", "Prediction, samples/s (predict, batches of 64)")):
-        headers = ["case", "model"] + [_report.title(e) for e in engines]
-        if "rnncore" in engines:
-            headers += [f"rnncore vs {_report.title(e)}" for e in others]
+        headers = ["case"] + [_report.title(e) for e in engines]
+        ours = "rnncore" in engines and peers
+        if ours:
+            headers += [f"vs {_report.title(e)}" for e in peers] + ["vs best peer"]
         cells = []
         for row in rows:
-            line = [row["id"], row["model"]]
+            line = [row["id"]]
             line += ["error" if "error" in row[e] else
                      _report.rate(row[e].get(f"{kind}_samples_per_s")) for e in engines]
-            if "rnncore" in engines:
-                line += [_report.ratio(row.get(f"{kind}_speedup_vs_{e}")) for e in others]
+            if ours:
+                line += [_report.ratio(row.get(f"{kind}_speedup_vs_{e}")) for e in peers]
+                best = row.get(f"{kind}_best_peer")
+                line.append(f"{_report.ratio(row.get(f'{kind}_speedup_vs_best_peer'))} "
+                            f"({_report.title(best)})" if best else "-")
             cells.append(line)
-        out.append((what, headers, cells, 2))
+        if ours:
+            what += "; vs X: rnncore's samples/s / X's"
+        out.append((what, headers, cells, 1))
     if "rnncore" in engines:
         headers = ["case", "train GFLOP/s", "predict GFLOP/s", "sgemm big GFLOP/s",
                    "sgemm per-step GFLOP/s", "train / per-step sgemm"]
@@ -234,6 +228,8 @@ def tables(rows, engines):
 
 
 def _engine_line(engine, info, facts):
+    if "skipped" in facts:
+        return f"skipped ({facts['skipped']})"
     if "error" in facts:
         return f"not measured ({facts['error']})"
     parts = [f"{k}={v}" for k, v in (info or {}).items()]
@@ -245,10 +241,10 @@ def markdown(record, table_list):
     m = record["machine"]
     threads = (f"Every engine pinned to {record['threads']} thread(s)." if record["threads"]
                else "Each engine with its default thread count.")
-    lines = [f"Measured {record['date']} ({record['duration_s']} s) on {m['cpu']} "
-             f"({m['cpus']} CPUs), Python {m['python']}; 1-minute load average "
-             f"{record['load_average_before']} before, {record['load_average_after']} after.",
-             "",
+    lines = [f"Measured {record['date']} ({record['duration_s']} s), Python {m['python']}; "
+             f"1-minute load average {record['load_average_before']} before, "
+             f"{record['load_average_after']} after.", "",
+             f"{_machine.describe_machine(m)}.", "",
              f"{record['env_note']} {threads}", ""]
     lines += [f"- {_report.title(e)}: {line}" for e, line in record["engines"].items()]
     lines.append("")
@@ -258,33 +254,37 @@ def markdown(record, table_list):
 
 
 def run(args):
-    sizes = args.sizes or (list(QUICK_SIZES) if args.quick else list(SIZES))
+    names = args.models or list(QUICK_MODELS if args.quick else MODELS)
     plan = dict(QUICK_PLAN if args.quick else FULL_PLAN)
     if args.batches:
         plan["batches_per_round"] = -(-args.batches // plan["rounds"])
-    cases = [make_case(cell, size) for size in sizes for cell in args.cells]
+    cases = [make_case(name) for name in names]
     env, removed = _machine.child_env(args.threads)
     machine = _machine.machine()
     started = datetime.datetime.now().astimezone()
     threads = (f"every engine pinned to {args.threads} thread(s)" if args.threads
                else "each engine with its default thread count")
-    print(f"rnncore bench: {len(cases)} cases x {len(args.engines)} engines "
+    print(f"rnncore bench: {len(cases)} models x {len(args.engines)} engines "
           f"({', '.join(_report.title(e) for e in args.engines)}), batch {BATCH}, "
           f"{TIMESTEPS} steps{' (quick)' if args.quick else ''}")
-    print(f"Machine: {machine['cpu']}, {machine['cpus']} CPUs, load average "
-          f"{machine['load_average_1min']} (timings are noisy when the machine is busy)")
-    print(f"{_machine.env_note(removed)} One process per engine, {threads}; the engines take "
-          "turns, a few batches each.", flush=True)
+    print(_machine.describe_machine(machine))
+    print(f"Load average {machine['load_average_1min']} (timings are noisy when the machine "
+          f"is busy). {_machine.env_note(removed)} One process per engine, {threads}; the "
+          "engines take turns, a few batches each.", flush=True)
 
-    servers, hello = {}, {}
+    servers, skipped = {}, {}
     for engine in args.engines:
-        server = _worker.EngineProcess(engine, env, args.threads)
-        hello[engine] = server.hello
-        if "error" in server.hello:
-            print(f"{_report.title(engine)}: not measured ({server.hello['error']})")
+        why = missing(engine)
+        if why is None:
+            server = _worker.EngineProcess(engine, env, args.threads)
+            if "error" not in server.hello:
+                servers[engine] = server
+                continue
             server.close()
-        else:
-            servers[engine] = server
+            why = (f"cannot be imported: {server.hello['error']}" if server.hello.get("missing")
+                   else f"failed to start: {server.hello['error']}")
+        skipped[engine] = {"skipped": why}
+        print(f"{_report.title(engine)}: skipped ({why})", flush=True)
     engines = list(servers)
     rows, infos, facts = [], {}, {}
     try:
@@ -300,7 +300,7 @@ def run(args):
     finally:
         for server in servers.values():
             server.close()
-    facts.update({e: h for e, h in hello.items() if "error" in h})
+    facts.update(skipped)
 
     record = {
         "date": started.isoformat(timespec="seconds"),

@@ -1,14 +1,15 @@
-"""``python -m rnncore demo``: seed 001's model trained by rnncore, Keras and PyTorch.
+"""``python -m rnncore demo``: seed 001's model trained by rnncore and by its peers, Keras on
+TensorFlow, Keras on JAX and PyTorch.
 
 The model is Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid), RMSprop, batch 64,
 100 steps (seed 001 uses learning rate 1e-4 for up to 100 epochs; the demo uses 1e-3 so that
-the model visibly learns in its 5 epochs). rnncore builds it and draws the initial weights; Keras gets the same weights
-through ``set_weights(get_weights())`` and PyTorch through the layout conversion in
-:mod:`._engines`. Each engine trains in its own process on the same batches in the same order,
+the model visibly learns in its 5 epochs). rnncore builds it and draws the initial weights;
+Keras (on either backend) gets the same weights through ``set_weights(get_weights())`` and
+PyTorch through the layout conversion in :mod:`._engines`. Each engine trains in its own process on the same batches in the same order,
 and the demo prints a side-by-side table and writes a PNG of the curves and a JSON file.
 """
 import argparse
-import importlib.util
+import math
 import os
 import statistics
 import tempfile
@@ -17,19 +18,19 @@ import textwrap
 import numpy as np
 
 from . import _data, _machine, _report, _worker
-from ._engines import CELLS, ENGINES, ModelSpec
+from ._engines import CELLS, ENGINES, ModelSpec, missing
 
 DESCRIPTION = """\
 Trains seed 001's model, Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid) with
 RMSprop(1e-3), batch 64 and 100 steps, on 20,000 synthetic IMDB-format reviews: first with
 rnncore (with a progress bar), then the same model from the same initial weights with Keras
-and with PyTorch (when installed), each in its own process, on the same batches in the same
-order. Prints a side-by-side table (time per epoch, samples/s, rnncore's speed-up, final
-loss and accuracy) and writes a PNG of the loss and accuracy curves and a JSON file."""
+on TensorFlow, Keras on JAX and PyTorch (those installed), each in its own process, on the
+same batches in the same order. Prints a side-by-side table (time per epoch, samples/s,
+rnncore's speed-up over each peer and over the best, final loss and accuracy) and writes a PNG of the loss and accuracy curves and a JSON file."""
 
 #: Defaults per data set. The reviews follow seed 001's 20,000 training / 5,000 validation
-#: reviews, for 5 epochs instead of 100 (about 1.5 minutes for all three engines on 2 idle
-#: cores) and so with learning rate 1e-3 instead of the seed's 1e-4, which barely moves the
+#: reviews, for 5 epochs instead of 100 (about 1.5 minutes for rnncore, Keras/TF and PyTorch
+#: on 2 idle cores) and so with learning rate 1e-3 instead of the seed's 1e-4, which barely moves the
 #: accuracy in 5 epochs. Digits need a larger step still.
 DEFAULTS = {
     "synthetic": {"samples": 20000, "epochs": 5, "units": 8, "learning_rate": 1e-3},
@@ -41,43 +42,38 @@ BATCH_SIZE = 64
 EMBED_DIM = 16
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _number(kind, accept, expected):
+    """An argparse ``type``: ``kind(text)`` where ``accept`` holds, else an error that says
+    what was ``expected`` and what was received."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
+positive_float = _number(float, lambda v: 0 < v < math.inf, "a positive number")
 
 
-def engine_list(text):
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in items if t not in ENGINES]
-    if not items or bad:
-        raise argparse.ArgumentTypeError(
-            f"expected a comma-separated list of {', '.join(ENGINES)}; got {text!r}")
-    return list(dict.fromkeys(items))
+def list_of(allowed):
+    """An argparse ``type``: a comma-separated list of names in ``allowed``, duplicates
+    dropped."""
+    def parse(text):
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in allowed]
+        if not items or bad:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {', '.join(allowed)}; got {text!r}")
+        return list(dict.fromkeys(items))
 
-
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+    return parse
 
 
 def add_arguments(parser):
@@ -104,9 +100,10 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the initial weights")
     parser.add_argument("--no-compare", action="store_true",
                         help="train with rnncore alone (same as --engines rnncore)")
-    parser.add_argument("--engines", type=engine_list, default=list(ENGINES),
-                        help="comma-separated engines among rnncore, keras, torch (default "
-                             "all that are installed; rnncore always runs)")
+    parser.add_argument("--engines", type=list_of(ENGINES), default=list(ENGINES),
+                        help=f"comma-separated engines among {', '.join(ENGINES)} (keras: "
+                             "Keras on TensorFlow, jax: Keras on JAX; default all that are "
+                             "installed; rnncore always runs)")
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="pin every engine to N threads (default: each engine's own)")
     parser.add_argument("--out", default="demo-results", metavar="DIR",
@@ -124,14 +121,6 @@ def check_arguments(parser, args):
     if limit is not None and args.samples > limit:
         parser.error(f"argument --samples: the {args.dataset} data set has {limit} training "
                      f"samples, got {args.samples}")
-
-
-def _installed(engine):
-    if engine == "keras":
-        return all(importlib.util.find_spec(m) is not None for m in ("keras", "tensorflow"))
-    if engine == "torch":
-        return importlib.util.find_spec("torch") is not None
-    return True
 
 
 def _initial_weights(spec, seed):
@@ -195,19 +184,19 @@ def run(args):
                      learning_rate=args.lr)
     engines = ["rnncore"] if args.no_compare else [
         e for e in ENGINES if e == "rnncore" or e in args.engines]
-    hints = {"keras": "pip install tensorflow-cpu", "torch": "pip install torch"}
-    skipped = {e: f"not installed; {hints[e]}" for e in engines if not _installed(e)}
+    skipped = {e: missing(e) for e in engines if missing(e)}
     engines = [e for e in engines if e not in skipped]
     weights, n_params = _initial_weights(spec, args.seed)
 
     n, n_val = len(data_set.y_train), len(data_set.y_val)
     others = [_report.title(e) for e in engines if e != "rnncore"]
     print(f"rnncore demo: {spec.describe()} trained by rnncore"
-          + (f", then by {' and '.join(others)} from the same initial weights" if others
+          + (f", then by {', '.join(others)} from the same initial weights" if others
              else " alone"))
+    _say("CPU:", _machine.describe_machine(_machine.machine()).removeprefix("CPU: "))
     _say("Data:", f"{data_set.description}; {n:,} training / {n_val:,} validation samples")
     _say("Model:", f"{spec.describe()}, {n_params:,} parameters; "
-                   f"RMSprop(learning_rate={spec.learning_rate:g}), {spec.loss}")
+                   f"{spec.optimizer_title}(learning_rate={spec.learning_rate:g}), {spec.loss}")
     epochs = f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}"
     _say("Fit:", f"batch {args.batch_size}, {epochs}, verbose=1; every engine starts from "
                  "rnncore's initial weights and sees the same batches in the same order")
@@ -230,9 +219,14 @@ def run(args):
                 "threads": args.threads}
         for engine in engines:
             print(f"\n=== {_report.title(engine)} ===", flush=True)
-            results[engine] = _worker.run_demo(dict(task, engine=engine), workdir, env)
-            if "error" in results[engine]:
-                print(f"{_report.title(engine)} failed: {results[engine]['error']}")
+            result = _worker.run_demo(dict(task, engine=engine), workdir, env)
+            if result.get("missing"):
+                skipped[engine] = f"cannot be imported: {result['error']}"
+                print(f"{_report.title(engine)}: skipped ({skipped[engine]})")
+                continue
+            results[engine] = result
+            if "error" in result:
+                print(f"{_report.title(engine)} failed: {result['error']}")
 
     print(f"\n=== {spec.describe()} on {data_set.name}, {n:,} samples, {epochs} ===")
     print(_report.text_table(SUMMARY_HEADERS, summary_rows(results, n)))
@@ -241,6 +235,9 @@ def run(args):
         "epochs after the first (the first includes tracing/compilation); rnncore speed-up: "
         "the engine's s/epoch / rnncore's s/epoch.", 100))
     ok = {e: r for e, r in results.items() if "error" not in r}
+    _, best, ratio = _report.speedups({e: 1 / _epoch_time(r) for e, r in ok.items()})
+    if best and ratio:
+        print(f"rnncore vs the best peer ({_report.title(best)}): {_report.ratio(ratio)}.")
     if "torch" in ok:
         print(textwrap.fill(
             "* PyTorch: same model, same initial weights and batches, but its RMSprop adds "
@@ -257,7 +254,7 @@ def run(args):
                     for e, r in ok.items() if e != "rnncore")
                 print(f"Training loss of epoch {epoch + 1}, relative difference from rnncore's: "
                       f"{diffs}.")
-            if "keras" in ok:
+            if "keras" in ok or "jax" in ok:
                 print(textwrap.fill(
                     "rnncore and Keras compute each step to float32 rounding (the tests hold "
                     "them to 1e-3 over several optimizer steps); over thousands of steps those "
@@ -267,7 +264,8 @@ def run(args):
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"demo-{data_set.name}-{spec.cell}")
     generated = " (generated data, not real reviews)" if data_set.synthetic else ""
-    heading = (f"{spec.describe()}, RMSprop({spec.learning_rate:g}), batch {args.batch_size}\n"
+    heading = (f"{spec.describe()}, {spec.optimizer_title}({spec.learning_rate:g}), "
+               f"batch {args.batch_size}\n"
                f"{data_set.name}{generated}: {n:,} training / {n_val:,} validation samples")
     try:
         png = _report.plot_curves(stem + ".png", {e: r["history"] for e, r in ok.items()},
