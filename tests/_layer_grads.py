@@ -5,6 +5,9 @@ The loss is ``Σ outputs · dy`` for a fixed random ``dy``, so its gradient w.r.
 is ``dy``. Inputs are one array or a list of arrays; gradients come back as lists."""
 import numpy as np
 
+from _tolerance import (FD_EPS, FD_LAYER_TOL, KERAS_GRAD_FLOOR, KERAS_GRAD_RTOL,
+                        KERAS_OUTPUT_ATOL)
+
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
@@ -40,7 +43,7 @@ def rnncore_grads(layer, xs, dy, training=False, mask=None, **call):
 
 
 def assert_close_to_keras(tf, k_layer, r_layer, xs, training=False, mask=None, weights=None,
-                          seed=0, out_tol=1e-5, grad_tol=1e-4, **call):
+                          seed=0, out_tol=KERAS_OUTPUT_ATOL, grad_tol=KERAS_GRAD_RTOL, **call):
     """Builds both layers on `xs` (an inference call), gives both Keras's weights (or
     `weights`), then compares one call: outputs ≤ `out_tol` absolute, every gradient ≤
     `grad_tol` relative to the largest entry of Keras's. Returns rnncore's outputs."""
@@ -60,13 +63,13 @@ def assert_close_to_keras(tf, k_layer, r_layer, xs, training=False, mask=None, w
     assert np.max(np.abs(r_y - k_y), initial=0) <= out_tol
     assert len(r_dx) == len(k_dx) and len(r_dw) == len(k_dw)
     for r, k in zip(r_dx + r_dw, k_dx + k_dw):
-        scale = max(np.max(np.abs(k), initial=0), 1e-6)
+        scale = max(np.max(np.abs(k), initial=0), KERAS_GRAD_FLOOR)
         assert np.max(np.abs(np.asarray(r) - k), initial=0) / scale <= grad_tol
     return r_y
 
 
-def finite_difference_check(layer, xs, training=False, mask=None, seed=0, eps=1e-6, tol=1e-6,
-                            **call):
+def finite_difference_check(layer, xs, training=False, mask=None, seed=0, eps=FD_EPS,
+                            tol=FD_LAYER_TOL, **call):
     """Central differences of ``Σ outputs · dy`` w.r.t. every input entry and every trainable
     weight entry of a float64 rnncore layer, against its backward."""
     rng = np.random.default_rng(seed)

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import rnncore
+from _tolerance import (FD_EPS, FD_LAYER_TOL, KERAS_GRAD_RTOL, KERAS_OUTPUT_ATOL,
+                        rel_err)
 
 
 def _as_list(x):
@@ -61,11 +63,6 @@ def rnncore_pass(layer, x, mask=None, training=False):
         layer.compute_mask(primary, mask)
 
 
-def rel_err(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b), initial=0) / max(np.max(np.abs(b), initial=0), 1e-12))
-
-
 def build_both(k_layer, r_layer, x):
     shapes = [a.shape for a in _as_list(x)]
     shape = shapes if isinstance(x, (list, tuple)) else shapes[0]
@@ -75,19 +72,19 @@ def build_both(k_layer, r_layer, x):
 
 
 def assert_matches_keras(tf, k_layer, r_layer, x, mask=None, mask_kwarg=True):
-    """Outputs ≤ 1e-5 absolute, gradients ≤ 1e-4 relative, and the same output mask."""
+    """Outputs and gradients within _tolerance's Keras bounds, and the same output mask."""
     build_both(k_layer, r_layer, x)
     ky, kdx, kdw, kmask = keras_pass(tf, k_layer, x, mask, mask_kwarg)
     ry, rdx, rdw, rmask = rnncore_pass(r_layer, x, mask)
     assert ry.shape == ky.shape
-    np.testing.assert_allclose(ry, ky, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(ry, ky, atol=KERAS_OUTPUT_ATOL, rtol=0)
     assert len(rdx) == len(kdx)
     for r, k in zip(rdx, kdx):
         assert r.shape == k.shape
-        assert rel_err(r, k) <= 1e-4
+        assert rel_err(r, k) <= KERAS_GRAD_RTOL
     assert len(rdw) == len(kdw)
     for r, k in zip(rdw, kdw):
-        assert rel_err(r, k) <= 1e-4
+        assert rel_err(r, k) <= KERAS_GRAD_RTOL
     if kmask is None:
         assert rmask is None
     else:
@@ -95,7 +92,7 @@ def assert_matches_keras(tf, k_layer, r_layer, x, mask=None, mask_kwarg=True):
     return ry
 
 
-def central_difference(loss, array, index, eps=1e-6):
+def central_difference(loss, array, index, eps=FD_EPS):
     """d loss / d array[index] by central differences; `loss()` reads `array`, which is
     perturbed in place and restored."""
     old = array[index]
@@ -107,7 +104,7 @@ def central_difference(loss, array, index, eps=1e-6):
     return (up - down) / (2 * eps)
 
 
-def assert_gradients_finite_difference(layer, x, mask=None, eps=1e-6, tol=1e-6):
+def assert_gradients_finite_difference(layer, x, mask=None, eps=FD_EPS, tol=FD_LAYER_TOL):
     """Central differences of sum(y · upstream) in float64 against backward, for every input
     entry and every trainable weight entry."""
     x = [np.array(a, np.float64) for a in _as_list(x)] if isinstance(x, (list, tuple)) \

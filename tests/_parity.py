@@ -1,5 +1,5 @@
 """Build the same model in Keras and in rnncore from one description, weights copied."""
-import numpy as np
+from _tolerance import TRAINING_RTOL, rel_err
 
 
 def build_pair(keras, spec, input_shape, input_dtype="float32", functional=False):
@@ -34,15 +34,9 @@ def build_pair(keras, spec, input_shape, input_dtype="float32", functional=False
     return k_model, r_model
 
 
-def rel_err(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
-
-
-def train_pair_on_batch(k_model, r_model, x, y, steps=4, tol=1e-4):
+def train_pair_on_batch(k_model, r_model, x, y, steps=4, tol=TRAINING_RTOL):
     """`steps` train_on_batch calls on both models (same weights to start), asserting that the
-    losses and then the weights agree to `tol` (float32 drift over a few steps; the trainer
-    issue asks 1e-3)."""
+    losses and then the weights agree to `tol` (see _tolerance.TRAINING_RTOL)."""
     import warnings
 
     for step in range(steps):
