@@ -7,6 +7,10 @@ README). The processes take turns: one untimed epoch (Keras traces its step ther
 ``--rounds`` timed epochs each, the order alternating between rounds. All engines start from
 the same weights, drawn once from ``model(rnncore, "rnncore")``.
 
+Keras runs on the backends ``--backends`` names (default: ``KERAS_BACKEND``, else
+tensorflow), one process and one row per backend: ``--backends tensorflow,jax`` sets Keras on
+TensorFlow and Keras on JAX beside rnncore.
+
 A script supplies ``data()`` (returns ``x, y``, built the same in every process) and
 ``model(lib, engine)`` (``lib`` is ``rnncore`` or ``keras``; returns a compiled model), and
 calls :func:`run` under ``if __name__ == "__main__"``.
@@ -18,14 +22,13 @@ import subprocess
 import sys
 import time
 
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+from rnncore._cli import _machine
 
 
 def _worker(engine, weights_path, data, model, batch):
     """Reads 'epoch' lines on stdin, answers one JSON line per epoch."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if engine.startswith("keras"):
-        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         import keras as lib
     else:
         import rnncore as lib
@@ -58,22 +61,18 @@ def _save_weights(model):
     return path
 
 
-def _cpu():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "unknown")
-    flags = open("/proc/cpuinfo").read()
-    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
-    return cpu, isa
-
-
-def _main(script, model, engines, title, rounds):
+def _main(script, model, engines, title, rounds, backends):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     path = _save_weights(model)
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
-    removed = [k for k in OPENBLAS_VARS if k in os.environ]
-    procs = {e: subprocess.Popen([sys.executable, script, "--worker", e, path], env=env,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for e in engines}
+    env, removed = _machine.child_env()
+    procs = {}
+    for engine in engines:
+        for backend in backends if engine.startswith("keras") else [None]:
+            label = engine.replace("keras", f"keras/{backend}", 1) if backend else engine
+            procs[label] = subprocess.Popen(
+                [sys.executable, script, "--worker", engine, path],
+                env=dict(env, KERAS_BACKEND=backend) if backend else env,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     times = {e: [] for e in procs}
     losses = {e: [] for e in procs}
     for round_ in range(rounds + 1):
@@ -88,11 +87,10 @@ def _main(script, model, engines, title, rounds):
     for p in procs.values():
         p.stdin.close()
         p.wait()
-    cpu, isa = _cpu()
     print(title)
-    print(f"CPU: {cpu} ({isa}), {os.cpu_count()} cores; removed from the engines' "
-          f"environment: {removed or 'nothing'}")
-    width = max(len(e) for e in engines) + 1
+    print(_machine.describe_machine(_machine.machine()))
+    print(_machine.env_note(removed))
+    width = max(len(e) for e in procs) + 1
     for e in procs:
         ms = sorted(t * 1e3 for t in times[e])
         print(f"{e:{width}s} median {ms[len(ms) // 2]:7.2f} ms/step  (epochs: "
@@ -119,13 +117,17 @@ def run(script, description, data, model, batch, title, engines=("rnncore", "ker
     title : str
         First line of the table: the model and data.
     engines : tuple of str
-        Names of the table's rows; a name starting with ``keras`` runs in Keras, any other
-        in rnncore.
+        Names of the table's rows; a name starting with ``keras`` runs in Keras, once per
+        backend of ``--backends``, any other in rnncore.
     """
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
         _worker(sys.argv[2], sys.argv[3], data, model, batch)
         return
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backends", default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+                        help="comma-separated Keras backends, one row each (default: "
+                             "KERAS_BACKEND, else tensorflow)")
     args = parser.parse_args()
-    _main(script, model, engines, title, args.rounds)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    _main(script, model, engines, title, args.rounds, backends)

@@ -1,14 +1,12 @@
 """Time per training step of Keras's "addition" sequence-to-sequence example (LSTM encoder →
 RepeatVector → LSTM decoder → TimeDistributed(Dense(softmax))) trained with ``fit`` in rnncore
-and in Keras 3 (TensorFlow), on the same data, from equal weights.
+and in Keras 3, on the same data, from equal weights.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/addition_seq2seq_fit.py
+    .venv/bin/python benchmarks/addition_seq2seq_fit.py [--backends tensorflow,jax]
 
-Each engine runs in its own process (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
-environment, see README); the processes take turns: one untimed epoch (Keras traces its step
-there), then ``--rounds`` timed epochs each, alternating engines. Prints ms per step (median
-over the timed epochs) and the final losses, which agree when the libraries do. The harness
-is ``_fit_timing.py``.
+Prints ms per step (median over the timed epochs) and the losses, which agree when the
+libraries do. How it is measured (one process per engine, turns, warm-up epoch, OpenBLAS overrides
+removed) and the ``--backends`` option: ``_fit_timing.py``.
 """
 from _fit_timing import run
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+from rnncore._cli._machine import UNSET_VARS as OPENBLAS_VARS
 
 
 def _openblas_overrides():

@@ -1,16 +1,14 @@
 """Time per training step of ``RNN(LSTMCell(64))`` against ``LSTM(64)``, in rnncore and in
-Keras 3 (TensorFlow), trained with ``fit`` on the same data from equal weights.
+Keras 3, trained with ``fit`` on the same data from equal weights.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/rnn_cell_fit.py
+    .venv/bin/python benchmarks/rnn_cell_fit.py [--backends tensorflow,jax]
 
 The model is the seeds' size "64": Embedding(10000, 64) → recurrent(64) → Dense(1, sigmoid),
 100 steps, batch 64, RMSprop(1e-4), binary crossentropy, float32. rnncore's RNN(LSTMCell)
 runs the LSTM layer's fused kernel, so its two rows should match; Keras's RNN over a cell
-runs a generic while-loop. Each engine runs in its own process (OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE removed from its environment, see README); the processes take turns: one
-untimed epoch (Keras traces its step there), then ``--rounds`` timed epochs each. Prints ms
-per step (median over the timed epochs) and the losses, equal where the models are. The
-harness is ``_fit_timing.py``.
+runs a generic loop. Prints ms per step (median over the timed epochs) and the losses, equal
+where the models are. How it is measured (one process per engine, turns, warm-up epoch, OpenBLAS overrides
+removed) and the ``--backends`` option: ``_fit_timing.py``.
 """
 from _fit_timing import run
 

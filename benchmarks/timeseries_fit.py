@@ -1,13 +1,15 @@
 """Time per training step of the Keras weather-forecasting example's model, LSTM(32) on
-windows of a multivariate series, in rnncore and in Keras 3 (TensorFlow), trained with ``fit``
-from equal weights.
+windows of a multivariate series, in rnncore and in Keras 3, trained with ``fit`` from equal
+weights.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/timeseries_fit.py
+    .venv/bin/python benchmarks/timeseries_fit.py [--backends tensorflow,jax]
 
 The windows are made with ``rnncore.utils.timeseries_dataset_from_array`` (the same windows as
 Keras's, tested in tests/test_timeseries.py) from a synthetic 7-feature series: 120 past
 steps (one every 6 rows) predict the first feature 72 rows ahead. Input((120, 7)) →
-LSTM(32) → Dense(1), Adam(1e-3), mse, batch 256, float32. The harness is ``_fit_timing.py``.
+LSTM(32) → Dense(1), Adam(1e-3), mse, batch 256, float32. How it is measured (one process
+per engine, turns, warm-up epoch, OpenBLAS overrides removed) and the ``--backends`` option:
+``_fit_timing.py``.
 """
 from _fit_timing import run
 
