@@ -274,21 +274,21 @@ def test_a_crash_while_saving_keeps_the_previous_file(tmp_path, rng, monkeypatch
     before = path.read_bytes()
     from rnncore.models import _saving
 
-    def broken(f, meta, *arrays):
+    def broken(model, f, *args):
         f.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(_saving, "_write_archive", broken)
+    monkeypatch.setattr(_saving._legacy_h5, "write", broken)
     with pytest.raises(OSError, match="disk full"):
         model.save(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.h5"]
 
 
-def test_loading_a_non_rnncore_file_is_a_clear_error(tmp_path):
+def test_loading_a_truncated_hdf5_file_is_a_clear_error(tmp_path):
     path = tmp_path / "x.h5"
     path.write_bytes(b"\x89HDF\r\n")
-    with pytest.raises(ValueError, match="not an rnncore file"):
+    with pytest.raises(ValueError, match="x.h5.* is a truncated HDF5 file"):
         rnncore.models.load_model(path)
 
 

@@ -278,4 +278,6 @@ class Bidirectional(Layer):
 
         config = dict(config)
         layer = deserialize(config.pop("layer"))
+        if isinstance(config.get("backward_layer"), dict):  # Keras writes both layers
+            config["backward_layer"] = deserialize(config["backward_layer"])
         return cls(layer, **config)

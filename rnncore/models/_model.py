@@ -487,7 +487,8 @@ class Model(TrainStep, Layer):
     @exclusive
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save architecture, weights, compile settings and (once trained, unless
-        ``include_optimizer=False``) the optimizer's state to one file (rnncore's format)."""
+        ``include_optimizer=False``) the optimizer's state in the Keras format the file name
+        chooses: ``.keras`` (Keras 3) or ``.h5``/``.hdf5`` (legacy HDF5); Keras loads either."""
         from . import _saving
 
         _saving.save_model(self, filepath, overwrite=overwrite,
@@ -503,7 +504,7 @@ class Model(TrainStep, Layer):
     def load_weights(self, filepath, skip_mismatch=False):
         from . import _saving
 
-        _saving.load_weights(self, filepath)
+        _saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):

@@ -41,6 +41,7 @@ import zlib
 import numpy as np
 
 from .. import _config
+from . import _hdf5, _keras_files, _legacy_h5
 from numpy.lib import format as _npy
 
 FORMAT, VERSION = "rnncore", 1
@@ -207,27 +208,70 @@ def _compile_config(model):
             "weighted_metrics": [names(h.weighted_metric_ids) for h in heads]}
 
 
+def _suffix_error(filepath):
+    return ValueError("Invalid filepath extension for saving. Please add either a `.keras` "
+                      "extension for the native Keras format (recommended) or a `.h5` "
+                      "extension (legacy HDF5, what tf.keras and Keras 2 wrote). "
+                      f"Received: filepath={filepath}")
+
+
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Write `model` in the Keras format its file name chooses, as ``keras.saving.save_model``:
+    ``.keras`` (Keras 3's ZIP) or ``.h5``/``.hdf5`` (legacy HDF5)."""
+    name = str(os.fspath(filepath))
+    if name.endswith(".keras"):
+        writer = _keras_files.write_keras
+    elif name.endswith((".h5", ".hdf5")):
+        writer = _legacy_h5.write
+    else:
+        raise _suffix_error(name)
     if not model.built:
         raise ValueError(f"Model {model.name!r} is not built yet: fit it or call it on data "
                          "before saving")
-    meta = {"format": FORMAT, "version": VERSION, "kind": "model",
-            "model": {"class_name": type(model).__name__, "config": model.get_config()},
-            "compile": _compile_config(model), "weights": _weights_meta(model)}
-    state = _optimizer_state(model) if include_optimizer else []
-    if state:
-        meta["optimizer_state"] = [{"shape": list(a.shape), "dtype": a.dtype.name,
-                                    "file": f"optimizer/{i}.npy"} for i, a in enumerate(state)]
-    _atomic_write(filepath, lambda f: _write_archive(f, meta, model.get_weights(), state),
-                  overwrite)
+    _atomic_write(filepath, lambda f: writer(model, f, include_optimizer), overwrite)
 
 
 def save_weights(model, filepath, overwrite=True):
+    """Write `model`'s weights to a Keras 3 ``.weights.h5`` file."""
+    name = str(os.fspath(filepath))
+    if not name.endswith(".weights.h5"):
+        hint = ""
+        if name.endswith((".h5", ".hdf5", ".keras")):
+            hint = (" (to save the whole model, architecture included, in that file use "
+                    "model.save)")
+        raise ValueError(f"The filename must end in `.weights.h5`.{hint} Received: "
+                         f"filepath={name}")
     if not model.built:
         raise ValueError(f"Model {model.name!r} is not built yet: nothing to save")
-    meta = {"format": FORMAT, "version": VERSION, "kind": "weights",
-            "weights": _weights_meta(model)}
-    _atomic_write(filepath, lambda f: _write_archive(f, meta, model.get_weights()), overwrite)
+    _atomic_write(filepath, lambda f: _keras_files.write_weights_h5(model, f), overwrite)
+
+
+def _sniff(filepath):
+    """What a file holds, by its first bytes: "rnncore" (rnncore's former ZIP format),
+    "keras" (a .keras ZIP), "hdf5", or None."""
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No file at {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a directory, not a model file")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError):
+            return "keras" if str(path).endswith(".keras") else "rnncore"
+        return "rnncore" if INDEX in names else "keras"
+    if head.startswith(b"\x89HDF"):
+        return "hdf5"
+    return None
+
+
+def _unknown_format(filepath):
+    return ValueError(f"File format not supported: filepath={os.fspath(filepath)}. rnncore "
+                      "reads Keras's `.keras` files, `.weights.h5` weights and legacy HDF5 "
+                      "`.h5` files (and files of rnncore's former ZIP format)")
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -503,7 +547,7 @@ def _layer_classes(entries):
                 yield from _layer_classes(config[key])
 
 
-def load_weights(model, filepath):
+def _load_weights_rnncore(model, filepath):
     with _Archive(filepath) as archive:
         if not model.built:
             raise ValueError(f"Model {model.name!r} is not built yet: build it (or call it on "
@@ -512,8 +556,8 @@ def load_weights(model, filepath):
         model.set_weights(archive.read_weights())
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a model written by ``model.save`` (architecture, weights, compile settings)."""
+def _load_model_rnncore(filepath, compile=True):
+    """Load a model of rnncore's former ZIP format (architecture, weights, compile settings)."""
     from ..layers._registry import _classes
     from ._functional import Functional
     from ._sequential import Sequential
@@ -565,3 +609,47 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model.optimizer.load_own_variables(
                 {str(i): a for i, a in enumerate(archive.read_state())})
     return model
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """Set `model`'s weights from a ``.keras``, ``.weights.h5`` or legacy ``.h5`` file (or one
+    of rnncore's former format), chosen by the file's content."""
+    kind = _sniff(filepath)
+    if not model.built:
+        raise ValueError(f"Model {model.name!r} is not built yet: build it (or call it on "
+                         "data) before load_weights")
+    if kind == "rnncore":
+        return _load_weights_rnncore(model, filepath)
+    if kind == "keras":
+        return _keras_files.load_weights_keras(model, filepath, skip_mismatch)
+    if kind == "hdf5":
+        with _hdf5.open_read(filepath, repr(os.fspath(filepath))) as h5:
+            legacy = "layer_names" in h5.attrs or "layer_names0" in h5.attrs or \
+                _hdf5.has(h5, "model_weights")
+        if legacy:
+            return _legacy_h5.load_weights(model, filepath, skip_mismatch)
+        return _keras_files.load_weights_h5(model, filepath, skip_mismatch)
+    raise _unknown_format(filepath)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model from a ``.keras`` file or a legacy ``.h5`` file (or one of rnncore's former
+    format), as ``keras.models.load_model``: architecture, weights, compile settings and the
+    optimizer's state. Loading never runs code stored in the file (see ``safe_mode``).
+
+    Parameters
+    ----------
+    filepath : str or path.
+    custom_objects : accepted for Keras compatibility; rnncore rebuilds its own classes only.
+    compile : bool, compile the model with the file's settings (default True).
+    safe_mode : bool, Keras's flag; rnncore refuses code stored in a file (a ``Lambda``) in
+        both modes, with an error naming the layer.
+    """
+    kind = _sniff(filepath)
+    if kind == "rnncore":
+        return _load_model_rnncore(filepath, compile)
+    if kind == "keras":
+        return _keras_files.load_keras(filepath, compile, safe_mode)
+    if kind == "hdf5":
+        return _legacy_h5.load_model(filepath, compile, safe_mode)
+    raise _unknown_format(filepath)

@@ -1,0 +1,167 @@
+"""Bounded reading and plain writing of the HDF5 files Keras writes (``model.weights.h5``
+inside a ``.keras`` archive, ``.weights.h5``, legacy ``.h5``), through h5py alone.
+
+Reading trusts nothing in the file: a dataset is read only once its shape equals the shape the
+model (rebuilt from the file's config, under the weight budget) expects, and its dtype is a
+number of the expected kind, so a crafted file cannot make rnncore allocate more than the
+model's own weights. A truncated or damaged file becomes a ValueError naming the file and the
+dataset, never h5py's bare OSError.
+"""
+import io
+
+import numpy as np
+
+try:
+    import h5py
+except ImportError:  # pragma: no cover - h5py is a dependency; say so when it is missing
+    h5py = None
+
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# Keras splits a long attribute (a model's layer names) into name0, name1, ... because an HDF5
+# object header holds at most 64 KiB
+_ATTR_LIMIT = 64512
+
+
+def require_h5py():
+    if h5py is None:
+        raise ImportError("Reading and writing Keras's .keras, .weights.h5 and .h5 files needs "
+                          "h5py: pip install h5py")
+    return h5py
+
+
+class H5Error(ValueError):
+    """A file that is not the HDF5 rnncore expected (raised with the file and dataset named)."""
+
+
+def open_read(source, what):
+    """Open `source` (a path or bytes) for reading; `what` names it in errors."""
+    require_h5py()
+    if isinstance(source, (bytes, bytearray)):
+        head, source = bytes(source[:8]), io.BytesIO(source)
+    else:
+        with open(source, "rb") as f:
+            head = f.read(8)
+    if head != SIGNATURE and head and SIGNATURE.startswith(head):
+        raise H5Error(f"{what} is a truncated HDF5 file ({len(head)} bytes)")
+    if head != SIGNATURE:
+        raise H5Error(f"{what} is not an HDF5 file (it starts with {head!r}, expected "
+                      f"{SIGNATURE!r})")
+    try:
+        return h5py.File(source, "r")
+    except (OSError, ValueError) as exc:
+        raise H5Error(f"{what} is a damaged or truncated HDF5 file ({exc})") from None
+
+
+def group(parent, name, what):
+    """The subgroup `name` of `parent`, or an H5Error naming what is missing."""
+    try:
+        item = parent.get(name)
+    except (OSError, ValueError, KeyError) as exc:
+        raise H5Error(f"{what}: cannot read group {_join(parent, name)!r} ({exc})") from None
+    if item is None:
+        raise H5Error(f"{what}: it has no group {_join(parent, name)!r}")
+    if not isinstance(item, h5py.Group):
+        raise H5Error(f"{what}: {_join(parent, name)!r} is not a group")
+    return item
+
+
+def has(parent, name):
+    try:
+        return name in parent
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _join(parent, name):
+    base = parent.name.rstrip("/")
+    return f"{base}/{name}".lstrip("/")
+
+
+def read_array(parent, name, shape, kinds, what, dtype=None):
+    """The dataset `name` of `parent` as a C-ordered array, after checking that its shape is
+    exactly `shape` and its dtype's kind is one of `kinds` ("f" float, "i"/"u" integer);
+    cast to `dtype` when given."""
+    path = _join(parent, name)
+    try:
+        ds = parent.get(name)
+    except (OSError, ValueError, KeyError) as exc:
+        raise H5Error(f"{what}: cannot read dataset {path!r} ({exc})") from None
+    if ds is None:
+        raise H5Error(f"{what}: it has no dataset {path!r}, expected one of shape "
+                      f"{tuple(shape)}")
+    if not isinstance(ds, h5py.Dataset):
+        raise H5Error(f"{what}: {path!r} is a group, expected a dataset of shape "
+                      f"{tuple(shape)}")
+    if tuple(ds.shape or ()) != tuple(shape):
+        raise H5Error(f"{what}: dataset {path!r} has shape {tuple(ds.shape or ())}, the model "
+                      f"expects {tuple(shape)}")
+    if ds.dtype.kind not in kinds or ds.dtype.hasobject:
+        raise H5Error(f"{what}: dataset {path!r} has dtype {ds.dtype}, expected a "
+                      f"{'float' if kinds == 'f' else 'numeric'} array")
+    try:
+        value = ds[()]
+    except (OSError, ValueError, TypeError) as exc:
+        raise H5Error(f"{what}: dataset {path!r} cannot be read, the file is damaged or "
+                      f"truncated ({exc})") from None
+    value = np.asarray(value)
+    return np.array(value, dtype=dtype or value.dtype.newbyteorder("="), order="C")
+
+
+def write_array(parent, name, value):
+    value = np.asarray(value)
+    parent.create_dataset(name, data=value)
+
+
+def read_strings(obj, name, what):
+    """A list-of-strings attribute as Keras writes it, chunks (name0, name1, ...) included."""
+    attrs = obj.attrs
+    try:
+        if name in attrs:
+            values = list(np.atleast_1d(attrs[name]))
+        else:
+            values, k = [], 0
+            while f"{name}{k}" in attrs:
+                values += list(np.atleast_1d(attrs[f"{name}{k}"]))
+                k += 1
+            if k == 0:
+                raise H5Error(f"{what}: {obj.name!r} has no attribute {name!r}")
+    except (OSError, TypeError) as exc:
+        raise H5Error(f"{what}: cannot read attribute {name!r} of {obj.name!r} ({exc})") \
+            from None
+    out = []
+    for v in values:
+        if isinstance(v, (bytes, np.bytes_)):
+            v = v.decode("utf-8", "replace")
+        if not isinstance(v, str):  # Keras writes an empty list as an empty float array
+            raise H5Error(f"{what}: attribute {name!r} of {obj.name!r} holds {v!r}, expected "
+                          "strings")
+        out.append(str(v))
+    return out
+
+
+def write_strings(obj, name, values):
+    """Write a list of strings as Keras's ``save_attributes_to_hdf5_group`` does: as bytes,
+    split into name0, name1, ... when longer than an object header holds."""
+    data = [v.encode("utf-8") for v in values]
+    if not data:
+        obj.attrs[name] = np.array([], dtype=np.float64)  # what Keras writes for none
+        return
+    array = np.asarray(data)
+    chunks = 1
+    while array.nbytes / chunks > _ATTR_LIMIT:
+        chunks += 1
+    if chunks == 1:
+        obj.attrs[name] = array
+        return
+    for k, part in enumerate(np.array_split(array, chunks)):
+        obj.attrs[f"{name}{k}"] = part
+
+
+def read_text_attr(obj, name, what):
+    try:
+        value = obj.attrs.get(name)
+    except (OSError, TypeError) as exc:
+        raise H5Error(f"{what}: cannot read attribute {name!r} ({exc})") from None
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode("utf-8")
+    return value

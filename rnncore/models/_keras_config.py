@@ -1,0 +1,434 @@
+"""Model configs in Keras 3's schema, both ways, and the safety check of a config from a file.
+
+Writing: rnncore's ``get_config`` already uses Keras's keys; this adds what Keras's
+``deserialize_keras_object`` reads (``module``, ``registered_name``, ``build_config``,
+``compile_config``), writes a Sequential's input as an InputLayer entry and a functional
+model's calls as Keras 3's ``__keras_tensor__`` arguments, and leaves out rnncore's own
+options where they hold their defaults (a non-default ``truncate_gradient`` stays: Keras then
+refuses the file by naming it, which is better than silently training another model).
+
+Reading: Keras 3 configs (and Keras 2 / tf.keras ones from legacy ``.h5`` files) become rnncore
+configs through ``_cloning``'s translation, after :func:`check_safe` has refused anything that
+would mean running code or naming a class rnncore does not have.
+"""
+import copy
+
+_MODULES = (("layers", "keras.layers"), ("initializers", "keras.initializers"),
+            ("regularizers", "keras.regularizers"), ("constraints", "keras.constraints"),
+            ("optimizers", "keras.optimizers"), ("losses", "keras.losses"),
+            ("metrics", "keras.metrics"))
+_KEY_KINDS = {"_initializer": "initializers", "_regularizer": "regularizers",
+              "_constraint": "constraints"}
+# rnncore's own options, left out of a Keras config while they hold these values
+_RNNCORE_DEFAULTS = {"truncate_gradient": -1}
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+# what a recurrent layer of Keras 3 takes; rnncore writes the value Keras would use anyway
+_KERAS_RECURRENT_DROP = {"SimpleRNN": ("use_cudnn", "implementation"),
+                         "GRU": ("implementation",), "LSTM": ("implementation",)}
+
+
+def _kind_of(key):
+    if key is None:
+        return None
+    for suffix, kind in _KEY_KINDS.items():
+        if key.endswith(suffix):
+            return kind
+    if key in ("layer", "layers", "backward_layer", "cell", "cells"):
+        return "layers"
+    return None
+
+
+def _module(class_name, kind):
+    import rnncore
+
+    if kind is not None:
+        return dict(_MODULES)[kind]
+    for name, module in _MODULES:
+        if isinstance(getattr(getattr(rnncore, name), class_name, None), type):
+            return module
+    return "keras"
+
+
+def _decorate(value, key=None):
+    """rnncore's nested ``{"class_name", "config"}`` objects with Keras's ``module`` and
+    ``registered_name``; rnncore's own options at their defaults left out."""
+    if isinstance(value, list):
+        return [_decorate(item, key) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" in value and isinstance(value.get("config"), dict):
+        name = value["class_name"]
+        config = {k: _decorate(v, k) for k, v in value["config"].items()
+                  if not (k in _RNNCORE_DEFAULTS and v == _RNNCORE_DEFAULTS[k])}
+        for option in _KERAS_RECURRENT_DROP.get(name, ()):
+            config.pop(option, None)
+        out = {"module": value.get("module") or _module(name, _kind_of(key)),
+               "class_name": name, "config": config,
+               "registered_name": value.get("registered_name")}
+        out.update({k: v for k, v in value.items() if k not in out and k != "config"})
+        return out
+    return {k: _decorate(v, k) for k, v in value.items()}
+
+
+def _tensor(t):
+    from ..layers import InputLayer
+
+    layer, node_index, tensor_index = t._keras_history
+    return layer, node_index, tensor_index, isinstance(layer, InputLayer)
+
+
+def _functional_nodes(model, config):
+    """Rewrite each ``inbound_nodes`` entry of a functional config in Keras 3's form."""
+    from ..layers import RNN, Bidirectional, RNNBase
+    from ._functional import _flat, _mask_tensor
+
+    shapes = {}  # rnncore ref (name, call, index) -> (shape, dtype)
+    call_index, seen = {}, {}
+    for node in model._nodes:
+        call_index[id(node)] = seen.get(id(node.layer), 0)
+        seen[id(node.layer)] = call_index[id(node)] + 1
+
+    def ref_of(t):
+        layer, node_index, tensor_index, is_input = _tensor(t)
+        call = 0 if is_input else call_index[id(layer._inbound_nodes[node_index])]
+        shapes[(layer.name, call, tensor_index)] = (list(t.shape), t.dtype)
+        return [layer.name, call, tensor_index]
+
+    def kt(t):
+        ref = ref_of(t)
+        shape, dtype = shapes[tuple(ref)]
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": shape, "dtype": dtype, "keras_history": ref}}
+
+    by_name = {entry["name"]: entry for entry in config["layers"]}
+    done = {name: 0 for name in by_name}
+    for node in model._nodes:
+        entry = by_name[node.layer.name]
+        k = done[node.layer.name]
+        done[node.layer.name] += 1
+        old = entry["inbound_nodes"][k]
+        kwargs = {key: value for key, value in old.get("kwargs", {}).items() if key != "mask"}
+        inputs = _flat(node.inputs)
+        recurrent = isinstance(node.layer, (RNNBase, RNN, Bidirectional))
+        if recurrent and len(inputs) > 1:
+            args = [kt(inputs[0])]
+            kwargs["initial_state"] = [kt(t) for t in inputs[1:]]
+        elif old.get("is_list"):
+            args = [[kt(t) for t in inputs]]
+        else:
+            args = [kt(inputs[0])] if inputs else []
+        mask = _mask_tensor(node)
+        if isinstance(mask, list):
+            kwargs["mask"] = [None if m is None else kt(m) for m in mask]
+        elif mask is not None:
+            kwargs["mask"] = kt(mask)
+        entry["inbound_nodes"][k] = {"args": args, "kwargs": kwargs}
+    for key in ("input_layers", "output_layers"):
+        refs = config[key]
+        config[key] = refs[0] if len(refs) == 1 else refs
+
+
+def model_config(model):
+    """``model``'s architecture as Keras 3's ``config.json`` holds it (without the compile
+    settings, see :func:`compile_config`)."""
+    from ..layers import InputLayer
+    from ._functional import Functional
+    from ._sequential import Sequential
+
+    config = copy.deepcopy(model.get_config())
+    if isinstance(model, Sequential):
+        shape = config.get("build_input_shape")
+        layers = config["layers"]
+        if shape is not None and not (layers and layers[0]["class_name"] == "InputLayer"):
+            dtype = "float32"
+            inputs = getattr(model, "inputs", None)
+            if inputs:
+                dtype = getattr(inputs[0], "dtype", dtype)
+            first = model._layers[0] if model._layers else None
+            name = first.name if isinstance(first, InputLayer) else "input_layer"
+            layers.insert(0, {"class_name": "InputLayer",
+                              "config": {"batch_shape": list(shape), "dtype": dtype,
+                                         "sparse": False, "ragged": False, "name": name}})
+        out = {"module": "keras", "class_name": "Sequential",
+               "config": _decorate(config), "registered_name": None,
+               "build_config": {"input_shape": shape}}
+    elif isinstance(model, Functional):
+        config["trainable"] = model.trainable
+        _functional_nodes(model, config)
+        out = {"module": "keras.src.models.functional", "class_name": "Functional",
+               "config": _decorate(config), "registered_name": "Functional",
+               "build_config": {"input_shape": None}}
+    else:
+        raise ValueError(f"Model {model.name!r} is a subclassed {type(model).__name__}: "
+                         "Keras's file formats hold Sequential and functional models only; "
+                         "save its weights with save_weights instead")
+    return out
+
+
+def compile_config(model):
+    """Keras 3's ``compile_config`` of a compiled model (None when it is not compiled)."""
+    from ._saving import _compile_config
+
+    c = _compile_config(model)
+    if c is None:
+        return None
+    out = _decorate({"optimizer": c["optimizer"]})
+    loss = c["loss"]
+    out["loss"] = _decorate(loss, "loss") if isinstance(loss, (dict, list)) else loss
+    single = not isinstance(c["loss"], list)
+    out["loss_weights"] = None if single and c["loss_weights"] in (None, 1, 1.0) else \
+        c["loss_weights"]
+    for key in ("metrics", "weighted_metrics"):
+        value = c[key]
+        out[key] = (value or None) if single else value
+    out.update(run_eagerly=False, steps_per_execution=1, jit_compile=False)
+    return out
+
+
+# ---- reading ---------------------------------------------------------------------------------
+class UnsafeConfig(ValueError):
+    pass
+
+
+_OP_MODULES = ("keras.src.ops", "keras.ops")
+_PLAIN = ("__keras_tensor__", "__tuple__", "__numpy__")
+
+
+def _known_classes():
+    from ..layers._registry import _classes
+
+    return (set(_classes()) | {"Functional", "Sequential", "Model"}) - {"Layer", "RNNBase"}
+
+
+def _layer_name(entry):
+    config = entry.get("config") if isinstance(entry, dict) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    if isinstance(config, dict) and isinstance(config.get("name"), str):
+        name = config["name"]
+    return name
+
+
+# the ops Keras 3 records in a functional graph to compute a Masking layer's mask (a legacy
+# .h5 config names them without a module)
+_MASK_OPS = ("NotEqual", "Any", "ConvertToTensor", "Cast", "Equal", "LogicalAnd", "All")
+_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells", "layers")
+
+
+def _is_op(entry):
+    module = entry.get("module")
+    if isinstance(module, str):
+        return module.startswith(_OP_MODULES)
+    return entry.get("class_name") in _MASK_OPS
+
+
+def check_safe(config, where, safe_mode=True):
+    """Refuse a config that would need code to run or names a class rnncore does not have.
+
+    A ``Lambda`` (marshalled Python bytecode), Keras's serialized functions (``__lambda__``,
+    ``function`` with a non-Keras module) and classes registered by user code
+    (``registered_name`` such as ``"my_package>MyLayer"``, a ``module`` outside Keras) are
+    refused with a ValueError naming the layer, whatever ``safe_mode`` says: rnncore never
+    runs code stored in a file.
+    """
+    known = _known_classes()
+
+    def refuse(message):
+        raise UnsafeConfig(f"{where}: {message}")
+
+    def check_object(value, layer):
+        name = value.get("class_name")
+        module = value.get("module")
+        if name in ("Lambda", "__lambda__"):
+            refuse(f"layer {layer!r} is a Lambda, which holds Python bytecode; rnncore never "
+                   "runs code stored in a file (Keras's safe_mode; rnncore has no "
+                   "safe_mode=False). Build that layer in code and load the weights with "
+                   "load_weights")
+        if name == "function" and module not in (None, "builtins") and not str(
+                module).startswith("keras"):
+            refuse(f"layer {layer!r} names the function {value.get('config')!r} of module "
+                   f"{module!r}; rnncore rebuilds Keras's own functions only")
+        registered = value.get("registered_name")
+        if registered not in (None, name) and not str(module).startswith("keras"):
+            refuse(f"layer {layer!r} uses class {registered!r} registered by user code; "
+                   "rnncore rebuilds its own classes only")
+        if isinstance(module, str) and not module.startswith("keras") and \
+                module != "builtins" and name not in _PLAIN:
+            refuse(f"layer {layer!r} names class {name!r} of module {module!r}; rnncore "
+                   "rebuilds Keras's own classes only")
+
+    def visit(value, layer, key=None, in_graph=False):
+        if isinstance(value, list):
+            for item in value:
+                visit(item, layer, key, in_graph)
+            return
+        if not isinstance(value, dict):
+            return
+        if isinstance(value.get("class_name"), str) and "config" in value:
+            if key in _LAYER_KEYS:
+                layer = _layer_name(value)
+                name = value["class_name"]
+                if name not in known and name not in ("Lambda",) and not (
+                        in_graph and _is_op(value)):
+                    refuse(f"layer {layer!r} is of class {name!r}, which rnncore cannot "
+                           f"rebuild; it rebuilds {sorted(known - {'Lambda'})}")
+            check_object(value, layer)
+        graph = isinstance(value.get("config"), dict) and "input_layers" in value["config"]
+        for k, item in value.items():
+            if k == "config" and isinstance(item, dict):
+                for k2, item2 in item.items():
+                    visit(item2, layer, k2, graph)
+            elif k != "class_name":
+                visit(item, layer, k, in_graph)
+
+    if isinstance(config, dict) and config.get("class_name") == "Lambda":
+        check_object(config, _layer_name(config))
+    visit(config, _layer_name(config) if isinstance(config, dict) else None)
+
+
+def _keras_history(item):
+    if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+        return item["config"]["keras_history"][0]
+    return None
+
+
+def _walk_tensors(value):
+    if isinstance(value, list):
+        for item in value:
+            yield from _walk_tensors(item)
+    elif isinstance(value, dict):
+        name = _keras_history(value)
+        if name is not None:
+            yield name
+        else:
+            for item in value.values():
+                yield from _walk_tensors(item)
+
+
+def strip_mask_ops(config, where):
+    """Keras 3 records the ops a Masking layer's mask is computed with (``NotEqual``,
+    ``Any``, ``ConvertToTensor``) as nodes of the functional graph, passed on as ``mask=``.
+    rnncore's layers carry masks themselves, so those nodes and the ``mask=`` arguments they
+    feed are dropped; an op whose result feeds a layer's inputs is refused by name."""
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        return
+    ops = {e.get("name") for e in layers if isinstance(e, dict) and _is_op(e)}
+    if not ops:
+        return
+    for entry in layers:
+        if not isinstance(entry, dict) or entry.get("name") in ops:
+            continue
+        for node in entry.get("inbound_nodes", []):
+            if not isinstance(node, dict):
+                continue
+            kwargs = node.get("kwargs", {})
+            mask = kwargs.get("mask")
+            if mask is not None and set(_walk_tensors(mask)) & ops:
+                if not set(_walk_tensors(mask)) <= ops:
+                    raise ValueError(f"{where}: layer {entry.get('name')!r} is called with a "
+                                     "mask that mixes op results and tensors, which rnncore "
+                                     "does not rebuild")
+                del kwargs["mask"]
+            used = set(_walk_tensors(node.get("args", []))) | set(_walk_tensors(kwargs))
+            if used & ops:
+                op = sorted(used & ops)[0]
+                raise ValueError(f"{where}: layer {entry.get('name')!r} takes the result of "
+                                 f"the operation {op!r} (a keras.ops call in the graph), "
+                                 "which rnncore does not rebuild")
+    config["layers"] = [e for e in layers if not (isinstance(e, dict) and e.get("name") in ops)]
+    for key in ("output_layers",):
+        if set(_walk_tensors([{"class_name": "__keras_tensor__",
+                               "config": {"keras_history": r}}
+                              for r in _refs(config.get(key))])) & ops:
+            raise ValueError(f"{where}: the model outputs the result of a keras.ops call, "
+                             "which rnncore does not rebuild")
+
+
+def _refs(value):
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        return [value]
+    return [r for r in value or [] if isinstance(r, list) and r and isinstance(r[0], str)]
+
+
+def _plain(value):
+    """Keras's ``__tuple__`` wrappers as lists; ``module``/``registered_name``/
+    ``build_config``/``shared_object_id`` dropped from every object but graph tensors."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") == "__tuple__" and isinstance(value.get("config"), dict):
+        return _plain(value["config"].get("value", []))
+    if value.get("class_name") == "__keras_tensor__":
+        return value
+    skip = ("module", "registered_name", "build_config", "shared_object_id", "compile_config")
+    return {k: _plain(v) for k, v in value.items() if k not in skip}
+
+
+def _legacy_sequential(config):
+    """Keras 2: a Sequential's first layer carries ``batch_input_shape`` (and an Embedding
+    ``input_length``) instead of an InputLayer entry."""
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return
+    for entry in layers:
+        inner = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(inner, dict):
+            continue
+        shape = inner.pop("batch_input_shape", None)
+        if entry is layers[0] and shape is not None and entry.get("class_name") != "InputLayer":
+            config.setdefault("build_input_shape", list(shape))
+        if entry.get("class_name") == "InputLayer" and shape is not None:
+            inner.setdefault("batch_shape", list(shape))
+        inner.pop("input_length", None)
+        inner.pop("input_dim", None) if entry.get("class_name") != "Embedding" else None
+        if entry.get("class_name") == "InputLayer":
+            inner.pop("sparse", None)
+
+
+def _legacy_nodes(config):
+    """Keras 2 functional nodes ``[[["layer", node, tensor, {kwargs}], ...]]`` in Keras 3's
+    ``{"args": [...], "kwargs": {...}}`` form."""
+    for entry in config.get("layers", []):
+        nodes = []
+        for node in entry.get("inbound_nodes", []):
+            if isinstance(node, list) and node and isinstance(node[0], list):
+                refs = [list(t[:3]) for t in node]
+                kwargs = dict(node[0][3]) if len(node[0]) > 3 and isinstance(
+                    node[0][3], dict) else {}
+                kts = [{"class_name": "__keras_tensor__", "config": {"keras_history": r}}
+                       for r in refs]
+                nodes.append({"args": [kts if len(kts) > 1 else kts[0]], "kwargs": kwargs})
+            else:
+                nodes.append(node)
+        entry["inbound_nodes"] = nodes
+
+
+def from_keras(config, where):
+    """Rebuild an rnncore model from a Keras config (``{"class_name", "config", ...}``)."""
+    from ..layers import deserialize
+    from ._cloning import _from_keras, _keras_graph
+
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{where}: the model config must be an object with \"class_name\" "
+                         f"and \"config\", found {repr(config)[:80]}")
+    name = config.get("class_name")
+    if name not in ("Sequential", "Functional", "Model"):
+        raise ValueError(f"{where}: the model is a {name!r}; rnncore rebuilds Sequential and "
+                         "functional models (class_name 'Sequential', 'Functional' or 'Model')")
+    inner = copy.deepcopy(config["config"])
+    if name == "Sequential":
+        _legacy_sequential(inner)
+    else:
+        _legacy_nodes(inner)
+        strip_mask_ops(inner, where)
+    config = _from_keras(_plain({"class_name": name, "config": inner}))
+    if name in ("Functional", "Model"):
+        _keras_graph(config["config"])
+        config["config"].pop("trainable", None)
+    if name == "Sequential":
+        layers = config["config"].get("layers", [])
+        if layers and layers[0].get("class_name") == "InputLayer":
+            first = layers[0]["config"]
+            config["config"].setdefault("build_input_shape", first.get("batch_shape"))
+    return deserialize(config)

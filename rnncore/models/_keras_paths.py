@@ -1,0 +1,108 @@
+"""Where Keras 3 keeps each weight inside ``model.weights.h5`` (``.keras`` and ``.weights.h5``).
+
+Keras walks the model as a tree of saveable objects (``keras/src/saving/saving_lib.py``): each
+object with variables writes a group ``<path>/vars`` (attribute ``name`` = the object's name)
+holding its *own* variables as datasets ``0``, ``1``, ... (trainable ones first); its children
+follow under the attribute that holds them. A list of children (a model's ``layers``, a
+``StackedRNNCells``' ``cells``) names each child by its class name in snake case, numbered
+``_1``, ``_2``, ... within the list -- never by the layer's own name, which is not
+reproducible. So Embedding -> LSTM -> Dense is::
+
+    vars                      (the model; no datasets)
+    layers/embedding/vars/0   embeddings
+    layers/lstm/vars          (the layer; its weights belong to its cell)
+    layers/lstm/cell/vars/0   kernel, /1 recurrent_kernel, /2 bias
+    layers/dense/vars/0, /1   kernel, bias
+    optimizer/vars/0, 1, ...  iterations, learning rate, then the slots
+
+A Bidirectional holds ``forward_layer`` and ``backward_layer``, a TimeDistributed its
+``layer``, an RNN its ``cell``, a model used as a layer its own ``layers``. A Sequential's
+layers leave out its InputLayer; a functional model's include theirs.
+"""
+import re
+
+
+def snake_case(name):
+    """Keras's ``naming.to_snake_case`` (``GlobalAveragePooling1D`` ->
+    ``global_average_pooling1d``, ``PReLU`` -> ``p_re_lu``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _is_model(obj):
+    from ._model import Model
+
+    return isinstance(obj, Model)
+
+
+def model_layers(model):
+    """The layers Keras lists as ``model.layers``: a Sequential's without its InputLayer."""
+    from ..layers import InputLayer
+    from ._sequential import Sequential
+
+    layers = list(model.layers)
+    if isinstance(model, Sequential):
+        layers = [layer for layer in layers if not isinstance(layer, InputLayer)]
+    return layers
+
+
+def _children(obj):
+    """``[(attribute, child or list of children)]`` of a layer, in Keras's sorted order."""
+    if _is_model(obj):
+        return [("layers", model_layers(obj))]
+    out = []
+    for attr in ("backward_layer", "cell", "cells", "forward_layer", "layer"):
+        try:
+            child = getattr(obj, attr, None)
+        except Exception:  # a property that needs a built layer
+            child = None
+        if attr == "cells" and isinstance(child, (list, tuple)):
+            out.append((attr, list(child)))
+        elif child is not None and hasattr(child, "weights") and child is not obj:
+            out.append((attr, child))
+    return out
+
+
+def _own_variables(obj, children):
+    below = set()
+    for _, child in children:
+        for c in (child if isinstance(child, list) else [child]):
+            below.update(id(v) for v in c.weights)
+    mine = [v for v in obj.weights if id(v) not in below]
+    return [v for v in mine if v.trainable] + [v for v in mine if not v.trainable]
+
+
+def entries(model):
+    """``[(path, name, [variables])]`` for every saveable object of `model` in Keras's walk
+    order; ``path`` is where its ``vars`` group sits ("" for the model itself)."""
+    out, seen, alive = [], set(), []
+
+    def visit(obj, path):
+        if id(obj) in seen:  # a shared layer is saved once, where Keras first meets it
+            return
+        seen.add(id(obj))
+        alive.append(obj)  # a layer's cell may be made on access: keep each id taken
+        children = _children(obj)
+        out.append((path, getattr(obj, "name", None), _own_variables(obj, children)))
+        for attr, child in children:
+            base = f"{path}/{attr}" if path else attr
+            if isinstance(child, list):
+                used = {}
+                for item in child:
+                    key = snake_case(type(item).__name__)
+                    if key in used:
+                        used[key] += 1
+                        key = f"{key}_{used[key]}"
+                    else:
+                        used[key] = 0
+                    visit(item, f"{base}/{key}")
+            else:
+                visit(child, base)
+
+    visit(model, "")
+    return out
+
+
+def vars_path(path):
+    return f"{path}/vars" if path else "vars"
