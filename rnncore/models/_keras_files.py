@@ -119,7 +119,8 @@ def read_weights_into(model, h5, what, skip_mismatch=False):
                 continue
             raise _hdf5.H5Error(message)
         try:
-            arrays = [_hdf5.read_array(group, str(i), v.shape, "f", what, v.dtype)
+            arrays = [_hdf5.read_array(group, str(i), v.shape, "f",
+                                       f"{what}: layer {name!r}", v.dtype)
                       for i, v in enumerate(variables)]
         except _hdf5.H5Error as exc:
             if not skip_mismatch:

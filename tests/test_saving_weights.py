@@ -1,0 +1,93 @@
+"""``save_weights``/``load_weights`` in Keras 3's ``.weights.h5`` (issue 14): Keras's file-name
+rules, both directions against Keras, and the other files load_weights reads."""
+import numpy as np
+import pytest
+
+import rnncore
+
+
+def _model(lib):
+    L = lib.layers
+    return lib.Sequential([L.Input((6,), dtype="int32"), L.Embedding(20, 4),
+                           L.Bidirectional(L.LSTM(3, return_sequences=True)), L.GRU(2),
+                           L.Dense(1, activation="sigmoid")])
+
+
+@pytest.fixture
+def x(rng):
+    return rng.integers(0, 20, (8, 6))
+
+
+def test_keras_weights_load_into_rnncore(keras, tmp_path, x):
+    k_model = _model(keras)
+    k_model.save_weights(tmp_path / "k.weights.h5")
+    r_model = _model(rnncore)
+    r_model.load_weights(tmp_path / "k.weights.h5")
+    np.testing.assert_allclose(r_model.predict(x, verbose=0),
+                               np.asarray(k_model.predict(x, verbose=0)), atol=1e-5)
+
+
+def test_rnncore_weights_load_into_keras(keras, tmp_path, x):
+    r_model = _model(rnncore)
+    r_model.save_weights(tmp_path / "r.weights.h5")
+    k_model = _model(keras)
+    k_model.load_weights(tmp_path / "r.weights.h5")
+    np.testing.assert_allclose(np.asarray(k_model.predict(x, verbose=0)),
+                               r_model.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_load_weights_reads_a_whole_model_file(tmp_path, x, suffix):
+    # as Keras's load_weights: a .keras archive or a legacy .h5 gives its weights
+    model = _model(rnncore)
+    model.save(tmp_path / f"m{suffix}")
+    other = _model(rnncore)
+    other.load_weights(tmp_path / f"m{suffix}")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name", ["w.h5", "w.keras", "w.weights", "w.npz"])
+def test_save_weights_wants_the_weights_h5_suffix(tmp_path, name):
+    with pytest.raises(ValueError, match=r"must end in `\.weights\.h5`.*Received: filepath="):
+        _model(rnncore).save_weights(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_save_weights_names_model_save_for_a_model_file_name(tmp_path):
+    with pytest.raises(ValueError, match=r"use model\.save"):
+        _model(rnncore).save_weights(tmp_path / "best-lstm-model.h5")
+
+
+def test_load_weights_into_another_architecture_names_the_layer(tmp_path):
+    _model(rnncore).save_weights(tmp_path / "w.weights.h5")
+    L = rnncore.layers
+    other = rnncore.Sequential([L.Input((6,), dtype="int32"), L.Embedding(20, 4),
+                                L.Bidirectional(L.LSTM(5, return_sequences=True)), L.GRU(2),
+                                L.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match=r"w\.weights\.h5.*layer 'lstm_cell'.*layers/"
+                                         r"bidirectional/backward_layer/cell/vars/0.* has "
+                                         r"shape \(4, 12\), the model expects \(4, 20\)"):
+        other.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_load_weights_skip_mismatch_keeps_the_mismatched_layer(tmp_path, x):
+    model = _model(rnncore)
+    model.save_weights(tmp_path / "w.weights.h5")
+    L = rnncore.layers
+    other = rnncore.Sequential([L.Input((6,), dtype="int32"), L.Embedding(20, 4),
+                                L.Bidirectional(L.LSTM(3, return_sequences=True)), L.GRU(2),
+                                L.Dense(2, activation="sigmoid")])
+    dense_before = [w.copy() for w in other.layers[-1].get_weights()]
+    with pytest.warns(UserWarning, match="dense"):
+        other.load_weights(tmp_path / "w.weights.h5", skip_mismatch=True)
+    np.testing.assert_array_equal(other.layers[1].get_weights()[0],
+                                  model.layers[1].get_weights()[0])
+    for a, b in zip(other.layers[-1].get_weights(), dense_before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_load_weights_of_an_unknown_file_says_what_it_reads(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    path.write_text("not weights")
+    with pytest.raises(ValueError, match=r"File format not supported.*\.weights\.h5"):
+        _model(rnncore).load_weights(path)
