@@ -106,7 +106,7 @@ def run(script, description, data, model, batch, title, engines=("rnncore", "ker
     script : str
         The calling script's ``__file__``; the engines' processes run it with ``--worker``.
     description : str
-        The script's one-line description, for ``--help``.
+        The script's docstring; its first line is the ``--help`` description.
     data : callable
         ``data() -> (x, y)``, the training data, built alike in every process.
     model : callable
@@ -123,7 +123,7 @@ def run(script, description, data, model, batch, title, engines=("rnncore", "ker
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
         _worker(sys.argv[2], sys.argv[3], data, model, batch)
         return
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default=os.environ.get("KERAS_BACKEND", "tensorflow"),
                         help="comma-separated Keras backends, one row each (default: "

@@ -13,6 +13,9 @@ from _fit_timing import run
 CHARS, DIGITS = "0123456789+ ", 3
 MAXLEN = DIGITS + 1 + DIGITS
 UNITS, SAMPLES, BATCH = 128, 4000, 32
+TITLE = (f"addition seq2seq LSTM({UNITS})→RepeatVector({DIGITS + 1})→LSTM({UNITS}, "
+         f"return_sequences)→TimeDistributed(Dense({len(CHARS)}, softmax)); x ({SAMPLES}, "
+         f"{MAXLEN}, {len(CHARS)}), batch {BATCH}, Adam, categorical crossentropy, float32")
 
 
 def _data():
@@ -45,7 +48,4 @@ def _model(lib, engine):
 
 
 if __name__ == "__main__":
-    run(__file__, __doc__.splitlines()[0], _data, _model, BATCH,
-        f"addition seq2seq LSTM({UNITS})→RepeatVector({DIGITS + 1})→LSTM({UNITS}, "
-        f"return_sequences)→TimeDistributed(Dense({len(CHARS)}, softmax)); x ({SAMPLES}, "
-        f"{MAXLEN}, {len(CHARS)}), batch {BATCH}, Adam, categorical crossentropy, float32")
+    run(__file__, __doc__, _data, _model, BATCH, TITLE)

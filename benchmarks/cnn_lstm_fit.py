@@ -10,6 +10,8 @@ removed) and the ``--backends`` option: ``_fit_timing.py``.
 from _fit_timing import run
 
 STEPS, FEATURES, SAMPLES, BATCH = 100, 8, 2048, 64
+TITLE = (f"CNN-LSTM Conv1D(32,5,same)→MaxPooling1D(2)→LSTM(32)→Dense(1); x ({SAMPLES}, "
+         f"{STEPS}, {FEATURES}), batch {BATCH}, RMSprop, float32")
 
 
 def _data():
@@ -35,6 +37,4 @@ def _model(lib, engine):
 
 
 if __name__ == "__main__":
-    run(__file__, __doc__.splitlines()[0], _data, _model, BATCH,
-        f"CNN-LSTM Conv1D(32,5,same)→MaxPooling1D(2)→LSTM(32)→Dense(1); x ({SAMPLES}, "
-        f"{STEPS}, {FEATURES}), batch {BATCH}, RMSprop, float32")
+    run(__file__, __doc__, _data, _model, BATCH, TITLE)

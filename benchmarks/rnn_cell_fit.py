@@ -14,6 +14,8 @@ from _fit_timing import run
 
 STEPS, VOCAB, UNITS, SAMPLES, BATCH = 100, 10000, 64, 1024, 64
 ENGINES = ("rnncore RNN(LSTMCell)", "rnncore LSTM", "keras RNN(LSTMCell)", "keras LSTM")
+TITLE = (f"Embedding({VOCAB}, 64) → recurrent({UNITS}) → Dense(1); x ({SAMPLES}, {STEPS}), "
+         f"batch {BATCH}, RMSprop(1e-4), float32")
 
 
 def _data():
@@ -37,6 +39,4 @@ def _model(lib, engine):
 
 
 if __name__ == "__main__":
-    run(__file__, __doc__.splitlines()[0], _data, _model, BATCH,
-        f"Embedding({VOCAB}, 64) → recurrent({UNITS}) → Dense(1); x ({SAMPLES}, {STEPS}), "
-        f"batch {BATCH}, RMSprop(1e-4), float32", ENGINES)
+    run(__file__, __doc__, _data, _model, BATCH, TITLE, ENGINES)

@@ -14,6 +14,8 @@ per engine, turns, warm-up epoch, OpenBLAS overrides removed) and the ``--backen
 from _fit_timing import run
 
 ROWS, FEATURES, PAST, RATE, AHEAD, BATCH = 24000, 7, 720, 6, 72, 256
+TITLE = (f"Input(({PAST // RATE}, {FEATURES})) → LSTM(32) → Dense(1); windows of {ROWS} rows, "
+         f"batch {BATCH}, Adam(1e-3), mse, float32")
 
 
 def _data():
@@ -40,6 +42,4 @@ def _model(lib, engine):
 
 
 if __name__ == "__main__":
-    run(__file__, __doc__.splitlines()[0], _data, _model, BATCH,
-        f"Input(({PAST // RATE}, {FEATURES})) → LSTM(32) → Dense(1); windows of {ROWS} rows, "
-        f"batch {BATCH}, Adam(1e-3), mse, float32")
+    run(__file__, __doc__, _data, _model, BATCH, TITLE)
