@@ -382,14 +382,22 @@ def _legacy_sequential(config):
             inner.setdefault("batch_shape", list(shape))
         inner.pop("input_length", None)
         inner.pop("input_dim", None) if entry.get("class_name") != "Embedding" else None
-        if entry.get("class_name") == "InputLayer":
-            inner.pop("sparse", None)
 
 
 def _legacy_nodes(config):
     """Keras 2 functional nodes ``[[["layer", node, tensor, {kwargs}], ...]]`` in Keras 3's
-    ``{"args": [...], "kwargs": {...}}`` form."""
+    ``{"args": [...], "kwargs": {...}}`` form; an InputLayer's ``batch_input_shape`` as
+    ``batch_shape``."""
     for entry in config.get("layers", []):
+        inner = entry.get("config")
+        if entry.get("class_name") == "InputLayer" and isinstance(inner, dict):
+            shape = inner.pop("batch_input_shape", None)
+            if shape is not None:
+                inner.setdefault("batch_shape", list(shape))
+        elif isinstance(inner, dict):
+            inner.pop("batch_input_shape", None)
+            if entry.get("class_name") == "Embedding":
+                inner.pop("input_length", None)
         nodes = []
         for node in entry.get("inbound_nodes", []):
             if isinstance(node, list) and node and isinstance(node[0], list):

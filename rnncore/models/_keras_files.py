@@ -268,6 +268,8 @@ def _metric_names(metrics):
     names (its metrics are rebuilt from their names)."""
     if metrics is None:
         return None
+    if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
+        metrics = metrics[0]  # Keras 2 writes one list per output
     if isinstance(metrics, list):
         return [_metric_names(m) for m in metrics]
     if isinstance(metrics, dict) and "class_name" in metrics:
