@@ -2,8 +2,10 @@
 
 ::
 
-    python -m rnncore demo     # seed 001's LSTM: rnncore, Keras and PyTorch side by side
-    python -m rnncore bench    # speed matrix: cells x sizes x engines, train and predict
+    python -m rnncore demo     # seed 001's LSTM: rnncore and its peers side by side
+    python -m rnncore bench    # the seeds' models x engines, train and predict speed
+
+The peers are Keras on TensorFlow, Keras on JAX and PyTorch, each where installed.
 
 ``python -m rnncore`` alone prints this help. ``python -m rnncore demo --help`` lists the
 demo's options (data set, cell, units, layers, epochs, samples, ...).
@@ -12,7 +14,8 @@ import argparse
 import sys
 
 _DESCRIPTION = ("rnncore trains recurrent networks on the CPU with Keras's API. These commands "
-                "show how much faster it is than Keras and PyTorch, on the same models.")
+                "show how much faster it is than Keras (on TensorFlow and on JAX) and PyTorch, "
+                "on the same models.")
 
 
 def build_parser():
@@ -23,12 +26,14 @@ def build_parser():
     demo_parser = sub.add_parser(
         "demo", description=demo.DESCRIPTION,
         help="train seed 001's model (Embedding -> LSTM(8) -> Dense) with rnncore, then Keras "
-             "and PyTorch from the same weights; print a side-by-side table, plot the curves")
+             "on TensorFlow and on JAX and PyTorch from the same weights; print a side-by-side "
+             "table, plot the curves")
     demo.add_arguments(demo_parser)
     bench_parser = sub.add_parser(
         "bench", description=bench.DESCRIPTION,
-        help="benchmark matrix: SimpleRNN/LSTM/GRU x the seeds' sizes x rnncore/Keras/PyTorch, "
-             "train and predict samples/s, GFLOP/s; writes JSON and Markdown")
+        help="benchmark: the seeds' models x rnncore, Keras/TF, Keras/JAX, PyTorch, train "
+             "and predict samples/s, speed-up over each peer and the best, GFLOP/s; writes "
+             "JSON and Markdown")
     bench.add_arguments(bench_parser)
     return parser, {"demo": demo_parser, "bench": bench_parser}
 

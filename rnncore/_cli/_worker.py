@@ -132,8 +132,9 @@ def import_framework(engine, threads=None):
     elif engine == "jax":
         if threads == 1:
             # XLA's CPU client reads these when it starts; it has no switch for N > 1 threads
-            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_"
-                                       "thread_eigen=false intra_op_parallelism_threads=1")
+            os.environ["XLA_FLAGS"] = " ".join(filter(None, (
+                os.environ.get("XLA_FLAGS"), "--xla_cpu_multi_thread_eigen=false",
+                "intra_op_parallelism_threads=1")))
         import jax  # noqa: F401 - first, so that a missing jax is named as such
         import keras  # noqa: F401
     elif engine == "torch":
