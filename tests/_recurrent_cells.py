@@ -3,6 +3,7 @@ GRU in both of Keras's variants. A test takes ``cell`` from ``CELLS`` and reache
 public functions and layer through it, so that one test body serves every cell."""
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
 import rnncore
@@ -88,11 +89,76 @@ def cell_params(rows, cells=CELLS):
 
 
 def step_mask(rng, B, T):
-    """A (B, T) step mask with an empty sequence, a post-padded and a pre-padded one."""
+    """A (B, T) step mask: an empty sequence, a post-padded and a pre-padded one (for T = 5:
+    [1, 1, 1, 0, 0] and [0, 0, 1, 1, 1]), any further rows random."""
     mask = rng.random((B, T)) > 0.3
     mask[0, :] = False
     if B > 1:
-        mask[1, T // 2:] = False
+        mask[1] = np.arange(T) < (T + 1) // 2
     if B > 2:
-        mask[2, :T // 2] = False
+        mask[2] = np.arange(T) >= T // 2
     return mask
+
+
+def dropout_multipliers(rng, shape):
+    """Inverted-dropout multipliers at rate 0.3, as a layer draws them."""
+    return (rng.random(shape) > 0.3) / 0.7
+
+
+# ---- ops problems -----------------------------------------------------------------------
+OPS_SHAPE = (3, 5, 2, 3)  # B, T, I, H: small enough for finite differences of every entry
+
+
+def ops_problem(rng, cell, dtype=np.float64, shape=OPS_SHAPE):
+    """Random inputs, weights (a non-zero bias) and initial states for ``cell``'s ops, by
+    parameter name: x, kernel, recurrent_kernel, bias, h0 (and c0)."""
+    batch, steps, features, units = shape
+    G = cell.gates
+    p = {"x": rng.standard_normal((batch, steps, features)),
+         "kernel": rng.standard_normal((features, G * units)) * 0.6,
+         "recurrent_kernel": rng.standard_normal((units, G * units)) * 0.5,
+         "bias": rng.standard_normal(cell.bias_shape(units)) * 0.3}
+    for name in cell.state_names:
+        p[name] = rng.standard_normal((batch, units))
+    return {k: v.astype(dtype) for k, v in p.items()}
+
+
+def ops_param_names(cell):
+    return ["x", "kernel", "recurrent_kernel", "bias"] + cell.state_names
+
+
+def ops_forward(cell, p, bias=True, **kw):
+    """``cell.forward`` on an ops_problem; one kernel thread unless asked: finite differences
+    make hundreds of tiny calls, and threading is the kernel tests' subject."""
+    kw.setdefault("n_threads", 1)
+    return cell.forward(p["x"], p["kernel"], p["recurrent_kernel"], p["bias"] if bias else None,
+                        [p[n] for n in cell.state_names], **kw)
+
+def built_layer(rng, cell, units, input_dim, scale=1.0, **kwargs):
+    """A built rnncore layer of `cell` with random weights, a non-zero bias too (uniform in
+    ±0.7·scale, the bias in ±0.5)."""
+    layer = cell.layer(units, **kwargs)
+    layer.build((None, None, input_dim))
+    for v in layer.weights:
+        bound = 0.5 if v.name == "bias" else 0.7 * scale
+        v.assign(rng.uniform(-bound, bound, v.shape).astype(layer.dtype))
+    return layer
+
+
+def keras_twin(keras, cell, layer, input_shape, **overrides):
+    """The Keras layer with the rnncore layer's arguments and weights."""
+    config = dict(units=layer.units, activation=layer.activation, use_bias=layer.use_bias,
+                  return_sequences=layer.return_sequences, return_state=layer.return_state,
+                  go_backwards=layer.go_backwards, stateful=layer.stateful,
+                  dropout=layer.dropout, recurrent_dropout=layer.recurrent_dropout,
+                  zero_output_for_mask=layer.zero_output_for_mask)
+    if cell.gated:
+        config["recurrent_activation"] = layer.recurrent_activation
+        config["implementation"] = layer.implementation
+    if cell.layer_name == "GRU":
+        config["reset_after"] = layer.reset_after
+    config.update(overrides)
+    k = getattr(keras.layers, cell.layer_name)(**config)
+    k.build(input_shape)
+    k.set_weights(layer.get_weights())
+    return k

@@ -22,6 +22,19 @@ TWIN_GRAD_ATOL_FACTOR = 10
 # same operations on the same values, up to the order of a few sums.
 SAME_MATHS = dict(rtol=1e-12, atol=1e-12)
 
+# the same function by another formula or loop (float64): seed 004's hand-written TBPTT loop,
+# GRU reset_before with r ≡ 1 against reset_after. Products are regrouped and sums reordered
+# over up to 12 steps, so rounding differs by more than a few ulps.
+OTHER_FORMULA = dict(rtol=1e-10, atol=1e-12)
+
+# float32, one engine, the same computation split differently (a sequence fed in chunks to a
+# stateful layer; inverted-dropout multipliers 1/(1-rate) rounded to float32): a few ulps.
+FLOAT32_SAME_MATHS = dict(rtol=1e-6, atol=1e-6)
+
+# A result that must CHANGE (dropout on vs off, a non-zero initial state, the other GRU
+# variant) differs by far more than any tolerance above: 1e-3 on O(1) values.
+MEANINGFUL_DIFFERENCE = 1e-3
+
 # ---- level 2: finite differences (float64) --------------------------------------------------
 # Central differences with eps = 1e-6: truncation error O(eps²) ≈ 1e-12 times the third
 # derivative, rounding error ≈ 1e-16·|loss|/eps ≈ 1e-10·|loss|. So 1e-6 relative, and an
