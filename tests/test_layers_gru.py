@@ -196,7 +196,11 @@ def test_dropout_masks_act_as_in_keras(keras, tf, rng, reset_after, rates, imple
     ours, our_grads = _rnncore_run(layer, x, w, training=True)
     per_gate = implementation == 1 or rates[1] > 0
     masks = []
-    for m, rate in ((layer._cache.input_mask, rates[0]), (layer._cache.rec_mask, rates[1])):
+    cache = layer._cache
+    dp = cache.gate_input_mask  # (3, B, F) per gate, else the shared (B, F) one
+    if dp is None and cache.input_mask is not None:
+        dp = cache.input_mask[None]
+    for m, rate in ((dp, rates[0]), (cache.rec_mask, rates[1])):
         if rate == 0:
             assert m is None or m.size == 0
             masks.append(None)
