@@ -40,7 +40,7 @@ from setuptools.command.build_ext import build_ext
 from setuptools.modified import newer_group
 
 DEBUG = os.environ.get("RNNCORE_DEBUG", "0") == "1"
-KERNELS = ["_blas", "_rows", "_losses", "_simple_rnn", "_lstm", "_gru"]
+KERNELS = ["_blas", "_rows", "_losses", "_recurrence"]
 SRC = os.path.join("rnncore", "_kernels")
 X86 = platform.machine().lower() in ("x86_64", "amd64")  # 64-bit: 32-bit x86 gets the baseline
 # Each variant's flags, the first the compiler accepts: the -march levels need GCC 11 / clang 12,

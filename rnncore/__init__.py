@@ -19,7 +19,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
-    from ._kernels import _blas, _simple_rnn  # noqa: F401
+    from ._kernels import _blas, _recurrence  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only in an unbuilt source tree
     raise ImportError(
         "rnncore's compiled kernels are not built. From the source tree run "

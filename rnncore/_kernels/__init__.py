@@ -27,7 +27,7 @@ import sys
 
 from ._cpu import x86_level
 
-MODULES = ("_blas", "_rows", "_losses", "_simple_rnn", "_lstm", "_gru")
+MODULES = ("_blas", "_rows", "_losses", "_recurrence")
 # each variant, narrowest first, and the x86-64 level it needs (rnncore._kernels._cpu)
 VARIANTS = {"baseline": 0, "avx2": 3, "avx512": 4}
 

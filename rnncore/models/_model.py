@@ -14,6 +14,7 @@ from ..layers._base import Layer, _is_symbolic
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..ops import Projections
+from ..ops._blas_threads import single_threaded_blas
 from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
 from ._locking import exclusive
@@ -444,7 +445,7 @@ class Model(TrainStep, Layer):
             for step, batch in enumerate(batches.epoch()):
                 cbs.on_predict_batch_begin(step)
                 xb = self._batch_arrays(batch, source, "predict", targets=False)[0]
-                outs.append(_copied(self._forward(xb, training=False)))
+                outs.append(_copied(self._predict_batch(xb)))
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end()
         if not outs:
@@ -452,6 +453,10 @@ class Model(TrainStep, Layer):
         per_output = [_per_output_list(out, self) for out in outs]
         return self._structure_outputs([np.concatenate(parts, axis=0)
                                         for parts in zip(*per_output)])
+
+    @single_threaded_blas
+    def _predict_batch(self, x):
+        return self._forward(x, training=False)
 
     @exclusive
     def __call__(self, x, training=False, mask=None, **kwargs):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from .._indexed_slices import IndexedSlices
+from ..ops._blas_threads import single_threaded_blas
 from . import _data, _heads
 
 _LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
@@ -76,6 +77,7 @@ class TrainStep:
             return total, grads[0], fused[0], batch
         return total, grads, fused, batch
 
+    @single_threaded_blas
     def _train_batch(self, x, y, sw=None):
         y_pred = self._forward(x, training=True)
         loss, grads, fused, batch = self._compute_losses(y, y_pred, sw, gradients=True)
@@ -139,6 +141,7 @@ class TrainStep:
                 else:
                     m.update_state(y, y_pred)
 
+    @single_threaded_blas
     def _test_batch(self, x, y, sw=None):
         y_pred = self._forward(x, training=False)
         loss, _, _, batch = self._compute_losses(y, y_pred, sw, gradients=False)

@@ -1,18 +1,10 @@
 """SimpleRNN forward and backward on batch-major arrays with Keras's weight layout."""
-import numpy as np
-
-from .._kernels import _simple_rnn as _kernel
-from ..reference import simple_rnn as _twin
 from . import _checks as K
+from . import _recurrence as F
 from . import _recurrent as R
 
+CELL = F.Cell("simple_rnn_forward", "simple")
 
-class SimpleRNNCache:
-    """What backward needs from forward (time-major arrays owned by the workspace)."""
-
-    __slots__ = ("x_tm", "z", "hs", "hm", "rec_mask", "step_mask", "seen", "kernel",
-                 "recurrent_kernel", "act", "steps", "go_backwards", "return_sequences",
-                 "input_mask", "engine", "n_threads", "workspace", "has_bias", "forward_number")
 
 
 @R.single_threaded_blas
@@ -60,45 +52,10 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         mask=mask, dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
         return_sequences=return_sequences, go_backwards=go_backwards,
         zero_output_for_mask=zero_output_for_mask, n_threads=n_threads, workspace=workspace)
-    dtype, kernel, recurrent_kernel, bias = a.dtype, a.kernel, a.recurrent_kernel, a.bias
-    go_backwards, return_sequences = a.go_backwards, a.return_sequences
-    B, T, H = a.B, a.T, a.H
-    module = R.pick_engine(engine, _kernel, _twin)
     act = R.activation_code(activation, allowed=("tanh", "relu"))
-    steps = R.window(truncate_gradient, T)
-    dropout_mask = None if a.dropout_mask is None else a.dropout_mask[0]
-    ws = a.workspace if a.workspace is not None else R.Workspace()
-    c = SimpleRNNCache()
-    K.stamp(c, ws)
-    c.x_tm = R.time_major(a.x, dtype, go_backwards, dropout_mask, ws)
-    c.z = R.input_gemm(c.x_tm, kernel, bias, ws.get("z", (T, B, H), dtype))
-    c.hs = ws.get("hs", (T + 1, B, H), dtype)
-    if a.initial_state is None or a.initial_state[0] is None:
-        c.hs[0] = 0
-    else:
-        c.hs[0] = a.initial_state[0]
-    c.rec_mask = (R.empty(dtype, 2) if a.recurrent_dropout_mask is None
-                  else a.recurrent_dropout_mask[0])
-    c.hm = (R.empty(dtype, 3) if a.recurrent_dropout_mask is None
-            else ws.get("hm", (T, B, H), dtype))
-    c.step_mask = R.step_mask_time_major(a.mask, go_backwards, T, B)
-    c.n_threads = R.num_threads(a.n_threads)
-    module.forward(c.z, recurrent_kernel, c.hs, c.rec_mask, c.hm, c.step_mask, act, c.n_threads)
-    c.seen = None
-    if a.mask is not None:
-        # Keras emits the previous *output* at a masked step, and zeros before the first real
-        # step (or zeros at every masked step with zero_output_for_mask).
-        c.seen = c.step_mask.astype(bool) if a.zero_output_for_mask else np.logical_or.accumulate(
-            c.step_mask.astype(bool), axis=0)
-    c.kernel, c.recurrent_kernel, c.act = kernel, recurrent_kernel, act
-    c.steps = steps
-    c.go_backwards, c.return_sequences = go_backwards, return_sequences
-    c.input_mask, c.engine, c.workspace, c.has_bias = dropout_mask, module, ws, bias is not None
-    outs = c.hs[1:]
-    if c.seen is not None:
-        outs = outs * c.seen[:, :, None]
-    output = R.to_batch_major(outs) if return_sequences else outs[-1].copy()
-    return output, c.hs[T].copy(), c
+    output, (h,), cache = F.forward(CELL, a, engine, act, R.ACTIVATIONS["sigmoid"],
+                                    truncate_gradient)
+    return output, h, cache
 
 
 @R.single_threaded_blas
@@ -117,31 +74,9 @@ def simple_rnn_backward(cache, d_output, d_state=None, need_dx=True):
     (batch, timesteps, input_dim) and ``initial_state`` (batch, units).
     Only the last ``truncate_gradient`` steps contribute (all with -1).
     """
-    c = K.check_cache(cache, SimpleRNNCache, "simple_rnn_forward")
-    T, B, H = c.z.shape
-    d_output = K.output_grad(d_output, c, H)
-    d_state = K.states(d_state, "d_state", 1, B, H, c.z.dtype)
-    need_dx = K.flag(need_dx, "need_dx")
-    dtype = c.z.dtype
-    ws = c.workspace
-    dhs, dh = R.output_grads(d_output, c.seen, T, B, H, dtype, c.return_sequences, ws)
-    if d_state is not None and d_state[0] is not None:
-        dh += d_state[0]
-    dz = ws.get("dz", (T, B, H), dtype)
-    tmp = ws.get("tmp", (B, H), dtype) if c.rec_mask.shape[0] else R.empty(dtype, 2)
-    c.engine.backward(dhs, c.z, c.recurrent_kernel, c.rec_mask, c.step_mask, c.steps, dh, dz,
-                      tmp, c.act, c.n_threads)
-    dW, db, dx_tm = R.input_grads(c.x_tm, c.kernel, dz, c.steps, need_dx)
-    t0 = T - c.steps
-    hprev = (c.hm if c.rec_mask.shape[0] else c.hs[:-1])[t0:].reshape(c.steps * B, H)
-    dU = R.gemm(hprev, dz[t0:].reshape(c.steps * B, H), trans_a=True)
-    dx = None
-    if need_dx:
-        if c.input_mask is not None:
-            dx_tm *= c.input_mask
-        dx = R.batch_major_input_grad(dx_tm, c.go_backwards)
-    return {"kernel": dW, "recurrent_kernel": dU, "bias": db if c.has_bias else None,
-            "x": dx, "initial_state": dh.copy()}
+    grads = F.backward(CELL, cache, "simple_rnn_forward", d_output, d_state, "d_state", need_dx)
+    grads["initial_state"] = grads["initial_state"][0]
+    return grads
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, **kwargs):
