@@ -307,6 +307,23 @@ def test_pytorch_model_from_rnncore_weights_predicts_the_same(cell, shape):
                                atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["rnn32-flatten", "rnn64-rnn32", "lstm8", "lstm8x2-dropout",
+                                  "gru8", "rnn50x3", "lstm256x2", "gru256x2"])
+def test_every_bench_model_has_the_same_pytorch_twin(name):
+    """The full bench runs issue 13's eight models; PyTorch's twin of each is the same model."""
+    pytest.importorskip("torch")
+    from rnncore._cli._engines import ModelSpec, make_engine
+    from rnncore._cli._worker import bench_data
+    from rnncore._cli.bench import MODELS
+
+    spec = ModelSpec(**MODELS[name])
+    ours, theirs = make_engine("rnncore", spec), make_engine("torch", spec)
+    theirs.set_weights(ours.get_weights())
+    x, _ = bench_data(spec, 4, 1, seed=0)
+    np.testing.assert_allclose(theirs.predict(theirs.prepare(x), 4), ours.predict(x, 4),
+                               atol=1e-5)
+
+
 def test_keras_engine_trains_like_rnncore_from_the_same_weights(keras):
     from rnncore._cli._engines import ModelSpec, make_engine
 

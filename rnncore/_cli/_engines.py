@@ -113,7 +113,8 @@ class ModelSpec:
             parts.append(f"Embedding({self.vocab}, {self.embed_dim})")
         else:
             parts.append(f"Input({self.timesteps}, {self.features})")
-        extra = (", dropout" if self.dropout else "") + (", seq" if self.flatten_dense else "")
+        extra = ((f", dropout={self.dropout:g}" if self.dropout else "")
+                 + (", return_sequences" if self.flatten_dense else ""))
         units = self.units_per_layer
         rnns = [f"{KERAS_NAMES[self.cell]}({n}{extra})" for n in units]
         parts += [f"{len(units)} x {rnns[0]}"] if len(set(units)) == 1 < len(units) else rnns

@@ -70,7 +70,9 @@ class EngineProcess:
                              f"(exit status {self.proc.wait()})"}
         return json.loads(line)
 
-    def call(self, cmd, **kwargs):
+    def send(self, cmd, **kwargs):
+        """Send a command without waiting; :meth:`receive` gets its answer. Returns an error
+        answer instead when the process has ended."""
         if self.proc.poll() is not None:
             return {"error": f"the {self.engine} process ended "
                              f"(exit status {self.proc.returncode})"}
@@ -79,7 +81,13 @@ class EngineProcess:
             self.proc.stdin.flush()
         except BrokenPipeError:
             return {"error": f"the {self.engine} process ended"}
+        return None
+
+    def receive(self):
         return self._read()
+
+    def call(self, cmd, **kwargs):
+        return self.send(cmd, **kwargs) or self.receive()
 
     def close(self):
         if self.proc.poll() is None:
