@@ -1,6 +1,8 @@
-"""Saving and loading under attack and accident: crafted or damaged files are refused with a
-clear error before any array data is read, a writer killed mid-save leaves nothing behind
-after the next save, and saved files get the permissions a plain ``open`` would give."""
+"""Saving and loading under attack and accident: crafted or damaged files of rnncore's former
+ZIP format (which rnncore still reads, no longer writes) are refused with a clear error before
+any array data is read, a writer killed mid-save leaves nothing behind after the next save,
+and saved files get the permissions a plain ``open`` would give. The Keras formats' own
+crafted files are in test_saving_keras_hardening.py."""
 import io
 import json
 import os
@@ -18,7 +20,7 @@ import numpy as np
 import pytest
 
 import rnncore
-from rnncore.models import _saving
+from rnncore.models import _former_zip, _keras_files, _saving
 
 VOCAB, T = 30, 5
 
@@ -36,13 +38,30 @@ def _data():
     return rng.integers(0, VOCAB, (16, T)), (rng.random((16, 1)) > 0.5).astype("float32")
 
 
+def _write_former(model, path):
+    """A file of rnncore's former format, as its model.save wrote them (it no longer does)."""
+    store = {}
+    model.optimizer.save_own_variables(store)
+    state = [np.asarray(store[str(i)]) for i in range(len(store))]
+    meta = {"format": "rnncore", "version": 1, "kind": "model",
+            "model": {"class_name": type(model).__name__, "config": model.get_config()},
+            "compile": _saving._compile_config(model),
+            "weights": [{"path": w.path, "shape": list(w.shape), "dtype": w.dtype.name,
+                         "file": f"weights/{i}.npy"} for i, w in enumerate(model.weights)],
+            "optimizer_state": [{"shape": list(a.shape), "dtype": a.dtype.name,
+                                 "file": f"optimizer/{i}.npy"} for i, a in enumerate(state)]}
+    members = [(f"weights/{i}.npy", _npy(a)) for i, a in enumerate(model.get_weights())]
+    members += [(f"optimizer/{i}.npy", _npy(a)) for i, a in enumerate(state)]
+    path.write_bytes(_zip(members + [("rnncore.json", json.dumps(meta, indent=1).encode())]))
+
+
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
-    """A trained model's file: its bytes, members and index."""
+    """A trained model's file in the former format: its bytes, members and index."""
     model = _model()
     model.fit(*_data(), epochs=1, batch_size=8, verbose=0)
     path = tmp_path_factory.mktemp("good") / "model.h5"
-    model.save(path)
+    _write_former(model, path)
     with zipfile.ZipFile(path) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
     return {"bytes": path.read_bytes(), "members": members,
@@ -143,15 +162,15 @@ def _edit_layer_config(index, key, value):
 # (id, crafted file bytes from the good file, the message expected; every message names the
 # file, and the member where one is at fault). "both": load_weights refuses it too.
 BAD = [
-    ("empty-file", lambda g: b"", r"not an rnncore file: not a ZIP archive"),
-    ("text-file", lambda g: b"hello world\n", r"not a ZIP archive \(it starts with b'hello"),
+    ("empty-file", lambda g: b"", r"is empty, which is neither a ZIP archive"),
+    ("text-file", lambda g: b"hello world\n", r"starts with b'hello wo', which is neither a ZIP"),
     ("hdf5-file", lambda g: b"\x89HDF\r\n\x1a\n" + bytes(100), r"HDF5 file"),
     ("truncated-half", lambda g: g["bytes"][:len(g["bytes"]) // 2],
      r"damaged or truncated ZIP archive"),
     ("truncated-last-byte", lambda g: g["bytes"][:-1], r"damaged or truncated ZIP archive"),
-    ("empty-zip", lambda g: _zip([]), r"no rnncore.json inside"),
+    ("empty-zip", lambda g: _zip([]), r"no config.json inside\) nor .* \(no rnncore.json\)"),
     ("zip-without-index", lambda g: _zip([("weights/0.npy", g["members"]["weights/0.npy"])]),
-     r"no rnncore.json inside; the archive holds \['weights/0.npy'\]"),
+     r"\(no rnncore.json\); the archive holds \['weights/0.npy'\]"),
     ("duplicate-index", lambda g: _zip([("rnncore.json", b"{}")] +
                                        list(g["members"].items())),
      r"two members named 'rnncore.json'"),
@@ -332,7 +351,7 @@ def test_a_directory_is_refused(tmp_path):
 
 
 def test_an_index_over_the_limit_is_refused_before_it_is_read(good, tmp_path, monkeypatch):
-    monkeypatch.setattr(_saving, "_MAX_INDEX_BYTES", 100)
+    monkeypatch.setattr(_former_zip, "_MAX_INDEX_BYTES", 100)
     path = tmp_path / "m.h5"
     path.write_bytes(good["bytes"])
     with pytest.raises(ValueError, match=r"member 'rnncore.json': the index is \d+ bytes long, "
@@ -376,6 +395,10 @@ def test_a_re_zipped_or_fortran_ordered_file_still_loads(good, tmp_path, variant
 
 
 # ---- permissions ---------------------------------------------------------------------------
+def _name(how, stem="m"):
+    return f"{stem}.weights.h5" if how == "save_weights" else f"{stem}.h5"
+
+
 def _save_with(how, model, path):
     if how == "save":
         model.save(path)
@@ -393,13 +416,14 @@ def test_a_saved_file_gets_the_mode_open_would_give(tmp_path, how, umask):
     model.build((None, T))
     old = os.umask(umask)
     try:
-        _save_with(how, model, tmp_path / "new.h5")
+        _save_with(how, model, tmp_path / _name(how, "new"))
         with open(tmp_path / "plain", "w"):
             pass
     finally:
         os.umask(old)
-    assert oct((tmp_path / "new.h5").stat().st_mode & 0o777) == oct(0o666 & ~umask)
-    assert (tmp_path / "new.h5").stat().st_mode == (tmp_path / "plain").stat().st_mode
+    new = tmp_path / _name(how, "new")
+    assert oct(new.stat().st_mode & 0o777) == oct(0o666 & ~umask)
+    assert new.stat().st_mode == (tmp_path / "plain").stat().st_mode
 
 
 @pytest.mark.parametrize("how", ["save", "save_weights", "checkpoint"])
@@ -407,7 +431,7 @@ def test_overwriting_keeps_the_existing_files_mode(tmp_path, how):
     # as open(path, "w") does: it truncates the file in place, keeping its mode
     model = _model()
     model.build((None, T))
-    path = tmp_path / "m.h5"
+    path = tmp_path / _name(how)
     path.write_bytes(b"old")
     for mode in (0o640, 0o604):
         path.chmod(mode)
@@ -434,7 +458,8 @@ def test_saving_through_a_symlink_writes_its_target(tmp_path):
 
 # ---- temporary files -------------------------------------------------------------------------
 def _temps(directory):
-    return sorted(p.name for p in directory.iterdir() if p.name != "m.h5")
+    saved = ("m.h5", "m.weights.h5", "m.keras")
+    return sorted(p.name for p in directory.iterdir() if p.name not in saved)
 
 
 def _dead_pid():
@@ -486,7 +511,7 @@ _WRITER = textwrap.dedent("""
 
 @pytest.mark.parametrize("how", ["save", "save_weights", "checkpoint"])
 def test_a_writer_killed_mid_save_leaves_no_temp_file_after_the_next_save(tmp_path, how):
-    path = tmp_path / "m.h5"
+    path = tmp_path / _name(how)
     killed_mid_save = 0
     for _ in range(2):
         proc = subprocess.Popen([sys.executable, "-c", _WRITER, how, str(path)],
@@ -516,31 +541,34 @@ def test_a_writer_killed_mid_save_leaves_no_temp_file_after_the_next_save(tmp_pa
 def test_a_failed_save_removes_its_temp_file_and_keeps_the_old_file(tmp_path, monkeypatch):
     model = _model()
     model.build((None, T))
-    path = tmp_path / "m.h5"
+    path = tmp_path / "m.keras"
     model.save(path)
     before = path.read_bytes()
 
-    def interrupted(f, meta, *arrays):
+    def interrupted(model, f, *args):
         f.write(b"partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_saving, "_write_archive", interrupted)
+    monkeypatch.setattr(_keras_files, "write_keras", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        model.save_weights(path)
+        model.save(path)
     assert path.read_bytes() == before and _temps(tmp_path) == []
 
 
 def test_saving_to_a_directory_is_refused(tmp_path):
     model = _model()
     model.build((None, T))
+    (tmp_path / "d.keras").mkdir()
     with pytest.raises(IsADirectoryError, match="is a directory"):
+        model.save(tmp_path / "d.keras")
+    with pytest.raises(ValueError, match="Invalid filepath extension"):
         model.save(tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["d.keras"]
 
 
 def test_an_architecture_bigger_than_its_weights_is_refused_before_allocating(tmp_path):
-    # the index (checked against the members) declares 40 elements for the Embedding; a
-    # crafted architecture asks for 10**9 x 1000 of them: refused before any allocation
+    # the weights file declares 40 elements for the Embedding; a crafted config.json asks for
+    # 10**9 x 1000 of them: refused before any allocation
     import json
     import tracemalloc
     import zipfile
@@ -553,11 +581,12 @@ def test_an_architecture_bigger_than_its_weights_is_refused_before_allocating(tm
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename == "rnncore.json":
-                meta = json.loads(data)
-                layer = meta["model"]["config"]["layers"][0]
+            if item.filename == "config.json":
+                config = json.loads(data)
+                layer = next(entry for entry in config["config"]["layers"]
+                             if entry["class_name"] == "Embedding")
                 layer["config"]["input_dim"], layer["config"]["output_dim"] = 10 ** 9, 1000
-                data = json.dumps(meta).encode()
+                data = json.dumps(config).encode()
             dst.writestr(item, data)
     tracemalloc.start()
     try:

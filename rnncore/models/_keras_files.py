@@ -171,8 +171,10 @@ class KerasArchive:
         try:
             names = self.zf.namelist()
             if CONFIG not in names:
-                raise ValueError(f"{self.what}: it is not a .keras file (no {CONFIG} inside; "
-                                 f"the archive holds {names[:5]})")
+                raise ValueError(f"{self.what}: it is neither a .keras file (no {CONFIG} "
+                                 "inside) nor one of rnncore's former format (no rnncore.json)"
+                                 f"; the archive holds {names[:5]}"
+                                 f"{' ...' if len(names) > 5 else ''}")
             self.config = self._json(CONFIG)
             self.metadata = self._json(METADATA) if METADATA in names else {}
             self.weights = self._bytes(WEIGHTS) if WEIGHTS in names else None
