@@ -23,19 +23,12 @@ def build_parser():
 
     parser = argparse.ArgumentParser(prog="python -m rnncore", description=_DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="{demo,bench}")
-    demo_parser = sub.add_parser(
-        "demo", description=demo.DESCRIPTION,
-        help="train seed 001's model (Embedding -> LSTM(8) -> Dense) with rnncore, then Keras "
-             "on TensorFlow and on JAX and PyTorch from the same weights; print a side-by-side "
-             "table, plot the curves")
-    demo.add_arguments(demo_parser)
-    bench_parser = sub.add_parser(
-        "bench", description=bench.DESCRIPTION,
-        help="benchmark: the seeds' models x rnncore, Keras/TF, Keras/JAX, PyTorch, train "
-             "and predict samples/s, speed-up over each peer and the best, GFLOP/s; writes "
-             "JSON and Markdown")
-    bench.add_arguments(bench_parser)
-    return parser, {"demo": demo_parser, "bench": bench_parser}
+    subparsers = {}
+    for name, command in (("demo", demo), ("bench", bench)):
+        subparsers[name] = sub.add_parser(name, description=command.DESCRIPTION,
+                                          help=command.HELP)
+        command.add_arguments(subparsers[name])
+    return parser, subparsers
 
 
 def main(argv=None):

@@ -51,6 +51,9 @@ FULL_PLAN = {"warmup": 3, "rounds": 4, "batches_per_round": 5, "round_seconds": 
 QUICK_PLAN = {"warmup": 2, "rounds": 2, "batches_per_round": 3, "round_seconds": 0.5,
               "turn_warmup_seconds": 0.1, "predict_batches": 4}
 
+HELP = ("benchmark: the seeds' models x rnncore, Keras/TF, Keras/JAX, PyTorch, train and "
+        "predict samples/s, speed-up over each peer and the best, GFLOP/s; writes JSON and "
+        "Markdown")
 DESCRIPTION = f"""\
 Benchmark of the seeds' models ({', '.join(MODELS)}), {TIMESTEPS} steps, batch {BATCH},
 for rnncore, Keras on TensorFlow, Keras on JAX and PyTorch: training samples/s (one optimizer

@@ -20,6 +20,9 @@ import numpy as np
 from . import _data, _machine, _report, _worker
 from ._engines import CELLS, ENGINES, ModelSpec, missing
 
+HELP = ("train seed 001's model (Embedding -> LSTM(8) -> Dense) with rnncore, then Keras on "
+        "TensorFlow and on JAX and PyTorch from the same weights; print a side-by-side table, "
+        "plot the curves")
 DESCRIPTION = """\
 Trains seed 001's model, Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid) with
 RMSprop(1e-3), batch 64 and 100 steps, on 20,000 synthetic IMDB-format reviews: first with
