@@ -6,6 +6,8 @@ import pytest
 from rnncore._kernels import _recurrence as kernel
 from rnncore.reference import recurrence as twin
 
+from _tolerance import TWIN
+
 TANH, RELU, SIGMOID, LINEAR, HARD_SIGMOID = 0, 1, 2, 3, 4
 SIMPLE, LSTM, GRU, GRU_BEFORE = (kernel.CELLS[c] for c in ("simple", "lstm", "gru",
                                                            "gru_before"))
@@ -33,9 +35,11 @@ SENTINEL = 7.0  # dz rows outside the BPTT window must keep it
 
 
 def _close(actual, expected, dtype):
-    tol = 1e-12 if dtype == np.float64 else 1e-5
+    """Kernel vs twin at the dtype's tolerance (_tolerance.TWIN), the absolute part scaled by
+    the values' size: states, gates and their gradients over a few steps range up to ~10."""
+    tol = TWIN[np.dtype(dtype)]
     scale = 1 + np.abs(expected).max(initial=0)
-    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
 
 
 def _gates(cell):
