@@ -95,6 +95,7 @@ def read_array(parent, name, shape, kinds, what, dtype=None):
     if tuple(ds.shape or ()) != tuple(shape):
         raise H5Error(f"{what}: dataset {path!r} has shape {tuple(ds.shape or ())}, the model "
                       f"expects {tuple(shape)}")
+    check_storage(ds, what)
     if ds.dtype.kind not in kinds or ds.dtype.hasobject:
         raise H5Error(f"{what}: dataset {path!r} has dtype {ds.dtype}, expected a "
                       f"{'float' if kinds == 'f' else 'numeric'} array")
@@ -105,6 +106,28 @@ def read_array(parent, name, shape, kinds, what, dtype=None):
                       f"truncated ({exc})") from None
     value = np.asarray(value)
     return np.array(value, dtype=dtype or value.dtype.newbyteorder("="), order="C")
+
+
+# deflate, HDF5's usual filter, expands at most about 1032:1
+_MAX_EXPANSION = 1100
+_SMALL = 1 << 20
+
+
+def check_storage(ds, what):
+    """Refuse a dataset that declares far more data than the file stores for it (a crafted
+    ``shape=(10**6, 10**6)`` with nothing written), so that the shapes a file declares, which
+    bound what a load may allocate, are backed by the file's own bytes."""
+    declared = int(np.prod(ds.shape or (), dtype=np.int64)) * ds.dtype.itemsize
+    if declared <= _SMALL:
+        return
+    try:
+        stored = ds.id.get_storage_size()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise H5Error(f"{what}: dataset {ds.name!r} cannot be read ({exc})") from None
+    if stored * _MAX_EXPANSION < declared:
+        raise H5Error(f"{what}: dataset {ds.name!r} declares shape {tuple(ds.shape)} "
+                      f"({declared:,} bytes) but the file stores {stored:,} bytes for it: the "
+                      "file is crafted or damaged")
 
 
 def write_array(parent, name, value):

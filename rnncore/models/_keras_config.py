@@ -266,12 +266,11 @@ def check_safe(config, where, safe_mode=True):
         if isinstance(value.get("class_name"), str) and "config" in value:
             if key in _LAYER_KEYS:
                 layer = _layer_name(value)
-                name = value["class_name"]
-                if name not in known and name not in ("Lambda",) and not (
-                        in_graph and _is_op(value)):
-                    refuse(f"layer {layer!r} is of class {name!r}, which rnncore cannot "
-                           f"rebuild; it rebuilds {sorted(known - {'Lambda'})}")
             check_object(value, layer)
+            name = value["class_name"]
+            if key in _LAYER_KEYS and name not in known and not (in_graph and _is_op(value)):
+                refuse(f"layer {layer!r} is of class {name!r}, which rnncore cannot rebuild; "
+                       f"it rebuilds {sorted(known - {'Lambda'})}")
         graph = isinstance(value.get("config"), dict) and "input_layers" in value["config"]
         for k, item in value.items():
             if k == "config" and isinstance(item, dict):

@@ -77,19 +77,24 @@ def write_keras(model, f, include_optimizer=True):
 
 
 # ---- reading --------------------------------------------------------------------------------
-def _declared_elements(h5):
-    """How many elements the file's datasets declare (read from their headers only)."""
+def declared_elements(h5, what):
+    """How many elements the file's datasets declare (read from their headers only), each
+    backed by the bytes the file stores for it."""
     total = 0
 
     def visit(_, obj):
         nonlocal total
         if isinstance(obj, _hdf5.h5py.Dataset):
+            _hdf5.check_storage(obj, what)
             total += int(np.prod(obj.shape or (), dtype=np.int64))
 
     try:
         h5.visititems(visit)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise _hdf5.H5Error(f"the weights file is damaged or truncated ({exc})") from None
+        if isinstance(exc, _hdf5.H5Error):
+            raise
+        raise _hdf5.H5Error(f"{what}: the weights file is damaged or truncated "
+                            f"({exc})") from None
     return total
 
 
@@ -283,7 +288,7 @@ def _metric_names(metrics):
 def load_keras(path, compile=True, safe_mode=True):
     with KerasArchive(path) as archive:
         with archive.open_weights() as h5:
-            declared = _declared_elements(h5)
+            declared = declared_elements(h5, archive.what)
             model = build_model(archive.config, archive.what, declared, safe_mode)
             compiled = archive.config.get("compile_config")
             restored = compile and isinstance(compiled, dict) and compile_from(

@@ -171,7 +171,7 @@ def load_model(path, compile=True, safe_mode=True):
             config = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"{what}: its model_config is not valid JSON ({exc})") from None
-        declared = _keras_files._declared_elements(_weights_root(h5, what))
+        declared = _keras_files.declared_elements(_weights_root(h5, what), what)
         model = _keras_files.build_model(config, what, declared, safe_mode)
         restored = False
         training = _hdf5.read_text_attr(h5, "training_config", what)
