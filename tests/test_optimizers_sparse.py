@@ -14,6 +14,7 @@ from _parity import rel_err
 from rnncore import optimizers
 from rnncore._indexed_slices import IndexedSlices
 from rnncore._variable import Variable
+from rnncore.optimizers._base import _scatter_add, _scatter_add_squares
 
 ROWS, COLS, N_IDS, STEPS = 10, 3, 15, 4
 
@@ -256,3 +257,49 @@ def test_sparse_rmsprop_dense_fallback_agrees_with_the_compiled_step(kwargs, rng
                                  np.float32(0.01), 0)
         results.append(var.value)
     np.testing.assert_array_equal(results[1], results[0])
+
+
+SCATTERING = {"sgd": ("SGD", {"learning_rate": 0.1}),
+              "adagrad": ("Adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.2})}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows,n_ids,cols", [(50, 300, 8), (400, 120, 8), (1000, 600, 16)])
+@pytest.mark.parametrize("opt_name", list(SCATTERING))
+def test_scattering_sparse_steps_are_keras_to_the_bit(keras, tf, opt_name, rows, n_ids, cols,
+                                                      dtype, rng):
+    # SGD without momentum and Adagrad end in assign_add/assign_sub of slices, which Keras's
+    # TensorFlow backend does as scatter_add/scatter_sub: one slice at a time, in order, only
+    # into the rows the ids name. Summing the slices first, as rnncore once did, rounds
+    # differently wherever an id repeats.
+    name, kwargs = SCATTERING[opt_name]
+    w0 = rng.normal(size=(rows, cols)).astype(dtype)
+    ours = Variable(w0.copy(), name="embeddings", path="embedding/embeddings")
+    theirs = keras.Variable(w0.copy(), name="embeddings", dtype=np.dtype(dtype).name)
+    opt, kopt = getattr(optimizers, name)(**kwargs), getattr(keras.optimizers, name)(**kwargs)
+    for step in range(4):
+        ids = rng.integers(0, rows * 4 // 5, size=n_ids).astype(np.int32 if step % 2 else np.int64)
+        values = rng.normal(size=(n_ids, cols)).astype(dtype)
+        opt.apply_gradients([(IndexedSlices(ids, values, (rows, cols)), ours)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
+            kopt.apply_gradients([(tf.IndexedSlices(tf.constant(values), tf.constant(ids),
+                                                    tf.constant([rows, cols])), theirs)])
+        np.testing.assert_array_equal(ours.value, theirs.numpy(), err_msg=f"step {step}")
+    for o, k in zip(opt.variables, kopt.variables):
+        np.testing.assert_array_equal(o, np.asarray(k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatters_numpy_fallback_agrees_with_the_compiled_one(dtype, rng):
+    # Tables the compiled scatters do not take (float16, not C-contiguous) go through
+    # np.add.at, which also adds one slice at a time in order: the same bits.
+    g = IndexedSlices(rng.integers(0, 30, size=200), rng.normal(size=(200, 6)).astype(dtype),
+                      (40, 6))
+    table = rng.normal(size=(40, 6)).astype(dtype)
+    compiled, fallback = table.copy(), np.asfortranarray(table)
+    for dense in (compiled, fallback):
+        _scatter_add_squares(dense, g)
+        _scatter_add(dense, g, g.values * dtype(-0.1))
+    assert not np.array_equal(compiled, table)
+    np.testing.assert_array_equal(fallback, compiled)

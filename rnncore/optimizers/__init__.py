@@ -13,7 +13,7 @@ backend produces. Keras's ops keep such a gradient sparse where they can (``squa
 ``multiply``/``divide`` by a scalar, ``clip``, ``clip_by_norm``), densify it by summing the
 slices where it meets a dense tensor in ``add``/``subtract``, and gather the dense operand's rows
 where it is divided by or multiplied with one; ``assign_add``/``assign_sub`` scatter the slices
-(one by one; rnncore sums them and adds once, the same to rounding). Each optimizer's
+one by one in order, touching only the rows they name, and so does rnncore. Each optimizer's
 ``_sparse_update_step`` follows those ops, so a square is taken per occurrence (``sum_k g_k**2``,
 not ``(sum_k g_k)**2``) and clipping acts on the occurrences. Not reproducible: when the dense
 divisor holds a zero or a NaN anywhere (``epsilon=0``; centered RMSprop's ``v - a**2`` turning

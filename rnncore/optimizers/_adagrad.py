@@ -1,7 +1,7 @@
 """Adagrad."""
 import numpy as np
 
-from ._base import Optimizer, _check_number, _dense, _squares
+from ._base import Optimizer, _check_number, _scatter_add, _scatter_add_squares
 
 
 class Adagrad(Optimizer):
@@ -36,12 +36,14 @@ class Adagrad(Optimizer):
         w -= (lr * g) / np.sqrt(acc + w.dtype.type(self.epsilon))
 
     def _sparse_update_step(self, g, w, lr, i):
+        # The rows no id names are left as they are (acc + 0, w - 0): only the batch's rows
+        # are touched. assign_add scatters the squared occurrences one by one into acc;
+        # divide(slices, dense) takes each occurrence's row of sqrt(acc + eps); assign_sub
+        # scatters the quotients one by one (here: adds them negated).
         acc = self._accumulators[i]
-        # assign_add scatters the squared occurrences: acc gains sum_k g_k**2.
-        acc += _squares(g)
-        # divide(slices, dense) takes each occurrence's row of sqrt(acc + eps).
+        _scatter_add_squares(acc, g)
         denominator = np.sqrt(g.gather(acc) + w.dtype.type(self.epsilon))
-        w -= _dense(g, lambda x: (lr * x) / denominator)
+        _scatter_add(w, g, (-lr * g.values) / denominator)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,

@@ -10,6 +10,7 @@ import numpy as np
 from . import schedules
 from .._config import floatx
 from .._indexed_slices import IndexedSlices
+from .._kernels import _rows
 
 
 def _cast(x, dtype):
@@ -342,6 +343,40 @@ def _squares(g, scale=None):
     if isinstance(g, IndexedSlices):
         return g.squares_to_dense(scale)
     return np.square(g) if scale is None else scale * np.square(g)
+
+
+def _scatter_add_squares(dense, g):
+    """``dense[i_k] += g_k**2`` for each slice k of the IndexedSlices ``g``, one at a time in
+    order, in place: TensorFlow's scatter_add, which Keras's ``assign_add`` does with slices.
+    Rows no slice names are neither read nor written: the cost follows the batch, not the
+    table."""
+    table = _compiled_rows(dense, g.values)
+    if table is None:
+        np.add.at(dense, g.indices, np.square(g.values))
+    else:
+        values = np.ascontiguousarray(g.values.reshape(g.indices.size, table.shape[1]))
+        _rows.scatter_add_squares(g._int_indices(), values, 0, False, table)
+
+
+def _scatter_add(dense, g, values):
+    """``dense[i_k] += values[k]`` for each slice k of ``g``, one at a time in order, in place:
+    TensorFlow's scatter_add (Keras's ``assign_add`` with slices); see
+    :func:`_scatter_add_squares`. Keras's ``assign_sub(w, x)`` is ``_scatter_add(w, g, -x)``,
+    to the bit (``w + (-x)`` is ``w - x``, and ``(-a * b) / c`` is ``-(a * b / c)``)."""
+    table = _compiled_rows(dense, values)
+    if table is None:
+        np.add.at(dense, g.indices, values)
+    else:
+        values = np.ascontiguousarray(values.reshape(g.indices.size, table.shape[1]))
+        _rows.scatter_add_rows(g._int_indices(), values, table)
+
+
+def _compiled_rows(dense, values):
+    # ``dense`` as the (rows, C) table the compiled scatters take, or None where they cannot
+    if (dense.dtype in (np.float32, np.float64) and dense.ndim and dense.flags.c_contiguous
+            and values.dtype == dense.dtype):
+        return dense.reshape(dense.shape[0], -1)
+    return None
 
 
 def _clip_by_norm(g, clipnorm):

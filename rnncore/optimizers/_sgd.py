@@ -1,7 +1,7 @@
 """SGD: gradient descent, with optional (Nesterov) momentum."""
 import numpy as np
 
-from ._base import Optimizer, _cast, _check_number, _dense
+from ._base import Optimizer, _cast, _check_number, _dense, _scatter_add
 
 
 class SGD(Optimizer):
@@ -44,12 +44,13 @@ class SGD(Optimizer):
             w += m
 
     def _sparse_update_step(self, g, w, lr, i):
-        # multiply(slices, lr) stays sparse; assign_sub scatters it and subtract(m * momentum,
-        # slices) sums it: the same as dense up to rounding.
-        step = _dense(g, lambda x: x * lr)
+        # multiply(slices, lr) stays sparse; assign_sub scatters it one slice at a time (here:
+        # adds it negated), touching only the batch's rows; subtract(m * momentum, slices)
+        # sums it.
         if self.momentum == 0:
-            w -= step
+            _scatter_add(w, g, g.values * -lr)
             return
+        step = _dense(g, lambda x: x * lr)
         mom, m = _cast(self.momentum, w.dtype), self._momentums[i]
         np.multiply(m, mom, out=m)
         m -= step
