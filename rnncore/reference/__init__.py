@@ -1,6 +1,7 @@
 """Pure-NumPy twins of the compiled kernels: the executable spec, the fallback and the oracle.
 
-Each module has the same functions and signatures as its ``rnncore._kernels`` counterpart.
+``recurrence`` has the contract of ``rnncore._kernels._recurrence``; ``simple_rnn``, ``lstm``
+and ``gru`` state each cell's maths step by step behind it.
 """
 from . import _recurrence as recurrence
 from . import _simple_rnn as simple_rnn

@@ -1,4 +1,5 @@
-"""NumPy twin of ``rnncore._kernels._gru``: same signature, same in-place contract."""
+"""The GRU cell step by step in NumPy: the executable spec behind
+``rnncore.reference.recurrence`` (the twin of the compiled recurrence driver)."""
 import numpy as np
 
 from ._activations import activate, grad_from_output
@@ -12,8 +13,8 @@ def _gate_operand(h, hm, M, t, g):
 
 
 def forward(z, U, rbias, hs, hr, rec, rec_mask, hm, step_mask, reset_after, activation,
-            recurrent_activation, n_threads=1):
-    """See :func:`rnncore._kernels._gru.forward`."""
+            recurrent_activation):
+    """The forward half of :func:`rnncore.reference.recurrence.forward`, in place."""
     T = z.shape[0]
     H = hs.shape[2]
     M = rec_mask.shape[0]
@@ -43,8 +44,8 @@ def forward(z, U, rbias, hs, hr, rec, rec_mask, hm, step_mask, reset_after, acti
 
 
 def backward(dhs, gates, hs, hr, hm, U, rec_mask, step_mask, steps, dh, dz, dxh, tmp,
-             reset_after, activation, recurrent_activation, n_threads=1):
-    """See :func:`rnncore._kernels._gru.backward`."""
+             reset_after, activation, recurrent_activation):
+    """The backward half of :func:`rnncore.reference.recurrence.backward`, in place."""
     T = gates.shape[0]
     H = hs.shape[2]
     M = rec_mask.shape[0]

@@ -1,4 +1,5 @@
-"""NumPy twin of ``rnncore._kernels._lstm``: same signature, same in-place contract."""
+"""The LSTM cell step by step in NumPy: the executable spec behind
+``rnncore.reference.recurrence`` (the twin of the compiled recurrence driver)."""
 import numpy as np
 
 from ._activations import activate, grad_from_output
@@ -6,7 +7,7 @@ from ._activations import activate, grad_from_output
 
 def forward(z, U, hs, cs, tc, rec_mask, hm, step_mask, activation, recurrent_activation,
             n_threads=1, unit_blocks=False):
-    """See :func:`rnncore._kernels._lstm.forward`."""
+    """The forward half of :func:`rnncore.reference.recurrence.forward`, in place."""
     T = z.shape[0]
     H = U.shape[0]
     n_rmask = rec_mask.shape[0]
@@ -37,8 +38,8 @@ def forward(z, U, hs, cs, tc, rec_mask, hm, step_mask, activation, recurrent_act
 
 
 def backward(dhs, z, cs, tc, U, rec_mask, step_mask, steps, dh, dc, dz, tmp, activation,
-             recurrent_activation, n_threads=1, unit_blocks=False):
-    """See :func:`rnncore._kernels._lstm.backward`."""
+             recurrent_activation):
+    """The backward half of :func:`rnncore.reference.recurrence.backward`, in place."""
     T = z.shape[0]
     H = U.shape[0]
     n_rmask = rec_mask.shape[0]

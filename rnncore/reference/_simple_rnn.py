@@ -1,11 +1,12 @@
-"""NumPy twin of ``rnncore._kernels._simple_rnn``: same signature, same in-place contract."""
+"""The SimpleRNN cell step by step in NumPy: the executable spec behind
+``rnncore.reference.recurrence`` (the twin of the compiled recurrence driver)."""
 import numpy as np
 
 from ._activations import activate, grad_from_output
 
 
-def forward(z, U, hs, rec_mask, hm, step_mask, activation, n_threads=1):
-    """See :func:`rnncore._kernels._simple_rnn.forward`."""
+def forward(z, U, hs, rec_mask, hm, step_mask, activation):
+    """The forward half of :func:`rnncore.reference.recurrence.forward`, in place."""
     T = z.shape[0]
     for t in range(T):
         hin = hs[t]
@@ -20,8 +21,8 @@ def forward(z, U, hs, rec_mask, hm, step_mask, activation, n_threads=1):
             hs[t + 1] = z[t]
 
 
-def backward(dhs, z, U, rec_mask, step_mask, steps, dh, dz, tmp, activation, n_threads=1):
-    """See :func:`rnncore._kernels._simple_rnn.backward`."""
+def backward(dhs, z, U, rec_mask, step_mask, steps, dh, dz, tmp, activation):
+    """The backward half of :func:`rnncore.reference.recurrence.backward`, in place."""
     T = z.shape[0]
     if steps > T or steps < 0:
         steps = T
