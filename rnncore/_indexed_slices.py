@@ -4,7 +4,7 @@ Keras's TensorFlow backend gives an Embedding's weight a ``tf.IndexedSlices`` gr
 slice per token occurrence in the batch, repeated ids *not* summed. Keras's optimizers keep that
 form through the element-wise ops that allow it (``square``, ``multiply`` by a scalar, ...), so
 RMSprop's, Adam's and Adagrad's second moments see ``sum_k g_k**2`` where a dense gradient gives
-``(sum_k g_k)**2``. rnncore's optimizers follow the same ops (see ``rnncore/optimizers.py``).
+``(sum_k g_k)**2``. rnncore's optimizers follow the same ops (see the ``rnncore/optimizers`` package).
 """
 import numpy as np
 
