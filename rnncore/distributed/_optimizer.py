@@ -1,0 +1,237 @@
+"""DistributedOptimizer: the wrapped optimizer's update, on gradients averaged over all ranks.
+
+What travels per step (``size()`` ranks, each with its own batch):
+
+- every dense gradient, flattened into ONE buffer per dtype (normally one, float32) and reduced
+  with ONE ``Allreduce``: the seeds' models have ten to twenty small tensors, and one message
+  each would cost ten to twenty network latencies a step;
+- every ``IndexedSlices`` gradient (an Embedding's) as its ``(ids, rows)``, the slices of all
+  ranks gathered in rank order by ONE ``Allgatherv`` (all such gradients of the step packed
+  together), never densified: a batch touches a few hundred rows of a table that may hold
+  millions. The number of slices each rank sends rides in the dense buffer, so the gather
+  needs no message of its own.
+
+Averaging divides the summed dense buffer, and the gathered rows, by ``size()``. The gathered
+slices hold every rank's occurrences, so their dense sum is the average of the ranks' dense
+sums, and an optimizer that squares occurrences (RMSprop, Adam, Adagrad follow Keras's sparse
+ops) squares exactly the occurrences one process with the whole batch would square.
+"""
+import warnings
+
+import numpy as np
+
+from .._indexed_slices import IndexedSlices
+from . import _comm
+
+
+class Compression:
+    """Horovod's gradient compression choices. rnncore sends gradients as they are: MPI has no
+    float16 sum, and for these models the message is latency-bound, not bandwidth-bound."""
+
+    none = "none"
+    fp16 = "fp16"
+
+
+_COUNT_BASE = 2 ** 20  # a slice count travels as two float32-exact parts (hi, lo)
+
+
+class _DistributedMixin:
+    """Averages the gradients over the ranks, then runs the wrapped optimizer's ``apply``."""
+
+    @property
+    def _data_parallel(self):
+        """What fit asks about the ranks (``rnncore.distributed._fit``): the trainer finds it
+        here, on the optimizer it was compiled with, and imports nothing from this package."""
+        from . import _fit
+
+        return _fit
+
+    def apply(self, grads, trainable_variables=None):
+        grads = list(grads)
+        if grads and _comm.size() > 1:
+            grads = self._exchange(grads)
+        return super().apply(grads, trainable_variables)
+
+    def __reduce_ex__(self, protocol):
+        # the class is made at run time: pickle (and deepcopy) rebuild it from the base
+        return _restore, (type(self).__mro__[2], self.__dict__.copy())
+
+    def _exchange(self, grads):
+        n = _comm.size()
+        if self._dp_sparse_as_dense:
+            grads = [g.to_dense() if isinstance(g, IndexedSlices) else g for g in grads]
+        dense = [i for i, g in enumerate(grads) if g is not None
+                 and not isinstance(g, IndexedSlices)]
+        sparse = [i for i, g in enumerate(grads) if isinstance(g, IndexedSlices)]
+        arrays = {i: np.asarray(grads[i]) for i in dense}
+        dtypes = sorted({arrays[i].dtype.str for i in dense}) or ["<f4"]
+        # one buffer per dtype; the first also carries each rank's slice count per sparse
+        # gradient, as two exact parts in this rank's own slots (zeros elsewhere, so the sum
+        # is the list of all ranks' counts)
+        buffers = []
+        for k, dt in enumerate(dtypes):
+            members = [i for i in dense if arrays[i].dtype.str == dt]
+            extra = 2 * n * len(sparse) if k == 0 else 0
+            buf = np.zeros(sum(arrays[i].size for i in members) + extra, np.dtype(dt))
+            at = 0
+            for i in members:
+                buf[at:at + arrays[i].size] = arrays[i].ravel()
+                at += arrays[i].size
+            for j, i in enumerate(sparse if k == 0 else ()):
+                count = grads[i].indices.size
+                slot = at + 2 * (j * n + _comm.rank())
+                buf[slot], buf[slot + 1] = divmod(count, _COUNT_BASE)
+            buffers.append((members, buf, at))
+        pre, divisor = self._scales(n)
+        out = list(grads)
+        counts = None
+        for k, (members, buf, at) in enumerate(buffers):
+            if pre != 1:
+                buf[:at] *= buf.dtype.type(pre)
+            _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce")
+            if divisor != 1:
+                buf[:at] /= buf.dtype.type(divisor)
+            if k == 0 and sparse:
+                parts = buf[at:].reshape(len(sparse), n, 2).astype(np.int64)
+                counts = parts[..., 0] * _COUNT_BASE + parts[..., 1]
+            offset = 0
+            for i in members:
+                size = arrays[i].size
+                out[i] = buf[offset:offset + size].reshape(arrays[i].shape)
+                offset += size
+        if sparse:
+            for i, gathered in zip(sparse, self._gather_slices([grads[i] for i in sparse],
+                                                              counts, pre, divisor)):
+                out[i] = gathered
+        return out
+
+    def _scales(self, n):
+        """(factor before the sum, divisor after it): an average divides the sum by ``n``;
+        ``gradient_predivide_factor`` f multiplies by ``1/f`` before and divides by
+        ``n/f`` after, as Horovod."""
+        if self._dp_op != _comm.Average:
+            return 1.0, 1.0
+        f = self._dp_predivide
+        return 1.0 / f, n / f
+
+    def _gather_slices(self, slices, counts, pre, divisor):
+        """All ranks' slices of each IndexedSlices gradient, in rank order, in one
+        Allgatherv of a byte buffer: per rank, for each gradient, its int64 ids then its
+        rows."""
+        n = _comm.size()
+        rows = [int(np.prod(g.dense_shape[1:], dtype=np.int64)) for g in slices]
+        chunks = []
+        for g, row in zip(slices, rows):
+            ids = np.ascontiguousarray(g.indices, dtype=np.int64)
+            values = np.ascontiguousarray(g.values).reshape(ids.size, row)
+            if pre != 1:
+                values = values * values.dtype.type(pre)
+            chunks += [ids.view(np.uint8), values.reshape(-1).view(np.uint8)]
+        mine = np.concatenate(chunks) if chunks else np.zeros(0, np.uint8)
+        per_rank = [sum(int(counts[j, r]) * (8 + rows[j] * slices[j].values.dtype.itemsize)
+                        for j in range(len(slices))) for r in range(n)]
+        gathered = _comm._allgatherv(mine, per_rank, "DistributedOptimizer's allgather")
+        ids_of, values_of = [[] for _ in slices], [[] for _ in slices]
+        at = 0
+        for r in range(n):
+            for j, (g, row) in enumerate(zip(slices, rows)):
+                c, dt = int(counts[j, r]), g.values.dtype
+                ids_of[j].append(gathered[at:at + 8 * c].view(np.int64))
+                at += 8 * c
+                nbytes = c * row * dt.itemsize
+                values_of[j].append(gathered[at:at + nbytes].view(dt).reshape(
+                    (c,) + tuple(g.dense_shape[1:])))
+                at += nbytes
+        out = []
+        for g, ids, values in zip(slices, ids_of, values_of):
+            values = np.concatenate(values)
+            if divisor != 1:
+                values /= values.dtype.type(divisor)
+            out.append(IndexedSlices(np.concatenate(ids), values, g.dense_shape))
+        return out
+
+
+_classes = {}
+
+
+def DistributedOptimizer(optimizer, name=None, device_dense="", device_sparse="",
+                         compression=Compression.none, sparse_as_dense=False,
+                         gradient_predivide_factor=1.0, op=_comm.Average,
+                         backward_passes_per_step=1, average_aggregated_gradients=False,
+                         num_groups=0, groups=None, process_set=None,
+                         scale_local_gradients=True):
+    """``optimizer``, updating from the gradients averaged over all ranks (Horovod's
+    ``hvd.DistributedOptimizer``).
+
+    Returns an optimizer of a subclass of ``optimizer``'s class, with the same name,
+    configuration and state; use it in ``compile`` in place of ``optimizer``. Dense gradients
+    go in one Allreduce per step, Embedding gradients as gathered slices (module notes).
+
+    Parameters
+    ----------
+    optimizer : rnncore optimizer (an instance, as Horovod takes).
+    sparse_as_dense : bool, default False
+        Densify IndexedSlices gradients and reduce them with the dense ones (what Horovod
+        offers for large batches of a small table). The wrapped optimizer then sees a dense
+        gradient, as in Horovod, and RMSprop/Adam/Adagrad square row sums rather than
+        occurrences: no longer the same update as one process with the whole batch.
+    gradient_predivide_factor : float, default 1.0
+        With the average, divide by this factor before the sum and by ``size() / factor``
+        after it.
+    op : ``Average`` (default) or ``Sum``.
+    name, device_dense, device_sparse, compression, num_groups, groups,
+    average_aggregated_gradients, scale_local_gradients : accepted for Horovod's signature;
+        gradients always travel uncompressed in one fused buffer (``Compression.fp16``
+        warns and sends float32).
+    backward_passes_per_step, process_set : only the defaults (1, all ranks) are supported.
+
+    Example
+    -------
+    >>> import rnncore.distributed as hvd                                # doctest: +SKIP
+    >>> hvd.init()
+    >>> opt = hvd.DistributedOptimizer(rnncore.optimizers.RMSprop(0.001 * hvd.size()))
+    >>> model.compile(optimizer=opt, loss="binary_crossentropy")
+    """
+    from ..optimizers._base import Optimizer
+
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError("DistributedOptimizer: optimizer must be an rnncore optimizer "
+                         f"instance, such as rnncore.optimizers.Adam(); received {optimizer!r}")
+    if isinstance(optimizer, _DistributedMixin):
+        raise ValueError("DistributedOptimizer: this optimizer is already distributed")
+    if backward_passes_per_step != 1:
+        raise ValueError("DistributedOptimizer: rnncore supports backward_passes_per_step=1 "
+                         f"only; received {backward_passes_per_step!r}")
+    if process_set is not None:
+        raise ValueError("DistributedOptimizer: process sets are not supported; pass "
+                         "init(comm=[...]) to train on a subset of the ranks")
+    if op not in (_comm.Average, _comm.Sum):
+        raise ValueError(f"DistributedOptimizer: op must be Average or Sum; received {op!r}")
+    if not (isinstance(gradient_predivide_factor, (int, float))
+            and gradient_predivide_factor > 0):
+        raise ValueError("DistributedOptimizer: gradient_predivide_factor must be a positive "
+                         f"number; received {gradient_predivide_factor!r}")
+    if gradient_predivide_factor != 1.0 and op != _comm.Average:
+        raise ValueError("DistributedOptimizer: gradient_predivide_factor needs op=Average")
+    if compression not in (Compression.none, Compression.fp16, None):
+        raise ValueError("DistributedOptimizer: compression must be Compression.none or "
+                         f"Compression.fp16; received {compression!r}")
+    if compression == Compression.fp16:
+        warnings.warn("DistributedOptimizer: rnncore sends gradients in their own dtype "
+                      "(Compression.fp16 is accepted and ignored)", stacklevel=2)
+    _comm._comm()  # init() must have run
+    state = dict(optimizer.__dict__, _dp_sparse_as_dense=bool(sparse_as_dense),
+                 _dp_predivide=float(gradient_predivide_factor), _dp_op=op)
+    return _restore(type(optimizer), state)
+
+
+def _restore(base, state):
+    """An instance of the distributed subclass of ``base`` (named as ``base``, so that
+    saved models and ``get_config`` name the wrapped optimizer) holding ``state``."""
+    cls = _classes.get(base)
+    if cls is None:
+        cls = _classes[base] = type(base.__name__, (_DistributedMixin, base),
+                                    {"__module__": __name__})
+    wrapped = object.__new__(cls)
+    wrapped.__dict__.update(state)
+    return wrapped

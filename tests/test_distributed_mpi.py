@@ -1,0 +1,52 @@
+"""rnncore.distributed with 2 and 3 processes started by mpiexec (the MPI of the
+``distributed`` extra, installed by the ``test`` extra). Each test runs the program in
+``_mpi_worker.py`` on every rank and checks what rank 0 wrote, or how the job ended."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py", reason="the multi-process tests need rnncore[distributed] "
+                                     "(mpi4py and an MPI library: pip install mpi4py mpich)")
+
+
+WORKER = Path(__file__).with_name("_mpi_worker.py")
+
+
+def _mpiexec():
+    # the mpich wheel puts mpiexec next to the interpreter
+    here = Path(sys.executable).with_name("mpiexec")
+    found = str(here) if here.exists() else shutil.which("mpiexec")
+    if found is None:
+        pytest.skip("no mpiexec next to the interpreter or on PATH (pip install mpich)")
+    return found
+
+
+def run_ranks(n, job, out, timeout=120, env=None):
+    """mpiexec -n `n` python _mpi_worker.py `job` `out`; returns the CompletedProcess."""
+    environment = dict(os.environ, **(env or {}))
+    environment.setdefault("OMP_NUM_THREADS", "1")
+    return subprocess.run([_mpiexec(), "-n", str(n), sys.executable, str(WORKER), job,
+                           str(out)], capture_output=True, text=True, timeout=timeout,
+                          env=environment)
+
+
+def _ok(result):
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+
+
+def test_collectives_fused_exchange_and_warmup_on_two_ranks(tmp_path):
+    out = tmp_path / "api.json"
+    _ok(run_ranks(2, "api", out))  # the collectives are asserted on each rank
+    result = json.loads(out.read_text())
+    rates = [lr for lr, _ in result["rates"]]
+    steps = 4  # batches per epoch; warm-up over 2 epochs from 0.1/2 to 0.1
+    expected = [0.1 / 2 * ((k + 1) / steps * (2 - 1) / 2 + 1) for k in range(2 * steps)]
+    np.testing.assert_allclose(rates[:2 * steps], expected, rtol=1e-6)
+    np.testing.assert_allclose(rates[2 * steps:], 0.1, rtol=1e-6)
+    assert result["history"]["lr"][-1] == pytest.approx(0.1)
