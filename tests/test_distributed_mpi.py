@@ -50,3 +50,17 @@ def test_collectives_fused_exchange_and_warmup_on_two_ranks(tmp_path):
     np.testing.assert_allclose(rates[:2 * steps], expected, rtol=1e-6)
     np.testing.assert_allclose(rates[2 * steps:], 0.1, rtol=1e-6)
     assert result["history"]["lr"][-1] == pytest.approx(0.1)
+
+
+def test_fit_validates_over_all_ranks_writes_files_on_rank_0_and_stops_all_together(tmp_path):
+    _ok(run_ranks(2, "fit", tmp_path))
+    results = [json.loads((tmp_path / f"result-{r}.json").read_text()) for r in range(2)]
+    assert results[0]["history"] == results[1]["history"]
+    history, reference = results[0]["history"], results[0]["reference"]
+    # EarlyStopping(min_delta=1) stops after the second epoch, on both ranks
+    assert len(history["loss"]) == 2
+    # the last validation: both ranks' shares together, as one process evaluates it all
+    assert history["val_loss"][-1] == pytest.approx(reference["loss"], rel=1e-6)
+    assert history["val_acc"][-1] == pytest.approx(reference["acc"], rel=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".h5")) == \
+        ["ckpt-0.weights.h5", "log-0.csv"]

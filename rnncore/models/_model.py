@@ -273,6 +273,11 @@ class Model(TrainStep, Layer):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
         verbose = _verbosity(verbose)
         _check_validation_freq(validation_freq)
+        # a DistributedOptimizer's (rnncore.distributed) hooks for data-parallel training
+        dp = getattr(self.optimizer, "_data_parallel", None)
+        if dp is not None:
+            verbose, callbacks = dp.fit_settings(verbose, callbacks)
+            validation_data = dp.shard_validation(validation_data, _adapters.is_pipeline)
         if _adapters.is_pipeline(x):
             source = _adapters.make_adapter(x, y, sample_weight, class_weight, shuffle,
                                             batch_size, validation_split)
@@ -305,6 +310,8 @@ class Model(TrainStep, Layer):
             val = self._validation_epochs(validation_data,
                                           validation_batch_size or batch_size, validation_steps)
         batches = _adapters.EpochIterator(source, steps_per_epoch)
+        if dp is not None:
+            dp.check_batches(batches.num_batches)
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=batches.num_batches)
         self.stop_training = False
@@ -323,9 +330,12 @@ class Model(TrainStep, Layer):
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            if dp is not None:
+                dp.reduce_metrics(self.metrics)  # the epoch's metrics over all ranks
+                logs = self._logs()
             epoch_logs = dict(logs)
             if val is not None and _due(validation_freq, epoch):
-                val_logs = self._evaluate_epoch(val, cbs)
+                val_logs = self._evaluate_epoch(val, cbs, reduce=dp)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
@@ -379,8 +389,9 @@ class Model(TrainStep, Layer):
         finally:
             self._projections = saved
 
-    def _evaluate_epoch(self, batches, cbs, argument="validation_data"):
-        """One pass of evaluation over an EpochIterator's next epoch; returns the logs."""
+    def _evaluate_epoch(self, batches, cbs, argument="validation_data", reduce=None):
+        """One pass of evaluation over an EpochIterator's next epoch; returns the logs (with
+        `reduce`, fit's data-parallel hooks, those of all ranks' shares together)."""
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
@@ -392,6 +403,9 @@ class Model(TrainStep, Layer):
                 self._test_batch(*self._batch_arrays(batch, batches.adapter, argument))
                 logs = self._logs()
                 cbs.on_test_batch_end(step, logs)
+        if reduce is not None:
+            reduce.reduce_metrics(self.metrics)
+            logs = self._logs()
         cbs.on_test_end(logs)
         return logs
 

@@ -1,0 +1,86 @@
+"""What ``fit`` does differently when its model's optimizer is a DistributedOptimizer.
+
+The trainer reaches these through ``optimizer._data_parallel`` (it imports nothing from
+``rnncore.distributed``), and only when that attribute exists, so a model trained in one
+process runs exactly the code it ran before. Every function here that communicates is called
+by every rank at the same point of ``fit``.
+"""
+import numpy as np
+
+from . import _comm
+from ._shard import shard
+
+# callbacks that write files or print for the whole job: rank 0 runs them, the others not
+_ROOT_ONLY = ("ModelCheckpoint", "CSVLogger", "ProgbarLogger", "BackupAndRestore",
+              "TensorBoard")
+
+
+def fit_settings(verbose, callbacks):
+    """(verbose, callbacks) for this rank: rank 0 keeps both; another rank prints no
+    progress bar and drops the callbacks that write checkpoints, CSV logs or progress."""
+    if _comm.rank() == 0 or _comm.size() == 1:
+        return verbose, callbacks
+    kept = [cb for cb in _flat(callbacks)
+            if not any(k.__name__ in _ROOT_ONLY for k in type(cb).__mro__)]
+    return 0, kept
+
+
+def _flat(callbacks):
+    for cb in callbacks or ():
+        if isinstance(cb, (list, tuple)):
+            yield from _flat(cb)
+        else:
+            yield cb
+
+
+def shard_validation(validation_data, is_pipeline):
+    """Validation arrays cut into one share per rank (all samples kept: evaluation takes no
+    step together, so shares may differ by one sample); a pipeline is left as it is. With
+    fewer samples than ranks every rank evaluates them all (the summed metric states of
+    identical evaluations give the same results)."""
+    if validation_data is None or is_pipeline(validation_data):
+        return validation_data
+    if not isinstance(validation_data, (tuple, list)) or is_pipeline(validation_data[0]):
+        return validation_data
+    n = _comm.size()
+    try:
+        samples = len(np.asarray(validation_data[1])) if validation_data[1] is not None \
+            else None
+    except (TypeError, ValueError):
+        return validation_data
+    if samples is None or samples < n:
+        return validation_data
+    return tuple(shard(tuple(validation_data), drop_remainder=False))
+
+
+def check_batches(num_batches):
+    """Every rank must take as many steps per epoch: a rank with fewer would leave the others
+    waiting in the gradient exchange. Raises on every rank when they differ."""
+    if _comm.size() == 1:
+        return
+    counts = _comm.allgather_object(num_batches)
+    if len(set(counts)) > 1:
+        raise ValueError(
+            "fit with DistributedOptimizer: the ranks would take different numbers of steps "
+            f"per epoch ({', '.join(f'rank {r}: {c}' for r, c in enumerate(counts))}). Give "
+            "every rank as many samples (rnncore.distributed.shard(data) does), or the same "
+            "steps_per_epoch")
+
+
+def reduce_metrics(metrics):
+    """Sum the metrics' states (totals, counts, confusion counts) over the ranks, in one
+    message: each result is then that of the samples of all ranks together, the same on
+    every rank, so EarlyStopping and ReduceLROnPlateau decide alike everywhere."""
+    if _comm.size() == 1:
+        return
+    states = [(m, k) for m in metrics for k, v in sorted(vars(m).items())
+              if isinstance(v, np.ndarray) and v.dtype.kind in "fiu"]
+    if not states:
+        return
+    flat = np.concatenate([np.asarray(getattr(m, k), np.float64).ravel() for m, k in states])
+    _comm._allreduce_buffer(flat, _comm.Sum, "fit's metric reduction")
+    at = 0
+    for m, k in states:
+        old = getattr(m, k)
+        setattr(m, k, flat[at:at + old.size].reshape(old.shape).astype(old.dtype))
+        at += old.size
