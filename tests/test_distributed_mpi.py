@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("mpi4py", reason="the multi-process tests need rnncore[distributed] "
                                      "(mpi4py and an MPI library: pip install mpi4py mpich)")
 
+import _mpi_worker as worker  # noqa: E402
 
 WORKER = Path(__file__).with_name("_mpi_worker.py")
 
@@ -40,6 +41,36 @@ def _ok(result):
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
 
 
+@pytest.fixture(scope="module", params=[2, 3], ids=["2 ranks", "3 ranks"])
+def trained(request, tmp_path_factory):
+    n = request.param
+    out = tmp_path_factory.mktemp(f"ranks{n}") / "weights.npz"
+    _ok(run_ranks(n, "exactness", out))
+    return n, np.load(out)
+
+
+@pytest.mark.parametrize("model_name,opt_name", worker.CASES,
+                         ids=[f"{m}-{o}" for m, o in worker.CASES])
+def test_n_ranks_with_batch_b_train_as_one_process_with_batch_n_times_b(trained, model_name,
+                                                                         opt_name):
+    n, saved = trained
+    key = f"{model_name}-{opt_name}"
+    count = sum(k.startswith(f"{key}/before/") for k in saved.files)
+    before = [saved[f"{key}/before/{i}"] for i in range(count)]
+    after = [saved[f"{key}/after/{i}"] for i in range(count)]
+    model = worker.build(model_name)
+    model.set_weights(before)
+    model.compile(optimizer=worker.optimizer(opt_name), loss="binary_crossentropy")
+    x, y = worker.data(model_name, n * worker.BATCH * worker.STEPS)
+    model.fit(x, y, batch_size=n * worker.BATCH, epochs=1, shuffle=False, verbose=0)
+    assert model.optimizer.iterations == worker.STEPS
+    moved = max(np.max(np.abs(a - b)) for a, b in zip(after, before))
+    assert moved > 1e-3  # the steps did change the weights
+    for name, ours, one in zip([w.path for w in model.weights], after, model.get_weights()):
+        # float32 round-off: sums over the batch taken in another order
+        np.testing.assert_allclose(ours, one, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def test_collectives_fused_exchange_and_warmup_on_two_ranks(tmp_path):
     out = tmp_path / "api.json"
     _ok(run_ranks(2, "api", out))  # the collectives are asserted on each rank
@@ -64,3 +95,17 @@ def test_fit_validates_over_all_ranks_writes_files_on_rank_0_and_stops_all_toget
     assert history["val_acc"][-1] == pytest.approx(reference["acc"], rel=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".h5")) == \
         ["ckpt-0.weights.h5", "log-0.csv"]
+
+
+@pytest.mark.parametrize("how,message", [
+    ("raise", "rank 1 ended with RuntimeError: rank 1 failed on purpose; aborting all 2 ranks"),
+    ("exit", "BAD TERMINATION"),
+    ("stall", "rank 0 waited more than 3 s in DistributedOptimizer's allreduce"),
+])
+def test_a_rank_that_fails_ends_the_job_quickly_with_a_message(tmp_path, how, message):
+    # a job that hung would raise subprocess.TimeoutExpired
+    result = run_ranks(2, how, tmp_path / "unused", timeout=60,
+                       env={"RNNCORE_DISTRIBUTED_TIMEOUT": "3"})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert message in output, output
