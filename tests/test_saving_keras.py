@@ -128,3 +128,72 @@ def test_save_refuses_a_suffix_keras_does_not_know(tmp_path):
     model = _build(rnncore, "embedding-lstm")
     with pytest.raises(ValueError, match=r"`.keras` extension.*Received: filepath=.*m\.model"):
         model.save(tmp_path / "m.model")
+
+
+def _more(lib, kind):
+    """Models covering the rest of rnncore's layers: (model, input spec)."""
+    L = lib.layers
+    if kind == "conv-pool-reshape":
+        i = L.Input((6, 3))
+        a = L.Conv1D(4, 3, padding="causal", activation="relu")(i)
+        c = L.GlobalMaxPooling1D()(L.AveragePooling1D(2, padding="same")(a))
+        d = L.Flatten()(L.Reshape((3, 2))(L.Dense(6)(c)))
+        return lib.Model(i, L.Dense(1)(d)), (6, 3)
+    if kind == "attention-merge-permute":
+        i = L.Input((6, 3))
+        a, q = L.LSTM(4, return_sequences=True)(i), L.GRU(4, return_sequences=True)(i)
+        m = L.Concatenate()([a, L.AdditiveAttention()([a, q])])
+        return lib.Model(i, L.Dense(1)(L.GlobalAveragePooling1D()(L.Permute((2, 1))(m)))), (6, 3)
+    if kind == "activations-noise-repeat":
+        return lib.Sequential([
+            L.Input((6, 3)), L.SimpleRNN(4, return_sequences=True), L.ReLU(), L.LeakyReLU(0.2),
+            L.ELU(), L.SpatialDropout1D(0.1), L.GaussianNoise(0.1), L.GaussianDropout(0.1),
+            L.LSTM(3), L.RepeatVector(2), L.GRU(2), L.Activation("tanh"), L.Dense(3),
+            L.Softmax()]), (6, 3)
+    if kind == "encoder-decoder":
+        enc, dec = L.Input((5, 3)), L.Input((4, 2))
+        _, h, c = L.LSTM(4, return_state=True)(enc)
+        y = L.LSTM(4, return_sequences=True)(dec, initial_state=[h, c])
+        return lib.Model([enc, dec], L.TimeDistributed(L.Dense(2))(y)), [(5, 3), (4, 2)]
+    if kind == "mask-zero-two-outputs":
+        i = L.Input((6,), dtype="int32")
+        h = L.Bidirectional(L.LSTM(3))(L.Embedding(20, 4, mask_zero=True)(i))
+        return lib.Model(i, [L.Dense(1, name="o1")(h), L.Dense(2, name="o2")(h)]), "int"
+    if kind == "nested-and-shared":
+        inner = lib.Sequential([L.Input((6, 3)), L.GRU(3, return_sequences=True),
+                                L.LayerNormalization()], name="inner")
+        i = L.Input((6, 3))
+        shared = L.LSTM(2)
+        x1 = shared(inner(i))
+        x2 = L.Add()([x1, L.Dense(2)(L.Flatten()(i))])
+        return lib.Model(i, L.Multiply()([x2, x1])), (6, 3)
+    raise ValueError(kind)
+
+
+MORE = ["conv-pool-reshape", "attention-merge-permute", "activations-noise-repeat",
+        "encoder-decoder", "mask-zero-two-outputs", "nested-and-shared"]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("direction", ["rnncore-to-keras", "keras-to-rnncore"])
+@pytest.mark.parametrize("kind", MORE)
+def test_the_other_layers_cross_over_with_equal_predictions(keras, rng, tmp_path, kind,
+                                                            direction, suffix):
+    source, target = (rnncore, keras) if direction == "rnncore-to-keras" else (keras, rnncore)
+    model, spec = _more(source, kind)
+    model.compile("adam", "mse")
+    if spec == "int":
+        x = rng.integers(0, 20, (8, 6)).astype("int32")
+        x[:, :2] = 0  # masked
+    elif isinstance(spec, list):
+        x = [rng.standard_normal((8, *s)).astype("float32") for s in spec]
+    else:
+        x = rng.standard_normal((8, *spec)).astype("float32")
+    model.save(tmp_path / f"m{suffix}")
+    loaded = target.models.load_model(tmp_path / f"m{suffix}")
+    expected, got = model.predict(x, verbose=0), loaded.predict(x, verbose=0)
+    expected = expected if isinstance(expected, list) else [expected]
+    got = got if isinstance(got, list) else [got]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)

@@ -38,8 +38,11 @@ class SpatialDropout1D(Dropout):
         return (inputs.shape[0], 1, inputs.shape[2])
 
     def get_config(self):
+        # Keras's SpatialDropout1D takes neither noise_shape nor trainable (its from_config
+        # fails on them), so its config holds rate, seed, name and dtype only
         config = super().get_config()
         config.pop("noise_shape")
+        config.pop("trainable", None)
         return config
 
 

@@ -56,6 +56,8 @@ def _decorate(value, key=None):
         return [_decorate(item, key) for item in value]
     if not isinstance(value, dict):
         return value
+    if value.get("class_name") == "__keras_tensor__":
+        return value
     if "class_name" in value and isinstance(value.get("config"), dict):
         name = value["class_name"]
         config = {k: _decorate(v, k) for k, v in value["config"].items()
@@ -128,6 +130,18 @@ def _functional_nodes(model, config):
         config[key] = refs[0] if len(refs) == 1 else refs
 
 
+def _nested_models(model, config):
+    """A model used as a layer gets the whole Keras form of its own config."""
+    from ._model import Model
+
+    by_name = {layer.name: layer for layer in model.layers}
+    for entry in config.get("layers", []):
+        inner = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        layer = by_name.get(entry.get("name", inner.get("name")))
+        if isinstance(layer, Model):
+            entry.update(model_config(layer))
+
+
 def model_config(model):
     """``model``'s architecture as Keras 3's ``config.json`` holds it (without the compile
     settings, see :func:`compile_config`)."""
@@ -136,6 +150,7 @@ def model_config(model):
     from ._sequential import Sequential
 
     config = copy.deepcopy(model.get_config())
+    _nested_models(model, config)
     if isinstance(model, Sequential):
         shape = config.get("build_input_shape")
         layers = config["layers"]
@@ -411,31 +426,61 @@ def _legacy_nodes(config):
         entry["inbound_nodes"] = nodes
 
 
-def from_keras(config, where):
-    """Rebuild an rnncore model from a Keras config (``{"class_name", "config", ...}``)."""
-    from ..layers import deserialize
-    from ._cloning import _from_keras, _keras_graph
+_MODELS = ("Sequential", "Functional", "Model")
 
-    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise ValueError(f"{where}: the model config must be an object with \"class_name\" "
-                         f"and \"config\", found {repr(config)[:80]}")
-    name = config.get("class_name")
-    if name not in ("Sequential", "Functional", "Model"):
-        raise ValueError(f"{where}: the model is a {name!r}; rnncore rebuilds Sequential and "
-                         "functional models (class_name 'Sequential', 'Functional' or 'Model')")
-    inner = copy.deepcopy(config["config"])
+
+def _nested_entries(inner):
+    for entry in inner.get("layers", []):
+        if isinstance(entry, dict) and entry.get("class_name") in _MODELS and \
+                isinstance(entry.get("config"), dict):
+            yield entry["class_name"], entry["config"]
+
+
+def _prepare(name, inner, where):
+    """The steps on a model's raw Keras config, for it and every model used as its layer."""
     if name == "Sequential":
         _legacy_sequential(inner)
     else:
         _legacy_nodes(inner)
         strip_mask_ops(inner, where)
-    config = _from_keras(_plain({"class_name": name, "config": inner}))
-    if name in ("Functional", "Model"):
-        _keras_graph(config["config"])
-        config["config"].pop("trainable", None)
+        outputs = inner.get("output_layers")
+        if "output_structure" not in inner and isinstance(outputs, list) and outputs and \
+                isinstance(outputs[0], list):
+            # Keras lists several outputs as a list of references; rnncore keeps the list
+            inner["output_structure"] = list(range(len(outputs)))
+    for nested in _nested_entries(inner):
+        _prepare(*nested, where)
+
+
+def _finish(name, inner):
+    """The steps on a model's config once in rnncore's terms, nested models included."""
+    from ._cloning import _keras_graph
+
     if name == "Sequential":
-        layers = config["config"].get("layers", [])
+        layers = inner.get("layers", [])
         if layers and layers[0].get("class_name") == "InputLayer":
-            first = layers[0]["config"]
-            config["config"].setdefault("build_input_shape", first.get("batch_shape"))
+            inner.setdefault("build_input_shape", layers[0]["config"].get("batch_shape"))
+    else:
+        _keras_graph(inner)
+        inner.pop("trainable", None)
+    for nested in _nested_entries(inner):
+        _finish(*nested)
+
+
+def from_keras(config, where):
+    """Rebuild an rnncore model from a Keras config (``{"class_name", "config", ...}``)."""
+    from ..layers import deserialize
+    from ._cloning import _from_keras
+
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{where}: the model config must be an object with \"class_name\" "
+                         f"and \"config\", found {repr(config)[:80]}")
+    name = config.get("class_name")
+    if name not in _MODELS:
+        raise ValueError(f"{where}: the model is a {name!r}; rnncore rebuilds Sequential and "
+                         "functional models (class_name 'Sequential', 'Functional' or 'Model')")
+    inner = copy.deepcopy(config["config"])
+    _prepare(name, inner, where)
+    config = _from_keras(_plain({"class_name": name, "config": inner}))
+    _finish(name, config["config"])
     return deserialize(config)

@@ -291,8 +291,9 @@ def load_keras(path, compile=True, safe_mode=True):
             declared = declared_elements(h5, archive.what)
             model = build_model(archive.config, archive.what, declared, safe_mode)
             compiled = archive.config.get("compile_config")
-            restored = compile and isinstance(compiled, dict) and compile_from(
-                model, compiled, archive.what)
+            # (Keras writes an empty compile_config for a model it never compiled)
+            restored = compile and isinstance(compiled, dict) and bool(compiled) and \
+                compile_from(model, compiled, archive.what)
             read_weights_into(model, h5, archive.what)
             if restored:
                 read_optimizer_into(model, h5, archive.what)
