@@ -96,6 +96,9 @@ def _abort(message):
     sys.stdout.flush()
     print(f"rnncore.distributed: {message}; aborting all {size()} ranks", file=sys.stderr,
           flush=True)
+    # the launcher forwards our output through a pipe it stops reading once MPI_Abort
+    # tears the job down: without a pause the message was lost in about one run of six
+    time.sleep(0.5)
     _state["MPI"].COMM_WORLD.Abort(1)
 
 
