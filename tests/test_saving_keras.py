@@ -197,3 +197,25 @@ def test_the_other_layers_cross_over_with_equal_predictions(keras, rng, tmp_path
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+
+
+@pytest.mark.parametrize("direction", ["rnncore-to-keras", "keras-to-rnncore"])
+def test_an_adapted_text_vectorization_crosses_over_in_keras_files(keras, tf, tmp_path,
+                                                                   direction):
+    # rnncore keeps the vocabulary in the config; Keras keeps an adapted one in the archive's
+    # assets/<layer path>/vocabulary.txt, which rnncore reads as Keras's load_assets does
+    texts = np.array(["the cat sat", "the dog ran fast", "a cat and a dog"])
+    source, target = (rnncore, keras) if direction == "rnncore-to-keras" else (keras, rnncore)
+    vectorize = source.layers.TextVectorization(max_tokens=20, output_sequence_length=5)
+    vectorize.adapt(tf.constant(texts) if source is keras else texts)
+    model = source.Sequential([source.Input(shape=(1,), dtype="string"), vectorize,
+                               source.layers.Embedding(20, 3), source.layers.LSTM(2)])
+    model.save(tmp_path / "text.keras")
+    loaded = target.models.load_model(tmp_path / "text.keras")
+
+    def run(m, lib):
+        x = texts[:, None]
+        return np.asarray(m.predict(tf.constant(x) if lib is keras else x, verbose=0))
+
+    np.testing.assert_allclose(run(loaded, target), run(model, source), atol=1e-6)
+    assert list(loaded.layers[0].get_vocabulary()) == list(vectorize.get_vocabulary())

@@ -285,11 +285,43 @@ def _metric_names(metrics):
     return metrics
 
 
+_MAX_VOCABULARY_BYTES = 256 << 20
+
+
+def read_assets_into(model, archive):
+    """A TextVectorization adapted in Keras keeps its vocabulary out of the config, in
+    ``assets/<layer path>/vocabulary.txt`` (one term a line, special tokens first), which
+    Keras's ``load_assets`` reads; rnncore reads it the same way."""
+    from ..layers import TextVectorization
+
+    names = set(archive.zf.namelist())
+    for path, _, _ in _keras_paths.entries(model):
+        member = f"assets/{path}/vocabulary.txt"
+        if member not in names:
+            continue
+        layer = _keras_paths.object_at(model, path)
+        if not isinstance(layer, TextVectorization) or layer.get_vocabulary(False):
+            continue
+        if layer.output_mode == "tf_idf":
+            raise ValueError(f"{archive.what}: layer {layer.name!r} is a tf_idf "
+                             "TextVectorization whose idf weights Keras keeps in its own "
+                             "lookup table; rnncore does not read them")
+        text = archive._bytes(member, _MAX_VOCABULARY_BYTES).decode("utf-8")
+        lines = text.splitlines()
+        while lines and lines[-1] == "":
+            lines.pop()
+        try:
+            layer.set_vocabulary(lines)
+        except ValueError as exc:
+            raise ValueError(f"{archive.what}: {member}: {exc}") from None
+
+
 def load_keras(path, compile=True, safe_mode=True):
     with KerasArchive(path) as archive:
         with archive.open_weights() as h5:
             declared = declared_elements(h5, archive.what)
             model = build_model(archive.config, archive.what, declared, safe_mode)
+            read_assets_into(model, archive)
             compiled = archive.config.get("compile_config")
             # (Keras writes an empty compile_config for a model it never compiled)
             restored = compile and isinstance(compiled, dict) and bool(compiled) and \

@@ -73,19 +73,32 @@ def _own_variables(obj, children):
     return [v for v in mine if v.trainable] + [v for v in mine if not v.trainable]
 
 
+def object_at(model, path):
+    """The object whose ``vars`` group sits at `path` (as :func:`entries` names it)."""
+    found = {}
+    _walk(model, lambda obj, where: found.setdefault(where, obj))
+    return found.get(path)
+
+
 def entries(model):
     """``[(path, name, [variables])]`` for every saveable object of `model` in Keras's walk
     order; ``path`` is where its ``vars`` group sits ("" for the model itself)."""
-    out, seen, alive = [], set(), []
+    out = []
+    _walk(model, lambda obj, path: out.append(
+        (path, getattr(obj, "name", None), _own_variables(obj, _children(obj)))))
+    return out
+
+
+def _walk(model, visit_one):
+    seen, alive = set(), []
 
     def visit(obj, path):
         if id(obj) in seen:  # a shared layer is saved once, where Keras first meets it
             return
         seen.add(id(obj))
         alive.append(obj)  # a layer's cell may be made on access: keep each id taken
-        children = _children(obj)
-        out.append((path, getattr(obj, "name", None), _own_variables(obj, children)))
-        for attr, child in children:
+        visit_one(obj, path)
+        for attr, child in _children(obj):
             base = f"{path}/{attr}" if path else attr
             if isinstance(child, list):
                 used = {}
@@ -101,7 +114,6 @@ def entries(model):
                 visit(child, base)
 
     visit(model, "")
-    return out
 
 
 def vars_path(path):
