@@ -265,8 +265,8 @@ def test_model_checkpoint_saves_what_keras_saves(filepath, kwargs, verbose, tmp_
     assert results[0][0], "every case saves at least once"
 
 
-@pytest.mark.parametrize("filepath", ["best-lstm-model.h5", "model.bin", "weights", "m.keras"])
-def test_model_checkpoint_accepts_any_file_name(filepath, tmp_path):
+@pytest.mark.parametrize("filepath", ["best-lstm-model.h5", "sub/model.h5", "m.keras"])
+def test_model_checkpoint_accepts_keras_file_names(filepath, tmp_path):
     saves, files = _drive_checkpoint(rc.ModelCheckpoint, str(tmp_path), filepath,
                                      dict(save_best_only=True), CURVE_LOGS)
     assert [path for _, path in saves] == [filepath] * 3
@@ -279,9 +279,9 @@ def test_model_checkpoint_unknown_format_key_is_a_key_error_naming_the_path(tmp_
 
 
 def test_model_checkpoint_on_an_existing_directory_is_an_error(tmp_path):
-    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt.h5").mkdir()
     with pytest.raises(OSError, match="non-directory filepath"):
-        _drive_checkpoint(rc.ModelCheckpoint, str(tmp_path), "ckpt", {}, CURVE_LOGS)
+        _drive_checkpoint(rc.ModelCheckpoint, str(tmp_path), "ckpt.h5", {}, CURVE_LOGS)
 
 
 @pytest.mark.parametrize("save_freq", ["batch", 2.5, None])

@@ -91,3 +91,15 @@ def test_load_weights_of_an_unknown_file_says_what_it_reads(tmp_path):
     path.write_text("not weights")
     with pytest.raises(ValueError, match=r"File format not supported.*\.weights\.h5"):
         _model(rnncore).load_weights(path)
+
+
+@pytest.mark.parametrize("name, kwargs, match", [
+    ("ckpt", {}, r"must end in `\.keras` .* or `\.h5`.*Received: filepath=ckpt"),
+    ("w.h5", {"save_weights_only": True}, r"must end in `\.weights\.h5`.*filepath=w\.h5"),
+])
+def test_model_checkpoint_checks_keras_file_names_when_made(keras, name, kwargs, match):
+    # as Keras's: at construction, not after the first epoch has trained
+    with pytest.raises(ValueError, match=match):
+        rnncore.callbacks.ModelCheckpoint(name, **kwargs)
+    with pytest.raises(ValueError, match=r"must end in"):
+        keras.callbacks.ModelCheckpoint(name, **kwargs)

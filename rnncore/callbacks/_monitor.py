@@ -232,6 +232,16 @@ class ModelCheckpoint(_MonitorCallback):
                              f"number of batches. Received: save_freq={save_freq!r}")
         self.verbose = verbose
         self.filepath = _path(filepath, "filepath")
+        # Keras's file-name rules, checked here rather than after the first epoch's training
+        name = str(self.filepath)
+        if save_weights_only and not name.endswith(".weights.h5"):
+            raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
+                             "filepath provided must end in `.weights.h5` (Keras weights "
+                             f"format). Received: filepath={name}")
+        if not save_weights_only and not name.endswith((".keras", ".h5")):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model "
+                             "format) or `.h5` (legacy HDF5, as the tf.keras tutorials "
+                             f"write). Received: filepath={name}")
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
