@@ -36,10 +36,10 @@ import numpy as np
 import pytest
 
 import rnncore
-from rnncore import layers, ops
+from rnncore import layers, recurrent
 from rnncore._cli._engines import _torch_gate_order
-from rnncore.ops import _recurrent as R
-from rnncore.ops._blas_threads import single_threaded_blas
+from rnncore.recurrent import _recurrent as R
+from rnncore.recurrent._blas_threads import single_threaded_blas
 
 SIZES = {"8": (64, 100, 16, 8), "32": (64, 100, 64, 32), "256": (64, 100, 128, 256)}
 #: name -> (ops function prefix, Keras layer name, options, gate blocks)
@@ -82,7 +82,7 @@ def _rnncore(problem):
 
 
 def _ops(problem, **options):
-    """Forward and backward through ``rnncore.ops`` (``engine="numpy"``: the NumPy twin)."""
+    """Forward and backward through ``rnncore.recurrent`` (``engine="numpy"``: the NumPy twin)."""
     cell, layer, x, w = problem
     prefix, _, cell_options, _ = CELLS[cell]
     forward, backward = getattr(ops, f"{prefix}_forward"), getattr(ops, f"{prefix}_backward")

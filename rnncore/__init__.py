@@ -7,7 +7,8 @@ Swap the import and a Keras program runs on rnncore's kernels::
 
 Submodules mirror Keras's: ``layers``, ``models``, ``optimizers``, ``losses``, ``metrics``,
 ``callbacks``, ``initializers``, ``activations``, ``utils``, ``preprocessing``, ``datasets``;
-``ops`` is rnncore's functional API over the kernels and ``reference`` their NumPy twins.
+``ops`` is Keras's ``keras.ops``; ``recurrent`` (an rnncore extension) holds the whole-layer
+forward and backward of each recurrent cell over the kernels, and ``reference`` their NumPy twins.
 """
 import importlib
 import os
@@ -31,8 +32,8 @@ from ._config import floatx, get_num_threads, set_floatx, set_num_threads
 __version__ = "0.1.0"
 
 _SUBMODULES = ("activations", "callbacks", "constraints", "datasets", "initializers", "layers",
-               "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "reference",
-               "regularizers", "utils")
+               "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "recurrent",
+               "reference", "regularizers", "utils")
 _FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
 
 __all__ = list(_SUBMODULES) + list(_FROM) + ["floatx", "set_floatx", "get_num_threads",

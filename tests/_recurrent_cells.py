@@ -13,7 +13,7 @@ import rnncore
 class Cell:
     id: str
     layer_name: str        # rnncore.layers / keras.layers class name
-    op_name: str           # rnncore.ops.<op_name>_forward / _backward / <op_name>
+    op_name: str           # rnncore.recurrent.<op_name>_forward / _backward / <op_name>
     gates: int             # G: gate blocks in kernel's last axis
     n_states: int          # 1 (h) or 2 (h, c)
     options: dict = field(default_factory=dict)   # this variant's layer and ops arguments
@@ -40,20 +40,20 @@ class Cell:
     def forward(self, x, kernel, recurrent_kernel, bias=None, initial_state=None, **kwargs):
         """``ops.<cell>_forward`` with this variant's options: (output, [states], cache)."""
         kwargs = {**self.options, **kwargs}
-        fn = getattr(rnncore.ops, f"{self.op_name}_forward")
+        fn = getattr(rnncore.recurrent, f"{self.op_name}_forward")
         y, states, cache = fn(x, kernel, recurrent_kernel, bias, initial_state, **kwargs)
         return y, (list(states) if isinstance(states, (list, tuple)) else [states]), cache
 
     def backward(self, cache, d_output, d_states=None, need_dx=True):
         """``ops.<cell>_backward``; the gradient w.r.t. the initial state comes back as a list."""
-        fn = getattr(rnncore.ops, f"{self.op_name}_backward")
+        fn = getattr(rnncore.recurrent, f"{self.op_name}_backward")
         g = dict(fn(cache, d_output, d_states, need_dx=need_dx))
         s = g.pop("initial_state")
         g["initial_state"] = list(s) if isinstance(s, (list, tuple)) else [s]
         return g
 
     def forward_only(self, *args, **kwargs):
-        return getattr(rnncore.ops, self.op_name)(*args, **{**self.options, **kwargs})
+        return getattr(rnncore.recurrent, self.op_name)(*args, **{**self.options, **kwargs})
 
     # ---- layers ------------------------------------------------------------------------
     def layer(self, units, lib=None, **kwargs):

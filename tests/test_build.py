@@ -23,19 +23,19 @@ VARIANTS = list(K.VARIANTS)  # narrowest first
 BUILT = [isa for isa in VARIANTS if importlib.util.find_spec(f"rnncore._kernels._isa_{isa}._blas")]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
-# Forward and backward of each cell through rnncore.ops, with the compiled kernels and with the
-# NumPy twin (engine='numpy'), float32 and float64, saved to an .npz. Shapes (B, T, I, H):
+# Forward and backward of each cell through rnncore.recurrent, with the compiled kernels and with
+# the NumPy twin (engine='numpy'), float32 and float64, saved to an .npz. Shapes (B, T, I, H):
 # H = 19 is two 8-float vectors and a tail; B = 64, H = 8 is the seeds' LSTM(8) (gate rows of
 # 32 floats: the small-product micro-kernels); I = 72 takes an input gemm over k >= 64.
 FORWARD_BACKWARD = r"""
 import sys
 import numpy as np
 import rnncore._kernels as K
-from rnncore import ops
+from rnncore import recurrent
 
-CELLS = {"simple_rnn": (ops.simple_rnn_forward, ops.simple_rnn_backward, 1),
-         "lstm": (ops.lstm_forward, ops.lstm_backward, 4),
-         "gru": (ops.gru_forward, ops.gru_backward, 3)}
+CELLS = {"simple_rnn": (recurrent.simple_rnn_forward, recurrent.simple_rnn_backward, 1),
+         "lstm": (recurrent.lstm_forward, recurrent.lstm_backward, 4),
+         "gru": (recurrent.gru_forward, recurrent.gru_backward, 3)}
 SHAPES = [(7, 9, 5, 19), (64, 5, 16, 8), (12, 3, 72, 8)]
 out = {"isa": np.array(K.ISA)}
 for cell, (forward, backward, G) in CELLS.items():
@@ -178,11 +178,11 @@ def test_avx2_has_no_avx512_and_uses_ymm():
 
 FORWARD = r"""
 import json, numpy as np, rnncore._kernels as K
-from rnncore import ops
+from rnncore import recurrent
 rng = np.random.default_rng(0)
 x = rng.standard_normal((64, 6, 16))
 W, U, b = rng.standard_normal((16, 32)) * 0.25, rng.standard_normal((8, 32)) * 0.2, np.zeros(32)
-y = {d: ops.lstm_forward(x.astype(d), W.astype(d), U.astype(d), b.astype(d), None,
+y = {d: recurrent.lstm_forward(x.astype(d), W.astype(d), U.astype(d), b.astype(d), None,
                          return_sequences=True)[0].tolist() for d in ("float32", "float64")}
 print(json.dumps({"isa": K.ISA, "level": K.x86_level(), "y": y}))
 """

@@ -261,7 +261,7 @@ def test_a_truncated_window_equals_a_run_over_its_steps_alone(rng, cell, dtype):
 def test_hard_sigmoid_at_its_corners_as_keras(tf, dtype):
     # relu6(x + 3) / 6 gives exactly 0 and 1 at x = -3 and 3, where the gradient is 0; a fused
     # x / 6 + 0.5 left 2.7e-17 at -3 in float64 and a gradient of 1/6
-    from rnncore import ops
+    from rnncore import recurrent
 
     x = np.array([[[1.0, -2.0]]], dtype)
     W = np.zeros((2, 8), dtype)
@@ -270,10 +270,10 @@ def test_hard_sigmoid_at_its_corners_as_keras(tf, dtype):
     U = np.zeros((2, 8), dtype)
     grads = []
     for engine in ("kernel", "numpy"):
-        y, _, cache = ops.lstm_forward(x, W, U, recurrent_activation="hard_sigmoid",
+        y, _, cache = recurrent.lstm_forward(x, W, U, recurrent_activation="hard_sigmoid",
                                        initial_state=[np.zeros((1, 2), dtype),
                                                       np.ones((1, 2), dtype)], engine=engine)
-        grads.append(ops.lstm_backward(cache, np.ones_like(y))["kernel"])
+        grads.append(recurrent.lstm_backward(cache, np.ones_like(y))["kernel"])
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12 if dtype == np.float64 else 1e-5)
     z = tf.constant([-3.0, 3.0], dtype)
     with tf.GradientTape() as tape:

@@ -143,13 +143,13 @@ def _spy_on_dropout_masks(monkeypatch, cell):
     recurrent layers are thin wrappers over that floor; should it move, this follows it)."""
     seen = []
     name = f"{cell.op_name}_forward"
-    real = getattr(rnncore.ops, name)
+    real = getattr(rnncore.recurrent, name)
 
     def spy(*args, **kwargs):
         seen.append((kwargs.get("dropout_mask"), kwargs.get("recurrent_dropout_mask")))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rnncore.ops, name, spy)
+    monkeypatch.setattr(rnncore.recurrent, name, spy)
     return seen
 
 
@@ -236,7 +236,7 @@ def _keras_truncated_reference(tf, k, x, w, h0, trunc, return_sequences, go_back
 
 # (return_sequences, go_backwards, k) with T = 8: both output kinds in both directions, and
 # each output kind and each direction with both window lengths. Every combination, k = T
-# included, runs at the ops level against the same reference (test_ops_recurrent.py).
+# included, runs at the ops level against the same reference (test_recurrent.py).
 TRUNCATIONS = [(False, False, 3), (True, False, 1), (False, True, 1), (True, True, 3)]
 
 

@@ -48,7 +48,7 @@ def test_forward_and_backward_match_keras(keras, tf, rng, name):
     assert_matches_keras(tf, make(keras, name), make(rnncore, name), x)
 
 
-# td_lstm's gradient is the LSTM's, checked by finite differences in test_ops_recurrent
+# td_lstm's gradient is the LSTM's, checked by finite differences in test_recurrent
 @pytest.mark.parametrize("name", sorted(set(CASES) - {"td_lstm"}))
 def test_gradients_match_finite_differences(rng, name):
     x = data(name, rng, "float64")

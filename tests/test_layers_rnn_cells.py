@@ -281,8 +281,8 @@ def test_rnn_over_a_cell_runs_the_fused_op_of_the_layer(rng, monkeypatch):
     lstm.build(x.shape)
     lstm.set_weights(rnn.get_weights())
     calls = []
-    forward = rnncore.ops.lstm_forward
-    monkeypatch.setattr(rnncore.ops, "lstm_forward",
+    forward = rnncore.recurrent.lstm_forward
+    monkeypatch.setattr(rnncore.recurrent, "lstm_forward",
                         lambda *a, **k: calls.append(1) or forward(*a, **k))
     y_rnn, y_lstm = rnn(x), lstm(x)
     assert len(calls) == 2

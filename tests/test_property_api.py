@@ -1,6 +1,6 @@
 """Property-based tests of rnncore's public entry points (hypothesis).
 
-Random shapes, dtypes, layouts and values for every argument of the ``rnncore.ops`` functions,
+Random shapes, dtypes, layouts and values for every argument of the ``rnncore.recurrent`` functions,
 of the layers' ``__call__`` and of a small model's fit / predict / evaluate, some of them
 deliberately wrong. The outcome must be a correct result (the compiled kernels checked against
 the NumPy twin, ``engine="numpy"``) or a ValueError / TypeError whose message names one of the
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnncore
-from rnncore import layers, ops
+from rnncore import layers, recurrent
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow in relu/linear
 
@@ -31,10 +31,11 @@ def _settings(n):
 
 
 CELLS = {  # forward, backward, G, number of states, activations the cell takes
-    "simple_rnn": (ops.simple_rnn_forward, ops.simple_rnn_backward, 1, 1, ("tanh", "relu")),
-    "lstm": (ops.lstm_forward, ops.lstm_backward, 4, 2,
+    "simple_rnn": (recurrent.simple_rnn_forward, recurrent.simple_rnn_backward, 1, 1,
+                   ("tanh", "relu")),
+    "lstm": (recurrent.lstm_forward, recurrent.lstm_backward, 4, 2,
              ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")),
-    "gru": (ops.gru_forward, ops.gru_backward, 3, 1,
+    "gru": (recurrent.gru_forward, recurrent.gru_backward, 3, 1,
             ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")),
 }
 DTYPES = [np.float64, np.float32, np.float16, np.int32, np.int64]
@@ -116,7 +117,7 @@ def op_calls(draw, cell):
                   draw(st.integers(1, 3)))
     kw = {}
     wdtype = draw(st.sampled_from([np.float64, np.float32]))
-    # (integer weights are converted too, see test_ops_validation; here they would put gate
+    # (integer weights are converted too, see test_recurrent_validation; here they would put gate
     # pre-activations exactly on hard_sigmoid's corners, where the kernels' fused
     # multiply-add and the twin round the gate to different sides)
     kw["kernel"] = _maybe_bad(
@@ -137,8 +138,9 @@ def op_calls(draw, cell):
     def x_good():
         if draw(st.integers(0, 3)) == 0:  # an Embedding's rows as a lookup
             rows = draw(st.integers(1, 6))
-            return ops.Lookup(_array(draw, (rows, F), [np.float64, np.float32], layouts=False),
-                              np.random.default_rng(rows).integers(0, rows, (B, T)))
+            return recurrent.Lookup(
+                _array(draw, (rows, F), [np.float64, np.float32], layouts=False),
+                np.random.default_rng(rows).integers(0, rows, (B, T)))
         return _array(draw, (B, T, F), scale=2.0)
 
     kw["x"] = _maybe_bad(draw, bad, "x", x_good,
@@ -270,7 +272,7 @@ def test_lookup_gives_the_gathered_rows_result_or_an_error_naming_ids(
     valid = (table_dtype != np.int32 and ids_dtype != np.float64 and ids_ndim == 2
              and in_range and ids.astype(np.int64).min(initial=0) >= 0)
     try:
-        lookup = ops.Lookup(table, ids)
+        lookup = recurrent.Lookup(table, ids)
     except ValueError as e:
         assert not valid, f"valid lookup refused: {e}"
         assert "ids" in str(e) or "table" in str(e), str(e)
@@ -278,10 +280,11 @@ def test_lookup_gives_the_gathered_rows_result_or_an_error_naming_ids(
     assert valid, "accepted a bad lookup"
     W = rng.normal(size=(cols, 4 * 2))
     U = rng.normal(size=(2, 4 * 2)) * 0.5
-    y1, _, c1 = ops.lstm_forward(lookup, W, U, return_sequences=True)
-    y2, _, c2 = ops.lstm_forward(np.take(table, ids, axis=0), W, U, return_sequences=True)
+    y1, _, c1 = recurrent.lstm_forward(lookup, W, U, return_sequences=True)
+    y2, _, c2 = recurrent.lstm_forward(np.take(table, ids, axis=0), W, U, return_sequences=True)
     np.testing.assert_allclose(y1, y2, rtol=1e-12, atol=1e-12)
-    g1, g2 = ops.lstm_backward(c1, np.ones_like(y1)), ops.lstm_backward(c2, np.ones_like(y2))
+    g1 = recurrent.lstm_backward(c1, np.ones_like(y1))
+    g2 = recurrent.lstm_backward(c2, np.ones_like(y2))
     np.testing.assert_allclose(g1["kernel"], g2["kernel"], rtol=1e-10, atol=1e-10)
 
 
@@ -290,19 +293,19 @@ def test_inputs_that_once_crashed_fail_cleanly_in_a_child():
     so that a regression fails this test instead of killing pytest."""
     code = textwrap.dedent("""
         import numpy as np
-        from rnncore import ops
+        from rnncore import recurrent
         x = np.zeros((64, 50, 8), np.float32)
         cases = [
-            lambda: ops.simple_rnn_forward(x, np.zeros((8, 1000), np.float32),
+            lambda: recurrent.simple_rnn_forward(x, np.zeros((8, 1000), np.float32),
                                            np.zeros((1, 1), np.float32)),
-            lambda: ops.lstm_forward(x, np.zeros((8, 4000), np.float32),
+            lambda: recurrent.lstm_forward(x, np.zeros((8, 4000), np.float32),
                                      np.zeros((1, 4), np.float32)),
-            lambda: ops.gru_forward(x, np.zeros((8, 3000), np.float32),
+            lambda: recurrent.gru_forward(x, np.zeros((8, 3000), np.float32),
                                     np.zeros((1, 3), np.float32)),
-            lambda: ops.lstm_forward(ops.Lookup(np.zeros((5, 8), np.float32),
+            lambda: recurrent.lstm_forward(recurrent.Lookup(np.zeros((5, 8), np.float32),
                                                 np.full((64, 50), 2 ** 40)),
                                      np.zeros((8, 16), np.float32), np.zeros((4, 16), np.float32)),
-            lambda: ops.gru_forward(ops.Lookup(np.zeros((5, 8), np.float32),
+            lambda: recurrent.gru_forward(recurrent.Lookup(np.zeros((5, 8), np.float32),
                                                np.full((64, 50), -7)),
                                     np.zeros((8, 12), np.float32), np.zeros((4, 12), np.float32)),
         ]

@@ -1,4 +1,4 @@
-"""Gradients of ``rnncore.ops``' recurrent functions (``simple_rnn_*``, ``lstm_*``, ``gru_*``),
+"""Gradients of ``rnncore.recurrent``'s functions (``simple_rnn_*``, ``lstm_*``, ``gru_*``),
 every test run for every cell of ``_recurrent_cells.CELLS``: finite differences (float64) with
 and without truncated BPTT, masks, dropout masks, engines and threads, and truncation against
 the gradient of the last k steps run on their own. Forward behaviour, engines, workspaces and
@@ -11,7 +11,7 @@ from _recurrent_cells import (BY_ID, OPS_SHAPE, cell_params, dropout_multipliers
 from _tolerance import (FD_EPS, OTHER_FORMULA, assert_finite_difference_close,
                         assert_same_maths)
 
-from rnncore import ops
+from rnncore import recurrent
 
 B, T, I, H = OPS_SHAPE
 DIRECTIONS = pytest.mark.parametrize("go_backwards", [False, True],
@@ -258,9 +258,9 @@ def test_simple_rnn_truncated_gradients_equal_the_hand_written_tbptt_loop_of_see
     err = rng.standard_normal((4, 5))
     h_T, dW, dU, db = _seed_004_backprop(p["x"], p["kernel"], p["recurrent_kernel"], p["bias"],
                                          err, truncate)
-    y, _, cache = ops.simple_rnn_forward(p["x"], p["kernel"], p["recurrent_kernel"], p["bias"],
-                                         truncate_gradient=truncate)
-    g = ops.simple_rnn_backward(cache, err)
+    y, _, cache = recurrent.simple_rnn_forward(p["x"], p["kernel"], p["recurrent_kernel"],
+                                               p["bias"], truncate_gradient=truncate)
+    g = recurrent.simple_rnn_backward(cache, err)
     assert_same_maths(y, h_T, "output")
     # the seed's loop and the kernel sum the steps in other orders
     for name, want in (("kernel", dW), ("recurrent_kernel", dU), ("bias", db)):

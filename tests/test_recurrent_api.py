@@ -1,4 +1,4 @@
-"""``rnncore.ops``' recurrent functions (``simple_rnn_*``, ``lstm_*``, ``gru_*``) as public API,
+"""``rnncore.recurrent``'s functions (``simple_rnn_*``, ``lstm_*``, ``gru_*``) as public API,
 every test run for every cell of ``_recurrent_cells.CELLS``: masked and reversed forward
 passes, initial states, the NumPy engine against the compiled one, workspaces, array layouts,
 dtypes and argument checks. Gradients: test_ops_recurrent.py. Cell-specific tests are at the
@@ -11,8 +11,8 @@ from _recurrent_cells import (BY_ID, OPS_SHAPE, cell_params, dropout_multipliers
 from _tolerance import (FLOAT32_VS_FLOAT64_ATOL, MEANINGFUL_DIFFERENCE, OTHER_FORMULA,
                         assert_same_maths, assert_twin_close)
 
-from rnncore import ops
-from rnncore.ops._recurrent import Workspace  # the type ops' ``workspace=`` argument takes
+from rnncore import recurrent
+from rnncore.recurrent._recurrent import Workspace  # the type ops' ``workspace=`` argument takes
 
 B, T, I, H = OPS_SHAPE
 OUTPUTS = pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
@@ -275,14 +275,14 @@ def test_gru_reset_after_false_is_a_different_cell(rng):
     p = ops_problem(rng, before_cell)
     x, W, U, b, h0 = p["x"], p["kernel"], p["recurrent_kernel"], p["bias"], p["h0"]
     kwargs = dict(return_sequences=True)
-    before = ops.gru(x, W, U, b, h0, reset_after=False, **kwargs)
+    before = recurrent.gru(x, W, U, b, h0, reset_after=False, **kwargs)
     b2 = np.stack([b, np.zeros_like(b)])
-    after = ops.gru(x, W, U, b2, h0, reset_after=True, **kwargs)
+    after = recurrent.gru(x, W, U, b2, h0, reset_after=True, **kwargs)
     assert np.abs(before - after).max() > MEANINGFUL_DIFFERENCE
     # r ≡ 1 (a huge reset-gate bias): (r ⊙ h)·U = r ⊙ (h·U)
     b[H:2 * H] = b2[0, H:2 * H] = 50.0
-    np.testing.assert_allclose(ops.gru(x, W, U, b2, h0, reset_after=True, **kwargs),
-                               ops.gru(x, W, U, b, h0, reset_after=False, **kwargs),
+    np.testing.assert_allclose(recurrent.gru(x, W, U, b2, h0, reset_after=True, **kwargs),
+                               recurrent.gru(x, W, U, b, h0, reset_after=False, **kwargs),
                                **OTHER_FORMULA)
 
 
@@ -297,4 +297,12 @@ def test_gru_bad_arguments_are_value_errors_naming_them(change, match):
                 recurrent_kernel=np.zeros((H, 3 * H)), bias=np.zeros((2, 3 * H)))
     args.update(change)
     with pytest.raises(ValueError, match=match):
-        ops.gru_forward(**args)
+        recurrent.gru_forward(**args)
+
+
+def test_old_ops_names_still_resolve_with_a_warning_naming_the_new_module():
+    import rnncore.ops
+    with pytest.warns(DeprecationWarning, match="rnncore.recurrent.lstm_forward"):
+        assert rnncore.ops.lstm_forward is recurrent.lstm_forward
+    with pytest.raises(AttributeError, match="lstm_fwd"):
+        rnncore.ops.lstm_fwd

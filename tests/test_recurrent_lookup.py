@@ -1,19 +1,20 @@
-"""An Embedding's rows handed to a recurrent op as ``ops.Lookup``: the op gathers x·W + b from
-table·W + b and sums dz per id for W's gradient. It must give what the gathered array gives."""
+"""An Embedding's rows handed to a recurrent op as ``recurrent.Lookup``: the op gathers x·W + b
+from table·W + b and sums dz per id for W's gradient. It must give what the gathered array
+gives."""
 import numpy as np
 import pytest
 
 import rnncore
-from rnncore import ops
+from rnncore import recurrent
 from rnncore._indexed_slices import IndexedSlices
-from rnncore.ops import _recurrent as R
+from rnncore.recurrent import _recurrent as R
 
 V, F, B, T, H = 30, 6, 5, 9, 4
 
 CELLS = {
-    "simple_rnn": (ops.simple_rnn_forward, ops.simple_rnn_backward, 1),
-    "lstm": (ops.lstm_forward, ops.lstm_backward, 4),
-    "gru": (ops.gru_forward, ops.gru_backward, 3),
+    "simple_rnn": (recurrent.simple_rnn_forward, recurrent.simple_rnn_backward, 1),
+    "lstm": (recurrent.lstm_forward, recurrent.lstm_backward, 4),
+    "gru": (recurrent.gru_forward, recurrent.gru_backward, 3),
 }
 
 
@@ -39,7 +40,7 @@ def test_lookup_gives_what_the_gathered_rows_give(rng, cell, go_backwards, trunc
     kwargs = dict(return_sequences=True, go_backwards=go_backwards, truncate_gradient=truncate,
                   mask=mask)
     y_ref, s_ref, c_ref = forward(np.take(table, ids, axis=0), W, U, b, **kwargs)
-    y, s, c = forward(ops.Lookup(table, ids), W, U, b, **kwargs)
+    y, s, c = forward(recurrent.Lookup(table, ids), W, U, b, **kwargs)
     assert isinstance(c.x_tm, R._TimeMajorLookup)  # the lookup path really ran
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(y, y_ref, **tol)
@@ -65,13 +66,13 @@ def test_lookup_falls_back_to_the_rows_for_a_dropout_mask_or_another_dtype(rng, 
     dp = ((rng.random((B, F)) > 0.3) / 0.7).astype(np.float32)
     W, U, b = _weights(rng, cell, np.float32)
     y_ref, _, c_ref = forward(x, W, U, b, dropout_mask=dp)
-    y, _, c = forward(ops.Lookup(table, ids), W, U, b, dropout_mask=dp)
+    y, _, c = forward(recurrent.Lookup(table, ids), W, U, b, dropout_mask=dp)
     assert isinstance(c.x_tm, np.ndarray)
     np.testing.assert_allclose(y, y_ref, rtol=1e-6)
     g = backward(c, np.ones_like(y))
     np.testing.assert_allclose(g["x"], backward(c_ref, np.ones_like(y))["x"], rtol=1e-6)
     W64, U64, b64 = (a.astype(np.float64) for a in (W, U, b))
-    y64, _, c64 = forward(ops.Lookup(table, ids), W64, U64, b64)
+    y64, _, c64 = forward(recurrent.Lookup(table, ids), W64, U64, b64)
     assert isinstance(c64.x_tm, np.ndarray) and y64.dtype == np.float64
     np.testing.assert_allclose(y64, forward(x.astype(np.float64), W64, U64, b64)[0], rtol=1e-12)
 
@@ -79,7 +80,7 @@ def test_lookup_falls_back_to_the_rows_for_a_dropout_mask_or_another_dtype(rng, 
 def test_lookup_behaves_as_its_rows():
     table = np.arange(12, dtype=np.float32).reshape(4, 3)
     ids = np.array([[3, 0], [1, 1]])
-    lookup = ops.Lookup(table, ids)
+    lookup = recurrent.Lookup(table, ids)
     assert lookup.shape == (2, 2, 3) and lookup.dtype == np.float32 and lookup.ndim == 3
     np.testing.assert_array_equal(np.asarray(lookup), table[ids])
     assert np.asarray(lookup, dtype=np.float64).dtype == np.float64
@@ -338,7 +339,7 @@ def test_a_lookup_of_a_large_table_gathers_its_rows_time_major(rng, cell, go_bac
     dp = ((rng.random((B, F)) > 0.3) / 0.7).astype(np.float32) if dropout else None
     kwargs = dict(return_sequences=True, go_backwards=go_backwards, dropout_mask=dp)
     y_ref, _, c_ref = forward(np.take(table, ids, axis=0), W, U, b, **kwargs)
-    y, _, c = forward(ops.Lookup(table, ids), W, U, b, **kwargs)
+    y, _, c = forward(recurrent.Lookup(table, ids), W, U, b, **kwargs)
     assert isinstance(c.x_tm, np.ndarray)
     np.testing.assert_array_equal(c.x_tm, c_ref.x_tm)
     np.testing.assert_array_equal(y, y_ref)

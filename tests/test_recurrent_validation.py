@@ -1,4 +1,4 @@
-"""Every public ``rnncore.ops`` function checks every argument before a kernel sees it.
+"""Every public ``rnncore.recurrent`` function checks every argument before a kernel sees it.
 
 The kernels trust their inputs (a recurrent kernel with too few rows once read past its end and
 crashed the process), so each bad argument below must give a ValueError or TypeError whose
@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 import rnncore
-from rnncore import layers, ops
-from rnncore.ops import _recurrent as R
+from rnncore import layers, recurrent
+from rnncore.recurrent import _recurrent as R
 
 B, T, F, H = 3, 6, 5, 2
 CELLS = {
-    "simple_rnn": (ops.simple_rnn_forward, ops.simple_rnn_backward, 1, 1),
-    "lstm": (ops.lstm_forward, ops.lstm_backward, 4, 2),
-    "gru": (ops.gru_forward, ops.gru_backward, 3, 1),
+    "simple_rnn": (recurrent.simple_rnn_forward, recurrent.simple_rnn_backward, 1, 1),
+    "lstm": (recurrent.lstm_forward, recurrent.lstm_backward, 4, 2),
+    "gru": (recurrent.gru_forward, recurrent.gru_backward, 3, 1),
 }
 
 
@@ -245,7 +245,7 @@ def test_sequence_gradient_must_match_a_sequence_output():
     y, _, cache = _forward("lstm", return_sequences=True)
     with pytest.raises(ValueError, match=r"d_output must have the forward output's shape "
                                          r"\(3, 6, 2\).*got \(3, 2\)"):
-        ops.lstm_backward(cache, np.ones((B, H)))
+        recurrent.lstm_backward(cache, np.ones((B, H)))
 
 
 V = 7
@@ -274,25 +274,26 @@ def test_bad_lookup_argument_is_an_error_naming_it(change, match):
     args = dict(table=np.zeros((V, 3)), ids=np.array([[0, 1], [2, 3]]), projections=None)
     args.update(change)
     with pytest.raises(ValueError, match=match):
-        ops.Lookup(**args)
+        recurrent.Lookup(**args)
 
 
 @pytest.mark.parametrize("samples", [-1, 2.5, "10", None, True])
 def test_bad_projections_samples_is_an_error_naming_it(samples):
     with pytest.raises(ValueError, match="samples"):
-        ops.Projections(samples)
+        recurrent.Projections(samples)
 
 
 def test_the_latest_cache_of_a_workspace_stays_valid():
     ws = R.Workspace()
     _forward("lstm", workspace=ws)
     y, _, cache = _forward("lstm", workspace=ws)
-    np.testing.assert_array_equal(ops.lstm_backward(cache, np.ones_like(y))["kernel"],
-                                  ops.lstm_backward(_forward("lstm")[2], np.ones_like(y))["kernel"])
+    np.testing.assert_array_equal(
+        recurrent.lstm_backward(cache, np.ones_like(y))["kernel"],
+        recurrent.lstm_backward(_forward("lstm")[2], np.ones_like(y))["kernel"])
 
 
 def test_lookup_attributes_are_read_only():
-    lookup = ops.Lookup(np.zeros((V, 3)), np.zeros((2, 2), int))
+    lookup = recurrent.Lookup(np.zeros((V, 3)), np.zeros((2, 2), int))
     with pytest.raises(AttributeError):
         lookup.ids = np.full((2, 2), 10 ** 9)
 
@@ -300,7 +301,7 @@ def test_lookup_attributes_are_read_only():
 def test_lookup_keeps_a_contiguous_table_itself():
     """Projections recognise the Embedding's table by identity: no copy of a C-contiguous one."""
     table = np.zeros((V, 3), np.float32)
-    assert ops.Lookup(table, np.zeros((2, 2), int)).table is table
+    assert recurrent.Lookup(table, np.zeros((2, 2), int)).table is table
 
 
 # ---- edge cases with a result -----------------------------------------------------------------
@@ -386,9 +387,9 @@ def test_lookup_views_give_what_contiguous_arrays_give(cell, layout):
     ids = rng.integers(0, V, size=(B, T))
     args = _args(cell)
     del args["x"]
-    y0, _, c0 = forward(ops.Lookup(table, ids), **args, return_sequences=True)
+    y0, _, c0 = forward(recurrent.Lookup(table, ids), **args, return_sequences=True)
     g0 = backward(c0, np.ones_like(y0))
-    y1, _, c1 = forward(ops.Lookup(_views(table)[layout], _views(ids)[layout]), **args,
+    y1, _, c1 = forward(recurrent.Lookup(_views(table)[layout], _views(ids)[layout]), **args,
                         return_sequences=True)
     g1 = backward(c1, np.ones_like(y1))
     np.testing.assert_array_equal(y1, y0)

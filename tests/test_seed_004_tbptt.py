@@ -57,12 +57,12 @@ def test_truncate_gradient_is_seed_004s_tbptt(engine, T):
     a = 1 / (1 + np.exp(-seed.forpass(x)))
     w1h_g, w1x_g, b1_g, _, _ = seed.backprop(x, -(y - a))
 
-    h_last, _, cache = rnncore.ops.simple_rnn_forward(x, w1x, w1h, b1, truncate_gradient=10,
+    h_last, _, cache = rnncore.recurrent.simple_rnn_forward(x, w1x, w1h, b1, truncate_gradient=10,
                                                       engine=engine)
     np.testing.assert_allclose(h_last, seed.h[-1], rtol=1e-12)
     # the mean binary crossentropy's gradient at the cell output, as the seed computes it
     d_h = (a - y) @ w2.T / B
-    grads = rnncore.ops.simple_rnn_backward(cache, d_h)
+    grads = rnncore.recurrent.simple_rnn_backward(cache, d_h)
     np.testing.assert_allclose(grads["recurrent_kernel"], w1h_g, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(grads["kernel"], w1x_g, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(grads["bias"], b1_g, rtol=1e-10, atol=1e-14)

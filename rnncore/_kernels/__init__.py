@@ -1,5 +1,5 @@
 """Compiled kernels (Cython), built once per vector ISA and chosen at import. Private: use
-:mod:`rnncore.ops`.
+:mod:`rnncore.recurrent`.
 
 setup.py compiles the kernels of this folder into one subpackage per variant:
 ``_isa_baseline`` (plain x86-64, or the platform's default elsewhere), ``_isa_avx2``

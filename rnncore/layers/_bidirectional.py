@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._indexed_slices import IndexedSlices
-from ..ops import _checks
+from ..recurrent import _checks
 from ._base import Layer
 from ._rnn import RNNBase
 

@@ -12,7 +12,7 @@ automatically, which rnncore cannot do: ``RNN`` refuses one with a NotImplemente
 """
 import numpy as np
 
-from .. import ops
+from .. import recurrent
 from ._base import Layer, _is_symbolic, as_float_array
 from ._gru import GRU
 from ._lstm import LSTM
@@ -185,7 +185,7 @@ class SimpleRNNCell(_Cell):
             dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed), **kwargs)
 
     def _step(self, x, states, dropout_mask, recurrent_dropout_mask):
-        output, h, _ = ops.simple_rnn_forward(
+        output, h, _ = recurrent.simple_rnn_forward(
             x, *self._weights_args(), states[0], activation=self.activation,
             dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask)
         return output, [h]
@@ -239,7 +239,7 @@ class LSTMCell(_Cell):
     unit_forget_bias = _from_layer("unit_forget_bias")
 
     def _step(self, x, states, dropout_mask, recurrent_dropout_mask):
-        output, new_states, _ = ops.lstm_forward(
+        output, new_states, _ = recurrent.lstm_forward(
             x, *self._weights_args(), states, activation=self.activation,
             recurrent_activation=self.recurrent_activation, dropout_mask=dropout_mask,
             recurrent_dropout_mask=recurrent_dropout_mask)
@@ -288,7 +288,7 @@ class GRUCell(_Cell):
     reset_after = _from_layer("reset_after")
 
     def _step(self, x, states, dropout_mask, recurrent_dropout_mask):
-        output, new_states, _ = ops.gru_forward(
+        output, new_states, _ = recurrent.gru_forward(
             x, *self._weights_args(), states[0], activation=self.activation,
             recurrent_activation=self.recurrent_activation, reset_after=self.reset_after,
             dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask)

@@ -7,7 +7,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from ..ops import _recurrent as R
+from ..recurrent import _recurrent as R
 from ._base import Layer, as_float_array, unique_name
 
 

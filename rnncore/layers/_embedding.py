@@ -7,7 +7,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._indexed_slices import IndexedSlices
-from ..ops import Lookup
+from ..recurrent import Lookup
 from ._base import Layer
 
 

@@ -1,7 +1,7 @@
 """Keras's GRU layer over rnncore's compiled kernel."""
 import numpy as np
 
-from .. import ops
+from .. import recurrent
 from ._rnn import GatedRNNBase
 
 
@@ -71,7 +71,7 @@ class GRU(GatedRNNBase):
                      if self.use_bias else None)
 
     def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
-        return ops.gru_forward(
+        return recurrent.gru_forward(
             x, self.kernel.value, self.recurrent_kernel.value,
             self.bias.value if self.use_bias else None,
             None if initial_state is None else initial_state[0],
@@ -82,7 +82,7 @@ class GRU(GatedRNNBase):
             zero_output_for_mask=self.zero_output_for_mask, workspace=self._workspace)
 
     def _backward_op(self, cache, d_output, d_states):
-        return ops.gru_backward(cache, d_output, d_states, need_dx=self.input_grad_needed)
+        return recurrent.gru_backward(cache, d_output, d_states, need_dx=self.input_grad_needed)
 
     def get_config(self):
         config = super().get_config()

@@ -1,7 +1,7 @@
 """Keras's LSTM layer over rnncore's compiled kernel."""
 import numpy as np
 
-from .. import ops
+from .. import recurrent
 from ._rnn import GatedRNNBase
 
 
@@ -77,7 +77,7 @@ class LSTM(GatedRNNBase):
         self.bias = self.add_weight((4 * H,), init, "bias")
 
     def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
-        output, states, cache = ops.lstm_forward(
+        output, states, cache = recurrent.lstm_forward(
             x, self.kernel.value, self.recurrent_kernel.value,
             self.bias.value if self.use_bias else None, initial_state,
             activation=self.activation, recurrent_activation=self.recurrent_activation,
@@ -88,7 +88,7 @@ class LSTM(GatedRNNBase):
         return output, states, cache
 
     def _backward_op(self, cache, d_output, d_states):
-        return ops.lstm_backward(cache, d_output, d_states, need_dx=self.input_grad_needed)
+        return recurrent.lstm_backward(cache, d_output, d_states, need_dx=self.input_grad_needed)
 
     def get_config(self):
         config = super().get_config()

@@ -1,7 +1,7 @@
 """Global pooling over time: seed 000's "mean of all hidden states"."""
 import numpy as np
 
-from ..ops import _checks
+from ..recurrent import _checks
 from ._base import Layer, as_float_array
 
 

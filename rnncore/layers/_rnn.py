@@ -1,7 +1,7 @@
 """RNNBase: what SimpleRNN, LSTM and GRU layers share (arguments, state, masks, dropout).
 
 A subclass sets ``GATES`` and ``N_STATES``, builds its weights in ``build`` and runs the
-whole sequence through its ``rnncore.ops`` pair in ``_forward_op`` / ``_backward_op``.
+whole sequence through its ``rnncore.recurrent`` pair in ``_forward_op`` / ``_backward_op``.
 """
 import numbers
 
@@ -11,8 +11,8 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
-from ..ops import _checks
-from ..ops import _recurrent as R
+from ..recurrent import _checks
+from ..recurrent import _recurrent as R
 from ._base import Layer, as_float_array
 
 

@@ -8,7 +8,7 @@ order: for every cell, step t only needs step t of the cell below and step t-1 o
 """
 import numpy as np
 
-from ..ops import _checks
+from ..recurrent import _checks
 from ._base import Layer
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
 from ._rnn import check_sequence_input, check_state_arrays

@@ -1,5 +1,5 @@
 """Keras's SimpleRNN layer over rnncore's compiled kernel."""
-from .. import ops
+from .. import recurrent
 from ._rnn import RNNBase
 
 
@@ -33,7 +33,7 @@ class SimpleRNN(RNNBase):
                      if self.use_bias else None)
 
     def _forward_op(self, x, initial_state, mask, dropout_mask, recurrent_dropout_mask):
-        output, h, cache = ops.simple_rnn_forward(
+        output, h, cache = recurrent.simple_rnn_forward(
             x, self.kernel.value, self.recurrent_kernel.value,
             self.bias.value if self.use_bias else None,
             None if initial_state is None else initial_state[0],
@@ -44,5 +44,6 @@ class SimpleRNN(RNNBase):
         return output, [h], cache
 
     def _backward_op(self, cache, d_output, d_states):
-        return ops.simple_rnn_backward(cache, d_output, None if d_states is None else d_states[0],
-                                       need_dx=self.input_grad_needed)
+        return recurrent.simple_rnn_backward(
+            cache, d_output, None if d_states is None else d_states[0],
+            need_dx=self.input_grad_needed)

@@ -13,8 +13,8 @@ import numpy as np
 from ..layers._base import Layer, _is_symbolic
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
-from ..ops import Projections
-from ..ops._blas_threads import single_threaded_blas
+from ..recurrent import Projections
+from ..recurrent._blas_threads import single_threaded_blas
 from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
 from ._locking import exclusive

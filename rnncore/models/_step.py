@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from .._indexed_slices import IndexedSlices
-from ..ops._blas_threads import single_threaded_blas
+from ..recurrent._blas_threads import single_threaded_blas
 from . import _data, _heads
 
 _LOGIT_ACTIVATIONS = ("sigmoid", "softmax")

@@ -1,4 +1,5 @@
-"""rnncore's functional API: whole-layer forward and backward of each cell on NumPy arrays.
+"""rnncore.recurrent (an extension to Keras): whole-layer forward and backward of each cell on
+NumPy arrays.
 
 Arrays are batch-major ``(batch, timesteps, features)`` with Keras's weight layout; every
 forward returns ``(output, final_state(s), cache)`` and the matching backward takes the cache.

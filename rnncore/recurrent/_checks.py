@@ -169,7 +169,7 @@ def check_workspace(value):
     from ._recurrent import Workspace
 
     if value is not None and not isinstance(value, Workspace):
-        raise ValueError("workspace must be an rnncore.ops._recurrent.Workspace or None, got "
+        raise ValueError("workspace must be an rnncore.recurrent._recurrent.Workspace or None, got "
                          f"{type(value).__name__}")
     return value
 

@@ -52,7 +52,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     Parameters
     ----------
     x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
-        :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
+        :class:`rnncore.recurrent.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, 3·units); recurrent_kernel : (units, 3·units)
     bias : (2, 3·units) with reset_after (row 0 input bias, row 1 recurrent bias),
         (3·units,) without; or None.
@@ -69,7 +69,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
         enters a product with recurrent_kernel (not in ``z ⊙ h_{t-1}``), as Keras.
     engine : 'auto' or 'kernel' (compiled), 'numpy' (the reference twin).
     n_threads : batch blocks run in parallel (default: rnncore.get_num_threads()).
-    workspace : a :class:`rnncore.ops._recurrent.Workspace` reused across calls.
+    workspace : a :class:`rnncore.recurrent._recurrent.Workspace` reused across calls.
 
     Returns
     -------

@@ -25,7 +25,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     Parameters
     ----------
     x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
-        :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
+        :class:`rnncore.recurrent.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, 4·units); recurrent_kernel : (units, 4·units);
     bias : (4·units,) or None. The gate blocks along the last axis are i, f, c, o.
     initial_state : [h0, c0], each (batch, units) or None (zeros); or None.
@@ -43,7 +43,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     n_threads : threads of the kernel (default: rnncore.get_num_threads() for a large
         recurrence, one for a small one); they split the batch rows, or the hidden units when
         one step's product is big.
-    workspace : a :class:`rnncore.ops._recurrent.Workspace` reused across calls (the layer's).
+    workspace : a :class:`rnncore.recurrent._recurrent.Workspace` reused across calls (the layer's).
 
     Returns
     -------

@@ -151,7 +151,7 @@ class Lookup:
                 raise ValueError(f"ids must lie in [0, {rows}) (the rows of table), got "
                                  f"ids[{where[0]}, {where[1]}] = {bad}")
         if projections is not None and not isinstance(projections, Projections):
-            raise ValueError("projections must be an rnncore.ops.Projections or None, got "
+            raise ValueError("projections must be an rnncore.recurrent.Projections or None, got "
                              f"{type(projections).__name__}")
         # the kernels read the table's rows in place (no copy when C-contiguous already, which
         # keeps its identity for Projections)

@@ -20,7 +20,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     Parameters
     ----------
     x : ndarray (batch, timesteps, input_dim), or an Embedding's rows as a
-        :class:`rnncore.ops.Lookup` (the input gradient is then the table's IndexedSlices).
+        :class:`rnncore.recurrent.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, units); recurrent_kernel : (units, units); bias : (units,) or None
     initial_state : (batch, units) (or ``[that]``) or None (zeros)
     activation : 'tanh' or 'relu'
