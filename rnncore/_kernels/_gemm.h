@@ -42,6 +42,153 @@
  * so that a block of c reads its part of b as one stream (two 8-float vectors a row). */
 #define RC_PANEL 16
 
+#if defined(RC_HAVE_V8) && defined(__AVX512F__)
+/* ---- AVX-512: 16-float vectors, 32 of them ----
+ * The same loops as the AVX2 ones below, on 16-float vectors, with blocks of c that use the
+ * 32 registers: MR rows by NV vectors of sums, NV vectors of b and one broadcast of a, at most
+ * 31 (RC16_MR below). A block's last vector is loaded and stored under a mask, so n needs not
+ * be a multiple of 16 (nor of 8, as on AVX2: those products left to BLAS there come here). */
+#define RC_HAVE_V16 1
+/* The vectors of a block of c in the packed and mid-size loops, and so the packed panels'
+   width (16·RC16_NV floats). Zen 4 runs a 16-float FMA on both of its 8-float FMA pipes, so
+   the peak per cycle is AVX2's; what the wider block saves is loads and broadcasts per FMA:
+   6x4 needs 10 loads for 24 FMAs, 8x3 11, 12x2 14, AVX2's 6x2 8 for 12. */
+#ifndef RC16_NV
+#define RC16_NV 4
+#endif
+/* the most rows a block of nv vectors holds: nv·MR sums + nv + 1 registers of the 32 */
+#define RC16_MR(nv) ((nv) >= 4 ? 6 : (nv) == 3 ? 8 : 12)
+#define RC16_PW (16 * RC16_NV)
+
+/* c's last vector of a row, loaded and stored under `tail`: a whole 16 or 8 floats without a
+   mask. A load of c that a masked store wrote shortly before (c += a·b at every step, beta 1)
+   cannot take its data from the store: 64x8 += 64x8·8x8 in 480 ns against 150 with whole
+   8-float stores (Zen 4). */
+static inline __m512 rc16_load_tail(const float *p, __mmask16 tail) {
+    if (tail == 0xFFFF) return _mm512_loadu_ps(p);
+    if (tail == 0x00FF) return _mm512_zextps256_ps512(_mm256_loadu_ps(p));
+    return _mm512_maskz_loadu_ps(tail, p);
+}
+static inline void rc16_store_tail(float *p, __mmask16 tail, __m512 v) {
+    if (tail == 0xFFFF) _mm512_storeu_ps(p, v);
+    else if (tail == 0x00FF) _mm256_storeu_ps(p, _mm512_castps512_ps256(v));
+    else _mm512_mask_storeu_ps(p, tail, v);
+}
+/* c (+)= a·b on MR rows by NV vectors of c, the sums in registers over rows k0:k1 of b (b's
+   rows ldb apart). Row r of the block reads a at a + r * a_row + p * a_col, as RC_BLOCK. The
+   last vector loads b and c and stores c under `tail` (lanes of columns that exist). bias,
+   when not NULL, is added to each sum as it is stored; else add_c adds c (c += a·b, BLAS's
+   order); load_c starts the sums from c (k taken in chunks). */
+#define RC_BLOCK16(MR, NV)                                                                  \
+static inline void rc16_block_##MR##_##NV(long k0, long k1, const float *a, long a_row,    \
+                                          long a_col, const float *b, long ldb,            \
+                                          __mmask16 tail, int load_c, int add_c,           \
+                                          const float *bias, float *c, long ldc) {         \
+    __m512 acc[MR][NV];                                                                    \
+    _Pragma("GCC unroll 16")                                                               \
+    for (int r = 0; r < MR; r++)                                                           \
+        _Pragma("GCC unroll 4")                                                            \
+        for (int v = 0; v < NV; v++)                                                       \
+            acc[r][v] = !load_c ? _mm512_setzero_ps()                                      \
+                      : v < NV - 1 ? _mm512_loadu_ps(c + r * ldc + 16 * v)                 \
+                      : rc16_load_tail(c + r * ldc + 16 * v, tail);                        \
+    const float *bp = b + k0 * ldb, *ap = a + k0 * a_col;                                  \
+    for (long p = k0; p < k1; p++, bp += ldb, ap += a_col) {                               \
+        __m512 bv[NV];                                                                     \
+        _Pragma("GCC unroll 4")                                                            \
+        for (int v = 0; v < NV; v++)                                                       \
+            bv[v] = v < NV - 1 ? _mm512_loadu_ps(bp + 16 * v)                              \
+                               : _mm512_maskz_loadu_ps(tail, bp + 16 * v);                 \
+        _Pragma("GCC unroll 16")                                                           \
+        for (int r = 0; r < MR; r++) {                                                     \
+            __m512 av = _mm512_set1_ps(ap[r * a_row]);                                     \
+            _Pragma("GCC unroll 4")                                                        \
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]); \
+        }                                                                                  \
+    }                                                                                      \
+    _Pragma("GCC unroll 16")                                                               \
+    for (int r = 0; r < MR; r++)                                                           \
+        _Pragma("GCC unroll 4")                                                            \
+        for (int v = 0; v < NV; v++) {                                                     \
+            float *cr = c + r * ldc + 16 * v;                                              \
+            __mmask16 mk = v < NV - 1 ? (__mmask16)0xFFFF : tail;                          \
+            __m512 s = acc[r][v];                                                          \
+            if (bias) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mk, bias + 16 * v));      \
+            else if (add_c) s = _mm512_add_ps(s, rc16_load_tail(cr, mk));                  \
+            rc16_store_tail(cr, mk, s);                                                    \
+        }                                                                                  \
+}
+#define RC16_ROWS_4(X) X(1, 4) X(2, 4) X(3, 4) X(4, 4) X(5, 4) X(6, 4)
+#define RC16_ROWS_3(X) X(1, 3) X(2, 3) X(3, 3) X(4, 3) X(5, 3) X(6, 3) X(7, 3) X(8, 3)
+#define RC16_ROWS_2(X) X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(7, 2) X(8, 2)     \
+                       X(9, 2) X(10, 2) X(11, 2) X(12, 2)
+#define RC16_ROWS_1(X) X(1, 1) X(2, 1) X(3, 1) X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(8, 1)     \
+                       X(9, 1) X(10, 1) X(11, 1) X(12, 1)
+RC16_ROWS_4(RC_BLOCK16)
+RC16_ROWS_3(RC_BLOCK16)
+RC16_ROWS_2(RC_BLOCK16)
+RC16_ROWS_1(RC_BLOCK16)
+#define RC16_CASE(MR, NV)                                                                   \
+    case MR: rc16_block_##MR##_##NV(k0, k1, a, a_row, a_col, b, ldb, tail, load_c, add_c,  \
+                                    bias, c, ldc); return;
+/* one block of mr rows (1 to RC16_MR(nv)) by nv vectors (1 to 4), the shapes known to the
+   compiler inside each block */
+static inline void rc16_block(long nv, long mr, long k0, long k1, const float *a, long a_row,
+                              long a_col, const float *b, long ldb, __mmask16 tail,
+                              int load_c, int add_c, const float *bias, float *c, long ldc) {
+    switch (nv) {
+    case 4: switch (mr) { RC16_ROWS_4(RC16_CASE) } return;
+    case 3: switch (mr) { RC16_ROWS_3(RC16_CASE) } return;
+    case 2: switch (mr) { RC16_ROWS_2(RC16_CASE) } return;
+    default: switch (mr) { RC16_ROWS_1(RC16_CASE) } return;
+    }
+}
+/* the lanes of the last of the vectors that cover w columns */
+static inline __mmask16 rc16_tail(long w) {
+    return (__mmask16)(0xFFFFu >> (16 * ((w + 15) / 16) - w));
+}
+/* c (+)= a·b over all m rows and the n columns of one panel of b (at most 4 vectors), b's
+   rows ldb apart: blocks of as many rows as the panel's width allows, the last block what
+   is left (one call, no splitting into smaller ones) */
+static inline void rc16_panel(long m, long w, long k, const float *a, long lda,
+                              const float *b, long ldb, int add, const float *bias, float *c,
+                              long ldc) {
+    long nv = (w + 15) / 16, mr_max = RC16_MR(nv);
+    __mmask16 tail = rc16_tail(w);
+    for (long i = 0; i < m; i += mr_max) {
+        long mr = m - i < mr_max ? m - i : mr_max;
+        rc16_block(nv, mr, 0, k, a + i * lda, lda, 1, b, ldb, tail, 0, add, bias,
+                   c + i * ldc, ldc);
+    }
+}
+/* rc_sgemm_small's loop (see there) on 16-float vectors, any n */
+static inline int rc16_sgemm_small(int trans_b, long m, long n, long k, const float *a,
+                                   long lda, const float *b, long ldb, float beta,
+                                   const float *bias, float *c, long ldc) {
+    float bt[RC_SMALL_B];
+    if (n * k > RC_SMALL_B || k > RC_SMALL_K || (beta != 0.0f && beta != 1.0f))
+        return 0;
+    if (trans_b) {
+        for (long p = 0; p < k; p++)
+            for (long j = 0; j < n; j++) bt[p * n + j] = b[j * ldb + p];
+        b = bt;
+        ldb = n;
+    }
+    /* blocks of rows by all of n (panels of up to RC16_NV vectors), so that each line of c
+       is written whole; as many rows as the widest panel allows */
+    long nv = (n < RC16_PW ? n + 15 : RC16_PW) / 16, mr_max = RC16_MR(nv);
+    for (long i = 0; i < m; i += mr_max) {
+        long mr = m - i < mr_max ? m - i : mr_max;
+        for (long j = 0; j < n; j += RC16_PW) {
+            long w = n - j < RC16_PW ? n - j : RC16_PW;
+            rc16_block((w + 15) / 16, mr, 0, k, a + i * lda, lda, 1, b + j, ldb, rc16_tail(w),
+                       0, beta != 0.0f, bias ? bias + j : NULL, c + i * ldc + j, ldc);
+        }
+    }
+    return 1;
+}
+#endif  /* RC_HAVE_V16 */
+
 #ifdef RC_HAVE_V8
 /* The micro-kernel of the loops below: c (+)= a·b on a block of MR rows by NV vectors of
    c, the sums in registers over rows k0:k1 of b. Row r of the block reads a at
@@ -117,7 +264,16 @@ static inline void rc_block_rows(long mr, int wide, long k, const float *a, long
    RC_MID_B floats; 1 when done, 0 when not taken. */
 static inline int rc_sgemm_mid(long m, long n, long k, const float *a, long lda,
                                const float *b, long ldb, float beta, float *c, long ldc) {
-#ifdef RC_HAVE_V8
+#if defined(RC_HAVE_V16)
+    /* any n; panels of b outer: a panel's rows (16·RC16_NV floats each) stay in L1 for
+       every block of rows */
+    if (m > RC_MID_M || n * k > RC_MID_B || (beta != 0.0f && beta != 1.0f))
+        return 0;
+    for (long j = 0; j < n; j += RC16_PW)
+        rc16_panel(m, n - j < RC16_PW ? n - j : RC16_PW, k, a, lda, b + j, ldb, beta != 0.0f,
+                   NULL, c + j, ldc);
+    return 1;
+#elif defined(RC_HAVE_V8)
     if (m > RC_MID_M || n % 8 != 0 || n * k > RC_MID_B || (beta != 0.0f && beta != 1.0f))
         return 0;
     int add = beta != 0.0f;
@@ -134,17 +290,26 @@ static inline int rc_sgemm_mid(long m, long n, long k, const float *a, long lda,
 #endif
 }
 
-/* whether rc_sgemm_packed takes products with a (k, n) b: AVX2/FMA, n a multiple of 8,
-   and b too big for rc_sgemm_small's loop (which beats it there) */
+/* whether rc_sgemm_packed takes products with a (k, n) b: AVX2/FMA with n a multiple of 8,
+   or AVX-512 and any n; and b too big for rc_sgemm_small's loop (which beats it there) */
 static inline int rc_packs(long k, long n) {
-#ifdef RC_HAVE_V8
+#if defined(RC_HAVE_V16)
+    return n > 0 && k > 0 && (n * k > RC_SMALL_B || k > RC_SMALL_K);
+#elif defined(RC_HAVE_V8)
     return n % 8 == 0 && n > 0 && k > 0 && (n * k > RC_SMALL_B || k > RC_SMALL_K);
 #else
     return 0;
 #endif
 }
-/* floats rc_pack_b writes for a (k, n) b */
-static inline long rc_packed_size(long k, long n) { return k * n; }
+/* floats rc_pack_b writes for a (k, n) b: with AVX-512 the last panel's rows are padded
+   with zeros to whole vectors, so that the loop reads b without masks */
+static inline long rc_packed_size(long k, long n) {
+#ifdef RC_HAVE_V16
+    return k * ((n + 15) / 16 * 16);
+#else
+    return k * n;
+#endif
+}
 /* b packed once for many products with it (the recurrent kernel, at every step): its
    columns in panels of RC_PANEL (the last one 8 wide when n is 8 past a multiple of 16),
    each panel's k rows of 16 floats one after another. Read in place, b's rows are a whole
@@ -153,6 +318,18 @@ static inline long rc_packed_size(long k, long n) { return k * n; }
    thread: 97 GFLOP/s packed, 70 in place. bp holds rc_packed_size(k, n) floats; with trans,
    b is (n, k) and bᵀ is packed. */
 static void rc_pack_b(long k, long n, const float *b, long ldb, int trans, float *bp) {
+#ifdef RC_HAVE_V16
+    /* AVX-512: panels of RC16_PW columns, the last one's rows padded to a multiple of 16 */
+    for (long j = 0; j < n; j += RC16_PW) {
+        long w = n - j >= RC16_PW ? RC16_PW : n - j, wp = (w + 15) / 16 * 16;
+        float *panel = bp + j * k;
+        for (long p = 0; p < k; p++)
+            for (long v = 0; v < wp; v++)
+                panel[p * wp + v] = v >= w ? 0.0f
+                                  : trans ? b[(j + v) * ldb + p] : b[p * ldb + j + v];
+    }
+    return;
+#endif
     for (long j = 0; j < n; j += RC_PANEL) {
         long w = n - j >= RC_PANEL ? RC_PANEL : n - j;
         float *panel = bp + j * k;
@@ -166,7 +343,16 @@ static void rc_pack_b(long k, long n, const float *b, long ldb, int trans, float
    taken: then b must be used unpacked). */
 static inline int rc_sgemm_packed(long m, long n, long k, const float *a, long lda,
                                   const float *bp, float beta, float *c, long ldc) {
-#ifdef RC_HAVE_V8
+#if defined(RC_HAVE_V16)
+    if (beta != 0.0f && beta != 1.0f)
+        return 0;
+    for (long j = 0; j < n; j += RC16_PW) {
+        long w = n - j >= RC16_PW ? RC16_PW : n - j;
+        rc16_panel(m, w, k, a, lda, bp + j * k, (w + 15) / 16 * 16, beta != 0.0f, NULL,
+                   c + j, ldc);
+    }
+    return 1;
+#elif defined(RC_HAVE_V8)
     if (n % 8 != 0 || (beta != 0.0f && beta != 1.0f))
         return 0;
     int add = beta != 0.0f;
@@ -204,7 +390,14 @@ static inline int rc_sgemm_packed(long m, long n, long k, const float *a, long l
 static inline int rc_sgemm_small_impl(int trans_b, long m, long n, long k, const float *a,
                                       long lda, const float *b, long ldb, float beta,
                                       const float *bias, float *c, long ldc) {
-#ifdef RC_HAVE_V8
+#if defined(RC_HAVE_V16)
+    /* n = 8 (SimpleRNN(8)'s U) takes the AVX2 loop below: Zen 4 runs two 8-float FMAs a
+       cycle but one 16-float one, half of whose lanes would be idle (64x8·8x8: 17 GFLOP/s
+       here against 22 there) */
+    if (n != 8)
+        return rc16_sgemm_small(trans_b, m, n, k, a, lda, b, ldb, beta, bias, c, ldc);
+#endif
+#if defined(RC_HAVE_V8)
     float bt[RC_SMALL_B];
     if (n % 8 != 0 || n * k > RC_SMALL_B || k > RC_SMALL_K || (beta != 0.0f && beta != 1.0f))
         return 0;
@@ -279,7 +472,25 @@ static inline int rc_sgemm_small_bias(long m, long n, long k, const float *a, lo
 static inline int rc_sgemm_tn_small(long m, long n, long k, const float *a, long lda,
                                     const float *b, long ldb, float beta, float *c,
                                     long ldc) {
-#ifdef RC_HAVE_V8
+#if defined(RC_HAVE_V16)
+    if (n > RC_TN_N || m > RC_TN_M || k < RC_TN_MIN_K || (beta != 0.0f && beta != 1.0f))
+        return 0;
+    if (beta == 0.0f)
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = 0.0f;
+    /* n <= 32: one or two vectors, over chunks of k, rows of c in blocks of up to 12 */
+    long nv = (n + 15) / 16, mr_max = RC16_MR(nv);
+    __mmask16 tail = rc16_tail(n);
+    for (long k0 = 0; k0 < k; k0 += RC_TN_CHUNK) {
+        long k1 = k0 + RC_TN_CHUNK < k ? k0 + RC_TN_CHUNK : k;
+        for (long i0 = 0; i0 < m; i0 += mr_max) {
+            long mr = m - i0 < mr_max ? m - i0 : mr_max;
+            rc16_block(nv, mr, k0, k1, a + i0, 1, lda, b, ldb, tail, 1, 0, NULL,
+                       c + i0 * ldc, ldc);
+        }
+    }
+    return 1;
+#elif defined(RC_HAVE_V8)
     if (n % 8 != 0 || n > RC_TN_N || m > RC_TN_M || k < RC_TN_MIN_K
             || (beta != 0.0f && beta != 1.0f))
         return 0;
