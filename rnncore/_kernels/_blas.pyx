@@ -117,17 +117,18 @@ def time_products(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1] c,
     if path not in ("gemm", "packed", "blas") or (path == "packed" and trans_a):
         raise ValueError(f"time_products: path={path!r} with trans_a={trans_a}; expected "
                          f"'gemm', 'blas', or 'packed' without trans_a")
-    if path == "packed":
+    cdef int way = ("gemm", "packed", "blas").index(path)
+    if way == 1:
         with nogil:
             bp = pack(k, n, &b[0, 0], ldb, trans_b)
     try:
         start = perf_counter()
         with nogil:
             for r in range(repeat):
-                if path == "packed":
+                if way == 1:
                     gemm_packed(trans_b, m, n, k, &a[0, 0], lda, bp, &b[0, 0], ldb, beta,
                                 &c[0, 0], ldc)
-                elif path == "gemm":
+                elif way == 0:
                     gemm(trans_a, trans_b, m, n, k, one, &a[0, 0], lda, &b[0, 0], ldb, beta,
                          &c[0, 0], ldc)
                 else:
