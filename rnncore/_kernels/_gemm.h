@@ -391,10 +391,11 @@ static inline int rc_sgemm_small_impl(int trans_b, long m, long n, long k, const
                                       long lda, const float *b, long ldb, float beta,
                                       const float *bias, float *c, long ldc) {
 #if defined(RC_HAVE_V16)
-    /* n = 8 (SimpleRNN(8)'s U) takes the AVX2 loop below: Zen 4 runs two 8-float FMAs a
-       cycle but one 16-float one, half of whose lanes would be idle (64x8·8x8: 17 GFLOP/s
-       here against 22 there) */
-    if (n != 8)
+    /* n an odd multiple of 8 (SimpleRNN(8)'s U, GRU(8)'s 24 columns) takes the AVX2 loop
+       below: Zen 4 runs two 8-float FMAs a cycle but one 16-float one, so a last vector
+       half of whose lanes are idle costs as much as two whole 8-float ones (64x8·8x8: 17
+       GFLOP/s here against 22 there; 64x8·8x24: 18 against 22) */
+    if (n % 16 != 8)
         return rc16_sgemm_small(trans_b, m, n, k, a, lda, b, ldb, beta, bias, c, ldc);
 #endif
 #if defined(RC_HAVE_V8)
