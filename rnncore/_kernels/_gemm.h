@@ -381,8 +381,11 @@ static inline int rc_sgemm_packed(long m, long n, long k, const float *a, long l
    floats, k at most RC_SMALL_K and n a multiple of 8 (1 when done, 0 when not taken). With
    trans_b, b (n, k) is first copied transposed onto the stack.
    - The recurrent kernels' per-step products for a few units (h_{t-1}·U is 64x8 by 8x32
-     for the seeds' LSTM): a BLAS call costs about 1 us there, most of it before the
-     arithmetic, 100 times a sequence each way; this loop about 0.6 us.
+     for the seeds' LSTM): a BLAS call cost about 1 us there, most of it before the
+     arithmetic, 100 times a sequence each way; this loop about 0.6 us. (SciPy's OpenBLAS
+     0.3.30 does 64x8·8x32 += in 0.39 us on Zen 4 against 0.44 here, best of 200 timings;
+     at n = 8 and 24, and n off multiples of 8, this loop is well ahead: see
+     benchmarks/README.md, "AVX-512 gemm micro-kernels".)
    - The hoisted products of a few inputs and units over all T·B rows (x·W, dz·Wᵀ) on one
      thread: 6400x16·16x32 in 108 us against OpenBLAS's 126, 6400x32·(16x32)ᵀ 93 against
      113.
