@@ -15,10 +15,12 @@ The variant folders are generated here, copies of rnncore/_kernels/*.pyx|pxd|h (
 never edit them): a copy is rewritten only when its source changed, so Cython recompiles only
 what changed.
 
-The AVX-512 variant has no hand-written code of its own; the compiler's AVX-512 (16-float
-vectors, masked loop tails) took 3-4% off the GRU(8) and LSTM(8) kernels' CPU time against the
-AVX2 build on the development machine (AMD EPYC, Zen 4; benchmarks/README.md), for a third
-more build time. RNNCORE_ISAS=baseline,avx2 leaves it out.
+In the AVX-512 variant the small-product loops of _gemm.h (rnncore's own gemm micro-kernels)
+are hand-written for 16-float vectors and 32 registers, with masked tails (__AVX512F__ selects
+them); elsewhere it has the compiler's AVX-512 (16-float vectors, masked loop tails), which
+took 3-4% off the GRU(8) and LSTM(8) kernels' CPU time against the AVX2 build on the
+development machine (AMD EPYC, Zen 4; benchmarks/README.md), for a third more build time.
+RNNCORE_ISAS=baseline,avx2 leaves it out.
 
 Environment:
   RNNCORE_ISAS=baseline,avx2   the variants to build (default: all three on x86, else baseline)

@@ -4,6 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
+import rnncore._kernels as K
 from rnncore._kernels._blas import gemm_into, gemm_packed_into, pgemm
 
 DTYPES = [np.float32, np.float64]
@@ -20,6 +21,11 @@ SHAPES = [(1, 1, 1), (3, 5, 7), (17, 1, 9), (1, 13, 1), (1, 1, 31), (65, 33, 129
           # and mid-size per-step products a·b (k > 32, m <= 512, n·k <= 65536): blocks of
           # 6, 4, 2, 1 rows by 16 columns and a last 8
           (32, 256, 64), (7, 200, 50), (13, 24, 40), (5, 16, 256)]
+# the AVX-512 loops' edges: n around whole 16-float vectors and the 64-column panels (1029 =
+# 16 panels and a 5-wide one), m around blocks of 6 and 12 rows, k short and long; as each of
+# rnncore's paths (small b, mid-size b, Aᵀ·B of a few units) and BLAS
+EDGE_SHAPES = [(m, n, k) for m in (1, 7, 13) for n in (1, 15, 16, 17, 33, 1029)
+               for k in (1, 3, 256)]
 SCALARS = [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25), (0.0, 3.0)]
 
 
@@ -55,6 +61,27 @@ def test_gemm_into_matches_numpy(rng, dtype, trans_a, trans_b, m, n, k):
         # the inputs are read, never written
         np.testing.assert_array_equal(a, a_before)
         np.testing.assert_array_equal(b, b_before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS, ids=lambda t: "T" if t else "N")
+@pytest.mark.parametrize("m,n,k", EDGE_SHAPES, ids=lambda s: str(s))
+def test_gemm_into_matches_numpy_at_vector_edges(rng, dtype, trans_a, trans_b, m, n, k):
+    """Masked last vectors write their columns and nothing past them: c is a view of a wider
+    array whose other columns must stay as they were."""
+    for alpha, beta in [(1.0, 0.0), (1.0, 1.0)]:  # the products rnncore's own loops take
+        a, b, _ = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+        wide = rng.standard_normal((m, n + 5)).astype(dtype)
+        before = wide.copy()
+        c = wide[:, 2:n + 2]
+        expected = _expected(a, b, c, trans_a, trans_b, alpha, beta)
+        pgemm(a, b, c, trans_a, trans_b, alpha, beta, 1)
+        tol = 1e-12 if dtype == np.float64 else 1e-5 * max(1, k) ** 0.5
+        scale = 1 + np.abs(expected).max(initial=0)
+        np.testing.assert_allclose(c, expected, rtol=0, atol=tol * scale,
+                                   err_msg=f"alpha={alpha}, beta={beta}")
+        np.testing.assert_array_equal(wide[:, :2], before[:, :2])
+        np.testing.assert_array_equal(wide[:, n + 2:], before[:, n + 2:])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -181,7 +208,9 @@ def test_small_float_products_on_gate_columns(rng, trans_b, beta):
                                   np.delete(before, np.s_[2 * n:3 * n], axis=1))
 
 
-@pytest.mark.parametrize("m,n,k", [(6400, 32, 16), (13, 8, 1), (7, 24, 32)])
+@pytest.mark.parametrize("m,n,k", [(6400, 32, 16), (13, 8, 1), (7, 24, 32),
+                                   # n off whole vectors: taken by the AVX-512 build only
+                                   (5, 12, 4), (13, 1, 3), (7, 17, 8), (1, 33, 30)])
 def test_gemm_bias_into_adds_the_bias_row(rng, m, n, k):
     from rnncore._kernels._blas import gemm_bias_into
     a = rng.standard_normal((m, k)).astype(np.float32)
@@ -191,13 +220,15 @@ def test_gemm_bias_into_adds_the_bias_row(rng, m, n, k):
     taken = gemm_bias_into(a, b, bias, c)
     if taken:
         np.testing.assert_allclose(c, a.astype(np.float64) @ b + bias, rtol=1e-5, atol=1e-5)
-    else:  # a machine without AVX2/FMA: nothing written, the caller uses BLAS
+    else:  # no AVX2/FMA, or n not a multiple of 8 without AVX-512: nothing written, the
+        # caller uses BLAS
+        assert K.ISA == "baseline" or (n % 8 and K.ISA == "avx2")
         assert np.isnan(c).all()
 
 
-@pytest.mark.parametrize("m,n,k", [(5, 12, 4), (5, 8, 33), (5, 40, 32), (0, 8, 4)])
+@pytest.mark.parametrize("m,n,k", [(5, 8, 33), (5, 40, 32), (0, 8, 4)])
 def test_gemm_bias_into_declines_other_shapes(rng, m, n, k):
-    # n not a multiple of 8, k above 32, b above 1024 floats, no rows
+    # k above 32, b above 1024 floats, no rows
     from rnncore._kernels._blas import gemm_bias_into
     c = np.full((m, n), np.nan, np.float32)
     assert not gemm_bias_into(rng.standard_normal((m, k)).astype(np.float32),
@@ -206,14 +237,23 @@ def test_gemm_bias_into_declines_other_shapes(rng, m, n, k):
     assert np.isnan(c).all()
 
 
-# b packed once for many products (the recurrent kernels' U): panels of 16 columns and a last
-# 8-wide one, blocks of 6, 4, 2 and 1 rows; b of at most 1024 floats with k <= 32 (left to
-# the small-product loop) and n not a multiple of 8 (left to BLAS)
+# b packed once for many products (the recurrent kernels' U): with AVX2 panels of 16 columns
+# and a last 8-wide one, blocks of 6, 4, 2 and 1 rows; with AVX-512 panels of 64 columns, the
+# last one padded to whole vectors, blocks of up to 6 (4 vectors) to 12 rows (1 or 2). b of
+# at most 1024 floats with k <= 32 is left to the small-product loop, and with AVX2 n not a
+# multiple of 8 to BLAS. `packs`: whether the AVX2 build packs it, then the AVX-512 build.
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 @pytest.mark.parametrize("trans_b", [False, True], ids=["N", "T"])
-@pytest.mark.parametrize("m,n,k,packs", [(64, 128, 256, True), (13, 24, 40, True),
-                                         (7, 8, 100, True), (1, 40, 33, True),
-                                         (5, 16, 8, False), (6, 20, 64, False)],
+@pytest.mark.parametrize("m,n,k,packs", [(64, 128, 256, (True, True)),
+                                         (13, 24, 40, (True, True)),
+                                         (7, 8, 100, (True, True)), (1, 40, 33, (True, True)),
+                                         (5, 16, 8, (False, False)),
+                                         (6, 20, 64, (False, True)),
+                                         (13, 1029, 3, (False, True)),
+                                         (7, 1, 1025, (False, True)),
+                                         (64, 1024, 256, (True, True)),
+                                         (32, 768, 256, (True, True)),
+                                         (64, 256, 1024, (True, True))],
                          ids=lambda v: str(v))
 def test_packed_products_match_numpy(rng, m, n, k, packs, trans_b, beta):
     a, b, c = _operands(rng, m, n, k, False, trans_b, np.float32)
@@ -221,16 +261,17 @@ def test_packed_products_match_numpy(rng, m, n, k, packs, trans_b, beta):
         c[...] = np.nan  # never read
     want = _expected(a, b, np.nan_to_num(c), False, trans_b, 1.0, beta)
     packed = gemm_packed_into(a, b, c, trans_b, beta)
-    assert packed in (packs, False)  # False also where the machine lacks AVX2/FMA
+    assert packed == {"avx2": packs[0], "avx512": packs[1]}.get(K.ISA, False)
     np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-4)
 
 
-def test_packed_products_give_the_bits_of_the_loop_that_reads_b_in_place(rng):
+@pytest.mark.parametrize("m,n,k", [(32, 256, 64), (13, 33, 40), (7, 100, 64)])
+def test_packed_products_give_the_bits_of_the_loop_that_reads_b_in_place(rng, m, n, k):
     """Packing changes where b is read from, not the order of the sums: the mid-size loop
     (b in place) and the packed one give the same floats."""
-    a, b, _ = _operands(rng, 32, 256, 64, False, False, np.float32)
-    c_in_place = np.zeros((32, 256), np.float32)
+    a, b, _ = _operands(rng, m, n, k, False, False, np.float32)
+    c_in_place = np.zeros((m, n), np.float32)
     gemm_into(a, b, c_in_place)
-    c_packed = np.zeros((32, 256), np.float32)
-    if gemm_packed_into(a, b, c_packed):
+    c_packed = np.zeros((m, n), np.float32)
+    if gemm_packed_into(a, b, c_packed) and (n % 8 == 0 or K.ISA == "avx512"):
         np.testing.assert_array_equal(c_packed, c_in_place)

@@ -4,8 +4,9 @@
 setup.py compiles the kernels of this folder into one subpackage per variant:
 ``_isa_baseline`` (plain x86-64, or the platform's default elsewhere), ``_isa_avx2``
 (x86-64-v3: AVX2 and FMA, the hand-written 8-float paths) and, when built, ``_isa_avx512``
-(x86-64-v4). This package imports the widest variant that was built and that the CPU runs, and
-makes its modules this package's own: ``rnncore._kernels._lstm`` *is*
+(x86-64-v4: the same, with 16-float gemm micro-kernels in ``_gemm.h``). This package imports
+the widest variant that was built and that the CPU runs, and makes its modules this package's
+own: ``rnncore._kernels._lstm`` *is*
 ``rnncore._kernels._isa_avx2._lstm`` on an AVX2 machine, so callers import the kernels by the
 same names on every machine.
 
