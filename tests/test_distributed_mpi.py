@@ -109,3 +109,14 @@ def test_a_rank_that_fails_ends_the_job_quickly_with_a_message(tmp_path, how, me
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert message in output, output
+
+
+def test_a_horovod_program_runs_with_its_imports_changed(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "horovod_style_lstm.py"
+    result = subprocess.run(
+        [_mpiexec(), "-n", "2", sys.executable, str(example), "--epochs", "1", "--samples",
+         "640"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env=dict(os.environ, OMP_NUM_THREADS="1"))
+    _ok(result)
+    assert result.stdout.count("(2 processes)") == 1  # rank 0 alone prints
+    assert (tmp_path / "horovod-lstm.weights.h5").exists()

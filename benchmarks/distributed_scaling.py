@@ -1,0 +1,273 @@
+"""Data-parallel scaling on this machine: samples/s of seed 001's model trained by one
+single-threaded process, by one process with two threads, and by 2 single-threaded processes
+under MPI (rnncore.distributed); plus an MPI ping-pong (latency, bandwidth) for the scaling
+model in benchmarks/README.md.
+
+    python benchmarks/distributed_scaling.py                 # the table, 3 rounds
+    python benchmarks/distributed_scaling.py --rounds 1 --samples 6400   # quick look
+
+The model: Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid), RMSprop, on `--samples`
+random ids of length 100 (default 25,000, seed 001's data shape), batch 64 per process, one
+epoch after a warm-up of a few batches. The configurations run in alternation, round after
+round, so a busy minute on a shared machine slows all of them alike; the table gives each
+one's median and every round's value, with the load average. OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE are removed from the runs' environment (see benchmarks/README.md). Results
+also go to bench-results/distributed_scaling.json.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+
+
+def _model(rnncore):
+    model = rnncore.Sequential([rnncore.layers.Input((100,), dtype="int32"),
+                                rnncore.layers.Embedding(500, 16), rnncore.layers.LSTM(8),
+                                rnncore.layers.Dense(1, activation="sigmoid")])
+    return model
+
+
+def worker(args):
+    """One run (in each rank when started by mpiexec): prints a JSON line on rank 0."""
+    import rnncore
+
+    rnncore.set_num_threads(args.threads)
+    distributed = args.processes > 1
+    if distributed:
+        import rnncore.distributed as hvd
+
+        hvd.init()
+        rank, size = hvd.rank(), hvd.size()
+    else:
+        rank, size = 0, 1
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 500, (args.samples, 100)).astype(np.int32)
+    y = (rng.random(args.samples) < 0.5).astype(np.float32)
+    n = args.samples // size * size
+    x, y = x[rank:n:size], y[rank:n:size]
+    rnncore.utils.set_random_seed(1)
+    model = _model(rnncore)
+    opt = rnncore.optimizers.RMSprop(0.001 * size)
+    callbacks = []
+    if distributed:
+        opt = hvd.DistributedOptimizer(opt, sparse_as_dense=args.sparse_as_dense)
+        callbacks = [hvd.callbacks.BroadcastGlobalVariablesCallback(0)]
+    model.compile(optimizer=opt, loss="binary_crossentropy", metrics=["acc"])
+    warm = 4 * args.batch_size
+    model.fit(x[:warm], y[:warm], batch_size=args.batch_size, epochs=1, verbose=0,
+              callbacks=callbacks)
+    if distributed:
+        hvd.barrier()
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
+    if distributed:
+        hvd.barrier()
+    seconds = time.perf_counter() - start
+    if rank == 0:
+        print(json.dumps({"processes": size, "threads": args.threads, "samples": n,
+                          "seconds": seconds, "samples_per_s": n / seconds}), flush=True)
+
+
+def pingpong(args):
+    """Latency of a small Allreduce and of a Send/Recv round trip, bandwidth of large ones."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+    out = {}
+    for nbytes in (8, 4096, 65536, 1 << 20, 8 << 20):
+        buf = np.zeros(nbytes, np.uint8)
+        repeats = max(5, min(2000, (64 << 20) // max(nbytes, 1) // 8))
+        for kind in ("pingpong", "allreduce"):
+            comm.Barrier()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                if kind == "pingpong":
+                    if rank == 0:
+                        comm.Send(buf, dest=1)
+                        comm.Recv(buf, source=1)
+                    elif rank == 1:
+                        comm.Recv(buf, source=0)
+                        comm.Send(buf, dest=0)
+                else:
+                    comm.Allreduce(MPI.IN_PLACE, buf.view(np.float32) if nbytes >= 4 else
+                                   buf, op=MPI.SUM)
+            each = (time.perf_counter() - start) / repeats
+            # a ping-pong moves the message twice
+            out[f"{kind}_{nbytes}"] = each / 2 if kind == "pingpong" else each
+    if rank == 0:
+        print(json.dumps(out), flush=True)
+
+
+# seed 001's model: what one rank sends per step with per-rank batch b (float32, T = 100)
+DENSE_FLOATS = 16 * 32 + 8 * 32 + 32 + 8 + 1          # LSTM kernel, recurrent, bias; Dense
+TABLE_FLOATS = 500 * 16                                 # the Embedding table
+SLICE_BYTES = 8 + 16 * 4                                # one gathered (id, row)
+
+
+def scaling_model(rate, alpha, bandwidth, ranks=(2, 8, 64, 512), target=0.8):
+    """A MODEL, not a measurement: the smallest per-rank batch at which `ranks` processes
+    keep `target` of the ideal speed-up, from one process's samples/s (`rate`), a message
+    latency `alpha` (s) and a bandwidth (bytes/s), without overlap of compute and messages.
+
+    step compute    t_c = b / rate
+    allreduce, M B  t_ar = 2 log2(N) alpha + 2 (N-1)/N M / bandwidth   (MPICH's long-message
+                    reduce-scatter + allgather; short messages pay the same latency term)
+    allgatherv      t_ag = log2(N) alpha + (N-1) S / bandwidth         (S bytes per rank)
+    efficiency      t_c / (t_c + t_comm)
+    """
+    import math
+
+    rows = []
+    for n in ranks:
+        lg = math.log2(n)
+
+        def exact(b):  # dense gradients + gathered slices (what DistributedOptimizer does)
+            return (2 * lg * alpha + 2 * (n - 1) / n * DENSE_FLOATS * 4 / bandwidth
+                    + lg * alpha + (n - 1) * b * 100 * SLICE_BYTES / bandwidth)
+
+        def dense(b):  # sparse_as_dense: one allreduce of table + dense gradients
+            return 2 * lg * alpha + 2 * (n - 1) / n * (DENSE_FLOATS + TABLE_FLOATS) * 4 / \
+                bandwidth
+
+        row = {"ranks": n}
+        for name, comm in (("exact", exact), ("sparse_as_dense", dense)):
+            found = None
+            for b in (2 ** k for k in range(0, 17)):
+                t_c = b / rate
+                if t_c / (t_c + comm(b)) >= target:
+                    found = b
+                    break
+            row[name] = found
+            row[name + "_efficiency_at_64"] = (64 / rate) / (64 / rate + comm(64))
+        rows.append(row)
+    return rows
+
+
+def _print_model(rate, alpha, bandwidth, label):
+    print(f"\nMODEL, not a measurement ({label}: latency {alpha * 1e6:.1f} us, bandwidth "
+          f"{bandwidth / 1e9:.2f} GB/s; one process {rate:,.0f} samples/s):")
+    print("| ranks | exact (gathered slices): batch/rank for 80% | efficiency at 64 "
+          "| sparse_as_dense: batch/rank for 80% | efficiency at 64 |")
+    print("|---|---|---|---|---|")
+    for row in scaling_model(rate, alpha, bandwidth):
+        def show(b):
+            return "none <= 65536" if b is None else str(b)
+
+        print(f"| {row['ranks']} | {show(row['exact'])} | {row['exact_efficiency_at_64']:.0%} "
+              f"| {show(row['sparse_as_dense'])} | "
+              f"{row['sparse_as_dense_efficiency_at_64']:.0%} |")
+
+
+def _mpiexec():
+    here = Path(sys.executable).with_name("mpiexec")
+    return str(here) if here.exists() else "mpiexec"
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    return env
+
+
+def _run(command):
+    if command[0] == "together":
+        # independent processes at once, each on its share: what the machine gives two
+        # processes that never wait for each other (no MPI), the ceiling for data parallelism
+        procs = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True, env=_env())
+                 for c in command[1:]]
+        results = [_result(p.communicate(timeout=3600)[0]) for p in procs]
+        seconds = max(r["seconds"] for r in results)
+        samples = sum(r["samples"] for r in results)
+        return {"samples_per_s": samples / seconds}
+    result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=3600)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return _result(result.stdout)
+
+
+def _result(stdout):
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=25000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pingpong", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--sparse-as-dense", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    if args.pingpong:
+        return pingpong(args)
+
+    python = [sys.executable, str(HERE), "--worker", "--samples", str(args.samples),
+              "--batch-size", str(args.batch_size)]
+    half = [sys.executable, str(HERE), "--worker", "--samples", str(args.samples // 2),
+            "--batch-size", str(args.batch_size), "--processes", "1", "--threads", "1"]
+    configs = {
+        "1 process, 1 thread": python + ["--processes", "1", "--threads", "1"],
+        "1 process, 2 threads": python + ["--processes", "1", "--threads", "2"],
+        "2 processes, 1 thread each": [_mpiexec(), "-n", "2"] + python
+        + ["--processes", "2", "--threads", "1"],
+        # the Embedding's gradient summed into its 500 x 16 table and reduced with the dense
+        # ones: a 32 KB message instead of 64 x 100 gathered rows (460 KB per rank), but
+        # RMSprop then squares row sums, not occurrences (not one process's update)
+        "2 processes, sparse_as_dense": [_mpiexec(), "-n", "2"] + python
+        + ["--processes", "2", "--threads", "1", "--sparse-as-dense"],
+        "2 independent processes, no MPI": ["together", half, half],
+    }
+    loads, runs = [], {name: [] for name in configs}
+    for r in range(args.rounds):
+        order = list(configs)
+        order = order[r % len(order):] + order[:r % len(order)]
+        for name in order:
+            loads.append(os.getloadavg()[0])
+            runs[name].append(_run(configs[name])["samples_per_s"])
+    net = _run([_mpiexec(), "-n", "2", sys.executable, str(HERE), "--pingpong"])
+    base = float(np.median(runs["1 process, 1 thread"]))
+    print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"load average during the runs {min(loads):.1f}..{max(loads):.1f}")
+    print(f"seed 001's model, {args.samples} samples x 100 ids, batch {args.batch_size} per "
+          f"process, {args.rounds} rounds in alternation\n")
+    print(f"| {'configuration':32} | samples/s (median) | vs 1 process | every round |")
+    print(f"|{'-' * 34}|{'-' * 20}|{'-' * 14}|{'-' * 13}|")
+    for name, values in runs.items():
+        med = float(np.median(values))
+        print(f"| {name:32} | {med:18,.0f} | {med / base:11.2f}x | "
+              f"{', '.join(f'{v:,.0f}' for v in values)} |")
+    print("\nMPI on this machine (2 ranks, shared memory), one way:")
+    for size in (8, 4096, 65536, 1 << 20, 8 << 20):
+        print(f"  {size:>8} B: ping-pong {net[f'pingpong_{size}'] * 1e6:9.1f} us, "
+              f"allreduce {net[f'allreduce_{size}'] * 1e6:9.1f} us")
+    print(f"\nper step and rank: dense gradients {DENSE_FLOATS * 4:,} B in one allreduce; "
+          f"gathered Embedding slices {args.batch_size * 100 * SLICE_BYTES:,} B "
+          f"(batch {args.batch_size} x 100 ids x {SLICE_BYTES} B); with sparse_as_dense "
+          f"{(DENSE_FLOATS + TABLE_FLOATS) * 4:,} B in one allreduce")
+    alpha = net["pingpong_8"]
+    bandwidth = (1 << 20) / net[f"pingpong_{1 << 20}"]
+    _print_model(base, alpha, bandwidth, "this machine's shared memory, ping-pong above")
+    _print_model(base, 10e-6, 2.5e9, "assumed 25 Gb/s Ethernet between nodes")
+    Path(args.out).mkdir(exist_ok=True)
+    with open(Path(args.out) / "distributed_scaling.json", "w") as f:
+        json.dump({"runs": runs, "loads": loads, "mpi": net, "samples": args.samples,
+                   "batch_size": args.batch_size}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
