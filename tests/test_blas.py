@@ -275,3 +275,23 @@ def test_packed_products_give_the_bits_of_the_loop_that_reads_b_in_place(rng, m,
     c_packed = np.zeros((m, n), np.float32)
     if gemm_packed_into(a, b, c_packed) and (n % 8 == 0 or K.ISA == "avx512"):
         np.testing.assert_array_equal(c_packed, c_in_place)
+
+
+
+@pytest.mark.parametrize("m,n,k", [(8, 32, 6400), (16, 24, 64), (8, 20, 6400), (17, 32, 6400),
+                                   (8, 40, 6400), (8, 32, 63)])
+def test_the_weight_gradient_loop_says_which_shapes_it_takes(rng, m, n, k):
+    """ops' gemm asks tn_small_takes before choosing NumPy's BLAS for a weight gradient: the
+    loop's limits (_gemm.h) are m <= 16, n <= 32, k >= 64, whole 8-float vectors with AVX2
+    (masked tails with AVX-512), and no loop in the baseline build; either way the product
+    is right."""
+    from rnncore._kernels import _blas
+
+    fits = m <= 16 and n <= 32 and k >= 64
+    expected = {"baseline": False, "avx2": fits and n % 8 == 0, "avx512": fits}[K.ISA]
+    assert _blas.tn_small_takes(m, n, k) == expected
+    a = rng.standard_normal((k, m)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    c = np.full((m, n), np.nan, np.float32)
+    pgemm(a, b, c, True, False, 1.0, 0.0, 1)
+    np.testing.assert_allclose(c, a.T.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)

@@ -24,6 +24,7 @@ cdef extern from "_gemm.h":
     bint rc_packs(long k, long n) nogil
     bint rc_sgemm_mid(long m, long n, long k, const float* a, long lda, const float* b,
                       long ldb, float beta, float* c, long ldc) nogil
+    bint rc_tn_small_takes(long m, long n, long k) nogil
     bint rc_sgemm_tn_small(long m, long n, long k, const float* a, long lda, const float* b,
                            long ldb, float beta, float* c, long ldc) nogil
     bint rc_sgemm_small(bint trans_b, long m, long n, long k, const float* a, long lda,
@@ -137,6 +138,12 @@ def time_products(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1] c,
         return (perf_counter() - start) / max(repeat, 1)
     finally:
         free(bp)
+
+
+def tn_small_takes(long m, long n, long k):
+    """Whether this build's own loop takes a float32 aᵀ·b with a (k, m), b (k, n): ops' gemm
+    asks before it chooses between the shim and NumPy's BLAS (the limits live in _gemm.h)."""
+    return bool(rc_tn_small_takes(m, n, k))
 
 
 def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,

@@ -472,13 +472,25 @@ static inline int rc_sgemm_small_bias(long m, long n, long k, const float *a, lo
    a chunk of k rows (the chunk stays in L1 for the other blocks). 6400x8ᵀ·6400x32: 47 us
    against NumPy's OpenBLAS 66 us (6400x16ᵀ·6400x32: the same). float with AVX2/FMA, n a
    multiple of 8 up to RC_TN_N, m up to RC_TN_M, k at least RC_TN_MIN_K; 1 when done, 0
-   when not taken. ops._recurrent.gemm sends these shapes here (_tn_small). */
+   when not taken (rc_tn_small_takes says which shapes). */
+static inline int rc_tn_small_takes(long m, long n, long k) {
+    /* whether rc_sgemm_tn_small takes an aᵀ·b of this shape: the one statement of its limits,
+       which ops' gemm asks too (_blas.tn_small_takes) before choosing NumPy's BLAS */
+#if defined(RC_HAVE_V16)
+    return n <= RC_TN_N && m <= RC_TN_M && k >= RC_TN_MIN_K;
+#elif defined(RC_HAVE_V8)
+    return n % 8 == 0 && n <= RC_TN_N && m <= RC_TN_M && k >= RC_TN_MIN_K;
+#else
+    (void)m; (void)n; (void)k;
+    return 0;
+#endif
+}
 static inline int rc_sgemm_tn_small(long m, long n, long k, const float *a, long lda,
                                     const float *b, long ldb, float beta, float *c,
                                     long ldc) {
-#if defined(RC_HAVE_V16)
-    if (n > RC_TN_N || m > RC_TN_M || k < RC_TN_MIN_K || (beta != 0.0f && beta != 1.0f))
+    if (!rc_tn_small_takes(m, n, k) || (beta != 0.0f && beta != 1.0f))
         return 0;
+#if defined(RC_HAVE_V16)
     if (beta == 0.0f)
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++) c[i * ldc + j] = 0.0f;
@@ -495,9 +507,6 @@ static inline int rc_sgemm_tn_small(long m, long n, long k, const float *a, long
     }
     return 1;
 #elif defined(RC_HAVE_V8)
-    if (n % 8 != 0 || n > RC_TN_N || m > RC_TN_M || k < RC_TN_MIN_K
-            || (beta != 0.0f && beta != 1.0f))
-        return 0;
     if (beta == 0.0f)
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++) c[i * ldc + j] = 0.0f;
