@@ -88,3 +88,24 @@ class Variable:
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}>"
+
+
+def _operator(name):
+    # Keras's variables take part in arithmetic as tensors do (``x @ self.kernel + self.b``):
+    # the operator is rnncore.ops's, which, inside a recorded step, records the read so the
+    # gradient reaches the variable
+    def method(self, *args):
+        from .ops import _core
+
+        return _core.OPERATORS[name](self, *args)
+    method.__name__ = name
+    return method
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__",
+              "__neg__", "__getitem__", "__lt__", "__le__", "__gt__", "__ge__"):
+    setattr(Variable, _name, _operator(_name))
+# NumPy hands ``array * variable`` to the variable's operator instead of converting it (NumPy's
+# functions, ``np.square(variable)``, still see the array)
+Variable.__array_priority__ = 100

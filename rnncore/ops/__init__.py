@@ -1,12 +1,53 @@
-"""Keras's ``keras.ops`` on rnncore.
+"""Keras's ``keras.ops`` on rnncore: what a custom layer's ``call``, a custom RNN cell, a loss or
+a metric computes with.
+
+Keras's names, arguments and NumPy's broadcasting. The ops take NumPy arrays, Python numbers,
+rnncore Variables (which also take part in ``+ - * / @ **`` and indexing) and the tensors of a
+recorded training step. During ``fit`` the arrays flowing through a custom ``call`` record the
+ops that made them, and the backward pass replays that record in reverse with each op's
+vector-Jacobian product (built-in layers called inside use their own fused backward); in
+``predict``, ``evaluate`` and eager calls nothing is recorded and the ops return NumPy arrays.
 
 rnncore's whole-layer recurrent functions (``lstm_forward``, ...) live in
 :mod:`rnncore.recurrent`; their old names here still resolve, with a DeprecationWarning.
+
+Example::
+
+    from rnncore import ops
+    ops.softmax(ops.matmul(q, ops.transpose(k, (0, 2, 1))), axis=-1)   # (batch, Tq, Tk)
 """
 import importlib
 import warnings
 
-__all__ = []
+from . import nn
+from ._core import (  # noqa: F401  (the public names are listed in __all__)
+    abs, absolute, add, all, amax, amin, any, arange, argmax, argmin, broadcast_to, cast, ceil,
+    clip, concatenate, convert_to_numpy, convert_to_tensor, cos, cumsum, divide, dot, dtype, einsum,
+    elu, equal, exp, expand_dims, expm1, eye, flip, floor, floor_divide, full, full_like, getitem,
+    greater, greater_equal, hard_sigmoid, is_tensor, isfinite, isinf, isnan, leaky_relu, less,
+    less_equal, linear, log, log1p, log_softmax, logical_and, logical_not, logical_or, logsumexp,
+    matmul, max, maximum, mean, min, minimum, mod, moveaxis, multiply, ndim, negative, norm,
+    not_equal, one_hot, ones, ones_like, power, relu, relu6, repeat, reshape, round, rsqrt, selu,
+    shape, sigmoid, sign, silu, sin, size, softmax, softplus, softsign, split, sqrt, square,
+    squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, swish, take, tanh, tensordot,
+    tile, transpose, true_divide, unstack, var, where, zeros, zeros_like)
+from ._nn import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy  # noqa: F401,E501
+
+__all__ = [
+    "abs", "absolute", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin",
+    "binary_crossentropy", "broadcast_to", "cast", "categorical_crossentropy", "ceil", "clip",
+    "concatenate", "convert_to_numpy", "convert_to_tensor", "cos", "cumsum", "divide", "dot",
+    "dtype", "einsum", "elu", "equal", "exp", "expand_dims", "expm1", "eye", "flip", "floor",
+    "floor_divide", "full", "full_like", "greater", "greater_equal", "hard_sigmoid",
+    "is_tensor", "isfinite", "isinf", "isnan", "leaky_relu", "less", "less_equal", "linear",
+    "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or", "logsumexp",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "moveaxis", "multiply", "ndim",
+    "negative", "nn", "norm", "not_equal", "one_hot", "ones", "ones_like", "power", "relu",
+    "relu6", "repeat", "reshape", "round", "rsqrt", "selu", "shape", "sigmoid", "sign", "silu",
+    "sin", "size", "softmax", "softplus", "softsign", "sparse_categorical_crossentropy",
+    "split", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum",
+    "swapaxes", "swish", "take", "tanh", "tensordot", "tile", "transpose", "true_divide",
+    "unstack", "var", "where", "zeros", "zeros_like"]
 
 _MOVED = ("simple_rnn", "simple_rnn_forward", "simple_rnn_backward", "lstm", "lstm_forward",
           "lstm_backward", "gru", "gru_forward", "gru_backward", "Lookup", "Projections")

@@ -1,0 +1,158 @@
+"""``rnncore.ops`` against Keras's ``keras.ops``: every op's value and gradient, the gradient
+checked by finite differences (float64) and against TensorFlow's ``GradientTape`` on the same
+code (each case is written once, as a function of the ops module)."""
+import numpy as np
+import pytest
+
+from rnncore import ops
+from rnncore.ops._tape import Tensor, backward, recording
+
+# name -> (f(K, *xs) written with the ops module K, input shapes); inputs are drawn away from
+# the kinks of relu, abs, clip, max, so finite differences see a smooth function
+CASES = {
+    "add_broadcast": (lambda K, a, b: K.add(a, b), [(3, 4), (4,)]),
+    "operators": (lambda K, a, b: (a * b - a / (b * b + 1.0)) ** 2 + 2.0 * a - b,
+                  [(3, 4), (3, 1)]),
+    "rsub_rdiv": (lambda K, a: 1.0 - 2.0 / (a * a + 1.0), [(5,)]),
+    "matmul": (lambda K, a, b: K.matmul(a, b), [(3, 4), (4, 2)]),
+    "matmul_batched": (lambda K, a, b: K.matmul(a, b), [(2, 3, 4), (4, 5)]),
+    "matmul_vector": (lambda K, a, b: K.matmul(a, b), [(2, 3, 4), (4,)]),
+    "matmul_operator": (lambda K, a, b: a @ b, [(2, 3, 4), (2, 4, 3)]),
+    "dot": (lambda K, a, b: K.dot(a, b), [(3, 4), (4, 2)]),
+    "einsum": (lambda K, a, b: K.einsum("btd,bsd->bts", a, b), [(2, 3, 4), (2, 5, 4)]),
+    "einsum_inner_sum": (lambda K, a, b: K.einsum("ij,jk->k", a, b), [(3, 4), (4, 2)]),
+    "sum": (lambda K, a: K.sum(a, axis=1), [(3, 4, 2)]),
+    "sum_keepdims": (lambda K, a: K.sum(a, axis=(0, 2), keepdims=True), [(3, 4, 2)]),
+    "mean": (lambda K, a: K.mean(a, axis=-1), [(3, 4)]),
+    "mean_all": (lambda K, a: K.mean(a), [(3, 4)]),
+    "max": (lambda K, a: K.max(a, axis=1), [(3, 4)]),
+    "min": (lambda K, a: K.min(a, axis=0, keepdims=True), [(3, 4)]),
+    "var": (lambda K, a: K.var(a, axis=-1), [(3, 4)]),
+    "std": (lambda K, a: K.std(a, axis=0), [(3, 4)]),
+    "concatenate": (lambda K, a, b: K.concatenate([a, b], axis=-1), [(2, 3), (2, 4)]),
+    "stack": (lambda K, a, b: K.stack([a, b], axis=1), [(2, 3), (2, 3)]),
+    "split": (lambda K, a: K.split(a, 2, axis=1)[1] * 3.0 + K.split(a, 2, axis=1)[0],
+              [(2, 4)]),
+    "reshape": (lambda K, a: K.reshape(a, (4, 3)), [(2, 6)]),
+    "transpose": (lambda K, a: K.transpose(a, (2, 0, 1)), [(2, 3, 4)]),
+    "expand_squeeze": (lambda K, a: K.squeeze(K.expand_dims(a, 1) * 2.0, axis=1), [(3, 4)]),
+    "slicing": (lambda K, a: a[:, 1:3] * a[:, -1:], [(3, 5)]),
+    "slicing_step": (lambda K, a: a[0, ::2, None], [(3, 5)]),
+    "where": (lambda K, a, b: K.where(a > 0.1, a, b * 2.0), [(3, 4), (3, 4)]),
+    "clip": (lambda K, a: K.clip(a, -0.5, 0.5), [(3, 4)]),
+    "maximum": (lambda K, a, b: K.maximum(a, b), [(3, 4), (4,)]),
+    "minimum": (lambda K, a, b: K.minimum(a, b), [(3, 4), (3, 4)]),
+    "cast": (lambda K, a: K.cast(a, "float64") * 2.0, [(3,)]),
+    "exp_log": (lambda K, a: K.log(K.exp(a) + 1.0), [(3, 4)]),
+    "sqrt_square": (lambda K, a: K.sqrt(K.square(a) + 1.0), [(3, 4)]),
+    "abs": (lambda K, a: K.abs(a), [(3, 4)]),
+    "power": (lambda K, a, b: K.power(K.exp(a), b), [(3,), (3,)]),
+    "tanh": (lambda K, a: K.tanh(a), [(3, 4)]),
+    "sigmoid": (lambda K, a: K.sigmoid(a), [(3, 4)]),
+    "relu": (lambda K, a: K.relu(a), [(3, 4)]),
+    "softmax": (lambda K, a: K.softmax(a, axis=-1), [(3, 4)]),
+    "softmax_axis": (lambda K, a: K.softmax(a, axis=1), [(2, 3, 4)]),
+    "log_softmax": (lambda K, a: K.log_softmax(a), [(3, 4)]),
+    "softplus": (lambda K, a: K.softplus(a), [(3, 4)]),
+    "elu": (lambda K, a: K.elu(a), [(3, 4)]),
+    "selu": (lambda K, a: K.selu(a), [(3, 4)]),
+    "silu": (lambda K, a: K.silu(a), [(3, 4)]),
+    "leaky_relu": (lambda K, a: K.leaky_relu(a), [(3, 4)]),
+    "nn_softmax_sigmoid": (lambda K, a: K.nn.softmax(a) + K.nn.sigmoid(a), [(3, 4)]),
+    "logsumexp": (lambda K, a: K.logsumexp(a, axis=-1), [(3, 4)]),
+    "take": (lambda K, a: K.take(a, np.array([[0, 2], [2, 2]]), axis=0), [(3, 4)]),
+    "tile": (lambda K, a: K.tile(a, (2, 3)), [(2, 3)]),
+    "repeat": (lambda K, a: K.repeat(a, 2, axis=1), [(2, 3)]),
+    "stop_gradient": (lambda K, a, b: a * K.stop_gradient(b) + b, [(3,), (3,)]),
+    "convert_to_tensor": (lambda K, a: K.convert_to_tensor(a) * 2.0, [(3,)]),
+    "bce": (lambda K, a, b: K.binary_crossentropy(K.sigmoid(a) * 0.0 + 0.3,
+                                                  K.sigmoid(b)), [(3, 4), (3, 4)]),
+    "bce_logits": (lambda K, a, b: K.binary_crossentropy(K.sigmoid(a), b, from_logits=True),
+                   [(3, 4), (3, 4)]),
+    "cce": (lambda K, a, b: K.categorical_crossentropy(K.softmax(a), K.softmax(b)),
+            [(3, 4), (3, 4)]),
+    "cce_logits": (lambda K, a, b: K.categorical_crossentropy(K.softmax(a), b,
+                                                              from_logits=True), [(3, 4), (3, 4)]),
+}
+
+
+def _inputs(name, dtype="float64"):
+    rng = np.random.default_rng(sorted(CASES).index(name))
+    xs = []
+    for shape in CASES[name][1]:
+        x = rng.normal(size=shape)
+        x = np.where(np.abs(x) < 0.15, x + 0.3, x)  # away from 0 (and the ±0.5 of clip)
+        x = np.where(np.abs(np.abs(x) - 0.5) < 0.05, x + 0.12, x)
+        xs.append(x.astype(dtype))
+    return xs
+
+
+def _rnncore(name, xs, seed=None):
+    f = CASES[name][0]
+    with recording():
+        ts = [Tensor(x) for x in xs]
+        y = f(ops, *ts)
+        w = np.ones(np.shape(y.value)) if seed is None else seed
+        g = backward([y], [w.astype(y.dtype)])
+    return y.value, [g.of(t) for t in ts]
+
+
+# stop_gradient's function has a derivative its gradient deliberately leaves out
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"stop_gradient"}))
+def test_gradient_matches_finite_differences(name):
+    xs = _inputs(name)
+    f = CASES[name][0]
+    y = np.asarray(f(ops, *xs))
+    w = np.random.default_rng(7).normal(size=y.shape)
+    _, grads = _rnncore(name, xs, w)
+    eps = 1e-6
+    for k, x in enumerate(xs):
+        numeric = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            hi, lo = [v.copy() for v in xs], [v.copy() for v in xs]
+            hi[k][i] += eps
+            lo[k][i] -= eps
+            diff = np.asarray(f(ops, *hi)) - np.asarray(f(ops, *lo))
+            numeric[i] = np.sum(w * diff) / (2 * eps)
+        got = np.zeros_like(x) if grads[k] is None else grads[k]
+        np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-8, err_msg=f"input {k}")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_value_and_gradient_match_keras_ops_under_gradient_tape(name, keras, tf):
+    xs = _inputs(name, "float32")
+    f = CASES[name][0]
+    variables = [tf.Variable(x) for x in xs]
+    with tf.GradientTape() as tape:
+        theirs = f(keras.ops, *variables)
+        w = np.random.default_rng(7).normal(size=theirs.shape).astype("float32")
+        objective = tf.reduce_sum(theirs * w)
+    their_grads = tape.gradient(objective, variables)
+    y, grads = _rnncore(name, xs, w)
+    np.testing.assert_allclose(y, theirs.numpy(), rtol=1e-5, atol=1e-6)
+    assert y.dtype == theirs.numpy().dtype
+    for k, (mine, ref) in enumerate(zip(grads, their_grads)):
+        if ref is None:
+            assert mine is None or not np.any(mine), f"input {k}"
+            continue
+        ref = tf.convert_to_tensor(ref).numpy()
+        np.testing.assert_allclose(mine, ref, rtol=1e-4, atol=1e-5, err_msg=f"input {k}")
+
+
+def test_inference_records_nothing_and_returns_arrays():
+    x = np.ones((2, 3), "float32")
+    y = ops.tanh(ops.matmul(x, np.ones((3, 2), "float32"))) + 1.0
+    assert type(y) is np.ndarray
+
+
+def test_an_op_on_mismatched_shapes_names_both_shapes():
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(4, 2\)"):
+        ops.matmul(np.ones((2, 3)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"add.*\(2, 3\).*\(4,\)"):
+        ops.add(np.ones((2, 3)), np.ones(4))
+    with pytest.raises(ValueError, match=r"concatenate.*\[\(2, 3\), \(3, 3\)\]"):
+        ops.concatenate([np.ones((2, 3)), np.ones((3, 3))], axis=1)
+
+
+def test_old_recurrent_names_are_not_in_the_keras_namespace():
+    assert "lstm_forward" not in ops.__all__
