@@ -293,21 +293,35 @@ def allgather(tensor, name=None):
 
 
 def _allgatherv(array, firsts, what):
-    row = int(np.prod(array.shape[1:], dtype=np.int64))
-    counts = [f * row for f in firsts]
+    """All ranks' `array`s (``firsts[r]`` rows on rank r) concatenated, in rank order."""
     out = np.empty((sum(firsts),) + array.shape[1:], array.dtype)
+    _wait_all([_start_allgatherv(array, out, firsts)], what)
+    return out
+
+
+def _start_allgatherv(array, out, firsts):
+    """Start gathering all ranks' `array`s into `out` (rows ``firsts[r]`` of rank r, in rank
+    order); returns (request, send buffer): the buffer must live until the request is done.
+    The request is None in a group of one, where the copy is done already."""
     comm = _comm()
     if comm.Get_size() == 1:
         out[...] = array
-        return out
+        return None, None
     # sent as bytes: any dtype, one message
-    size_bytes = array.dtype.itemsize
-    counts = [c * size_bytes for c in counts]
+    row_bytes = int(np.prod(array.shape[1:], dtype=np.int64)) * array.dtype.itemsize
+    counts = [f * row_bytes for f in firsts]
     displs = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
     byte = _state["MPI"].BYTE
-    _wait(comm.Iallgatherv([array.reshape(-1).view(np.uint8), byte],
-                           [out.reshape(-1).view(np.uint8), (counts, displs), byte]), what)
-    return out
+    send = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    return comm.Iallgatherv([send, byte], [out.reshape(-1).view(np.uint8), (counts, displs),
+                                           byte]), send
+
+
+def _wait_all(started, what):
+    """Wait for each (request, send buffer) of ``started``."""
+    for request, _ in started:
+        if request is not None:
+            _wait(request, what)
 
 
 def broadcast(tensor, root_rank, name=None):

@@ -6,10 +6,12 @@ What travels per step (``size()`` ranks, each with its own batch):
   with ONE ``Allreduce``: the seeds' models have ten to twenty small tensors, and one message
   each would cost ten to twenty network latencies a step;
 - every ``IndexedSlices`` gradient (an Embedding's) as its ``(ids, rows)``, the slices of all
-  ranks gathered in rank order by ONE ``Allgatherv`` (all such gradients of the step packed
-  together), never densified: a batch touches a few hundred rows of a table that may hold
-  millions. The number of slices each rank sends rides in the dense buffer, so the gather
-  needs no message of its own.
+  ranks gathered in rank order, never densified: a batch touches a few hundred rows of a
+  table that may hold millions. Ids and rows go in two ``Allgatherv`` started together,
+  straight into the arrays the optimizer receives (packing them into one message cost two
+  copies of the gathered rows, which grow with the number of ranks, to save one latency).
+  The number of slices each rank sends rides in the dense buffer, so the gathers need no
+  message of their own to learn it.
 
 Averaging divides the summed dense buffer, and the gathered rows, by ``size()``. The gathered
 slices hold every rank's occurrences, so their dense sum is the average of the ranks' dense
@@ -115,40 +117,26 @@ class _DistributedMixin:
         return 1.0 / f, n / f
 
     def _gather_slices(self, slices, counts, pre, divisor):
-        """All ranks' slices of each IndexedSlices gradient, in rank order, in one
-        Allgatherv of a byte buffer: per rank, for each gradient, its int64 ids then its
-        rows."""
-        n = _comm.size()
-        rows = [int(np.prod(g.dense_shape[1:], dtype=np.int64)) for g in slices]
-        chunks = []
-        for g, row in zip(slices, rows):
-            ids = np.ascontiguousarray(g.indices, dtype=np.int64)
-            values = np.ascontiguousarray(g.values).reshape(ids.size, row)
-            if pre != 1:
-                values = values * values.dtype.type(pre)
-            chunks += [ids.view(np.uint8), values.reshape(-1).view(np.uint8)]
-        mine = np.concatenate(chunks) if chunks else np.zeros(0, np.uint8)
-        per_rank = [sum(int(counts[j, r]) * (8 + rows[j] * slices[j].values.dtype.itemsize)
-                        for j in range(len(slices))) for r in range(n)]
-        gathered = _comm._allgatherv(mine, per_rank, "DistributedOptimizer's allgather")
-        ids_of, values_of = [[] for _ in slices], [[] for _ in slices]
-        at = 0
-        for r in range(n):
-            for j, (g, row) in enumerate(zip(slices, rows)):
-                c, dt = int(counts[j, r]), g.values.dtype
-                ids_of[j].append(gathered[at:at + 8 * c].view(np.int64))
-                at += 8 * c
-                nbytes = c * row * dt.itemsize
-                values_of[j].append(gathered[at:at + nbytes].view(dt).reshape(
-                    (c,) + tuple(g.dense_shape[1:])))
-                at += nbytes
-        out = []
-        for g, ids, values in zip(slices, ids_of, values_of):
-            values = np.concatenate(values)
+        """All ranks' slices of each IndexedSlices gradient, in rank order: the ids and the
+        rows gathered straight into the arrays of the result (two Allgatherv per gradient,
+        all started before any is waited for, so they cost one latency and no copy)."""
+        requests, out = [], []
+        for j, g in enumerate(slices):
+            firsts = [int(c) for c in counts[j]]
+            values = g.values if pre == 1 else g.values * g.values.dtype.type(pre)
+            ids = np.empty(sum(firsts), np.int64)
+            rows = np.empty((sum(firsts),) + tuple(g.dense_shape[1:]), g.values.dtype)
+            requests += [
+                _comm._start_allgatherv(np.asarray(g.indices, dtype=np.int64), ids, firsts),
+                _comm._start_allgatherv(values, rows, firsts)]
+            out.append((ids, rows, g.dense_shape))
+        _comm._wait_all(requests, "DistributedOptimizer's allgather")
+        result = []
+        for ids, rows, dense_shape in out:
             if divisor != 1:
-                values /= values.dtype.type(divisor)
-            out.append(IndexedSlices(np.concatenate(ids), values, g.dense_shape))
-        return out
+                rows /= rows.dtype.type(divisor)
+            result.append(IndexedSlices(ids, rows, dense_shape))
+        return result
 
 
 _classes = {}
