@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 
 from .. import _config
-from . import _hdf5, _keras_config, _keras_paths
+from . import _hdf5, _keras_config, _keras_paths, _keras_reading
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 # Keras's version this format follows: Keras reads a file's metadata only to warn
@@ -232,11 +232,11 @@ class KerasArchive:
 
 def build_model(config, what, declared, safe_mode=True):
     """Check and rebuild the architecture under a weight budget of `declared` elements."""
-    _keras_config.check_safe(config, what, safe_mode)
+    _keras_reading.check_safe(config, what, safe_mode)
     try:
         with _config.weight_budget(declared + 2 ** 24, what):
-            return _keras_config.from_keras(config, what)
-    except _keras_config.UnsafeConfig:
+            return _keras_reading.from_keras(config, what)
+    except _keras_reading.UnsafeConfig:
         raise
     except Exception as exc:  # a config from a file may be wrong in any way
         raise ValueError(f"{what}: the architecture cannot be rebuilt: "
@@ -248,7 +248,7 @@ def compile_from(model, compiled, what):
     from .. import losses, optimizers
 
     try:
-        c = _keras_config._plain(compiled)
+        c = _keras_reading.plain(compiled)
         optimizer = c.get("optimizer") or c.get("optimizer_config")
         optimizer = optimizers.deserialize(optimizer) if isinstance(optimizer, dict) else \
             optimizers.get(optimizer)

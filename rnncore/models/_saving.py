@@ -7,7 +7,7 @@ uses, chosen by file name as Keras chooses, and written atomically.
 - ``.h5``/``.hdf5``: legacy HDF5 as tf.keras and Keras 2 wrote it, see ``_legacy_h5``.
 
 Loading goes by the file's content (so files of rnncore's former ZIP format, ``_former_zip``,
-still load under any name). Nothing in a file is ever run: see ``_keras_config.check_safe``.
+still load under any name). Nothing in a file is ever run: see ``_keras_reading.check_safe``.
 
 Files are written to a temporary file in the same directory, synced, and moved into place
 with ``os.replace``, so a crash mid-write never leaves a broken file where a good one was.

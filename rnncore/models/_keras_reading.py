@@ -1,0 +1,293 @@
+"""Keras configs from a file, checked and rebuilt as rnncore models.
+
+:func:`check_safe` first refuses anything that would mean running code or naming a class
+rnncore does not have; then Keras 3 configs (and Keras 2 / tf.keras ones from legacy ``.h5``
+files) become rnncore configs -- through ``_cloning``'s translation of Keras's JSON, plus the
+legacy forms, nested models and the mask ops Keras records in a functional graph.
+"""
+import copy
+
+
+class UnsafeConfig(ValueError):
+    pass
+
+
+_OP_MODULES = ("keras.src.ops", "keras.ops")
+_PLAIN = ("__keras_tensor__", "__tuple__", "__numpy__")
+
+
+def _known_classes():
+    from ..layers._registry import _classes
+
+    return (set(_classes()) | {"Functional", "Sequential", "Model"}) - {"Layer", "RNNBase"}
+
+
+def _layer_name(entry):
+    config = entry.get("config") if isinstance(entry, dict) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    if isinstance(config, dict) and isinstance(config.get("name"), str):
+        name = config["name"]
+    return name
+
+
+# the ops Keras 3 records in a functional graph to compute a Masking layer's mask (a legacy
+# .h5 config names them without a module)
+_MASK_OPS = ("NotEqual", "Any", "ConvertToTensor", "Cast", "Equal", "LogicalAnd", "All")
+_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells", "layers")
+
+
+def _is_op(entry):
+    module = entry.get("module")
+    if isinstance(module, str):
+        return module.startswith(_OP_MODULES)
+    return entry.get("class_name") in _MASK_OPS
+
+
+def check_safe(config, where, safe_mode=True):
+    """Refuse a config that would need code to run or names a class rnncore does not have.
+
+    A ``Lambda`` (marshalled Python bytecode), Keras's serialized functions (``__lambda__``,
+    ``function`` with a non-Keras module) and classes registered by user code
+    (``registered_name`` such as ``"my_package>MyLayer"``, a ``module`` outside Keras) are
+    refused with a ValueError naming the layer, whatever ``safe_mode`` says: rnncore never
+    runs code stored in a file.
+    """
+    known = _known_classes()
+
+    def refuse(message):
+        raise UnsafeConfig(f"{where}: {message}")
+
+    def check_object(value, layer):
+        name = value.get("class_name")
+        module = value.get("module")
+        if name in ("Lambda", "__lambda__"):
+            refuse(f"layer {layer!r} is a Lambda, which holds Python bytecode; rnncore never "
+                   "runs code stored in a file (Keras's safe_mode; rnncore has no "
+                   "safe_mode=False). Build that layer in code and load the weights with "
+                   "load_weights")
+        if name == "function" and module not in (None, "builtins") and not str(
+                module).startswith("keras"):
+            refuse(f"layer {layer!r} names the function {value.get('config')!r} of module "
+                   f"{module!r}; rnncore rebuilds Keras's own functions only")
+        registered = value.get("registered_name")
+        if registered not in (None, name) and not str(module).startswith("keras"):
+            refuse(f"layer {layer!r} uses class {registered!r} registered by user code; "
+                   "rnncore rebuilds its own classes only")
+        if isinstance(module, str) and not module.startswith("keras") and \
+                module != "builtins" and name not in _PLAIN:
+            refuse(f"layer {layer!r} names class {name!r} of module {module!r}; rnncore "
+                   "rebuilds Keras's own classes only")
+
+    def visit(value, layer, key=None, in_graph=False):
+        if isinstance(value, list):
+            for item in value:
+                visit(item, layer, key, in_graph)
+            return
+        if not isinstance(value, dict):
+            return
+        if isinstance(value.get("class_name"), str) and "config" in value:
+            if key in _LAYER_KEYS:
+                layer = _layer_name(value)
+            check_object(value, layer)
+            name = value["class_name"]
+            if key in _LAYER_KEYS and name not in known and not (in_graph and _is_op(value)):
+                refuse(f"layer {layer!r} is of class {name!r}, which rnncore cannot rebuild; "
+                       f"it rebuilds {sorted(known - {'Lambda'})}")
+        graph = isinstance(value.get("config"), dict) and "input_layers" in value["config"]
+        for k, item in value.items():
+            if k == "config" and isinstance(item, dict):
+                for k2, item2 in item.items():
+                    visit(item2, layer, k2, graph)
+            elif k != "class_name":
+                visit(item, layer, k, in_graph)
+
+    if isinstance(config, dict) and config.get("class_name") == "Lambda":
+        check_object(config, _layer_name(config))
+    visit(config, _layer_name(config) if isinstance(config, dict) else None)
+
+
+def _keras_history(item):
+    if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+        return item["config"]["keras_history"][0]
+    return None
+
+
+def _walk_tensors(value):
+    if isinstance(value, list):
+        for item in value:
+            yield from _walk_tensors(item)
+    elif isinstance(value, dict):
+        name = _keras_history(value)
+        if name is not None:
+            yield name
+        else:
+            for item in value.values():
+                yield from _walk_tensors(item)
+
+
+def strip_mask_ops(config, where):
+    """Keras 3 records the ops a Masking layer's mask is computed with (``NotEqual``,
+    ``Any``, ``ConvertToTensor``) as nodes of the functional graph, passed on as ``mask=``.
+    rnncore's layers carry masks themselves, so those nodes and the ``mask=`` arguments they
+    feed are dropped; an op whose result feeds a layer's inputs is refused by name."""
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        return
+    ops = {e.get("name") for e in layers if isinstance(e, dict) and _is_op(e)}
+    if not ops:
+        return
+    for entry in layers:
+        if not isinstance(entry, dict) or entry.get("name") in ops:
+            continue
+        for node in entry.get("inbound_nodes", []):
+            if not isinstance(node, dict):
+                continue
+            kwargs = node.get("kwargs", {})
+            mask = kwargs.get("mask")
+            if mask is not None and set(_walk_tensors(mask)) & ops:
+                if not set(_walk_tensors(mask)) <= ops:
+                    raise ValueError(f"{where}: layer {entry.get('name')!r} is called with a "
+                                     "mask that mixes op results and tensors, which rnncore "
+                                     "does not rebuild")
+                del kwargs["mask"]
+            used = set(_walk_tensors(node.get("args", []))) | set(_walk_tensors(kwargs))
+            if used & ops:
+                op = sorted(used & ops)[0]
+                raise ValueError(f"{where}: layer {entry.get('name')!r} takes the result of "
+                                 f"the operation {op!r} (a keras.ops call in the graph), "
+                                 "which rnncore does not rebuild")
+    config["layers"] = [e for e in layers if not (isinstance(e, dict) and e.get("name") in ops)]
+    for key in ("output_layers",):
+        if set(_walk_tensors([{"class_name": "__keras_tensor__",
+                               "config": {"keras_history": r}}
+                              for r in _refs(config.get(key))])) & ops:
+            raise ValueError(f"{where}: the model outputs the result of a keras.ops call, "
+                             "which rnncore does not rebuild")
+
+
+def _refs(value):
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        return [value]
+    return [r for r in value or [] if isinstance(r, list) and r and isinstance(r[0], str)]
+
+
+def plain(value):
+    """Keras's ``__tuple__`` wrappers as lists; ``module``/``registered_name``/
+    ``build_config``/``shared_object_id`` dropped from every object but graph tensors."""
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") == "__tuple__" and isinstance(value.get("config"), dict):
+        return plain(value["config"].get("value", []))
+    if value.get("class_name") == "__keras_tensor__":
+        return value
+    skip = ("module", "registered_name", "build_config", "shared_object_id", "compile_config")
+    return {k: plain(v) for k, v in value.items() if k not in skip}
+
+
+def _legacy_sequential(config):
+    """Keras 2: a Sequential's first layer carries ``batch_input_shape`` (and an Embedding
+    ``input_length``) instead of an InputLayer entry."""
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return
+    for entry in layers:
+        inner = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(inner, dict):
+            continue
+        shape = inner.pop("batch_input_shape", None)
+        if entry is layers[0] and shape is not None and entry.get("class_name") != "InputLayer":
+            config.setdefault("build_input_shape", list(shape))
+        if entry.get("class_name") == "InputLayer" and shape is not None:
+            inner.setdefault("batch_shape", list(shape))
+        inner.pop("input_length", None)
+        inner.pop("input_dim", None) if entry.get("class_name") != "Embedding" else None
+
+
+def _legacy_nodes(config):
+    """Keras 2 functional nodes ``[[["layer", node, tensor, {kwargs}], ...]]`` in Keras 3's
+    ``{"args": [...], "kwargs": {...}}`` form; an InputLayer's ``batch_input_shape`` as
+    ``batch_shape``."""
+    for entry in config.get("layers", []):
+        inner = entry.get("config")
+        if entry.get("class_name") == "InputLayer" and isinstance(inner, dict):
+            shape = inner.pop("batch_input_shape", None)
+            if shape is not None:
+                inner.setdefault("batch_shape", list(shape))
+        elif isinstance(inner, dict):
+            inner.pop("batch_input_shape", None)
+            if entry.get("class_name") == "Embedding":
+                inner.pop("input_length", None)
+        nodes = []
+        for node in entry.get("inbound_nodes", []):
+            if isinstance(node, list) and node and isinstance(node[0], list):
+                refs = [list(t[:3]) for t in node]
+                kwargs = dict(node[0][3]) if len(node[0]) > 3 and isinstance(
+                    node[0][3], dict) else {}
+                kts = [{"class_name": "__keras_tensor__", "config": {"keras_history": r}}
+                       for r in refs]
+                nodes.append({"args": [kts if len(kts) > 1 else kts[0]], "kwargs": kwargs})
+            else:
+                nodes.append(node)
+        entry["inbound_nodes"] = nodes
+
+
+_MODELS = ("Sequential", "Functional", "Model")
+
+
+def _nested_entries(inner):
+    for entry in inner.get("layers", []):
+        if isinstance(entry, dict) and entry.get("class_name") in _MODELS and \
+                isinstance(entry.get("config"), dict):
+            yield entry["class_name"], entry["config"]
+
+
+def _prepare(name, inner, where):
+    """The steps on a model's raw Keras config, for it and every model used as its layer."""
+    if name == "Sequential":
+        _legacy_sequential(inner)
+    else:
+        _legacy_nodes(inner)
+        strip_mask_ops(inner, where)
+        outputs = inner.get("output_layers")
+        if "output_structure" not in inner and isinstance(outputs, list) and outputs and \
+                isinstance(outputs[0], list):
+            # Keras lists several outputs as a list of references; rnncore keeps the list
+            inner["output_structure"] = list(range(len(outputs)))
+    for nested in _nested_entries(inner):
+        _prepare(*nested, where)
+
+
+def _finish(name, inner):
+    """The steps on a model's config once in rnncore's terms, nested models included."""
+    from ._cloning import _keras_graph
+
+    if name == "Sequential":
+        layers = inner.get("layers", [])
+        if layers and layers[0].get("class_name") == "InputLayer":
+            inner.setdefault("build_input_shape", layers[0]["config"].get("batch_shape"))
+    else:
+        _keras_graph(inner)
+        inner.pop("trainable", None)
+    for nested in _nested_entries(inner):
+        _finish(*nested)
+
+
+def from_keras(config, where):
+    """Rebuild an rnncore model from a Keras config (``{"class_name", "config", ...}``)."""
+    from ..layers import deserialize
+    from ._cloning import _from_keras
+
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{where}: the model config must be an object with \"class_name\" "
+                         f"and \"config\", found {repr(config)[:80]}")
+    name = config.get("class_name")
+    if name not in _MODELS:
+        raise ValueError(f"{where}: the model is a {name!r}; rnncore rebuilds Sequential and "
+                         "functional models (class_name 'Sequential', 'Functional' or 'Model')")
+    inner = copy.deepcopy(config["config"])
+    _prepare(name, inner, where)
+    config = _from_keras(plain({"class_name": name, "config": inner}))
+    _finish(name, config["config"])
+    return deserialize(config)
