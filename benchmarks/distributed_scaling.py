@@ -6,13 +6,14 @@ model in benchmarks/README.md.
     python benchmarks/distributed_scaling.py                 # the table, 3 rounds
     python benchmarks/distributed_scaling.py --rounds 1 --samples 6400   # quick look
 
-The model: Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid), RMSprop, on `--samples`
-random ids of length 100 (default 25,000, seed 001's data shape), batch 64 per process, one
-epoch after a warm-up of a few batches. The configurations run in alternation, round after
+The model (`--model`): lstm8 = seed 001's Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid),
+RMSprop, on `--samples` random ids of length 100 (default 25,000, seed 001's data shape);
+lstm32 = the same with LSTM(32); lstm256x2 = two LSTM(256) on 128 random features, Adam.
+Batch 64 per process, one epoch after a warm-up of a few batches. The configurations run in alternation, round after
 round, so a busy minute on a shared machine slows all of them alike; the table gives each
 one's median and every round's value, with the load average. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed from the runs' environment (see benchmarks/README.md). Results
-also go to bench-results/distributed_scaling.json.
+also go to bench-results/distributed_scaling_<model>.json.
 """
 import argparse
 import json
@@ -28,11 +29,31 @@ import numpy as np
 HERE = Path(__file__).resolve()
 
 
-def _model(rnncore):
-    model = rnncore.Sequential([rnncore.layers.Input((100,), dtype="int32"),
-                                rnncore.layers.Embedding(500, 16), rnncore.layers.LSTM(8),
-                                rnncore.layers.Dense(1, activation="sigmoid")])
-    return model
+# name: (what it is, default samples); T = 100 steps everywhere
+MODELS = {
+    "lstm8": ("seed 001's Embedding(500, 16) -> LSTM(8) -> Dense(1), RMSprop", 25000),
+    "lstm32": ("Embedding(500, 16) -> LSTM(32) -> Dense(1), RMSprop", 12800),
+    "lstm256x2": ("LSTM(256) -> LSTM(256) -> Dense(1) on 128 features, Adam", 1280),
+}
+
+
+def _model_and_data(rnncore, name, samples):
+    """(model, optimizer, x, y) of a MODELS entry, the data drawn with a fixed seed."""
+    rng = np.random.default_rng(1)
+    y = (rng.random(samples) < 0.5).astype(np.float32)
+    dense = rnncore.layers.Dense(1, activation="sigmoid")
+    if name == "lstm256x2":
+        x = rng.normal(size=(samples, 100, 128)).astype(np.float32)
+        stack = [rnncore.layers.Input((100, 128)),
+                 rnncore.layers.LSTM(256, return_sequences=True), rnncore.layers.LSTM(256)]
+        opt = rnncore.optimizers.Adam
+    else:
+        x = rng.integers(0, 500, (samples, 100)).astype(np.int32)
+        stack = [rnncore.layers.Input((100,), dtype="int32"), rnncore.layers.Embedding(500, 16),
+                 rnncore.layers.LSTM(8 if name == "lstm8" else 32)]
+        opt = rnncore.optimizers.RMSprop
+    rnncore.utils.set_random_seed(1)
+    return rnncore.Sequential(stack + [dense]), opt, x, y
 
 
 def worker(args):
@@ -48,14 +69,10 @@ def worker(args):
         rank, size = hvd.rank(), hvd.size()
     else:
         rank, size = 0, 1
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 500, (args.samples, 100)).astype(np.int32)
-    y = (rng.random(args.samples) < 0.5).astype(np.float32)
+    model, optimizer, x, y = _model_and_data(rnncore, args.model, args.samples)
     n = args.samples // size * size
     x, y = x[rank:n:size], y[rank:n:size]
-    rnncore.utils.set_random_seed(1)
-    model = _model(rnncore)
-    opt = rnncore.optimizers.RMSprop(0.001 * size)
+    opt = optimizer(0.001 * size)
     callbacks = []
     if distributed:
         opt = hvd.DistributedOptimizer(opt, sparse_as_dense=args.sparse_as_dense)
@@ -201,7 +218,9 @@ def _result(stdout):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=25000)
+    parser.add_argument("--model", choices=sorted(MODELS), default="lstm8")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="default: 25,000 for lstm8 (seed 001), fewer for the others")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default="bench-results")
@@ -215,11 +234,12 @@ def main():
         return worker(args)
     if args.pingpong:
         return pingpong(args)
+    args.samples = args.samples or MODELS[args.model][1]
 
-    python = [sys.executable, str(HERE), "--worker", "--samples", str(args.samples),
-              "--batch-size", str(args.batch_size)]
-    half = [sys.executable, str(HERE), "--worker", "--samples", str(args.samples // 2),
-            "--batch-size", str(args.batch_size), "--processes", "1", "--threads", "1"]
+    python = [sys.executable, str(HERE), "--worker", "--model", args.model,
+              "--batch-size", str(args.batch_size), "--samples"]
+    half = python + [str(args.samples // 2), "--processes", "1", "--threads", "1"]
+    python = python + [str(args.samples)]
     configs = {
         "1 process, 1 thread": python + ["--processes", "1", "--threads", "1"],
         "1 process, 2 threads": python + ["--processes", "1", "--threads", "2"],
@@ -232,6 +252,8 @@ def main():
         + ["--processes", "2", "--threads", "1", "--sparse-as-dense"],
         "2 independent processes, no MPI": ["together", half, half],
     }
+    if args.model == "lstm256x2":  # no Embedding
+        del configs["2 processes, sparse_as_dense"]
     loads, runs = [], {name: [] for name in configs}
     for r in range(args.rounds):
         order = list(configs)
@@ -243,8 +265,8 @@ def main():
     base = float(np.median(runs["1 process, 1 thread"]))
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"load average during the runs {min(loads):.1f}..{max(loads):.1f}")
-    print(f"seed 001's model, {args.samples} samples x 100 ids, batch {args.batch_size} per "
-          f"process, {args.rounds} rounds in alternation\n")
+    print(f"{MODELS[args.model][0]}; {args.samples} samples of 100 steps, batch "
+          f"{args.batch_size} per process, {args.rounds} rounds in alternation\n")
     print(f"| {'configuration':32} | samples/s (median) | vs 1 process | every round |")
     print(f"|{'-' * 34}|{'-' * 20}|{'-' * 14}|{'-' * 13}|")
     for name, values in runs.items():
@@ -255,6 +277,8 @@ def main():
     for size in (8, 4096, 65536, 1 << 20, 8 << 20):
         print(f"  {size:>8} B: ping-pong {net[f'pingpong_{size}'] * 1e6:9.1f} us, "
               f"allreduce {net[f'allreduce_{size}'] * 1e6:9.1f} us")
+    if args.model != "lstm8":
+        return _save(args, runs, loads, net)
     print(f"\nper step and rank: dense gradients {DENSE_FLOATS * 4:,} B in one allreduce; "
           f"gathered Embedding slices {args.batch_size * 100 * SLICE_BYTES:,} B "
           f"(batch {args.batch_size} x 100 ids x {SLICE_BYTES} B); with sparse_as_dense "
@@ -263,10 +287,14 @@ def main():
     bandwidth = (1 << 20) / net[f"pingpong_{1 << 20}"]
     _print_model(base, alpha, bandwidth, "this machine's shared memory, ping-pong above")
     _print_model(base, 10e-6, 2.5e9, "assumed 25 Gb/s Ethernet between nodes")
+    _save(args, runs, loads, net)
+
+
+def _save(args, runs, loads, net):
     Path(args.out).mkdir(exist_ok=True)
-    with open(Path(args.out) / "distributed_scaling.json", "w") as f:
-        json.dump({"runs": runs, "loads": loads, "mpi": net, "samples": args.samples,
-                   "batch_size": args.batch_size}, f, indent=1)
+    with open(Path(args.out) / f"distributed_scaling_{args.model}.json", "w") as f:
+        json.dump({"model": args.model, "runs": runs, "loads": loads, "mpi": net,
+                   "samples": args.samples, "batch_size": args.batch_size}, f, indent=1)
 
 
 if __name__ == "__main__":
