@@ -103,3 +103,18 @@ def test_model_checkpoint_checks_keras_file_names_when_made(keras, name, kwargs,
         rnncore.callbacks.ModelCheckpoint(name, **kwargs)
     with pytest.raises(ValueError, match=r"must end in"):
         keras.callbacks.ModelCheckpoint(name, **kwargs)
+
+
+def test_keras_2_save_arguments_get_keras_3_answers(tmp_path):
+    model = _model(rnncore)
+    model.save(tmp_path / "m.h5", save_format="h5")  # the name chooses: accepted, as Keras
+    assert rnncore.models.load_model(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match=r"`save_format` argument is deprecated.*save_format=tf"):
+        model.save(tmp_path / "saved_model", save_format="tf")
+    with pytest.raises(ValueError, match=r"not supported: \['signatures'\]"):
+        model.save(tmp_path / "m.keras", signatures=None)
+    with pytest.raises(ValueError, match="sharded weights"):
+        model.save_weights(tmp_path / "m.weights.json", max_shard_size=1)
+    (tmp_path / "s.weights.json").write_text("{}")
+    with pytest.raises(ValueError, match="sharded Keras weights"):
+        model.load_weights(tmp_path / "s.weights.json")

@@ -19,9 +19,10 @@ from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
 from ._locking import exclusive
 from ._step import TrainStep
+from ._subclassed import CallModel
 
 
-class Model(TrainStep, Layer):
+class Model(TrainStep, CallModel, Layer):
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`. As in
@@ -64,18 +65,24 @@ class Model(TrainStep, Layer):
     # ---- weights ------------------------------------------------------------------------
     @property
     def weights(self):
+        if self._rnncore_call:  # a subclass with call: its own weights, then its layers'
+            return self._all_variables()
         return [w for layer in self.layers for w in layer.weights]
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
+        if self._rnncore_call:
+            return [w for w in self._all_variables() if w.trainable]
         return [w for layer in self.layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
+        if self._rnncore_call:
+            return [w for w in self._all_variables() if not w.trainable]
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     variables = weights
@@ -192,6 +199,7 @@ class Model(TrainStep, Layer):
                              f"e.g. model.{method}(x, y)")
 
     def _prepare(self, x, y, argument="x", y_argument="y"):
+        self._note_call_inputs(x)
         x = _data.to_arrays(x, argument, self._n_inputs(), self._string_inputs())
         y = None if y is None else self._target_arrays(y, y_argument)
         _data.check_xy(x, y, argument, y_argument)
@@ -511,12 +519,16 @@ class Model(TrainStep, Layer):
         from . import _saving
 
         _saving.save_model(self, filepath, overwrite=overwrite,
-                           include_optimizer=include_optimizer)
+                           include_optimizer=include_optimizer, **kwargs)
 
     @exclusive
-    def save_weights(self, filepath, overwrite=True):
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights to a Keras 3 ``.weights.h5`` file (Keras's name rule)."""
         from . import _saving
 
+        if max_shard_size is not None:
+            raise ValueError("rnncore writes one .weights.h5 file; sharded weights "
+                             f"(max_shard_size={max_shard_size!r}) are not supported")
         _saving.save_weights(self, filepath, overwrite=overwrite)
 
     @exclusive

@@ -157,10 +157,18 @@ def _suffix_error(filepath):
                       f"Received: filepath={filepath}")
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
+def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None,
+               **kwargs):
     """Write `model` in the Keras format its file name chooses, as ``keras.saving.save_model``:
-    ``.keras`` (Keras 3's ZIP) or ``.h5``/``.hdf5`` (legacy HDF5)."""
+    ``.keras`` (Keras 3's ZIP) or ``.h5``/``.hdf5`` (legacy HDF5). Keras 2's ``save_format``
+    is accepted where the name already chooses a format, as Keras 3 accepts it."""
     name = str(os.fspath(filepath))
+    if save_format and not name.endswith((".keras", ".h5", ".hdf5")):
+        raise ValueError("The `save_format` argument is deprecated in Keras 3. Please remove "
+                         "this argument and pass a file path with either `.keras` or `.h5` "
+                         f"extension. Received: save_format={save_format}")
+    if kwargs:
+        raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
     if name.endswith(".keras"):
         writer = _keras_files.write_keras
     elif name.endswith((".h5", ".hdf5")):
@@ -212,6 +220,10 @@ def _sniff(filepath):
 
 def _unknown_format(filepath):
     path = os.fspath(filepath)
+    if str(path).endswith(".weights.json"):
+        return ValueError(f"{path!r} is the index of sharded Keras weights, which rnncore "
+                          "does not read; save them unsharded (model.save_weights("
+                          "'x.weights.h5')) in Keras")
     with open(path, "rb") as f:
         head = f.read(8)
     found = "is empty" if not head else f"starts with {head!r}"
