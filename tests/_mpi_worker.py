@@ -199,6 +199,35 @@ def fit(hvd, out):
         json.dump({"history": history.history, "reference": reference}, f)
 
 
+def stop(hvd, out):
+    """Rank 1 alone stops training: at batch 2 of epoch 0 (TerminateOnNaN's way), then, in a
+    second fit, after the last batch of epoch 0. Every rank must leave fit at the same
+    step, with the same weights."""
+    results = {}
+    for when in ("mid-epoch", "last batch"):
+        model = build("lstm")
+        model.compile(optimizer=hvd.DistributedOptimizer(optimizer("sgd_momentum")),
+                      loss="binary_crossentropy")
+        x, y = hvd.shard(data("lstm", hvd.size() * BATCH * 6))
+        at = 2 if when == "mid-epoch" else 5
+
+        class Stop(rnncore.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if hvd.rank() == 1 and batch == at:
+                    self.model.stop_training = True
+
+        history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
+                            callbacks=[hvd.callbacks.BroadcastGlobalVariablesCallback(0),
+                                       Stop()])
+        weights = hvd.allgather_object([w.tobytes() for w in model.get_weights()])
+        results[when] = {"iterations": hvd.allgather_object(int(model.optimizer.iterations)),
+                         "epochs": len(history.history["loss"]),
+                         "same_weights": all(w == weights[0] for w in weights)}
+    if hvd.rank() == 0:
+        with open(out, "w") as f:
+            json.dump(results, f)
+
+
 def fail(hvd, out, how):
     """Rank 1 fails at its third step; the others must not wait for it for ever."""
     model = build("lstm")

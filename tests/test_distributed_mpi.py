@@ -97,6 +97,16 @@ def test_fit_validates_over_all_ranks_writes_files_on_rank_0_and_stops_all_toget
         ["ckpt-0.weights.h5", "log-0.csv"]
 
 
+def test_a_rank_that_stops_training_alone_stops_every_rank_at_the_same_step(tmp_path):
+    out = tmp_path / "stop.json"
+    _ok(run_ranks(2, "stop", out, env={"RNNCORE_DISTRIBUTED_TIMEOUT": "30"}))
+    result = json.loads(out.read_text())
+    # rank 1 stops after its third step: the others' fourth step is not taken
+    assert result["mid-epoch"] == {"iterations": [3, 3], "epochs": 1, "same_weights": True}
+    # after the epoch's last batch: all finish that epoch and stop
+    assert result["last batch"] == {"iterations": [6, 6], "epochs": 1, "same_weights": True}
+
+
 @pytest.mark.parametrize("how,message", [
     ("raise", "rank 1 ended with RuntimeError: rank 1 failed on purpose; aborting all 2 ranks"),
     ("exit", "BAD TERMINATION"),

@@ -67,6 +67,31 @@ def check_batches(num_batches):
             "steps_per_epoch")
 
 
+class StopTraining(Exception):
+    """Raised on every rank by the gradient exchange that another rank joined only to say
+    that it stopped training (``model.stop_training`` set during an epoch, e.g. by
+    TerminateOnNaN): fit ends the epoch there, without that step's update."""
+
+
+def announce_stop(optimizer, step, num_batches):
+    """This rank stops training after batch `step`: the others, whose next step would wait
+    for it, learn it in that step's exchange. After an epoch's last batch there is no next
+    exchange, and the epoch's end (:func:`agree_stop`) tells them."""
+    if _comm.size() == 1 or num_batches is None or step + 1 >= num_batches:
+        return
+    optimizer._announce_stop()
+
+
+def agree_stop(stop_training):
+    """Whether any rank stops after this epoch (its callbacks set ``stop_training``): then
+    all do, instead of the others waiting for it in the next epoch."""
+    if _comm.size() == 1:
+        return stop_training
+    flag = np.array([1.0 if stop_training else 0.0])
+    _comm._allreduce_buffer(flag, _comm.Max, "fit's end of epoch")
+    return bool(flag[0])
+
+
 def reduce_metrics(metrics):
     """Sum the metrics' states (totals, counts, confusion counts) over the ranks, in one
     message: each result is then that of the samples of all ranks together, the same on

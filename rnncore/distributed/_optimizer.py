@@ -73,7 +73,8 @@ class _DistributedMixin:
         buffers = []
         for k, dt in enumerate(dtypes):
             members = [i for i in dense if arrays[i].dtype.str == dt]
-            extra = 2 * n * len(sparse) if k == 0 else 0
+            # + the stop flag, last: see announce_stop
+            extra = 2 * n * len(sparse) + 1 if k == 0 else 0
             buf = np.zeros(sum(arrays[i].size for i in members) + extra, np.dtype(dt))
             at = 0
             for i in members:
@@ -84,6 +85,7 @@ class _DistributedMixin:
                 slot = at + 2 * (j * n + _comm.rank())
                 buf[slot], buf[slot + 1] = divmod(count, _COUNT_BASE)
             buffers.append((members, buf, at))
+        self._dp_first_buffer = (buffers[0][1].size, buffers[0][1].dtype)
         pre, divisor = self._scales(n)
         out = list(grads)
         counts = None
@@ -91,10 +93,14 @@ class _DistributedMixin:
             if pre != 1:
                 buf[:at] *= buf.dtype.type(pre)
             _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce")
+            if k == 0 and buf[-1] > 0:
+                from ._fit import StopTraining
+
+                raise StopTraining("another rank stopped training")
             if divisor != 1:
                 buf[:at] /= buf.dtype.type(divisor)
             if k == 0 and sparse:
-                parts = buf[at:].reshape(len(sparse), n, 2).astype(np.int64)
+                parts = buf[at:-1].reshape(len(sparse), n, 2).astype(np.int64)
                 counts = parts[..., 0] * _COUNT_BASE + parts[..., 1]
             offset = 0
             for i in members:
@@ -106,6 +112,14 @@ class _DistributedMixin:
                                                               counts, pre, divisor)):
                 out[i] = gathered
         return out
+
+    def _announce_stop(self):
+        """Take part in the other ranks' next exchange with the stop flag set, and no
+        gradient: they raise StopTraining before updating (``_fit.announce_stop``)."""
+        length, dtype = self._dp_first_buffer
+        buf = np.zeros(length, dtype)
+        buf[-1] = 1
+        _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce")
 
     def _scales(self, n):
         """(factor before the sum, divisor after it): an average divides the sum by ``n``;

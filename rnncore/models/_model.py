@@ -326,6 +326,7 @@ class Model(TrainStep, CallModel, Layer):
         batches.reset()
         cbs.on_train_begin()
         logs = {}
+        stopped_elsewhere = dp.StopTraining if dp is not None else ()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -333,10 +334,16 @@ class Model(TrainStep, CallModel, Layer):
             logs = self._logs()
             for step, batch in enumerate(batches.epoch()):
                 cbs.on_train_batch_begin(step)
-                self._train_batch(*self._batch_arrays(batch, source, "x"))
+                try:
+                    self._train_batch(*self._batch_arrays(batch, source, "x"))
+                except stopped_elsewhere:
+                    self.stop_training = True
+                    break
                 logs = self._logs()
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
+                    if dp is not None:
+                        dp.announce_stop(self.optimizer, step, batches.num_batches)
                     break
             if dp is not None:
                 dp.reduce_metrics(self.metrics)  # the epoch's metrics over all ranks
@@ -347,6 +354,8 @@ class Model(TrainStep, CallModel, Layer):
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
+            if dp is not None:
+                self.stop_training = dp.agree_stop(self.stop_training)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
