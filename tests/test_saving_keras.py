@@ -105,8 +105,8 @@ def test_keras_loads_what_rnncore_wrote_and_trains_on(keras, rng, tmp_path, kind
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_keras_file_keeps_keras_weight_layout(keras, tmp_path, kind):
-    # the HDF5 inside rnncore's .keras has exactly the datasets, shapes and group names Keras
-    # writes for the same architecture
+    # the HDF5 inside rnncore's .keras has exactly the groups, datasets, shapes and dtypes
+    # Keras writes for the same architecture
     import h5py
     import io
     import zipfile
@@ -115,7 +115,7 @@ def test_a_keras_file_keeps_keras_weight_layout(keras, tmp_path, kind):
         with zipfile.ZipFile(path) as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5"))) as f:
             out = {}
             f.visititems(lambda name, obj: out.__setitem__(
-                name, getattr(obj, "shape", None)))
+                name, (obj.shape, obj.dtype) if isinstance(obj, h5py.Dataset) else None))
             return out
 
     r_model, k_model = _build(rnncore, kind), _build(keras, kind)

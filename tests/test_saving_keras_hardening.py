@@ -240,3 +240,30 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch, name):
         (model.save_weights if name == "m.weights.h5" else model.save)(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+@pytest.mark.parametrize("trick", ["external-link", "soft-link", "external-dataset"])
+def test_links_and_external_data_are_refused(files, tmp_path, trick):
+    # an HDF5 file can point at other files; loading must not read them
+    secret = tmp_path / "secret.h5"
+    with h5py.File(secret, "w") as f:
+        f.create_dataset("k", data=np.full((3, 1), 7.0, "float32"))
+    (tmp_path / "raw.bin").write_bytes(np.full((3, 1), 7.0, "float32").tobytes())
+    path = tmp_path / "m.weights.h5"
+    path.write_bytes((files / "m.weights.h5").read_bytes())
+    with h5py.File(path, "a") as f:
+        del f["layers/dense/vars/0"]
+        if trick == "external-link":
+            f["layers/dense/vars/0"] = h5py.ExternalLink(str(secret), "/k")
+        elif trick == "soft-link":
+            f["layers/dense/vars/0"] = h5py.SoftLink("/layers/embedding/vars/0")
+        else:
+            f.create_dataset("layers/dense/vars/0", shape=(3, 1), dtype="f4",
+                             external=[(str(tmp_path / "raw.bin"), 0, 12)])
+    model = _model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"(ExternalLink|SoftLink|external or virtual dataset)"
+                                         r".*rnncore reads only the file's own"):
+        model.load_weights(path)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)  # nothing was set

@@ -52,12 +52,34 @@ def open_read(source, what):
         raise H5Error(f"{what} is a damaged or truncated HDF5 file ({exc})") from None
 
 
+def _get(parent, name, what):
+    """The object at `name` (a path below `parent`), or None; a soft or external link on the
+    way is refused: a file's links could make rnncore read another file on this machine."""
+    current = parent
+    for part in name.split("/"):
+        if not isinstance(current, h5py.Group):
+            return None  # a path that goes on below a dataset
+        if not part:
+            raise H5Error(f"{what}: invalid path {name!r} in the HDF5 file")
+        try:
+            link = current.get(part, getlink=True)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise H5Error(f"{what}: cannot read {_join(current, part)!r} ({exc})") from None
+        if link is None:
+            return None
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+            raise H5Error(f"{what}: {_join(current, part)!r} is a {type(link).__name__}; "
+                          "rnncore reads only the file's own objects")
+        try:
+            current = current[part]
+        except (OSError, ValueError, KeyError) as exc:
+            raise H5Error(f"{what}: cannot read {_join(current, part)!r} ({exc})") from None
+    return current
+
+
 def group(parent, name, what):
     """The subgroup `name` of `parent`, or an H5Error naming what is missing."""
-    try:
-        item = parent.get(name)
-    except (OSError, ValueError, KeyError) as exc:
-        raise H5Error(f"{what}: cannot read group {_join(parent, name)!r} ({exc})") from None
+    item = _get(parent, name, what)
     if item is None:
         raise H5Error(f"{what}: it has no group {_join(parent, name)!r}")
     if not isinstance(item, h5py.Group):
@@ -65,11 +87,9 @@ def group(parent, name, what):
     return item
 
 
-def has(parent, name):
-    try:
-        return name in parent
-    except (OSError, ValueError, KeyError):
-        return False
+def has(parent, name, what="the file"):
+    """Whether `parent` holds an object at `name` (links refused as by :func:`group`)."""
+    return _get(parent, name, what) is not None
 
 
 def _join(parent, name):
@@ -82,10 +102,7 @@ def read_array(parent, name, shape, kinds, what, dtype=None):
     exactly `shape` and its dtype's kind is one of `kinds` ("f" float, "i"/"u" integer);
     cast to `dtype` when given."""
     path = _join(parent, name)
-    try:
-        ds = parent.get(name)
-    except (OSError, ValueError, KeyError) as exc:
-        raise H5Error(f"{what}: cannot read dataset {path!r} ({exc})") from None
+    ds = _get(parent, name, what)
     if ds is None:
         raise H5Error(f"{what}: it has no dataset {path!r}, expected one of shape "
                       f"{tuple(shape)}")
@@ -117,6 +134,9 @@ def check_storage(ds, what):
     """Refuse a dataset that declares far more data than the file stores for it (a crafted
     ``shape=(10**6, 10**6)`` with nothing written), so that the shapes a file declares, which
     bound what a load may allocate, are backed by the file's own bytes."""
+    if ds.external or ds.is_virtual:
+        raise H5Error(f"{what}: dataset {ds.name!r} keeps its data in other files (an "
+                      "external or virtual dataset); rnncore reads only the file's own data")
     declared = int(np.prod(ds.shape or (), dtype=np.int64)) * ds.dtype.itemsize
     if declared <= _SMALL:
         return
