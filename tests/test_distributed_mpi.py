@@ -95,6 +95,11 @@ def test_fit_validates_over_all_ranks_writes_files_on_rank_0_and_stops_all_toget
     assert history["val_acc"][-1] == pytest.approx(reference["acc"], rel=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".h5")) == \
         ["ckpt-0.weights.h5", "log-0.csv"]
+    # seeded (set_random_seed on every rank, shuffle=True): a second run repeats the first
+    again = tmp_path / "again"
+    again.mkdir()
+    _ok(run_ranks(2, "fit", again))
+    assert json.loads((again / "result-0.json").read_text()) == results[0]
 
 
 def test_a_rank_that_stops_training_alone_stops_every_rank_at_the_same_step(tmp_path):
