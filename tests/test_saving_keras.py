@@ -219,3 +219,17 @@ def test_an_adapted_text_vectorization_crosses_over_in_keras_files(keras, tf, tm
 
     np.testing.assert_allclose(run(loaded, target), run(model, source), atol=1e-6)
     assert list(loaded.layers[0].get_vocabulary()) == list(vectorize.get_vocabulary())
+
+
+@pytest.mark.parametrize("kind", ["bidirectional-gru-stack", "masked-functional"])
+def test_to_json_is_keras_json_both_ways(keras, rng, kind):
+    r_model = _build(rnncore, kind)
+    k_model = keras.models.model_from_json(r_model.to_json())
+    k_model.set_weights(r_model.get_weights())
+    x, _ = _data(rng, kind)
+    np.testing.assert_allclose(np.asarray(k_model.predict(x, verbose=0)),
+                               r_model.predict(x, verbose=0), atol=1e-5)
+    again = rnncore.models.model_from_json(k_model.to_json())
+    again.set_weights(k_model.get_weights())
+    np.testing.assert_allclose(again.predict(x, verbose=0), r_model.predict(x, verbose=0),
+                               atol=1e-5)

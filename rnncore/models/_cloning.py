@@ -69,8 +69,11 @@ def model_from_json(json_string, custom_objects=None):
     ----------
     json_string : str, ``{"class_name": "Sequential" | "Functional" | "Model", "config": …}``.
     custom_objects : accepted for Keras compatibility; rnncore rebuilds its own layers only.
+
+    As loading a file, it never runs code: a ``Lambda`` or a class rnncore does not have is
+    refused with a ValueError naming the layer.
     """
-    from ..layers import deserialize
+    from ._keras_reading import check_safe, from_keras
 
     if not isinstance(json_string, (str, bytes)):
         raise TypeError(f"model_from_json: expected a JSON string, received "
@@ -85,10 +88,8 @@ def model_from_json(json_string, custom_objects=None):
         raise ValueError("model_from_json: expected the JSON of a Sequential or functional "
                          f"model (class_name 'Sequential', 'Functional' or 'Model'), got "
                          f"{got!r:.80}")
-    config = _from_keras(config)
-    if config["class_name"] in ("Functional", "Model") and isinstance(config.get("config"), dict):
-        _keras_graph(config["config"])
-    return deserialize(config)
+    check_safe(config, "model_from_json")
+    return from_keras(config, "model_from_json")
 
 
 def _is_keras_tensor(item):

@@ -553,8 +553,16 @@ class Model(TrainStep, CallModel, Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn)
 
     def to_json(self, **kwargs):
+        """The architecture as JSON in Keras 3's schema (what ``keras.models.model_from_json``
+        and ``rnncore.models.model_from_json`` read); ``kwargs`` go to ``json.dumps``."""
         import json
 
+        from ._functional import Functional
+        from ._keras_config import model_config
+        from ._sequential import Sequential
+
+        if isinstance(self, (Sequential, Functional)):
+            return json.dumps(model_config(self), **kwargs)
         return json.dumps({"class_name": type(self).__name__, "config": self.get_config()},
                           **kwargs)
 
