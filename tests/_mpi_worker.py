@@ -195,8 +195,25 @@ def fit(hvd, out):
                                                      save_weights_only=True)])
     # what one process computes on the whole validation set with these weights
     reference = model.evaluate(xv, yv, verbose=0, return_dict=True)
+
+    class Batches(rnncore.utils.PyDataset):  # 5 batches: 3 on rank 0, 2 on rank 1
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return xv[5 * i:5 * i + 5], yv[5 * i:5 * i + 5]
+
+    seen = []
+    again = model.fit(*hvd.shard((x, y)), batch_size=BATCH, epochs=1, verbose=0,
+                      validation_data=Batches(),
+                      callbacks=[rnncore.callbacks.LambdaCallback(
+                          on_test_batch_end=lambda batch, logs: seen.append(batch))])
+    pydataset = [again.history["val_loss"][-1],
+                 model.evaluate(xv, yv, verbose=0, return_dict=True)["loss"],
+                 hvd.allgather_object(len(seen))]
     with open(f"result-{hvd.rank()}.json", "w") as f:
-        json.dump({"history": history.history, "reference": reference}, f)
+        json.dump({"history": history.history, "reference": reference,
+                   "pydataset": pydataset}, f)
 
 
 def stop(hvd, out):

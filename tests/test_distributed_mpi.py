@@ -93,6 +93,10 @@ def test_fit_validates_over_all_ranks_writes_files_on_rank_0_and_stops_all_toget
     # the last validation: both ranks' shares together, as one process evaluates it all
     assert history["val_loss"][-1] == pytest.approx(reference["loss"], rel=1e-6)
     assert history["val_acc"][-1] == pytest.approx(reference["acc"], rel=1e-6)
+    # a PyDataset's batches are shared out too (3 and 2 of 5), with the same result
+    val_loss, whole, batches_per_rank = results[0]["pydataset"]
+    assert batches_per_rank == [3, 2]
+    assert val_loss == pytest.approx(whole, rel=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".h5")) == \
         ["ckpt-0.weights.h5", "log-0.csv"]
     # seeded (set_random_seed on every rank, shuffle=True): a second run repeats the first

@@ -34,10 +34,20 @@ def _flat(callbacks):
 
 
 def shard_validation(validation_data, is_pipeline):
-    """Validation arrays cut into one share per rank (all samples kept: evaluation takes no
-    step together, so shares may differ by one sample); a pipeline is left as it is. With
-    fewer samples than ranks every rank evaluates them all (the summed metric states of
-    identical evaluations give the same results)."""
+    """Validation arrays, or a PyDataset's batches, cut into one share per rank (all kept:
+    evaluation takes no step together, so shares may differ by one sample or batch); other
+    pipelines (generators, tf.data) are evaluated whole by every rank. With fewer samples
+    (batches) than ranks every rank evaluates them all. Either way the summed metric states
+    give the results of the whole validation set: those of identical evaluations have the
+    same ratios."""
+    from ..models._adapters import is_py_dataset
+
+    if is_py_dataset(validation_data):
+        count = getattr(validation_data, "num_batches", 0) if hasattr(
+            validation_data, "num_batches") else len(validation_data)
+        if count is not None and count >= _comm.size():
+            return shard(validation_data, drop_remainder=False)
+        return validation_data
     if validation_data is None or is_pipeline(validation_data):
         return validation_data
     if not isinstance(validation_data, (tuple, list)) or is_pipeline(validation_data[0]):
