@@ -267,3 +267,17 @@ def test_links_and_external_data_are_refused(files, tmp_path, trick):
         model.load_weights(path)
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)  # nothing was set
+
+
+def test_a_keras_archive_with_two_configs_is_refused(files, tmp_path):
+    import warnings
+
+    bad = tmp_path / "bad.keras"
+    with zipfile.ZipFile(files / "m.keras") as zin, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns on the duplicate name
+        with zipfile.ZipFile(bad, "w") as zout:
+            for item in zin.infolist():
+                zout.writestr(item, zin.read(item))
+            zout.writestr("config.json", b"{}")
+    with pytest.raises(ValueError, match=r"bad\.keras.*several members named 'config\.json'"):
+        rnncore.models.load_model(bad)

@@ -7,6 +7,7 @@ The HDF5 layout is Keras's (see ``_keras_paths``); the optimizer's state sits un
 rate, then each trainable variable's slots), so training resumed in either engine continues
 from the same step. Writes go through ``_saving._atomic_write``.
 """
+import collections
 import datetime
 import io
 import json
@@ -175,6 +176,10 @@ class KerasArchive:
                              f"ZIP archive: {exc})") from None
         try:
             names = self.zf.namelist()
+            twice = sorted(n for n, k in collections.Counter(names).items() if k > 1)
+            if twice:  # which one counts would depend on the reader
+                raise ValueError(f"{self.what}: the archive holds several members named "
+                                 f"{twice[0]!r}")
             if CONFIG not in names:
                 raise ValueError(f"{self.what}: it is neither a .keras file (no {CONFIG} "
                                  "inside) nor one of rnncore's former format (no rnncore.json)"
