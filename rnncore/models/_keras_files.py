@@ -21,7 +21,8 @@ from .. import _config
 from . import _hdf5, _keras_config, _keras_paths, _keras_reading
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
-# Keras's version this format follows: Keras reads a file's metadata only to warn
+# the Keras release whose format rnncore writes (Keras writes its own version in metadata.json
+# and in a legacy .h5's attributes, and does not read either back)
 KERAS_VERSION = "3.15.1"
 _MAX_JSON_BYTES = 64 << 20
 _MAX_DEFLATE_RATIO = 1100
