@@ -11,41 +11,7 @@ ctypedef fused index_t:
     long long
 
 
-cdef extern from *:
-    """
-    /* The inner loops of rmsprop_rows, one row each. restrict: a row of sums, of slices and
-       of the table never overlap, so the compiler vectorises without overlap checks, which
-       cost more than the arithmetic for rows of 16 floats. Each operation rounded on its own
-       (the module is built with -ffp-contract=off). */
-    #define RC_RMSPROP_ROWS(T, SFX)                                                          \
-    static inline void rc_add_scaled_squares_##SFX(T *restrict s, const T *restrict g,     \
-                                                   T scale, long n) {                     \
-        for (long j = 0; j < n; j++) { T x = g[j] * g[j]; s[j] += scale * x; }            \
-    }                                                                                     \
-    static inline void rc_add_scaled_##SFX(T *restrict s, const T *restrict g, T scale,    \
-                                           long n) {                                      \
-        for (long j = 0; j < n; j++) s[j] += scale * g[j];                                \
-    }                                                                                     \
-    static inline void rc_sub_quotients_##SFX(T *restrict w, const T *restrict g, T lr,    \
-                                              const T *restrict d, long n) {              \
-        for (long j = 0; j < n; j++) { T x = lr * g[j]; w[j] = w[j] - x / d[j]; }         \
-    }                                                                                     \
-    static inline void rc_add_quotients_##SFX(T *restrict s, const T *restrict g, T lr,    \
-                                              const T *restrict d, long n) {              \
-        for (long j = 0; j < n; j++) { T x = lr * g[j]; s[j] += x / d[j]; }               \
-    }
-    RC_RMSPROP_ROWS(float, f)
-    RC_RMSPROP_ROWS(double, d)
-
-    /* One row copy, inlined: libc's memcpy call costs about 4 ns, as much as copying a
-       16-float row itself. */
-    static inline void rc_copy_f(float *restrict dst, const float *restrict src, long n) {
-        for (long j = 0; j < n; j++) dst[j] = src[j];
-    }
-    static inline void rc_copy_d(double *restrict dst, const double *restrict src, long n) {
-        for (long j = 0; j < n; j++) dst[j] = src[j];
-    }
-    """
+cdef extern from "_rows.h":
     void rc_copy_f(float* dst, const float* src, long n) nogil
     void rc_copy_d(double* dst, const double* src, long n) nogil
     void rc_add_scaled_squares_f(float* s, const float* g, float scale, long n) nogil
