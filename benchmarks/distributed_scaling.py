@@ -130,58 +130,63 @@ TABLE_FLOATS = 500 * 16                                 # the Embedding table
 SLICE_BYTES = 8 + 16 * 4                                # one gathered (id, row)
 
 
-def scaling_model(rate, alpha, bandwidth, ranks=(2, 8, 64, 512), target=0.8):
-    """A MODEL, not a measurement: the smallest per-rank batch at which `ranks` processes
-    keep `target` of the ideal speed-up, from one process's samples/s (`rate`), a message
-    latency `alpha` (s) and a bandwidth (bytes/s), without overlap of compute and messages.
+def scaling_model(rate, alpha, bandwidth, slice_update=8e-9, ranks=(2, 8, 64, 512),
+                  target=0.8):
+    """A MODEL, not a measurement: the efficiency of `ranks` processes training seed 001's
+    model (speed-up / ranks), from one process's samples/s (`rate`), a message latency
+    `alpha` (s), a bandwidth (bytes/s) and the optimizer's time per Embedding slice
+    (`slice_update`, s), with no overlap of compute and messages. Per step, batch b per rank:
 
-    step compute    t_c = b / rate
+    compute         t_c = b / rate
     allreduce, M B  t_ar = 2 log2(N) alpha + 2 (N-1)/N M / bandwidth   (MPICH's long-message
                     reduce-scatter + allgather; short messages pay the same latency term)
     allgatherv      t_ag = log2(N) alpha + (N-1) S / bandwidth         (S bytes per rank)
+    exact           t_ar(dense) + t_ag(b x 100 slices) + (N-1) b 100 slice_update: every
+                    rank gathers, and its optimizer updates, the slices of all ranks
+    sparse_as_dense t_ar(dense + table), no extra optimizer work
+    two tables      t_ar(dense + 2 tables): per row the sum of the slices and the sum of
+                    their squares, all that RMSprop, Adam and Adagrad read of them (exact,
+                    not implemented: it needs a hook in the optimizers)
     efficiency      t_c / (t_c + t_comm)
-    """
+
+    Returns, per rank count, each exchange's efficiency at batch 64 and the smallest power
+    of two per-rank batch reaching `target` (None: none up to 65,536)."""
     import math
 
+    def allreduce(n, floats):
+        return 2 * math.log2(n) * alpha + 2 * (n - 1) / n * floats * 4 / bandwidth
+
+    exchanges = {
+        "exact": lambda n, b: (allreduce(n, DENSE_FLOATS) + math.log2(n) * alpha
+                               + (n - 1) * b * 100 * (SLICE_BYTES / bandwidth + slice_update)),
+        "sparse_as_dense": lambda n, b: allreduce(n, DENSE_FLOATS + TABLE_FLOATS),
+        "two_tables": lambda n, b: allreduce(n, DENSE_FLOATS + 2 * TABLE_FLOATS),
+    }
     rows = []
     for n in ranks:
-        lg = math.log2(n)
-
-        def exact(b):  # dense gradients + gathered slices (what DistributedOptimizer does)
-            return (2 * lg * alpha + 2 * (n - 1) / n * DENSE_FLOATS * 4 / bandwidth
-                    + lg * alpha + (n - 1) * b * 100 * SLICE_BYTES / bandwidth)
-
-        def dense(b):  # sparse_as_dense: one allreduce of table + dense gradients
-            return 2 * lg * alpha + 2 * (n - 1) / n * (DENSE_FLOATS + TABLE_FLOATS) * 4 / \
-                bandwidth
-
         row = {"ranks": n}
-        for name, comm in (("exact", exact), ("sparse_as_dense", dense)):
-            found = None
-            for b in (2 ** k for k in range(0, 17)):
-                t_c = b / rate
-                if t_c / (t_c + comm(b)) >= target:
-                    found = b
-                    break
-            row[name] = found
-            row[name + "_efficiency_at_64"] = (64 / rate) / (64 / rate + comm(64))
+        for name, comm in exchanges.items():
+            def efficiency(b):
+                return (b / rate) / (b / rate + comm(n, b))
+
+            row[name] = next((b for b in (2 ** k for k in range(17))
+                              if efficiency(b) >= target), None)
+            row[name + "_at_64"] = efficiency(64)
         rows.append(row)
     return rows
 
 
 def _print_model(rate, alpha, bandwidth, label):
     print(f"\nMODEL, not a measurement ({label}: latency {alpha * 1e6:.1f} us, bandwidth "
-          f"{bandwidth / 1e9:.2f} GB/s; one process {rate:,.0f} samples/s):")
-    print("| ranks | exact (gathered slices): batch/rank for 80% | efficiency at 64 "
-          "| sparse_as_dense: batch/rank for 80% | efficiency at 64 |")
-    print("|---|---|---|---|---|")
+          f"{bandwidth / 1e9:.2f} GB/s; one process {rate:,.0f} samples/s). Efficiency at "
+          f"batch 64 per rank; in brackets the smallest batch per rank reaching 80%:")
+    print("| ranks | exact: gathered slices | sparse_as_dense | exact: two tables "
+          "(not implemented) |")
+    print("|---|---|---|---|")
     for row in scaling_model(rate, alpha, bandwidth):
-        def show(b):
-            return "none <= 65536" if b is None else str(b)
-
-        print(f"| {row['ranks']} | {show(row['exact'])} | {row['exact_efficiency_at_64']:.0%} "
-              f"| {show(row['sparse_as_dense'])} | "
-              f"{row['sparse_as_dense_efficiency_at_64']:.0%} |")
+        cells = [f"{row[k + '_at_64']:.0%} ({'none' if row[k] is None else row[k]})"
+                 for k in ("exact", "sparse_as_dense", "two_tables")]
+        print(f"| {row['ranks']} | " + " | ".join(cells) + " |")
 
 
 def _mpiexec():
@@ -284,7 +289,7 @@ def main():
           f"(batch {args.batch_size} x 100 ids x {SLICE_BYTES} B); with sparse_as_dense "
           f"{(DENSE_FLOATS + TABLE_FLOATS) * 4:,} B in one allreduce")
     alpha = net["pingpong_8"]
-    bandwidth = (1 << 20) / net[f"pingpong_{1 << 20}"]
+    bandwidth = (8 << 20) / net[f"pingpong_{8 << 20}"]  # the largest: least latency in it
     _print_model(base, alpha, bandwidth, "this machine's shared memory, ping-pong above")
     _print_model(base, 10e-6, 2.5e9, "assumed 25 Gb/s Ethernet between nodes")
     _save(args, runs, loads, net)
