@@ -1,6 +1,7 @@
 """rnncore.distributed in one process: no MPI at import, the shard helper, the optimizer
 wrapper's checks and its size-1 behaviour. The multi-process behaviour is in
 test_distributed_mpi.py."""
+import os
 import subprocess
 import sys
 
@@ -130,3 +131,13 @@ def test_distributed_optimizer_survives_pickle(hvd):
     opt = hvd.DistributedOptimizer(optimizers.RMSprop(0.01), sparse_as_dense=True)
     copy = pickle.loads(pickle.dumps(opt))
     assert type(copy) is type(opt) and copy._dp_sparse_as_dense
+
+
+def test_a_bad_timeout_from_the_environment_is_named():
+    pytest.importorskip("mpi4py", reason="rnncore[distributed] (mpi4py) is not installed")
+    code = ("import rnncore.distributed as hvd\n"
+            "try:\n    hvd.init()\nexcept ValueError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, RNNCORE_DISTRIBUTED_TIMEOUT="soon"))
+    assert "RNNCORE_DISTRIBUTED_TIMEOUT must be a positive number of seconds; received " \
+           "'soon'" in out.stdout, out.stdout + out.stderr

@@ -66,13 +66,19 @@ def init(comm=None, timeout=None, abort_on_exception=True):
     elif not isinstance(comm, MPI.Comm):
         raise ValueError(f"init: comm must be an mpi4py communicator or a list of ranks; "
                          f"received {type(comm).__name__}")
+    argument = "timeout"
     if timeout is None and os.environ.get("RNNCORE_DISTRIBUTED_TIMEOUT"):
-        timeout = os.environ["RNNCORE_DISTRIBUTED_TIMEOUT"]
+        timeout, argument = os.environ["RNNCORE_DISTRIBUTED_TIMEOUT"], \
+            "RNNCORE_DISTRIBUTED_TIMEOUT"
     if timeout is not None:
-        timeout = float(timeout)
-        if not timeout > 0:
-            raise ValueError(f"init: timeout must be a positive number of seconds; received "
-                             f"{timeout!r}")
+        try:
+            seconds = float(timeout)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not seconds > 0:
+            raise ValueError(f"init: {argument} must be a positive number of seconds; "
+                             f"received {timeout!r}")
+        timeout = seconds
     comm = comm.Dup()
     local = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
     cross = comm.Split(local.Get_rank(), key=comm.Get_rank())
