@@ -141,3 +141,17 @@ def test_a_bad_timeout_from_the_environment_is_named():
                          env=dict(os.environ, RNNCORE_DISTRIBUTED_TIMEOUT="soon"))
     assert "RNNCORE_DISTRIBUTED_TIMEOUT must be a positive number of seconds; received " \
            "'soon'" in out.stdout, out.stdout + out.stderr
+
+
+def test_load_model_wraps_the_saved_optimizer(hvd, tmp_path):
+    model = rnncore.Sequential([rnncore.layers.Input((3, 2)), rnncore.layers.LSTM(2),
+                                rnncore.layers.Dense(1)])
+    model.compile(optimizer=optimizers.Adam(0.005), loss="mse")
+    model.fit(np.ones((4, 3, 2)), np.ones(4), verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = hvd.load_model(tmp_path / "m.keras")
+    assert hasattr(loaded.optimizer, "_data_parallel")
+    assert isinstance(loaded.optimizer, optimizers.Adam)
+    assert loaded.optimizer.learning_rate == pytest.approx(0.005)
+    loaded.fit(np.ones((4, 3, 2)), np.ones(4), verbose=0)  # trains with its saved state
+    assert loaded.optimizer.iterations == 2
