@@ -633,10 +633,11 @@ def _resolve_crossentropy(identifier, output_shape, target_shape):
 
 
 class _FunctionLoss(Loss):
-    """A user function ``fn(y_true, y_pred)`` returning per-sample values.
+    """A user function ``fn(y_true, y_pred)`` returning per-sample values, written with
+    :mod:`rnncore.ops` as a Keras loss is with ``keras.ops`` (Keras's LossFunctionWrapper).
 
-    Its values can be computed (``evaluate``, ``__call__``), but rnncore has no automatic
-    differentiation, so it cannot be trained on: ``value_and_grad`` says so before running.
+    Its gradient comes from recording the ops the function runs on ``y_pred`` and replaying
+    them backward (``rnncore.ops``'s define-by-run differentiation).
     """
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None):
@@ -644,21 +645,22 @@ class _FunctionLoss(Loss):
             fn, "__name__", type(fn).__name__)).lower(), reduction)
         self.fn = fn
 
-    def _not_differentiable(self):
-        return TypeError(
-            f"loss={self.fn!r} is a Python function, and rnncore has no automatic "
-            "differentiation, so it cannot train on it. Use one of the built-in losses (a "
-            f"name such as 'mse', or a function such as rnncore.losses.binary_crossentropy: "
-            f"{sorted(_FUNCTIONS)}), or subclass rnncore.losses.Loss and return the gradient "
-            "from its _forward.")
-
-    def value_and_grad(self, *args, **kwargs):
-        raise self._not_differentiable()
-
     def _forward(self, t, x, from_logits):
+        from .ops._tape import Tensor, backward as replay, recording, value_of
+
+        with recording(True):
+            leaf = Tensor(x)
+            out = self.fn(t, leaf)
+        values = np.asarray(value_of(out))
+        if values.dtype == object or values.dtype.kind not in "biuf":
+            raise TypeError(f"loss={self.fn!r} must return an array of per-sample losses "
+                            f"computed with rnncore.ops, got {type(out).__name__}")
+
         def backward(dv):
-            raise self._not_differentiable()
-        return np.asarray(self.fn(t, x), dtype=x.dtype), None, backward
+            g = replay([out], [np.asarray(dv, values.dtype)]).of(leaf) \
+                if isinstance(out, Tensor) else None
+            return np.zeros_like(x) if g is None else np.asarray(g, x.dtype)
+        return values.astype(x.dtype, copy=False), None, backward
 
 
 def serialize(loss):

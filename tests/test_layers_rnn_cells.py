@@ -405,13 +405,22 @@ class DoubledLSTMCell(L.LSTMCell):
         return 2 * out, new
 
 
-@pytest.mark.parametrize("cell", [lambda: MinimalRNNCell(3), lambda: DoubledLSTMCell(3),
+@pytest.mark.parametrize("cell", [lambda: DoubledLSTMCell(3),
                                   lambda: [L.LSTMCell(2), MinimalRNNCell(3)]],
-                         ids=["layer", "subclass", "in-a-stack"])
-def test_custom_cells_are_not_implemented(cell):
-    with pytest.raises(NotImplementedError, match="custom RNN cells need automatic "
-                                                  "differentiation, not yet in rnncore"):
+                         ids=["subclass", "in-a-stack"])
+def test_cells_rnncore_cannot_run_say_what_it_runs(cell):
+    with pytest.raises(NotImplementedError, match="a subclass of a built-in cell, or a "
+                                                  "user-defined cell inside a stack"):
         L.RNN(cell())
+
+
+def test_kerass_documented_minimal_cell_runs_step_by_step():
+    # a user-defined cell given to RNN on its own runs its call once per step (this one
+    # outputs its input and keeps its zero state)
+    y, h = L.RNN(MinimalRNNCell(3), return_sequences=True, return_state=True)(
+        np.arange(24, dtype="float32").reshape(2, 4, 3))
+    np.testing.assert_array_equal(y, np.arange(24, dtype="float32").reshape(2, 4, 3))
+    np.testing.assert_array_equal(h, np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize("call,match", [

@@ -235,13 +235,22 @@ def test_bad_arguments_raise(call, match):
         call()
 
 
-def test_plain_function_loss_gives_value_but_no_gradient():
+def test_plain_function_loss_gives_value_and_recorded_gradient():
+    # np.abs and np.mean on the recorded prediction run as rnncore.ops: the gradient is
+    # mean absolute error's
     def my_loss(y_true, y_pred):
         return np.mean(np.abs(y_true - y_pred), axis=-1)
     loss = losses.get(my_loss)
     assert loss.name == "my_loss"
     assert loss(np.zeros((2, 1)), np.ones((2, 1))) == 1.0
-    with pytest.raises(TypeError, match="my_loss"):
+    value, grad = loss.value_and_grad(np.zeros((2, 1)), np.array([[1.0], [-2.0]]))
+    assert value == 1.5
+    np.testing.assert_array_equal(grad, [[0.5], [-0.5]])
+
+
+def test_a_loss_function_that_returns_no_array_says_so():
+    loss = losses.get(lambda y_true, y_pred: "high")
+    with pytest.raises(TypeError, match="must return an array of per-sample losses"):
         loss.value_and_grad(np.zeros((2, 1)), np.ones((2, 1)))
 
 

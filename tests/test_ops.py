@@ -156,3 +156,9 @@ def test_an_op_on_mismatched_shapes_names_both_shapes():
 
 def test_old_recurrent_names_are_not_in_the_keras_namespace():
     assert "lstm_forward" not in ops.__all__
+
+
+def test_every_name_is_kerass(keras):
+    # rnncore.ops offers a subset of keras.ops, under Keras's names (and ops.nn of keras.ops.nn)
+    assert [n for n in ops.__all__ if not hasattr(keras.ops, n)] == []
+    assert [n for n in ops.nn.__all__ if not hasattr(keras.ops.nn, n)] == []

@@ -21,6 +21,7 @@ from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from . import _recorded
 
 _NAME_COUNTS = {}
 
@@ -76,6 +77,17 @@ class Layer:
     input_ndim = None
     input_min_ndim = None
 
+    # a layer class written by a user with Keras's ``call`` (see ``_recorded``); rnncore's own
+    # layers implement ``forward``/``backward`` instead
+    _rnncore_call = None
+    _in_call = False
+    _record = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__ and not cls.__module__.startswith("rnncore."):
+            cls._rnncore_call = cls.__dict__["call"]
+
     _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
                     "batch_size", "input_dim", "input_length", "autocast", "dynamic",
                     "activity_regularizer")
@@ -115,19 +127,32 @@ class Layer:
             self._batch_input_shape = (batch_size, kwargs["input_dim"])
 
     # ---- weights -------------------------------------------------------------------------
-    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True,
-                   regularizer=None, constraint=None):
+    def add_weight(self, shape=(), initializer="glorot_uniform", name=None, trainable=True,
+                   regularizer=None, constraint=None, dtype=None, autocast=True,
+                   aggregation=None):
         """A new weight; its regularizer and constraint are the ones given, else the ones the
-        layer was given for that weight name (``kernel_regularizer`` for ``kernel``, ...)."""
+        layer was given for that weight name (``kernel_regularizer`` for ``kernel``, ...).
+        Keras's ``dtype``, ``autocast`` and ``aggregation`` are accepted; the weight takes
+        the layer's dtype unless ``dtype`` names another float type."""
+        if self._in_call and self.built:
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) tried to create the weight "
+                f"{name!r} in call() after it was built. Create weights in __init__ or "
+                "build(input_shape), as Keras requires.")
+        if initializer is None:
+            initializer = "glorot_uniform"
+        if name is None:
+            name = f"variable_{len(self._variables)}" if self._variables else "variable"
         init = _initializers.get(initializer)
         _config.charge_weight(int(np.prod(shape, dtype=np.int64)), f"{self.name}/{name}")
-        value = init(tuple(shape), dtype=self.dtype)
+        dtype = self.dtype if dtype is None else np.dtype(dtype).name
+        value = init(tuple(shape), dtype=dtype)
         if regularizer is None:
             regularizer = getattr(self, "_weight_regularizers", {}).get(name)
         if constraint is None:
             constraint = getattr(self, "_weight_constraints", {}).get(name)
         var = Variable(value, name=name, trainable=trainable, path=f"{self.name}/{name}",
-                       dtype=self.dtype, regularizer=_regularizers.get(regularizer),
+                       dtype=dtype, regularizer=_regularizers.get(regularizer),
                        constraint=_constraints.get(constraint))
         self._variables.append(var)
         return var
@@ -138,13 +163,48 @@ class Layer:
 
     @property
     def trainable_weights(self):
-        return [v for v in self._variables if v.trainable] if self.trainable else []
+        if not self.trainable:
+            return []
+        return [v for v in self._all_variables() if v.trainable]
 
     @property
     def non_trainable_weights(self):
         if self.trainable:
-            return [v for v in self._variables if not v.trainable]
-        return list(self._variables)
+            return [v for v in self._all_variables() if not v.trainable]
+        return self._all_variables()
+
+    def _all_variables(self):
+        """The layer's own weights, trainable ones first, then (a layer with ``call``) those of
+        the layers it holds as attributes, in the order Keras tracks them."""
+        own = [v for v in self._variables if v.trainable] + \
+            [v for v in self._variables if not v.trainable]
+        if not self._rnncore_call:
+            return own
+        seen, out = set(), []
+        for v in own + [w for layer in self._tracked_layers() for w in layer.weights]:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        return out
+
+    def _tracked_layers(self):
+        """The layers held in this layer's attributes (also in lists, tuples and dicts)."""
+        found = []
+
+        def visit(value):
+            if isinstance(value, Layer):
+                if all(value is not f for f in found):
+                    found.append(value)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    visit(v)
+            elif isinstance(value, dict):
+                for v in value.values():
+                    visit(v)
+        for key, value in self.__dict__.items():
+            if not key.startswith("_") or key == "_layers_list":
+                visit(value)
+        return found
 
     @property
     def losses(self):
@@ -243,6 +303,8 @@ class Layer:
             self.built = True
 
     def compute_output_shape(self, input_shape):
+        if self._rnncore_call:
+            return _recorded.output_shape_by_running(self, input_shape)
         return input_shape
 
     def check_input_shape(self, input_shape):
@@ -267,8 +329,12 @@ class Layer:
 
     # ---- calling ------------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
+        if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
+            return _recorded.call_inside(self, inputs, args, kwargs)
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
             return self._symbolic_call(inputs, **kwargs)
+        if self._rnncore_call:
+            return _recorded.eager_call(self, inputs, args, kwargs)
         # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
         # supports masking takes the mask its input carries
         carried = getattr(inputs, "_keras_mask", None)
@@ -328,10 +394,16 @@ class Layer:
         return self._inbound_nodes[0]
 
     def forward(self, inputs, training=False, mask=None):
-        raise NotImplementedError
+        if self._rnncore_call:
+            return _recorded.forward(self, inputs, training, mask)
+        raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) defines no "
+                                  "call(inputs): write one, as in Keras")
 
     def backward(self, d_outputs):
-        raise NotImplementedError
+        if self._rnncore_call:
+            return _recorded.backward(self, d_outputs)
+        raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) defines no "
+                                  "call(inputs): write one, as in Keras")
 
     # ---- serialisation ------------------------------------------------------------------
     def get_config(self):
@@ -351,7 +423,7 @@ class Layer:
     # the recurrent ops' caches, which hold a kernel module): a pickled or deep-copied layer
     # drops it, as a fresh layer has none, and the next forward makes it again.
     _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
-                  "_yf", "_yb", "_input_shape", "_activity")
+                  "_yf", "_yb", "_input_shape", "_activity", "_record")
 
     def __getstate__(self):
         """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights

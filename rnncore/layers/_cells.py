@@ -18,9 +18,9 @@ from ._gru import GRU
 from ._lstm import LSTM
 from ._simple_rnn import SimpleRNN
 
-CUSTOM_CELL_MESSAGE = ("custom RNN cells need automatic differentiation, not yet in rnncore: "
-                       "use SimpleRNNCell, LSTMCell, GRUCell or StackedRNNCells of them, or "
-                       "the SimpleRNN, LSTM and GRU layers")
+CUSTOM_CELL_MESSAGE = ("rnncore runs a user-defined cell given to RNN on its own, written as a "
+                       "Layer with state_size and call(inputs, states); a subclass of a "
+                       "built-in cell, or a user-defined cell inside a stack, is not supported")
 
 # what a cell reads from its fused layer (Keras's cell attributes); the weights too, once built
 _ATTRIBUTES = ("units", "activation", "use_bias", "kernel_initializer",

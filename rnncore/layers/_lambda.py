@@ -3,6 +3,7 @@ import sys
 
 import numpy as np
 
+from ..ops._tape import Tensor, backward as replay, recording, value_of
 from ._base import Layer
 
 
@@ -17,9 +18,11 @@ class Lambda(Layer):
     Keras programs write these with TensorFlow ops, e.g. seed 000's
     ``Lambda(lambda x: tf.math.reduce_mean(x, axis=1))``. When the program has imported
     TensorFlow, rnncore runs the function under ``tf.GradientTape`` and takes its gradient from
-    TensorFlow, so such a model trains unchanged. A function of NumPy arrays works for
-    inference; training through it raises, since rnncore cannot differentiate arbitrary code
-    (a built-in layer, e.g. ``GlobalAveragePooling1D`` for a mean over time, is faster anyway).
+    TensorFlow, so such a model trains unchanged. A function written with ``rnncore.ops``
+    (or NumPy's ufuncs and ``np.mean``/``np.sum``) is recorded during training and
+    differentiated like a custom layer's ``call``; other NumPy code works for inference, and
+    training through it raises (a built-in layer, e.g. ``GlobalAveragePooling1D`` for a mean
+    over time, is faster anyway).
 
     Parameters
     ----------
@@ -67,13 +70,26 @@ class Lambda(Layer):
             self._tape, self._x, self._y = run
             return np.asarray(self._y.numpy(), dtype=self.dtype)
         self._tape = None
-        return np.asarray(self.function(inputs, **self.arguments), dtype=self.dtype)
+        if not training:
+            return np.asarray(self.function(inputs, **self.arguments), dtype=self.dtype)
+        # a function of rnncore.ops (or of NumPy's ufuncs): its ops are recorded
+        with recording(True):
+            leaf = Tensor(np.asarray(inputs))
+            y = self.function(leaf, **self.arguments)
+        self._record = (leaf, y) if isinstance(y, Tensor) else None
+        return np.asarray(value_of(y), dtype=self.dtype)
 
     def backward(self, d_outputs):
+        if self._tape is None and self._record is not None:
+            leaf, y = self._record
+            self._record = None
+            g = replay([y], [np.asarray(d_outputs, y.dtype)]).of(leaf)
+            return np.zeros_like(leaf.value) if g is None else np.asarray(g, self.dtype)
         if self._tape is None:
             raise ValueError(
                 f"Lambda layer {self.name!r}: its function computed with NumPy, so rnncore cannot "
-                "differentiate it. Write it with TensorFlow ops (import tensorflow first) or use "
+                "differentiate it. Write it with rnncore.ops or TensorFlow ops (import "
+                "tensorflow first) or use "
                 "a built-in layer (e.g. GlobalAveragePooling1D for a mean over time).")
         tf = _tensorflow()
         grad = self._tape.gradient(self._y, self._x,

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..recurrent import _checks
 from ._base import Layer
+from ._cell_rnn import CellRNN, is_custom_cell
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
 from ._rnn import check_sequence_input, check_state_arrays
 
@@ -32,8 +33,9 @@ class RNN(Layer):
     Parameters
     ----------
     cell : SimpleRNNCell, LSTMCell, GRUCell, a StackedRNNCells of them, or a list of cells
-        (stacked, as Keras does). A user-defined cell class raises NotImplementedError:
-        rnncore has no automatic differentiation for its step.
+        (stacked, as Keras does), run on the fused kernels; or a user-defined cell (a layer
+        with ``state_size`` and ``call(inputs, states)``), run step by step through its
+        recorded ops (see ``_cell_rnn.CellRNN``).
     return_sequences : return the output of every step (batch, timesteps, units), else the
         last one (batch, units).
     return_state : also return the final states. For one cell ``[output, *states]`` (LSTMCell:
@@ -65,6 +67,14 @@ class RNN(Layer):
     """
 
     input_ndim = 3
+
+    def __new__(cls, cell=None, *args, **kwargs):
+        # a user-defined cell runs step by step through its recorded ops (see _cell_rnn)
+        if cls is RNN and is_custom_cell(cell):
+            layer = super().__new__(CellRNN)
+            layer.__init__(cell, *args, **kwargs)
+            return layer
+        return super().__new__(cls)
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):

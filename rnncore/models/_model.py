@@ -10,6 +10,7 @@ import contextlib
 
 import numpy as np
 
+from ..layers import _recorded
 from ..layers._base import Layer, _is_symbolic
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
@@ -491,6 +492,9 @@ class Model(TrainStep, CallModel, Layer):
 
     @exclusive
     def __call__(self, x, training=False, mask=None, **kwargs):
+        if _recorded.is_recorded([x, kwargs]):  # a model called inside a recorded call
+            return _recorded.call_inside(self, x, (), dict(kwargs, training=training,
+                                                           mask=mask))
         if _is_symbolic(x):  # a model used as a layer of another model's graph
             return self._symbolic_call(x, training=training, **kwargs)
         if kwargs:

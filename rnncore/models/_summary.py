@@ -87,7 +87,8 @@ def _rows(model, connected=False):
                 shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
                 rows.append((node.layer, _shape_text(shape), [node]))
     else:
-        shapes = model._shapes if model.built else None
+        # a subclassed model has no graph to read the shapes off: "?" as in Keras
+        shapes = getattr(model, "_shapes", None) if model.built else None
         for i, layer in enumerate(model.layers):
             rows.append((layer, _shape_text(shapes[i + 1]) if shapes else "?", []))
     out = []

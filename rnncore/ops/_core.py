@@ -728,6 +728,39 @@ OPERATORS = {
 for _name, _f in OPERATORS.items():
     setattr(Tensor, _name, _f)
 Tensor.astype = lambda self, dtype: cast(self, dtype)
+Tensor.sum = lambda self, axis=None, dtype=None, out=None, keepdims=False, **kw: sum(
+    self, axis=axis, keepdims=keepdims)
+Tensor.mean = lambda self, axis=None, dtype=None, out=None, keepdims=False, **kw: mean(
+    self, axis=axis, keepdims=keepdims)
+Tensor.max = lambda self, axis=None, out=None, keepdims=False, **kw: max(
+    self, axis=axis, keepdims=keepdims)
+Tensor.min = lambda self, axis=None, out=None, keepdims=False, **kw: min(
+    self, axis=axis, keepdims=keepdims)
+
+# NumPy's ufuncs on a recorded tensor (a loss written with np.square, np.tanh, ...) run as the
+# ops of the same name, so they are recorded too
+_UFUNCS = {
+    np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
+    np.power: power, np.negative: negative, np.exp: exp, np.log: log, np.log1p: log1p,
+    np.expm1: expm1, np.sqrt: sqrt, np.square: square, np.absolute: abs, np.tanh: tanh,
+    np.sin: sin, np.cos: cos, np.sign: sign, np.maximum: maximum, np.minimum: minimum,
+    np.matmul: matmul, np.floor: floor, np.ceil: ceil, np.floor_divide: floor_divide,
+    np.greater: greater, np.greater_equal: greater_equal, np.less: less,
+    np.less_equal: less_equal, np.equal: equal, np.not_equal: not_equal, np.isnan: isnan,
+    np.isfinite: isfinite, np.logical_and: logical_and, np.logical_or: logical_or,
+    np.logical_not: logical_not,
+}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    op = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+    if op is None:
+        raise TypeError(f"NumPy's {ufunc.__name__} ({method}) cannot be recorded on an rnncore "
+                        "tensor during training; write it with rnncore.ops (as with keras.ops)")
+    return op(*inputs)
+
+
+Tensor.__array_ufunc__ = _array_ufunc
 Tensor.reshape = lambda self, *shape: reshape(
     self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 

@@ -1,0 +1,67 @@
+"""What a model written as Keras subclasses it (``__init__`` + ``call``) runs on.
+
+Model's per-batch protocol (``_forward``, ``_backward``, ``_check_inputs``, ...) for a
+subclass of ``Model`` that defines ``call``: the layers are the ones it holds as attributes,
+and a training step records its ``call`` and replays the record backward, the same mechanism
+as a custom layer (``rnncore.layers._recorded``). Functional and Sequential models override
+all of these with their graph walk.
+"""
+import numpy as np
+
+from ..layers import _recorded
+from ..layers._base import Layer
+
+
+class CallModel:
+    """The graph of a subclassed model is its ``call``."""
+
+    @property
+    def layers(self):
+        return self._tracked_layers()
+
+    def _note_call_inputs(self, x):
+        # a subclassed model takes whatever its call takes: a list or tuple of arrays is
+        # several inputs, as in Keras
+        if self._rnncore_call:
+            several = isinstance(x, (list, tuple)) and len(x) > 1 and all(
+                np.ndim(v) >= 1 and not isinstance(v, (int, float)) for v in x) and \
+                len({np.shape(v)[0] for v in x}) == 1 and not all(np.ndim(v) == 0 for v in x)
+            self._call_n_inputs = len(x) if several else 1
+
+    def _n_inputs(self):
+        if not self._rnncore_call:
+            raise NotImplementedError(
+                f"Model {self.name!r} ({type(self).__name__}) defines no call(inputs): a "
+                "subclass of Model writes one, as in Keras")
+        return getattr(self, "_call_n_inputs", 1)
+
+    def _string_inputs(self):
+        return ()
+
+    def _check_inputs(self, x):
+        return _recorded._arrays(x, self.dtype)
+
+    def _build_from(self, x):
+        shape = _recorded._shapes(x)
+        shape = [(None,) + tuple(s[1:]) for s in shape] if isinstance(shape, list) else \
+            (None,) + tuple(shape[1:])
+        if type(self).build is not Layer.build:
+            self.build(shape)
+        self.built = True
+        self._build_shape = shape
+
+    def _output_layer(self, i=0):
+        return self
+
+    def _output_shape(self, x, i=0):
+        head = [v[:2] for v in x] if isinstance(x, list) else x[:2]
+        out = self._forward(head, training=False)
+        out = out[i] if isinstance(out, list) else out
+        return (None,) + np.shape(out)[1:]
+
+    def _forward(self, x, training):
+        self._output_mask, self._output_masks = None, [None]
+        return _recorded.forward(self, x, training)
+
+    def _backward(self, d, from_logits=False):
+        return _recorded.backward(self, d)
