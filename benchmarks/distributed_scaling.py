@@ -5,13 +5,14 @@ model in benchmarks/README.md.
 
     python benchmarks/distributed_scaling.py                 # the table, 3 rounds
     python benchmarks/distributed_scaling.py --rounds 1 --samples 6400   # quick look
+    python benchmarks/distributed_scaling.py --model lstm256x2 --rounds 2
 
 The model (`--model`): lstm8 = seed 001's Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid),
 RMSprop, on `--samples` random ids of length 100 (default 25,000, seed 001's data shape);
 lstm32 = the same with LSTM(32); lstm256x2 = two LSTM(256) on 128 random features, Adam.
-Batch 64 per process, one epoch after a warm-up of a few batches. The configurations run in alternation, round after
-round, so a busy minute on a shared machine slows all of them alike; the table gives each
-one's median and every round's value, with the load average. OPENBLAS_CORETYPE and
+Batch 64 per process, one epoch after a warm-up of a few batches. The configurations run in
+alternation, round after round, so a busy minute on a shared machine slows all of them
+alike; the table gives each one's median and every round's value, with the load average. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed from the runs' environment (see benchmarks/README.md). Results
 also go to bench-results/distributed_scaling_<model>.json.
 """
