@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import rnncore
-from rnncore.models import _former_zip, _keras_files, _saving
+from rnncore.models import _former_zip, _keras_config, _keras_files, _saving
 
 VOCAB, T = 30, 5
 
@@ -45,7 +45,7 @@ def _write_former(model, path):
     state = [np.asarray(store[str(i)]) for i in range(len(store))]
     meta = {"format": "rnncore", "version": 1, "kind": "model",
             "model": {"class_name": type(model).__name__, "config": model.get_config()},
-            "compile": _saving._compile_config(model),
+            "compile": _keras_config.compile_settings(model),
             "weights": [{"path": w.path, "shape": list(w.shape), "dtype": w.dtype.name,
                          "file": f"weights/{i}.npy"} for i, w in enumerate(model.weights)],
             "optimizer_state": [{"shape": list(a.shape), "dtype": a.dtype.name,

@@ -137,8 +137,9 @@ def test_a_weight_of_the_wrong_shape_is_named(files, tmp_path, name):
         path.write_bytes((files / name).read_bytes())
         with h5py.File(path, "a") as f:
             if name == "m.h5":
-                group = f["model_weights/dense"]
-                dataset = f"model_weights/dense/{group.attrs['weight_names'][0].decode()}"
+                dense = f["model_weights"].attrs["layer_names"][-1].decode()
+                group = f[f"model_weights/{dense}"]
+                dataset = f"model_weights/{dense}/{group.attrs['weight_names'][0].decode()}"
             else:
                 dataset = "layers/dense/vars/0"
             wrong(f, dataset)

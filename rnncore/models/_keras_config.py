@@ -177,11 +177,38 @@ def model_config(model):
     return out
 
 
+def compile_settings(model):
+    """A compiled model's settings: optimizer and losses serialized, metrics by name, one
+    entry per output for several outputs (None when the model is not compiled)."""
+    if not model.compiled:
+        return None
+    from .. import losses, optimizers
+
+    def plain(m):
+        return m if isinstance(m, str) else getattr(m, "name", None)
+
+    def names(ids):
+        return [m for m in map(plain, ids) if m is not None]
+
+    heads = model._heads
+    if len(heads) == 1:
+        return {"optimizer": optimizers.serialize(model.optimizer),
+                "loss": losses.serialize(heads[0].loss_obj),
+                "loss_weights": heads[0].weight,
+                "metrics": names(heads[0].metric_ids),
+                "weighted_metrics": names(heads[0].weighted_metric_ids)}
+    # several outputs: one entry per output, in output order
+    return {"optimizer": optimizers.serialize(model.optimizer),
+            "loss": [None if h.loss_obj is None else losses.serialize(h.loss_obj)
+                     for h in heads],
+            "loss_weights": [h.weight for h in heads],
+            "metrics": [names(h.metric_ids) for h in heads],
+            "weighted_metrics": [names(h.weighted_metric_ids) for h in heads]}
+
+
 def compile_config(model):
     """Keras 3's ``compile_config`` of a compiled model (None when it is not compiled)."""
-    from ._saving import _compile_config
-
-    c = _compile_config(model)
+    c = compile_settings(model)
     if c is None:
         return None
     out = _decorate({"optimizer": c["optimizer"]})

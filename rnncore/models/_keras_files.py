@@ -29,7 +29,9 @@ _MAX_DEFLATE_RATIO = 1100
 
 
 # ---- writing --------------------------------------------------------------------------------
-def _optimizer_store(model):
+def optimizer_state(model):
+    """The compiled model's optimizer and its variables in Keras's order (none before its
+    first step)."""
     optimizer = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
     if optimizer is None:
         return None, []
@@ -51,7 +53,7 @@ def write_weights_h5(model, target, include_optimizer=True):
                 group.attrs["name"] = name
             for i, v in enumerate(variables):
                 _hdf5.write_array(group, str(i), v.value)
-        optimizer, state = _optimizer_store(model) if include_optimizer else (None, [])
+        optimizer, state = optimizer_state(model) if include_optimizer else (None, [])
         if optimizer is not None:
             group = f.create_group("optimizer/vars")
             group.attrs["name"] = optimizer.name

@@ -66,16 +66,25 @@ def write(model, f, include_optimizer=True):
                 _hdf5.write_array(group, name, v.value)
         _hdf5.write_strings(weights.create_group("top_level_model_weights"), "weight_names",
                             [])
-        optimizer, state = _keras_files._optimizer_store(model) if include_optimizer else \
+        optimizer, state = _keras_files.optimizer_state(model) if include_optimizer else \
             (None, [])
         if state:
             group = h5.create_group("optimizer_weights")
-            names = [f"{optimizer.name}/iteration", f"{optimizer.name}/learning_rate"][
-                :len(state) - len(optimizer._slots)]
-            names += [f"{optimizer.name}/{slot}" for slot, _ in optimizer._slots]
+            names = _optimizer_weight_names(optimizer, state)
             _hdf5.write_strings(group, "weight_names", names)
             for name, a in zip(names, state):
                 _hdf5.write_array(group, name, a)
+
+
+def _optimizer_weight_names(optimizer, state):
+    """Keras's names: ``<optimizer>/iteration``, ``/learning_rate``, then each slot's, which
+    Keras builds from its variable's path (a loader goes by position only)."""
+    names = [f"{optimizer.name}/iteration", f"{optimizer.name}/learning_rate"]
+    slots = [slot for slot, _ in getattr(optimizer, "_slots", ())]
+    names = names[:len(state) - len(slots)] + [f"{optimizer.name}/{slot}" for slot in slots]
+    if len(names) != len(state):  # an optimizer that keeps its state otherwise
+        names = [f"{optimizer.name}/variable_{i}" for i in range(len(state))]
+    return names
 
 
 def _tail(variable, layer):

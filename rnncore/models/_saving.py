@@ -123,33 +123,6 @@ def _atomic_write(filepath, write, overwrite):
     _fsync_directory(directory)
 
 
-def _compile_config(model):
-    if not model.compiled:
-        return None
-    from .. import losses, optimizers
-
-    def plain(m):
-        return m if isinstance(m, str) else getattr(m, "name", None)
-
-    def names(ids):
-        return [m for m in map(plain, ids) if m is not None]
-
-    heads = model._heads
-    if len(heads) == 1:
-        return {"optimizer": optimizers.serialize(model.optimizer),
-                "loss": losses.serialize(heads[0].loss_obj),
-                "loss_weights": heads[0].weight,
-                "metrics": names(heads[0].metric_ids),
-                "weighted_metrics": names(heads[0].weighted_metric_ids)}
-    # several outputs: one entry per output, in output order
-    return {"optimizer": optimizers.serialize(model.optimizer),
-            "loss": [None if h.loss_obj is None else losses.serialize(h.loss_obj)
-                     for h in heads],
-            "loss_weights": [h.weight for h in heads],
-            "metrics": [names(h.metric_ids) for h in heads],
-            "weighted_metrics": [names(h.weighted_metric_ids) for h in heads]}
-
-
 def _suffix_error(filepath):
     return ValueError("Invalid filepath extension for saving. Please add either a `.keras` "
                       "extension for the native Keras format (recommended) or a `.h5` "
