@@ -219,3 +219,21 @@ def test_a_legacy_file_with_layers_missing_says_how_many(rng, tmp_path):
         f["model_weights"].attrs["layer_names"] = np.array([b"embedding", b"lstm"])
     with pytest.raises(ValueError, match=r"holds weights for 2 layers.*has 3 layers with weights"):
         rnncore.models.load_model(tmp_path / "m.h5")
+
+
+def test_a_keras_2_weights_only_h5_loads_with_load_weights(rng, tmp_path):
+    # tf.keras's model.save_weights("w.h5"): layer groups at the file's root
+    model, x = _reference(rng)
+    with h5py.File(tmp_path / "w.h5", "w") as f:
+        f.attrs["layer_names"] = np.array([b"embedding", b"lstm", b"dense"])
+        f.attrs["backend"], f.attrs["keras_version"] = b"tensorflow", b"2.9.0"
+        for name, weights in _keras2_weights(model):
+            group = f.create_group(name)
+            group.attrs["weight_names"] = np.array([w.encode() for w, _ in weights])
+            for w, value in weights:
+                group.create_dataset(w, data=value)
+    other, _ = _reference(rng)
+    other.load_weights(tmp_path / "w.h5")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match=r"w\.h5.*holds only weights.*load_weights"):
+        rnncore.models.load_model(tmp_path / "w.h5")

@@ -118,3 +118,10 @@ def test_keras_2_save_arguments_get_keras_3_answers(tmp_path):
     (tmp_path / "s.weights.json").write_text("{}")
     with pytest.raises(ValueError, match="sharded Keras weights"):
         model.load_weights(tmp_path / "s.weights.json")
+
+
+def test_load_model_of_a_weights_file_says_to_use_load_weights(tmp_path):
+    _model(rnncore).save_weights(tmp_path / "m.weights.h5")
+    with pytest.raises(ValueError, match=r"m\.weights\.h5.*holds only weights; build the "
+                                         r"model and call model\.load_weights"):
+        rnncore.models.load_model(tmp_path / "m.weights.h5")
