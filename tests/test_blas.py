@@ -278,16 +278,16 @@ def test_packed_products_give_the_bits_of_the_loop_that_reads_b_in_place(rng, m,
 
 
 
-@pytest.mark.parametrize("m,n,k", [(8, 32, 6400), (16, 24, 64), (8, 20, 6400), (17, 32, 6400),
-                                   (8, 40, 6400), (8, 32, 63)])
+@pytest.mark.parametrize("m,n,k", [(8, 32, 6400), (16, 24, 64), (8, 20, 6400), (64, 64, 6400),
+                                   (65, 32, 6400), (8, 72, 6400), (8, 32, 63), (33, 60, 200)])
 def test_the_weight_gradient_loop_says_which_shapes_it_takes(rng, m, n, k):
     """ops' gemm asks tn_small_takes before choosing NumPy's BLAS for a weight gradient: the
-    loop's limits (_gemm.h) are m <= 16, n <= 32, k >= 64, whole 8-float vectors with AVX2
+    loop's limits (_gemm.h) are m <= 64, n <= 64, k >= 64, whole 8-float vectors with AVX2
     (masked tails with AVX-512), and no loop in the baseline build; either way the product
     is right."""
     from rnncore._kernels import _blas
 
-    fits = m <= 16 and n <= 32 and k >= 64
+    fits = m <= 64 and n <= 64 and k >= 64
     expected = {"baseline": False, "avx2": fits and n % 8 == 0, "avx512": fits}[K.ISA]
     assert _blas.tn_small_takes(m, n, k) == expected
     a = rng.standard_normal((k, m)).astype(np.float32)
