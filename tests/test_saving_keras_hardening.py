@@ -282,3 +282,16 @@ def test_a_keras_archive_with_two_configs_is_refused(files, tmp_path):
             zout.writestr("config.json", b"{}")
     with pytest.raises(ValueError, match=r"bad\.keras.*several members named 'config\.json'"):
         rnncore.models.load_model(bad)
+
+
+def test_a_config_nested_too_deeply_is_a_clear_error(files, tmp_path):
+    def deep(config):
+        inner = {"class_name": "Dense", "config": {"name": "d", "units": 1}}
+        for _ in range(300):  # deep enough to exhaust the stack of a naive walk
+            inner = {"class_name": "TimeDistributed", "config": {"name": "t", "layer": inner}}
+        config["config"]["layers"].append(inner)
+        return config
+
+    bad = _rewrite_keras(files / "m.keras", tmp_path / "bad.keras", config=deep)
+    with pytest.raises(ValueError, match=r"bad\.keras.*(nested too deeply|cannot be rebuilt)"):
+        rnncore.models.load_model(bad)

@@ -240,7 +240,10 @@ class KerasArchive:
 
 def build_model(config, what, declared, safe_mode=True):
     """Check and rebuild the architecture under a weight budget of `declared` elements."""
-    _keras_reading.check_safe(config, what, safe_mode)
+    try:
+        _keras_reading.check_safe(config, what, safe_mode)
+    except RecursionError:
+        raise ValueError(f"{what}: the model config is nested too deeply") from None
     try:
         with _config.weight_budget(declared + 2 ** 24, what):
             return _keras_reading.from_keras(config, what)
