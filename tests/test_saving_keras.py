@@ -233,3 +233,18 @@ def test_to_json_is_keras_json_both_ways(keras, rng, kind):
     again.set_weights(k_model.get_weights())
     np.testing.assert_allclose(again.predict(x, verbose=0), r_model.predict(x, verbose=0),
                                atol=1e-5)
+
+
+def test_an_rnncore_extension_survives_its_own_round_trip_and_keras_names_it(keras, rng,
+                                                                             tmp_path):
+    # truncate_gradient=-1 (Keras's behaviour) is left out of the file; another value is
+    # written, read back by rnncore and refused by Keras by name rather than dropped
+    L = rnncore.layers
+    model = rnncore.Sequential([L.Input((6, 2)), L.LSTM(3, truncate_gradient=2), L.Dense(1)])
+    model.save(tmp_path / "tbptt.keras")
+    loaded = rnncore.models.load_model(tmp_path / "tbptt.keras")
+    assert loaded.layers[0].get_config()["truncate_gradient"] == 2
+    with pytest.raises(Exception, match="truncate_gradient"):
+        keras.models.load_model(tmp_path / "tbptt.keras")
+    plain = _build(rnncore, "bidirectional-gru-stack")
+    assert "truncate_gradient" not in plain.to_json()
