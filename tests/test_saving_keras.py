@@ -248,3 +248,20 @@ def test_an_rnncore_extension_survives_its_own_round_trip_and_keras_names_it(ker
         keras.models.load_model(tmp_path / "tbptt.keras")
     plain = _build(rnncore, "bidirectional-gru-stack")
     assert "truncate_gradient" not in plain.to_json()
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("direction", ["rnncore-to-keras", "keras-to-rnncore"])
+def test_a_stateful_model_crosses_over(keras, rng, tmp_path, direction, suffix):
+    source, target = (rnncore, keras) if direction == "rnncore-to-keras" else (keras, rnncore)
+    L = source.layers
+    model = source.Sequential([L.Input(batch_shape=(4, 5, 2)), L.LSTM(3, stateful=True),
+                               L.Dense(1)])
+    x = rng.standard_normal((4, 5, 2)).astype("float32")
+    model.save(tmp_path / f"s{suffix}")
+    loaded = target.models.load_model(tmp_path / f"s{suffix}")
+    for m in (model, loaded):
+        m.layers[0].reset_states()
+    for _ in range(2):  # the state carries over between calls in both
+        np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                                   np.asarray(model.predict(x, verbose=0)), atol=1e-5)
