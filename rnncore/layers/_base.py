@@ -69,6 +69,18 @@ def _is_symbolic(x):
     return isinstance(x, SymbolicTensor)
 
 
+# bumped whenever a weight is made or a custom layer's attribute is set: the cached weight
+# lists of layers with ``call`` are rebuilt after it
+_WEIGHTS_EPOCH = [0]
+
+
+def _tracking_setattr(self, name, value):
+    if not name.startswith("_") or isinstance(value, (Layer, list, tuple, dict)):
+        _WEIGHTS_EPOCH[0] += 1
+        self.__dict__.pop("_tracked_cache", None)
+    object.__setattr__(self, name, value)
+
+
 class Layer:
     """Base class of rnncore layers. See the module docstring for the training protocol."""
 
@@ -87,6 +99,8 @@ class Layer:
         super().__init_subclass__(**kwargs)
         if "call" in cls.__dict__ and not cls.__module__.startswith("rnncore."):
             cls._rnncore_call = cls.__dict__["call"]
+            if "__setattr__" not in cls.__dict__:
+                cls.__setattr__ = _tracking_setattr
 
     _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
                     "batch_size", "input_dim", "input_length", "autocast", "dynamic",
@@ -155,6 +169,7 @@ class Layer:
                        dtype=dtype, regularizer=_regularizers.get(regularizer),
                        constraint=_constraints.get(constraint))
         self._variables.append(var)
+        _WEIGHTS_EPOCH[0] += 1
         return var
 
     @property
@@ -180,15 +195,30 @@ class Layer:
             [v for v in self._variables if not v.trainable]
         if not self._rnncore_call:
             return own
+        # kept while no weight was made, no custom layer's attribute set and no layer's
+        # `trainable` flipped anywhere (the trainer asks several times a batch)
+        layers = self._tracked_layers()
+        key = (_WEIGHTS_EPOCH[0], len(layers), tuple(layer.trainable for layer in layers))
+        cached = self.__dict__.get("_variables_cache")
+        if cached is not None and cached[0] == key:
+            return list(cached[1])
         seen, out = set(), []
-        for v in own + [w for layer in self._tracked_layers() for w in layer.weights]:
+        for v in own + [w for layer in layers for w in layer.weights]:
             if id(v) not in seen:
                 seen.add(id(v))
                 out.append(v)
-        return out
+        self.__dict__["_variables_cache"] = (key, out)
+        return list(out)
 
     def _tracked_layers(self):
-        """The layers held in this layer's attributes (also in lists, tuples and dicts)."""
+        """The layers held in this layer's attributes (also in lists, tuples and dicts).
+
+        Kept between calls (the trainer asks for the weights several times a batch): an
+        attribute set anew (``__setattr__``) or a held list or dict that changed length
+        makes it look again."""
+        cached = self.__dict__.get("_tracked_cache")
+        if cached is not None and all(len(c) == n for c, n in cached[1]):
+            return cached[0]
         found = []
 
         def visit(value):
@@ -201,10 +231,15 @@ class Layer:
             elif isinstance(value, dict):
                 for v in value.values():
                     visit(v)
+        containers = []
         for key, value in self.__dict__.items():
             if not key.startswith("_") or key == "_layers_list":
                 visit(value)
+                if isinstance(value, (list, dict)):
+                    containers.append((value, len(value)))
+        self.__dict__["_tracked_cache"] = (found, containers)
         return found
+
 
     @property
     def losses(self):
@@ -423,7 +458,8 @@ class Layer:
     # the recurrent ops' caches, which hold a kernel module): a pickled or deep-copied layer
     # drops it, as a fresh layer has none, and the next forward makes it again.
     _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
-                  "_yf", "_yb", "_input_shape", "_activity", "_record")
+                  "_yf", "_yb", "_input_shape", "_activity", "_record", "_tracked_cache",
+                  "_variables_cache")
 
     def __getstate__(self):
         """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights

@@ -194,13 +194,20 @@ def _builtin_node(layer, inputs, training, mask, kwargs):
         gs = g if isinstance(g, list) else [g]
         gs = [np.zeros_like(o) if d is None else np.asarray(d, np.asarray(o).dtype)
               for d, o in zip(gs, outs)]
-        d_in = layer.backward(gs if isinstance(out, list) else gs[0])
+        node = results[0].node
+        if node.fused:
+            extra = layer.preactivation_activity_grad()
+            d_in = layer.backward_preactivation(gs[0] if extra is None else gs[0] + extra)
+        else:
+            d_in = layer.backward(gs if isinstance(out, list) else gs[0])
         acc = active_gradients()
         for v in layer.trainable_weights:
             if v.grad is not None:
                 acc.add_variable(v, v.grad)
         return list(d_in) if isinstance(inputs, (list, tuple)) else [d_in]
     results = make_many([np.asarray(o) for o in outs], flat_in, vjp, layer.name)
+    if isinstance(results[0], Tensor):
+        results[0].node.layer = layer
     if out_mask is not None:
         for r in results:
             if isinstance(r, Tensor):
@@ -217,6 +224,22 @@ def _current_record():
 
 def new_record():
     _RECORD_ID[0] += 1
+
+
+def output_layer(layer):
+    """The built-in layer whose single output is the recorded ``call``'s output (a model's
+    last Dense), or None."""
+    record = getattr(layer, "_record", None)
+    out = None if record is None else record[1]
+    node = out.node if isinstance(out, Tensor) else None
+    if node is None or node.layer is None or node.n_out != 1:
+        return None
+    return node.layer
+
+
+def mark_fused(layer):
+    """The gradient of the recorded call's output arrives at its layer's pre-activation."""
+    layer._record[1].node.fused = True
 
 
 def output_shape_by_running(layer, input_shape):

@@ -51,17 +51,28 @@ class CallModel:
         self._build_shape = shape
 
     def _output_layer(self, i=0):
-        return self
+        # the layer that made the recorded output: a sigmoid/softmax Dense there has its loss
+        # computed from its logits, as Keras's TensorFlow backend does (through the output
+        # tensor's cached logits); outside training the probabilities are used
+        return _recorded.output_layer(self) or self
 
     def _output_shape(self, x, i=0):
-        head = [v[:2] for v in x] if isinstance(x, list) else x[:2]
-        out = self._forward(head, training=False)
-        out = out[i] if isinstance(out, list) else out
-        return (None,) + np.shape(out)[1:]
+        # found by running call on two samples, once per shape of the inputs (train_on_batch
+        # asks at every batch)
+        key = (i,) + tuple(np.shape(v)[1:] for v in (x if isinstance(x, list) else [x]))
+        known = self.__dict__.setdefault("_output_shapes", {})
+        if key not in known:
+            head = [v[:2] for v in x] if isinstance(x, list) else x[:2]
+            out = self._forward(head, training=False)
+            out = out[i] if isinstance(out, list) else out
+            known[key] = (None,) + np.shape(out)[1:]
+        return known[key]
 
     def _forward(self, x, training):
         self._output_mask, self._output_masks = None, [None]
         return _recorded.forward(self, x, training)
 
     def _backward(self, d, from_logits=False):
+        if from_logits:
+            _recorded.mark_fused(self)
         return _recorded.backward(self, d)

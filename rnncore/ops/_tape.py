@@ -41,10 +41,13 @@ class Node:
     ``vjp(g)`` -> one gradient (or None) per parent, where ``g`` is the gradient of the only
     output, or a list with one entry (None where nothing flowed) per output."""
 
-    __slots__ = ("parents", "vjp", "n_out", "name")
+    __slots__ = ("parents", "vjp", "n_out", "name", "layer", "fused")
 
     def __init__(self, parents, vjp, n_out=1, name="op"):
         self.parents, self.vjp, self.n_out, self.name = parents, vjp, n_out, name
+        # a built-in layer's node: the layer, and whether its gradient arrives at the layer's
+        # pre-activation (a sigmoid/softmax output whose loss reads the logits, as Keras's)
+        self.layer, self.fused = None, False
 
 
 class Tensor:
