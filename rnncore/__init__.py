@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("activations", "callbacks", "constraints", "datasets", "initializers", "layers",
                "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "recurrent",
-               "reference", "regularizers", "utils")
+               "reference", "regularizers", "saving", "utils")
 _FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
 
 __all__ = list(_SUBMODULES) + list(_FROM) + ["floatx", "set_floatx", "get_num_threads",

@@ -128,5 +128,26 @@ def custom_loss(keras, ops):
     return model, x, y, log_cosh
 
 
+def masked_mean(keras, ops):
+    """A custom pooling layer that takes the padding mask of an Embedding(mask_zero=True)
+    through an LSTM, in a functional model."""
+    class MaskedMean(keras.layers.Layer):
+        def call(self, inputs, mask=None):
+            if mask is None:
+                return ops.mean(inputs, axis=1)
+            weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+            return ops.sum(inputs * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    ids = keras.Input((6,), dtype="int32")
+    h = keras.layers.Embedding(20, 4, mask_zero=True)(ids)
+    h = keras.layers.LSTM(5, return_sequences=True)(h)
+    model = keras.Model(ids, keras.layers.Dense(1)(MaskedMean()(h)))
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 20, size=(16, 6)).astype("int32")
+    x[np.arange(6) >= rng.integers(2, 7, size=(16, 1))] = 0  # padded at the end
+    (y,) = _data(5, (16, 1))
+    return model, x, y, "mse"
+
+
 PROGRAMS = {f.__name__: f for f in (residual_lstm, bahdanau_attention, seq2seq,
-                                    minimal_gru_cell, custom_loss)}
+                                    minimal_gru_cell, custom_loss, masked_mean)}

@@ -202,3 +202,15 @@ def test_op_on_mismatched_shapes_in_call_names_the_shapes(rng):
 def test_a_layer_without_call_or_forward_says_so():
     with pytest.raises(NotImplementedError, match="defines no call"):
         layers.Layer().forward(np.zeros((2, 3)))
+
+
+def test_register_keras_serializable_registers_and_returns_the_class():
+    @rnncore.saving.register_keras_serializable(package="tests")
+    class Registered(layers.Layer):
+        def call(self, inputs):
+            return inputs
+
+    assert rnncore.saving.get_custom_objects()["tests>Registered"] is Registered
+    assert rnncore.utils.register_keras_serializable is \
+        rnncore.saving.register_keras_serializable
+    np.testing.assert_array_equal(Registered()(np.ones((2, 3))), np.ones((2, 3)))

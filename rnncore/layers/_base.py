@@ -120,7 +120,9 @@ class Layer:
         self.dtype = np.dtype(dtype).name
         self.trainable = trainable
         self.built = False
-        self.supports_masking = False
+        # Keras 3: a layer that computes its own mask supports masking
+        self.supports_masking = bool(self._rnncore_call) and \
+            type(self).compute_mask is not Layer.compute_mask
         # whether forward takes an Embedding's rows as an ops.Lookup (the recurrent layers)
         self.accepts_lookup = False
         self.input_grad_needed = True

@@ -32,6 +32,11 @@ def _call_arguments(layer):
     return cached
 
 
+def takes_mask(layer):
+    """Whether the layer's ``call`` takes ``mask`` (Keras then hands it the inputs' mask)."""
+    return has_call(layer) and "mask" in _call_arguments(layer)
+
+
 def run_call(layer, inputs, training, mask, kwargs=None, args=()):
     """``layer.call`` with the arguments its signature takes; the result checked."""
     accepted = _call_arguments(layer)

@@ -5,6 +5,7 @@ import numpy as np
 
 from .._indexed_slices import IndexedSlices
 
+from ..layers import _recorded
 from ..layers._base import SymbolicTensor, unique_name
 from ..layers._bidirectional import Bidirectional
 from ..layers._rnn import RNNBase
@@ -372,7 +373,8 @@ class Functional(Model):
                                     projections=self._projections)
             else:
                 out = layer.forward(value, training=training,
-                                    mask=mask if layer.supports_masking else None)
+                                    mask=mask if layer.supports_masking or
+                                    _recorded.takes_mask(layer) else None)
             layer._record_activity(out)
             out_mask = layer.compute_mask(primary, mask)
             for i, t in enumerate(_flat(node.outputs)):

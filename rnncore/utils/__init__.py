@@ -6,6 +6,8 @@ from ._progbar import Progbar
 from ._py_dataset import PyDataset, Sequence
 from ._timeseries import timeseries_dataset_from_array
 from ._plot_model import model_to_dot_text, plot_model
+from ._registration import get_custom_objects, register_keras_serializable
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "model_to_dot_text", "normalize", "pad_sequences",
-           "plot_model", "set_random_seed", "timeseries_dataset_from_array", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "get_custom_objects", "model_to_dot_text",
+           "normalize", "pad_sequences", "plot_model", "register_keras_serializable",
+           "set_random_seed", "timeseries_dataset_from_array", "to_categorical"]
