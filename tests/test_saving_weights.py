@@ -125,3 +125,60 @@ def test_load_model_of_a_weights_file_says_to_use_load_weights(tmp_path):
     with pytest.raises(ValueError, match=r"m\.weights\.h5.*holds only weights; build the "
                                          r"model and call model\.load_weights"):
         rnncore.models.load_model(tmp_path / "m.weights.h5")
+
+
+def _custom(lib):
+    """A custom layer holding a layer and a list of layers, and a subclassed model (issue 15),
+    written alike for both engines."""
+    L = lib.layers
+
+    class Block(L.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.inner = L.Dense(units)
+            self.parts = [L.Dense(units), L.Dense(units)]
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(self.units,), name="scale",
+                                         initializer="random_normal")
+
+        def call(self, x):
+            return self.parts[1](self.parts[0](self.inner(x))) * self.scale
+
+    class Tower(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.embed = L.Embedding(20, 4)
+            self.lstm = L.LSTM(5)
+            self.block = Block(3)
+            self.out = L.Dense(1)
+
+        def call(self, x):
+            return self.out(self.block(self.lstm(self.embed(x))))
+
+    return Block, Tower
+
+
+@pytest.mark.parametrize("kind", ["subclassed-model", "custom-layer"])
+@pytest.mark.parametrize("direction", ["rnncore-to-keras", "keras-to-rnncore"])
+def test_custom_layers_and_subclassed_models_share_keras_weight_paths(keras, rng, tmp_path,
+                                                                      kind, direction):
+    # Keras names a user class's children by attribute (sorted, private last), a subclassed
+    # model's other layers under layers/; rnncore writes and reads the same paths
+    source, target = (rnncore, keras) if direction == "rnncore-to-keras" else (keras, rnncore)
+    models = []
+    for lib in (source, target):
+        block, tower = _custom(lib)
+        models.append(tower() if kind == "subclassed-model" else lib.Sequential(
+            [lib.layers.Input((4,)), block(3), lib.layers.Dense(1)]))
+    x = rng.integers(0, 20, (8, 6)) if kind == "subclassed-model" else \
+        rng.standard_normal((8, 4)).astype("float32")
+    src, dst = models
+    src(x[:1])
+    dst(x[:1])
+    assert not np.allclose(np.asarray(dst.predict(x, verbose=0)), src.predict(x, verbose=0))
+    src.save_weights(tmp_path / "c.weights.h5")
+    dst.load_weights(tmp_path / "c.weights.h5")
+    np.testing.assert_allclose(np.asarray(dst.predict(x, verbose=0)),
+                               np.asarray(src.predict(x, verbose=0)), atol=1e-5)

@@ -47,10 +47,49 @@ def model_layers(model):
     return layers
 
 
+def _is_layerish(value):
+    from ..layers import Layer
+
+    if isinstance(value, Layer):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, (list, tuple)) and any(isinstance(v, Layer) for v in value)
+
+
+def _name_key(name):
+    return f"~{name}" if name.startswith("_") else name  # Keras visits private names last
+
+
+def _user_children(obj):
+    """A user-defined layer or model (issue 15's subclasses): Keras visits its attributes in
+    sorted order, private ones last, each layer or list of layers under its attribute's name;
+    a subclassed model's ``layers`` list among them (so layers that no attribute reached
+    first land under ``layers/``)."""
+    from ._functional import Functional
+    from ._sequential import Sequential
+
+    items = {k: v for k, v in vars(obj).items() if not k.startswith("__") and _is_layerish(v)}
+    if _is_model(obj) and not isinstance(obj, (Sequential, Functional)):
+        items["layers"] = list(obj.layers)
+    out = []
+    for name in sorted(items, key=_name_key):
+        value = items[name]
+        if isinstance(value, dict):
+            value = list(value.values())
+        out.append((name, list(value) if isinstance(value, (list, tuple)) else value))
+    return out
+
+
 def _children(obj):
     """``[(attribute, child or list of children)]`` of a layer, in Keras's sorted order."""
-    if _is_model(obj):
+    from ._functional import Functional
+    from ._sequential import Sequential
+
+    if isinstance(obj, (Sequential, Functional)):
         return [("layers", model_layers(obj))]
+    if not type(obj).__module__.startswith("rnncore."):
+        return _user_children(obj)
     out = []
     for attr in ("backward_layer", "cell", "cells", "forward_layer", "layer"):
         try:
@@ -103,6 +142,8 @@ def _walk(model, visit_one):
             if isinstance(child, list):
                 used = {}
                 for item in child:
+                    if not hasattr(item, "weights"):
+                        continue
                     key = snake_case(type(item).__name__)
                     if key in used:
                         used[key] += 1
