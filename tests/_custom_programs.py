@@ -110,7 +110,7 @@ def minimal_gru_cell(keras, ops):
             h = (1.0 - f) * h + f * candidate
             return h, [h]
 
-    model = keras.Sequential([keras.Input((6, 3)), keras.layers.RNN(MinimalGRUCell(5)),
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.RNN(MinimalGRUCell(5)),
                               keras.layers.Dense(1)])
     x, y = _data(3, (16, 6, 3), (16, 1))
     return model, x, y, "mse"

@@ -33,3 +33,25 @@ def test_program_trains_to_kerass_numbers(name, keras):
     # into steps of any sign)
     np.testing.assert_allclose(mine.predict(x, verbose=0), theirs.predict(x, verbose=0),
                                rtol=1e-3, atol=1e-4)
+
+
+def test_metric_function_written_with_ops_gives_kerass_values(keras):
+    def metric(K):
+        def within_half(y_true, y_pred):
+            close = K.ops.less_equal(K.ops.abs(y_true - y_pred), 0.5)
+            return K.ops.mean(K.ops.cast(close, "float32"), axis=-1)
+        return within_half
+
+    models = []
+    for lib in (keras, rnncore):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        model.compile("sgd", "mse", metrics=[metric(lib)])
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(32, 3)).astype("float32"), rng.normal(size=(32, 2)).astype("float32")
+    theirs = models[0].evaluate(x, y, verbose=0, return_dict=True)
+    mine = models[1].evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(mine) == sorted(theirs) == ["loss", "within_half"]
+    for key in theirs:
+        np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-5, err_msg=key)

@@ -154,8 +154,11 @@ def _binary(name, f, da, db):
     def op(x1, x2):
         a, av = _in(x1)
         b, bv = _in(x2)
-        _check_broadcast(name, av, bv)
-        y = f(av, bv)
+        try:
+            y = f(av, bv)
+        except ValueError:
+            _check_broadcast(name, av, bv)  # names both shapes when they do not broadcast
+            raise
 
         def vjp(g):
             return (_unbroadcast(da(g, av, bv, y), np.shape(av)) if _need(a) else None,

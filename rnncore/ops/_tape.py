@@ -130,8 +130,11 @@ def as_recorded(x):
 def make(value, parents, vjp, name="op"):
     """The result of an op: a recorded Tensor when recording and any parent is a Tensor, else
     the plain array."""
-    if is_recording() and any(isinstance(p, Tensor) for p in parents):
-        return Tensor(np.asarray(value), Node(tuple(parents), vjp, 1, name))
+    if getattr(_state, "recording", False):
+        for p in parents:
+            if type(p) is Tensor:
+                return Tensor(value if type(value) is np.ndarray else np.asarray(value),
+                              Node(tuple(parents), vjp, 1, name))
     return value
 
 
