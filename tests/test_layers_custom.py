@@ -214,3 +214,33 @@ def test_register_keras_serializable_registers_and_returns_the_class():
     assert rnncore.utils.register_keras_serializable is \
         rnncore.saving.register_keras_serializable
     np.testing.assert_array_equal(Registered()(np.ones((2, 3))), np.ones((2, 3)))
+
+
+def test_activity_regularizer_inside_a_call_is_refused_not_ignored():
+    class Wrap(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2, activity_regularizer="l2")
+
+        def call(self, inputs):
+            return self.dense(inputs)
+    model = rnncore.Sequential([rnncore.Input((3,)), Wrap()])
+    model.compile("sgd", "mse")
+    with pytest.raises(NotImplementedError, match="activity_regularizer.*inside a custom call"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+
+
+def test_add_loss_is_refused_not_ignored():
+    class Penalized(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ops.sum(inputs))
+            return inputs
+    with pytest.raises(NotImplementedError, match="add_loss is not supported"):
+        Penalized()(np.ones((2, 3)))
+
+
+def test_build_with_an_input_shape_makes_a_subclassed_models_weights():
+    model = TwoTower()
+    model.build((None, 6))
+    assert model.count_params() == 20 * 4 + (4 * 20 + 5 * 20 + 20) + (5 * 3 + 3) + \
+        (3 * 3 + 3) + 3 + 3 + (3 + 1)

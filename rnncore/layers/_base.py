@@ -250,6 +250,13 @@ class Layer:
         return self.activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
                                          if v.regularizer is not None]
 
+    def add_loss(self, loss):
+        """Keras's ``add_loss``: not offered by rnncore yet (an error, never a loss silently
+        left out of training)."""
+        raise NotImplementedError(
+            f"Layer {self.name!r}: add_loss is not supported by rnncore yet; return the term "
+            "from call and add it in a loss function, or use a weight or activity regularizer")
+
     # ---- activity regularization -----------------------------------------------------------
     def activity_losses(self):
         """The activity penalties of the last forward's outputs (empty without a regularizer),

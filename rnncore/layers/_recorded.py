@@ -181,6 +181,11 @@ def _builtin_node(layer, inputs, training, mask, kwargs):
     if isinstance(inputs, (list, tuple)) and any(isinstance(x, (list, tuple)) for x in inputs):
         raise NotImplementedError(f"Layer {layer.name!r}: nested lists of inputs inside a "
                                   "custom call are not supported")
+    if layer.activity_regularizer is not None:
+        raise NotImplementedError(
+            f"Layer {layer.name!r} has an activity_regularizer and is called inside a custom "
+            "call; rnncore does not add that penalty from inside a call yet. Put the layer in "
+            "a Sequential or functional model, or drop activity_regularizer")
     if mask is None and layer.supports_masking:
         mask = getattr(flat_in[0], "_keras_mask", None)
     uses = getattr(layer, "_record_uses", None)

@@ -45,10 +45,26 @@ class CallModel:
         shape = _recorded._shapes(x)
         shape = [(None,) + tuple(s[1:]) for s in shape] if isinstance(shape, list) else \
             (None,) + tuple(shape[1:])
-        if type(self).build is not Layer.build:
+        if type(self).build not in (Layer.build, CallModel.build):
             self.build(shape)
         self.built = True
         self._build_shape = shape
+
+    def build(self, input_shape=None):
+        """Keras's ``Model.build`` for a subclass: ``call`` runs once on zeros of
+        ``input_shape`` (None dimensions taken as 1), so every layer makes its weights."""
+        if not self._rnncore_call:
+            return Layer.build(self, input_shape)
+        if input_shape is None:
+            raise ValueError(f"build: pass input_shape, e.g. model.build((None, 10, 3)); got "
+                             f"None for model {self.name!r}")
+        several = isinstance(input_shape, list) and all(
+            isinstance(s, (list, tuple)) for s in input_shape)
+        shapes = input_shape if several else [input_shape]
+        zeros = [np.zeros([1 if d is None else int(d) for d in s], self.dtype) for s in shapes]
+        self._call_n_inputs = len(zeros) if several else 1
+        self.built = True
+        self._forward(zeros if several else zeros[0], training=False)
 
     def _output_layer(self, i=0):
         # the layer that made the recorded output: a sigmoid/softmax Dense there has its loss
