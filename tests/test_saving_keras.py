@@ -265,3 +265,43 @@ def test_a_stateful_model_crosses_over(keras, rng, tmp_path, direction, suffix):
     for _ in range(2):  # the state carries over between calls in both
         np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
                                    np.asarray(model.predict(x, verbose=0)), atol=1e-5)
+
+
+def _scale_layer(lib):
+    class Scale(lib.layers.Layer):
+        """A custom layer, as a user writes it for either engine (issue 15)."""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(self.units,), name="scale",
+                                         initializer="random_normal")
+
+        def call(self, x):
+            return x * self.scale
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    return Scale
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("direction", ["rnncore-to-keras", "keras-to-rnncore"])
+def test_a_custom_layer_loads_with_custom_objects_as_in_keras(keras, rng, tmp_path, direction,
+                                                              suffix):
+    source, target = (rnncore, keras) if direction == "rnncore-to-keras" else (keras, rnncore)
+    L = source.layers
+    model = source.Sequential([L.Input((6, 2)), L.LSTM(3), _scale_layer(source)(3),
+                               L.Dense(1)])
+    x = rng.standard_normal((4, 6, 2)).astype("float32")
+    model.save(tmp_path / f"c{suffix}")
+    if target is rnncore:  # the file names a class; only the program can hand it over
+        with pytest.raises(ValueError, match=r"layer 'scale.*' .*Scale"):
+            rnncore.models.load_model(tmp_path / f"c{suffix}")
+    loaded = target.models.load_model(tmp_path / f"c{suffix}",
+                                      custom_objects={"Scale": _scale_layer(target)})
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                               np.asarray(model.predict(x, verbose=0)), atol=1e-5)

@@ -1,4 +1,26 @@
-"""Layer (de)serialisation by class name: only rnncore's own layer classes can be rebuilt."""
+"""Layer (de)serialisation by class name: rnncore's own layer classes, and the classes a caller
+hands ``load_model``/``model_from_json`` as ``custom_objects`` (code of the running program,
+never code from a file)."""
+import contextlib
+import threading
+
+_custom = threading.local()
+
+
+@contextlib.contextmanager
+def custom_object_scope(objects):
+    """While loading: layer classes given by name, as Keras's ``custom_objects``."""
+    saved = getattr(_custom, "objects", None)
+    _custom.objects = {**(saved or {}), **dict(objects or {})}
+    try:
+        yield
+    finally:
+        _custom.objects = saved
+
+
+def custom_classes():
+    return {k: v for k, v in (getattr(_custom, "objects", None) or {}).items()
+            if isinstance(v, type)}
 
 
 def _classes():
@@ -17,7 +39,7 @@ def deserialize(config):
     """Rebuild a layer from ``{"class_name": ..., "config": {...}}``."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"layer config must be a dict with 'class_name', got {config!r}")
-    cls = _classes().get(config["class_name"])
+    cls = _classes().get(config["class_name"]) or custom_classes().get(config["class_name"])
     if cls is None and config["class_name"] in ("Functional", "Sequential", "Model"):
         from .. import models  # a model used as a layer of another
 

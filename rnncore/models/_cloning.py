@@ -68,11 +68,12 @@ def model_from_json(json_string, custom_objects=None):
     Parameters
     ----------
     json_string : str, ``{"class_name": "Sequential" | "Functional" | "Model", "config": …}``.
-    custom_objects : accepted for Keras compatibility; rnncore rebuilds its own layers only.
+    custom_objects : dict, the program's own layer classes by name, as in Keras.
 
     As loading a file, it never runs code: a ``Lambda`` or a class rnncore does not have is
     refused with a ValueError naming the layer.
     """
+    from ..layers._registry import custom_object_scope
     from ._keras_reading import check_safe, from_keras
 
     if not isinstance(json_string, (str, bytes)):
@@ -88,8 +89,9 @@ def model_from_json(json_string, custom_objects=None):
         raise ValueError("model_from_json: expected the JSON of a Sequential or functional "
                          f"model (class_name 'Sequential', 'Functional' or 'Model'), got "
                          f"{got!r:.80}")
-    check_safe(config, "model_from_json")
-    return from_keras(config, "model_from_json")
+    with custom_object_scope(custom_objects):
+        check_safe(config, "model_from_json")
+        return from_keras(config, "model_from_json")
 
 
 def _is_keras_tensor(item):

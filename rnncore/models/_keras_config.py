@@ -36,14 +36,17 @@ def _kind_of(key):
 
 
 def _module(class_name, kind):
+    """Keras's module for one of rnncore's classes; None for a class of the user's own (a
+    custom layer), which Keras writes with ``module`` None and the class name registered."""
     import rnncore
 
-    if kind is not None:
-        return dict(_MODULES)[kind]
-    for name, module in _MODULES:
+    modules = dict(_MODULES)
+    for name in ([kind] if kind is not None else []) + list(modules):
         if isinstance(getattr(getattr(rnncore, name), class_name, None), type):
-            return module
-    return "keras"
+            return modules[name]
+    if isinstance(getattr(rnncore.optimizers.schedules, class_name, None), type):
+        return "keras.optimizers.schedules"
+    return None
 
 
 def _decorate(value, key=None):
@@ -61,9 +64,10 @@ def _decorate(value, key=None):
                   if not (k in _RNNCORE_DEFAULTS and v == _RNNCORE_DEFAULTS[k])}
         for option in _KERAS_RECURRENT_DROP.get(name, ()):
             config.pop(option, None)
-        out = {"module": value.get("module") or _module(name, _kind_of(key)),
-               "class_name": name, "config": config,
-               "registered_name": value.get("registered_name")}
+        module = value.get("module") or _module(name, _kind_of(key))
+        registered = value.get("registered_name") or (name if module is None else None)
+        out = {"module": module, "class_name": name, "config": config,
+               "registered_name": registered}
         out.update({k: v for k, v in value.items() if k not in out and k != "config"})
         return out
     return {k: _decorate(v, k) for k, v in value.items()}

@@ -238,12 +238,20 @@ class KerasArchive:
         return _hdf5.open_read(self.weights, f"{self.path!r} ({WEIGHTS})")
 
 
-def build_model(config, what, declared, safe_mode=True):
-    """Check and rebuild the architecture under a weight budget of `declared` elements."""
-    try:
-        _keras_reading.check_safe(config, what, safe_mode)
-    except RecursionError:
-        raise ValueError(f"{what}: the model config is nested too deeply") from None
+def build_model(config, what, declared, safe_mode=True, custom_objects=None):
+    """Check and rebuild the architecture under a weight budget of `declared` elements;
+    `custom_objects` are the caller's own layer classes by name, as in Keras."""
+    from ..layers._registry import custom_object_scope
+
+    with custom_object_scope(custom_objects):
+        try:
+            _keras_reading.check_safe(config, what, safe_mode)
+        except RecursionError:
+            raise ValueError(f"{what}: the model config is nested too deeply") from None
+        return _rebuild(config, what, declared)
+
+
+def _rebuild(config, what, declared):
     try:
         with _config.weight_budget(declared + 2 ** 24, what):
             return _keras_reading.from_keras(config, what)
@@ -327,11 +335,12 @@ def read_assets_into(model, archive):
             raise ValueError(f"{archive.what}: {member}: {exc}") from None
 
 
-def load_keras(path, compile=True, safe_mode=True):
+def load_keras(path, compile=True, safe_mode=True, custom_objects=None):
     with KerasArchive(path) as archive:
         with archive.open_weights() as h5:
             declared = declared_elements(h5, archive.what)
-            model = build_model(archive.config, archive.what, declared, safe_mode)
+            model = build_model(archive.config, archive.what, declared, safe_mode,
+                                custom_objects)
             read_assets_into(model, archive)
             compiled = archive.config.get("compile_config")
             # (Keras writes an empty compile_config for a model it never compiled)

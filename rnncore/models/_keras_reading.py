@@ -17,9 +17,10 @@ _PLAIN = ("__keras_tensor__", "__tuple__", "__numpy__")
 
 
 def _known_classes():
-    from ..layers._registry import _classes
+    from ..layers._registry import _classes, custom_classes
 
-    return (set(_classes()) | {"Functional", "Sequential", "Model"}) - {"Layer", "RNNBase"}
+    return (set(_classes()) | {"Functional", "Sequential", "Model"} | set(custom_classes())) \
+        - {"Layer", "RNNBase"}
 
 
 def _layer_name(entry):
@@ -50,9 +51,13 @@ def check_safe(config, where, safe_mode=True):
     ``function`` with a non-Keras module) and classes registered by user code
     (``registered_name`` such as ``"my_package>MyLayer"``, a ``module`` outside Keras) are
     refused with a ValueError naming the layer, whatever ``safe_mode`` says: rnncore never
-    runs code stored in a file.
+    runs code stored in a file. Classes the caller passes as ``custom_objects`` (inside
+    ``custom_object_scope``) are the program's own code and are accepted by name, as in Keras.
     """
+    from ..layers._registry import custom_classes
+
     known = _known_classes()
+    custom = set(custom_classes()) - {"Lambda"}
 
     def refuse(message):
         raise UnsafeConfig(f"{where}: {message}")
@@ -69,14 +74,16 @@ def check_safe(config, where, safe_mode=True):
                 module).startswith("keras"):
             refuse(f"layer {layer!r} names the function {value.get('config')!r} of module "
                    f"{module!r}; rnncore rebuilds Keras's own functions only")
+        if name in custom:  # the caller's own class, handed over as custom_objects
+            return
         registered = value.get("registered_name")
         if registered not in (None, name) and not str(module).startswith("keras"):
             refuse(f"layer {layer!r} uses class {registered!r} registered by user code; "
-                   "rnncore rebuilds its own classes only")
+                   "rnncore rebuilds its own classes and those passed as custom_objects only")
         if isinstance(module, str) and not module.startswith("keras") and \
                 module != "builtins" and name not in _PLAIN:
             refuse(f"layer {layer!r} names class {name!r} of module {module!r}; rnncore "
-                   "rebuilds Keras's own classes only")
+                   "rebuilds Keras's own classes and those passed as custom_objects only")
 
     def visit(value, layer, key=None, in_graph=False):
         if isinstance(value, list):

@@ -164,7 +164,7 @@ def _read_optimizer(model, h5, what):
     optimizer.load_own_variables(store)
 
 
-def load_model(path, compile=True, safe_mode=True):
+def load_model(path, compile=True, safe_mode=True, custom_objects=None):
     what = f"Cannot load {os.fspath(path)!r}"
     with _hdf5.open_read(path, repr(os.fspath(path))) as h5:
         text = _hdf5.read_text_attr(h5, "model_config", what)
@@ -181,7 +181,7 @@ def load_model(path, compile=True, safe_mode=True):
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"{what}: its model_config is not valid JSON ({exc})") from None
         declared = _keras_files.declared_elements(_weights_root(h5, what), what)
-        model = _keras_files.build_model(config, what, declared, safe_mode)
+        model = _keras_files.build_model(config, what, declared, safe_mode, custom_objects)
         restored = False
         training = _hdf5.read_text_attr(h5, "training_config", what)
         if compile and training:

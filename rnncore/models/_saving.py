@@ -234,7 +234,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Parameters
     ----------
     filepath : str or path.
-    custom_objects : accepted for Keras compatibility; rnncore rebuilds its own classes only.
+    custom_objects : dict, the program's own layer classes by name (custom layers), as in
+        Keras; a class the file names that is neither rnncore's nor given here is refused.
     compile : bool, compile the model with the file's settings (default True).
     safe_mode : bool, Keras's flag; rnncore refuses code stored in a file (a ``Lambda``) in
         both modes, with an error naming the layer.
@@ -243,7 +244,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if kind == "rnncore":
         return _former_zip.load_model(filepath, compile)
     if kind == "keras":
-        return _keras_files.load_keras(filepath, compile, safe_mode)
+        return _keras_files.load_keras(filepath, compile, safe_mode, custom_objects)
     if kind == "hdf5":
-        return _legacy_h5.load_model(filepath, compile, safe_mode)
+        return _legacy_h5.load_model(filepath, compile, safe_mode, custom_objects)
     raise _unknown_format(filepath)
