@@ -244,3 +244,12 @@ def test_build_with_an_input_shape_makes_a_subclassed_models_weights():
     model.build((None, 6))
     assert model.count_params() == 20 * 4 + (4 * 20 + 5 * 20 + 20) + (5 * 3 + 3) + \
         (3 * 3 + 3) + 3 + 3 + (3 + 1)
+
+
+def test_overriding_call_of_a_built_in_layer_is_refused_not_ignored():
+    class Doubled(layers.Dense):
+        def call(self, inputs):
+            return 2 * super().call(inputs)
+    with pytest.raises(NotImplementedError, match="Doubled subclasses rnncore's Dense and "
+                                                  "overrides call"):
+        Doubled(2)(np.ones((2, 3)))

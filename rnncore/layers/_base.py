@@ -373,6 +373,13 @@ class Layer:
 
     # ---- calling ------------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
+        if self._rnncore_call and type(self).forward is not Layer.forward:
+            base = next(c for c in type(self).__mro__ if c.__module__.startswith("rnncore."))
+            raise NotImplementedError(
+                f"{type(self).__name__} subclasses rnncore's {base.__name__} and overrides call: "
+                f"rnncore runs {base.__name__} on its own forward and backward, which would "
+                f"ignore that call. Hold a {base.__name__} as a sub-layer of a Layer subclass "
+                "instead")
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
             return _recorded.call_inside(self, inputs, args, kwargs)
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
