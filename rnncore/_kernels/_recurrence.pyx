@@ -339,6 +339,20 @@ cdef void _post_forward(floating* z, const Rec* p, long t, long b0, long nb, lon
                 rc_lstm_fwd_d(zr, zr + H, zr + 2 * H, zr + 3 * H, cp + r, cn + r, ax + r, hn + r,
                               nu)
         return
+    if p.cell == CELL_GRU and p.fast and rbias != NULL:
+        # the hot loop of the seeds' GRUs: nothing to decide per row
+        for b in range(nb):
+            zr = zt + b * GH + u0
+            r = b * H + u0
+            if floating is float:
+                rc_gru_fwd_after_f(zr, zr + H, zr + 2 * H, rec + b * GH + u0,
+                                   rec + b * GH + H + u0, rec + b * GH + 2 * H + u0, rbias + u0,
+                                   ax + r, hp + r, hn + r, nu)
+            else:
+                rc_gru_fwd_after_d(zr, zr + H, zr + 2 * H, rec + b * GH + u0,
+                                   rec + b * GH + H + u0, rec + b * GH + 2 * H + u0, rbias + u0,
+                                   ax + r, hp + r, hn + r, nu)
+        return
     if p.cell == CELL_GRU:
         for b in range(nb):
             zr = zt + b * GH + u0
@@ -486,6 +500,18 @@ cdef void _post_backward(floating* dz, const Rec* p, long t, long b0, long nb, l
             else:
                 rc_lstm_bwd_d(zr, zr + H, zr + 2 * H, zr + 3 * H, cp + r, ax + r, dhs + r, dh + r,
                               dc + r, dzr, dzr + H, dzr + 2 * H, dzr + 3 * H, nu)
+        return
+    if (cell == CELL_GRU or cell == CELL_GRU_BEFORE) and fast and not masked:
+        for b in range(nb):
+            r = b * H + u0
+            zr = zt + b * GH + u0
+            dzr = dzt + b * GH + u0
+            if floating is float:
+                rc_gru_bwd_f(zr, zr + H, zr + 2 * H, hp + r, ax + r, dhs + r, dh + r, dzr,
+                             dzr + H, dzr + 2 * H, dx + r if dx != NULL else NULL, nu)
+            else:
+                rc_gru_bwd_d(zr, zr + H, zr + 2 * H, hp + r, ax + r, dhs + r, dh + r, dzr,
+                             dzr + H, dzr + 2 * H, dx + r if dx != NULL else NULL, nu)
         return
     for b in range(nb):
         r = b * H + u0
