@@ -149,5 +149,31 @@ def masked_mean(keras, ops):
     return model, x, y, "mse"
 
 
+def cell_loop(keras, ops):
+    """A decoder-style layer that steps built-in cells in a Python loop inside its call."""
+    class Unrolled(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.lstm = keras.layers.LSTMCell(units)
+            self.gru = keras.layers.GRUCell(units)
+
+        def call(self, inputs):
+            batch = ops.shape(inputs)[0]
+            lstm_states = [ops.zeros((batch, self.units)), ops.zeros((batch, self.units))]
+            h = ops.zeros((batch, self.units))
+            outputs = []
+            for t in range(inputs.shape[1]):
+                out, lstm_states = self.lstm(inputs[:, t], lstm_states)
+                out, [h] = self.gru(out, [h])
+                outputs.append(out)
+            return ops.stack(outputs, axis=1)
+
+    model = keras.Sequential([keras.Input((5, 3)), Unrolled(4), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    x, y = _data(6, (16, 5, 3), (16, 1))
+    return model, x, y, "mse"
+
+
 PROGRAMS = {f.__name__: f for f in (residual_lstm, bahdanau_attention, seq2seq,
-                                    minimal_gru_cell, custom_loss, masked_mean)}
+                                    minimal_gru_cell, custom_loss, masked_mean, cell_loop)}

@@ -13,6 +13,7 @@ automatically, which rnncore cannot do: ``RNN`` refuses one with a NotImplemente
 import numpy as np
 
 from .. import recurrent
+from . import _recorded
 from ._base import Layer, _is_symbolic, as_float_array
 from ._gru import GRU
 from ._lstm import LSTM
@@ -107,6 +108,8 @@ class _Cell(Layer):
             raise NotImplementedError(f"{type(self).__name__} {self.name!r}: calling a cell on "
                                       "symbolic tensors is not supported in rnncore; wrap it in "
                                       "RNN(cell) to run it over sequences")
+        if _recorded.is_recorded([inputs, states]):  # a step inside a recorded custom call
+            return _recorded.cell_step(self, inputs, states, training)
         return self.call(inputs, states, training=training)
 
     def call(self, inputs, states=None, training=False):

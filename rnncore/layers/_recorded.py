@@ -171,7 +171,7 @@ def _shapes(inputs):
     return np.shape(value_of(inputs))
 
 
-def _builtin_node(layer, inputs, training, mask, kwargs):
+def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
     """A built-in layer's forward as one recorded node; its backward is the node's gradient.
     A layer called several times in one record gets back, before each backward, what its
     matching forward left (a recurrent layer's workspace is reused, so it runs once)."""
@@ -189,7 +189,10 @@ def _builtin_node(layer, inputs, training, mask, kwargs):
     if mask is None and layer.supports_masking:
         mask = getattr(flat_in[0], "_keras_mask", None)
     uses = getattr(layer, "_record_uses", None)
-    if uses is not None and uses[0] is _current_record() and hasattr(layer, "_workspace"):
+    if fresh_workspace:
+        # each call keeps its own scratch arrays, which its cache points into
+        layer._workspace = type(layer._workspace)()
+    elif uses is not None and uses[0] is _current_record() and hasattr(layer, "_workspace"):
         raise NotImplementedError(
             f"Layer {layer.name!r} is called more than once in one recorded call; rnncore's "
             "recurrent layers reuse their workspace between calls, so use one layer per call")
@@ -223,6 +226,30 @@ def _builtin_node(layer, inputs, training, mask, kwargs):
             if isinstance(r, Tensor):
                 r._keras_mask = out_mask
     return results if isinstance(out, list) else results[0]
+
+
+def cell_step(cell, inputs, states, training):
+    """One step of a built-in cell (LSTMCell, ...) called on recorded tensors inside a custom
+    call (a decoder's loop): the cell's fused layer runs one timestep with the states as its
+    initial state, recorded as one node whose gradient is that layer's fused backward."""
+    from ..ops import _core
+
+    shape = np.shape(value_of(inputs))
+    if len(shape) != 2:
+        raise ValueError(f"{type(cell).__name__} {cell.name!r}: inputs must be 2D (batch, "
+                         f"features), one step, got shape {shape}")
+    cell._maybe_build(shape)
+    bare = states is not None and not isinstance(states, (list, tuple))
+    if states is None:
+        states = cell.get_initial_state(shape[0])
+    states = [states] if bare else list(states)
+    layer = cell._layer
+    layer.return_sequences, layer.return_state = False, True
+    layer.go_backwards, layer.stateful = False, False
+    out = _builtin_node(layer, [_core.expand_dims(inputs, 1), *states], training, None, {},
+                        fresh_workspace=True)
+    new = list(out[1:])
+    return out[0], (new[0] if bare and len(new) == 1 else new)
 
 
 _RECORD_ID = [0]
