@@ -139,6 +139,41 @@ def test_demo_rnncore_alone_prints_table_and_writes_png_and_json(tmp_path):
     assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
 
 
+def test_demo_processes_trains_in_two_mpi_ranks_against_one(tmp_path):
+    from rnncore._cli import _processes
+
+    why = _processes.unavailable()
+    if why:
+        pytest.skip(why)
+    proc = run_cli("demo", "--no-compare", "--epochs", "2", "--samples", "512", "--processes",
+                   "2", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = " ".join(proc.stdout.split())
+    assert "2 single-threaded processes against one" in out
+    record = json.loads((tmp_path / "demo-synthetic-lstm.json").read_text())
+    one, two = record["processes"]
+    assert one["processes"] == 1 and two["processes"] == 2
+    assert one["samples"] == two["samples"] == 512
+    for result in (one, two):
+        assert result["samples_per_s"] > 0 and len(result["loss"]) == 2
+        assert all(np.isfinite(result["loss"]))
+
+
+def test_demo_processes_says_why_it_cannot_run(tmp_path):
+    # mpi4py made unimportable in the demo's process: the comparison is skipped with the
+    # install hint, and the rest of the demo runs
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "mpi4py.py").write_text("raise ImportError('blocked by the test')\n")
+    proc = run_cli("demo", "--no-compare", "--epochs", "1", "--samples", "256", "--processes",
+                   "2", "--out", str(tmp_path),
+                   env={"PYTHONPATH": os.pathsep.join([str(blocker), ROOT])})
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = " ".join(proc.stdout.split())
+    assert "--processes 2: skipped (mpi4py is not installed" in out
+    assert json.loads((tmp_path / "demo-synthetic-lstm.json").read_text())["processes"] is None
+
+
 @pytest.mark.skipif(not _has("torch"), reason="PyTorch not installed")
 def test_demo_digits_with_pytorch_compares_the_same_model(tmp_path):
     proc = run_cli("demo", "--dataset", "digits", "--engines", "rnncore,torch", "--cell", "gru",

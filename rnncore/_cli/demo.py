@@ -9,6 +9,7 @@ PyTorch through the layout conversion in :mod:`._engines`. Each engine trains in
 and the demo prints a side-by-side table and writes a PNG of the curves and a JSON file.
 """
 import argparse
+import json
 import math
 import os
 import statistics
@@ -17,7 +18,7 @@ import textwrap
 
 import numpy as np
 
-from . import _data, _machine, _report, _worker
+from . import _data, _machine, _processes, _report, _worker
 from ._engines import CELLS, ENGINES, ModelSpec, missing
 
 HELP = ("train seed 001's model (Embedding -> LSTM(8) -> Dense) with rnncore, then Keras on "
@@ -109,6 +110,10 @@ def add_arguments(parser):
                              "installed; rnncore always runs)")
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="pin every engine to N threads (default: each engine's own)")
+    parser.add_argument("--processes", type=positive_int, default=1, metavar="N",
+                        help="also train rnncore's model in N single-threaded processes "
+                             "(rnncore.distributed over MPI, Horovod's idiom) against one "
+                             "single-threaded process (needs pip install rnncore[distributed])")
     parser.add_argument("--out", default="demo-results", metavar="DIR",
                         help="folder for the PNG and JSON files (default demo-results/)")
 
@@ -177,6 +182,44 @@ def _rel(a, b):
     return abs(a - b) / max(abs(b), 1e-12)
 
 
+def _run_processes(args, task, workdir, env):
+    """``--processes N``: (one process, N processes) results, or None when not asked for or
+    not possible here (said on the terminal)."""
+    if args.processes < 2:
+        return None
+    why = _processes.unavailable()
+    if why:
+        print(f"\n--processes {args.processes}: skipped ({why})")
+        return None
+    print(f"\n=== rnncore: 1 process and {args.processes} processes (MPI), one thread each ===",
+          flush=True)
+    path = os.path.join(workdir, "processes-task.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(task, f)
+    return _processes.compare(path, args.processes, env)
+
+
+def _print_processes(parallel, processes):
+    one, many = parallel
+    rows = []
+    for result in (one, many):
+        if "error" in result:
+            rows.append(["?", "failed", "", "", result["error"]])
+            continue
+        speed = result["samples_per_s"] / one["samples_per_s"] if "error" not in one else None
+        rows.append([f"{result['processes']}", f"{result['seconds_per_epoch']:.2f}",
+                     f"{result['samples_per_s']:,.0f}",
+                     _report.ratio(speed) if speed else "", f"{result['loss'][-1]:.4f}"])
+    print(f"\n=== rnncore data-parallel: {processes} single-threaded processes against one ===")
+    print(_report.text_table(["processes", "s/epoch", "samples/s", "speed-up", "final loss"],
+                             rows))
+    print(textwrap.fill(
+        "Each rank trains on every N-th sample with the same batch size and a learning rate "
+        "scaled by N, gradients averaged at every step (rnncore.distributed, Horovod's idiom): "
+        "the N processes take N times fewer steps, so their loss differs from one process's. "
+        "s/epoch: median of the epochs after the first.", 100))
+
+
 def run(args):
     data_set = _data.load(args.dataset, args.samples)
     spec = ModelSpec(cell=args.cell, units=args.units, layers=args.layers,
@@ -230,6 +273,7 @@ def run(args):
             results[engine] = result
             if "error" in result:
                 print(f"{_report.title(engine)} failed: {result['error']}")
+        parallel = _run_processes(args, dict(task, engine="rnncore"), workdir, env)
 
     print(f"\n=== {spec.describe()} on {data_set.name}, {n:,} samples, {epochs} ===")
     print(_report.text_table(SUMMARY_HEADERS, summary_rows(results, n)))
@@ -264,6 +308,9 @@ def run(args):
                     "roundings grow, fastest where the loss leaves a plateau, so later epochs "
                     "can drift apart by more.", 100))
 
+    if parallel is not None:
+        _print_processes(parallel, args.processes)
+
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"demo-{data_set.name}-{spec.cell}")
     generated = " (generated data, not real reviews)" if data_set.synthetic else ""
@@ -281,7 +328,7 @@ def run(args):
               "spec": vars(spec), "train_samples": n, "val_samples": n_val,
               "epochs": args.epochs, "batch_size": args.batch_size,
               "env_note": _machine.env_note(removed), "machine": _machine.machine(),
-              "skipped": skipped, "results": results}
+              "skipped": skipped, "results": results, "processes": parallel}
     print(f"Results: {_report.write_json(stem + '.json', record)}")
     return 0 if "error" not in results.get("rnncore", {"error": 1}) else 1
 
