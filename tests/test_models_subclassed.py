@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import rnncore
-from rnncore import ops
 
 from _custom_programs import PROGRAMS
 

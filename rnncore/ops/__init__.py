@@ -23,7 +23,7 @@ from . import nn
 from ._core import (  # noqa: F401  (the public names are listed in __all__)
     abs, absolute, add, all, amax, amin, any, arange, argmax, argmin, broadcast_to, cast, ceil,
     clip, concatenate, convert_to_numpy, convert_to_tensor, cos, cumsum, divide, dot, dtype, einsum,
-    elu, equal, exp, expand_dims, expm1, eye, flip, floor, floor_divide, full, full_like, getitem,
+    elu, equal, exp, expand_dims, expm1, eye, flip, floor, floor_divide, full, full_like,
     greater, greater_equal, hard_sigmoid, is_tensor, isfinite, isinf, isnan, leaky_relu, less,
     less_equal, log, log1p, log_softmax, logical_and, logical_not, logical_or, logsumexp,
     matmul, max, maximum, mean, min, minimum, mod, moveaxis, multiply, ndim, negative, norm,
@@ -31,7 +31,8 @@ from ._core import (  # noqa: F401  (the public names are listed in __all__)
     shape, sigmoid, sign, silu, sin, size, softmax, softplus, softsign, split, sqrt, square,
     squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, swish, take, tanh, tensordot,
     tile, transpose, true_divide, unstack, var, where, zeros, zeros_like)
-from ._nn import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy  # noqa: F401,E501
+from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
+                  sparse_categorical_crossentropy)
 
 __all__ = [
     "abs", "absolute", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin",

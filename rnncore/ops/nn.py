@@ -1,8 +1,9 @@
 """Keras's ``keras.ops.nn``: the activations and losses of :mod:`rnncore.ops` under their
 ``nn`` names."""
-from ._core import (elu, hard_sigmoid, leaky_relu, log_softmax, one_hot, relu, relu6, selu,  # noqa: F401,E501
-                    sigmoid, silu, softmax, softplus, softsign, swish)
-from ._nn import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy  # noqa: F401,E501
+from ._core import (elu, hard_sigmoid, leaky_relu, log_softmax, one_hot,  # noqa: F401
+                    relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish)
+from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
+                  sparse_categorical_crossentropy)
 
 __all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "hard_sigmoid",
            "leaky_relu", "log_softmax", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu",
