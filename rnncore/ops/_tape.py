@@ -11,6 +11,8 @@ A built-in layer called inside a recorded ``call`` is one node whose vector-Jaco
 is the layer's own fused ``backward`` (the compiled kernels for the recurrent layers).
 """
 import contextlib
+import heapq
+import itertools
 import threading
 
 import numpy as np
@@ -19,6 +21,7 @@ from .._indexed_slices import IndexedSlices
 from .._variable import Variable
 
 _state = threading.local()
+_SEQUENCE = itertools.count()
 
 
 def is_recording():
@@ -41,10 +44,13 @@ class Node:
     ``vjp(g)`` -> one gradient (or None) per parent, where ``g`` is the gradient of the only
     output, or a list with one entry (None where nothing flowed) per output."""
 
-    __slots__ = ("parents", "vjp", "n_out", "name", "layer", "fused")
+    __slots__ = ("parents", "vjp", "n_out", "name", "layer", "fused", "seq")
 
     def __init__(self, parents, vjp, n_out=1, name="op"):
         self.parents, self.vjp, self.n_out, self.name = parents, vjp, n_out, name
+        # nodes are made in the order the ops ran, so a later node never feeds an earlier
+        # one: the reverse of this order is a reverse topological order
+        self.seq = next(_SEQUENCE)
         # a built-in layer's node: the layer, and whether its gradient arrives at the layer's
         # pre-activation (a sigmoid/softmax output whose loss reads the logits, as Keras's)
         self.layer, self.fused = None, False
@@ -161,25 +167,6 @@ def _add(a, b):
     return a + b
 
 
-def _topological(outputs):
-    """The nodes behind `outputs`, each after all the nodes that made its inputs."""
-    order, seen = [], set()
-    stack = [(t.node, False) for t in outputs if isinstance(t, Tensor) and t.node is not None]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for p in node.parents:
-            if isinstance(p, Tensor) and p.node is not None and id(p.node) not in seen:
-                stack.append((p.node, False))
-    return order
-
-
 class Gradients:
     """What :func:`backward` found: ``of(leaf)`` for an input leaf, and ``variables``
     ``{id(variable): (variable, gradient)}`` summed over every place it was read."""
@@ -207,32 +194,37 @@ def active_gradients():
 
 def backward(outputs, seeds):
     """Replay the record behind `outputs` in reverse with the gradients `seeds` (one per
-    output, None for none); returns the :class:`Gradients` of the leaves."""
+    output, None for none); returns the :class:`Gradients` of the leaves. Nodes are visited
+    latest first (a heap on the order they were made), each once all the gradient reaching
+    it has arrived."""
     grads = Gradients()
-    pending = {}
+    pending, heap = {}, []
 
     def give(t, g):
-        if g is None or not isinstance(t, Tensor):
+        if g is None or type(t) is not Tensor:
             return
-        if t.node is None:
+        node = t.node
+        if node is None:
             if t.variable is not None:
                 grads.add_variable(t.variable, _unbroadcast(g, t.value.shape))
             else:
                 old = grads.leaves.get(id(t), (t, None))[1]
                 grads.leaves[id(t)] = (t, _add(old, g))
             return
-        slot = pending.setdefault(id(t.node), [None] * t.node.n_out)
-        slot[t.index] = _add(slot[t.index], g)
+        slot = pending.get(node.seq)
+        if slot is None:
+            slot = pending[node.seq] = [node, [None] * node.n_out]
+            heapq.heappush(heap, -node.seq)
+        gs = slot[1]
+        gs[t.index] = g if gs[t.index] is None else _add(gs[t.index], g)
 
     for t, g in zip(outputs, seeds):
         give(t, g)
     before = getattr(_active, "grads", None)
     _active.grads = grads
     try:
-        for node in reversed(_topological(outputs)):
-            gs = pending.pop(id(node), None)
-            if gs is None or all(g is None for g in gs):
-                continue
+        while heap:
+            node, gs = pending.pop(-heapq.heappop(heap))
             parent_grads = node.vjp(gs if node.n_out > 1 else gs[0])
             for p, g in zip(node.parents, parent_grads):
                 give(p, g)
