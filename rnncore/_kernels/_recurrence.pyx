@@ -353,21 +353,12 @@ cdef void _post_forward(floating* z, const Rec* p, long t, long b0, long nb, lon
                                    rec + b * GH + H + u0, rec + b * GH + 2 * H + u0, rbias + u0,
                                    ax + r, hp + r, hn + r, nu)
         return
-    if p.cell == CELL_GRU:
+    if p.cell == CELL_GRU:   # other activations, or no b'_h
         for b in range(nb):
-            zr = zt + b * GH + u0
             r = b * H + u0
-            if not p.fast or rbias == NULL:
-                _gru_after_row_any(zr, rec + b * GH + u0, rbias + u0 if rbias != NULL else NULL,
-                                   ax + r, hp + r, hn + r, H, nu, p.act, p.ract)
-            elif floating is float:
-                rc_gru_fwd_after_f(zr, zr + H, zr + 2 * H, rec + b * GH + u0,
-                                   rec + b * GH + H + u0, rec + b * GH + 2 * H + u0, rbias + u0,
-                                   ax + r, hp + r, hn + r, nu)
-            else:
-                rc_gru_fwd_after_d(zr, zr + H, zr + 2 * H, rec + b * GH + u0,
-                                   rec + b * GH + H + u0, rec + b * GH + 2 * H + u0, rbias + u0,
-                                   ax + r, hp + r, hn + r, nu)
+            _gru_after_row_any(zt + b * GH + u0, rec + b * GH + u0,
+                               rbias + u0 if rbias != NULL else NULL, ax + r, hp + r, hn + r, H,
+                               nu, p.act, p.ract)
         return
     # GRU reset_before: z and r, and r ⊙ h_{t-1} (the candidate's operand) in aux; then, after
     # the candidate's product, hh and h_t
