@@ -253,3 +253,15 @@ def test_overriding_call_of_a_built_in_layer_is_refused_not_ignored():
     with pytest.raises(NotImplementedError, match="Doubled subclasses rnncore's Dense and "
                                                   "overrides call"):
         Doubled(2)(np.ones((2, 3)))
+
+
+def test_subclassed_model_with_several_outputs_says_so():
+    class TwoHeads(rnncore.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(1), layers.Dense(2)
+
+        def call(self, inputs):
+            return [self.a(inputs), self.b(inputs)]
+    with pytest.raises(NotImplementedError, match="call returned 2 outputs"):
+        TwoHeads()(np.ones((2, 3)))

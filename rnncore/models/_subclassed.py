@@ -86,7 +86,14 @@ class CallModel:
 
     def _forward(self, x, training):
         self._output_mask, self._output_masks = None, [None]
-        return _recorded.forward(self, x, training)
+        out = _recorded.forward(self, x, training)
+        if isinstance(out, (list, tuple)):
+            self._record = None
+            raise NotImplementedError(
+                f"Model {self.name!r} ({type(self).__name__}): call returned {len(out)} outputs; "
+                "rnncore trains subclassed models with one output so far. Return one array "
+                "(e.g. ops.concatenate of them), or build the model functionally")
+        return out
 
     def _backward(self, d, from_logits=False):
         if from_logits:
