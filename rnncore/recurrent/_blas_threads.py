@@ -12,6 +12,7 @@ import ctypes
 import functools
 import glob
 import os
+import threading
 
 _libs = {"pairs": None}
 
@@ -47,24 +48,47 @@ def _controls():
     return pairs
 
 
+# One setting for the whole process: the first call in (of any thread) holds the libraries at
+# one thread, the last one out restores what it found. Per-call save and restore let two
+# overlapping calls in two threads leave the libraries at one thread for good (the second saved
+# the first's 1 and restored it last).
+_lock = threading.Lock()
+_held = {"depth": 0, "saved": []}
+
+
+def _hold():
+    with _lock:
+        if _held["depth"] == 0:
+            saved = []
+            for setter, getter in _controls():
+                previous = getter()
+                if previous != 1:
+                    setter(1)
+                    saved.append((setter, previous))
+            _held["saved"] = saved
+        _held["depth"] += 1
+
+
+def _release():
+    with _lock:
+        _held["depth"] -= 1
+        if _held["depth"] == 0:
+            for setter, previous in _held["saved"]:
+                setter(previous)
+            _held["saved"] = []
+
+
 def single_threaded_blas(fn):
-    """Decorator: run ``fn`` with the bundled OpenBLAS libraries at one thread each, then
-    restore their settings."""
+    """Decorator: run ``fn`` with the bundled OpenBLAS libraries at one thread each; the
+    settings found before the first such call come back after the last one ends (nested
+    calls, and calls overlapping in several threads, share one hold)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        changed = []
-        for setter, getter in _controls():
-            previous = getter()
-            if previous != 1:
-                setter(1)
-                changed.append((setter, previous))
-        if not changed:
-            return fn(*args, **kwargs)
+        _hold()
         try:
             return fn(*args, **kwargs)
         finally:
-            for setter, previous in changed:
-                setter(previous)
+            _release()
 
     return wrapper
