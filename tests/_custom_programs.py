@@ -84,8 +84,8 @@ def seq2seq(keras, ops):
     return Seq2Seq(6, 2), [source, target_in], target, "mse"
 
 
-def minimal_gru_cell(keras, ops):
-    """A minimal gated unit (one forget gate) as a custom cell in RNN."""
+def _minimal_gru_cell(keras, ops):
+    """A minimal gated unit (one forget gate) as a custom cell."""
     class MinimalGRUCell(keras.layers.Layer):
         def __init__(self, units, **kwargs):
             super().__init__(**kwargs)
@@ -109,10 +109,26 @@ def minimal_gru_cell(keras, ops):
             candidate = ops.tanh(x_h + ops.matmul(f * h, u_h))
             h = (1.0 - f) * h + f * candidate
             return h, [h]
+    return MinimalGRUCell
 
-    model = keras.Sequential([keras.Input((None, 3)), keras.layers.RNN(MinimalGRUCell(5)),
+
+def minimal_gru_cell(keras, ops):
+    """The minimal gated unit in RNN."""
+    cell = _minimal_gru_cell(keras, ops)(5)
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.RNN(cell),
                               keras.layers.Dense(1)])
     x, y = _data(3, (16, 6, 3), (16, 1))
+    return model, x, y, "mse"
+
+
+def stacked_cells(keras, ops):
+    """A list of cells in RNN, custom and built-in mixed: each step runs them in turn."""
+    cell = _minimal_gru_cell(keras, ops)
+    model = keras.Sequential([keras.Input((6, 3)),
+                              keras.layers.RNN([cell(5), keras.layers.LSTMCell(4), cell(3)],
+                                               return_sequences=True),
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    x, y = _data(7, (16, 6, 3), (16, 1))
     return model, x, y, "mse"
 
 
@@ -176,4 +192,5 @@ def cell_loop(keras, ops):
 
 
 PROGRAMS = {f.__name__: f for f in (residual_lstm, bahdanau_attention, seq2seq,
-                                    minimal_gru_cell, custom_loss, masked_mean, cell_loop)}
+                                    minimal_gru_cell, custom_loss, masked_mean, cell_loop,
+                                    stacked_cells)}

@@ -406,11 +406,11 @@ class DoubledLSTMCell(L.LSTMCell):
 
 
 @pytest.mark.parametrize("cell", [lambda: DoubledLSTMCell(3),
-                                  lambda: [L.LSTMCell(2), MinimalRNNCell(3)]],
-                         ids=["subclass", "in-a-stack"])
+                                  lambda: L.StackedRNNCells([L.LSTMCell(2), MinimalRNNCell(3)])],
+                         ids=["subclass", "in-a-StackedRNNCells"])
 def test_cells_rnncore_cannot_run_say_what_it_runs(cell):
     with pytest.raises(NotImplementedError, match="a subclass of a built-in cell, or a "
-                                                  "user-defined cell inside a stack"):
+                                                  "user-defined cell inside StackedRNNCells"):
         L.RNN(cell())
 
 

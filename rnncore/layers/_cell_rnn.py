@@ -124,8 +124,57 @@ class CellRNN(Layer):
         return config
 
 
+class _CellStack(Layer):
+    """Keras's stacking of cells given to ``RNN`` as a list, for user-defined cells: each
+    cell's output is the next one's input; the states are the cells' one after another."""
+
+    _rnncore_call = True
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        self.cells = list(cells)
+
+    @property
+    def state_size(self):
+        return [s for c in self.cells for s in _sizes(c.state_size)]
+
+    @property
+    def output_size(self):
+        last = self.cells[-1]
+        return getattr(last, "output_size", None) or _sizes(last.state_size)[0]
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for cell in self.cells:
+            if not cell.built:
+                cell.build(shape)
+                cell.built = True
+            width = getattr(cell, "output_size", None) or _sizes(cell.state_size)[0]
+            shape = shape[:-1] + (width,)
+        self.built = True
+
+    def call(self, inputs, states, training=None):
+        new, i = [], 0
+        for cell in self.cells:
+            n = len(_sizes(cell.state_size))
+            own = list(states[i:i + n])
+            i += n
+            inputs, out_states = cell(inputs, own, training=training) \
+                if _takes_training(cell) else cell(inputs, own)
+            new.extend(out_states if isinstance(out_states, (list, tuple)) else [out_states])
+        return inputs, new
+
+
 def _takes_training(cell):
     return "training" in _recorded._call_arguments(cell) if _recorded.has_call(cell) else False
+
+
+def stack_of_custom_cells(cells):
+    """A list of cells with a user-defined one among them, stacked for ``CellRNN`` (every
+    cell then runs step by step, built-in ones through their own step); None otherwise."""
+    if isinstance(cells, (list, tuple)) and any(is_custom_cell(c) for c in cells):
+        return _CellStack(cells)
+    return None
 
 
 def is_custom_cell(cell):

@@ -19,9 +19,10 @@ from ._gru import GRU
 from ._lstm import LSTM
 from ._simple_rnn import SimpleRNN
 
-CUSTOM_CELL_MESSAGE = ("rnncore runs a user-defined cell given to RNN on its own, written as a "
-                       "Layer with state_size and call(inputs, states); a subclass of a "
-                       "built-in cell, or a user-defined cell inside a stack, is not supported")
+CUSTOM_CELL_MESSAGE = ("rnncore runs a user-defined cell given to RNN on its own or in a list "
+                       "of cells, written as a Layer with state_size and call(inputs, states); "
+                       "a subclass of a built-in cell, or a user-defined cell inside "
+                       "StackedRNNCells, is not supported")
 
 # what a cell reads from its fused layer (Keras's cell attributes); the weights too, once built
 _ATTRIBUTES = ("units", "activation", "use_bias", "kernel_initializer",

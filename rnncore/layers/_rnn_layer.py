@@ -10,7 +10,7 @@ import numpy as np
 
 from ..recurrent import _checks
 from ._base import Layer
-from ._cell_rnn import CellRNN, is_custom_cell
+from ._cell_rnn import CellRNN, is_custom_cell, stack_of_custom_cells
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
 from ._rnn import check_sequence_input, check_state_arrays
 
@@ -70,9 +70,10 @@ class RNN(Layer):
 
     def __new__(cls, cell=None, *args, **kwargs):
         # a user-defined cell runs step by step through its recorded ops (see _cell_rnn)
-        if cls is RNN and is_custom_cell(cell):
+        stack = stack_of_custom_cells(cell) if cls is RNN else None
+        if stack is not None or (cls is RNN and is_custom_cell(cell)):
             layer = super().__new__(CellRNN)
-            layer.__init__(cell, *args, **kwargs)
+            layer.__init__(stack or cell, *args, **kwargs)
             return layer
         return super().__new__(cls)
 
