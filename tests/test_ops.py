@@ -187,3 +187,9 @@ def test_every_name_is_kerass(keras):
     # rnncore.ops offers a subset of keras.ops, under Keras's names (and ops.nn of keras.ops.nn)
     assert [n for n in ops.__all__ if not hasattr(keras.ops, n)] == []
     assert [n for n in ops.nn.__all__ if not hasattr(keras.ops.nn, n)] == []
+
+
+def test_python_numbers_convert_to_floatx_as_in_keras(keras):
+    for value in ([1.0, 2.5], 3.0, [[1, 2]]):
+        mine, theirs = ops.convert_to_tensor(value), keras.ops.convert_to_tensor(value)
+        assert mine.dtype.name == theirs.dtype.name, value

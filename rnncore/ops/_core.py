@@ -11,6 +11,7 @@ import string
 
 import numpy as np
 
+from .._config import floatx
 from .._variable import Variable
 from ._tape import Tensor, as_recorded, is_recording, make, make_many, value_of, _unbroadcast
 
@@ -646,6 +647,12 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     x = as_recorded(x)
     if isinstance(x, Tensor):
         return x if dtype is None or np.dtype(dtype) == x.dtype else cast(x, dtype)
+    if dtype is None and not isinstance(x, (np.ndarray, np.generic)):
+        out = np.asarray(x)
+        # Python floats become floatx (float32) and ints int32, as Keras converts them
+        if out.dtype == np.float64:
+            return out.astype(floatx())
+        return out.astype(np.int32) if out.dtype == np.int64 else out
     return np.asarray(x, dtype=None if dtype is None else np.dtype(dtype))
 
 
