@@ -683,15 +683,15 @@ def dtype(x):
 
 
 def zeros(shape, dtype=None):
-    return np.zeros(shape, dtype or "float32")
+    return np.zeros(shape, dtype or floatx())
 
 
 def ones(shape, dtype=None):
-    return np.ones(shape, dtype or "float32")
+    return np.ones(shape, dtype or floatx())
 
 
 def full(shape, fill_value, dtype=None):
-    return np.full(shape, value_of(fill_value), dtype or "float32")
+    return np.full(shape, value_of(fill_value), dtype or floatx())
 
 
 def zeros_like(x, dtype=None):
@@ -707,7 +707,7 @@ def full_like(x, fill_value, dtype=None):
 
 
 def eye(N, M=None, k=0, dtype=None):
-    return np.eye(N, M, k, dtype=dtype or "float32")
+    return np.eye(N, M, k, dtype=dtype or floatx())
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -716,7 +716,7 @@ def arange(start, stop=None, step=1, dtype=None):
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     ids = np.asarray(value_of(x)).astype(np.int64)
-    out = (ids[..., None] == np.arange(num_classes)).astype(dtype or "float32")
+    out = (ids[..., None] == np.arange(num_classes)).astype(dtype or floatx())
     return np.moveaxis(out, -1, axis) if axis != -1 else out
 
 
