@@ -10,7 +10,7 @@ import numpy as np
 
 from ._kernels import _rows
 
-__all__ = ["IndexedSlices"]
+__all__ = ["IndexedSlices", "RowSums"]
 
 
 class IndexedSlices:
@@ -129,3 +129,38 @@ class IndexedSlices:
     def __repr__(self):
         return (f"IndexedSlices(indices=<{self.indices.size} ids>, values=<{self.values.shape} "
                 f"{self.values.dtype.name}>, dense_shape={self.dense_shape})")
+
+
+class RowSums:
+    """An Embedding's gradient as each row's sum of slices and sum of squared slices: what an
+    optimizer whose sparse step needs no more of the slices than these (RMSprop's) takes
+    from ``rnncore.distributed``, where the sums of all ranks travel as two dense tables in
+    the step's one Allreduce instead of every rank's slices.
+
+    ``sums`` is ``IndexedSlices.to_dense()``, ``square_sums`` is ``squares_to_dense()``; both
+    of the variable's shape. Equal to the slices' step up to the order of the sums.
+    """
+
+    __slots__ = ("sums", "square_sums")
+
+    def __init__(self, sums, square_sums):
+        self.sums, self.square_sums = sums, square_sums
+
+    @property
+    def shape(self):
+        return self.sums.shape
+
+    @property
+    def dtype(self):
+        return self.sums.dtype
+
+    def astype(self, dtype):
+        if np.dtype(dtype) == self.sums.dtype:
+            return self
+        return RowSums(self.sums.astype(dtype), self.square_sums.astype(dtype))
+
+    def to_dense(self):
+        return self.sums
+
+    def __array__(self, dtype=None, copy=None):
+        return self.sums if dtype is None else self.sums.astype(dtype)

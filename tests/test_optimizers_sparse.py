@@ -303,3 +303,29 @@ def test_scatters_numpy_fallback_agrees_with_the_compiled_one(dtype, rng):
         _scatter_add(dense, g, g.values * dtype(-0.1))
     assert not np.array_equal(compiled, table)
     np.testing.assert_array_equal(fallback, compiled)
+
+
+@pytest.mark.parametrize("options", [{}, {"centered": True}, {"momentum": 0.9}],
+                         ids=["plain", "centered", "momentum"])
+def test_rmsprop_takes_an_embedding_gradient_as_row_sums_with_the_slices_result(options):
+    """rnncore.distributed hands RMSprop a small table's gradient as per-row sums of the slices
+    and of their squares (one fixed-size message for all ranks): the step must be the slices'
+    step, up to the order of the sums."""
+    from rnncore._indexed_slices import RowSums
+
+    rng = np.random.default_rng(3)
+    table = rng.standard_normal((50, 4))
+    ids = rng.integers(0, 30, 400)  # rows 30-49 untouched: they only decay
+    results = []
+    for as_sums in (False, True):
+        w = Variable(table.copy(), name="embeddings", path="embedding/embeddings")
+        opt = optimizers.RMSprop(0.01, **options)
+        for step in range(3):
+            g = IndexedSlices(ids, np.random.default_rng(step).standard_normal((400, 4)), (50, 4))
+            grad = RowSums(g.to_dense(), g.squares_to_dense()) if as_sums else g
+            opt.apply([grad], [w])
+        results.append((w.value.copy(), [np.array(s) for s in opt.variables]))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12, atol=1e-12)
+    for a, b in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(results[0][0], table)

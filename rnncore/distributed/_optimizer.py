@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from .._indexed_slices import IndexedSlices
+from .._indexed_slices import IndexedSlices, RowSums
 from . import _comm
 
 
@@ -66,6 +66,17 @@ class _DistributedMixin:
                  and not isinstance(g, IndexedSlices)]
         sparse = [i for i, g in enumerate(grads) if isinstance(g, IndexedSlices)]
         arrays = {i: np.asarray(grads[i]) for i in dense}
+        pre, divisor = self._scales(n)
+        # small tables whose optimizer takes row sums travel as two dense tables in the one
+        # Allreduce (sums, and squares of the slices pre-scaled: the buffer's own pre-scaling
+        # makes them squares of pre-scaled slices); the others as gathered slices
+        summed = [i for i in sparse if self._row_sums_pay(grads[i], n)]
+        sparse = [i for i in sparse if i not in summed]
+        for i in summed:
+            arrays[("sums", i)] = grads[i].to_dense()
+            arrays[("squares", i)] = grads[i].squares_to_dense(
+                None if pre == 1 else grads[i].values.dtype.type(pre))
+            dense += [("sums", i), ("squares", i)]
         dtypes = sorted({arrays[i].dtype.str for i in dense}) or ["<f4"]
         # one buffer per dtype; the first also carries each rank's slice count per sparse
         # gradient, as two exact parts in this rank's own slots (zeros elsewhere, so the sum
@@ -86,8 +97,8 @@ class _DistributedMixin:
                 buf[slot], buf[slot + 1] = divmod(count, _COUNT_BASE)
             buffers.append((members, buf, at))
         self._dp_first_buffer = (buffers[0][1].size, buffers[0][1].dtype)
-        pre, divisor = self._scales(n)
         out = list(grads)
+        reduced = {}
         counts = None
         for k, (members, buf, at) in enumerate(buffers):
             if pre != 1:
@@ -105,13 +116,34 @@ class _DistributedMixin:
             offset = 0
             for i in members:
                 size = arrays[i].size
-                out[i] = buf[offset:offset + size].reshape(arrays[i].shape)
+                reduced[i] = buf[offset:offset + size].reshape(arrays[i].shape)
                 offset += size
+        for i in dense:
+            if not isinstance(i, tuple):
+                out[i] = reduced[i]
+        for i in summed:
+            # the average's slices are the slices / divisor: their squares / divisor²
+            squares = reduced[("squares", i)]
+            if divisor != 1:
+                squares /= squares.dtype.type(divisor)
+            out[i] = RowSums(reduced[("sums", i)], squares)
         if sparse:
             for i, gathered in zip(sparse, self._gather_slices([grads[i] for i in sparse],
                                                               counts, pre, divisor)):
                 out[i] = gathered
         return out
+
+    def _row_sums_pay(self, g, n):
+        """Whether an IndexedSlices gradient goes as per-row sums: its optimizer takes them
+        (RMSprop), nothing between the exchange and the step needs the slices themselves
+        (clipping, loss scaling), and its two tables are no bigger than the slices of all
+        ranks (seed 001's 500x16 table: 16,000 numbers against 2 x 6,400 x 16 gathered)."""
+        if not getattr(self, "takes_row_sums", False) or self.loss_scale_factor is not None \
+                or any(c and c > 0 for c in (self.clipnorm, self.clipvalue,
+                                             self.global_clipnorm)):
+            return False
+        return g.values.dtype in (np.float32, np.float64) and \
+            2 * int(np.prod(g.dense_shape)) <= n * g.values.size
 
     def _announce_stop(self):
         """Take part in the other ranks' next exchange with the stop flag set, and no

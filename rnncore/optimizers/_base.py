@@ -9,7 +9,7 @@ import numpy as np
 
 from . import schedules
 from .._config import floatx
-from .._indexed_slices import IndexedSlices
+from .._indexed_slices import IndexedSlices, RowSums
 from .._kernels import _rows
 
 
@@ -223,7 +223,7 @@ class Optimizer:
                           "the loss.")
         grads, variables = [], []
         for g, v in pairs:
-            if not isinstance(g, IndexedSlices):
+            if not isinstance(g, (IndexedSlices, RowSums)):
                 g = np.asarray(g)
             if g.shape != v.shape:
                 raise ValueError(f"Gradient for variable {v.path!r} has shape {g.shape}, "
@@ -244,11 +244,18 @@ class Optimizer:
                 v.value[...] = np.asarray(v.constraint(v.value))
         self._iterations += 1
 
+    # whether _row_sums_update_step takes an Embedding's gradient as per-row sums
+    # (rnncore._indexed_slices.RowSums) with Keras's sparse step's result: only where that step
+    # needs no more of the slices than each row's sum and sum of squares (RMSprop)
+    takes_row_sums = False
+
     def _update_all(self, grads, variables, learning_rate):
         for g, v in zip(grads, variables):
             lr, i = _cast(learning_rate, v.dtype), self._index[id(v)]
             if isinstance(g, IndexedSlices):
                 self._sparse_update_step(g.astype(v.dtype), v.value, lr, i)
+            elif isinstance(g, RowSums):
+                self._row_sums_update_step(g.astype(v.dtype), v.value, lr, i)
             else:
                 self.update_step(np.asarray(g, dtype=v.dtype), v.value, lr, i)
 

@@ -99,6 +99,35 @@ class RMSprop(Optimizer):
                            slot, np.empty(indices.size, np.int32),
                            np.empty(sums.shape[1], indices.dtype), sums, get_num_threads())
 
+    # rnncore.distributed may hand this optimizer an Embedding's gradient as per-row sums
+    takes_row_sums = True
+
+    def _row_sums_update_step(self, g, w, lr, i):
+        # Keras's sparse step on a RowSums (rnncore._indexed_slices): the table's slots decay
+        # once, each row gains (1 - rho) times its slices' squares and moves by its slices'
+        # sum over the root; rows the batch did not touch have zero sums and only decay. The
+        # same operations as the slices', on each row's totals (equal up to their order).
+        dt = w.dtype.type
+        rho, one_minus_rho, eps = dt(self.rho), dt(1 - self.rho), dt(self.epsilon)
+        v = self._velocities[i]
+        np.multiply(v, rho, out=v)
+        v += one_minus_rho * g.square_sums
+        if self.centered:
+            a = self._average_gradients[i]
+            np.multiply(a, rho, out=a)
+            a += one_minus_rho * g.sums
+            denominator = v - np.square(a) + eps
+        else:
+            denominator = v + eps
+        increment = (lr * g.sums) / np.sqrt(denominator)
+        if self.momentum > 0:
+            m = self._momentums[i]
+            np.multiply(m, dt(self.momentum), out=m)
+            m += increment
+            w -= m
+        else:
+            w -= increment
+
     def _row_scratch(self, i, rows, n, cols, dtype):
         # Per variable: the row-to-slot map (all -1 between steps) and room for n rows of sums.
         slot, sums = self._row_scratch_by_index.get(i, (None, None))
