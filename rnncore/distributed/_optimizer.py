@@ -13,6 +13,10 @@ What travels per step (``size()`` ranks, each with its own batch):
   The number of slices each rank sends rides in the dense buffer, so the gathers need no
   message of their own to learn it.
 
+- an RMSprop's ``IndexedSlices`` whose table is small (two tables no bigger than the slices
+  of all ranks) as each row's sum of slices and sum of squared slices, two dense tables in
+  the same Allreduce: all RMSprop's sparse step reads of the slices (``RowSums``), a fixed
+  size however many ranks.
 Averaging divides the summed dense buffer, and the gathered rows, by ``size()``. The gathered
 slices hold every rank's occurrences, so their dense sum is the average of the ranks' dense
 sums, and an optimizer that squares occurrences (RMSprop, Adam, Adagrad follow Keras's sparse
