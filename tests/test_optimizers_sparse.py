@@ -305,12 +305,14 @@ def test_scatters_numpy_fallback_agrees_with_the_compiled_one(dtype, rng):
     np.testing.assert_array_equal(fallback, compiled)
 
 
-@pytest.mark.parametrize("options", [{}, {"centered": True}, {"momentum": 0.9}],
-                         ids=["plain", "centered", "momentum"])
-def test_rmsprop_takes_an_embedding_gradient_as_row_sums_with_the_slices_result(options):
-    """rnncore.distributed hands RMSprop a small table's gradient as per-row sums of the slices
-    and of their squares (one fixed-size message for all ranks): the step must be the slices'
-    step, up to the order of the sums."""
+@pytest.mark.parametrize("name,options", [
+    ("RMSprop", {}), ("RMSprop", {"centered": True}), ("RMSprop", {"momentum": 0.9}),
+    ("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {})],
+    ids=["rmsprop", "rmsprop-centered", "rmsprop-momentum", "adam", "adam-amsgrad", "adamw"])
+def test_an_embedding_gradient_as_row_sums_gives_the_slices_result(name, options):
+    """rnncore.distributed hands RMSprop and Adam a small table's gradient as per-row sums of
+    the slices and of their squares (one fixed-size message for all ranks): the step must be
+    the slices' step, up to the order of the sums."""
     from rnncore._indexed_slices import RowSums
 
     rng = np.random.default_rng(3)
@@ -319,7 +321,8 @@ def test_rmsprop_takes_an_embedding_gradient_as_row_sums_with_the_slices_result(
     results = []
     for as_sums in (False, True):
         w = Variable(table.copy(), name="embeddings", path="embedding/embeddings")
-        opt = optimizers.RMSprop(0.01, **options)
+        opt = getattr(optimizers, name)(0.01, **options)
+        assert opt.takes_row_sums
         for step in range(3):
             g = IndexedSlices(ids, np.random.default_rng(step).standard_normal((400, 4)), (50, 4))
             grad = RowSums(g.to_dense(), g.squares_to_dense()) if as_sums else g

@@ -13,9 +13,9 @@ What travels per step (``size()`` ranks, each with its own batch):
   The number of slices each rank sends rides in the dense buffer, so the gathers need no
   message of their own to learn it.
 
-- an RMSprop's ``IndexedSlices`` whose table is small (two tables no bigger than the slices
+- an RMSprop's or Adam's ``IndexedSlices`` whose table is small (two tables no bigger than the slices
   of all ranks) as each row's sum of slices and sum of squared slices, two dense tables in
-  the same Allreduce: all RMSprop's sparse step reads of the slices (``RowSums``), a fixed
+  the same Allreduce: all their sparse steps read of the slices (``RowSums``), a fixed
   size however many ranks.
 Averaging divides the summed dense buffer, and the gathered rows, by ``size()``. The gathered
 slices hold every rank's occurrences, so their dense sum is the average of the ranks' dense
@@ -139,7 +139,7 @@ class _DistributedMixin:
 
     def _row_sums_pay(self, g, n):
         """Whether an IndexedSlices gradient goes as per-row sums: its optimizer takes them
-        (RMSprop), nothing between the exchange and the step needs the slices themselves
+        (RMSprop, Adam), nothing between the exchange and the step needs the slices themselves
         (clipping, loss scaling), and its two tables are no bigger than the slices of all
         ranks (seed 001's 500x16 table: 16,000 numbers against 2 x 6,400 x 16 gathered)."""
         if not getattr(self, "takes_row_sums", False) or self.loss_scale_factor is not None \

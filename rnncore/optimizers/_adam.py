@@ -46,6 +46,13 @@ class Adam(Optimizer):
         # occurrence before subtract(., v) sums them: v gains sum_k g_k**2.
         self._update(g, w, lr, i)
 
+    # rnncore.distributed may hand Adam an Embedding's gradient as per-row sums: _update reads
+    # the slices only as their sum and the sum of their squares per row
+    takes_row_sums = True
+
+    def _row_sums_update_step(self, g, w, lr, i):
+        self._update(g, w, lr, i)
+
     def _update(self, g, w, lr, i):
         """The step for a dense or an IndexedSlices ``g``."""
         dt = w.dtype.type

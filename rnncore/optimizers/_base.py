@@ -246,7 +246,7 @@ class Optimizer:
 
     # whether _row_sums_update_step takes an Embedding's gradient as per-row sums
     # (rnncore._indexed_slices.RowSums) with Keras's sparse step's result: only where that step
-    # needs no more of the slices than each row's sum and sum of squares (RMSprop)
+    # needs no more of the slices than each row's sum and sum of squares (RMSprop, Adam)
     takes_row_sums = False
 
     def _update_all(self, grads, variables, learning_rate):
@@ -340,6 +340,10 @@ def _dense(g, fn=None):
     sparse followed by the add/subtract with a dense tensor that densifies them."""
     if isinstance(g, IndexedSlices):
         return g.with_values(g.values if fn is None else fn(g.values)).to_dense()
+    if isinstance(g, RowSums):
+        if fn is not None:
+            raise TypeError("a RowSums gradient holds the slices' sums only, not fn of each")
+        return g.sums
     return g if fn is None else fn(g)
 
 
@@ -349,6 +353,10 @@ def _squares(g, scale=None):
     :func:`_dense` with that function, in one compiled pass."""
     if isinstance(g, IndexedSlices):
         return g.squares_to_dense(scale)
+    if isinstance(g, RowSums):
+        if scale is not None:
+            raise TypeError("a RowSums gradient holds the squares' sums, not scaled squares")
+        return g.square_sums
     return np.square(g) if scale is None else scale * np.square(g)
 
 
