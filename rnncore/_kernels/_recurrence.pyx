@@ -48,8 +48,8 @@ Threads (OpenMP when the build has it; SciPy's OpenBLAS is held at one thread by
   layers, where a step is a few microseconds and any meeting would cost more.
 - unit blocks (``unit_blocks=True``): each thread owns a block of the hidden units for every
   row: its columns of each gate in the products (it reads and packs only its share of U) and
-  its units' elementwise rows; the threads meet once per step (twice in GRU reset_after's
-  backward). Best for large layers, where batch blocks would each stream all of U at every
+  its units' elementwise rows; the threads meet once per step (twice with recurrent dropout's
+  operands, and in GRU reset_after's backward). Best for large layers, where batch blocks would each stream all of U at every
   step for a share of the rows. GRU reset_before, whose step has two dependent products,
   runs in batch blocks.
 
