@@ -96,10 +96,12 @@ class CellRNN(Layer):
                                  f"array(s) of widths {sizes}, got {len(states)}")
         keep = None if mask is None else np.asarray(value_of(mask)).astype(bool)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        # the timesteps as one op: its gradient stacks the steps' gradients once
+        step_inputs = ops.unstack(inputs, axis=1)
         outputs, last = [], None
         for t in order:
-            out, new = self.cell(inputs[:, t], states, training=training) \
-                if _takes_training(self.cell) else self.cell(inputs[:, t], states)
+            out, new = self.cell(step_inputs[t], states, training=training) \
+                if _takes_training(self.cell) else self.cell(step_inputs[t], states)
             new = list(new) if isinstance(new, (list, tuple)) else [new]
             if keep is not None:
                 m = keep[:, t:t + 1]

@@ -501,8 +501,17 @@ def stack(x, axis=0):
 
 
 def unstack(x, num=None, axis=0):
-    n = np.shape(value_of(x))[axis]
-    return [squeeze(s, axis=axis) for s in split(x, n, axis=axis)]
+    """The slices of ``x`` along ``axis``, as one recorded op (a custom cell's timesteps)."""
+    t, xv = _in(x)
+    ys = list(np.moveaxis(_arr(xv), axis, 0))
+
+    def vjp(gs):
+        gs = gs if isinstance(gs, list) else [gs]
+        return (np.stack([np.zeros_like(y) if g is None else g for g, y in zip(gs, ys)],
+                         axis=axis),)
+    if len(ys) == 1:
+        return [make(ys[0], (t,), lambda g: (np.expand_dims(g, axis),), "unstack")]
+    return make_many(ys, (t,), vjp, "unstack")
 
 
 def split(x, indices_or_sections, axis=0):
