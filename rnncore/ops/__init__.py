@@ -33,8 +33,12 @@ from ._core import (  # noqa: F401  (the public names are listed in __all__)
     tile, transpose, true_divide, unstack, var, where, zeros, zeros_like)
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   sparse_categorical_crossentropy)
+from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  # noqa: F401
+                    prod, reciprocal, slice, sort, take_along_axis, tril, triu)
 
 __all__ = [
+    "argsort", "erf", "gelu", "log10", "log2", "log_sigmoid", "outer", "pad", "prod",
+    "reciprocal", "slice", "sort", "take_along_axis", "tril", "triu",
     "abs", "absolute", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin",
     "binary_crossentropy", "broadcast_to", "cast", "categorical_crossentropy", "ceil", "clip",
     "concatenate", "convert_to_numpy", "convert_to_tensor", "cos", "cumsum", "divide", "dot",

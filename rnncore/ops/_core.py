@@ -720,6 +720,10 @@ def eye(N, M=None, k=0, dtype=None):
 
 
 def arange(start, stop=None, step=1, dtype=None):
+    """NumPy's ``arange`` in Keras's dtypes: floatx when a bound is a float, else int32."""
+    if dtype is None:
+        floats = any(isinstance(v, float) for v in (start, stop, step))
+        dtype = floatx() if floats else np.int32
     return np.arange(start, stop, step, dtype=dtype)
 
 

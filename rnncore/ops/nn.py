@@ -2,9 +2,10 @@
 ``nn`` names."""
 from ._core import (elu, hard_sigmoid, leaky_relu, log_softmax, one_hot,  # noqa: F401
                     relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish)
+from ._more import gelu, log_sigmoid  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   sparse_categorical_crossentropy)
 
-__all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "hard_sigmoid",
+__all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "gelu", "log_sigmoid", "hard_sigmoid",
            "leaky_relu", "log_softmax", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu",
            "softmax", "softplus", "softsign", "sparse_categorical_crossentropy", "swish"]
