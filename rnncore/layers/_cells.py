@@ -100,18 +100,20 @@ class _Cell(Layer):
         return [np.zeros((batch_size, self.units), self.dtype) for _ in range(self._n_states)]
 
     # ---- one step ------------------------------------------------------------------------
-    def __call__(self, inputs, states=None, training=False):
+    def __call__(self, inputs, states=None, training=None):
         """One step: ``inputs`` (batch, features), ``states`` the cell's states (a list of
         arrays of shape (batch, units); None for zeros). Returns ``(output, new_states)`` as
         Keras's cells: ``new_states`` a list, or a bare array when a one-state cell was given
-        a bare array."""
+        a bare array. ``training`` None: True inside a training step's recorded call (as
+        Keras's call context gives it), False otherwise."""
         if _is_symbolic(inputs) or _is_symbolic(states):
             raise NotImplementedError(f"{type(self).__name__} {self.name!r}: calling a cell on "
                                       "symbolic tensors is not supported in rnncore; wrap it in "
                                       "RNN(cell) to run it over sequences")
         if _recorded.is_recorded([inputs, states]):  # a step inside a recorded custom call
-            return _recorded.cell_step(self, inputs, states, training)
-        return self.call(inputs, states, training=training)
+            return _recorded.cell_step(self, inputs, states,
+                                       True if training is None else bool(training))
+        return self.call(inputs, states, training=bool(training))
 
     def call(self, inputs, states=None, training=False):
         x = as_float_array(inputs, "inputs", self.dtype)
@@ -386,7 +388,7 @@ class StackedRNNCells(Layer):
     def get_initial_state(self, batch_size=None):
         return [c.get_initial_state(batch_size) for c in self.cells]
 
-    def __call__(self, inputs, states=None, training=False):
+    def __call__(self, inputs, states=None, training=None):
         """One step of every cell: ``states`` one entry per cell (as Keras: a list for
         LSTMCell, an array or a list of one for the others; None for zeros). Returns
         ``(output, new_states)``, one entry per cell."""
