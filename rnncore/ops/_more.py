@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from . import _core as o
+from ._common import _axes, _float, _grow, _in, _tuple
 from ._tape import make, value_of
 
 
@@ -28,7 +29,7 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     if mode != "constant":
         raise NotImplementedError(f"rnncore.ops.pad supports mode='constant' only; got "
                                   f"mode={mode!r}")
-    t, xv = o._in(x)
+    t, xv = _in(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (np.ndim(xv), 2))
     y = np.pad(xv, widths, constant_values=0 if constant_values is None else constant_values)
     inner = tuple(builtins.slice(int(b), y.shape[i] - int(a)) for i, (b, a) in enumerate(widths))
@@ -43,12 +44,12 @@ def slice(inputs, start_indices, shape):  # noqa: A001  (Keras's name)
 
 def prod(x, axis=None, keepdims=False, dtype=None):
     """The product over ``axis``; its gradient is exact where some entries are zero."""
-    t, xv = o._in(x)
+    t, xv = _in(x)
     xv = np.asarray(xv)
-    y = np.prod(xv, axis=o._tuple(axis), keepdims=keepdims)
+    y = np.prod(xv, axis=_tuple(axis), keepdims=keepdims)
 
     def vjp(g):
-        axes = o._axes(axis, xv.ndim)
+        axes = _axes(axis, xv.ndim)
         # the product of all the other entries: exclusive products from both sides
         moved = np.moveaxis(xv, axes, tuple(range(len(axes))))
         flat = moved.reshape((-1,) + moved.shape[len(axes):])
@@ -57,7 +58,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
                                         np.cumprod(np.flip(flat, 0), axis=0)[:-1]]), 0)
         others = np.moveaxis((before * after).reshape(moved.shape), tuple(range(len(axes))),
                              axes)
-        return (o._grow(g, xv.shape, axis, keepdims) * others,)
+        return (_grow(g, xv.shape, axis, keepdims) * others,)
     return make(y, (t,), vjp, "prod")
 
 
@@ -85,8 +86,8 @@ def erf(x):
     """The error function, element-wise."""
     from scipy.special import erf as _erf
 
-    t, xv = o._in(x)
-    xv = o._float(xv)
+    t, xv = _in(x)
+    xv = _float(xv)
     y = _erf(xv).astype(xv.dtype)
     return make(y, (t,), lambda g: (g * (2 / math.sqrt(math.pi)) * np.exp(-xv * xv),), "erf")
 
@@ -100,7 +101,7 @@ def gelu(x, approximate=True):
 
 
 def take_along_axis(x, indices, axis=None):
-    t, xv = o._in(x)
+    t, xv = _in(x)
     idx = np.asarray(value_of(indices)).astype(np.int64)
     if axis is None:
         xv, axis = np.ravel(xv), 0
