@@ -265,3 +265,19 @@ def test_subclassed_model_with_several_outputs_says_so():
             return [self.a(inputs), self.b(inputs)]
     with pytest.raises(NotImplementedError, match="call returned 2 outputs"):
         TwoHeads()(np.ones((2, 3)))
+
+
+def test_a_frozen_sub_layer_is_not_trained(rng):
+    model = TwoTower()
+    x = rng.integers(0, 20, size=(16, 6))
+    y = rng.integers(0, 2, size=(16, 1)).astype("float32")
+    model(x[:1])
+    model.lstm.trainable = False
+    model.block.dense.trainable = False
+    frozen = [w.numpy() for w in model.lstm.weights + model.block.dense.weights]
+    # the frozen LSTM (3) and Dense (2), and the Scale's non-trainable offset
+    assert len(model.trainable_weights) == len(model.weights) - 5 - 1
+    model.compile("adam", "binary_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    for before, w in zip(frozen, model.lstm.weights + model.block.dense.weights):
+        np.testing.assert_array_equal(w.numpy(), before)

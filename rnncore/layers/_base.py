@@ -176,19 +176,47 @@ class Layer:
 
     @property
     def weights(self):
+        if self._rnncore_call:  # Keras's order: own weights, then each sub-layer's
+            return self._all_variables()
         return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable(self):
+        # pickles made before this was a property hold it as "trainable"
+        return self.__dict__.get("_trainable", self.__dict__.get("trainable", True))
+
+    @trainable.setter
+    def trainable(self, value):
+        self.__dict__["_trainable"] = value
+        _WEIGHTS_EPOCH[0] += 1  # the cached weight lists of layers with call change
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return [v for v in self._all_variables() if v.trainable]
+        if not self._rnncore_call:
+            return [v for v in self._variables if v.trainable]
+        cached = self.__dict__.get("_trainable_cache")
+        if cached is not None and cached[0] == _WEIGHTS_EPOCH[0] and \
+                self._tracked_layers() is cached[1]:
+            return list(cached[2])
+        # a sub-layer set trainable=False keeps its weights out (rnncore's variables keep
+        # their own flag; the layer's decides)
+        allowed = {id(v) for v in self._variables if v.trainable}
+        layers = self._tracked_layers()
+        allowed.update(id(v) for layer in layers for v in layer.trainable_weights)
+        out = [v for v in self._all_variables() if id(v) in allowed]
+        self.__dict__["_trainable_cache"] = (_WEIGHTS_EPOCH[0], layers, out)
+        return list(out)
 
     @property
     def non_trainable_weights(self):
-        if self.trainable:
-            return [v for v in self._all_variables() if not v.trainable]
-        return self._all_variables()
+        if not self.trainable:
+            return self._all_variables()
+        if not self._rnncore_call:
+            return [v for v in self._variables if not v.trainable]
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self._all_variables() if id(v) not in trainable]
 
     def _all_variables(self):
         """The layer's own weights, trainable ones first, then (a layer with ``call``) those of
@@ -200,7 +228,7 @@ class Layer:
         # kept while no weight was made, no custom layer's attribute set and no layer's
         # `trainable` flipped anywhere (the trainer asks several times a batch)
         layers = self._tracked_layers()
-        key = (_WEIGHTS_EPOCH[0], len(layers), tuple(layer.trainable for layer in layers))
+        key = (_WEIGHTS_EPOCH[0], len(layers))
         cached = self.__dict__.get("_variables_cache")
         if cached is not None and cached[0] == key:
             return list(cached[1])
@@ -475,7 +503,7 @@ class Layer:
     # drops it, as a fresh layer has none, and the next forward makes it again.
     _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
                   "_yf", "_yb", "_input_shape", "_activity", "_record", "_tracked_cache",
-                  "_variables_cache")
+                  "_variables_cache", "_trainable_cache")
 
     def __getstate__(self):
         """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights

@@ -75,7 +75,7 @@ class Model(TrainStep, CallModel, Layer):
         if not self.trainable:
             return []
         if self._rnncore_call:
-            return [w for w in self._all_variables() if w.trainable]
+            return Layer.trainable_weights.fget(self)
         return [w for layer in self.layers for w in layer.trainable_weights]
 
     @property
@@ -83,7 +83,7 @@ class Model(TrainStep, CallModel, Layer):
         if not self.trainable:
             return self.weights
         if self._rnncore_call:
-            return [w for w in self._all_variables() if not w.trainable]
+            return Layer.non_trainable_weights.fget(self)
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     variables = weights
