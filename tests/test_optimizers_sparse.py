@@ -221,13 +221,20 @@ def test_sparse_rmsprop_is_keras_to_the_bit(keras, tf, kwargs, rows, n_ids, cols
     # time: the slices summed per row in order, w[i_k] -= lr * g_k / d one slice at a time.
     # More ids than rows (every row repeats) and fewer (most rows untouched); 72 columns and
     # 1100 ids: threads take blocks of columns (32 + 32 + 8 with three threads).
+    rnncore.set_num_threads(3)
+    request.addfinalizer(lambda: rnncore.set_num_threads(None))
+    _assert_sparse_steps_match_keras(keras, tf, optimizers.RMSprop(learning_rate=0.01, **kwargs),
+                                     keras.optimizers.RMSprop(learning_rate=0.01, **kwargs),
+                                     rows, n_ids, cols, dtype, rng)
+
+
+def _assert_sparse_steps_match_keras(keras, tf, opt, kopt, rows, n_ids, cols, dtype, rng):
+    """Four steps of `opt` and Keras's `kopt` on the same Embedding slices (int32 and int64
+    ids, most rows touched more than once or not at all): the same bits in the weights and in
+    every slot after each."""
     w0 = rng.normal(size=(rows, cols)).astype(dtype)
     ours = Variable(w0.copy(), name="embeddings", path="embedding/embeddings")
     theirs = keras.Variable(w0.copy(), name="embeddings", dtype=np.dtype(dtype).name)
-    opt = optimizers.RMSprop(learning_rate=0.01, **kwargs)
-    kopt = keras.optimizers.RMSprop(learning_rate=0.01, **kwargs)
-    rnncore.set_num_threads(3)
-    request.addfinalizer(lambda: rnncore.set_num_threads(None))
     for step in range(4):
         ids = rng.integers(0, rows * 4 // 5, size=n_ids).astype(np.int32 if step % 2 else np.int64)
         values = rng.normal(size=(n_ids, cols)).astype(dtype)
@@ -273,21 +280,9 @@ def test_scattering_sparse_steps_are_keras_to_the_bit(keras, tf, opt_name, rows,
     # into the rows the ids name. Summing the slices first, as rnncore once did, rounds
     # differently wherever an id repeats.
     name, kwargs = SCATTERING[opt_name]
-    w0 = rng.normal(size=(rows, cols)).astype(dtype)
-    ours = Variable(w0.copy(), name="embeddings", path="embedding/embeddings")
-    theirs = keras.Variable(w0.copy(), name="embeddings", dtype=np.dtype(dtype).name)
-    opt, kopt = getattr(optimizers, name)(**kwargs), getattr(keras.optimizers, name)(**kwargs)
-    for step in range(4):
-        ids = rng.integers(0, rows * 4 // 5, size=n_ids).astype(np.int32 if step % 2 else np.int64)
-        values = rng.normal(size=(n_ids, cols)).astype(dtype)
-        opt.apply_gradients([(IndexedSlices(ids, values, (rows, cols)), ours)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TF: "Converting sparse IndexedSlices to dense"
-            kopt.apply_gradients([(tf.IndexedSlices(tf.constant(values), tf.constant(ids),
-                                                    tf.constant([rows, cols])), theirs)])
-        np.testing.assert_array_equal(ours.value, theirs.numpy(), err_msg=f"step {step}")
-    for o, k in zip(opt.variables, kopt.variables):
-        np.testing.assert_array_equal(o, np.asarray(k))
+    _assert_sparse_steps_match_keras(keras, tf, getattr(optimizers, name)(**kwargs),
+                                     getattr(keras.optimizers, name)(**kwargs), rows, n_ids,
+                                     cols, dtype, rng)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
