@@ -146,7 +146,7 @@ def scaling_model(rate, alpha, bandwidth, slice_update=8e-9, ranks=(2, 8, 64, 51
                     rank gathers, and its optimizer updates, the slices of all ranks
     sparse_as_dense t_ar(dense + table), no extra optimizer work
     two tables      t_ar(dense + 2 tables): per row the sum of the slices and the sum of
-                    their squares, all that RMSprop and Adam read of them (exact; what
+                    their squares, all that RMSprop, Adam, Adagrad and SGD read of them (exact; what
                     DistributedOptimizer sends for them when the two tables are no bigger
                     than the gathered slices)
     efficiency      t_c / (t_c + t_comm)
@@ -182,7 +182,7 @@ def _print_model(rate, alpha, bandwidth, label):
     print(f"\nMODEL, not a measurement ({label}: latency {alpha * 1e6:.1f} us, bandwidth "
           f"{bandwidth / 1e9:.2f} GB/s; one process {rate:,.0f} samples/s). Efficiency at "
           f"batch 64 per rank; in brackets the smallest batch per rank reaching 80%:")
-    print("| ranks | exact: gathered slices | sparse_as_dense | exact: two tables (RMSprop, Adam) |")
+    print("| ranks | exact: gathered slices | sparse_as_dense | exact: two tables |")
     print("|---|---|---|---|")
     for row in scaling_model(rate, alpha, bandwidth):
         cells = [f"{row[k + '_at_64']:.0%} ({'none' if row[k] is None else row[k]})"

@@ -302,10 +302,12 @@ def test_scatters_numpy_fallback_agrees_with_the_compiled_one(dtype, rng):
 
 @pytest.mark.parametrize("name,options", [
     ("RMSprop", {}), ("RMSprop", {"centered": True}), ("RMSprop", {"momentum": 0.9}),
-    ("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {})],
-    ids=["rmsprop", "rmsprop-centered", "rmsprop-momentum", "adam", "adam-amsgrad", "adamw"])
+    ("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {}), ("Adagrad", {}), ("SGD", {}),
+    ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, "nesterov": True})],
+    ids=["rmsprop", "rmsprop-centered", "rmsprop-momentum", "adam", "adam-amsgrad", "adamw",
+         "adagrad", "sgd", "sgd-momentum", "sgd-nesterov"])
 def test_an_embedding_gradient_as_row_sums_gives_the_slices_result(name, options):
-    """rnncore.distributed hands RMSprop and Adam a small table's gradient as per-row sums of
+    """rnncore.distributed hands these optimizers a small table's gradient as per-row sums of
     the slices and of their squares (one fixed-size message for all ranks): the step must be
     the slices' step, up to the order of the sums."""
     from rnncore._indexed_slices import RowSums

@@ -5,18 +5,17 @@ What travels per step (``size()`` ranks, each with its own batch):
 - every dense gradient, flattened into ONE buffer per dtype (normally one, float32) and reduced
   with ONE ``Allreduce``: the seeds' models have ten to twenty small tensors, and one message
   each would cost ten to twenty network latencies a step;
-- every ``IndexedSlices`` gradient (an Embedding's) as its ``(ids, rows)``, the slices of all
+- other ``IndexedSlices`` gradients (an Embedding's) as their ``(ids, rows)``, the slices of all
   ranks gathered in rank order, never densified: a batch touches a few hundred rows of a
   table that may hold millions. Ids and rows go in two ``Allgatherv`` started together,
   straight into the arrays the optimizer receives (packing them into one message cost two
   copies of the gathered rows, which grow with the number of ranks, to save one latency).
   The number of slices each rank sends rides in the dense buffer, so the gathers need no
-  message of their own to learn it.
-
-- an RMSprop's or Adam's ``IndexedSlices`` whose table is small (two tables no bigger than the slices
-  of all ranks) as each row's sum of slices and sum of squared slices, two dense tables in
-  the same Allreduce: all their sparse steps read of the slices (``RowSums``), a fixed
-  size however many ranks.
+  message of their own to learn it;
+- the ``IndexedSlices`` of RMSprop, Adam, Adagrad or SGD when its table is small (two tables
+  no bigger than the slices of all ranks) as each row's sum of slices and sum of squared
+  slices, two dense tables in the same Allreduce: all their sparse steps read of the slices
+  (``RowSums``), a fixed size however many ranks.
 Averaging divides the summed dense buffer, and the gathered rows, by ``size()``. The gathered
 slices hold every rank's occurrences, so their dense sum is the average of the ranks' dense
 sums, and an optimizer that squares occurrences (RMSprop, Adam, Adagrad follow Keras's sparse
@@ -139,7 +138,7 @@ class _DistributedMixin:
 
     def _row_sums_pay(self, g, n):
         """Whether an IndexedSlices gradient goes as per-row sums: its optimizer takes them
-        (RMSprop, Adam), nothing between the exchange and the step needs the slices themselves
+        (not Nadam), nothing between the exchange and the step needs the slices themselves
         (clipping, loss scaling), and its two tables are no bigger than the slices of all
         ranks (seed 001's 500x16 table: 16,000 numbers against 2 x 6,400 x 16 gathered)."""
         if not getattr(self, "takes_row_sums", False) or self.loss_scale_factor is not None \

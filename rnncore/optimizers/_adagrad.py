@@ -35,6 +35,15 @@ class Adagrad(Optimizer):
         acc += np.square(g)
         w -= (lr * g) / np.sqrt(acc + w.dtype.type(self.epsilon))
 
+    # rnncore.distributed may hand Adagrad an Embedding's gradient as per-row sums: its
+    # sparse step reads each row's squares' sum (acc) and slices' sum (the move over the root)
+    takes_row_sums = True
+
+    def _row_sums_update_step(self, g, w, lr, i):
+        acc = self._accumulators[i]
+        acc += g.square_sums
+        w -= (lr * g.sums) / np.sqrt(acc + w.dtype.type(self.epsilon))
+
     def _sparse_update_step(self, g, w, lr, i):
         # The rows no id names are left as they are (acc + 0, w - 0): only the batch's rows
         # are touched. assign_add scatters the squared occurrences one by one into acc;

@@ -246,7 +246,8 @@ class Optimizer:
 
     # whether _row_sums_update_step takes an Embedding's gradient as per-row sums
     # (rnncore._indexed_slices.RowSums) with Keras's sparse step's result: only where that step
-    # needs no more of the slices than each row's sum and sum of squares (RMSprop, Adam)
+    # needs no more of the slices than each row's sum and sum of squares (RMSprop, Adam,
+    # Adagrad, SGD)
     takes_row_sums = False
 
     def _update_all(self, grads, variables, learning_rate):

@@ -43,6 +43,13 @@ class SGD(Optimizer):
         else:
             w += m
 
+    # rnncore.distributed may hand SGD an Embedding's gradient as per-row sums: its sparse
+    # step reads only each row's sum of slices (scattered, or into the momentum)
+    takes_row_sums = True
+
+    def _row_sums_update_step(self, g, w, lr, i):
+        self.update_step(g.sums, w, lr, i)
+
     def _sparse_update_step(self, g, w, lr, i):
         # multiply(slices, lr) stays sparse; assign_sub scatters it one slice at a time (here:
         # adds it negated), touching only the batch's rows; subtract(m * momentum, slices)
