@@ -192,7 +192,7 @@ def pgemm(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
     place. The larger of c's two dimensions is cut into near-equal blocks, each a gemm of its
     own (a block of rows of op(a) and c, or of columns of op(b) and c), so the threads never
     share output. The BLAS library itself should be single-threaded while this runs (see
-    ``rnncore.ops._blas_threads``), otherwise its own threads oversubscribe the cores.
+    ``rnncore.recurrent._blas_threads``), otherwise its own threads oversubscribe the cores.
     """
     cdef Py_ssize_t it = sizeof(floating)
     cdef int m = a.shape[1] if trans_a else a.shape[0]

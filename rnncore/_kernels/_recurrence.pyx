@@ -54,7 +54,7 @@ Threads (OpenMP when the build has it; SciPy's OpenBLAS is held at one thread by
   runs in batch blocks.
 
 Arrays are C-contiguous and time-major; ``floating`` is float32 or float64, one per call.
-The kernels trust their arguments: :mod:`rnncore.ops` checks them.
+The kernels trust their arguments: :mod:`rnncore.recurrent` checks them.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
