@@ -52,21 +52,25 @@ class RecurrentCache:
                  "unit_blocks", "workspace", "has_bias", "forward_number")
 
 
-def kernel_threads(n_threads, B, H, G):
+def kernel_threads(n_threads, T, B, H, G):
     """(threads, unit_blocks) for the kernel.
 
-    `n_threads` when given, else rnncore's thread count. Threads split the batch rows, each
-    running its rows through every step with no meeting between steps, unless one step's
-    product is big (the size at which ``R.gemm`` splits a product too): then they split the
+    `n_threads` when given; else rnncore's thread count, or one thread for a recurrence too
+    small to pay for a parallel region (fewer multiply-adds over the whole sequence than the
+    size at which ``R.gemm`` splits a product). Waking the pool and splitting the rows cost
+    more than they save there: on the 2-vCPU development machine (Zen 4, quiet) two threads
+    took the backward of LSTM(8) from 90 to 151 us, GRU(8)'s from 99 to 194 us and
+    SimpleRNN(8)'s forward from 71 to 131 us (T=100, B=64), and whole training batches of the
+    seeds' LSTM(8) and GRU(8) ran 18% and 30% slower than on one thread; from SimpleRNN(32)
+    (6.5M multiply-adds) on, two threads pay (LSTM(32) forward 1247 -> 938 us).
+
+    Threads split the batch rows, each running its rows through every step with no meeting
+    between steps, unless one step's product is big (that same size): then they split the
     hidden units, so that each packs only its share of U at every step, and meet once per step.
-    (Small LSTMs used to run on one thread: with the per-step product in OpenBLAS, two threads
-    made the seeds' LSTM(8) many times slower on a busy machine. The per-step products of few
-    units now run in rnncore's own loop, and two batch blocks take the seeds' forward from 416
-    to 334 us.)
     """
     step = B * H * G * H  # multiply-adds of one step's recurrent product
     if n_threads is None:
-        n_threads = R.num_threads(None)
+        n_threads = R.num_threads(None) if T * step >= R._PARALLEL_GEMM_MIN else 1
     return n_threads, n_threads > 1 and step >= R._PARALLEL_GEMM_MIN
 
 
@@ -131,6 +135,7 @@ def forward(cell, a, engine, activation, recurrent_activation, truncate_gradient
     c.act, c.ract = activation, recurrent_activation
     c.steps = R.window(truncate_gradient, T)
     xbias, rbias = cell.split_bias(a.bias, H, dtype)
+    c.n_threads, c.unit_blocks = kernel_threads(a.n_threads, T, B, H, G)
     dp = a.dropout_mask
     c.gate_input_mask = dp if dp is not None and dp.shape[0] == G > 1 else None
     c.input_mask = dp[0] if dp is not None and c.gate_input_mask is None else None
@@ -138,7 +143,7 @@ def forward(cell, a, engine, activation, recurrent_activation, truncate_gradient
                           keep_lookup=c.gate_input_mask is None)
     c.z = ws.get("z", (T, B, G * H), dtype)
     if c.gate_input_mask is None:
-        R.input_gemm(c.x_tm, kernel, xbias, c.z)
+        R.input_gemm(c.x_tm, kernel, xbias, c.z, awake=c.n_threads > 1)
     else:
         _input_gemm_per_gate(c.x_tm, kernel, xbias, c.gate_input_mask, c.z, ws)
     c.states = ws.get("states", (cell.n_states, T + 1, B, H), dtype)
@@ -151,7 +156,6 @@ def forward(cell, a, engine, activation, recurrent_activation, truncate_gradient
     M = c.rec_mask.shape[0]
     c.hm = ws.get("hm", (M, T, B, H), dtype) if M else R.empty(dtype, 4)
     c.step_mask = R.step_mask_time_major(a.mask, a.go_backwards, T, B)
-    c.n_threads, c.unit_blocks = kernel_threads(a.n_threads, B, H, G)
     c.engine.forward(cell.code, c.z, recurrent_kernel, rbias, c.states, c.aux, c.rec_mask, c.hm,
                      c.step_mask, ws.get("scratch", (B, G * H), dtype), c.act, c.ract,
                      c.n_threads, c.unit_blocks)
@@ -237,7 +241,8 @@ def backward(cell, cache, forward_name, d_output, d_states, d_states_name, need_
     daux_win = daux[t0:].reshape(c.steps * B, H) if cell.reset_after else None
     dU = _recurrent_kernel_grad(c, dz_win, daux_win, t0, B, H)
     if c.gate_input_mask is None:
-        dW, db, dx_tm = R.input_grads(c.x_tm, c.kernel, dz, c.steps, need_dx)
+        dW, db, dx_tm = R.input_grads(c.x_tm, c.kernel, dz, c.steps, need_dx,
+                                      awake=c.n_threads > 1)
         if need_dx and c.input_mask is not None:
             dx_tm *= c.input_mask
     else:

@@ -18,8 +18,13 @@ ENGINES = ("auto", "kernel", "numpy")
 
 _EMPTY = {}
 _PARALLEL_GEMM_MIN = 1 << 22  # multiply-adds
-# Plain products (x·W, dz·Wᵀ) split over the threads from a quarter of that: with the kernels'
-# threads already awake, 6400x16·16x32 then gains a third (LSTM(8) forward+backward 3%).
+# Plain products (x·W, dz·Wᵀ) split over the threads from a quarter of that while the pool is
+# awake (its threads run the layer's recurrence): 6400x16·16x32 then gains a third (LSTM(8)
+# forward+backward 3% on a machine where LSTM(8) ran threaded). A layer whose recurrence runs on
+# one thread (too small, ops._recurrence.kernel_threads) splits them from the full size only:
+# on the 2-vCPU development machine a 6400x32·32x16 split cost more in the pool's wake-up than
+# it saved (the seeds' LSTM(8) trained 13% faster without it), while 3xSimpleRNN(50), threaded,
+# trained 10% slower without the split of its first layer's 6400x10·10x50.
 _NN_PARALLEL_MIN = _PARALLEL_GEMM_MIN // 4
 _SKINNY_MAX = 128 * 128  # output size up to which Aᵀ·B goes to NumPy's BLAS
 
@@ -236,9 +241,10 @@ def step_mask_time_major(mask, go_backwards, T, B):
     return np.ascontiguousarray(m, dtype=np.uint8)
 
 
-def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None):
+def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None, awake=True):
     """``out = op(a)·op(b) + beta·out`` on C-contiguous 2-D arrays, through rnncore's BLAS shim,
-    split over the kernels' threads."""
+    split over the kernels' threads (``awake``: their pool runs the layer's recurrence too, so a
+    plain product splits from a smaller size)."""
     m = a.shape[1] if trans_a else a.shape[0]
     n = b.shape[0] if trans_b else b.shape[1]
     if out is None:
@@ -246,7 +252,7 @@ def gemm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0, n_threads=None)
     k = a.shape[0] if trans_a else a.shape[1]
     if n_threads is None:
         # A parallel region costs a wake-up and a barrier: worth it for big products only.
-        big = _PARALLEL_GEMM_MIN if trans_a else _NN_PARALLEL_MIN
+        big = _PARALLEL_GEMM_MIN if trans_a or not awake else _NN_PARALLEL_MIN
         n_threads = num_threads(None) if m * n * k >= big else 1
     if (trans_a and not trans_b and beta == 0 and n_threads == 1 and m * n <= _SKINNY_MAX
             and not _tn_small(a.dtype, m, n, k)):
@@ -278,7 +284,7 @@ def _tn_small(dtype, m, n, k):
     return dtype == np.float32 and tn_small_takes(m, n, k)
 
 
-def input_gemm(x_tm, kernel, bias, out):
+def input_gemm(x_tm, kernel, bias, out, awake=True):
     """out (T, B, N) = x_tm (T, B, F) · kernel (F, N) + bias — one gemm over all T·B rows, or over
     the table's rows for a lookup, whose rows out then gathers."""
     if isinstance(x_tm, _TimeMajorLookup):
@@ -287,7 +293,7 @@ def input_gemm(x_tm, kernel, bias, out):
         if projected is None:
             projected = np.empty((x_tm.table.shape[0], kernel.shape[1]), kernel.dtype)
             if bias is None or not _gemm_bias(x_tm.table, kernel, bias, projected):
-                gemm(x_tm.table, kernel, projected)
+                gemm(x_tm.table, kernel, projected, awake=awake)
                 if bias is not None:
                     projected += bias
             if cache is not None:
@@ -304,11 +310,12 @@ def input_gemm(x_tm, kernel, bias, out):
     if bias is not None:
         # rows of B·N: broadcasting the (N,) bias row by row is 2.5x slower for small N
         out.reshape(T, B * N)[...] = np.tile(bias, B)
-    gemm(x_tm.reshape(T * B, F), kernel, out2, beta=1.0 if bias is not None else 0.0)
+    gemm(x_tm.reshape(T * B, F), kernel, out2, beta=1.0 if bias is not None else 0.0,
+         awake=awake)
     return out
 
 
-def input_grads(x_tm, kernel, dz, steps, need_dx=True):
+def input_grads(x_tm, kernel, dz, steps, need_dx=True, awake=True):
     """Gradients of the hoisted gemm over the last `steps` steps of the window.
 
     Returns dW = X_winᵀ·dz_win, db = Σ dz_win, and dX (T, B, F) time-major, zero before the
@@ -316,7 +323,7 @@ def input_grads(x_tm, kernel, dz, steps, need_dx=True):
     window's ids only).
     """
     if isinstance(x_tm, _TimeMajorLookup):
-        return _lookup_input_grads(x_tm, kernel, dz, steps, need_dx)
+        return _lookup_input_grads(x_tm, kernel, dz, steps, need_dx, awake)
     T, B, F = x_tm.shape
     N = dz.shape[2]
     t0 = T - steps
@@ -328,11 +335,11 @@ def input_grads(x_tm, kernel, dz, steps, need_dx=True):
     dx = None
     if need_dx:
         dx = np.zeros((T, B, F), dtype=dz.dtype) if t0 else np.empty((T, B, F), dtype=dz.dtype)
-        gemm(dz_win, kernel, dx[t0:].reshape(steps * B, F), trans_b=True)
+        gemm(dz_win, kernel, dx[t0:].reshape(steps * B, F), trans_b=True, awake=awake)
     return dW, db, dx
 
 
-def _lookup_input_grads(x_tm, kernel, dz, steps, need_dx):
+def _lookup_input_grads(x_tm, kernel, dz, steps, need_dx, awake=True):
     """:func:`input_grads` for a lookup: each id's dz rows summed into S (table rows x N), then
     dW = tableᵀ·S and db = Σ S; the input gradient keeps one slice per id occurrence, which
     Keras's optimizers need (an Embedding's gradient is a tf.IndexedSlices)."""
@@ -347,7 +354,7 @@ def _lookup_input_grads(x_tm, kernel, dz, steps, need_dx):
     db = summed.sum(axis=0)
     dx = None
     if need_dx:
-        dx = IndexedSlices(ids, gemm(dz_win, kernel, trans_b=True), table.shape)
+        dx = IndexedSlices(ids, gemm(dz_win, kernel, trans_b=True, awake=awake), table.shape)
     return dW, db, dx
 
 
