@@ -24,6 +24,19 @@ def _sizes(state_size):
     return [int(s) for s in sizes]
 
 
+def rnn_config(layer, config):
+    """Keras's ``RNN`` entries of `layer`'s config (an RNN over built-in cells, or over custom
+    ones), added to its Layer `config`."""
+    from ._registry import serialize
+
+    config.update({"return_sequences": layer.return_sequences,
+                   "return_state": layer.return_state, "go_backwards": layer.go_backwards,
+                   "stateful": layer.stateful, "unroll": layer.unroll,
+                   "zero_output_for_mask": layer.zero_output_for_mask,
+                   "cell": serialize(layer.cell)})
+    return config
+
+
 class CellRNN(Layer):
     """Keras's ``RNN(cell)`` over a user-defined cell (made by ``RNN`` for such a cell).
 
@@ -115,15 +128,7 @@ class CellRNN(Layer):
         return [y, *states] if self.return_state else y
 
     def get_config(self):
-        from ._registry import serialize
-
-        config = super().get_config()
-        config.update({"return_sequences": self.return_sequences,
-                       "return_state": self.return_state, "go_backwards": self.go_backwards,
-                       "stateful": self.stateful, "unroll": self.unroll,
-                       "zero_output_for_mask": self.zero_output_for_mask,
-                       "cell": serialize(self.cell)})
-        return config
+        return rnn_config(self, super().get_config())
 
 
 class _CellStack(Layer):

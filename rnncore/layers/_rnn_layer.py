@@ -10,7 +10,7 @@ import numpy as np
 
 from ..recurrent import _checks
 from ._base import Layer
-from ._cell_rnn import CellRNN, is_custom_cell, stack_of_custom_cells
+from ._cell_rnn import CellRNN, is_custom_cell, rnn_config, stack_of_custom_cells
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
 from ._rnn import check_sequence_input, check_state_arrays
 
@@ -329,15 +329,7 @@ class RNN(Layer):
 
     # ---- configuration -------------------------------------------------------------------
     def get_config(self):
-        from ._registry import serialize
-
-        config = super().get_config()
-        config.update({"return_sequences": self.return_sequences,
-                       "return_state": self.return_state, "go_backwards": self.go_backwards,
-                       "stateful": self.stateful, "unroll": self.unroll,
-                       "zero_output_for_mask": self.zero_output_for_mask,
-                       "cell": serialize(self.cell)})
-        return config
+        return rnn_config(self, super().get_config())
 
     @classmethod
     def from_config(cls, config):
