@@ -44,11 +44,16 @@ class RMSprop(Optimizer):
         self._row_scratch_by_index = {}
 
     def update_step(self, g, w, lr, i):
+        self._step(g, np.square(g), w, lr, i)
+
+    def _step(self, g, squares, w, lr, i):
+        """The dense step, from the gradient and its squares (a RowSums gives both as per-row
+        sums of its slices)."""
         dt = w.dtype.type
         rho, one_minus_rho, eps = dt(self.rho), dt(1 - self.rho), dt(self.epsilon)
         v = self._velocities[i]
         np.multiply(v, rho, out=v)
-        v += one_minus_rho * np.square(g)
+        v += one_minus_rho * squares
         if self.centered:
             a = self._average_gradients[i]
             np.multiply(a, rho, out=a)
@@ -106,27 +111,8 @@ class RMSprop(Optimizer):
         # Keras's sparse step on a RowSums (rnncore._indexed_slices): the table's slots decay
         # once, each row gains (1 - rho) times its slices' squares and moves by its slices'
         # sum over the root; rows the batch did not touch have zero sums and only decay. The
-        # same operations as the slices', on each row's totals (equal up to their order).
-        dt = w.dtype.type
-        rho, one_minus_rho, eps = dt(self.rho), dt(1 - self.rho), dt(self.epsilon)
-        v = self._velocities[i]
-        np.multiply(v, rho, out=v)
-        v += one_minus_rho * g.square_sums
-        if self.centered:
-            a = self._average_gradients[i]
-            np.multiply(a, rho, out=a)
-            a += one_minus_rho * g.sums
-            denominator = v - np.square(a) + eps
-        else:
-            denominator = v + eps
-        increment = (lr * g.sums) / np.sqrt(denominator)
-        if self.momentum > 0:
-            m = self._momentums[i]
-            np.multiply(m, dt(self.momentum), out=m)
-            m += increment
-            w -= m
-        else:
-            w -= increment
+        # dense step's operations on each row's totals (equal up to their order).
+        self._step(g.sums, g.square_sums, w, lr, i)
 
     def _row_scratch(self, i, rows, n, cols, dtype):
         # Per variable: the row-to-slot map (all -1 between steps) and room for n rows of sums.
