@@ -21,7 +21,7 @@ from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from . import _recorded
+from . import _auto_config, _recorded
 
 _NAME_COUNTS = {}
 
@@ -101,6 +101,14 @@ class Layer:
             cls._rnncore_call = cls.__dict__["call"]
             if "__setattr__" not in cls.__dict__:
                 cls.__setattr__ = _tracking_setattr
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        if not cls.__module__.startswith("rnncore."):
+            # a user's class: its __init__ arguments are its config unless it writes
+            # get_config (Keras's automatic config, see _auto_config)
+            instance.__dict__["_auto_config"] = _auto_config.capture(cls, args, kwargs)
+        return instance
 
     _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
                     "batch_size", "input_dim", "input_length", "autocast", "dynamic",
@@ -491,6 +499,8 @@ class Layer:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
+        if "_auto_config" in self.__dict__ and type(self).get_config is Layer.get_config:
+            return _auto_config.apply(self, config, self.__dict__["_auto_config"])
         return config
 
     @classmethod

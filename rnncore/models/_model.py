@@ -46,10 +46,11 @@ class Model(TrainStep, CallModel, Layer):
             from ._functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)  # (a user's class keeps its arguments)
 
-    def __init__(self, name=None, trainable=True):
-        Layer.__init__(self, name=name, trainable=trainable)
+    def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
+        # (dtype and Layer's other keywords: a subclass's config gives them back to it)
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
         self.optimizer = None
         self.loss = None
         self.compiled = False
