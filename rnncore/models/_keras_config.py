@@ -175,10 +175,26 @@ def model_config(model):
                "config": _decorate(config), "registered_name": "Functional",
                "build_config": {"input_shape": None}}
     else:
-        raise ValueError(f"Model {model.name!r} is a subclassed {type(model).__name__}: "
-                         "Keras's file formats hold Sequential and functional models only; "
-                         "save its weights with save_weights instead")
+        out = subclassed_config(model, config)
     return out
+
+
+def subclassed_config(model, config):
+    """A subclassed model as Keras writes one: its class by module and registered name, its
+    ``get_config()`` (Keras's automatic one where the class writes none), and the input shape
+    it was built for, which loading builds it with before the weights are read."""
+    from ..layers._registry import user_class_keys
+
+    keys = user_class_keys(type(model))
+    entry = {"module": keys["module"], "class_name": type(model).__name__,
+             "config": _decorate(config), "registered_name": keys["registered_name"]}
+    shape = getattr(model, "_build_shape", None)
+    if isinstance(shape, list):
+        shape = [list(s) for s in shape]
+    elif shape is not None:
+        shape = list(shape)
+    entry["build_config"] = {"input_shape": shape}
+    return entry
 
 
 def compile_settings(model):

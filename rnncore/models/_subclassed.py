@@ -62,6 +62,7 @@ class CallModel:
             isinstance(s, (list, tuple)) for s in input_shape)
         shapes = input_shape if several else [input_shape]
         zeros = [np.zeros([1 if d is None else int(d) for d in s], self.dtype) for s in shapes]
+        self._build_shape = input_shape  # what a saved file's build_config holds
         self._call_n_inputs = len(zeros) if several else 1
         self.built = True
         self._forward(zeros if several else zeros[0], training=False)
