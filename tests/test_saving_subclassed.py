@@ -311,3 +311,22 @@ def test_a_config_missing_an_argument_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"h\.keras.*Head'> could not be rebuilt from its "
                                          r"config.*must return every argument __init__ takes"):
         rnncore.models.load_model(tmp_path / "h.keras", custom_objects={"Head": Head})
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_rnn_over_a_custom_cell_round_trips(request, tmp_path, direction):
+    # RNN(cell) over a user's cell is written as Keras's RNN, its weights under rnn/cell
+    from _custom_programs import PROGRAMS, _minimal_gru_cell
+
+    source, target = [rnncore if name == "rnncore" else request.getfixturevalue("keras")
+                      for name in direction.split("-to-")]
+    model, x, y, loss = PROGRAMS["minimal_gru_cell"](source, source.ops)
+    model.compile(source.optimizers.Adam(1e-2), loss)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.save(tmp_path / "c.keras")
+    assert [e["class_name"] for e in _config(tmp_path / "c.keras")["config"]["layers"]] == \
+        ["InputLayer", "RNN", "Dense"]
+    loaded = target.models.load_model(tmp_path / "c.keras", custom_objects={
+        "MinimalGRUCell": _minimal_gru_cell(target, target.ops)})
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                               np.asarray(model.predict(x, verbose=0)), atol=1e-5)

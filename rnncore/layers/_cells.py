@@ -429,6 +429,10 @@ def deserialize_cell(config):
         raise ValueError(f"cell config must be a dict with 'class_name', got {config!r}")
     name = config["class_name"]
     cls = {**_BUILTIN, "StackedRNNCells": StackedRNNCells}.get(name)
+    if cls is None:  # a user's cell class, given to load_model or registered
+        from ._registry import custom_classes
+
+        cls = custom_classes().get(name)
     if cls is None:
         raise ValueError(f"unknown RNN cell class {name!r}; rnncore can rebuild "
                          f"{sorted(_BUILTIN) + ['StackedRNNCells']}")

@@ -31,6 +31,18 @@ def _classes():
             if isinstance(getattr(layers, n), type)}
 
 
+# rnncore's classes that stand in for a Keras class under another name: ``RNN`` over a user's
+# cell makes a ``CellRNN``
+_KERAS_NAMES = {"CellRNN": "RNN"}
+
+
+def keras_class_name(cls):
+    """The name Keras knows `cls` by (in a config, and in a weights file's paths)."""
+    if cls.__module__.startswith("rnncore."):
+        return _KERAS_NAMES.get(cls.__name__, cls.__name__)
+    return cls.__name__
+
+
 def user_class_keys(cls):
     """How Keras names a user's class in a config: its ``module`` (None for ``__main__``) and
     the name it is registered under (its class name if it is not); {} for rnncore's own."""
@@ -44,7 +56,7 @@ def user_class_keys(cls):
 
 def serialize(layer):
     keys = user_class_keys(type(layer))
-    out = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    out = {"class_name": keras_class_name(type(layer)), "config": layer.get_config()}
     return {"module": keys["module"], **out, "registered_name": keys["registered_name"]} \
         if keys else out
 

@@ -129,6 +129,8 @@ def entries(model):
 
 
 def _walk(model, visit_one):
+    from ..layers._registry import keras_class_name
+
     seen, alive = set(), []
 
     def visit(obj, path):
@@ -144,7 +146,7 @@ def _walk(model, visit_one):
                 for item in child:
                     if not hasattr(item, "weights"):
                         continue
-                    key = snake_case(type(item).__name__)
+                    key = snake_case(keras_class_name(type(item)))
                     if key in used:
                         used[key] += 1
                         key = f"{key}_{used[key]}"
