@@ -86,11 +86,12 @@ def check_safe(config, where, safe_mode=True):
     """Refuse a config that would need code to run or names a class rnncore does not have.
 
     A ``Lambda`` (marshalled Python bytecode), Keras's serialized functions (``__lambda__``,
-    ``function`` with a non-Keras module) and classes registered by user code
-    (``registered_name`` such as ``"my_package>MyLayer"``, a ``module`` outside Keras) are
-    refused with a ValueError naming the layer, whatever ``safe_mode`` says: rnncore never
-    runs code stored in a file. Classes the caller passes as ``custom_objects`` (inside
-    ``custom_object_scope``) are the program's own code and are accepted by name, as in Keras.
+    ``function`` with a non-Keras module) and user classes (``registered_name`` such as
+    ``"my_package>MyLayer"``, a ``module`` outside Keras) are refused with a ValueError naming
+    the layer, whatever ``safe_mode`` says: rnncore never runs code stored in a file. Classes
+    of the running program -- passed as ``custom_objects`` or registered with
+    ``register_keras_serializable``, put in ``custom_object_scope`` by :func:`user_classes` --
+    are accepted by name, as in Keras.
     """
     from ..layers._registry import custom_classes
 
