@@ -112,11 +112,16 @@ def _own_variables(obj, children):
     return [v for v in mine if v.trainable] + [v for v in mine if not v.trainable]
 
 
+def objects(model):
+    """``[(path, object)]`` for every saveable object of `model`, in Keras's walk order."""
+    found = []
+    _walk(model, lambda obj, where: found.append((where, obj)))
+    return found
+
+
 def object_at(model, path):
     """The object whose ``vars`` group sits at `path` (as :func:`entries` names it)."""
-    found = {}
-    _walk(model, lambda obj, where: found.setdefault(where, obj))
-    return found.get(path)
+    return dict(objects(model)).get(path)
 
 
 def entries(model):
