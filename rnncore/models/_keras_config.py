@@ -5,9 +5,10 @@ rnncore's ``get_config`` already uses Keras's keys; this adds what Keras's
 ``deserialize_keras_object`` reads (``module``, ``registered_name``, ``build_config``,
 ``compile_config``), writes a Sequential's input as an InputLayer entry, a functional model's
 calls as Keras 3's ``__keras_tensor__`` arguments, a model used as a layer in the same form and
-a subclassed model as its class, ``get_config()`` and build input shape, and leaves out rnncore's own options where they hold their defaults (a non-default
-``truncate_gradient`` stays: Keras then refuses the file by naming it, which is better than
-silently training another model).
+a subclassed model as its class, ``get_config()`` and build input shape, and leaves out
+rnncore's own options where they hold their defaults (a non-default ``truncate_gradient``
+stays: Keras then refuses the file by naming it, which is better than silently training
+another model).
 """
 import copy
 
