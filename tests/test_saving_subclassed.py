@@ -108,9 +108,9 @@ def test_a_subclassed_model_round_trips_and_trains_on(request, rng, tmp_path, di
                                np.asarray(model.predict(x, verbose=0)), atol=1e-5)
     # compiled as saved, the optimizer's state restored: training goes on as in the source
     assert int(np.asarray(loaded.optimizer.iterations)) == 2
-    theirs = [float(np.asarray(model.train_on_batch(x, y))[0]) for _ in range(3)]
-    mine = [float(np.asarray(loaded.train_on_batch(x, y))[0]) for _ in range(3)]
-    np.testing.assert_allclose(mine, theirs, rtol=1e-4)
+    saved = [float(np.asarray(model.train_on_batch(x, y))[0]) for _ in range(3)]
+    reloaded = [float(np.asarray(loaded.train_on_batch(x, y))[0]) for _ in range(3)]
+    np.testing.assert_allclose(reloaded, saved, rtol=1e-4)
 
 
 @pytest.mark.parametrize("target", ["rnncore", "keras"])
@@ -200,9 +200,9 @@ def test_registered_custom_layers_round_trip(request, rng, tmp_path, direction, 
     loaded = target.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
                                np.asarray(model.predict(x, verbose=0)), atol=1e-5)
-    theirs = [float(np.asarray(model.train_on_batch(x, y))) for _ in range(2)]
-    mine = [float(np.asarray(loaded.train_on_batch(x, y))) for _ in range(2)]
-    np.testing.assert_allclose(mine, theirs, rtol=1e-4)
+    saved = [float(np.asarray(model.train_on_batch(x, y))) for _ in range(2)]
+    reloaded = [float(np.asarray(loaded.train_on_batch(x, y))) for _ in range(2)]
+    np.testing.assert_allclose(reloaded, saved, rtol=1e-4)
 
 
 # ---- errors -----------------------------------------------------------------------------------
