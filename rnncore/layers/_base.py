@@ -12,11 +12,11 @@ protocol, which the trainer calls with already-validated arrays:
     layer fed straight by its data; the layer may then return None for those inputs (the
     recurrent layers skip the product that gives it).
 """
-import re
 
 import numpy as np
 
 from .. import _config
+from .._naming import snake_case
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
@@ -26,9 +26,7 @@ from . import _auto_config, _recorded
 _NAME_COUNTS = {}
 
 
-def _snake(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+_snake = snake_case
 
 
 def unique_name(base):

@@ -19,15 +19,7 @@ A Bidirectional holds ``forward_layer`` and ``backward_layer``, a TimeDistribute
 ``layer``, an RNN its ``cell``, a model used as a layer its own ``layers``. A Sequential's
 layers leave out its InputLayer; a functional model's include theirs.
 """
-import re
-
-
-def snake_case(name):
-    """Keras's ``naming.to_snake_case`` (``GlobalAveragePooling1D`` ->
-    ``global_average_pooling1d``, ``PReLU`` -> ``p_re_lu``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+from .._naming import snake_case  # noqa: F401  (the paths' rule, used by the savers)
 
 
 def _is_model(obj):
