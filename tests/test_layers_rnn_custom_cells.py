@@ -449,3 +449,85 @@ def test_stateful_rnn_fed_in_chunks_equals_one_pass(rng):
 def test_not_stateful_has_no_states_to_reset():
     with pytest.raises(AttributeError, match="not stateful"):
         rnncore.layers.RNN(_minimal(rnncore)).reset_states()
+
+
+# ---- Bidirectional ---------------------------------------------------------------------------
+def _bidirectional_pair(keras, rng, name, input_dim, merge_mode="concat", **kw):
+    make = CELLS[name]
+    theirs = keras.layers.Bidirectional(keras.layers.RNN(make(keras, "float64"), dtype="float64",
+                                                         **kw), merge_mode=merge_mode,
+                                        dtype="float64")
+    theirs.build((None, None, input_dim))
+    theirs.set_weights([rng.standard_normal(w.shape) * 0.5 for w in theirs.get_weights()])
+    ours = rnncore.layers.Bidirectional(rnncore.layers.RNN(make(rnncore, "float64"),
+                                                           dtype="float64", **kw),
+                                        merge_mode=merge_mode, dtype="float64")
+    ours.build((None, None, input_dim))
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name,merge_mode,options", [
+    ("minimal", "concat", dict(return_sequences=True)),
+    ("two-states", "sum", dict()),
+    ("stacked-mixed", None, dict(return_sequences=True, return_state=True)),
+    ("nested", "ave", dict(return_state=True)),
+])
+def test_bidirectional_matches_keras(keras, tf, rng, name, merge_mode, options):
+    ours, theirs = _bidirectional_pair(keras, rng, name, 4, merge_mode, **options)
+    x = rng.standard_normal((3, 6, 4))
+    mask = _mask(rng, 3, 6)
+    out = ours(x, mask=mask, training=True)
+    outs = _flat(out)
+    d = [rng.standard_normal(o.shape) for o in outs]
+    d_x = ours.backward(d if len(d) > 1 else d[0])
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        k_out = theirs(xt, mask=tf.constant(mask), training=True)
+        loss = tf.add_n([tf.reduce_sum(o * w) for o, w in zip(_flat(k_out), d)])
+    k_grads = tape.gradient(loss, list(theirs.trainable_weights) + [xt])
+    assert _structure(out) == _structure(k_out)
+    for a, b in zip(outs, _flat(k_out)):
+        np.testing.assert_allclose(a, b.numpy(), rtol=0, atol=OUT_ATOL)
+    for a, b in zip([v.grad for v in ours.trainable_weights] + [d_x], k_grads):
+        b = np.zeros_like(a) if b is None else b.numpy()
+        assert np.abs(a - b).max() <= GRAD_RTOL * max(np.abs(b).max(), 1e-6)
+
+
+def test_bidirectional_in_a_model_trains_and_round_trips_as_keras(keras, rng, tmp_path):
+    def build(lib):
+        return lib.Sequential([lib.Input((6, 3)),
+                               lib.layers.Bidirectional(lib.layers.RNN(
+                                   CELLS["stacked-mixed"](lib), return_sequences=True)),
+                               lib.layers.Bidirectional(lib.layers.RNN(CELLS["minimal"](lib))),
+                               lib.layers.Dense(1)])
+    x = rng.standard_normal((16, 6, 3)).astype("float32")
+    mine, theirs = _train_both(keras, build, x, rng.standard_normal((16, 1)).astype("float32"))
+    config, k_config = mine.layers[0].get_config(), theirs.layers[0].get_config()
+    assert set(config) == set(k_config)
+    assert config["layer"]["class_name"] == "RNN"
+    path = str(tmp_path / "bidirectional.keras")
+    mine.save(path)
+    classes = {c.__name__: c for c in _cells(rnncore)}
+    loaded = rnncore.models.load_model(path, custom_objects=classes)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), mine.predict(x, verbose=0),
+                               atol=1e-6)
+
+
+def test_model_save_load_round_trip(rng, tmp_path):
+    model = rnncore.Sequential([rnncore.Input((6, 3)),
+                                rnncore.layers.RNN(_stacked_custom(rnncore),
+                                                   return_sequences=True),
+                                rnncore.layers.RNN(_list_mixed(rnncore)),
+                                rnncore.layers.Dense(1)])
+    x = rng.standard_normal((4, 6, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / "cells.keras")
+    model.save(path)
+    classes = {c.__name__: c for c in _cells(rnncore)}
+    loaded = rnncore.models.load_model(path, custom_objects=classes)
+    assert [type(c).__name__ for c in loaded.layers[0].cell.cells] == \
+        ["TwoStates", "Nested", "Minimal"]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), expected)

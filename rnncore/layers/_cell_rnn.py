@@ -62,7 +62,53 @@ def rnn_config(layer, config):
     return config
 
 
-class CellRNN(Layer):
+class StatesFlatInGraphs(Layer):
+    """A recorded-call layer whose outputs are an output and states that may nest (Keras's
+    structure): ``call`` returns them flat, one per output of a functional graph's node
+    (which also takes the initial states flat after the sequence); a caller gets them nested
+    by ``_nest``. A subclass defines ``_nest(flat, initial_state)`` and, for the flat
+    states coming in, reads the nesting the caller gave in ``self._given`` (None: its own
+    default)."""
+
+    _rnncore_call = True
+    _given = None
+
+    def _nest(self, flat, initial_state):
+        raise NotImplementedError
+
+    def __call__(self, inputs, *args, **kwargs):
+        given = kwargs.get("initial_state")
+        if given is not None and not _is_symbolic([inputs, given]) and \
+                not _recorded.is_recorded([inputs, given]):
+            # on arrays the states join the inputs, so that backward returns their gradients
+            kwargs = dict(kwargs, initial_state=None)
+            inputs = [inputs, *_flat(given)]
+        self._given = None if given is None else _zip_map(lambda *_: None, given, given)
+        try:
+            out = super().__call__(inputs, *args, **kwargs)
+        finally:
+            self._given = None
+        if not isinstance(out, list) or isinstance(out[0], SymbolicTensor):
+            return out
+        return self._nest(out, given)
+
+    def _symbolic_call(self, inputs, initial_state=None, **kwargs):
+        if isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1:
+            inputs, initial_state = inputs[0], list(inputs[1:])  # [sequence, *states]
+        states = [] if initial_state is None else _flat(initial_state)
+        self.check_input_shape(inputs.shape)
+        self._maybe_build(inputs.shape)
+        shapes = _flat_shapes(self.compute_output_shape(inputs.shape))
+        index = len(self._inbound_nodes)
+        outputs = [SymbolicTensor(s, self.dtype, self, index, i, name=self.name)
+                   for i, s in enumerate(shapes)]
+        outputs = outputs if len(outputs) > 1 else outputs[0]
+        self._inbound_nodes.append(Node(self, [inputs, *states] if states else inputs,
+                                        outputs, kwargs))
+        return self._nest(outputs, initial_state) if isinstance(outputs, list) else outputs
+
+
+class CellRNN(StatesFlatInGraphs):
     """Keras's ``RNN(cell)`` over a user-defined cell, or a StackedRNNCells (or list) with one
     among its cells (made by ``RNN`` for such a cell).
 
@@ -77,9 +123,8 @@ class CellRNN(Layer):
     the final states follow the output in that structure.
     """
 
-    # the layer's own call, recorded as a custom layer's is
-    _rnncore_call = True
     input_ndim = 3
+    _keras_class_name = "RNN"
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
@@ -195,50 +240,11 @@ class CellRNN(Layer):
     reset_state = reset_states
 
     # ---- calling -------------------------------------------------------------------------
-    def _symbolic_call(self, inputs, initial_state=None, **kwargs):
-        # the graph's node takes [sequence, *states] and gives one output per state, flat;
-        # the caller gets the states in Keras's nesting
-        if isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1:
-            inputs, initial_state = inputs[0], list(inputs[1:])
-        states = [] if initial_state is None else _flat(initial_state)
-        node_inputs = [inputs, *states] if states else inputs
-        self._maybe_build(inputs.shape)
-        shape = self.compute_output_shape(inputs.shape)
-        shapes = [shape[0]] + _flat_shapes(shape[1:]) if self.return_state else [shape]
-        index = len(self._inbound_nodes)
-        outputs = [SymbolicTensor(s, self.dtype, self, index, i, name=self.name)
-                   for i, s in enumerate(shapes)]
-        if not self.return_state:
-            outputs = outputs[0]
-        self._inbound_nodes.append(Node(self, node_inputs, outputs, kwargs))
-        if not self.return_state:
-            return outputs
-        return [outputs[0], *_like(self._structure(initial_state), outputs[1:])]
-
-    def __call__(self, inputs, *args, **kwargs):
-        # call() gives the states flat, one per output of a graph's node; a caller gets them
-        # in Keras's nesting (the symbolic call nests its own)
-        given = kwargs.get("initial_state")
-        self._nesting = None if given is None else self._structure(given)
-        if given is not None and not _is_symbolic([inputs, given]) and \
-                not _recorded.is_recorded([inputs, given]):
-            # on arrays the states join the inputs, so that backward returns their gradients
-            kwargs = dict(kwargs, initial_state=None)
-            inputs = [inputs, *_flat(given)]
-        try:
-            out = super().__call__(inputs, *args, **kwargs)
-        finally:
-            self._nesting = None
-        if not self.return_state or isinstance(out[0], SymbolicTensor):
-            return out
-        return [out[0], *_like(self._structure(given), out[1:])]
-
     def call(self, inputs, training=None, mask=None, initial_state=None):
         if isinstance(inputs, (list, tuple)):
             # a functional graph's [sequence, *states], the states flat
             inputs, flat = inputs[0], list(inputs[1:])
-            nesting = getattr(self, "_nesting", None) or self._structure()
-            initial_state = _like(nesting, flat) if flat else None
+            initial_state = _like(self._given or self._structure(), flat) if flat else None
         batch, steps = ops.shape(inputs)[:2]
         states = self._initial_states(batch, initial_state)
         keep = None if mask is None else np.asarray(value_of(mask)).astype(bool)
@@ -263,6 +269,11 @@ class CellRNN(Layer):
         y = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [y, *_flat(states)] if self.return_state else y
 
+    def _nest(self, flat, initial_state):
+        if not self.return_state:
+            return flat
+        return [flat[0], *_like(self._structure(initial_state), flat[1:])]
+
     def get_config(self):
         return rnn_config(self, super().get_config())
 
@@ -274,12 +285,11 @@ class CellRNN(Layer):
         return cls(deserialize_cell(config.pop("cell")), **config)
 
 
-def _flat_shapes(shapes):
-    """Nested lists of shape tuples as a flat list of the tuples."""
-    out = []
-    for s in shapes:
-        out.extend(_flat_shapes(s) if isinstance(s, list) else [s])
-    return out
+def _flat_shapes(shape):
+    """A shape tuple, or nested lists of them, as a flat list of the tuples."""
+    if isinstance(shape, tuple):
+        return [shape]
+    return [t for s in shape for t in _flat_shapes(s)]
 
 
 def takes_custom_path(cell):

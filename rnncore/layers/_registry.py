@@ -32,7 +32,9 @@ def _classes():
 
 
 def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    # a class standing in for a Keras one (RNN over a user-defined cell) writes Keras's name
+    name = getattr(type(layer), "_keras_class_name", None) or type(layer).__name__
+    return {"class_name": name, "config": layer.get_config()}
 
 
 def deserialize(config):

@@ -94,7 +94,8 @@ def _rows(model, connected=False):
     out = []
     for layer, shape, nodes in rows:
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+        kind = getattr(type(layer), "_keras_class_name", None) or type(layer).__name__
+        row = (f"{layer.name} ({kind})", shape, params)
         out.append(row + (_connections(layer, nodes),) if connected else row)
     return out
 
