@@ -304,7 +304,10 @@ def test_config_round_trip_as_keras(keras, rng, name):
 def _train_both(keras, build, x, y, steps=5, optimizer="Adam"):
     """Build the same model in both libraries (`build(lib)`), equal weights, five training
     steps: the same losses; then the same predictions."""
-    theirs, mine = build(keras), build(rnncore)
+    return _train_built(keras, build(keras), build(rnncore), x, y, steps, optimizer)
+
+
+def _train_built(keras, theirs, mine, x, y, steps=5, optimizer="Adam"):
     assert [w.shape for w in mine.get_weights()] == [w.shape for w in theirs.get_weights()]
     mine.set_weights(theirs.get_weights())
     theirs.compile(getattr(keras.optimizers, optimizer)(0.01), "mse")
@@ -531,3 +534,34 @@ def test_model_save_load_round_trip(rng, tmp_path):
     assert [type(c).__name__ for c in loaded.layers[0].cell.cells] == \
         ["TwoStates", "Nested", "Minimal"]
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), expected)
+
+
+def test_subclassed_encoder_decoder_over_custom_cells_trains_as_keras(keras, rng):
+    """A subclassed model: the final states of an RNN over stacked cells (return_state,
+    Keras's nesting) start a decoder RNN over a custom cell of two states."""
+    def build(lib):
+        Minimal, TwoStates, _, _ = _cells(lib)
+
+        class EncoderDecoder(lib.Model):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.encoder = lib.layers.RNN([lib.layers.LSTMCell(4), TwoStates(3, 2, 4)],
+                                              return_state=True)
+                self.decoder = lib.layers.RNN(TwoStates(3, 2, 2), return_sequences=True,
+                                              go_backwards=True)
+                self.head = lib.layers.Dense(1)
+
+            def call(self, inputs):
+                source, target = inputs
+                _, (h, c), states = self.encoder(source)
+                return self.head(self.decoder(target, initial_state=states))
+
+        return EncoderDecoder()
+
+    source = rng.standard_normal((16, 5, 3)).astype("float32")
+    target = rng.standard_normal((16, 4, 2)).astype("float32")
+    y = rng.standard_normal((16, 4, 1)).astype("float32")
+    theirs, mine = build(keras), build(rnncore)
+    for model in (theirs, mine):
+        model([source[:2], target[:2]])
+    _train_built(keras, theirs, mine, [source, target], y)
