@@ -397,6 +397,9 @@ def test_stateful_predict_and_fit_carry_states_as_keras(keras, rng, name):
                                lib.layers.Dense(1)])
     theirs, mine = build(keras), build(rnncore)
     mine.set_weights(theirs.get_weights())
+    # a static batch size makes the zero states at build, as in Keras
+    assert [s.shape for s in _flat(mine.layers[0].states)] == \
+        [tuple(s.shape) for s in _flat(theirs.layers[0].states)]
     x = rng.standard_normal((3 * B, T, F)).astype("float32")
     y = rng.standard_normal((3 * B, 1)).astype("float32")
     # three batches, each starting from the states the one before left
@@ -405,7 +408,7 @@ def test_stateful_predict_and_fit_carry_states_as_keras(keras, rng, name):
     fresh = build(rnncore)
     fresh.set_weights(theirs.get_weights())
     assert np.abs(fresh.predict(x[B:2 * B], verbose=0) - expected[B:2 * B]).max() > 1e-4
-    k_states = [np.array(s) for s in _flat(theirs.layers[0].states)]
+    k_states = [s.numpy() for s in _flat(theirs.layers[0].states)]
     for a, b in zip(_flat(mine.layers[0].states), k_states):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert _structure(mine.layers[0].states) == _structure(theirs.layers[0].states)
@@ -447,6 +450,19 @@ def test_stateful_rnn_fed_in_chunks_equals_one_pass(rng):
         chunked(x[:1])
     chunked.reset_states()
     np.testing.assert_allclose(chunked(x[:, :5]), whole(x)[:, :5], atol=1e-12)
+
+
+def test_stateful_batch_size_from_batch_input_shape(rng):
+    B = 3
+    model = rnncore.Sequential([
+        rnncore.layers.RNN(_minimal(rnncore), stateful=True, batch_input_shape=(B, 4, 2)),
+        rnncore.layers.Dense(1)])
+    x = rng.standard_normal((2 * B, 4, 2)).astype("float32")
+    first = model.predict(x[:B], batch_size=B, verbose=0)
+    # the same batch again starts from the states the first left
+    assert np.abs(model.predict(x[:B], verbose=0) - first).max() > 1e-4
+    with pytest.raises(ValueError, match="stateful with batch size 3"):
+        model.predict(x[:2], verbose=0)
 
 
 def test_not_stateful_has_no_states_to_reset():

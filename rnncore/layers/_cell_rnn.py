@@ -161,6 +161,9 @@ class CellRNN(StatesFlatInGraphs):
         if not self.cell.built:
             self.cell._maybe_build(step_shape)
             self.cell.built = True
+        if self.stateful and self.states is None and input_shape[0] is not None:
+            # Keras makes a stateful layer's zero states when a static batch size builds it
+            self._initial_states(int(input_shape[0]), None)
         self.built = True
 
     def _state_shapes(self, batch):
