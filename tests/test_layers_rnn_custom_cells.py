@@ -282,6 +282,12 @@ def test_stacked_cells_shapes_sizes_and_weights_as_keras(keras):
     assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
     assert ours.name.startswith("rnn")
 
+    def plain(path):  # name counters aside
+        return [part.rsplit("_", 1)[0] if part[-1].isdigit() else part
+                for part in path.split("/")]
+    assert [plain(w.path) for w in ours.weights] == [plain(w.path) for w in theirs.weights]
+    assert plain(ours.weights[0].path) == ["rnn", "stacked_rnn_cells", "minimal", "kernel"]
+
 
 @pytest.mark.parametrize("name", ["minimal", "stacked-mixed", "stacked-custom", "list-mixed"])
 def test_config_round_trip_as_keras(keras, rng, name):

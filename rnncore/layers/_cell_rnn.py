@@ -161,6 +161,12 @@ class CellRNN(StatesFlatInGraphs):
         if not self.cell.built:
             self.cell._maybe_build(step_shape)
             self.cell.built = True
+        # Keras's paths: rnn/minimal_cell/kernel, rnn/stacked_rnn_cells/minimal_cell/kernel
+        prefix = self.name + ("/" + self.cell.name if isinstance(self.cell, StackedRNNCells)
+                              else "")
+        for var in self.cell.weights:
+            if not var.path.startswith(prefix + "/"):
+                var.path = f"{prefix}/{var.path}"
         if self.stateful and self.states is None and input_shape[0] is not None:
             # Keras makes a stateful layer's zero states when a static batch size builds it
             self._initial_states(int(input_shape[0]), None)

@@ -34,8 +34,9 @@ class RNN(Layer):
     ----------
     cell : SimpleRNNCell, LSTMCell, GRUCell, a StackedRNNCells of them, or a list of cells
         (stacked, as Keras does), run on the fused kernels; or a user-defined cell (a layer
-        with ``state_size`` and ``call(inputs, states)``), run step by step through its
-        recorded ops (see ``_cell_rnn.CellRNN``).
+        with ``state_size`` and ``call(inputs, states)``, optionally ``output_size`` and
+        ``get_initial_state``), alone or among the cells of a stack, run step by step
+        through its recorded ops with every option below (see ``_cell_rnn.CellRNN``).
     return_sequences : return the output of every step (batch, timesteps, units), else the
         last one (batch, units).
     return_state : also return the final states. For one cell ``[output, *states]`` (LSTMCell:
