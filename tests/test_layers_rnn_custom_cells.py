@@ -587,3 +587,16 @@ def test_subclassed_encoder_decoder_over_custom_cells_trains_as_keras(keras, rng
     for model in (theirs, mine):
         model([source[:2], target[:2]])
     _train_built(keras, theirs, mine, [source, target], y)
+
+
+def test_a_model_keras_saved_loads_with_its_predictions(keras, rng, tmp_path):
+    theirs = keras.Sequential([
+        keras.Input((5, 3)), keras.layers.RNN(_stacked_mixed(keras), return_sequences=True),
+        keras.layers.Bidirectional(keras.layers.RNN(_minimal(keras))), keras.layers.Dense(1)])
+    x = rng.standard_normal((4, 5, 3)).astype("float32")
+    path = str(tmp_path / "from_keras.keras")
+    theirs.save(path)
+    mine = rnncore.models.load_model(path, custom_objects={c.__name__: c
+                                                           for c in _cells(rnncore)})
+    np.testing.assert_allclose(mine.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               atol=1e-5)

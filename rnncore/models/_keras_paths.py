@@ -144,7 +144,8 @@ def _walk(model, visit_one):
                 for item in child:
                     if not hasattr(item, "weights"):
                         continue
-                    key = snake_case(type(item).__name__)
+                    key = snake_case(getattr(type(item), "_keras_class_name", None) or
+                                     type(item).__name__)
                     if key in used:
                         used[key] += 1
                         key = f"{key}_{used[key]}"
