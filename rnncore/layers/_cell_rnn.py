@@ -1,11 +1,13 @@
 """``RNN(cell)`` for a cell written by the user: its ``call`` run step by step.
 
-A cell is Keras's: ``state_size`` (an int or a list of ints), ``build(input_shape)`` with
-``input_shape = (batch, features)``, and ``call(inputs, states) -> (output, new_states)`` written
-with :mod:`rnncore.ops`. The layer loops over the timesteps in Python; in training every step's
+A cell is Keras's: ``state_size`` (an int, or a list of ints or of lists), optionally
+``output_size`` and ``get_initial_state(batch_size)``, ``build(input_shape)`` with
+``input_shape = (batch, features)``, and ``call(inputs, states[, training]) -> (output,
+new_states)`` written with :mod:`rnncore.ops`; or a StackedRNNCells (or list) with such a cell
+among built-in ones. The layer loops over the timesteps in Python; in training every step's
 ops are recorded, and the backward pass replays them in reverse (backpropagation through time
 by the same define-by-run mechanism as a custom layer). Correct first: a built-in cell
-(``LSTMCell``, ...) runs on the fused kernels instead and is many times faster.
+(``LSTMCell``, ...) alone runs on the fused kernels instead and is many times faster.
 """
 import numpy as np
 
