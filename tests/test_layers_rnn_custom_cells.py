@@ -521,6 +521,18 @@ def test_bidirectional_matches_keras(keras, tf, rng, name, merge_mode, options):
         assert np.abs(a - b).max() <= GRAD_RTOL * max(np.abs(b).max(), 1e-6)
 
 
+@pytest.mark.parametrize("name", ["minimal", "two-states"])
+def test_bidirectional_initial_state_is_forward_then_backward_as_keras(keras, rng, name):
+    ours, theirs = _bidirectional_pair(keras, rng, name, 4, return_sequences=True,
+                                       return_state=True)
+    x = rng.standard_normal((3, 5, 4))
+    states = [rng.standard_normal((3, s)) for s in 2 * _flat(ours.forward_layer.state_size)]
+    out, k_out = ours(x, initial_state=states), theirs(x, initial_state=states)
+    assert _structure(out) == _structure(k_out)
+    for a, b in zip(_flat(out), _flat(k_out)):
+        np.testing.assert_allclose(a, b.numpy(), rtol=0, atol=OUT_ATOL)
+
+
 def test_bidirectional_in_a_model_trains_and_round_trips_as_keras(keras, rng, tmp_path):
     def build(lib):
         return lib.Sequential([lib.Input((6, 3)),
