@@ -337,6 +337,22 @@ def test_sequential_trains_to_kerass_losses(keras, rng, name):
     _train_both(keras, build, x, rng.standard_normal((16, 1)).astype("float32"))
 
 
+def test_sequential_masked_by_an_embedding_trains_as_keras(keras, rng):
+    """Embedding(mask_zero=True) masks a stack (zeros at masked steps) and then a nested-state
+    cell read backwards."""
+    def build(lib):
+        return lib.Sequential([
+            lib.Input((6,), dtype="int32"), lib.layers.Embedding(10, 3, mask_zero=True),
+            lib.layers.RNN(CELLS["stacked-mixed"](lib), return_sequences=True,
+                           zero_output_for_mask=True),
+            lib.layers.RNN(CELLS["nested"](lib), go_backwards=True), lib.layers.Dense(1)])
+    ids = rng.integers(1, 10, (16, 6))
+    ids[:6, 2:] = 0
+    ids[6:9, 4:] = 0
+    y = ((ids > 0).mean(axis=1, keepdims=True) - 0.5).astype("float32")  # the length
+    _train_both(keras, build, ids, y, steps=8)
+
+
 def test_embedding_mask_and_functional_initial_state_train_as_keras(keras, rng):
     """An Embedding(mask_zero=True) masks an encoder RNN over stacked custom cells whose
     final states start a decoder RNN over a custom cell (initial_state in a functional
