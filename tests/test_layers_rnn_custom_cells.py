@@ -628,3 +628,26 @@ def test_a_model_keras_saved_loads_with_its_predictions(keras, rng, tmp_path):
                                                            for c in _cells(rnncore)})
     np.testing.assert_allclose(mine.predict(x, verbose=0), theirs.predict(x, verbose=0),
                                atol=1e-5)
+
+
+def test_stateful_bidirectional_with_weights_argument_predicts_as_keras(keras, rng):
+    B = 3
+
+    def build(lib, weights=None):
+        return lib.Sequential([
+            lib.Input((4, 2), batch_size=B),
+            lib.layers.Bidirectional(lib.layers.RNN(_two_states(lib), stateful=True),
+                                     weights=weights),
+            lib.layers.Dense(1)])
+    theirs = build(keras)
+    mine = build(rnncore, theirs.layers[0].get_weights())  # Keras's `weights` argument
+    mine.layers[1].set_weights(theirs.layers[1].get_weights())
+    x = rng.standard_normal((3 * B, 4, 2)).astype("float32")
+    for _ in range(2):  # the second pass starts from the states the first left
+        np.testing.assert_allclose(mine.predict(x, batch_size=B, verbose=0),
+                                   theirs.predict(x, batch_size=B, verbose=0), atol=1e-5)
+    mine.layers[0].reset_states()
+    for layer in (theirs.layers[0].forward_layer, theirs.layers[0].backward_layer):
+        _keras_reset(layer)
+    np.testing.assert_allclose(mine.predict(x, batch_size=B, verbose=0),
+                               theirs.predict(x, batch_size=B, verbose=0), atol=1e-5)

@@ -55,9 +55,6 @@ class CellBidirectional(StatesFlatInGraphs):
                                                   isinstance(backward_layer, CellRNN)):
             raise ValueError(f"Bidirectional over a user-defined cell needs RNN(cell) layers, "
                              f"got layer={layer!r}, backward_layer={backward_layer!r}")
-        if weights is not None:
-            raise NotImplementedError("Bidirectional(weights=...) over a user-defined cell is "
-                                      "not supported by rnncore; call set_weights once built")
         if not kwargs.get("name"):
             kwargs["name"] = unique_name("bidirectional")
         super().__init__(**kwargs)
@@ -81,11 +78,16 @@ class CellBidirectional(StatesFlatInGraphs):
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.supports_masking = True
+        self._initial_weights = weights
 
     def build(self, input_shape):
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
         self.built = True
+        if self._initial_weights is not None:
+            # Keras's `weights`: the forward layer's, then the backward layer's
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
 
     def _outputs_count(self):
         return 1 if self.merge_mode is not None else 2
