@@ -11,6 +11,7 @@ import pytest
 
 import rnncore
 
+from _layer_parity import central_difference
 from _parity import rel_err
 
 OUT_ATOL = 1e-10
@@ -267,6 +268,38 @@ def test_matches_keras_with_a_mask(keras, tf, rng, name, go_backwards, zero_outp
     _compare(keras, tf, rng, name, mask=_mask(rng, 3, 6), T=6, return_sequences=True,
              return_state=True, go_backwards=go_backwards,
              zero_output_for_mask=zero_output_for_mask)
+
+
+def test_stacked_gradients_match_finite_differences(rng):
+    """float64, custom and built-in cells stacked, nested states, initial state, mask,
+    go_backwards, sequence and states as outputs: every weight's gradient, the inputs' and
+    the initial states'."""
+    B, T, I = 2, 5, 3
+    layer = rnncore.layers.RNN(_stacked_mixed(rnncore, "float64"), return_sequences=True,
+                               return_state=True, go_backwards=True, dtype="float64")
+    layer.build((None, None, I))
+    layer.set_weights([rng.standard_normal(w.shape) * 0.5 for w in layer.get_weights()])
+    x = rng.standard_normal((B, T, I))
+    zeros = layer.get_initial_state(B)
+    states = _like(zeros, [rng.standard_normal(z.shape) for z in _flat(zeros)])
+    mask = np.ones((B, T), bool)
+    mask[1, 3:] = False
+    d = [rng.standard_normal(o.shape)
+         for o in _flat(layer(x, mask=mask, initial_state=states))]
+
+    def loss():
+        out = layer(x, mask=mask, initial_state=states)
+        return sum(np.sum(o * w) for o, w in zip(_flat(out), d))
+
+    layer(x, mask=mask, initial_state=states, training=True)
+    d_in = layer.backward(d)
+    analytic = [v.grad.copy() for v in layer.trainable_weights] + _flat(d_in)
+    arrays = [v.value for v in layer.trainable_weights] + [x] + _flat(states)
+    assert len(analytic) == len(arrays)
+    for array, grad in zip(arrays, analytic):
+        for idx in list(np.ndindex(array.shape))[:: max(1, array.size // 6)]:
+            numeric = central_difference(loss, array, idx, 1e-6)
+            assert abs(numeric - grad[idx]) <= 1e-6 * max(1.0, abs(grad[idx]))
 
 
 def test_stacked_cells_shapes_sizes_and_weights_as_keras(keras):
