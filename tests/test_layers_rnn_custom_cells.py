@@ -302,6 +302,24 @@ def test_stacked_gradients_match_finite_differences(rng):
             assert abs(numeric - grad[idx]) <= 1e-6 * max(1.0, abs(grad[idx]))
 
 
+def test_one_step_of_a_stack_matches_keras(keras, rng):
+    ours, theirs = _stacked_mixed(rnncore, "float64"), _stacked_mixed(keras, "float64")
+    for cell in (ours, theirs):
+        cell.build((3, 4))
+    theirs.set_weights([rng.standard_normal(w.shape) * 0.5 for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    x = rng.standard_normal((3, 4))
+    zeros = theirs.get_initial_state(3)
+    states = _like(zeros, [rng.standard_normal(tuple(z.shape)) for z in _flat(zeros)])
+    out, new = ours(x, states)
+    k_out, k_new = theirs(x, states)
+    assert _structure(new) == _structure(k_new)
+    for a, b in zip([out] + _flat(new), [k_out] + _flat(k_new)):
+        np.testing.assert_allclose(a, b.numpy(), rtol=0, atol=OUT_ATOL)
+    # no states: zeros, as the stack's get_initial_state
+    np.testing.assert_allclose(ours(x)[0], theirs(x, zeros)[0].numpy(), atol=OUT_ATOL)
+
+
 def test_stacked_cells_shapes_sizes_and_weights_as_keras(keras):
     ours = rnncore.layers.RNN(_stacked_mixed(rnncore), return_state=True)
     theirs = keras.layers.RNN(_stacked_mixed(keras), return_state=True)

@@ -14,6 +14,7 @@ StackedRNNCells with built-in ones, runs step by step through its recorded ops i
 import numpy as np
 
 from .. import recurrent
+from ..ops._tape import value_of
 from . import _recorded
 from ._base import Layer, _is_symbolic, as_float_array
 from ._gru import GRU
@@ -437,7 +438,9 @@ class StackedRNNCells(Layer):
 
     def _step_impl(self, inputs, states, training):
         if states is None:
-            states = [None] * len(self.cells)
+            # zeros (a built-in cell makes its own from None)
+            states = self.get_initial_state(np.shape(value_of(inputs))[0]) \
+                if self.has_custom_cells else [None] * len(self.cells)
         if not isinstance(states, (list, tuple)) or len(states) != len(self.cells):
             raise ValueError(f"StackedRNNCells {self.name!r}: states must be a list with one "
                              f"entry per cell ({len(self.cells)}), got {states!r}")
