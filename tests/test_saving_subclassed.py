@@ -332,13 +332,18 @@ def test_rnn_over_a_custom_cell_round_trips(request, tmp_path, direction):
                                np.asarray(model.predict(x, verbose=0)), atol=1e-5)
 
 
-def test_rnn_over_a_list_with_a_custom_cell_is_refused_by_name(tmp_path):
-    from _custom_programs import PROGRAMS
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_rnn_over_a_list_with_a_custom_cell_round_trips(request, tmp_path, direction):
+    # a list of cells, a user's among built-in ones, is written as Keras's StackedRNNCells
+    from _custom_programs import PROGRAMS, _minimal_gru_cell
 
-    model, x, _, _ = PROGRAMS["stacked_cells"](rnncore, rnncore.ops)
-    model(x[:2])
-    for name in ("s.keras", "s.h5"):
-        with pytest.raises(ValueError, match=r"its RNN at 'layers/rnn' runs a list of cells "
-                                             r"with a user-defined cell among them"):
-            model.save(tmp_path / name)
-    model.save_weights(tmp_path / "s.weights.h5")
+    source, target = [rnncore if name == "rnncore" else request.getfixturevalue("keras")
+                      for name in direction.split("-to-")]
+    model, x, _, _ = PROGRAMS["stacked_cells"](source, source.ops)
+    model.save(tmp_path / "s.keras")
+    rnn = _config(tmp_path / "s.keras")["config"]["layers"][1]
+    assert (rnn["class_name"], rnn["config"]["cell"]["class_name"]) == ("RNN", "StackedRNNCells")
+    loaded = target.models.load_model(tmp_path / "s.keras", custom_objects={
+        "MinimalGRUCell": _minimal_gru_cell(target, target.ops)})
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                               np.asarray(model.predict(x, verbose=0)), atol=1e-5)

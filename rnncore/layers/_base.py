@@ -187,6 +187,12 @@ class Layer:
         return self.trainable_weights + self.non_trainable_weights
 
     @property
+    def compute_dtype(self):
+        """Keras's dtype of the layer's computations (a cell's ``get_initial_state`` reads
+        it): rnncore computes in the layer's dtype."""
+        return self.dtype
+
+    @property
     def trainable(self):
         # pickles made before this was a property hold it as "trainable"
         return self.__dict__.get("_trainable", self.__dict__.get("trainable", True))

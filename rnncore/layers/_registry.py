@@ -31,16 +31,11 @@ def _classes():
             if isinstance(getattr(layers, n), type)}
 
 
-# rnncore's classes that stand in for a Keras class under another name: ``RNN`` over a user's
-# cell makes a ``CellRNN``
-_KERAS_NAMES = {"CellRNN": "RNN"}
-
-
 def keras_class_name(cls):
     """The name Keras knows `cls` by (in a config, and in a weights file's paths)."""
-    if cls.__module__.startswith("rnncore."):
-        return _KERAS_NAMES.get(cls.__name__, cls.__name__)
-    return cls.__name__
+    # a class standing in for a Keras one (RNN over a user's cell) names it in
+    # ``_keras_class_name``
+    return getattr(cls, "_keras_class_name", None) or cls.__name__
 
 
 def user_class_keys(cls):

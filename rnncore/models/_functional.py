@@ -8,6 +8,7 @@ from .._indexed_slices import IndexedSlices
 from ..layers import _recorded
 from ..layers._base import SymbolicTensor, unique_name
 from ..layers._bidirectional import Bidirectional
+from ..layers._cell_rnn import StatesFlatInGraphs
 from ..layers._rnn import RNNBase
 from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
@@ -83,7 +84,7 @@ def _states_in_inputs(layer):
     """Whether a layer's list of inputs is [sequence, *initial_state] (rnncore's recurrent
     layers: Keras passes the states as a keyword, so the mask is the sequence's alone), not
     several inputs with a mask each (merge and attention layers)."""
-    return isinstance(layer, (RNNBase, RNN, Bidirectional))
+    return isinstance(layer, (RNNBase, RNN, StatesFlatInGraphs, Bidirectional))
 
 
 class Functional(Model):

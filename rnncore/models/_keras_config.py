@@ -144,21 +144,6 @@ def _nested_models(model, config):
             entry.update(model_config(layer))
 
 
-def _refuse_unwritable(model):
-    """An RNN over a list of cells with a user's cell among them runs on a stack of rnncore's
-    own (``_cell_rnn._CellStack``), which has no Keras form yet: refused by name rather than
-    written as a file neither engine can load."""
-    from ..layers._cell_rnn import _CellStack
-    from . import _keras_paths
-
-    for path, obj in _keras_paths.objects(model):
-        if isinstance(obj, _CellStack):
-            raise ValueError(f"Model {model.name!r}: its RNN at {path.rsplit('/', 1)[0]!r} "
-                             "runs a list of cells with a user-defined cell among them, which "
-                             "rnncore cannot write to a Keras file yet; save the weights with "
-                             "save_weights, or give RNN the custom cell alone")
-
-
 def model_config(model):
     """``model``'s architecture as Keras 3's ``config.json`` holds it (without the compile
     settings, see :func:`compile_config`)."""
@@ -166,7 +151,6 @@ def model_config(model):
     from ._functional import Functional
     from ._sequential import Sequential
 
-    _refuse_unwritable(model)
     config = copy.deepcopy(model.get_config())
     _nested_models(model, config)
     if isinstance(model, Sequential):

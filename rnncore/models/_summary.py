@@ -7,6 +7,7 @@ table (rich) has on an 80-column terminal: cells wrap at spaces, a word too long
 ends in "…".
 """
 from ..layers._core import InputLayer
+from ..layers._registry import keras_class_name
 
 _WIDTHS = (33, 24, 15)
 _CONNECTED_WIDTHS = (21, 19, 12, 19)
@@ -94,7 +95,8 @@ def _rows(model, connected=False):
     out = []
     for layer, shape, nodes in rows:
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+        kind = keras_class_name(type(layer))
+        row = (f"{layer.name} ({kind})", shape, params)
         out.append(row + (_connections(layer, nodes),) if connected else row)
     return out
 
