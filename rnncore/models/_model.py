@@ -245,8 +245,8 @@ class Model(TrainStep, CallModel, Layer):
 
     def _results(self, return_dict):
         logs = self._logs()
-        if return_dict:
-            return logs
+        if return_dict:  # Keras hands these through pythonify_logs, which sorts the keys
+            return dict(sorted(logs.items()))
         if len(self._heads) > 1:
             # Keras's order: the total loss, each output's loss, then the metrics by name
             first = ["loss"] + [h.loss_tracker.name for h in self._heads]
