@@ -520,9 +520,6 @@ class Model(TrainStep, CallModel, Layer):
     def check_input(self, x):
         return self._check_inputs(x)
 
-    def _own_activity_losses(self):
-        return self._activity_losses()
-
     # ---- saving -------------------------------------------------------------------------
     @exclusive
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):

@@ -90,35 +90,34 @@ class TrainStep:
 
     @property
     def losses(self):
-        """Keras's ``model.losses`` (rnncore has no ``add_loss``): the activity penalties of the
-        last forward's layer outputs (``activity_regularizer=...``), layer by layer, then the
-        weight penalties (``kernel_regularizer=...``) of ``trainable_weights``."""
-        return self._activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
-                                          if v.regularizer is not None]
+        """Keras's ``model.losses``: the terms of the last forward's ``add_loss`` calls and the
+        activity penalties of its layer outputs (``activity_regularizer=...``), layer by layer
+        in Keras's walk (``Layer._flatten_layers``), then the weight penalties
+        (``kernel_regularizer=...``) of ``trainable_weights``."""
+        return self._added_losses() + [v.regularizer(v.value) for v in self.trainable_weights
+                                       if v.regularizer is not None]
 
-    def _activity_losses(self):
-        # Keras's model walk (a deque, extendleft) visits each layer's sublayers right after
-        # it but in reverse: a Bidirectional's backward direction before its forward one
-        return [p for layer in self.layers
-                for sub in [layer] + layer._sublayers()[::-1] for p in sub._own_activity_losses()]
+    def _loss_children(self):
+        return self.layers
 
     def _add_penalties(self, loss, variables, gradients):
-        """Keras's compute_loss: the compiled loss plus ``model.losses`` (activity penalties,
-        then weight penalties), summed in float32 or the weights' dtype; with `gradients`,
-        each penalized weight's gradient gains the penalty's (a sparse gradient turns dense,
-        as when TensorFlow adds a dense one to it). The activity penalties' gradients join
-        the backward pass at their layers' outputs."""
+        """Keras's compute_loss: the compiled loss plus ``model.losses`` (``add_loss`` terms,
+        each summed, and activity penalties, then weight penalties), summed in float32 or the
+        weights' dtype; with `gradients`, each penalized weight's gradient gains the
+        penalty's (a sparse gradient turns dense, as when TensorFlow adds a dense one to it).
+        The other terms' gradients join the backward pass where they were made (activity
+        penalties at their layers' outputs, ``add_loss`` terms in the recorded calls)."""
         penalized = [v for v in variables if v.regularizer is not None]
-        activity = self._activity_losses()
-        if not penalized and not activity:
+        added = [np.sum(term) for term in self._added_losses()]
+        if not penalized and not added:
             return loss
-        values = [loss] + activity + [v.regularizer(v.value) for v in penalized]
+        values = [loss] + added + [v.regularizer(v.value) for v in penalized]
         if gradients:
             for v in penalized:
                 extra = v.regularizer.gradient(v.value)
                 g = v.grad.to_dense() if isinstance(v.grad, IndexedSlices) else v.grad
                 v.grad = extra if g is None else g + extra
-        dtype = penalized[0].dtype if penalized else np.asarray(activity[0]).dtype
+        dtype = penalized[0].dtype if penalized else np.result_type(added[0], np.float32)
         return float(np.sum(np.array(values, dtype=dtype)))
 
     def _update_metrics(self, loss, ys, preds, sws, masks, logits, values):
