@@ -139,6 +139,7 @@ class TrainStep:
                     m.update_state(y, y_pred, sample_weight=w)
                 else:
                     m.update_state(y, y_pred)
+        _heads.name_metrics(self._heads)
 
     @single_threaded_blas
     def _test_batch(self, x, y, sw=None):
@@ -159,7 +160,13 @@ class TrainStep:
             elif isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray):
                 y = y[0]
             return _data.to_arrays(y, argument)
-        names = self.output_names
+        names = self._head_names()
+        if None in names:  # a subclassed model's call returned a list: unnamed outputs
+            if isinstance(y, dict):
+                raise ValueError(f"{argument} is a dict, but the outputs of model {self.name!r} "
+                                 f"have no names (its call returns a list of {n}); give the "
+                                 "targets as a list in the order of the outputs")
+            names = list(range(n))
         if isinstance(y, dict):
             missing = [name for name in names if name not in y]
             if missing:
@@ -179,11 +186,11 @@ class TrainStep:
             return _sample_weights(sample_weight, class_weight, y, argument)
         if class_weight is not None:
             raise ValueError("`class_weight` is only supported for models with a single "
-                             f"output; this one has {len(y)}: {self.output_names}")
+                             f"output; this one has {len(y)}: {self._head_names()}")
         if sample_weight is None:
             return None
         if isinstance(sample_weight, dict):
-            sample_weight = [sample_weight.get(name) for name in self.output_names]
+            sample_weight = [sample_weight.get(name) for name in self._head_names()]
         elif not isinstance(sample_weight, (list, tuple)):
             sample_weight = [sample_weight] * len(y)
         elif len(sample_weight) != len(y):
