@@ -51,6 +51,17 @@ def one_loss_for_a_tuple(keras, ops):
     return Pair(), x, [ya, yb], dict(loss="mse", metrics=[["mae"], ["mae"]])
 
 
+def loss_for_one_output(keras, ops):
+    """A functional model's two outputs, one without a loss: it is not trained, and (Keras's
+    CompileLoss) no output's loss is logged on its own when only one has a loss."""
+    inputs = keras.Input((4,))
+    h = keras.layers.Dense(5, activation="tanh")(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(2, name="a")(h),
+                                 keras.layers.Dense(1, name="b")(h)])
+    x, ya, yb = _data(8, (16, 4), (16, 2), (16, 1))
+    return model, x, [ya, yb], dict(loss=[None, "mse"], metrics=[["mae"], ["mae"]])
+
+
 def dict_outputs(keras, ops):
     """A dict of outputs (Keras orders them by key): a sigmoid score and a value."""
     class Scored(keras.Model):
@@ -169,8 +180,8 @@ def activity_in_call(keras, ops):
     return Regularized(), x, y, dict(loss="mse", metrics=["mae"])
 
 
-PROGRAMS = {f.__name__: f for f in (two_heads, one_loss_for_a_tuple, dict_outputs,
-                                    chained_outputs, vae, add_loss_in_sequential,
+PROGRAMS = {f.__name__: f for f in (two_heads, one_loss_for_a_tuple, loss_for_one_output,
+                                    dict_outputs, chained_outputs, vae, add_loss_in_sequential,
                                     add_loss_in_functional, activity_in_call)}
 
 
@@ -196,7 +207,7 @@ def test_program_trains_to_kerass_history(name, keras):
     mine.set_weights(theirs.get_weights())
     theirs.compile(optimizer=keras.optimizers.Adam(0.01), **compiled)
     mine.compile(optimizer=rnncore.optimizers.Adam(0.01), **my_compiled)
-    fit = dict(epochs=5, batch_size=16, shuffle=False, verbose=0)
+    fit = dict(epochs=5, batch_size=16, shuffle=False, verbose=0, validation_data=(x, y))
     their_history = theirs.fit(x, y, **fit).history
     my_history = mine.fit(x, y, **fit).history
     assert sorted(my_history) == sorted(their_history)

@@ -52,7 +52,7 @@ class CallModel:
 
     def _learn_outputs(self, x):
         """Run a subclassed model's call once on two samples (building it) when what it
-        returns is not known yet: the targets are read by it."""
+        returns is not known yet, so that the targets can be matched to its outputs."""
         if not self._rnncore_call or self._call_outputs is not None:
             return
         x = self._check_inputs(x)
