@@ -161,7 +161,10 @@ class Functional(Model):
 
     def _loss_children(self):
         # each call of a shared layer adds its own penalties, as in Keras
-        return [obj for layer in self.layers for obj in self._call_objects(layer) or [layer]]
+        calls = {}
+        for node, caller in zip(self._nodes, self._callers):
+            calls.setdefault(id(node.layer), []).append(caller)
+        return [obj for layer in self.layers for obj in calls.get(id(layer), [layer])]
 
     def _embeddings_into_recurrent_layers(self):
         """ids of the Embedding nodes whose output goes only to one recurrent layer, as its
