@@ -117,7 +117,9 @@ class TrainStep:
                 extra = v.regularizer.gradient(v.value)
                 g = v.grad.to_dense() if isinstance(v.grad, IndexedSlices) else v.grad
                 v.grad = extra if g is None else g + extra
-        dtype = penalized[0].dtype if penalized else np.result_type(added[0], np.float32)
+        # the terms' dtype as a dtype: NumPy 1 would cast a float64 scalar by its value
+        dtype = penalized[0].dtype if penalized else \
+            np.result_type(np.asarray(added[0]).dtype, np.float32)
         return float(np.sum(np.array(values, dtype=dtype)))
 
     def _update_metrics(self, loss, ys, preds, sws, masks, logits, values):
