@@ -303,9 +303,11 @@ class Layer:
         _recorded.note_added_losses(terms)
 
     def _clear_losses(self):
-        """Keras clears the terms of a layer and of all it holds when a call starts."""
+        """Keras clears the losses of a layer and of all it holds when a call starts: the
+        ``add_loss`` terms and the activity penalties of an earlier forward."""
         for layer in self._flatten_layers():
             layer.__dict__.pop("_losses", None)
+            layer._activity = None
 
     def _flatten_layers(self):
         """This layer and every layer inside it in Keras's order (``_flatten_layers``: a
