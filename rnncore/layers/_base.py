@@ -12,6 +12,7 @@ protocol, which the trainer calls with already-validated arrays:
     layer fed straight by its data; the layer may then return None for those inputs (the
     recurrent layers skip the product that gives it).
 """
+import collections
 
 import numpy as np
 
@@ -91,6 +92,7 @@ class Layer:
     # layers implement ``forward``/``backward`` instead
     _rnncore_call = None
     _in_call = False
+    _dict_outputs = False  # whether call may return a dict (a subclassed model's outputs)
     _record = None
 
     def __init_subclass__(cls, **kwargs):
@@ -283,29 +285,71 @@ class Layer:
         return found
 
 
+    # ---- losses: add_loss terms, activity and weight penalties ----------------------------
     @property
     def losses(self):
-        """Keras's ``layer.losses`` (rnncore has no ``add_loss``): the activity penalties of
-        the last forward's outputs, then the penalties of the regularized trainable weights."""
-        return self.activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
-                                         if v.regularizer is not None]
+        """Keras's ``layer.losses``: the terms its last call (and its sub-layers') added with
+        ``add_loss`` and the activity penalties of their outputs, layer by layer in Keras's
+        order, then the penalties of the regularized trainable weights."""
+        return self._added_losses() + [v.regularizer(v.value) for v in self.trainable_weights
+                                       if v.regularizer is not None]
 
     def add_loss(self, loss):
-        """Keras's ``add_loss``: not offered by rnncore yet (an error, never a loss silently
-        left out of training)."""
-        raise NotImplementedError(
-            f"Layer {self.name!r}: add_loss is not supported by rnncore yet; return the term "
-            "from call and add it in a loss function, or use a weight or activity regularizer")
+        """Keras's ``add_loss``, called inside ``call``: `loss` (a tensor, or a list of them;
+        a non-scalar one counts as its sum, as Keras sums it) joins the total loss of the
+        training step that runs the call, differentiated with it, and ``evaluate``'s loss.
+        ``layer.losses`` lists the terms of the last call."""
+        terms = list(_recorded._flat(loss)) if isinstance(loss, (list, tuple)) else [loss]
+        for term in terms:
+            if isinstance(term, SymbolicTensor):
+                raise ValueError(
+                    f"Layer {self.name!r}: add_loss() got a symbolic tensor ({term!r}); rnncore "
+                    "takes add_loss only inside a layer's or a subclassed model's call(), on "
+                    "the tensors it computes")
+            value = np.asarray(_recorded.value_of(term)) if _recorded.is_array(term) else None
+            if value is None or value.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"Layer {self.name!r}: add_loss() can only be called from inside build() or "
+                    f"call(), on a tensor input (computed with rnncore.ops); received {term!r:.80}")
+        self.__dict__["_losses"] = (self.__dict__.get("_losses") or []) + terms
+        _recorded.note_added_losses(terms)
+
+    def _clear_losses(self):
+        """Keras clears the losses of a layer and of all it holds when a call starts: the
+        ``add_loss`` terms and the activity penalties of an earlier forward."""
+        for layer in self._flatten_layers():
+            layer.__dict__.pop("_losses", None)
+            layer._activity = None
+
+    def _flatten_layers(self):
+        """This layer and every layer inside it in Keras's order (``_flatten_layers``: a
+        deque of the held layers, each one's own held layers put in front, reversed)."""
+        found, seen = [self], {id(self)}
+        queue = collections.deque(self._loss_children())
+        while queue:
+            layer = queue.popleft()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            queue.extendleft(layer._loss_children())
+        return found
+
+    def _loss_children(self):
+        """The layers whose losses this one's ``losses`` gathers: the ones a layer with
+        ``call`` holds as attributes, or a built-in wrapper's own (a Bidirectional's two)."""
+        return self._tracked_layers() if self._rnncore_call else self._sublayers()
+
+    def _added_losses(self):
+        return [p for layer in self._flatten_layers() for p in layer._own_losses()]
+
+    def _own_losses(self):
+        """Keras's ``_get_own_losses``: the terms of this layer's ``add_loss`` calls, then the
+        activity penalty a model's graph walk gave its outputs."""
+        terms = [_recorded.value_of(t) for t in self.__dict__.get("_losses") or ()]
+        return terms + (list(self._activity[0]) if self._activity else [])
 
     # ---- activity regularization -----------------------------------------------------------
-    def activity_losses(self):
-        """The activity penalties of the last forward's outputs (empty without a regularizer),
-        this layer's then its sublayers' (a Bidirectional's two directions)."""
-        return [p for layer in [self] + self._sublayers() for p in layer._own_activity_losses()]
-
-    def _own_activity_losses(self):
-        return list(self._activity[0]) if self._activity else []
-
     def _sublayers(self):
         """The layers this one runs inside it (none; a Bidirectional its two directions)."""
         return []
@@ -432,7 +476,11 @@ class Layer:
         if carried is not None and self.supports_masking and kwargs.get("mask") is None and \
                 not args:
             kwargs["mask"] = carried
+        if not _recorded.in_call():
+            self._clear_losses()
         out = self._eager_call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            _recorded._add_activity_penalty(self, out)
         return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
 
     def _eager_output_mask(self, inputs, mask):
@@ -517,7 +565,7 @@ class Layer:
     # drops it, as a fresh layer has none, and the next forward makes it again.
     _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
                   "_yf", "_yb", "_input_shape", "_activity", "_record", "_tracked_cache",
-                  "_variables_cache", "_trainable_cache")
+                  "_variables_cache", "_trainable_cache", "_losses")
 
     def __getstate__(self):
         """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights
