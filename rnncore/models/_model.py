@@ -190,7 +190,10 @@ class Model(TrainStep, CallModel, Layer):
             m.reset_state()
 
     def _logs(self):
-        return {m.name: float(m.result()) for m in self.metrics}
+        # a user's metric that divides its reset state (0 / 0) reports nan, as in Keras,
+        # without NumPy's warning
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {m.name: float(m.result()) for m in self.metrics}
 
     @staticmethod
     def _require_targets(y, method):
