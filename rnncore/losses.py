@@ -737,13 +737,20 @@ def serialize(loss):
             "config": loss.get_config(), "registered_name": None}
 
 
-def deserialize(config):
-    """Inverse of :func:`serialize`; also reads Keras's form for a loss given by name."""
+def deserialize(config, custom_objects=None):
+    """Inverse of :func:`serialize`; also reads Keras's form for a loss given by name.
+    ``custom_objects`` (``{name: class or function}``) and registered classes resolve the
+    program's own losses."""
     if isinstance(config, str):
         return get(config)
     name = config.get("class_name") if isinstance(config, dict) else None
     if name == "function" and isinstance(config.get("config"), str):
-        return get(config["config"])
+        if config["config"] in _FUNCTIONS or config["config"] in _ALIASES:
+            return get(config["config"])
+    if name not in _CLASSES and isinstance(config, dict):
+        from ._serialization import deserialize_keras_object
+
+        return deserialize_keras_object(config, custom_objects)
     if name not in _CLASSES:
         raise ValueError(f"Could not interpret loss config: received loss={config!r}. "
                          f"Known class names: {sorted(_CLASSES)}.")

@@ -501,9 +501,14 @@ def serialize(metric):
             "config": metric.get_config(), "registered_name": None}
 
 
-def deserialize(config):
-    """Inverse of :func:`serialize`."""
+def deserialize(config, custom_objects=None):
+    """Inverse of :func:`serialize`; ``custom_objects`` (``{name: class}``) and registered
+    classes resolve the program's own metrics."""
     name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in _BY_NAME and isinstance(config, dict) and "config" in config:
+        from ._serialization import deserialize_keras_object
+
+        return deserialize_keras_object(config, custom_objects)
     if name not in _BY_NAME:
         raise ValueError(f"Could not interpret metric config: received metric={config!r}.")
     return _BY_NAME[name].from_config(dict(config.get("config", {})))
