@@ -79,8 +79,17 @@ def _through_activation(g, p, activation):
 
 
 class Loss:
-    """Base loss. Subclasses implement ``_forward(y_true, x, from_logits)`` returning the
-    per-sample values, an optional mask and a function from d(values) to d(x).
+    """Base loss. A user's loss overrides ``call(y_true, y_pred)`` with :mod:`rnncore.ops`, as
+    in Keras (or ``__call__(y_true, y_pred, sample_weight=None)`` for the reduced value); the
+    ops it runs are recorded for the gradient. rnncore's built-in losses implement
+    ``_forward(y_true, x, from_logits)`` instead, returning the per-sample values, an optional
+    mask and a function from d(values) to d(x).
+
+    Example
+    -------
+    >>> class ScaledSquaredError(Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return 2.0 * ops.mean(ops.square(y_pred - y_true), axis=-1)
 
     Parameters
     ----------
@@ -121,9 +130,6 @@ class Loss:
         ``y_pred`` written with :mod:`rnncore.ops`; its gradient comes from recording those
         ops. ``y_true`` and ``y_pred`` reach it in the loss's dtype, with their shapes as
         given (the built-in losses first match their ranks)."""
-        if type(self)._forward is Loss._forward:
-            raise NotImplementedError(f"{type(self).__name__} must implement `call(self, "
-                                      "y_true, y_pred)` returning the per-sample losses.")
         dtype = self._dtype_for(y_pred)
         t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype),
                                               np.asarray(y_pred, dtype))
@@ -171,14 +177,17 @@ class Loss:
                  in_mask=None):
         dtype = self._dtype_for(y_pred)
         p_in = np.asarray(y_pred, dtype)
-        if type(self).call is Loss.call:
+        if self._writes_call():
+            # the user's `call` (also over a built-in loss it subclasses) sees the shapes as
+            # given, as in Keras, and its recorded ops give the gradient
+            t, x, use_logits = np.asarray(y_true, dtype), p_in, False
+            values, mask, backward = _recorded_forward(self.call, t, x, self)
+        else:
             t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype), p_in)
-        else:  # a user's `call` sees the shapes as given, as in Keras
-            t, p = np.asarray(y_true, dtype), p_in
-        use_logits = logits is not None and self._keeps_logits and p.shape == p_in.shape \
-            and getattr(self, "ignore_class", None) is None
-        x = np.asarray(logits, dtype) if use_logits else p
-        values, mask, backward = self._forward(t, x, self.from_logits or use_logits)
+            use_logits = logits is not None and self._keeps_logits and p.shape == p_in.shape \
+                and getattr(self, "ignore_class", None) is None
+            x = np.asarray(logits, dtype) if use_logits else p
+            values, mask, backward = self._forward(t, x, self.from_logits or use_logits)
         if in_mask is not None:
             in_mask = np.asarray(in_mask, bool).reshape(values.shape)
             mask = in_mask if mask is None else (mask & in_mask)
@@ -197,9 +206,14 @@ class Loss:
             grad = _through_activation(grad, p_in, activation)
         return float(loss), grad
 
+    def _writes_call(self):
+        """Whether a subclass overrides ``call`` (Keras's way to write a loss)."""
+        return type(self).call is not Loss.call
+
     def _forward(self, t, x, from_logits):
-        # a subclass that writes `call` (Keras's way): its ops, recorded, give the gradient
-        return _recorded_forward(self.call, t, x, self)
+        """The built-in losses' values, mask and backward (see the class notes)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `call(self, y_true, "
+                                  "y_pred)` returning the per-sample losses.")
 
     def check_targets(self, y_true, output_shape):
         """Raise ValueError when targets ``y`` cannot be used against outputs of
@@ -376,6 +390,7 @@ class BinaryCrossentropy(Loss):
     def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,
                        mask=None):
         if (logits is not None and sample_weight is None and mask is None
+                and not self._writes_call()
                 and not self.from_logits and not self.label_smoothing
                 and self.reduction == "sum_over_batch_size"):
             fast = _sigmoid_output_loss(y_true, y_pred, logits, self._dtype_for(y_pred))

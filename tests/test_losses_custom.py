@@ -211,3 +211,17 @@ def test_metric_variables_reset_and_call(keras, rng):
     rm.reset_state()
     assert [float(v.numpy()) for v in rm.variables] == [0.0, 0.0]
     assert not any(v.trainable for v in rm.variables)
+
+
+@pytest.mark.parametrize("base", ["MeanSquaredError", "BinaryCrossentropy"])
+def test_call_override_of_a_builtin_loss_is_what_trains(keras, rng, base):
+    def make(lib):
+        class Doubled(getattr(lib.losses, base)):
+            def call(self, y_true, y_pred):
+                return 2.0 * lib.ops.mean(lib.ops.square(y_pred - y_true), axis=-1)
+        return Doubled()
+
+    x, y, _ = _data(rng)
+    kmodel, rmodel = _models(keras, make(rnncore), make(keras))
+    kl, rl = _train_both(kmodel, rmodel, x, (y > 0).astype("float32"))
+    np.testing.assert_allclose(rl, kl, rtol=1e-5)
