@@ -14,6 +14,7 @@ Two Keras behaviours decide the numbers a user sees:
 Unlike Keras, which computes every loss in float32 (``floatx``), a loss with ``dtype=None``
 works in ``y_pred``'s float dtype, so float64 models get float64 losses.
 """
+import functools
 import re
 
 import numpy as np
@@ -78,8 +79,17 @@ def _through_activation(g, p, activation):
 
 
 class Loss:
-    """Base loss. Subclasses implement ``_forward(y_true, x, from_logits)`` returning the
-    per-sample values, an optional mask and a function from d(values) to d(x).
+    """Base loss. A user's loss overrides ``call(y_true, y_pred)`` with :mod:`rnncore.ops`, as
+    in Keras (or ``__call__(y_true, y_pred, sample_weight=None)`` for the reduced value); the
+    ops it runs are recorded for the gradient. rnncore's built-in losses implement
+    ``_forward(y_true, x, from_logits)`` instead, returning the per-sample values, an optional
+    mask and a function from d(values) to d(x).
+
+    Example
+    -------
+    >>> class ScaledSquaredError(Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return 2.0 * ops.mean(ops.square(y_pred - y_true), axis=-1)
 
     Parameters
     ----------
@@ -107,8 +117,19 @@ class Loss:
         dt = np.asarray(y_pred).dtype
         return dt if dt in (np.float32, np.float64) else np.dtype(floatx())
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__call__")
+        if own is not None and not getattr(own, "_passes_trainer_arguments", False):
+            cls.__call__ = _user_dunder_call(own)
+
     def call(self, y_true, y_pred):
-        """Per-sample loss values, unreduced (Keras's ``Loss.call``)."""
+        """Per-sample loss values, unreduced (Keras's ``Loss.call``).
+
+        A subclass may override it, as Keras documents, with a function of ``y_true`` and
+        ``y_pred`` written with :mod:`rnncore.ops`; its gradient comes from recording those
+        ops. ``y_true`` and ``y_pred`` reach it in the loss's dtype, with their shapes as
+        given (the built-in losses first match their ranks)."""
         dtype = self._dtype_for(y_pred)
         t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype),
                                               np.asarray(y_pred, dtype))
@@ -147,17 +168,26 @@ class Loss:
         if self.reduction in (None, "none"):
             raise ValueError("value_and_grad needs a reducing loss; received reduction="
                              f"{self.reduction!r}")
+        user = getattr(type(self).__call__, "__wrapped__", None)
+        if user is not None:
+            return _recorded_value_and_grad(self, user, y_true, y_pred, sample_weight)
         return self._compute(y_true, y_pred, sample_weight, logits, activation, True, mask)
 
     def _compute(self, y_true, y_pred, sample_weight, logits, activation, need_grad,
                  in_mask=None):
         dtype = self._dtype_for(y_pred)
         p_in = np.asarray(y_pred, dtype)
-        t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype), p_in)
-        use_logits = logits is not None and self._keeps_logits and p.shape == p_in.shape \
-            and getattr(self, "ignore_class", None) is None
-        x = np.asarray(logits, dtype) if use_logits else p
-        values, mask, backward = self._forward(t, x, self.from_logits or use_logits)
+        if self._writes_call():
+            # the user's `call` (also over a built-in loss it subclasses) sees the shapes as
+            # given, as in Keras, and its recorded ops give the gradient
+            t, x, use_logits = np.asarray(y_true, dtype), p_in, False
+            values, mask, backward = _recorded_forward(self.call, t, x, self)
+        else:
+            t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype), p_in)
+            use_logits = logits is not None and self._keeps_logits and p.shape == p_in.shape \
+                and getattr(self, "ignore_class", None) is None
+            x = np.asarray(logits, dtype) if use_logits else p
+            values, mask, backward = self._forward(t, x, self.from_logits or use_logits)
         if in_mask is not None:
             in_mask = np.asarray(in_mask, bool).reshape(values.shape)
             mask = in_mask if mask is None else (mask & in_mask)
@@ -175,6 +205,15 @@ class Loss:
                 activation = "sigmoid"
             grad = _through_activation(grad, p_in, activation)
         return float(loss), grad
+
+    def _writes_call(self):
+        """Whether a subclass overrides ``call`` (Keras's way to write a loss)."""
+        return type(self).call is not Loss.call
+
+    def _forward(self, t, x, from_logits):
+        """The built-in losses' values, mask and backward (see the class notes)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `call(self, y_true, "
+                                  "y_pred)` returning the per-sample losses.")
 
     def check_targets(self, y_true, output_shape):
         """Raise ValueError when targets ``y`` cannot be used against outputs of
@@ -197,6 +236,43 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _user_dunder_call(user):
+    """A subclass's own ``__call__(y_true, y_pred, sample_weight=None)`` (Keras's test harness
+    writes one), callable as the trainer calls every loss: the trainer's extra keywords
+    (``logits``, ``mask``) are dropped, since a Keras loss that overrides ``__call__`` never
+    sees them either, and a 0-d result becomes a float."""
+    @functools.wraps(user)
+    def __call__(self, y_true, y_pred, sample_weight=None, logits=None, mask=None, **kwargs):
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        from .ops._tape import value_of
+
+        out = np.asarray(value_of(user(self, y_true, y_pred, **kwargs)))
+        return float(out) if out.ndim == 0 else out
+    __call__._passes_trainer_arguments = True
+    return __call__
+
+
+def _recorded_value_and_grad(loss, user, y_true, y_pred, sample_weight):
+    """The value of a subclass's own ``__call__`` and its gradient with respect to
+    ``y_pred``, from recording the rnncore.ops it runs."""
+    from .ops._tape import Tensor, backward as replay, recording, value_of
+
+    p = np.asarray(y_pred, loss._dtype_for(y_pred))
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    with recording(True):
+        leaf = Tensor(p)
+        out = user(loss, y_true, leaf, **kwargs)
+    value = np.asarray(value_of(out))
+    if value.ndim != 0 or value.dtype.kind not in "biuf":
+        raise ValueError(f"{type(loss).__name__}.__call__ must return a scalar loss computed "
+                         f"with rnncore.ops; it returned shape {value.shape}, dtype "
+                         f"{value.dtype}.")
+    g = replay([out], [np.ones((), value.dtype)]).of(leaf) if isinstance(out, Tensor) else None
+    grad = np.zeros_like(p) if g is None else np.asarray(g, p.dtype).reshape(p.shape)
+    return float(value), grad
 
 
 def _sum_to_shape(grad, shape):
@@ -314,6 +390,7 @@ class BinaryCrossentropy(Loss):
     def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,
                        mask=None):
         if (logits is not None and sample_weight is None and mask is None
+                and not self._writes_call()
                 and not self.from_logits and not self.label_smoothing
                 and self.reduction == "sum_over_batch_size"):
             fast = _sigmoid_output_loss(y_true, y_pred, logits, self._dtype_for(y_pred))
@@ -646,21 +723,27 @@ class _FunctionLoss(Loss):
         self.fn = fn
 
     def _forward(self, t, x, from_logits):
-        from .ops._tape import Tensor, backward as replay, recording, value_of
+        return _recorded_forward(self.fn, t, x, self.fn)
 
-        with recording(True):
-            leaf = Tensor(x)
-            out = self.fn(t, leaf)
-        values = np.asarray(value_of(out))
-        if values.dtype == object or values.dtype.kind not in "biuf":
-            raise TypeError(f"loss={self.fn!r} must return an array of per-sample losses "
-                            f"computed with rnncore.ops, got {type(out).__name__}")
 
-        def backward(dv):
-            g = replay([out], [np.asarray(dv, values.dtype)]).of(leaf) \
-                if isinstance(out, Tensor) else None
-            return np.zeros_like(x) if g is None else np.asarray(g, x.dtype)
-        return values.astype(x.dtype, copy=False), None, backward
+def _recorded_forward(fn, t, x, who):
+    """``fn(t, x)``'s per-sample values, computed with rnncore.ops on a recorded ``x``, and
+    the backward that replays the record: how a loss written by the user gets its gradient."""
+    from .ops._tape import Tensor, backward as replay, recording, value_of
+
+    with recording(True):
+        leaf = Tensor(x)
+        out = fn(t, leaf)
+    values = np.asarray(value_of(out))
+    if values.dtype == object or values.dtype.kind not in "biuf":
+        raise TypeError(f"loss={who!r} must return an array of per-sample losses computed "
+                        f"with rnncore.ops, got {type(out).__name__}")
+
+    def backward(dv):
+        g = replay([out], [np.asarray(dv, values.dtype)]).of(leaf) \
+            if isinstance(out, Tensor) else None
+        return np.zeros_like(x) if g is None else np.asarray(g, x.dtype)
+    return values.astype(x.dtype, copy=False), None, backward
 
 
 def serialize(loss):
@@ -669,13 +752,20 @@ def serialize(loss):
             "config": loss.get_config(), "registered_name": None}
 
 
-def deserialize(config):
-    """Inverse of :func:`serialize`; also reads Keras's form for a loss given by name."""
+def deserialize(config, custom_objects=None):
+    """Inverse of :func:`serialize`; also reads Keras's form for a loss given by name.
+    ``custom_objects`` (``{name: class or function}``) and registered classes resolve the
+    program's own losses."""
     if isinstance(config, str):
         return get(config)
     name = config.get("class_name") if isinstance(config, dict) else None
     if name == "function" and isinstance(config.get("config"), str):
-        return get(config["config"])
+        if config["config"] in _FUNCTIONS or config["config"] in _ALIASES:
+            return get(config["config"])
+    if name not in _CLASSES and isinstance(config, dict):
+        from ._serialization import deserialize_keras_object
+
+        return deserialize_keras_object(config, custom_objects)
     if name not in _CLASSES:
         raise ValueError(f"Could not interpret loss config: received loss={config!r}. "
                          f"Known class names: {sorted(_CLASSES)}.")

@@ -47,14 +47,45 @@ class Metric:
         self.name = name or _snake(type(self).__name__)
         self.dtype = np.dtype(dtype or floatx())
 
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """A state variable of the metric (not trainable), as Keras's ``Metric.add_variable``:
+        ``initializer`` is a name, an Initializer or a callable ``(shape, dtype)``;
+        ``reset_state`` sets it back to zeros. ``aggregation`` is accepted for Keras's
+        signature (rnncore trains on one device)."""
+        from . import initializers
+        from ._variable import Variable
+
+        dtype = np.dtype(dtype or self.dtype)
+        init = initializers.get(initializer)
+        value = init(tuple(shape), dtype=dtype.name) if callable(init) else init
+        variable = Variable(np.asarray(value, dtype), name=name or "variable",
+                            trainable=False, path=f"{self.name}/{name or 'variable'}")
+        self.__dict__.setdefault("_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Keras 2's name for :meth:`add_variable` (``initializer`` defaults to zeros)."""
+        return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        """The state variables: this metric's, then those of metrics it holds."""
+        own = list(self.__dict__.get("_variables", []))
+        for value in self.__dict__.values():
+            if isinstance(value, Metric) and value is not self:
+                own.extend(value.variables)
+        return own
+
     def update_state(self, *args, **kwargs):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
 
     def result(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement result().")
 
     def reset_state(self):
-        raise NotImplementedError
+        """Set every state variable to zeros (Keras's default)."""
+        for v in self.variables:
+            v.assign(np.zeros(v.shape, v.dtype))
 
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the running result."""
@@ -468,9 +499,14 @@ def serialize(metric):
             "config": metric.get_config(), "registered_name": None}
 
 
-def deserialize(config):
-    """Inverse of :func:`serialize`."""
+def deserialize(config, custom_objects=None):
+    """Inverse of :func:`serialize`; ``custom_objects`` (``{name: class}``) and registered
+    classes resolve the program's own metrics."""
     name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in _BY_NAME and isinstance(config, dict) and "config" in config:
+        from ._serialization import deserialize_keras_object
+
+        return deserialize_keras_object(config, custom_objects)
     if name not in _BY_NAME:
         raise ValueError(f"Could not interpret metric config: received metric={config!r}.")
     return _BY_NAME[name].from_config(dict(config.get("config", {})))

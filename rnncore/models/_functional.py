@@ -13,6 +13,7 @@ from ..layers._rnn import RNNBase
 from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
 from ..layers._embedding import Embedding
+from .._serialization import with_custom_objects
 from ._model import Model
 
 
@@ -498,6 +499,7 @@ class Functional(Model):
         return config
 
     @classmethod
+    @with_custom_objects
     def from_config(cls, config):
         from ..layers import deserialize
 

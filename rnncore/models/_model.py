@@ -18,6 +18,7 @@ from ..recurrent import Projections
 from ..recurrent._blas_threads import single_threaded_blas
 from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
+from .._serialization import with_custom_objects
 from ._locking import exclusive
 from ._step import TrainStep
 from ._subclassed import CallModel
@@ -63,6 +64,19 @@ class Model(TrainStep, CallModel, Layer):
         self._output_mask = None  # Keras's mask on the last forward's output
         self._projections = None  # an ops.Projections during a pass with frozen weights
         self._input_grads = False  # whether the first layers give input gradients (nested)
+
+    @classmethod
+    @with_custom_objects
+    def from_config(cls, config):
+        """A model from ``get_config()``'s dict, as Keras's ``Model.from_config``: a functional
+        model's config (its ``layers``, ``input_layers``, ``output_layers``) rebuilds the
+        graph; any other is passed to the class's constructor. ``custom_objects``
+        (``{name: class}``) resolves the program's own layer classes."""
+        if cls is Model and {"layers", "input_layers", "output_layers"} <= set(config):
+            from ._functional import Functional
+
+            return Functional.from_config(config)
+        return cls(**config)
 
     # ---- weights ------------------------------------------------------------------------
     @property
@@ -193,7 +207,10 @@ class Model(TrainStep, CallModel, Layer):
             m.reset_state()
 
     def _logs(self):
-        return {m.name: float(m.result()) for m in self.metrics}
+        # a user's metric that divides its reset state (0 / 0) reports nan, as in Keras,
+        # without NumPy's warning
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {m.name: float(m.result()) for m in self.metrics}
 
     @staticmethod
     def _require_targets(y, method):

@@ -1,6 +1,7 @@
 """Sequential: a plain stack of layers, Keras's most common model."""
 from ..layers._base import Layer, SymbolicTensor, unique_name
 from ..layers._core import Input, InputLayer
+from .._serialization import with_custom_objects
 from ._model import Model
 
 
@@ -182,6 +183,7 @@ class Sequential(Model):
         return config
 
     @classmethod
+    @with_custom_objects
     def from_config(cls, config):
         from ..layers import deserialize
 

@@ -42,9 +42,15 @@ def serialize(optimizer):
             "config": optimizer.get_config(), "registered_name": None}
 
 
-def deserialize(config):
-    """Inverse of :func:`serialize`; ``class_name`` is matched case-insensitively, as Keras."""
+def deserialize(config, custom_objects=None, **kwargs):
+    """Inverse of :func:`serialize`; ``class_name`` is matched case-insensitively, as Keras.
+    ``custom_objects`` (``{name: class}``) and registered classes resolve the program's own
+    optimizers."""
     name = str(config.get("class_name", "")).lower() if isinstance(config, dict) else None
+    if name not in _OPTIMIZERS and isinstance(config, dict) and "config" in config:
+        from .._serialization import deserialize_keras_object
+
+        return deserialize_keras_object(config, custom_objects)
     if name not in _OPTIMIZERS:
         raise ValueError(f"Could not interpret optimizer config: received optimizer={config!r}. "
                          f"Known class names: {sorted(_OPTIMIZERS)}.")
