@@ -1,0 +1,152 @@
+"""Rules of Keras's own layer tests, checked against Keras: the same inputs give the same
+outputs, and the same mistakes raise the same exception type with a message that Keras's
+test regex matches."""
+import re
+
+import numpy as np
+import pytest
+
+import rnncore
+from rnncore import layers
+
+
+def _both(keras, make):
+    """`make(module)` run on Keras and on rnncore: (keras result, rnncore result), an
+    exception standing in for a result."""
+    out = []
+    for module in (keras, rnncore):
+        try:
+            out.append(make(module))
+        except Exception as e:  # compared by the caller
+            out.append(e)
+    return out
+
+
+def _same_error(keras, make, exc_type, pattern):
+    k, r = _both(keras, make)
+    assert isinstance(k, exc_type) and re.search(pattern, str(k)), k  # the rule is Keras's
+    assert isinstance(r, exc_type), r
+    assert re.search(pattern, str(r)), str(r)
+
+
+# ---- 1. TimeDistributed validates the mask against the inputs' (batch, timesteps) ----------
+@pytest.mark.parametrize("mask_shape, pattern", [
+    ((4, 6), r"The `mask` passed to the `TimeDistributed` layer has a shape.*"),
+    ((5, 5), r"The `mask` passed to the `TimeDistributed` layer has a shape.*"),
+    ((4, 6, 2), r"The `mask` passed to the `TimeDistributed` layer has a shape.*"),
+    ((5, 6), r"The `mask` passed to the `TimeDistributed` layer has a shape.*"),
+    ((4,), r"The `mask` passed to the `TimeDistributed` layer must be at least 2D"),
+])
+def test_time_distributed_refuses_a_mask_of_other_batch_or_timesteps(keras, mask_shape,
+                                                                      pattern):
+    x = np.zeros((4, 5, 3), "float32")
+    _same_error(keras, lambda m: m.layers.TimeDistributed(m.layers.Dense(5))(
+        x, mask=np.ones(mask_shape, bool)), ValueError, pattern)
+
+
+@pytest.mark.parametrize("mask_shape", [(4, 5), (4, 5, 1)])
+def test_time_distributed_takes_a_mask_that_matches(mask_shape):
+    out = layers.TimeDistributed(layers.Dense(5))(np.zeros((4, 5, 3), "float32"),
+                                                  mask=np.ones(mask_shape, bool))
+    assert out.shape == (4, 5, 5)
+
+
+# ---- 2. Embedding --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_embedding_casts_float_ids_to_int_as_keras(keras, dtype):
+    # Keras casts ids that are not int32/int64 to int32: 1.7 -> 1, 9.2 -> 9, -0.5 -> 0
+    table = np.arange(20, dtype="float32").reshape(10, 2)
+    ids = np.array([[1.7, 9.2, 0.0, -0.5]], dtype)
+    k, r = _both(keras, lambda m: np.asarray(m.layers.Embedding(10, 2, weights=table)(ids)))
+    np.testing.assert_array_equal(r, k)
+    np.testing.assert_array_equal(r[0], table[[1, 9, 0, 0]])
+
+
+def test_embedding_weights_argument_sets_the_table(keras):
+    table = np.arange(12, dtype="float32").reshape(3, 4)
+    for weights in (table, [table]):
+        k, r = _both(keras, lambda m: np.asarray(m.layers.Embedding(3, 4, weights=weights)(
+            np.array([[2, 0]]))))
+        np.testing.assert_array_equal(r, k)
+    k, r = _both(keras, lambda m: m.layers.Embedding(3, 4, weights=np.ones((3, 5))))
+    assert isinstance(k, ValueError) and isinstance(r, ValueError), r
+
+
+@pytest.mark.parametrize("mask_zero", [True, False])
+def test_embedding_supports_masking_is_mask_zero(keras, mask_zero):
+    k, r = _both(keras, lambda m: m.layers.Embedding(5, 4, mask_zero=mask_zero).supports_masking)
+    assert r is k is mask_zero
+
+
+@pytest.mark.parametrize("argument", ["input_dim", "output_dim"])
+@pytest.mark.parametrize("bad", [3.7, 4.0, "3", None, True, False, -1, 0])
+def test_embedding_dims_are_refused_with_keras_message(keras, argument, bad):
+    kwargs = {"input_dim": 10, "output_dim": 8, argument: bad}
+    _same_error(keras, lambda m: m.layers.Embedding(**kwargs), ValueError,
+                f"`{argument}` must be a positive integer")
+
+
+# ---- 3. Dense ------------------------------------------------------------------------------
+def test_dense_refuses_symbolic_inputs_of_another_size_after_build(keras):
+    def make(m):
+        layer = m.layers.Dense(2, activation="relu")
+        layer(m.Input(batch_shape=(1, 2)))
+        return layer(m.Input(batch_shape=(1, 3)))
+    _same_error(keras, make, ValueError, "incompatible with the layer")
+
+
+def test_dense_refuses_eager_inputs_of_another_size_after_build(keras):
+    def make(m):
+        layer = m.layers.Dense(2)
+        layer(np.ones((1, 3), "float32"))
+        return layer(np.ones((1, 4), "float32"))
+    _same_error(keras, make, ValueError, "incompatible with the layer")
+
+
+@pytest.mark.parametrize("activation", [None, "relu-function"])
+def test_dense_activation_assigned_after_construction(keras, activation):
+    def make(m):
+        layer = m.layers.Dense(2, use_bias=False, activation="sigmoid")
+        layer.build((1, 2))
+        layer.set_weights([np.array([[1., -2.], [3., -4.]], "float32")])
+        layer.activation = m.activations.relu if activation else None
+        return np.asarray(layer(np.array([[-1., 2.]], "float32")))
+    k, r = _both(keras, make)
+    np.testing.assert_allclose(r, k)
+
+
+# ---- 4. Dropout's rate and noise_shape -----------------------------------------------------
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"rate": -0.5}, "Invalid value received for argument `rate`. "
+                     "Expected a float value between 0 and 1."),
+    ({"rate": 1.5}, "Invalid value received for argument `rate`. "
+                    "Expected a float value between 0 and 1."),
+    ({"rate": 0.5, "noise_shape": "Invalid"},
+     "Invalid value received for argument `noise_shape`. Expected a tuple or list of integers."),
+    ({"rate": 0.5, "noise_shape": 5},
+     "Invalid value received for argument `noise_shape`. Expected an iterable of integers"),
+    ({"rate": 0.5, "noise_shape": (20, 1.5, 10)},
+     "Invalid value received for argument `noise_shape`. "
+     "Expected all elements to be integers or None."),
+    ({"rate": 0.5, "noise_shape": (20, -1, 10)},
+     "Invalid value received for argument `noise_shape`. "
+     "Expected all dimensions to be positive integers or None."),
+    ({"rate": 0.5, "noise_shape": (20, 0, 10)},
+     "Invalid value received for argument `noise_shape`. "
+     "Expected all dimensions to be positive integers or None."),
+], ids=["rate-neg", "rate-big", "ns-str", "ns-int", "ns-float", "ns-neg", "ns-zero"])
+def test_dropout_arguments_are_refused_with_keras_message(keras, kwargs, pattern):
+    _same_error(keras, lambda m: m.layers.Dropout(**kwargs), ValueError, re.escape(pattern))
+
+
+@pytest.mark.parametrize("noise_shape", [None, (20, 1, 10), (None, 1, None), [20, 1, 10]])
+def test_dropout_noise_shape_is_kept_as_a_tuple(keras, noise_shape):
+    k, r = _both(keras, lambda m: m.layers.Dropout(0.5, noise_shape=noise_shape).noise_shape)
+    assert r == k
+    assert r is None or isinstance(r, tuple)
+
+
+def test_dropout_noise_shape_shares_the_mask_along_an_axis():
+    out = layers.Dropout(0.5, noise_shape=(20, 1, 10), seed=1)(np.ones((20, 5, 10)),
+                                                               training=True)
+    np.testing.assert_array_equal(out[:, 0, :], out[:, 1, :])
