@@ -150,3 +150,72 @@ def test_dropout_noise_shape_shares_the_mask_along_an_axis():
     out = layers.Dropout(0.5, noise_shape=(20, 1, 10), seed=1)(np.ones((20, 5, 10)),
                                                                training=True)
     np.testing.assert_array_equal(out[:, 0, :], out[:, 1, :])
+
+
+# ---- 5. Built-in layers have Keras's `call` -----------------------------------------------
+def _masked_dense(m):
+    # time_distributed_test.py::test_masking: a Wrapper whose call runs self.layer.call
+    class MaskedDense(m.layers.Wrapper):
+        def __init__(self, units, **kw):
+            super().__init__(m.layers.Dense(units, use_bias=False,
+                                            kernel_initializer=m.initializers.Constant(0.01)),
+                             **kw)
+            self.supports_masking = True
+
+        def call(self, inputs, training=False, mask=None):
+            out = self.layer.call(inputs)
+            if mask is None:
+                return out
+            return m.ops.transpose(m.ops.transpose(out) * m.ops.cast(mask, inputs.dtype))
+    return MaskedDense
+
+
+def test_a_wrapper_calling_its_layers_call_matches_keras(keras):
+    x = np.arange(24).reshape((3, 2, 4)).astype("float32")
+    mask = np.array([[0, 1], [1, 0], [1, 1]], bool)
+    k, r = _both(keras, lambda m: np.asarray(m.layers.TimeDistributed(_masked_dense(m)(1))(
+        x, mask=mask)))
+    np.testing.assert_allclose(r, k, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda: layers.Dense(3), lambda: layers.LSTM(3),
+                                  lambda: layers.Dropout(0.5), lambda: layers.Embedding(5, 3),
+                                  lambda: layers.TimeDistributed(layers.Dense(3))],
+                         ids=["Dense", "LSTM", "Dropout", "Embedding", "TimeDistributed"])
+def test_built_in_layers_have_call_and_are_not_taken_for_user_layers(make):
+    from rnncore.layers import _recorded
+    layer = make()
+    assert callable(layer.call)
+    assert not _recorded.has_call(layer)
+
+
+def test_layer_call_gives_what_calling_the_layer_gives(rng):
+    x = rng.random((2, 4, 3)).astype("float32")
+    layer = layers.LSTM(2, return_sequences=True)
+    np.testing.assert_array_equal(layer.call(x), layer(x))
+
+
+def test_gradients_flow_through_layer_call_inside_a_trained_call(rng):
+    # the same model twice, one calling self.dense(x), the other self.dense.call(x): one
+    # epoch of SGD leaves the same weights
+    class Head(layers.Layer):
+        def __init__(self, via_call, **kw):
+            super().__init__(**kw)
+            self.via_call = via_call
+            self.dense = layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense.call(inputs) if self.via_call else self.dense(inputs)
+    x = rng.random((8, 3)).astype("float32")
+    y = rng.random((8, 2)).astype("float32")
+    trained = []
+    for via_call in (False, True):
+        model = rnncore.Sequential([rnncore.Input((3,)), Head(via_call)])
+        model.set_weights([np.full((3, 2), 0.1, "float32"), np.zeros(2, "float32")])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+    assert not np.allclose(trained[1][0], 0.1)  # it trained
+    for a, b in zip(*trained):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+

@@ -423,6 +423,13 @@ class Layer:
         out = self._eager_call(inputs, *args, **kwargs)
         return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
 
+    def call(self, inputs, *args, **kwargs):
+        """Keras's ``layer.call(inputs, ...)`` of a built-in layer: what calling the layer
+        computes (on arrays eagerly; on recorded tensors inside a recorded ``call``, one node
+        whose gradient is the layer's backward). A class written with its own ``call``
+        replaces this; defined here, it is not mistaken for one (``_rnncore_call``)."""
+        return self(inputs, *args, **kwargs)
+
     def _eager_output_mask(self, inputs, mask):
         try:
             out_mask = self.compute_mask(inputs, mask)

@@ -1,6 +1,7 @@
 """Wrapper (Keras's base of layers that hold another layer) and TimeDistributed."""
 import numpy as np
 
+from . import _recorded
 from ._base import Layer, as_float_array
 
 
@@ -105,7 +106,9 @@ class TimeDistributed(Wrapper):
             mask = np.asarray(mask)
             _check_mask(mask.shape, inputs.shape)
         inner_mask = None
-        if mask is not None and self.layer.supports_masking and mask.ndim > 2:
+        if mask is not None and (_recorded.takes_mask(self.layer) or (
+                self.layer.supports_masking and mask.ndim > 2)):
+            # a layer written with call(..., mask) gets each step's mask, as Keras hands it
             inner_mask = self._fold(mask)
         self.layer.input_grad_needed = self.input_grad_needed
         y = self.layer.forward(self._fold(inputs), training=training, mask=inner_mask)
