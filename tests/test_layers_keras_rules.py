@@ -219,3 +219,23 @@ def test_gradients_flow_through_layer_call_inside_a_trained_call(rng):
     for a, b in zip(*trained):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
+
+# ---- 6. RNN over stacked cells: compute_output_shape in Keras's nested structure -----------
+@pytest.mark.parametrize("cells", [
+    lambda L: [L.LSTMCell(10), L.LSTMCell(10)], lambda L: [L.LSTMCell(4), L.GRUCell(3)],
+    lambda L: [L.GRUCell(3)], lambda L: L.LSTMCell(4), lambda L: L.SimpleRNNCell(3)],
+    ids=["lstm-lstm", "lstm-gru", "gru-list", "lstm", "simple"])
+def test_rnn_return_state_output_shape_is_keras_structure(keras, cells):
+    k, r = _both(keras, lambda m: m.layers.RNN(cells(m.layers), return_state=True)
+                 .compute_output_shape((2, 3, 5)))
+    assert r == k
+
+
+def test_stacked_rnn_output_shape_matches_what_the_call_returns():
+    layer = layers.RNN([layers.LSTMCell(10), layers.GRUCell(3)], return_state=True)
+    out = layer(np.zeros((2, 3, 5), "float32"))
+    shape = layer.compute_output_shape((2, 3, 5))
+    assert out[0].shape == shape[0]
+    assert [s.shape for s in out[1]] == shape[1]
+    assert out[2][0].shape == shape[2]
+

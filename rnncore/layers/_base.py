@@ -452,7 +452,7 @@ class Layer:
         shape = inputs.shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs]
         self.check_input_shape(shape if isinstance(inputs, SymbolicTensor) else shape[0])
         self._maybe_build(shape)
-        out_shape = self.compute_output_shape(shape)
+        out_shape = _flat_shapes(self.compute_output_shape(shape))
         node_index = len(self._inbound_nodes)
         if isinstance(out_shape, list):
             outputs = [SymbolicTensor(s, self.dtype, self, node_index, i, name=self.name)
@@ -529,6 +529,19 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _flat_shapes(shapes):
+    """One output's shape as it is; several outputs' shapes (a list, or Keras's nested tuple
+    of a stacked RNN's states) as one flat list, one symbolic output each."""
+    if isinstance(shapes, (list, tuple)) and shapes and \
+            all(isinstance(s, (list, tuple)) for s in shapes):
+        flat = []
+        for s in shapes:
+            item = _flat_shapes(s)
+            flat.extend(item if isinstance(item, list) else [item])
+        return flat
+    return shapes
 
 
 class KerasArray(np.ndarray):
