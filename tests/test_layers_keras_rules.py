@@ -62,6 +62,12 @@ def test_embedding_casts_float_ids_to_int_as_keras(keras, dtype):
     np.testing.assert_array_equal(r[0], table[[1, 9, 0, 0]])
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 10.5])
+def test_embedding_float_ids_that_name_no_row_are_refused(bad):
+    with pytest.raises(ValueError, match="not finite|outside"):
+        layers.Embedding(10, 2)(np.array([[1.0, bad]]))
+
+
 def test_embedding_weights_argument_sets_the_table(keras):
     table = np.arange(12, dtype="float32").reshape(3, 4)
     for weights in (table, [table]):

@@ -78,12 +78,12 @@ class Embedding(Layer):
                              f"dtype {ids.dtype}")
         if not np.issubdtype(ids.dtype, np.integer):
             # Keras casts ids that are not int32/int64 to int32: floats are truncated toward
-            # zero (1.7 -> 1, -0.5 -> 0); NaN or values past int32 are refused instead of
-            # becoming an arbitrary row
-            if ids.dtype != np.bool_ and not np.all(np.abs(ids) < 2.0 ** 31):
+            # zero (1.7 -> 1, -0.5 -> 0). NaN and infinities are refused, and ids too large
+            # for the table are reported below, instead of becoming an arbitrary row
+            if ids.dtype != np.bool_ and not np.all(np.isfinite(ids)):
                 raise ValueError(f"Embedding {self.name!r}: inputs must be token ids, got "
-                                 "values that are not finite or do not fit in int32")
-            ids = ids.astype(np.int32)
+                                 "values that are not finite")
+            ids = ids.astype(np.int64)
         if ids.size:
             lo, hi = int(ids.min()), int(ids.max())
             if lo < 0 or hi >= self.input_dim:
