@@ -2,6 +2,7 @@
 outputs, and the same mistakes raise the same exception type with a message that Keras's
 test regex matches."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -245,3 +246,63 @@ def test_stacked_rnn_output_shape_matches_what_the_call_returns():
     assert [s.shape for s in out[1]] == shape[1]
     assert out[2][0].shape == shape[2]
 
+
+# ---- 7. Keras's dtype policies -------------------------------------------------------------
+@pytest.fixture
+def _restore_policies(keras):
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+    rnncore.mixed_precision.set_global_policy(None)
+
+
+@pytest.mark.parametrize("name", ["float32", "float64", "mixed_float16", "mixed_bfloat16"])
+def test_policy_describes_the_dtypes_as_keras(keras, name):
+    k, r = _both(keras, lambda m: m.mixed_precision.DTypePolicy(name))
+    assert (r.name, r.variable_dtype, r.compute_dtype) == \
+        (k.name, k.variable_dtype, k.compute_dtype)
+    assert rnncore.mixed_precision.Policy is rnncore.mixed_precision.DTypePolicy
+
+
+@pytest.mark.parametrize("cls", ["SimpleRNN", "LSTM", "GRU"])
+def test_mixed_float16_runs_in_float32_with_keras_float32_weights(keras, cls, rng):
+    x = rng.random((2, 4, 5)).astype("float32")
+    k_layer = getattr(keras.layers, cls)(3, dtype="mixed_float16")
+    k_out = np.asarray(k_layer(x))
+    rnncore.mixed_precision._state["warned"].clear()
+    with pytest.warns(UserWarning, match="also computes in float32"):
+        r_layer = getattr(layers, cls)(3, dtype="mixed_float16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once is enough
+        getattr(layers, cls)(3, dtype="mixed_float16")
+    r_layer(x)
+    r_layer.set_weights(k_layer.get_weights())
+    r_out = r_layer(x)
+    assert {w.dtype for w in r_layer.get_weights()} == \
+        {w.dtype for w in k_layer.get_weights()} == {np.dtype("float32")}
+    assert r_out.dtype == np.float32
+    np.testing.assert_allclose(r_out, k_out, atol=2e-3)  # Keras computed in float16
+
+
+@pytest.mark.parametrize("policy", ["float64", "mixed_float16"])
+def test_global_policy_sets_the_dtype_of_new_layers(keras, _restore_policies, policy):
+    def make(m):
+        m.mixed_precision.set_global_policy(policy)
+        layer = m.layers.Dense(2)
+        layer.build((None, 3))
+        return m.mixed_precision.global_policy().name, layer.kernel.dtype
+    (k_name, k_dtype), (r_name, r_dtype) = _both(keras, make)
+    assert r_name == k_name == policy
+    assert np.dtype(r_dtype) == np.dtype(getattr(k_dtype, "name", k_dtype))
+    rnncore.mixed_precision.set_global_policy(None)
+    assert rnncore.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_weights_are_refused_naming_the_policy(dtype):
+    with pytest.raises(ValueError, match=f"got '{dtype}'.*rnncore has no float16"):
+        layers.LSTM(3, dtype=dtype)
+
+
+def test_a_layer_takes_a_policy_object():
+    layer = layers.GRU(2, dtype=rnncore.mixed_precision.DTypePolicy("float64"))
+    assert layer.dtype == "float64"

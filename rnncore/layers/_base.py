@@ -17,6 +17,7 @@ import re
 import numpy as np
 
 from .. import _config
+from .. import mixed_precision as _mixed_precision
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
@@ -114,10 +115,8 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise ValueError(f"name must be a string, got {name!r}")
         self.name = name or unique_name(_snake(type(self).__name__))
-        dtype = dtype or _config.floatx()
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        self.dtype = np.dtype(dtype).name
+        # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
+        self.dtype = _mixed_precision.layer_dtype(dtype)
         self.trainable = trainable
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
