@@ -122,6 +122,27 @@ def test_dense_activation_assigned_after_construction(keras, activation):
     np.testing.assert_allclose(r, k)
 
 
+@pytest.mark.parametrize("activation", [None, "relu-function"])
+def test_conv1d_activation_assigned_after_construction(keras, activation, rng):
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    kernel = rng.standard_normal((2, 3, 4)).astype("float32")
+
+    def make(m):
+        layer = m.layers.Conv1D(4, 2, use_bias=False, activation="sigmoid")
+        layer.build((2, 5, 3))
+        layer.set_weights([kernel])
+        layer.activation = m.activations.relu if activation else None
+        return np.asarray(layer(x))
+    k, r = _both(keras, make)
+    np.testing.assert_allclose(r, k, rtol=1e-5, atol=1e-6)
+
+
+def test_an_unknown_activation_assigned_is_refused():
+    layer = layers.Dense(2)
+    with pytest.raises(ValueError, match="activation: unknown activation 'swishy'"):
+        layer.activation = "swishy"
+
+
 # ---- 4. Dropout's rate and noise_shape -----------------------------------------------------
 @pytest.mark.parametrize("kwargs, pattern", [
     ({"rate": -0.5}, "Invalid value received for argument `rate`. "

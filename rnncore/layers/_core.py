@@ -8,6 +8,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
+from ._arguments import ActivationAttribute
 from ._base import Layer, SymbolicTensor, as_float_array
 
 
@@ -86,6 +87,7 @@ class Dense(Layer):
     """
 
     input_min_ndim = 2
+    activation = ActivationAttribute()
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -141,17 +143,6 @@ class Dense(Layer):
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
                              f"expected axis -1 of input shape to have value {self.input_dim}, "
                              f"but received input with shape {shape}")
-
-    @property
-    def activation(self):
-        """The activation's name ('linear' for none). Assigning it later takes what the
-        constructor takes (None is linear), as Keras's ``dense.activation = None`` does."""
-        # pickles made before this was a property hold it as "activation"
-        return self.__dict__.get("_activation", self.__dict__.get("activation"))
-
-    @activation.setter
-    def activation(self, value):
-        self.__dict__["_activation"] = _activations.get(value)
 
     def forward(self, inputs, training=False, mask=None):
         self._x = inputs
