@@ -327,3 +327,17 @@ def test_half_precision_weights_are_refused_naming_the_policy(dtype):
 def test_a_layer_takes_a_policy_object():
     layer = layers.GRU(2, dtype=rnncore.mixed_precision.DTypePolicy("float64"))
     assert layer.dtype == "float64"
+
+
+# ---- 8. A recurrent layer with dropout: what a user counts ---------------------------------
+@pytest.mark.parametrize("cls", ["SimpleRNN", "LSTM", "GRU"])
+def test_dropout_adds_no_weight_or_parameter(keras, cls):
+    # Keras's seed-generator state is one of its non_trainable_variables but not a weight:
+    # get_weights, count_params and summary's totals leave it out, as rnncore (which has no
+    # such state) does
+    def make(m):
+        layer = getattr(m.layers, cls)(3, dropout=0.5, recurrent_dropout=0.2)
+        layer(np.ones((2, 4, 5), "float32"))
+        return [w.shape for w in layer.get_weights()], layer.count_params()
+    k, r = _both(keras, make)
+    assert r == k
