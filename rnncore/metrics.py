@@ -4,12 +4,11 @@ A metric accumulates over the batches of an epoch and :meth:`Metric.result` repo
 value. Mean-type metrics keep a sample-weighted ``total`` and ``count`` in float32 (Keras's
 ``floatx``), so an epoch's accuracy is the mean over samples, not over batches.
 """
-import re
-
 import numpy as np
 
 from . import losses as _losses
 from ._config import floatx
+from ._naming import snake_case
 from ._kernels import _losses as _compiled
 from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy,
@@ -31,8 +30,7 @@ mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 
 
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+_snake = snake_case
 
 
 class Metric:

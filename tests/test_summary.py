@@ -56,3 +56,35 @@ def test_connected_to_names_each_call_of_a_shared_layer():
     assert rows["add (Add)"] == "encoder[0][0],"
     assert rows[""] == "encoder[1][0]"
     assert rows["score (Dense)"] == "add[0][0]"
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_trained_model_summary_counts_the_optimizer_as_keras(keras, monkeypatch, optimizer):
+    # after fit Keras adds "Optimizer params" and counts them (and their bytes) in the total
+    import numpy as np
+
+    monkeypatch.setenv("COLUMNS", "80")
+    x, y = np.ones((8, 7, 3), "float32"), np.ones(8, "float32")
+    tables = []
+    for lib in (rnncore, keras):
+        model = _chain(lib)
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+        before = _summary(model)
+        model.fit(x, np.stack([y, y], 1), epochs=1, verbose=0)
+        tables.append((before, _summary(model)))
+    assert tables[0] == tables[1]
+    assert any(line.startswith(" Optimizer params") for line in tables[0][1])
+    assert not any(line.startswith(" Optimizer params") for line in tables[0][0])
+
+
+def test_evaluate_return_dict_orders_keys_as_keras(keras):
+    import numpy as np
+
+    x, y = np.ones((8, 7, 3), "float32"), np.ones((8, 2), "float32")
+    keys = []
+    for lib in (rnncore, keras):
+        model = _chain(lib)
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae", "accuracy"])
+        keys.append(list(model.evaluate(x, y, verbose=0, return_dict=True)))
+        keys.append(list(model.test_on_batch(x, y, return_dict=True)))
+    assert keys[:2] == keys[2:] and keys[0] == sorted(keys[0])

@@ -12,24 +12,23 @@ protocol, which the trainer calls with already-validated arrays:
     layer fed straight by its data; the layer may then return None for those inputs (the
     recurrent layers skip the product that gives it).
 """
-import re
+import collections
 
 import numpy as np
 
 from .. import _config
 from .. import mixed_precision as _mixed_precision
+from .._naming import snake_case
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from . import _recorded
+from . import _auto_config, _recorded
 
 _NAME_COUNTS = {}
 
 
-def _snake(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+_snake = snake_case
 
 
 def unique_name(base):
@@ -94,6 +93,7 @@ class Layer:
     # layers implement ``forward``/``backward`` instead
     _rnncore_call = None
     _in_call = False
+    _dict_outputs = False  # whether call may return a dict (a subclassed model's outputs)
     _record = None
 
     def __init_subclass__(cls, **kwargs):
@@ -102,6 +102,14 @@ class Layer:
             cls._rnncore_call = cls.__dict__["call"]
             if "__setattr__" not in cls.__dict__:
                 cls.__setattr__ = _tracking_setattr
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        if not cls.__module__.startswith("rnncore."):
+            # a user's class: its __init__ arguments are its config unless it writes
+            # get_config (Keras's automatic config, see _auto_config)
+            instance.__dict__["_auto_config"] = _auto_config.capture(cls, args, kwargs)
+        return instance
 
     _BASE_KWARGS = ("name", "dtype", "trainable", "input_shape", "batch_input_shape",
                     "batch_size", "input_dim", "input_length", "autocast", "dynamic",
@@ -178,6 +186,12 @@ class Layer:
         if self._rnncore_call:  # Keras's order: own weights, then each sub-layer's
             return self._all_variables()
         return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def compute_dtype(self):
+        """Keras's dtype of the layer's computations (a cell's ``get_initial_state`` reads
+        it): rnncore computes in the layer's dtype."""
+        return self.dtype
 
     @property
     def trainable(self):
@@ -270,29 +284,71 @@ class Layer:
         return found
 
 
+    # ---- losses: add_loss terms, activity and weight penalties ----------------------------
     @property
     def losses(self):
-        """Keras's ``layer.losses`` (rnncore has no ``add_loss``): the activity penalties of
-        the last forward's outputs, then the penalties of the regularized trainable weights."""
-        return self.activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
-                                         if v.regularizer is not None]
+        """Keras's ``layer.losses``: the terms its last call (and its sub-layers') added with
+        ``add_loss`` and the activity penalties of their outputs, layer by layer in Keras's
+        order, then the penalties of the regularized trainable weights."""
+        return self._added_losses() + [v.regularizer(v.value) for v in self.trainable_weights
+                                       if v.regularizer is not None]
 
     def add_loss(self, loss):
-        """Keras's ``add_loss``: not offered by rnncore yet (an error, never a loss silently
-        left out of training)."""
-        raise NotImplementedError(
-            f"Layer {self.name!r}: add_loss is not supported by rnncore yet; return the term "
-            "from call and add it in a loss function, or use a weight or activity regularizer")
+        """Keras's ``add_loss``, called inside ``call``: `loss` (a tensor, or a list of them;
+        a non-scalar one counts as its sum, as Keras sums it) joins the total loss of the
+        training step that runs the call, differentiated with it, and ``evaluate``'s loss.
+        ``layer.losses`` lists the terms of the last call."""
+        terms = list(_recorded._flat(loss)) if isinstance(loss, (list, tuple)) else [loss]
+        for term in terms:
+            if isinstance(term, SymbolicTensor):
+                raise ValueError(
+                    f"Layer {self.name!r}: add_loss() got a symbolic tensor ({term!r}); rnncore "
+                    "takes add_loss only inside a layer's or a subclassed model's call(), on "
+                    "the tensors it computes")
+            value = np.asarray(_recorded.value_of(term)) if _recorded.is_array(term) else None
+            if value is None or value.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"Layer {self.name!r}: add_loss() can only be called from inside build() or "
+                    f"call(), on a tensor input (computed with rnncore.ops); received {term!r:.80}")
+        self.__dict__["_losses"] = (self.__dict__.get("_losses") or []) + terms
+        _recorded.note_added_losses(terms)
+
+    def _clear_losses(self):
+        """Keras clears the losses of a layer and of all it holds when a call starts: the
+        ``add_loss`` terms and the activity penalties of an earlier forward."""
+        for layer in self._flatten_layers():
+            layer.__dict__.pop("_losses", None)
+            layer._activity = None
+
+    def _flatten_layers(self):
+        """This layer and every layer inside it in Keras's order (``_flatten_layers``: a
+        deque of the held layers, each one's own held layers put in front, reversed)."""
+        found, seen = [self], {id(self)}
+        queue = collections.deque(self._loss_children())
+        while queue:
+            layer = queue.popleft()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            queue.extendleft(layer._loss_children())
+        return found
+
+    def _loss_children(self):
+        """The layers whose losses this one's ``losses`` gathers: the ones a layer with
+        ``call`` holds as attributes, or a built-in wrapper's own (a Bidirectional's two)."""
+        return self._tracked_layers() if self._rnncore_call else self._sublayers()
+
+    def _added_losses(self):
+        return [p for layer in self._flatten_layers() for p in layer._own_losses()]
+
+    def _own_losses(self):
+        """Keras's ``_get_own_losses``: the terms of this layer's ``add_loss`` calls, then the
+        activity penalty a model's graph walk gave its outputs."""
+        terms = [_recorded.value_of(t) for t in self.__dict__.get("_losses") or ()]
+        return terms + (list(self._activity[0]) if self._activity else [])
 
     # ---- activity regularization -----------------------------------------------------------
-    def activity_losses(self):
-        """The activity penalties of the last forward's outputs (empty without a regularizer),
-        this layer's then its sublayers' (a Bidirectional's two directions)."""
-        return [p for layer in [self] + self._sublayers() for p in layer._own_activity_losses()]
-
-    def _own_activity_losses(self):
-        return list(self._activity[0]) if self._activity else []
-
     def _sublayers(self):
         """The layers this one runs inside it (none; a Bidirectional its two directions)."""
         return []
@@ -419,7 +475,11 @@ class Layer:
         if carried is not None and self.supports_masking and kwargs.get("mask") is None and \
                 not args:
             kwargs["mask"] = carried
+        if not _recorded.in_call():
+            self._clear_losses()
         out = self._eager_call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            _recorded._add_activity_penalty(self, out)
         return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
 
     def call(self, inputs, *args, **kwargs):
@@ -497,6 +557,8 @@ class Layer:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
+        if "_auto_config" in self.__dict__ and type(self).get_config is Layer.get_config:
+            return _auto_config.apply(self, config, self.__dict__["_auto_config"])
         return config
 
     @classmethod
@@ -509,7 +571,7 @@ class Layer:
     # drops it, as a fresh layer has none, and the next forward makes it again.
     _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
                   "_yf", "_yb", "_input_shape", "_activity", "_record", "_tracked_cache",
-                  "_variables_cache", "_trainable_cache")
+                  "_variables_cache", "_trainable_cache", "_losses")
 
     def __getstate__(self):
         """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights

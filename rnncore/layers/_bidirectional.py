@@ -31,12 +31,24 @@ class Bidirectional(Layer):
 
     Parameters
     ----------
-    layer : SimpleRNN, LSTM or GRU, or an RNN over one of their cells (run as that layer).
+    layer : SimpleRNN, LSTM or GRU, or an RNN over one of their cells (run as that layer); an
+        RNN over a user-defined cell runs step by step (``_cell_bidirectional``).
     merge_mode : 'concat' (default), 'sum', 'mul', 'ave' or None (a list of both outputs).
     backward_layer : optional explicit backward layer.
     """
 
     input_ndim = 3
+
+    def __new__(cls, layer=None, *args, **kwargs):
+        # an RNN over a user-defined cell runs step by step (see _cell_bidirectional)
+        from ._cell_bidirectional import CellBidirectional
+        from ._cell_rnn import CellRNN
+
+        if cls is Bidirectional and isinstance(layer, CellRNN):
+            wrapper = super().__new__(CellBidirectional)
+            wrapper.__init__(layer, *args, **kwargs)
+            return wrapper
+        return super().__new__(cls)
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         layer = _fused_equivalent(layer)

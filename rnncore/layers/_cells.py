@@ -7,22 +7,23 @@ and ``RNN(cell)`` runs that layer's compiled kernel over the whole sequence. Cal
 one step (``cell(x_t, states)``) runs the same kernel with one timestep, for inference and
 inspection.
 
-A user-defined cell class (its own ``call``) would need its step differentiated
-automatically, which rnncore cannot do: ``RNN`` refuses one with a NotImplementedError.
+A user-defined cell (a Layer with ``state_size`` and its own ``call``), alone or in a
+StackedRNNCells with built-in ones, runs step by step through its recorded ops instead (see
+``_cell_rnn``); a subclass of a built-in cell that overrides its step is refused.
 """
 import numpy as np
 
 from .. import recurrent
+from ..ops._tape import value_of
 from . import _recorded
 from ._base import Layer, _is_symbolic, as_float_array
 from ._gru import GRU
 from ._lstm import LSTM
 from ._simple_rnn import SimpleRNN
 
-CUSTOM_CELL_MESSAGE = ("rnncore runs a user-defined cell given to RNN on its own or in a list "
-                       "of cells, written as a Layer with state_size and call(inputs, states); "
-                       "a subclass of a built-in cell, or a user-defined cell inside "
-                       "StackedRNNCells, is not supported")
+CUSTOM_CELL_MESSAGE = ("rnncore runs a user-defined cell written as a Layer with state_size and "
+                       "call(inputs, states); a subclass of a built-in cell (LSTMCell, ...) "
+                       "that overrides its step is not supported: subclass Layer instead")
 
 # what a cell reads from its fused layer (Keras's cell attributes); the weights too, once built
 _ATTRIBUTES = ("units", "activation", "use_bias", "kernel_initializer",
@@ -317,11 +318,31 @@ def cell_of(layer):
     raise AttributeError(f"{type(layer).__name__} {layer.name!r} has no cell")
 
 
+def is_custom_cell(cell):
+    """Whether `cell` is a user-defined cell: a layer with its own ``call`` and a state_size,
+    built on ``Layer`` itself (a subclass of a built-in cell runs that cell's fused kernels,
+    which its own ``call`` cannot change)."""
+    if not (_recorded.has_call(cell) and hasattr(cell, "state_size")):
+        return False
+    return all(not c.__module__.startswith("rnncore.") for c in type(cell).__mro__
+               if issubclass(c, Layer) and c is not Layer)
+
+
+def output_size_of(cell):
+    """Keras's width of a cell's output: its ``output_size``, else its (first) state size."""
+    size = getattr(cell, "output_size", None)
+    if size is not None:
+        return size
+    size = cell.state_size
+    return size[0] if isinstance(size, (list, tuple)) else size
+
+
 def check_cell(cell, argument="cell"):
     """`cell` if it is a built-in cell (or a StackedRNNCells of them): rnncore runs those on
-    its fused kernels. A user-defined cell is a NotImplementedError, anything else a
-    ValueError naming `argument`."""
-    if isinstance(cell, StackedRNNCells) and type(cell)._step_impl is StackedRNNCells._step_impl:
+    its fused kernels. A subclass of a built-in cell is a NotImplementedError, anything else
+    a ValueError naming `argument`."""
+    if isinstance(cell, StackedRNNCells) and type(cell)._step_impl is StackedRNNCells._step_impl \
+            and not cell.has_custom_cells:
         return cell
     builtin = next((c for c in _BUILTIN.values() if isinstance(cell, c)), None)
     if builtin is not None and all(getattr(type(cell), m) is getattr(builtin, m)
@@ -336,7 +357,9 @@ def check_cell(cell, argument="cell"):
 class StackedRNNCells(Layer):
     """Keras's ``StackedRNNCells``: a list of cells run as one, each cell's output the next
     one's input. ``RNN(StackedRNNCells(cells))`` (or ``RNN(cells)``) runs one fused kernel per
-    cell over the whole sequence. Weights: each cell's in order.
+    cell over the whole sequence; with a user-defined cell among them, the stack runs step by
+    step (each step: every cell in turn, its states its own entry of ``states``). Weights:
+    each cell's in order.
 
     Example
     -------
@@ -354,9 +377,16 @@ class StackedRNNCells(Layer):
             if isinstance(cell, StackedRNNCells):
                 raise NotImplementedError(f"cells[{i}] is a StackedRNNCells: rnncore stacks "
                                           "cells one level deep; list the cells themselves")
-            check_cell(cell, f"cells[{i}]")
+            if not is_custom_cell(cell):
+                check_cell(cell, f"cells[{i}]")
         super().__init__(**kwargs)
         self.cells = list(cells)
+
+    @property
+    def has_custom_cells(self):
+        """Whether a user-defined cell is among the cells (the stack then runs step by
+        step)."""
+        return any(is_custom_cell(c) for c in self.cells)
 
     @property
     def state_size(self):
@@ -364,7 +394,7 @@ class StackedRNNCells(Layer):
 
     @property
     def output_size(self):
-        return self.cells[-1].output_size
+        return output_size_of(self.cells[-1])
 
     @property
     def trainable_weights(self):
@@ -382,11 +412,21 @@ class StackedRNNCells(Layer):
         batch, features = input_shape[0], input_shape[-1]
         for cell in self.cells:
             cell._maybe_build((batch, features))
-            features = cell.output_size
+            features = output_size_of(cell)
         self.built = True
 
     def get_initial_state(self, batch_size=None):
-        return [c.get_initial_state(batch_size) for c in self.cells]
+        """One entry per cell: its ``get_initial_state(batch_size)`` where it has one (a list
+        for the built-in cells), else zeros, bare for an int ``state_size``, as Keras."""
+        states = []
+        for cell in self.cells:
+            if hasattr(cell, "get_initial_state"):
+                states.append(cell.get_initial_state(batch_size=batch_size))
+            elif isinstance(cell.state_size, (list, tuple)):
+                states.append([np.zeros((batch_size, d), self.dtype) for d in cell.state_size])
+            else:
+                states.append(np.zeros((batch_size, cell.state_size), self.dtype))
+        return states
 
     def __call__(self, inputs, states=None, training=None):
         """One step of every cell: ``states`` one entry per cell (as Keras: a list for
@@ -398,13 +438,22 @@ class StackedRNNCells(Layer):
 
     def _step_impl(self, inputs, states, training):
         if states is None:
-            states = [None] * len(self.cells)
+            # zeros (a built-in cell makes its own from None)
+            states = self.get_initial_state(np.shape(value_of(inputs))[0]) \
+                if self.has_custom_cells else [None] * len(self.cells)
         if not isinstance(states, (list, tuple)) or len(states) != len(self.cells):
             raise ValueError(f"StackedRNNCells {self.name!r}: states must be a list with one "
                              f"entry per cell ({len(self.cells)}), got {states!r}")
         new_states = []
         for cell, s in zip(self.cells, states):
+            # Keras: a cell always gets a list; it hands back its states in the nesting given
+            as_list = isinstance(s, (list, tuple))
+            if is_custom_cell(cell) and s is not None:
+                s = list(s) if as_list else [s]
             inputs, s = cell(inputs, s, training=training)
+            if is_custom_cell(cell) and not as_list and isinstance(s, (list, tuple)) \
+                    and len(s) == 1:
+                s = s[0]
             new_states.append(s)
         return inputs, new_states
 
@@ -422,14 +471,30 @@ class StackedRNNCells(Layer):
         return cls(cells, **config)
 
 
+def _registered_class(config):
+    """The class a Keras program registered (``register_keras_serializable``) for `config`."""
+    from ..utils._registration import get_custom_objects
+
+    registered = get_custom_objects()
+    cls = registered.get(config.get("registered_name"))
+    if cls is None:
+        cls = next((c for c in registered.values()
+                    if isinstance(c, type) and c.__name__ == config["class_name"]), None)
+    return cls
+
+
 def deserialize_cell(config):
-    """A built-in cell (or StackedRNNCells) from ``{"class_name": ..., "config": {...}}``;
-    only rnncore's own cell classes are rebuilt."""
+    """A cell from ``{"class_name": ..., "config": {...}}``: rnncore's own cell classes, or a
+    user-defined one handed in ``custom_objects`` (as Keras, which needs it registered)."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"cell config must be a dict with 'class_name', got {config!r}")
+    from ._registry import custom_classes
+
     name = config["class_name"]
-    cls = {**_BUILTIN, "StackedRNNCells": StackedRNNCells}.get(name)
+    cls = {**_BUILTIN, "StackedRNNCells": StackedRNNCells}.get(name) or \
+        custom_classes().get(name) or _registered_class(config)
     if cls is None:
         raise ValueError(f"unknown RNN cell class {name!r}; rnncore can rebuild "
-                         f"{sorted(_BUILTIN) + ['StackedRNNCells']}")
+                         f"{sorted(_BUILTIN) + ['StackedRNNCells']}, and a user-defined cell "
+                         "class given in custom_objects")
     return cls.from_config(dict(config.get("config", {})))

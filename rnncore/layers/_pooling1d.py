@@ -1,7 +1,7 @@
 """MaxPooling1D and AveragePooling1D over (batch, steps, channels), vectorised over steps."""
 import numpy as np
 
-from ._base import Layer, _snake, as_float_array, unique_name
+from ._base import Layer, as_float_array
 from ._convolutional import (same_padding, scatter_windows, standardize_data_format,
                              standardize_int, standardize_padding, windows)
 
@@ -18,8 +18,6 @@ class _Pooling1D(Layer):
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None,
                  **kwargs):
-        if name is None:  # Keras's max_pooling1d, not snake case's max_pooling1_d
-            name = unique_name(_snake(type(self).__name__).replace("1_d", "1d"))
         super().__init__(name=name, **kwargs)
         self.pool_size = (standardize_int(pool_size, "pool_size"),)
         self.strides = (self.pool_size if strides is None

@@ -6,13 +6,19 @@ Variables the call reads become leaves as it reads them), otherwise on plain arr
 gradient in ``variable.grad``. A layer called inside a recorded ``call``: a custom one runs its
 ``call`` into the same record; a built-in one runs its own ``forward`` and becomes one node of
 the record whose gradient is the layer's own fused ``backward``.
+
+Terms a call adds with ``add_loss`` (and the activity penalties of the layers it calls, which
+Keras adds the same way) are kept with the record: ``backward`` seeds each with ones, as the
+total loss is their sum.
 """
+import collections
 import inspect
+import threading
 
 import numpy as np
 
 from .._indexed_slices import IndexedSlices
-from ..ops._tape import (Tensor, active_gradients, backward as replay, is_recording,
+from ..ops._tape import (Tensor, active_gradients, backward as replay, is_recording, make,
                          make_many, recording, value_of)
 
 
@@ -50,10 +56,12 @@ def run_call(layer, inputs, training, mask, kwargs=None, args=()):
 
 def _checked_call(layer, inputs, args, kwargs):
     layer._in_call = True
+    _added.depth = getattr(_added, "depth", 0) + 1
     try:
         out = layer.call(inputs, *args, **kwargs)
     finally:
         layer._in_call = False
+        _added.depth -= 1
     _check_output(layer, out)
     return out
 
@@ -75,10 +83,15 @@ def eager_call(layer, inputs, args, kwargs):
     mask = kwargs.pop("mask", None)
     x = _arrays(inputs, layer.dtype)
     layer._maybe_build(_shapes(x))
-    return forward(layer, x, training=bool(training), mask=mask, args=args, kwargs=kwargs)
+    out = forward(layer, x, training=bool(training), mask=mask, args=args, kwargs=kwargs)
+    if layer.activity_regularizer is not None:
+        _add_activity_penalty(layer, out)
+    return out
 
 
 def _check_output(layer, out):
+    if isinstance(out, dict) and layer._dict_outputs:
+        out = list(out.values())
     items = out if isinstance(out, (list, tuple)) else [out]
     for item in items:
         if isinstance(item, (list, tuple)):
@@ -102,25 +115,91 @@ def _flat(x):
     return [x]
 
 
+def output_keys(out):
+    """The keys of a dict of outputs in Keras's order (its tree flattening): sorted, an
+    OrderedDict's in their order."""
+    return list(out) if isinstance(out, collections.OrderedDict) else sorted(out)
+
+
+def flat_outputs(out):
+    """A call's outputs as a flat list (a dict's values in ``output_keys`` order)."""
+    if isinstance(out, dict):
+        return [out[k] for k in output_keys(out)]
+    return _flat(out) if isinstance(out, (list, tuple)) else [out]
+
+
 def _values(out, dtype):
-    if isinstance(out, (list, tuple)):
+    if isinstance(out, dict):
+        return {k: _values(v, dtype) for k, v in out.items()}
+    if isinstance(out, tuple):  # kept a tuple, as Keras returns what call returned
+        return tuple(_values(o, dtype) for o in out)
+    if isinstance(out, list):
         return [_values(o, dtype) for o in out]
     v = np.asarray(value_of(out))
     return v.astype(dtype) if v.dtype.kind == "f" and v.dtype != dtype else v
 
 
 def forward(layer, inputs, training=False, mask=None, args=(), kwargs=None):
-    """The layer's ``call`` on arrays; recorded for ``backward`` when training."""
+    """The layer's ``call`` on arrays; recorded for ``backward`` when training. As Keras, a
+    call from outside any other call clears the terms the layer and its sub-layers added
+    before."""
+    if not in_call():
+        layer._clear_losses()
     if not training:
         layer._record = None
         with recording(False):
             return _values(run_call(layer, inputs, False, mask, kwargs, args), layer.dtype)
     new_record()
-    with recording(True):
-        leaves = _leaves(inputs)
-        out = run_call(layer, leaves, True, mask, kwargs, args)
-    layer._record = (leaves, out)
+    stack = _added.__dict__.setdefault("stack", [])
+    stack.append([])
+    try:
+        with recording(True):
+            leaves = _leaves(inputs)
+            out = run_call(layer, leaves, True, mask, kwargs, args)
+    finally:
+        terms = stack.pop()
+    layer._record = (leaves, out, terms)
     return _values(out, layer.dtype)
+
+
+_added = threading.local()
+
+
+def in_call():
+    """Whether some layer's ``call`` is running (Keras's call context)."""
+    return getattr(_added, "depth", 0) > 0
+
+
+def note_added_losses(terms):
+    """``add_loss`` terms made while a recorded call runs: the innermost record keeps them,
+    for its backward to seed."""
+    stack = getattr(_added, "stack", None)
+    if stack and is_recording():
+        stack[-1].extend(t for t in terms if isinstance(t, Tensor))
+
+
+def has_added_losses(layer):
+    """Whether the layer's last recorded call added loss terms (its backward then has work
+    even when no gradient reaches its outputs)."""
+    record = getattr(layer, "_record", None)
+    return record is not None and bool(record[2])
+
+
+def _add_activity_penalty(layer, outputs):
+    """Keras's ``Layer.__call__``: each output's ``activity_regularizer`` value divided by the
+    output's batch size (0 for an empty batch), in the output's dtype, added with
+    ``add_loss`` (the rule graph models apply in ``Layer._record_activity``)."""
+    reg = layer.activity_regularizer
+    for out in flat_outputs(outputs):
+        y = np.asarray(value_of(out))
+        batch = y.dtype.type(y.shape[0] if y.ndim else 1)
+        if batch:
+            value = y.dtype.type(reg(y)) / batch
+            grad = reg.gradient(y).astype(y.dtype, copy=False) / batch
+        else:
+            value, grad = y.dtype.type(0), np.zeros_like(y)
+        layer.add_loss(make(np.asarray(value), [out], lambda g, grad=grad: [g * grad],
+                            "activity_regularizer"))
 
 
 def backward(layer, d_outputs):
@@ -129,10 +208,12 @@ def backward(layer, d_outputs):
     if getattr(layer, "_record", None) is None:
         raise RuntimeError(f"Layer {layer.name!r}: backward() needs a forward(training=True) "
                            "first")
-    leaves, out = layer._record
+    leaves, out, terms = layer._record
     layer._record = None
-    outs, seeds = _flat(out), _flat(d_outputs) if isinstance(out, (list, tuple)) else [d_outputs]
-    grads = replay(outs, seeds)
+    outs = flat_outputs(out)
+    seeds = _flat(d_outputs) if isinstance(out, (list, tuple, dict)) else [d_outputs]
+    # the total loss is the sum of the terms (of each term's elements, as Keras sums them)
+    grads = replay(outs + terms, seeds + [np.ones_like(t.value) for t in terms])
     for v in layer.trainable_weights:
         g = grads.variables.get(id(v), (v, None))[1]
         v.grad = np.zeros_like(v.value) if g is None else (
@@ -155,7 +236,10 @@ def call_inside(layer, inputs, args, kwargs):
     if has_call(layer):
         training = kwargs.pop("training", True)
         layer._maybe_build(_shapes(inputs))
-        return run_call(layer, inputs, training, mask, kwargs, args)
+        out = run_call(layer, inputs, training, mask, kwargs, args)
+        if layer.activity_regularizer is not None:
+            _add_activity_penalty(layer, out)
+        return out
     training = args[0] if args else kwargs.pop("training", True)
     if kwargs.get("initial_state") is not None:
         # the states join the inputs, as a functional graph hands them to the layer
@@ -181,11 +265,6 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
     if isinstance(inputs, (list, tuple)) and any(isinstance(x, (list, tuple)) for x in inputs):
         raise NotImplementedError(f"Layer {layer.name!r}: nested lists of inputs inside a "
                                   "custom call are not supported")
-    if layer.activity_regularizer is not None:
-        raise NotImplementedError(
-            f"Layer {layer.name!r} has an activity_regularizer and is called inside a custom "
-            "call; rnncore does not add that penalty from inside a call yet. Put the layer in "
-            "a Sequential or functional model, or drop activity_regularizer")
     if mask is None and layer.supports_masking:
         mask = getattr(flat_in[0], "_keras_mask", None)
     uses = getattr(layer, "_record_uses", None)
@@ -225,7 +304,10 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
         for r in results:
             if isinstance(r, Tensor):
                 r._keras_mask = out_mask
-    return results if isinstance(out, list) else results[0]
+    made = results if isinstance(out, list) else results[0]
+    if layer.activity_regularizer is not None:
+        _add_activity_penalty(layer, made)
+    return made
 
 
 def cell_step(cell, inputs, states, training):
@@ -263,20 +345,45 @@ def new_record():
     _RECORD_ID[0] += 1
 
 
-def output_layer(layer):
-    """The built-in layer whose single output is the recorded ``call``'s output (a model's
-    last Dense), or None."""
+def output_layer(layer, i=0):
+    """The built-in layer whose single output is output `i` of the recorded ``call`` (a
+    model's last Dense), or None; None too when that output also feeds something else of
+    the record (another output, an added loss term), whose gradient is not at the layer's
+    pre-activation."""
     record = getattr(layer, "_record", None)
-    out = None if record is None else record[1]
+    if record is None:
+        return None
+    outs = flat_outputs(record[1])
+    out = outs[i]
     node = out.node if isinstance(out, Tensor) else None
     if node is None or node.layer is None or node.n_out != 1:
+        return None
+    if (len(outs) > 1 or record[2]) and _feeds_others(outs + record[2], out):
         return None
     return node.layer
 
 
-def mark_fused(layer):
-    """The gradient of the recorded call's output arrives at its layer's pre-activation."""
-    layer._record[1].node.fused = True
+def _feeds_others(roots, tensor):
+    """Whether `tensor` is more than one of `roots` or an input of a node they come from."""
+    if sum(t is tensor for t in roots) > 1:
+        return True
+    seen, stack = set(), [t.node for t in roots if isinstance(t, Tensor) and t.node is not None]
+    while stack:
+        node = stack.pop()
+        if node.seq in seen:
+            continue
+        seen.add(node.seq)
+        for p in node.parents:
+            if p is tensor:
+                return True
+            if type(p) is Tensor and p.node is not None:
+                stack.append(p.node)
+    return False
+
+
+def mark_fused(layer, i=0):
+    """The gradient of the recorded call's output `i` arrives at its layer's pre-activation."""
+    flat_outputs(layer._record[1])[i].node.fused = True
 
 
 def output_shape_by_running(layer, input_shape):
@@ -293,6 +400,11 @@ def output_shape_by_running(layer, input_shape):
                 + np.shape(value_of(o))[1:] for o in out]
     batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
     return (batch,) + np.shape(value_of(out))[1:]
+
+
+def is_array(x):
+    """Whether `x` is an array a call computes (a recorded Tensor or a NumPy value)."""
+    return isinstance(x, (Tensor, np.ndarray, np.generic)) and not isinstance(x, np.bool_)
 
 
 def is_recorded(inputs):

@@ -31,8 +31,29 @@ def _classes():
             if isinstance(getattr(layers, n), type)}
 
 
+def keras_class_name(cls):
+    """The name Keras knows `cls` by (in a config, and in a weights file's paths)."""
+    # a class standing in for a Keras one (RNN over a user's cell) names it in
+    # ``_keras_class_name``
+    return getattr(cls, "_keras_class_name", None) or cls.__name__
+
+
+def user_class_keys(cls):
+    """How Keras names a user's class in a config: its ``module`` (None for ``__main__``) and
+    the name it is registered under (its class name if it is not); {} for rnncore's own."""
+    from ..utils._registration import get_registered_name
+
+    if cls.__module__.startswith("rnncore."):
+        return {}
+    return {"module": None if cls.__module__ == "__main__" else cls.__module__,
+            "registered_name": get_registered_name(cls)}
+
+
 def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    keys = user_class_keys(type(layer))
+    out = {"class_name": keras_class_name(type(layer)), "config": layer.get_config()}
+    return {"module": keys["module"], **out, "registered_name": keys["registered_name"]} \
+        if keys else out
 
 
 def deserialize(config):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..recurrent import _checks
 from ._base import Layer
-from ._cell_rnn import CellRNN, is_custom_cell, rnn_config, stack_of_custom_cells
+from ._cell_rnn import CellRNN, rnn_config, takes_custom_path
 from ._cells import StackedRNNCells, check_cell, deserialize_cell
 from ._rnn import check_sequence_input, check_state_arrays
 
@@ -34,8 +34,9 @@ class RNN(Layer):
     ----------
     cell : SimpleRNNCell, LSTMCell, GRUCell, a StackedRNNCells of them, or a list of cells
         (stacked, as Keras does), run on the fused kernels; or a user-defined cell (a layer
-        with ``state_size`` and ``call(inputs, states)``), run step by step through its
-        recorded ops (see ``_cell_rnn.CellRNN``).
+        with ``state_size`` and ``call(inputs, states)``, optionally ``output_size`` and
+        ``get_initial_state``), alone or among the cells of a stack, run step by step
+        through its recorded ops with every option below (see ``_cell_rnn.CellRNN``).
     return_sequences : return the output of every step (batch, timesteps, units), else the
         last one (batch, units).
     return_state : also return the final states. For one cell ``[output, *states]`` (LSTMCell:
@@ -70,10 +71,9 @@ class RNN(Layer):
 
     def __new__(cls, cell=None, *args, **kwargs):
         # a user-defined cell runs step by step through its recorded ops (see _cell_rnn)
-        stack = stack_of_custom_cells(cell) if cls is RNN else None
-        if stack is not None or (cls is RNN and is_custom_cell(cell)):
+        if cls is RNN and takes_custom_path(cell):
             layer = super().__new__(CellRNN)
-            layer.__init__(stack or cell, *args, **kwargs)
+            layer.__init__(cell, *args, **kwargs)
             return layer
         return super().__new__(cls)
 

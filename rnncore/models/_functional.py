@@ -8,6 +8,7 @@ from .._indexed_slices import IndexedSlices
 from ..layers import _recorded
 from ..layers._base import SymbolicTensor, unique_name
 from ..layers._bidirectional import Bidirectional
+from ..layers._cell_rnn import StatesFlatInGraphs
 from ..layers._rnn import RNNBase
 from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
@@ -83,7 +84,7 @@ def _states_in_inputs(layer):
     """Whether a layer's list of inputs is [sequence, *initial_state] (rnncore's recurrent
     layers: Keras passes the states as a keyword, so the mask is the sequence's alone), not
     several inputs with a mask each (merge and attention layers)."""
-    return isinstance(layer, (RNNBase, RNN, Bidirectional))
+    return isinstance(layer, (RNNBase, RNN, StatesFlatInGraphs, Bidirectional))
 
 
 class Functional(Model):
@@ -159,10 +160,12 @@ class Functional(Model):
         """The layer and the copies that run its later calls in this model."""
         return [c for node, c in zip(self._nodes, self._callers) if node.layer is layer]
 
-    def _activity_losses(self):
+    def _loss_children(self):
         # each call of a shared layer adds its own penalties, as in Keras
-        return [p for layer in self.layers for obj in self._call_objects(layer) or [layer]
-                for sub in [obj] + obj._sublayers()[::-1] for p in sub._own_activity_losses()]
+        calls = {}
+        for node, caller in zip(self._nodes, self._callers):
+            calls.setdefault(id(node.layer), []).append(caller)
+        return [obj for layer in self.layers for obj in calls.get(id(layer), [layer])]
 
     def _embeddings_into_recurrent_layers(self):
         """ids of the Embedding nodes whose output goes only to one recurrent layer, as its
@@ -338,6 +341,9 @@ class Functional(Model):
         return (n,) + tuple(self._outputs[i].shape[1:])
 
     def _forward(self, x, training):
+        if not _recorded.in_call():
+            # Keras: a model's call clears the add_loss terms its layers made before
+            self._clear_losses()
         xs = x if len(self._inputs) > 1 else [x]
         values = {id(t): v for t, v in zip(self._inputs, xs)}
         masks = {}
@@ -408,13 +414,13 @@ class Functional(Model):
             fused = id(node) in fused_nodes
             if isinstance(outs, list):
                 d_out = layer._with_activity_grad([grads.get(id(t)) for t in outs])
-                if all(g is None for g in d_out):
+                if all(g is None for g in d_out) and not _recorded.has_added_losses(layer):
                     continue
             else:
                 d_out = grads.get(id(outs))
                 if not fused:
                     d_out = layer._with_activity_grad(d_out)
-                if d_out is None:
+                if d_out is None and not _recorded.has_added_losses(layer):
                     continue
             if fused:
                 extra = layer.preactivation_activity_grad()

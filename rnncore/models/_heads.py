@@ -4,7 +4,10 @@ CompileLoss and CompileMetrics, one entry per output).
 A single-output model has one head named None: its logs are ``loss`` and the metrics' own
 names, as always. A model with several outputs has one head per output, named as Keras names
 them (``model.output_names``); its logs are the weighted total ``loss``, each output's
-unweighted ``<name>_loss``, and ``<name>_<metric>``.
+unweighted ``<name>_loss``, and ``<name>_<metric>``. The outputs of a subclassed model whose
+call returns a list have no names (None): as in Keras, each output's loss is then named after
+its loss function (``mse_loss``) and its metrics plainly (``mae``, then ``mae_1``, ...). An
+output's loss is tracked only when more than one output has a loss, as Keras's CompileLoss.
 """
 
 from .. import losses as _losses
@@ -12,9 +15,11 @@ from .. import metrics as _metrics
 
 
 class Head:
-    """One output's loss (None: the output is not trained on), weight and metrics."""
+    """One output's loss (None: the output is not trained on), weight and metrics; `name`
+    prefixes the metrics' names (None: no prefix), and with `tracked` the output's loss has
+    its own ``Mean``, named ``<name>_loss`` (unnamed: ``<loss name>_loss``)."""
 
-    def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids):
+    def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids, tracked=None):
         self.name = name
         self.loss = loss
         self.loss_obj = None if loss is None else _losses.get(loss)
@@ -23,33 +28,78 @@ class Head:
         self.weighted_metric_ids = list(weighted_metric_ids)
         self.metrics = None  # resolved when the output and target shapes are known
         self.weighted = []  # per metric: whether it takes the sample weights
-        self.loss_tracker = None if name is None else _metrics.Mean(name=f"{name}_loss")
+        if tracked is None:
+            tracked = name is not None
+        tracked = tracked and self.loss_obj is not None
+        self.loss_tracker = _metrics.Mean(
+            name=f"{self.loss_obj.name if name is None else name}_loss") if tracked else None
+        self.raw_names = ([], [])  # the metrics' own names, plain and weighted (Keras's order)
         for m in self.metric_ids + self.weighted_metric_ids:
             # resolve now so an unknown name fails at compile, as Keras does; the accuracy
             # variant is picked again when the output shape is known
             _metrics.get(m, loss=self.loss_obj)
 
     def compiled_metrics(self, output_shape, target_shape):
-        """The metrics, then the weighted metrics (``weighted_<name>`` on a name clash)."""
+        """The metrics, then the weighted metrics (named by ``name_metrics`` once every
+        output's are resolved)."""
         if self.metrics is None:
             def resolve(ids):
                 return [_metrics.get(m, loss=self.loss_obj, output_shape=output_shape,
                                      target_shape=target_shape) for m in ids]
             plain, weighted = resolve(self.metric_ids), resolve(self.weighted_metric_ids)
-            names = {m.name for m in plain}
-            for m in weighted:
-                if m.name in names:
-                    m.name = f"weighted_{m.name}"
-            if self.name is not None:
-                for m in plain + weighted:
-                    m.name = f"{self.name}_{m.name}"
+            self.raw_names = ([m.name for m in plain], [m.name for m in weighted])
             self.metrics = plain + weighted
             self.weighted = [False] * len(plain) + [True] * len(weighted)
+            self.named = False
         return self.metrics
 
     def trackers(self):
         return ([] if self.loss_tracker is None else [self.loss_tracker]) + list(
             self.metrics or [])
+
+
+def name_metrics(heads):
+    """Keras's names for the compiled metrics of all outputs (CompileMetrics.result): each
+    metric's name, prefixed with its output's name; a name already taken gets ``_1``,
+    ``_2``, ... (a weighted metric first becomes ``weighted_<name>``). The plain metrics of
+    every output are named first, then the weighted ones."""
+    if all(getattr(h, "named", True) for h in heads):
+        return
+    taken = {}
+
+    def claim(name):
+        if name not in taken:
+            taken[name] = 1
+            return name
+        index = taken[name]
+        taken[name] += 1
+        return f"{name}_{index}"
+
+    def prefixed(head, name):
+        return name if head.name is None else f"{head.name}_{name}"
+
+    for head in heads:
+        plain = head.raw_names[0]
+        for m, raw in zip(head.metrics[:len(plain)], plain):
+            m.name = claim(prefixed(head, raw))
+    for head in heads:
+        plain, weighted = head.raw_names
+        for m, raw in zip(head.metrics[len(plain):], weighted):
+            name = prefixed(head, raw)
+            m.name = claim(name if name not in taken else prefixed(head, f"weighted_{raw}"))
+        head.named = True
+
+
+def result_order(heads, logs):
+    """Keras's ``evaluate`` list for a model with several outputs (``_flatten_metrics_in_
+    order``): the total loss, each compiled metric whose own name is a key of the logs
+    (the unprefixed ones), each output's loss, each as often as it is listed; then the
+    other keys, sorted."""
+    listed = ["loss"] + [n for h in heads for n in h.raw_names[0]] + \
+        [n for h in heads for n in h.raw_names[1]] + \
+        [h.loss_tracker.name for h in heads if h.loss_tracker is not None]
+    return [logs[k] for k in listed if k in logs] + \
+        [logs[k] for k in sorted(logs) if k not in listed]
 
 
 def _per_output(value, names, argument, default, single_ok=True):
@@ -63,6 +113,10 @@ def _per_output(value, names, argument, default, single_ok=True):
         return [value.get(name, default) for name in names]
     if isinstance(value, (list, tuple)):
         if len(value) != len(names):
+            if None in names:
+                raise ValueError(f"compile: {argument} must have one entry per output; the "
+                                 f"model's call returns a list of {len(names)} outputs; "
+                                 f"received {argument}={value!r}")
             raise ValueError(f"compile: {argument} must have one entry per output ({len(names)}"
                              f": {names}), or be a dict keyed by output name; received "
                              f"{argument}={value!r}")
@@ -110,6 +164,16 @@ def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names):
         if loss is None:
             raise ValueError("compile: loss must be given for the model's output")
         return [Head(None, loss, loss_weights, *lists)]
+    if None in output_names:
+        # a subclassed model's list of outputs: nothing to key a dict by
+        for argument, value in (("loss", loss), ("loss_weights", loss_weights),
+                                ("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if isinstance(value, dict):
+                raise ValueError(
+                    f"compile: {argument} is a dict, but the model's outputs have no names (its "
+                    f"call returns a list of {len(output_names)}); give {argument} as a list "
+                    f"with one entry per output, or return a dict from call; received "
+                    f"{argument}={value!r}")
     losses = _per_output(loss, output_names, "loss", None)
     if all(item is None for item in losses):
         raise ValueError(f"compile: no output of {output_names} has a loss; received "
@@ -119,7 +183,8 @@ def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names):
         for w in _per_output(loss_weights, output_names, "loss_weights", None)]
     plain = _metric_lists(metrics, output_names, "metrics")
     weighted = _metric_lists(weighted_metrics, output_names, "weighted_metrics")
-    return [Head(name, item, w, p, q)
+    tracked = sum(item is not None for item in losses) > 1
+    return [Head(name, item, w, p, q, tracked)
             for name, item, w, p, q in zip(output_names, losses, weights, plain, weighted)]
 
 

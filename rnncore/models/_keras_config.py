@@ -4,10 +4,11 @@
 rnncore's ``get_config`` already uses Keras's keys; this adds what Keras's
 ``deserialize_keras_object`` reads (``module``, ``registered_name``, ``build_config``,
 ``compile_config``), writes a Sequential's input as an InputLayer entry, a functional model's
-calls as Keras 3's ``__keras_tensor__`` arguments and a model used as a layer in the same form,
-and leaves out rnncore's own options where they hold their defaults (a non-default
-``truncate_gradient`` stays: Keras then refuses the file by naming it, which is better than
-silently training another model).
+calls as Keras 3's ``__keras_tensor__`` arguments, a model used as a layer in the same form and
+a subclassed model as its class, ``get_config()`` and build input shape, and leaves out
+rnncore's own options where they hold their defaults (a non-default ``truncate_gradient``
+stays: Keras then refuses the file by naming it, which is better than silently training
+another model).
 """
 import copy
 
@@ -175,10 +176,26 @@ def model_config(model):
                "config": _decorate(config), "registered_name": "Functional",
                "build_config": {"input_shape": None}}
     else:
-        raise ValueError(f"Model {model.name!r} is a subclassed {type(model).__name__}: "
-                         "Keras's file formats hold Sequential and functional models only; "
-                         "save its weights with save_weights instead")
+        out = subclassed_config(model, config)
     return out
+
+
+def subclassed_config(model, config):
+    """A subclassed model as Keras writes one: its class by module and registered name, its
+    ``get_config()`` (Keras's automatic one where the class writes none), and the input shape
+    it was built for, which loading builds it with before the weights are read."""
+    from ..layers._registry import user_class_keys
+
+    keys = user_class_keys(type(model))
+    entry = {"module": keys["module"], "class_name": type(model).__name__,
+             "config": _decorate(config), "registered_name": keys["registered_name"]}
+    shape = getattr(model, "_build_shape", None)
+    if isinstance(shape, list):
+        shape = [list(s) for s in shape]
+    elif shape is not None:
+        shape = list(shape)
+    entry["build_config"] = {"input_shape": shape}
+    return entry
 
 
 def compile_settings(model):

@@ -243,7 +243,8 @@ def build_model(config, what, declared, safe_mode=True, custom_objects=None):
     `custom_objects` are the caller's own layer classes by name, as in Keras."""
     from ..layers._registry import custom_object_scope
 
-    with custom_object_scope(custom_objects):
+    with custom_object_scope({**dict(custom_objects or {}),
+                              **_keras_reading.user_classes(config, custom_objects)}):
         try:
             _keras_reading.check_safe(config, what, safe_mode)
         except RecursionError:

@@ -19,15 +19,7 @@ A Bidirectional holds ``forward_layer`` and ``backward_layer``, a TimeDistribute
 ``layer``, an RNN its ``cell``, a model used as a layer its own ``layers``. A Sequential's
 layers leave out its InputLayer; a functional model's include theirs.
 """
-import re
-
-
-def snake_case(name):
-    """Keras's ``naming.to_snake_case`` (``GlobalAveragePooling1D`` ->
-    ``global_average_pooling1d``, ``PReLU`` -> ``p_re_lu``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+from .._naming import snake_case  # noqa: F401  (the paths' rule, used by the savers)
 
 
 def _is_model(obj):
@@ -112,11 +104,16 @@ def _own_variables(obj, children):
     return [v for v in mine if v.trainable] + [v for v in mine if not v.trainable]
 
 
+def objects(model):
+    """``[(path, object)]`` for every saveable object of `model`, in Keras's walk order."""
+    found = []
+    _walk(model, lambda obj, where: found.append((where, obj)))
+    return found
+
+
 def object_at(model, path):
     """The object whose ``vars`` group sits at `path` (as :func:`entries` names it)."""
-    found = {}
-    _walk(model, lambda obj, where: found.setdefault(where, obj))
-    return found.get(path)
+    return dict(objects(model)).get(path)
 
 
 def entries(model):
@@ -129,6 +126,8 @@ def entries(model):
 
 
 def _walk(model, visit_one):
+    from ..layers._registry import keras_class_name
+
     seen, alive = set(), []
 
     def visit(obj, path):
@@ -144,7 +143,7 @@ def _walk(model, visit_one):
                 for item in child:
                     if not hasattr(item, "weights"):
                         continue
-                    key = snake_case(type(item).__name__)
+                    key = snake_case(keras_class_name(type(item)))
                     if key in used:
                         used[key] += 1
                         key = f"{key}_{used[key]}"

@@ -44,15 +44,54 @@ def _is_op(entry):
     return entry.get("class_name") in _MASK_OPS
 
 
+def _how_to_give(name, registered=None):
+    """How a program hands rnncore one of its own classes, as Keras asks it to."""
+    package = registered.split(">")[0] if isinstance(registered, str) and ">" in registered \
+        else "my_package"
+    return (f"pass it to load_model as custom_objects={{{name!r}: {name}}}, or decorate the "
+            f"class with @keras.saving.register_keras_serializable(package={package!r}) "
+            "before loading")
+
+
+def user_classes(config, custom_objects=None):
+    """The program's classes a config names, by class name: each object whose registered
+    name (else class name) is a key of `custom_objects` or of the registry of
+    ``register_keras_serializable`` (Keras's lookup), or whose class name is a key of
+    `custom_objects`."""
+    from ..utils._registration import get_registered_object
+
+    custom_objects = dict(custom_objects or {})
+    found = {}
+
+    def visit(value):
+        if isinstance(value, list):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            name = value.get("class_name")
+            if isinstance(name, str) and isinstance(value.get("config"), dict):
+                registered = value.get("registered_name")
+                cls = get_registered_object(registered if isinstance(registered, str) else
+                                            name, custom_objects) or custom_objects.get(name)
+                if isinstance(cls, type):
+                    found.setdefault(name, cls)
+            for item in value.values():
+                visit(item)
+
+    visit(config)
+    return found
+
+
 def check_safe(config, where, safe_mode=True):
     """Refuse a config that would need code to run or names a class rnncore does not have.
 
     A ``Lambda`` (marshalled Python bytecode), Keras's serialized functions (``__lambda__``,
-    ``function`` with a non-Keras module) and classes registered by user code
-    (``registered_name`` such as ``"my_package>MyLayer"``, a ``module`` outside Keras) are
-    refused with a ValueError naming the layer, whatever ``safe_mode`` says: rnncore never
-    runs code stored in a file. Classes the caller passes as ``custom_objects`` (inside
-    ``custom_object_scope``) are the program's own code and are accepted by name, as in Keras.
+    ``function`` with a non-Keras module) and user classes (``registered_name`` such as
+    ``"my_package>MyLayer"``, a ``module`` outside Keras) are refused with a ValueError naming
+    the layer, whatever ``safe_mode`` says: rnncore never runs code stored in a file. Classes
+    of the running program -- passed as ``custom_objects`` or registered with
+    ``register_keras_serializable``, put in ``custom_object_scope`` by :func:`user_classes` --
+    are accepted by name, as in Keras.
     """
     from ..layers._registry import custom_classes
 
@@ -74,16 +113,17 @@ def check_safe(config, where, safe_mode=True):
                 module).startswith("keras"):
             refuse(f"layer {layer!r} names the function {value.get('config')!r} of module "
                    f"{module!r}; rnncore rebuilds Keras's own functions only")
-        if name in custom:  # the caller's own class, handed over as custom_objects
+        if name in custom:  # the caller's own class, handed over or registered
             return
         registered = value.get("registered_name")
         if registered not in (None, name) and not str(module).startswith("keras"):
-            refuse(f"layer {layer!r} uses class {registered!r} registered by user code; "
-                   "rnncore rebuilds its own classes and those passed as custom_objects only")
+            refuse(f"layer {layer!r} uses class {registered!r} registered by user code, "
+                   f"which this program has not registered; {_how_to_give(name, registered)}")
         if isinstance(module, str) and not module.startswith("keras") and \
                 module != "builtins" and name not in _PLAIN:
             refuse(f"layer {layer!r} names class {name!r} of module {module!r}; rnncore "
-                   "rebuilds Keras's own classes and those passed as custom_objects only")
+                   f"rebuilds Keras's own classes and the program's own: "
+                   f"{_how_to_give(name, registered)}")
 
     def visit(value, layer, key=None, in_graph=False):
         if isinstance(value, list):
@@ -291,10 +331,58 @@ def from_keras(config, where):
                          f"and \"config\", found {repr(config)[:80]}")
     name = config.get("class_name")
     if name not in _MODELS:
-        raise ValueError(f"{where}: the model is a {name!r}; rnncore rebuilds Sequential and "
-                         "functional models (class_name 'Sequential', 'Functional' or 'Model')")
+        return _subclassed(config, where)
     inner = copy.deepcopy(config["config"])
     _prepare(name, inner, where)
     config = _from_keras(plain({"class_name": name, "config": inner}))
     _finish(name, config["config"])
     return deserialize(config)
+
+
+def _subclassed(config, where):
+    """A model of the program's own class (subclassed): made by its ``from_config`` (which
+    ``cls(**config)`` is by default), then built for the input shape the file records, so
+    that its weights exist to be read, as Keras's ``deserialize_keras_object`` does."""
+    from ..layers._registry import custom_classes
+    from ._cloning import _from_keras
+    from ._model import Model
+
+    name = config.get("class_name")
+    cls = custom_classes().get(name)
+    if cls is None:
+        registered = config.get("registered_name")
+        shown = registered if isinstance(registered, str) else name
+        raise ValueError(f"{where}: the model is of class {shown!r}, which is not one of "
+                         f"rnncore's models and which this program has not given; "
+                         f"{_how_to_give(name, registered)}")
+    if not issubclass(cls, Model):
+        raise ValueError(f"{where}: the file holds a {name!r}, which is a "
+                         f"{cls.__mro__[1].__name__} subclass, not a model")
+    inner = _from_keras(plain(config["config"]))
+    try:
+        model = cls.from_config(inner)
+    except TypeError as exc:
+        raise TypeError(f"{cls} could not be rebuilt from its config: its from_config (by "
+                        f"default cls(**config)) does not take config={inner}. When "
+                        "get_config is overridden, it must return every argument __init__ "
+                        "takes, or the class must define from_config. Exception encountered: "
+                        f"{exc}") from exc
+    build_config = config.get("build_config")
+    if isinstance(build_config, dict) and build_config and not model.built:
+        if "build_from_config" in dir(cls):  # the class says how it is built
+            model.build_from_config(build_config)
+        elif build_config.get("input_shape") is not None:
+            model.build(_shape(build_config["input_shape"]))
+    if not model.built:
+        raise ValueError(f"{where}: the file records no input shape to build model "
+                         f"{model.name!r} ({name}) with, so its weights cannot be read into "
+                         "it; give the class a build_from_config(config) that makes its "
+                         "weights")
+    return model
+
+
+def _shape(shape):
+    """A build_config's input shape: a shape (list of dims) or a list of shapes."""
+    if isinstance(shape, list) and shape and all(isinstance(s, list) for s in shape):
+        return [tuple(s) for s in shape]
+    return tuple(shape)

@@ -26,6 +26,13 @@ _MAX_CONFIG_CHARS = 64 << 20
 
 
 def _legacy_config(model):
+    from ._functional import Functional
+    from ._sequential import Sequential
+
+    if not isinstance(model, (Sequential, Functional)):
+        raise ValueError(f"Model {model.name!r} is a subclassed {type(model).__name__}: "
+                         "rnncore writes subclassed models to the .keras format (model.save("
+                         "'model.keras')), not to legacy .h5")
     config = _keras_config.model_config(model)
     out = {"class_name": config["class_name"], "config": config["config"]}
     for entry in out["config"].get("layers", []):

@@ -46,10 +46,11 @@ class Model(TrainStep, CallModel, Layer):
             from ._functional import Functional
 
             return super().__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)  # (a user's class keeps its arguments)
 
-    def __init__(self, name=None, trainable=True):
-        Layer.__init__(self, name=name, trainable=trainable)
+    def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
+        # (dtype and Layer's other keywords: a subclass's config gives them back to it)
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
         self.optimizer = None
         self.loss = None
         self.compiled = False
@@ -151,31 +152,33 @@ class Model(TrainStep, CallModel, Layer):
         a list / dict (by ``output_names``) of them, ``loss_weights`` likewise, and
         ``metrics`` as a list with one entry per output or a dict."""
         self.optimizer = _optimizers.get(optimizer)
-        self._heads = _heads.make_heads(loss, loss_weights, metrics, weighted_metrics,
-                                        self.output_names)
+        self._compiled_with = (loss, loss_weights, metrics, weighted_metrics)
+        self._make_heads()
         self.loss = loss
+        self.compiled = True
+
+    def _make_heads(self):
+        """The heads of the outputs as compile described them (again when a subclassed
+        model's first call shows outputs other than the ones assumed at compile)."""
+        names = self._head_names()
+        loss = self._compiled_with[0]
+        if self._rnncore_call and self._call_outputs is None and \
+                isinstance(loss, (list, tuple, dict)) and len(loss) > 1:
+            # a subclassed model not called yet, compiled for several outputs: the heads
+            # wait for its first call (at fit, evaluate, ...), as Keras's CompileLoss
+            self._heads, self._heads_for = [], None
+            return
+        self._heads = _heads.make_heads(*self._compiled_with, names)
+        self._heads_for = names
         single = len(self._heads) == 1
         self._loss_obj = self._heads[0].loss_obj if single else None
         self._metric_ids = self._heads[0].metric_ids if single else []
         self._weighted_metric_ids = self._heads[0].weighted_metric_ids if single else []
-        self.compiled = True
 
     def _require_compiled(self, method):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
-
-    @property
-    def output_names(self):
-        return []
-
-    def _n_outputs(self):
-        return 1
-
-    _single_output = True
-
-    def _structure_outputs(self, values):
-        return values[0]
 
     @property
     def metrics_names(self):
@@ -202,7 +205,12 @@ class Model(TrainStep, CallModel, Layer):
     def _prepare(self, x, y, argument="x", y_argument="y"):
         self._note_call_inputs(x)
         x = _data.to_arrays(x, argument, self._n_inputs(), self._string_inputs())
-        y = None if y is None else self._target_arrays(y, y_argument)
+        if y is not None:
+            self._learn_outputs(x)
+            names = self._head_names()
+            if self.compiled and getattr(self, "_heads_for", names) != names:
+                self._make_heads()
+            y = self._target_arrays(y, y_argument)
         _data.check_xy(x, y, argument, y_argument)
         x = self._check_inputs(x)
         if not self.built:
@@ -244,12 +252,10 @@ class Model(TrainStep, CallModel, Layer):
 
     def _results(self, return_dict):
         logs = self._logs()
-        if return_dict:
-            return logs
+        if return_dict:  # Keras hands these through pythonify_logs, which sorts the keys
+            return dict(sorted(logs.items()))
         if len(self._heads) > 1:
-            # Keras's order: the total loss, each output's loss, then the metrics by name
-            first = ["loss"] + [h.loss_tracker.name for h in self._heads]
-            values = [logs[k] for k in first] + [logs[k] for k in sorted(logs) if k not in first]
+            values = _heads.result_order(self._heads, logs)
         else:
             values = list(logs.values())
         return values[0] if len(values) == 1 else values
@@ -519,9 +525,6 @@ class Model(TrainStep, CallModel, Layer):
 
     def check_input(self, x):
         return self._check_inputs(x)
-
-    def _own_activity_losses(self):
-        return self._activity_losses()
 
     # ---- saving -------------------------------------------------------------------------
     @exclusive

@@ -234,8 +234,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Parameters
     ----------
     filepath : str or path.
-    custom_objects : dict, the program's own layer classes by name (custom layers), as in
-        Keras; a class the file names that is neither rnncore's nor given here is refused.
+    custom_objects : dict, the program's own classes by name (custom layers and cells, a
+        subclassed model), as in Keras; classes registered with
+        ``keras.saving.register_keras_serializable`` need not be given. A class the file names
+        that is neither rnncore's, registered nor given here is refused, naming it.
     compile : bool, compile the model with the file's settings (default True).
     safe_mode : bool, Keras's flag; rnncore refuses code stored in a file (a ``Lambda``) in
         both modes, with an error naming the layer.

@@ -90,35 +90,36 @@ class TrainStep:
 
     @property
     def losses(self):
-        """Keras's ``model.losses`` (rnncore has no ``add_loss``): the activity penalties of the
-        last forward's layer outputs (``activity_regularizer=...``), layer by layer, then the
-        weight penalties (``kernel_regularizer=...``) of ``trainable_weights``."""
-        return self._activity_losses() + [v.regularizer(v.value) for v in self.trainable_weights
-                                          if v.regularizer is not None]
+        """Keras's ``model.losses``: the terms of the last forward's ``add_loss`` calls and the
+        activity penalties of its layer outputs (``activity_regularizer=...``), layer by layer
+        in Keras's walk (``Layer._flatten_layers``), then the weight penalties
+        (``kernel_regularizer=...``) of ``trainable_weights``."""
+        return self._added_losses() + [v.regularizer(v.value) for v in self.trainable_weights
+                                       if v.regularizer is not None]
 
-    def _activity_losses(self):
-        # Keras's model walk (a deque, extendleft) visits each layer's sublayers right after
-        # it but in reverse: a Bidirectional's backward direction before its forward one
-        return [p for layer in self.layers
-                for sub in [layer] + layer._sublayers()[::-1] for p in sub._own_activity_losses()]
+    def _loss_children(self):
+        return self.layers
 
     def _add_penalties(self, loss, variables, gradients):
-        """Keras's compute_loss: the compiled loss plus ``model.losses`` (activity penalties,
-        then weight penalties), summed in float32 or the weights' dtype; with `gradients`,
-        each penalized weight's gradient gains the penalty's (a sparse gradient turns dense,
-        as when TensorFlow adds a dense one to it). The activity penalties' gradients join
-        the backward pass at their layers' outputs."""
+        """Keras's compute_loss: the compiled loss plus ``model.losses`` (``add_loss`` terms,
+        each summed, and activity penalties, then weight penalties), summed in float32 or the
+        weights' dtype; with `gradients`, each penalized weight's gradient gains the
+        penalty's (a sparse gradient turns dense, as when TensorFlow adds a dense one to it).
+        The other terms' gradients join the backward pass where they were made (activity
+        penalties at their layers' outputs, ``add_loss`` terms in the recorded calls)."""
         penalized = [v for v in variables if v.regularizer is not None]
-        activity = self._activity_losses()
-        if not penalized and not activity:
+        added = [np.sum(term) for term in self._added_losses()]
+        if not penalized and not added:
             return loss
-        values = [loss] + activity + [v.regularizer(v.value) for v in penalized]
+        values = [loss] + added + [v.regularizer(v.value) for v in penalized]
         if gradients:
             for v in penalized:
                 extra = v.regularizer.gradient(v.value)
                 g = v.grad.to_dense() if isinstance(v.grad, IndexedSlices) else v.grad
                 v.grad = extra if g is None else g + extra
-        dtype = penalized[0].dtype if penalized else np.asarray(activity[0]).dtype
+        # the terms' dtype as a dtype: NumPy 1 would cast a float64 scalar by its value
+        dtype = penalized[0].dtype if penalized else \
+            np.result_type(np.asarray(added[0]).dtype, np.float32)
         return float(np.sum(np.array(values, dtype=dtype)))
 
     def _update_metrics(self, loss, ys, preds, sws, masks, logits, values):
@@ -140,6 +141,7 @@ class TrainStep:
                     m.update_state(y, y_pred, sample_weight=w)
                 else:
                     m.update_state(y, y_pred)
+        _heads.name_metrics(self._heads)
 
     @single_threaded_blas
     def _test_batch(self, x, y, sw=None):
@@ -160,7 +162,13 @@ class TrainStep:
             elif isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray):
                 y = y[0]
             return _data.to_arrays(y, argument)
-        names = self.output_names
+        names = self._head_names()
+        if None in names:  # a subclassed model's call returned a list: unnamed outputs
+            if isinstance(y, dict):
+                raise ValueError(f"{argument} is a dict, but the outputs of model {self.name!r} "
+                                 f"have no names (its call returns a list of {n}); give the "
+                                 "targets as a list in the order of the outputs")
+            names = list(range(n))
         if isinstance(y, dict):
             missing = [name for name in names if name not in y]
             if missing:
@@ -180,11 +188,11 @@ class TrainStep:
             return _sample_weights(sample_weight, class_weight, y, argument)
         if class_weight is not None:
             raise ValueError("`class_weight` is only supported for models with a single "
-                             f"output; this one has {len(y)}: {self.output_names}")
+                             f"output; this one has {len(y)}: {self._head_names()}")
         if sample_weight is None:
             return None
         if isinstance(sample_weight, dict):
-            sample_weight = [sample_weight.get(name) for name in self.output_names]
+            sample_weight = [sample_weight.get(name) for name in self._head_names()]
         elif not isinstance(sample_weight, (list, tuple)):
             sample_weight = [sample_weight] * len(y)
         elif len(sample_weight) != len(y):

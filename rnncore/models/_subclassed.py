@@ -5,6 +5,11 @@ subclass of ``Model`` that defines ``call``: the layers are the ones it holds as
 and a training step records its ``call`` and replays the record backward, the same mechanism
 as a custom layer (``rnncore.layers._recorded``). Functional and Sequential models override
 all of these with their graph walk.
+
+``call`` may return several outputs, as in Keras: a list or tuple (Keras names their losses
+after the loss functions, ``mse_loss``, and their metrics plainly, ``mae``) or a dict (its
+keys, sorted, are the outputs' names: ``<key>_loss``, ``<key>_<metric>``). The model learns
+which from its first call; ``predict`` returns the same kind of container.
 """
 import numpy as np
 
@@ -14,6 +19,67 @@ from ..layers._base import Layer
 
 class CallModel:
     """The graph of a subclassed model is its ``call``."""
+
+    _dict_outputs = True
+    _single_output = True
+    # what the last call returned: None (not called yet), "one", "list" (a list or, with
+    # _call_output_tuple, a tuple) or "dict" (with _call_output_keys)
+    _call_outputs = None
+    _call_output_keys = ()
+    _call_output_tuple = False
+
+    @property
+    def output_names(self):
+        """Keras's subclassed models have no output names; a dict's keys name its outputs."""
+        return list(self._call_output_keys) if self._call_outputs == "dict" else []
+
+    def _head_names(self):
+        """The outputs' names for ``compile``'s heads: ``output_names``, or for a subclassed
+        model's list of outputs one None per output (unnamed, as in Keras)."""
+        if self._rnncore_call and self._call_outputs == "list":
+            return [None] * self._call_n_outputs
+        return self.output_names
+
+    def _n_outputs(self):
+        return 1 if self._single_output else self._call_n_outputs
+
+    def _structure_outputs(self, values):
+        if self._single_output:
+            return values[0]
+        if self._call_outputs == "dict":
+            return dict(zip(self._call_output_keys, values))
+        return tuple(values) if self._call_output_tuple else list(values)
+
+    def _learn_outputs(self, x):
+        """Run a subclassed model's call once on two samples (building it) when what it
+        returns is not known yet, so that the targets can be matched to its outputs."""
+        if not self._rnncore_call or self._call_outputs is not None:
+            return
+        x = self._check_inputs(x)
+        if not self.built:
+            self._build_from(x)
+        self._output_shape(x)
+
+    def _note_outputs(self, out):
+        """What a subclassed model's call returned: one array, a list or tuple, or a dict,
+        as a list with one array per output."""
+        if isinstance(out, dict):
+            keys = _recorded.output_keys(out)
+            kind, outs = "dict", [out[k] for k in keys]
+        elif isinstance(out, (list, tuple)) and len(out) != 1:
+            kind, keys, outs = "list", (), list(out)
+        else:
+            kind, keys, outs = "one", (), [out[0] if isinstance(out, (list, tuple)) else out]
+        for i, o in enumerate(outs):
+            if isinstance(o, (list, tuple, dict)):
+                raise NotImplementedError(
+                    f"Model {self.name!r} ({type(self).__name__}): call returned nested outputs "
+                    f"(output {i} is a {type(o).__name__}); rnncore trains a subclassed model "
+                    "whose call returns an array, a list or tuple of arrays, or a dict of them")
+        self._call_outputs, self._call_output_keys = kind, tuple(keys)
+        self._call_output_tuple = isinstance(out, tuple)
+        self._call_n_outputs, self._single_output = len(outs), kind == "one"
+        return outs[0] if kind == "one" else outs
 
     @property
     def layers(self):
@@ -62,6 +128,7 @@ class CallModel:
             isinstance(s, (list, tuple)) for s in input_shape)
         shapes = input_shape if several else [input_shape]
         zeros = [np.zeros([1 if d is None else int(d) for d in s], self.dtype) for s in shapes]
+        self._build_shape = input_shape  # what a saved file's build_config holds
         self._call_n_inputs = len(zeros) if several else 1
         self.built = True
         self._forward(zeros if several else zeros[0], training=False)
@@ -69,8 +136,9 @@ class CallModel:
     def _output_layer(self, i=0):
         # the layer that made the recorded output: a sigmoid/softmax Dense there has its loss
         # computed from its logits, as Keras's TensorFlow backend does (through the output
-        # tensor's cached logits); outside training the probabilities are used
-        return _recorded.output_layer(self) or self
+        # tensor's cached logits); outside training, or when the output also feeds something
+        # else of the call, the probabilities are used
+        return _recorded.output_layer(self, i) or self
 
     def _output_shape(self, x, i=0):
         # found by running call on two samples, once per shape of the inputs (train_on_batch
@@ -85,17 +153,16 @@ class CallModel:
         return known[key]
 
     def _forward(self, x, training):
-        self._output_mask, self._output_masks = None, [None]
-        out = _recorded.forward(self, x, training)
-        if isinstance(out, (list, tuple)):
-            self._record = None
-            raise NotImplementedError(
-                f"Model {self.name!r} ({type(self).__name__}): call returned {len(out)} outputs; "
-                "rnncore trains subclassed models with one output so far. Return one array "
-                "(e.g. ops.concatenate of them), or build the model functionally")
+        out = self._note_outputs(_recorded.forward(self, x, training))
+        self._output_masks = [None] * self._call_n_outputs
+        self._output_mask = None
         return out
 
     def _backward(self, d, from_logits=False):
-        if from_logits:
-            _recorded.mark_fused(self)
+        flags = from_logits if isinstance(from_logits, (list, tuple)) else [from_logits]
+        for i, fused in enumerate(flags):
+            if fused:
+                _recorded.mark_fused(self, i)
+        if self._call_outputs == "one" and isinstance(self._record[1], (list, tuple)):
+            d = [d]  # call returned [output]
         return _recorded.backward(self, d)

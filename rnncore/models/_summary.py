@@ -6,7 +6,10 @@ layer's calls as ``layer_name[node_index][tensor_index]``. Widths and wrapping a
 table (rich) has on an 80-column terminal: cells wrap at spaces, a word too long for its cell
 ends in "…".
 """
+import numpy as np
+
 from ..layers._core import InputLayer
+from ..layers._registry import keras_class_name
 
 _WIDTHS = (33, 24, 15)
 _CONNECTED_WIDTHS = (21, 19, 12, 19)
@@ -94,7 +97,8 @@ def _rows(model, connected=False):
     out = []
     for layer, shape, nodes in rows:
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+        kind = keras_class_name(type(layer))
+        row = (f"{layer.name} ({kind})", shape, params)
         out.append(row + (_connections(layer, nodes),) if connected else row)
     return out
 
@@ -130,6 +134,18 @@ def _cells(texts, widths, sep, aligns):
     return lines
 
 
+def _optimizer_params(model, itemsize):
+    """(count, bytes) of the optimizer's variables once it has made them (Keras's "Optimizer
+    params" line, also counted in the total), or (None, 0): the step counter is an int64,
+    the learning rate and the slots take the weights' float size."""
+    optimizer = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return None, 0
+    variables = optimizer.variables
+    count = sum(np.size(v) for v in variables)
+    return count, 8 + (count - 1) * itemsize
+
+
 def print_summary(model, line_length=None, print_fn=None):
     print_fn = print_fn or print
     connected = not _sequential_like(model)
@@ -151,9 +167,13 @@ def print_summary(model, line_length=None, print_fn=None):
                         for w in layer.non_trainable_weights)
     itemsize = 4 if not built_layers else max(
         (w.value.itemsize for layer in built_layers for w in layer.weights), default=4)
-    total = trainable + non_trainable
-    lines.append(f" Total params: {total:,} ({_memory(total * itemsize)})")
+    opt_count, opt_bytes = _optimizer_params(model, itemsize)
+    total = trainable + non_trainable + (opt_count or 0)
+    total_bytes = (trainable + non_trainable) * itemsize + opt_bytes
+    lines.append(f" Total params: {total:,} ({_memory(total_bytes)})")
     lines.append(f" Trainable params: {trainable:,} ({_memory(trainable * itemsize)})")
     lines.append(f" Non-trainable params: {non_trainable:,} ({_memory(non_trainable * itemsize)})")
+    if opt_count is not None:
+        lines.append(f" Optimizer params: {opt_count:,} ({_memory(opt_bytes)})")
     for line in lines:
         print_fn(line)

@@ -27,11 +27,19 @@ def get_custom_objects():
 
 
 def get_registered_name(obj):
-    return getattr(obj, "_registered_name", None) or getattr(obj, "__name__", type(obj).__name__)
+    """The name `obj` is registered under, else its ``__name__`` (a subclass of a registered
+    class is not registered by that, as in Keras)."""
+    owned = vars(obj).get("_registered_name") if isinstance(obj, type) else \
+        getattr(obj, "_registered_name", None)
+    return owned or getattr(obj, "__name__", type(obj).__name__)
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
-    for table in (custom_objects or {}, _REGISTERED, module_objects or {}):
+    """The object registered under `name`, looked up in `custom_objects`, the objects of a
+    ``custom_object_scope`` in force, the registry, then `module_objects`; None if none."""
+    from ..layers._registry import custom_classes
+
+    for table in (custom_objects or {}, custom_classes(), _REGISTERED, module_objects or {}):
         if name in table:
             return table[name]
     return None
