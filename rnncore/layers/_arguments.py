@@ -2,6 +2,8 @@
 each error names the layer, the argument and the value received."""
 import numbers
 
+from .. import activations as _activations
+
 
 def is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -31,3 +33,21 @@ def real(layer, argument, value, low=None, high=None, allow_none=False):
         raise ValueError(f"{layer}: {argument} must be a float {span}. Received: "
                          f"{argument}={value!r}")
     return float(value)
+
+
+class ActivationAttribute:
+    """A layer's ``activation``, kept as the activation's name ('linear' for none). Assigning
+    it after construction takes what the constructor takes (None, a name, one of
+    ``rnncore.activations``' functions), as Keras's ``dense.activation = None`` does."""
+
+    def __set_name__(self, owner, name):
+        self.name, self.key = name, "_" + name
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        # pickles made before this was a descriptor hold the plain attribute
+        return layer.__dict__.get(self.key, layer.__dict__.get(self.name))
+
+    def __set__(self, layer, value):
+        layer.__dict__[self.key] = _activations.get(value, self.name)

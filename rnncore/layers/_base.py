@@ -17,6 +17,7 @@ import collections
 import numpy as np
 
 from .. import _config
+from .. import mixed_precision as _mixed_precision
 from .._naming import snake_case
 from .._variable import Variable
 from .. import constraints as _constraints
@@ -122,10 +123,8 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise ValueError(f"name must be a string, got {name!r}")
         self.name = name or unique_name(_snake(type(self).__name__))
-        dtype = dtype or _config.floatx()
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        self.dtype = np.dtype(dtype).name
+        # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
+        self.dtype = _mixed_precision.layer_dtype(dtype)
         self.trainable = trainable
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
@@ -483,6 +482,13 @@ class Layer:
             _recorded._add_activity_penalty(self, out)
         return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
 
+    def call(self, inputs, *args, **kwargs):
+        """Keras's ``layer.call(inputs, ...)`` of a built-in layer: what calling the layer
+        computes (on arrays eagerly; on recorded tensors inside a recorded ``call``, one node
+        whose gradient is the layer's backward). A class written with its own ``call``
+        replaces this; defined here, it is not mistaken for one (``_rnncore_call``)."""
+        return self(inputs, *args, **kwargs)
+
     def _eager_output_mask(self, inputs, mask):
         try:
             out_mask = self.compute_mask(inputs, mask)
@@ -505,7 +511,7 @@ class Layer:
         shape = inputs.shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs]
         self.check_input_shape(shape if isinstance(inputs, SymbolicTensor) else shape[0])
         self._maybe_build(shape)
-        out_shape = self.compute_output_shape(shape)
+        out_shape = _flat_shapes(self.compute_output_shape(shape))
         node_index = len(self._inbound_nodes)
         if isinstance(out_shape, list):
             outputs = [SymbolicTensor(s, self.dtype, self, node_index, i, name=self.name)
@@ -584,6 +590,19 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _flat_shapes(shapes):
+    """One output's shape as it is; several outputs' shapes (a list, or Keras's nested tuple
+    of a stacked RNN's states) as one flat list, one symbolic output each."""
+    if isinstance(shapes, (list, tuple)) and shapes and \
+            all(isinstance(s, (list, tuple)) for s in shapes):
+        flat = []
+        for s in shapes:
+            item = _flat_shapes(s)
+            flat.extend(item if isinstance(item, list) else [item])
+        return flat
+    return shapes
 
 
 class KerasArray(np.ndarray):

@@ -348,7 +348,7 @@ def check_cell(cell, argument="cell"):
     if builtin is not None and all(getattr(type(cell), m) is getattr(builtin, m)
                                    for m in ("__call__", "call", "build", "_step")):
         return cell
-    if builtin is not None or hasattr(cell, "call") or hasattr(cell, "state_size"):
+    if builtin is not None or _recorded.has_call(cell) or hasattr(cell, "state_size"):
         raise NotImplementedError(f"{argument}={cell!r}: {CUSTOM_CELL_MESSAGE}")
     raise ValueError(f"{argument} must be an RNN cell (SimpleRNNCell, LSTMCell, GRUCell, "
                      f"StackedRNNCells) or a list of cells, got {cell!r}")

@@ -8,6 +8,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from ..recurrent import _recurrent as R
+from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array, unique_name
 
 
@@ -82,6 +83,7 @@ class Conv1D(Layer):
     """
 
     input_ndim = 3
+    activation = ActivationAttribute()
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,

@@ -8,6 +8,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
+from ._arguments import ActivationAttribute
 from ._base import Layer, SymbolicTensor, as_float_array
 
 
@@ -86,6 +87,7 @@ class Dense(Layer):
     """
 
     input_min_ndim = 2
+    activation = ActivationAttribute()
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -128,10 +130,19 @@ class Dense(Layer):
         if x.ndim < 2:
             raise ValueError(f"Dense {self.name!r}: inputs must be at least 2D (batch, features), "
                              f"got shape {x.shape}")
-        if self.built and x.shape[-1] != self.input_dim:
-            raise ValueError(f"Dense {self.name!r}: inputs have {x.shape[-1]} features, but the "
-                             f"layer was built for {self.input_dim}")
+        self._check_features(x.shape)
         return x
+
+    def check_input_shape(self, input_shape):
+        super().check_input_shape(input_shape)
+        self._check_features(tuple(input_shape))
+
+    def _check_features(self, shape):
+        # Keras's input spec after build: the last axis keeps the size the kernel was made for
+        if self.built and shape[-1] is not None and shape[-1] != self.input_dim:
+            raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                             f"expected axis -1 of input shape to have value {self.input_dim}, "
+                             f"but received input with shape {shape}")
 
     def forward(self, inputs, training=False, mask=None):
         self._x = inputs
@@ -213,9 +224,10 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
-            raise ValueError(f"rate must be a float in [0, 1], got {rate!r}")
+            raise ValueError("Invalid value received for argument `rate`. Expected a float "
+                             f"value between 0 and 1. Received: rate={rate!r}")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = _noise_shape(noise_shape)
         self.seed = seed
         self._rng = generator(seed) if seed is not None else None
         self.supports_masking = True
@@ -254,6 +266,33 @@ class Dropout(Layer):
         config.update({"rate": self.rate, "seed": self.seed,
                        "noise_shape": None if self.noise_shape is None else list(self.noise_shape)})
         return config
+
+
+def _noise_shape(noise_shape):
+    """Keras's check of Dropout's ``noise_shape``: None, or a tuple of positive ints and
+    None (an axis the inputs' size fills in)."""
+    if noise_shape is None:
+        return None
+    start = "Invalid value received for argument `noise_shape`. "
+    if isinstance(noise_shape, str):
+        raise ValueError(f"{start}Expected a tuple or list of integers. "
+                         f"Received: noise_shape={noise_shape}")
+    try:
+        dims = tuple(noise_shape)
+    except TypeError:
+        raise ValueError(f"{start}Expected an iterable of integers (e.g., a tuple or list). "
+                         f"Received: noise_shape={noise_shape!r}") from None
+    for i, dim in enumerate(dims):
+        if dim is None:
+            continue
+        # NumPy integers are integers here (Keras refuses them)
+        if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+            raise ValueError(f"{start}Expected all elements to be integers or None. Received "
+                             f"element at index {i}: {dim!r} (type: {type(dim).__name__})")
+        if dim <= 0:
+            raise ValueError(f"{start}Expected all dimensions to be positive integers or None. "
+                             f"Received negative or zero value at index {i}: {dim}")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 class Flatten(Layer):

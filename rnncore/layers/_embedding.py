@@ -27,14 +27,15 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 input_length=None, **kwargs):
+                 input_length=None, weights=None, **kwargs):
         if input_length is not None and "input_shape" not in kwargs and \
                 "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+                raise ValueError(f"`{argument}` must be a positive integer. Received: "
+                                 f"{argument}={value!r} (of type {type(value).__name__}).")
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer,
                                                         "embeddings_regularizer")
         self._weight_regularizers = {"embeddings": self.embeddings_regularizer}
@@ -45,8 +46,16 @@ class Embedding(Layer):
         self.embeddings_initializer = _initializers.get(embeddings_initializer,
                                                         "embeddings_initializer")
         self.mask_zero = bool(mask_zero)
+        # Keras 3: only an Embedding that makes a mask takes one along
+        self.supports_masking = self.mask_zero
         self.input_length = input_length
         self._ids = None
+        if weights is not None:
+            # Keras 3's `weights`: the table (or a one-element list holding it), set at build
+            self.build()
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self.set_weights(weights)
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim),
@@ -68,9 +77,12 @@ class Embedding(Layer):
             raise ValueError(f"Embedding {self.name!r}: inputs must be integer token ids, got "
                              f"dtype {ids.dtype}")
         if not np.issubdtype(ids.dtype, np.integer):
-            if np.any(ids != np.floor(ids)):
-                raise ValueError(f"Embedding {self.name!r}: inputs must be integer token ids, "
-                                 "got non-integer values")
+            # Keras casts ids that are not int32/int64 to int32: floats are truncated toward
+            # zero (1.7 -> 1, -0.5 -> 0). NaN and infinities are refused, and ids too large
+            # for the table are reported below, instead of becoming an arbitrary row
+            if ids.dtype != np.bool_ and not np.all(np.isfinite(ids)):
+                raise ValueError(f"Embedding {self.name!r}: inputs must be token ids, got "
+                                 "values that are not finite")
             ids = ids.astype(np.int64)
         if ids.size:
             lo, hi = int(ids.min()), int(ids.max())

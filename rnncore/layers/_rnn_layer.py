@@ -177,9 +177,14 @@ class RNN(Layer):
         batch, steps = input_shape[0], input_shape[1]
         units = self._cells[-1].units
         out = (batch, steps, units) if self.return_sequences else (batch, units)
-        if self.return_state:
-            return [out] + [(batch, u) for u in self._state_units()]
-        return out
+        if not self.return_state:
+            return out
+        if not isinstance(self.cell, StackedRNNCells):
+            return (out,) + tuple((batch, u) for u in self._state_units())
+        # Keras's structure: per cell a list of its states' shapes, or the bare shape of a
+        # one-state cell (an int state_size)
+        per_cell = [[(batch, c.units)] * c._n_states for c in self._cells]
+        return (out,) + tuple(group if len(group) > 1 else group[0] for group in per_cell)
 
     def compute_mask(self, inputs, mask=None):
         out = mask if self.return_sequences else None

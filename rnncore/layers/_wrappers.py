@@ -1,4 +1,7 @@
 """Wrapper (Keras's base of layers that hold another layer) and TimeDistributed."""
+import numpy as np
+
+from . import _recorded
 from ._base import Layer, as_float_array
 
 
@@ -99,8 +102,13 @@ class TimeDistributed(Wrapper):
     def forward(self, inputs, training=False, mask=None):
         B, T = inputs.shape[:2]
         self._shape = (B, T)
+        if mask is not None:
+            mask = np.asarray(mask)
+            _check_mask(mask.shape, inputs.shape)
         inner_mask = None
-        if mask is not None and self.layer.supports_masking and mask.ndim > 2:
+        if mask is not None and (_recorded.takes_mask(self.layer) or (
+                self.layer.supports_masking and mask.ndim > 2)):
+            # a layer written with call(..., mask) gets each step's mask, as Keras hands it
             inner_mask = self._fold(mask)
         self.layer.input_grad_needed = self.input_grad_needed
         y = self.layer.forward(self._fold(inputs), training=training, mask=inner_mask)
@@ -110,3 +118,17 @@ class TimeDistributed(Wrapper):
         B, T = self._shape
         dx = self.layer.backward(self._fold(d_outputs))
         return None if dx is None else dx.reshape((B, T) + dx.shape[1:])
+
+
+def _check_mask(mask_shape, input_shape):
+    """Keras's rule: the mask starts with the inputs' (batch, timesteps)."""
+    if len(mask_shape) < 2:
+        raise ValueError("The `mask` passed to the `TimeDistributed` layer must be at least 2D "
+                         f"(e.g., `(batch_size, timesteps)`), but it has {len(mask_shape)} "
+                         f"dimension(s) with shape {mask_shape}.")
+    if tuple(mask_shape[:2]) != tuple(input_shape[:2]):
+        raise ValueError(f"The `mask` passed to the `TimeDistributed` layer has a shape "
+                         f"{mask_shape} that is incompatible with the input shape "
+                         f"{input_shape}. The first two dimensions of the mask (batch size and "
+                         "timesteps) must match the input's first two dimensions. Expected "
+                         f"mask shape prefix: ({input_shape[0]}, {input_shape[1]}).")
