@@ -114,3 +114,96 @@ BAD = [
 @pytest.mark.parametrize("make_layer,error,text", BAD, ids=[b[2] for b in BAD])
 def test_bad_arguments_are_named(make_layer, error, text):
     assert_bad_argument(make_layer, error, text)
+
+
+# ---- Normalization ---------------------------------------------------------------------------
+NORM_CASES = {
+    "last_axis": ({}, (6, T, F)),
+    "all_axes": ({"axis": None}, (6, T, F)),
+    "two_kept_axes": ({"axis": (1, 2)}, (6, T, F)),
+    "middle_axis_inverted": ({"axis": 1, "invert": True}, (6, T, F)),
+    "given_stats": ({"mean": [1.0, -1.0, 0.5, 2.0], "variance": [4.0, 0.25, 1.0, 0.0]},
+                    (6, T, F)),
+    "given_scalar_stats_inverted": ({"axis": None, "mean": 3.0, "variance": 2.0,
+                                     "invert": True}, (6, F)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORM_CASES))
+@pytest.mark.parametrize("batched", [False, True], ids=["array", "batches"])
+def test_normalization_adapts_and_normalises_as_keras(keras, tf, rng, name, batched):
+    from _layer_parity import keras_pass, rnncore_pass
+
+    kwargs, shape = NORM_CASES[name]
+    data = (rng.normal(size=(40,) + shape[1:]) * 3.0 + 1.5).astype("float32")
+    k_layer, r_layer = keras.layers.Normalization(**kwargs), rnncore.layers.Normalization(**kwargs)
+    if "mean" not in kwargs:
+        # batches of unequal sizes exercise the running combination of the statistics
+        source = [data[:7], data[7:25], data[25:]] if batched else data
+        k_layer.adapt(source)
+        r_layer.adapt(source)
+        for ours, theirs in zip(r_layer.get_weights(), k_layer.get_weights()):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+    x = rng.normal(size=shape).astype("float32")
+    ky, kdx, _, _ = keras_pass(tf, k_layer, x)
+    r_layer._maybe_build(x.shape)
+    ry, rdx, _, _ = rnncore_pass(r_layer, x)
+    np.testing.assert_allclose(ry, ky, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(rdx[0], kdx[0], rtol=1e-5, atol=1e-6)
+    assert [(w.name, w.dtype.name if hasattr(w.dtype, "name") else w.dtype, tuple(w.shape))
+            for w in r_layer.weights] == [(w.name, w.dtype, tuple(w.shape))
+                                          for w in k_layer.weights]
+    k_config, r_config = k_layer.get_config(), r_layer.get_config()
+    for key in ("axis", "invert", "mean", "variance"):
+        assert r_config[key] == k_config[key], key
+    assert_config_round_trip(r_layer)
+
+
+def test_normalization_gradient_matches_finite_differences(rng):
+    layer = rnncore.layers.Normalization(axis=(1, 2), dtype="float64")
+    layer.adapt(rng.normal(size=(10, T, F)))
+    assert_gradients_finite_difference(layer, rng.normal(size=(B, T, F)))
+
+
+def test_normalization_in_a_trained_model_saves_its_statistics(keras, rng, tmp_path):
+    data = (rng.normal(size=(32, T, F)) * 2.0 + 1.0).astype("float32")
+    models = []
+    for lib in (keras, rnncore):
+        norm = lib.layers.Normalization()
+        norm.adapt(data)
+        models.append(lib.Sequential([lib.Input((T, F)), norm, lib.layers.LSTM(3),
+                                      lib.layers.Dense(1)]))
+    k_model, r_model = models
+    r_model.set_weights(k_model.get_weights())
+    k_model.compile(keras.optimizers.RMSprop(0.01), "mse")
+    r_model.compile(rnncore.optimizers.RMSprop(0.01), "mse")
+    y = rng.normal(size=(32, 1)).astype("float32")
+    train_pair_on_batch(k_model, r_model, data, y, steps=3, tol=1e-5)
+    loaded = save_load_predict(r_model, data[:4], tmp_path)
+    np.testing.assert_array_equal(loaded.layers[0].get_weights()[0],
+                                  r_model.layers[0].get_weights()[0])
+
+
+def test_normalization_passes_the_mask_on(keras, tf, rng):
+    from _layer_parity import keras_pass, rnncore_pass
+
+    mask = np.ones((B, T), bool)
+    mask[1, 2:] = False
+    x = rng.normal(size=(B, T, F)).astype("float32")
+    layers = [lib.layers.Normalization(mean=0.5, variance=2.0) for lib in (keras, rnncore)]
+    kmask = keras_pass(tf, layers[0], x, mask, mask_kwarg=False)[3]
+    layers[1]._maybe_build(x.shape)
+    np.testing.assert_array_equal(rnncore_pass(layers[1], x, mask)[3], kmask)
+
+
+NORM_BAD = [
+    (lambda L: L.Normalization(mean=1.0), ValueError, "variance=None"),
+    (lambda L: L.Normalization(mean=[1.0, 2.0], variance=[1.0]), ValueError, "(2,)"),
+    (lambda L: L.Normalization(axis=5)(np.ones((2, 3), "float32")), ValueError, "axis=(5,)"),
+    (lambda L: L.Normalization(axis="x"), TypeError, "axis='x'"),
+]
+
+
+@pytest.mark.parametrize("make_layer,error,text", NORM_BAD, ids=[b[2] for b in NORM_BAD])
+def test_normalization_bad_arguments_are_named(make_layer, error, text):
+    assert_bad_argument(make_layer, error, text)

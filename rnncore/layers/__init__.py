@@ -27,6 +27,7 @@ from ._identity import Identity
 from ._zero_padding1d import ZeroPadding1D
 from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
+from ._normalization_adapt import Normalization
 from ._registry import deserialize, serialize
 
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
@@ -43,4 +44,5 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
            "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
-           "Identity", "ZeroPadding1D", "Cropping1D", "UpSampling1D"]
+           "Identity", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+           "Normalization"]
