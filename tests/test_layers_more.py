@@ -207,3 +207,159 @@ NORM_BAD = [
 @pytest.mark.parametrize("make_layer,error,text", NORM_BAD, ids=[b[2] for b in NORM_BAD])
 def test_normalization_bad_arguments_are_named(make_layer, error, text):
     assert_bad_argument(make_layer, error, text)
+
+
+# ---- MultiHeadAttention ----------------------------------------------------------------------
+TQ, TV, DQ, DV = 4, 6, 8, 5
+
+# name: (constructor kwargs, call kwargs, has its own key)
+MHA_CASES = {
+    "self": ({"num_heads": 2, "key_dim": 3}, {}, False),
+    "cross_key_value_dim": ({"num_heads": 3, "key_dim": 2, "value_dim": 4}, {}, True),
+    "output_shape_no_bias": ({"num_heads": 2, "key_dim": 4, "output_shape": 7,
+                              "use_bias": False}, {}, False),
+    "causal": ({"num_heads": 2, "key_dim": 3}, {"use_causal_mask": True}, False),
+    "attention_mask_scores": ({"num_heads": 2, "key_dim": 3},
+                              {"attention_mask": "given", "return_attention_scores": True}, True),
+    "scores_and_causal": ({"num_heads": 1, "key_dim": 5},
+                          {"use_causal_mask": True, "return_attention_scores": True}, False),
+}
+
+
+def _mha_inputs(rng, name):
+    q = rng.normal(size=(B, TQ, DQ)).astype("float32")
+    v = rng.normal(size=(B, TV, DV)).astype("float32")
+    k = rng.normal(size=(B, TV, 3)).astype("float32") if MHA_CASES[name][2] else None
+    call = dict(MHA_CASES[name][1])
+    if call.get("attention_mask") == "given":
+        allowed = rng.random((B, TQ, TV)) > 0.3
+        allowed[0, 1] = False  # a query step that attends to nothing (uniform, as in Keras)
+        call["attention_mask"] = allowed
+    return q, v, k, call
+
+
+def _mha_keras(tf, layer, q, v, k, call, dy, masks=None):
+    from keras.src import backend
+
+    ts = [tf.constant(a) for a in (q, v, k) if a is not None]
+    for t, m in zip(ts, masks or []):
+        if m is not None:
+            backend.set_keras_mask(t, tf.constant(m))
+    with tf.GradientTape(persistent=True) as tape:
+        for t in ts:
+            tape.watch(t)
+        out = layer(ts[0], ts[1], ts[2] if k is not None else None, **call)
+        y = out[0] if isinstance(out, tuple) else out
+        loss = tf.reduce_sum(y * dy[0])
+        if isinstance(out, tuple):
+            loss += tf.reduce_sum(out[1] * dy[1])
+    grads = tape.gradient(loss, ts + [w.value for w in layer.trainable_weights])
+    outs = [o.numpy() for o in (out if isinstance(out, tuple) else [out])]
+    return outs, [g.numpy() for g in grads[:len(ts)]], [g.numpy() for g in grads[len(ts):]], \
+        backend.get_keras_mask(y)
+
+
+@pytest.mark.parametrize("name", sorted(MHA_CASES))
+def test_mha_forward_and_backward_match_keras(keras, tf, rng, name):
+    from _layer_parity import upstream
+
+    q, v, k, call = _mha_inputs(rng, name)
+    kw = MHA_CASES[name][0]
+    k_layer, r_layer = keras.layers.MultiHeadAttention(**kw), \
+        rnncore.layers.MultiHeadAttention(**kw)
+    k_layer(q, v, k)
+    r_layer(q, v, k)
+    assert [(w.path, tuple(w.shape)) for w in r_layer.weights] == \
+        [(w.path.replace(k_layer.name, r_layer.name), tuple(w.shape)) for w in k_layer.weights]
+    r_layer.set_weights(k_layer.get_weights())
+    out = r_layer(q, v, k, **call)
+    outs = out if isinstance(out, list) else [out]
+    dy = [upstream(o.shape) for o in outs]
+    k_outs, k_dx, k_dw, _ = _mha_keras(tf, k_layer, q, v, k, call, dy)
+    for ours, theirs in zip(outs, k_outs):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=2e-6)
+    d_in = r_layer.backward(dy if len(dy) > 1 else dy[0])
+    ours_dx = [d_in[0], d_in[1] + (0 if k is not None else d_in[2])] + \
+        ([d_in[2]] if k is not None else [])
+    for ours, theirs in zip(ours_dx + [w.grad for w in r_layer.trainable_weights],
+                            k_dx + k_dw):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-6)
+
+
+def test_mha_keras_masks_of_query_and_value_as_keras(keras, tf, rng):
+    from _layer_parity import upstream
+
+    q, v, _, _ = _mha_inputs(rng, "self")
+    q_mask = np.ones((B, TQ), bool)
+    q_mask[1, 2:] = False
+    v_mask = np.ones((B, TV), bool)
+    v_mask[0, 3:] = False
+    k_layer = keras.layers.MultiHeadAttention(2, 3)
+    r_layer = rnncore.layers.MultiHeadAttention(2, 3)
+    k_layer(q, v)
+    r_layer(q, v)
+    r_layer.set_weights(k_layer.get_weights())
+    out = r_layer(q, v, query_mask=q_mask, value_mask=v_mask)
+    dy = [upstream(out.shape)]
+    k_outs, k_dx, k_dw, k_mask = _mha_keras(tf, k_layer, q, v, None, {}, dy, [q_mask, v_mask])
+    np.testing.assert_allclose(out, k_outs[0], rtol=1e-5, atol=2e-6)
+    np.testing.assert_array_equal(out._keras_mask, k_mask.numpy())
+    d_in = r_layer.backward(dy[0])
+    for ours, theirs in zip([d_in[0], d_in[1] + d_in[2]], k_dx):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-6)
+
+
+def test_mha_gradients_match_finite_differences(rng):
+    layer = rnncore.layers.MultiHeadAttention(2, 3, value_dim=2, dtype="float64")
+    q = rng.normal(size=(2, 3, 4))
+    v = rng.normal(size=(2, 4, 5))
+    k = rng.normal(size=(2, 4, 3))
+    q_mask = np.array([[True, True, False], [True, True, True]])
+    v_mask = np.array([[True, False, True, True], [True, True, True, False]])
+    layer(q, v, k)
+    assert_gradients_finite_difference(layer, [q, v, k], mask=[q_mask, v_mask, None])
+
+
+def _transformer(lib, vocab, steps, causal):
+    L = lib.layers
+    inp = lib.Input((steps,), dtype="int32")
+    x = L.Embedding(vocab, 8, mask_zero=True)(inp)
+    att = L.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=causal)
+    x = L.LayerNormalization()(L.Add()([x, att]))
+    x = L.GlobalAveragePooling1D()(x)
+    return lib.Model(inp, L.Dense(3, activation="softmax")(x))
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["padding_mask", "causal"])
+def test_mha_trains_in_a_functional_model_as_keras(keras, rng, causal):
+    k_model, r_model = _transformer(keras, 20, 6, causal), _transformer(rnncore, 20, 6, causal)
+    r_model.set_weights(k_model.get_weights())
+    x = rng.integers(1, 20, size=(8, 6))
+    x[:3, 4:] = 0  # padding, masked in the attention and the pooling
+    y = rng.integers(0, 3, size=(8,))
+    # SGD: the key bias's gradient is zero up to rounding (softmax ignores a shift shared by a
+    # query's scores), and Adam would blow that rounding noise up to full-size steps; under SGD
+    # query and the key bias stays at zero up to rounding, so weights are compared with atol
+    k_model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    r_model.compile(rnncore.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    for _ in range(3):
+        np.testing.assert_allclose(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y),
+                                   rtol=1e-5)
+    for ours, theirs in zip(r_model.get_weights(), k_model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_mha_config_round_trip_and_bad_arguments(keras):
+    layer = rnncore.layers.MultiHeadAttention(3, 4, value_dim=2, dropout=0.1, output_shape=6)
+    config = assert_config_round_trip(layer).get_config()
+    theirs = keras.layers.MultiHeadAttention(3, 4, value_dim=2, dropout=0.1,
+                                             output_shape=6).get_config()
+    for key in set(theirs) - {"name", "dtype", "kernel_initializer", "bias_initializer"}:
+        assert config[key] == theirs[key], key
+    for key in ("kernel_initializer", "bias_initializer"):  # serialised as rnncore's Dense does
+        assert config[key]["class_name"] == theirs[key]["class_name"]
+    assert_bad_argument(lambda L: L.MultiHeadAttention(0, 4), ValueError, "num_heads=0")
+    assert_bad_argument(lambda L: L.MultiHeadAttention(2, 4, attention_axes=(1, 2)),
+                        NotImplementedError, "attention_axes=(1, 2)")
+    assert_bad_argument(lambda L: L.MultiHeadAttention(2, 4, dropout=1.5), ValueError,
+                        "dropout=1.5")
