@@ -363,3 +363,47 @@ def test_mha_config_round_trip_and_bad_arguments(keras):
                         NotImplementedError, "attention_axes=(1, 2)")
     assert_bad_argument(lambda L: L.MultiHeadAttention(2, 4, dropout=1.5), ValueError,
                         "dropout=1.5")
+
+
+def _block_model(lib):
+    class TransformerBlock(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.att = lib.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+            self.norm = lib.layers.LayerNormalization()
+
+        def call(self, x):
+            return self.norm(x + self.att(x, x))
+    inp = lib.Input((T, 8))
+    x = lib.layers.GlobalAveragePooling1D()(TransformerBlock()(inp))
+    return lib.Model(inp, lib.layers.Dense(1)(x))
+
+
+def test_mha_inside_a_custom_layer_trains_as_keras(keras, rng):
+    k_model, r_model = _block_model(keras), _block_model(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    for lib, model in ((keras, k_model), (rnncore, r_model)):
+        model.compile(lib.optimizers.SGD(0.1), "mse")
+    x = rng.normal(size=(4, T, 8)).astype("float32")
+    y = rng.normal(size=(4, 1)).astype("float32")
+    for _ in range(3):
+        np.testing.assert_allclose(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y),
+                                   rtol=1e-5)
+    for ours, theirs in zip(r_model.get_weights(), k_model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_mha_model_saves_loads_and_pickles(tmp_path, rng):
+    L = rnncore.layers
+    inp = rnncore.Input((T, F))
+    mask = rnncore.Input((T, T), dtype="bool")
+    x = L.MultiHeadAttention(2, 3, name="self_att")(inp, inp, use_causal_mask=True)
+    x = L.MultiHeadAttention(2, 3, value_dim=2)(x, inp, attention_mask=mask)
+    model = rnncore.Model([inp, mask], x)
+    data = [rng.normal(size=(B, T, F)).astype("float32"), rng.random((B, T, T)) > 0.2]
+    save_load_predict(model, data, tmp_path)
+    layer = rnncore.layers.MultiHeadAttention(2, 3)
+    q = rng.normal(size=(B, T, F)).astype("float32")
+    layer(q, q)
+    clone = __import__("pickle").loads(__import__("pickle").dumps(layer))
+    np.testing.assert_array_equal(clone(q, q), layer(q, q))

@@ -190,6 +190,9 @@ class MultiHeadAttention(Layer):
     def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None,
                  key_mask=None, attention_mask=None, return_attention_scores=False,
                  training=None, use_causal_mask=False, **kwargs):
+        if value is None and isinstance(query, (list, tuple)) and 3 <= len(query) <= 4:
+            # the node's inputs as rnncore's functional config lists them
+            query, value, key, attention_mask = (list(query) + [None])[:4]
         if value is None:
             raise ValueError(f"MultiHeadAttention {self.name!r}: call it as layer(query, "
                              "value) or layer(query, value, key); `value` is missing")
