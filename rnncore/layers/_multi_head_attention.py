@@ -23,6 +23,14 @@ def _softmax(s):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+class _WeightGroup:
+    """A sub-layer of Keras's MultiHeadAttention as its weights file sees it: a name and the
+    weights saved under it."""
+
+    def __init__(self, name, weights):
+        self.name, self.weights = name, weights
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al., 2017), as Keras's ``MultiHeadAttention``.
 
@@ -186,13 +194,35 @@ class MultiHeadAttention(Layer):
         q_mask = mask[0] if isinstance(mask, (list, tuple)) else mask
         return [q_mask, None] if self._return_scores else q_mask
 
+    # ---- Keras's files ----------------------------------------------------------------------
+    def keras_children(self):
+        """Where Keras's file keeps the weights: one group per projection sub-layer (and empty
+        ones for its dropout and softmax sub-layers), in Keras's order."""
+        groups = [("_dropout_layer", []), ("_softmax", [])]
+        if self.built:
+            for sub in ("key", "attention_output", "query", "value"):
+                kernel, bias = self._weights[sub]
+                name = "output_dense" if sub == "attention_output" else f"{sub}_dense"
+                groups.append((name, [kernel] + ([bias] if bias is not None else [])))
+        return [(attr, _WeightGroup(attr, weights)) for attr, weights in sorted(groups)]
+
+    def keras_call_arguments(self, inputs):
+        """A graph node's inputs ``[query, value, key(, attention_mask)]`` as Keras's call
+        takes them: positional ``(query, value)``, and ``key``/``attention_mask`` by name."""
+        named = {}
+        if inputs[2] is not inputs[1]:
+            named["key"] = inputs[2]
+        if len(inputs) > 3:
+            named["attention_mask"] = inputs[3]
+        return list(inputs[:2]), named
+
     # ---- calling ----------------------------------------------------------------------------
     def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None,
                  key_mask=None, attention_mask=None, return_attention_scores=False,
                  training=None, use_causal_mask=False, **kwargs):
-        if value is None and isinstance(query, (list, tuple)) and 3 <= len(query) <= 4:
+        if value is None and isinstance(query, (list, tuple)) and 2 <= len(query) <= 4:
             # the node's inputs as rnncore's functional config lists them
-            query, value, key, attention_mask = (list(query) + [None])[:4]
+            query, value, key, attention_mask = (list(query) + [None, None])[:4]
         if value is None:
             raise ValueError(f"MultiHeadAttention {self.name!r}: call it as layer(query, "
                              "value) or layer(query, value, key); `value` is missing")

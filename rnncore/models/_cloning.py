@@ -119,6 +119,17 @@ def _keras_graph(config):
             first = args[0]
             refs = [ref(t) for t in first] if isinstance(first, list) else [ref(first)]
             is_list = isinstance(first, list)
+            if len(args) > 1 or any(_is_keras_tensor(kwargs.get(k))
+                                    for k in ("key", "attention_mask")):
+                # MultiHeadAttention(query, value, key=, attention_mask=): its inputs in
+                # rnncore's graph are [query, value, key (value when absent), mask]
+                refs += [ref(t) for t in args[1:2] if _is_keras_tensor(t)]
+                key = kwargs.pop("key", None)
+                mask_arg = kwargs.pop("attention_mask", None)
+                refs.append(ref(key) if _is_keras_tensor(key) else refs[-1])
+                if _is_keras_tensor(mask_arg):
+                    refs.append(ref(mask_arg))
+                is_list = True
             states = kwargs.pop("initial_state", None)
             if states is not None:
                 refs += [ref(t) for t in (states if isinstance(states, list) else [states])]
