@@ -435,3 +435,61 @@ def test_mha_keras_files_load_in_both_directions(keras, rng, tmp_path, writer):
     loaded = reader.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(data, verbose=0), model.predict(data, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+# ---- Conv1DTranspose -------------------------------------------------------------------------
+CONV_T_CASES = {
+    "valid": {"filters": 4, "kernel_size": 3},
+    "valid_stride_over_kernel": {"filters": 2, "kernel_size": 2, "strides": 3},
+    "same_stride": {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                    "activation": "tanh"},
+    "same_even_kernel_no_bias": {"filters": 3, "kernel_size": 4, "strides": 2,
+                                 "padding": "same", "use_bias": False},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONV_T_CASES))
+def test_conv1d_transpose_matches_keras(keras, tf, rng, name):
+    kw = CONV_T_CASES[name]
+    x = rng.normal(size=(B, T, 3)).astype("float32")
+    r_layer = rnncore.layers.Conv1DTranspose(**kw)
+    k_layer = keras.layers.Conv1DTranspose(**kw)
+    assert_matches_keras(tf, k_layer, r_layer, x)
+    shape = (None, T, 3)
+    assert r_layer.compute_output_shape(shape) == tuple(k_layer.compute_output_shape(shape))
+    assert [tuple(w.shape) for w in r_layer.weights] == [tuple(w.shape) for w in k_layer.weights]
+    theirs, ours = k_layer.get_config(), assert_config_round_trip(r_layer).get_config()
+    assert set(theirs) == set(ours)
+    for key in ("filters", "kernel_size", "strides", "padding", "output_padding", "use_bias"):
+        assert ours[key] == theirs[key], key
+
+
+@pytest.mark.parametrize("name", sorted(CONV_T_CASES))
+def test_conv1d_transpose_gradients_match_finite_differences(rng, name):
+    layer = rnncore.layers.Conv1DTranspose(**CONV_T_CASES[name], dtype="float64")
+    assert_gradients_finite_difference(layer, rng.normal(size=(2, 4, 3)))
+
+
+def test_conv1d_transpose_autoencoder_trains_and_saves_as_keras(keras, rng, tmp_path):
+    models = []
+    for lib in (keras, rnncore):
+        L = lib.layers
+        models.append(lib.Sequential([
+            lib.Input((8, 2)), L.Conv1D(4, 3, strides=2, padding="same", activation="relu"),
+            L.Conv1DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+            L.Conv1DTranspose(2, 3, padding="same")]))
+    k_model, r_model = models
+    r_model.set_weights(k_model.get_weights())
+    k_model.compile(keras.optimizers.Adam(0.01), "mse")
+    r_model.compile(rnncore.optimizers.Adam(0.01), "mse")
+    x = rng.normal(size=(6, 8, 2)).astype("float32")
+    train_pair_on_batch(k_model, r_model, x, x, steps=3, tol=1e-5)
+    loaded = save_load_predict(r_model, x, tmp_path)
+    assert type(loaded.layers[-1]).__name__ == "Conv1DTranspose"
+    theirs = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    assert_bad_argument(lambda L: L.Conv1DTranspose(2, 3, padding="causal"), ValueError,
+                        "padding='causal'")
+    assert_bad_argument(lambda L: L.Conv1DTranspose(2, 3, output_padding=1),
+                        NotImplementedError, "output_padding=1")

@@ -29,6 +29,7 @@ from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
 from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
+from ._conv1d_transpose import Conv1DTranspose
 from ._registry import deserialize, serialize
 
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
@@ -46,4 +47,4 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
            "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
            "Identity", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
-           "Normalization", "MultiHeadAttention"]
+           "Normalization", "MultiHeadAttention", "Conv1DTranspose"]
