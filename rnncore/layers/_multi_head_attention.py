@@ -45,11 +45,13 @@ class MultiHeadAttention(Layer):
 
     ``output_dim`` is ``dim_q`` unless ``output_shape`` says otherwise. Masked pairs get the
     logit -1e9; a query step with no allowed key attends uniformly, or not at all (zeros)
-    when the scores are returned or dropout is on: Keras's two code paths differ there. The weights are Keras's, in
-    its order and shapes: ``query/kernel (dim_q, N, key_dim)``, ``query/bias (N, key_dim)``,
-    ``key/...``, ``value/kernel (dim_v, N, value_dim)``, ``value/bias``,
-    ``attention_output/kernel (N, value_dim, output_dim)``, ``attention_output/bias``, so
-    ``set_weights(keras_layer.get_weights())`` works.
+    when the scores are returned or dropout is on: Keras's two code paths differ there.
+
+    The weights are Keras's, in its order and shapes: ``query/kernel (dim_q, N, key_dim)``,
+    ``query/bias (N, key_dim)``, ``key/...``, ``value/kernel (dim_v, N, value_dim)``,
+    ``value/bias``, ``attention_output/kernel (N, value_dim, output_dim)``,
+    ``attention_output/bias``, so ``set_weights(keras_layer.get_weights())`` works, and
+    ``.keras`` files hold them in Keras's sub-groups (``query_dense``, ...) both ways.
 
     Parameters
     ----------
