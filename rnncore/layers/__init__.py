@@ -23,6 +23,13 @@ from ._text_vectorization import TextVectorization
 from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
                        add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 from ._wrappers import TimeDistributed, Wrapper
+from ._identity import Identity
+from ._zero_padding1d import ZeroPadding1D
+from ._cropping1d import Cropping1D
+from ._up_sampling1d import UpSampling1D
+from ._normalization_adapt import Normalization
+from ._multi_head_attention import MultiHeadAttention
+from ._conv1d_transpose import Conv1DTranspose
 from ._registry import deserialize, serialize
 
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
@@ -38,4 +45,6 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "GaussianDropout", "Masking", "Concatenate", "Add", "Subtract", "Multiply",
            "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
-           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
+           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+           "Identity", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+           "Normalization", "MultiHeadAttention", "Conv1DTranspose"]

@@ -119,6 +119,17 @@ def _keras_graph(config):
             first = args[0]
             refs = [ref(t) for t in first] if isinstance(first, list) else [ref(first)]
             is_list = isinstance(first, list)
+            if entry.get("class_name") == "MultiHeadAttention":
+                # MultiHeadAttention(query, value, key=, attention_mask=): its inputs in
+                # rnncore's graph are [query, value, key (value when absent), mask]
+                value = args[1] if len(args) > 1 else kwargs.pop("value", None)
+                refs += [ref(value)] if _is_keras_tensor(value) else []
+                key = kwargs.pop("key", None)
+                mask_arg = kwargs.pop("attention_mask", None)
+                refs.append(ref(key) if _is_keras_tensor(key) else refs[-1])
+                if _is_keras_tensor(mask_arg):
+                    refs.append(ref(mask_arg))
+                is_list = True
             states = kwargs.pop("initial_state", None)
             if states is not None:
                 refs += [ref(t) for t in (states if isinstance(states, list) else [states])]

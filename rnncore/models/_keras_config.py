@@ -117,6 +117,10 @@ def _functional_nodes(model, config):
         if recurrent and len(inputs) > 1:
             args = [kt(inputs[0])]
             kwargs["initial_state"] = [kt(t) for t in inputs[1:]]
+        elif hasattr(node.layer, "keras_call_arguments"):  # MultiHeadAttention's (q, v, key=)
+            args, named = node.layer.keras_call_arguments(inputs)
+            args = [kt(t) for t in args]
+            kwargs.update({key: kt(t) for key, t in named.items()})
         elif old.get("is_list"):
             args = [[kt(t) for t in inputs]]
         else:

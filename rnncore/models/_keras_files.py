@@ -128,7 +128,7 @@ def read_weights_into(model, h5, what, skip_mismatch=False):
                 continue
             raise _hdf5.H5Error(message)
         try:
-            arrays = [_hdf5.read_array(group, str(i), v.shape, "f",
+            arrays = [_hdf5.read_array(group, str(i), v.shape, v.dtype.kind,
                                        f"{what}: layer {name!r}", v.dtype)
                       for i, v in enumerate(variables)]
         except _hdf5.H5Error as exc:

@@ -82,6 +82,8 @@ def _children(obj):
         return [("layers", model_layers(obj))]
     if not type(obj).__module__.startswith("rnncore."):
         return _user_children(obj)
+    if hasattr(obj, "keras_children"):  # a layer whose weights Keras keeps in sub-layers
+        return obj.keras_children()
     out = []
     for attr in ("backward_layer", "cell", "cells", "forward_layer", "layer"):
         try:

@@ -135,7 +135,8 @@ def read_weights_into(model, h5, what, skip_mismatch=False):
                 continue
             raise _hdf5.H5Error(message)
         try:
-            arrays = [_hdf5.read_array(group, w, v.shape, "f", what, v.dtype)
+            arrays = [_hdf5.read_array(group, w, v.shape, v.dtype.kind, what,
+                                          v.dtype)
                       for w, v in zip(weight_names, mine)]
         except _hdf5.H5Error as exc:
             if not skip_mismatch:

@@ -31,12 +31,17 @@ from ._core import (  # noqa: F401  (the public names are listed in __all__)
     shape, sigmoid, sign, silu, sin, size, softmax, softplus, softsign, split, sqrt, square,
     squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, swish, take, tanh, tensordot,
     tile, transpose, true_divide, unstack, var, where, zeros, zeros_like)
+from ._arrays import hstack, linspace, nan_to_num, vstack  # noqa: F401
+from ._control import cond, fori_loop, while_loop  # noqa: F401
+from ._math import segment_sum, top_k  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
-                  sparse_categorical_crossentropy)
+                  dot_product_attention, moments, sparse_categorical_crossentropy)
 from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  # noqa: F401
                     prod, reciprocal, slice, sort, take_along_axis, tril, triu)
 
 __all__ = [
+    "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
+    "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
     "argsort", "erf", "gelu", "log10", "log2", "log_sigmoid", "outer", "pad", "prod",
     "reciprocal", "slice", "sort", "take_along_axis", "tril", "triu",
     "abs", "absolute", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin",

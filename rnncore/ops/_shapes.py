@@ -2,7 +2,8 @@
 import numpy as np
 
 from ._common import _arr, _in, _tuple
-from ._tape import _unbroadcast, make, make_many, value_of
+from .._indexed_slices import IndexedSlices
+from ._tape import Tensor, _unbroadcast, make, make_many, value_of
 
 
 def reshape(x, newshape):
@@ -129,11 +130,28 @@ def getitem(x, key):
 
 
 def take(x, indices, axis=None):
+    """``x``'s entries at ``indices`` along ``axis`` (of the flattened ``x`` without one).
+
+    Taken from a Variable along ``axis=0`` (a custom embedding's
+    ``ops.take(self.embeddings, ids, axis=0)``), the Variable's gradient is an
+    :class:`~rnncore._indexed_slices.IndexedSlices`, one slice per id occurrence, as
+    TensorFlow's gather gives it: Adam, RMSprop and Adagrad then square the occurrences one by
+    one, as Keras's do.
+    """
     t, xv = _in(x)
     idx = np.asarray(value_of(indices)).astype(np.int64)
     y = np.take(xv, idx, axis=axis)
+    # TensorFlow's gather returns slices for the literal axis 0 only (axis=-2 of a matrix is
+    # dense there too); a Variable read is a leaf, where the slices reach the optimizer
+    sparse = (axis is not None and not isinstance(axis, bool) and int(axis) == 0
+              and isinstance(t, Tensor) and t.node is None and t.variable is not None)
 
     def vjp(g):
+        if sparse:
+            n = np.shape(xv)[0]
+            rows = np.where(idx < 0, idx + n, idx).reshape(-1)
+            return (IndexedSlices(rows, np.reshape(g, (rows.size,) + np.shape(xv)[1:]),
+                                  np.shape(xv)),)
         d = np.zeros(np.size(xv) if axis is None else np.shape(xv), g.dtype)
         if axis is None:
             np.add.at(d, idx.ravel(), g.ravel())

@@ -4,9 +4,9 @@ from ._core import (elu, hard_sigmoid, leaky_relu, log_softmax, one_hot,  # noqa
                     relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish)
 from ._more import gelu, log_sigmoid  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
-                  sparse_categorical_crossentropy)
+                  dot_product_attention, moments, sparse_categorical_crossentropy)
 
-__all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "gelu", "hard_sigmoid",
-           "leaky_relu", "log_sigmoid", "log_softmax", "one_hot", "relu", "relu6", "selu",
-           "sigmoid", "silu", "softmax", "softplus", "softsign", "sparse_categorical_crossentropy",
-           "swish"]
+__all__ = ["binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "elu",
+           "gelu", "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "moments",
+           "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
+           "softsign", "sparse_categorical_crossentropy", "swish"]
