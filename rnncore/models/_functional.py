@@ -276,6 +276,18 @@ class Functional(Model):
         return self._structure_outputs(self._outputs)
 
     @property
+    def input_shape(self):
+        """The inputs' shapes, None for unknown sizes: one tuple, or a list for several."""
+        shapes = [tuple(t.shape) for t in self._inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The outputs' shapes: one tuple, or a list (in output order) for several."""
+        shapes = [tuple(t.shape) for t in self._outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
     def output_names(self):
         """The names Keras gives the outputs (in logs: ``<name>_loss``): the dict's keys, or
         the names of the layers that make them."""
