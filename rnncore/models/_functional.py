@@ -12,6 +12,7 @@ from ..layers._rnn import RNNBase
 from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
 from ..layers._embedding import Embedding
+from ..layers._op_layer import OpLayer
 from ._model import Model
 
 
@@ -255,6 +256,12 @@ class Functional(Model):
 
     @property
     def layers(self):
+        """The layers, InputLayers included; as in Keras, not the op nodes (``x + y``...)."""
+        return [layer for layer in self._layers if not isinstance(layer, OpLayer)]
+
+    @property
+    def operations(self):
+        """The layers and the op nodes, in the graph's order (Keras's ``operations``)."""
         return list(self._layers)
 
     @property

@@ -69,14 +69,15 @@ def _rows(model, connected=False):
     """(name (type), output shape text, params text[, connected to]) for each layer."""
     rows = []
     if hasattr(model, "_nodes"):
-        for layer in model.layers:
+        layers = model.operations  # op nodes (x + y, x[:, -1]) get rows, as in Keras
+        for layer in layers:
             if isinstance(layer, InputLayer):
                 rows.append((layer, _shape_text(layer.batch_shape), []))
         if connected:  # one row per layer, its shape from its last call, as Keras
             calls = {}
             for node in model._nodes:
                 calls.setdefault(id(node.layer), []).append(node)
-            for layer in model.layers:
+            for layer in layers:
                 if id(layer) in calls:
                     outs = calls[id(layer)][-1].outputs
                     shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
@@ -94,7 +95,8 @@ def _rows(model, connected=False):
     out = []
     for layer, shape, nodes in rows:
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        row = (f"{layer.name} ({type(layer).__name__})", shape, params)
+        kind = getattr(layer, "keras_class_name", type(layer).__name__)
+        row = (f"{layer.name} ({kind})", shape, params)
         out.append(row + (_connections(layer, nodes),) if connected else row)
     return out
 

@@ -10,3 +10,7 @@ __all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "gelu", "ha
            "leaky_relu", "log_sigmoid", "log_softmax", "one_hot", "relu", "relu6", "selu",
            "sigmoid", "silu", "softmax", "softplus", "softsign", "sparse_categorical_crossentropy",
            "swish"]
+
+from ._symbolic import wrap_namespace  # noqa: E402
+
+wrap_namespace(globals(), __all__)
