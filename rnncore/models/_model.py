@@ -151,8 +151,10 @@ class Model(TrainStep, CallModel, Layer):
         a list / dict (by ``output_names``) of them, ``loss_weights`` likewise, and
         ``metrics`` as a list with one entry per output or a dict."""
         self.optimizer = _optimizers.get(optimizer)
-        self._heads = _heads.make_heads(loss, loss_weights, metrics, weighted_metrics,
-                                        self.output_names)
+        # Keras's compile() needs no loss: predict, get_config and pickling work, and fit or
+        # evaluate then raise Keras's error (_require_compiled)
+        self._heads = [] if loss is None else _heads.make_heads(
+            loss, loss_weights, metrics, weighted_metrics, self.output_names)
         self.loss = loss
         single = len(self._heads) == 1
         self._loss_obj = self._heads[0].loss_obj if single else None
@@ -164,6 +166,8 @@ class Model(TrainStep, CallModel, Layer):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
+        if not self._heads:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
 
     @property
     def output_names(self):
