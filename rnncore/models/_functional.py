@@ -101,8 +101,13 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
-        self._inputs = _flat(inputs)
+        # dict inputs: the tensors in the order of their sorted keys (Keras's flattening), and
+        # fit / predict take a dict of arrays by those keys
+        self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
+        self._inputs = [inputs[k] for k in self._input_keys] if self._input_keys else \
+            _flat(inputs)
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+        self._output_tuple = isinstance(outputs, tuple)  # predict then returns a tuple
         # the outputs in order, and the user's structure with each tensor's position in it
         # (lists, tuples and dicts, nested: RNN(stacked cells, return_state=True) returns
         # [output, [h1, c1], [h2, c2]])
@@ -274,8 +279,23 @@ class Functional(Model):
 
     @property
     def input(self):
-        """The input tensor, or the list of them (Keras's ``model.input``)."""
+        """The input tensor, or the list (or dict) of them (Keras's ``model.input``)."""
+        if getattr(self, "_input_keys", None):
+            return dict(zip(self._input_keys, self._inputs))
         return self._inputs[0] if len(self._inputs) == 1 else list(self._inputs)
+
+    def _inputs_by_name(self, x):
+        """A dict of input arrays as the list the graph takes: by the keys of a model built
+        on a dict of inputs, else by the inputs' names (as Keras matches them)."""
+        if not isinstance(x, dict):
+            return x
+        keys = getattr(self, "_input_keys", None) or [t.name for t in self._inputs]
+        missing = [k for k in keys if k not in x]
+        if missing:
+            raise ValueError(f"x: the model's inputs are {keys}, and the dict given has no "
+                             f"{missing}; received keys {sorted(x)}")
+        values = [x[k] for k in keys]
+        return values[0] if len(values) == 1 else values
 
     @property
     def output(self):
@@ -312,7 +332,8 @@ class Functional(Model):
         dicts the model was built with)."""
         if self._single_output:
             return values[0]
-        return _pack(self._output_template, list(values))
+        packed = _pack(self._output_template, list(values))
+        return tuple(packed) if getattr(self, "_output_tuple", False) else packed
 
     def _n_inputs(self):
         return len(self._inputs)

@@ -162,6 +162,10 @@ class Model(TrainStep, CallModel, Layer):
         self._weighted_metric_ids = self._heads[0].weighted_metric_ids if single else []
         self.compiled = True
 
+    def _inputs_by_name(self, x):
+        """`x` as the arrays the model takes (a Functional model reads a dict of them)."""
+        return x
+
     def _require_compiled(self, method):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
@@ -205,7 +209,8 @@ class Model(TrainStep, CallModel, Layer):
 
     def _prepare(self, x, y, argument="x", y_argument="y"):
         self._note_call_inputs(x)
-        x = _data.to_arrays(x, argument, self._n_inputs(), self._string_inputs())
+        x = _data.to_arrays(self._inputs_by_name(x), argument, self._n_inputs(),
+                            self._string_inputs())
         y = None if y is None else self._target_arrays(y, y_argument)
         _data.check_xy(x, y, argument, y_argument)
         x = self._check_inputs(x)
@@ -299,7 +304,7 @@ class Model(TrainStep, CallModel, Layer):
             if batch_size is None and steps_per_epoch is not None and x is not None:
                 # Keras: the steps cover the data once
                 batch_size = -(-_data.num_samples(_data.to_arrays(
-                    x, "x", self._n_inputs())) // steps_per_epoch)
+                    self._inputs_by_name(x), "x", self._n_inputs())) // steps_per_epoch)
             batch_size = _data.check_batch_size(batch_size)
             self._require_targets(y, "fit")
             x, y = self._prepare(x, y)
