@@ -103,16 +103,22 @@ def test_symbolic_shapes(keras, expression, shape):
     assert r.dtype == k.dtype
 
 
-def test_summary_lists_op_nodes_as_keras(keras, capsys):
-    """One row per op node, named and typed as Keras's (``subtract (Subtract)``...)."""
+def _late_input(lib):
+    """A second input read only by an op, after a layer on the first."""
+    a, b = lib.Input((T, F)), lib.Input((T, F))
+    return lib.Model([a, b], lib.layers.LSTM(2)(lib.layers.Dense(F)(a) + b))
+
+
+@pytest.mark.parametrize("build", [_two_inputs, _late_input])
+def test_summary_lists_op_nodes_as_keras(keras, capsys, build):
+    """One row per op node, typed as Keras types them (``subtract (Subtract)``...), in
+    Keras's order (an input read only by an op comes after the layers before that op)."""
     kinds = []
     for lib in (keras, rnncore):
-        _two_inputs(lib).summary()
-        kinds.append(sorted(re.findall(r"\((\w+)\)", capsys.readouterr().out)))
+        build(lib).summary()
+        kinds.append(re.findall(r"\((\w+)\)", capsys.readouterr().out))
     assert kinds[1] == kinds[0]
-    for kind in ("Subtract", "GetItem", "Concatenate", "Max", "Negative", "Absolute",
-                 "Power", "Reshape", "ExpandDims"):
-        assert kind in kinds[1]
+    assert "Add" in kinds[1] or "Subtract" in kinds[1]
 
 
 def test_op_nodes_drop_the_mask(keras):

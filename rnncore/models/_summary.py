@@ -70,19 +70,20 @@ def _rows(model, connected=False):
     rows = []
     if hasattr(model, "_nodes"):
         layers = model.operations  # op nodes (x + y, x[:, -1]) get rows, as in Keras
-        for layer in layers:
-            if isinstance(layer, InputLayer):
-                rows.append((layer, _shape_text(layer.batch_shape), []))
-        if connected:  # one row per layer, its shape from its last call, as Keras
+        if connected:  # one row per layer in the graph's order, its shape from its last call
             calls = {}
             for node in model._nodes:
                 calls.setdefault(id(node.layer), []).append(node)
             for layer in layers:
-                if id(layer) in calls:
+                if isinstance(layer, InputLayer):
+                    rows.append((layer, _shape_text(layer.batch_shape), []))
+                elif id(layer) in calls:
                     outs = calls[id(layer)][-1].outputs
                     shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
                     rows.append((layer, _shape_text(shape), calls[id(layer)]))
         else:
+            rows += [(layer, _shape_text(layer.batch_shape), []) for layer in layers
+                     if isinstance(layer, InputLayer)]
             for node in model._nodes:
                 outs = node.outputs
                 shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
