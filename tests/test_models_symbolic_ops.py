@@ -39,7 +39,18 @@ def _two_inputs(lib):
     return lib.Model([a, b], lib.layers.Dense(1)(out))
 
 
-BUILDS = {"residual": _residual, "attention": _attention, "two_inputs": _two_inputs}
+def _split(lib):
+    """Ops with several outputs: ``split`` and ``unstack`` give a list of tensors."""
+    ops = lib.ops
+    inp = lib.Input((T, F))
+    gate, value = ops.split(inp, 2, axis=-1)
+    steps = ops.unstack(inp, axis=1)
+    h = lib.layers.LSTM(3)(ops.sigmoid(gate) * value)
+    return lib.Model(inp, lib.layers.Dense(1)(ops.concatenate([h, steps[-1]], axis=-1)))
+
+
+BUILDS = {"residual": _residual, "attention": _attention, "two_inputs": _two_inputs,
+          "split": _split}
 
 
 def _data(build, rng):

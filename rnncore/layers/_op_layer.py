@@ -53,6 +53,12 @@ def _substitute(structure, values):
     return structure
 
 
+def _arrays(y):
+    if isinstance(y, (list, tuple)):
+        return [np.asarray(value_of(v)) for v in y]
+    return np.asarray(value_of(y))
+
+
 class OpLayer(Layer):
     """One op of ``rnncore.ops`` applied to symbolic tensors (Keras's Operation node).
 
@@ -88,42 +94,49 @@ class OpLayer(Layer):
 
     def compute_output_shape(self, input_shapes):
         """Keras's shape inference, by running the op on arrays: a dimension that changes
-        when the unknown (None) input dimensions do is unknown in the output."""
+        when the unknown (None) input dimensions do is unknown in the output. An op with
+        several outputs (``split``, ``unstack``) gives a list of shapes."""
         tensors = _tensors((self.op_args, self.op_kwargs), [])
-        shapes, dtypes = [], []
+        runs = []
         for size in (2, 3):
             probe = [np.ones([size if d is None else d for d in t.shape],
                              dtype=np.float32 if t.dtype == "string" else t.dtype)
                      for t in tensors]
             with np.errstate(all="ignore"), recording(False):
-                y = np.asarray(value_of(self._run(probe)))
-            shapes.append(y.shape)
-            dtypes.append(y.dtype)
-        if len(shapes[0]) != len(shapes[1]):
-            raise ValueError(f"{self.op_name}: the output's rank depends on the unknown "
-                             f"dimensions of its inputs {[t.shape for t in tensors]}")
-        self._output_dtype = dtypes[0].name
-        return tuple(a if a == b else None for a, b in zip(*shapes))
+                y = self._run(probe)
+            several = isinstance(y, (list, tuple))
+            runs.append([np.asarray(value_of(v)) for v in (y if several else [y])])
+        if len(runs[0]) != len(runs[1]) or any(a.ndim != b.ndim for a, b in zip(*runs)):
+            raise ValueError(f"{self.op_name}: the number or rank of its outputs depends on the "
+                             f"unknown dimensions of its inputs {[t.shape for t in tensors]}")
+        self._output_dtypes = [a.dtype.name for a in runs[0]]
+        shapes = [tuple(m if m == n else None for m, n in zip(a.shape, b.shape))
+                  for a, b in zip(*runs)]
+        return shapes if several else shapes[0]
 
     def forward(self, inputs, training=False, mask=None):
         values = self._values(inputs)
         if not training:
             self._record = None
             with recording(False):
-                return np.asarray(value_of(self._run(values)))
+                return _arrays(self._run(values))
         with recording(True):
             leaves = [Tensor(np.asarray(v)) for v in values]
             y = self._run(leaves)
-        self._record = (leaves, y) if isinstance(y, Tensor) else None
-        self._n_inputs = len(values)
-        return np.asarray(value_of(y))
+        outs = list(y) if isinstance(y, (list, tuple)) else [y]
+        recorded = [o for o in outs if isinstance(o, Tensor)]
+        self._record = (leaves, outs) if recorded else None
+        return _arrays(y)
 
     def backward(self, d_outputs):
         record, self._record = self._record, None
         if record is None:  # an output that does not depend on the inputs (comparisons...)
             return None
-        leaves, y = record
-        grads = replay([y], [np.asarray(d_outputs, y.dtype)])
+        leaves, outs = record
+        seeds = d_outputs if isinstance(d_outputs, list) else [d_outputs]
+        pairs = [(o, np.asarray(d, o.dtype)) for o, d in zip(outs, seeds)
+                 if isinstance(o, Tensor) and d is not None]
+        grads = replay([o for o, _ in pairs], [d for _, d in pairs])
         d = [grads.of(leaf) for leaf in leaves]
         d = [np.zeros_like(leaf.value) if g is None else np.asarray(g, leaf.value.dtype)
              for g, leaf in zip(d, leaves)]
@@ -149,7 +162,11 @@ def symbolic_op(op, op_name, args, kwargs):
     layer = OpLayer(op, op_name, args, kwargs)
     tensors = _tensors((layer.op_args, layer.op_kwargs), [])
     shape = layer.compute_output_shape([t.shape for t in tensors])
-    out = SymbolicTensor(shape, layer._output_dtype, layer, 0, 0, name=layer.name)
+    if isinstance(shape, list):  # split, unstack: one tensor per output
+        out = [SymbolicTensor(sh, dt, layer, 0, i, name=layer.name)
+               for i, (sh, dt) in enumerate(zip(shape, layer._output_dtypes))]
+    else:
+        out = SymbolicTensor(shape, layer._output_dtypes[0], layer, 0, 0, name=layer.name)
     inputs = tensors[0] if len(tensors) == 1 else tensors
     layer._inbound_nodes.append(Node(layer, inputs, out, {}))
     return out
