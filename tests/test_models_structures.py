@@ -139,3 +139,26 @@ def test_dict_input_missing_a_key_names_it():
     model = _dict_inputs(rnncore)
     with pytest.raises(ValueError, match=r"no \['b'\]"):
         model.predict({"a": np.zeros((2, T, F), "float32")}, verbose=0)
+
+
+@pytest.mark.parametrize("loss", ["mse", {"out": "mse"}], ids=["plain", "dict"])
+def test_one_output_in_a_dict_as_keras(keras, x, loss):
+    """``Model(inputs, {"out": y})``: predict gives the dict, and it trains as one output
+    (logs without an output prefix), as Keras."""
+    models = []
+    for lib in (keras, rnncore):
+        inp = lib.Input((T, F))
+        models.append(lib.Model(inp, {"out": lib.layers.Dense(1)(lib.layers.GRU(3)(inp))}))
+    _same_weights(*models)
+    preds = [model.predict(x, verbose=0) for model in models]
+    assert list(preds[1]) == list(preds[0]) == ["out"]
+    np.testing.assert_allclose(preds[1]["out"], preds[0]["out"], rtol=1e-5, atol=1e-6)
+    y = np.linspace(0, 1, N, dtype="float32")[:, None]
+    histories = []
+    for model, lib in zip(models, (keras, rnncore)):
+        model.compile(lib.optimizers.SGD(0.1), loss=loss, metrics={"out": ["mae"]})
+        histories.append(model.fit(x, y, epochs=2, batch_size=4, shuffle=False,
+                                   verbose=0).history)
+    assert sorted(histories[1]) == sorted(histories[0])
+    for key, values in histories[0].items():
+        np.testing.assert_allclose(histories[1][key], values, rtol=1e-5, err_msg=key)

@@ -115,8 +115,9 @@ class Functional(Model):
         self._output_template = _template(outputs, outs)
         if not outs:
             raise ValueError("a model needs at least one output tensor; received outputs=[]")
-        # one output tensor (alone or in a list, as Keras) gives one array; a dict a dict
-        self._single_output = self._output_keys is None and len(outs) == 1
+        # one output tensor trains as one output; predict gives it as one array (alone or in
+        # a list, as Keras) or in its dict
+        self._single_output = len(outs) == 1
         for t in self._inputs + outs:
             if not isinstance(t, SymbolicTensor):
                 raise ValueError(f"inputs and outputs must be tensors from rnncore.Input and "
@@ -330,7 +331,7 @@ class Functional(Model):
     def _structure_outputs(self, values):
         """A list of per-output values in the user's structure (one array, or the lists and
         dicts the model was built with)."""
-        if self._single_output:
+        if self._single_output and self._output_keys is None:
             return values[0]
         packed = _pack(self._output_template, list(values))
         return tuple(packed) if getattr(self, "_output_tuple", False) else packed
@@ -527,7 +528,7 @@ class Functional(Model):
         config = {"name": self.name, "layers": layers,
                   "input_layers": [ref(t) for t in self._inputs],
                   "output_layers": [ref(t) for t in self._outputs]}
-        if not self._single_output:
+        if not self._single_output or self._output_keys is not None:
             config["output_structure"] = self._output_template
         return config
 
