@@ -162,3 +162,33 @@ def test_one_output_in_a_dict_as_keras(keras, x, loss):
     assert sorted(histories[1]) == sorted(histories[0])
     for key, values in histories[0].items():
         np.testing.assert_allclose(histories[1][key], values, rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("structure", ["tuple", "dict"])
+def test_structure_survives_config_and_symbolic_calls(keras, x, structure):
+    """A rebuilt model (from_config) and a model called on new tensors give the outputs in
+    the structure the model was built with, as Keras."""
+    for lib in (keras, rnncore):
+        model = _heads(lib, structure)
+        restored = type(model).from_config(model.get_config())
+        restored.set_weights(model.get_weights())
+        out = restored.predict(x, verbose=0)
+        assert isinstance(out, tuple if structure == "tuple" else dict), lib.__name__
+        symbolic = model(lib.Input((T, F)))
+        assert isinstance(symbolic, tuple if structure == "tuple" else dict), lib.__name__
+
+
+def test_list_inputs_take_a_dict_by_input_name(keras, x, rng):
+    """A model built on a list of named inputs takes a dict of arrays, or of tensors, keyed
+    by those names, as Keras."""
+    b = rng.random((N, 2)).astype("float32")
+    preds = []
+    for lib in (keras, rnncore):
+        a_in, b_in = lib.Input((T, F), name="seq"), lib.Input((2,), name="extra")
+        h = lib.layers.Concatenate()([lib.layers.GRU(2)(a_in), b_in])
+        model = lib.Model([a_in, b_in], lib.layers.Dense(1)(h))
+        model.set_weights([np.full(w.shape, 0.1, "float32") for w in model.get_weights()])
+        preds.append(model.predict({"extra": b, "seq": x}, verbose=0))
+        out = model({"seq": lib.Input((T, F)), "extra": lib.Input((2,))})
+        assert tuple(out.shape) == (None, 1)
+    np.testing.assert_allclose(preds[1], preds[0], rtol=1e-5, atol=1e-6)

@@ -22,11 +22,12 @@ def _flat(x):
 
 def _template(structure, flat):
     """`structure` (a tensor, or nested lists, tuples and dicts of them) with each tensor
-    replaced by its index in `flat`, to which it is appended; tuples become lists (JSON)."""
+    replaced by its index in `flat`, to which it is appended; tuples stay tuples (written
+    to JSON they become lists, as Keras's do)."""
     if isinstance(structure, dict):
         return {"dict": {k: _template(v, flat) for k, v in structure.items()}}
     if isinstance(structure, (list, tuple)):
-        return [_template(v, flat) for v in structure]
+        return type(structure)(_template(v, flat) for v in structure)
     flat.append(structure)
     return len(flat) - 1
 
@@ -35,8 +36,8 @@ def _pack(template, values):
     """The inverse of :func:`_template`: `values` put back into the structure."""
     if isinstance(template, dict):
         return {k: _pack(v, values) for k, v in template["dict"].items()}
-    if isinstance(template, list):
-        return [_pack(v, values) for v in template]
+    if isinstance(template, (list, tuple)):
+        return type(template)(_pack(v, values) for v in template)
     return values[template]
 
 
@@ -107,7 +108,6 @@ class Functional(Model):
         self._inputs = [inputs[k] for k in self._input_keys] if self._input_keys else \
             _flat(inputs)
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
-        self._output_tuple = isinstance(outputs, tuple)  # predict then returns a tuple
         # the outputs in order, and the user's structure with each tensor's position in it
         # (lists, tuples and dicts, nested: RNN(stacked cells, return_state=True) returns
         # [output, [h1, c1], [h2, c2]])
@@ -333,8 +333,15 @@ class Functional(Model):
         dicts the model was built with)."""
         if self._single_output and self._output_keys is None:
             return values[0]
-        packed = _pack(self._output_template, list(values))
-        return tuple(packed) if getattr(self, "_output_tuple", False) else packed
+        return _pack(self._output_template, list(values))
+
+    def _symbolic_call(self, inputs, **kwargs):
+        # the node keeps the flat list of output tensors; the caller gets them in the
+        # structure the model was built with (a dict, a tuple...), as from Keras
+        out = super()._symbolic_call(inputs, **kwargs)
+        if isinstance(out, list) or self._output_keys is not None:
+            return self._structure_outputs(out if isinstance(out, list) else [out])
+        return out
 
     def _n_inputs(self):
         return len(self._inputs)

@@ -504,6 +504,7 @@ class Model(TrainStep, CallModel, Layer):
         if _recorded.is_recorded([x, kwargs]):  # a model called inside a recorded call
             return _recorded.call_inside(self, x, (), dict(kwargs, training=training,
                                                            mask=mask))
+        x = self._inputs_by_name(x)  # a dict of arrays or tensors, by input name
         if _is_symbolic(x):  # a model used as a layer of another model's graph
             return self._symbolic_call(x, training=training, **kwargs)
         if kwargs:
