@@ -12,19 +12,33 @@ _KERAS_NAMES = {"abs": "absolute", "divide": "true_divide"}
 _symbolic_type = []
 
 
-def _is_symbolic(x):
+def _symbolic_class():
+    # imported on first use: rnncore.layers imports rnncore.ops
     if not _symbolic_type:
         from ..layers._base import SymbolicTensor
 
         _symbolic_type.append(SymbolicTensor)
-    return isinstance(x, _symbolic_type[0])
+    return _symbolic_type[0]
+
+
+def _is_symbolic(x):
+    return isinstance(x, _symbolic_class())
 
 
 def _any_symbolic(args, kwargs):
+    # on every op call of a training step too: kept to a few isinstance checks
+    cls = _symbolic_type[0] if _symbolic_type else _symbolic_class()
     for a in args:
-        if _is_symbolic(a) or (type(a) in (list, tuple) and any(map(_is_symbolic, a))):
+        if isinstance(a, cls):
             return True
-    return any(_is_symbolic(v) for v in kwargs.values()) if kwargs else False
+        kind = type(a)
+        if (kind is list or kind is tuple) and any(isinstance(v, cls) for v in a):
+            return True
+    if kwargs:
+        for v in kwargs.values():
+            if isinstance(v, cls):
+                return True
+    return False
 
 
 def symbolic_aware(op, name):
