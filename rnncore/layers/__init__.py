@@ -11,6 +11,7 @@ from ._embedding import Embedding
 from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from ._bidirectional import Bidirectional
 from ._lambda import Lambda
+from . import _op_layer  # noqa: F401  (ops on symbolic tensors, their operators)
 from ._normalization import BatchNormalization, LayerNormalization
 from ._convolutional import Conv1D
 from ._pooling1d import AveragePooling1D, MaxPooling1D

@@ -14,6 +14,7 @@ from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
 from ..layers._embedding import Embedding
 from .._serialization import with_custom_objects
+from ..layers._op_layer import OpLayer
 from ._model import Model
 
 
@@ -23,11 +24,12 @@ def _flat(x):
 
 def _template(structure, flat):
     """`structure` (a tensor, or nested lists, tuples and dicts of them) with each tensor
-    replaced by its index in `flat`, to which it is appended; tuples become lists (JSON)."""
+    replaced by its index in `flat`, to which it is appended; tuples stay tuples (written
+    to JSON they become lists, as Keras's do)."""
     if isinstance(structure, dict):
         return {"dict": {k: _template(v, flat) for k, v in structure.items()}}
     if isinstance(structure, (list, tuple)):
-        return [_template(v, flat) for v in structure]
+        return type(structure)(_template(v, flat) for v in structure)
     flat.append(structure)
     return len(flat) - 1
 
@@ -36,8 +38,8 @@ def _pack(template, values):
     """The inverse of :func:`_template`: `values` put back into the structure."""
     if isinstance(template, dict):
         return {k: _pack(v, values) for k, v in template["dict"].items()}
-    if isinstance(template, list):
-        return [_pack(v, values) for v in template]
+    if isinstance(template, (list, tuple)):
+        return type(template)(_pack(v, values) for v in template)
     return values[template]
 
 
@@ -102,7 +104,11 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
-        self._inputs = _flat(inputs)
+        # dict inputs: the tensors in the order of their sorted keys (Keras's flattening), and
+        # fit / predict take a dict of arrays by those keys
+        self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
+        self._inputs = [inputs[k] for k in self._input_keys] if self._input_keys else \
+            _flat(inputs)
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
         # the outputs in order, and the user's structure with each tensor's position in it
         # (lists, tuples and dicts, nested: RNN(stacked cells, return_state=True) returns
@@ -111,8 +117,9 @@ class Functional(Model):
         self._output_template = _template(outputs, outs)
         if not outs:
             raise ValueError("a model needs at least one output tensor; received outputs=[]")
-        # one output tensor (alone or in a list, as Keras) gives one array; a dict a dict
-        self._single_output = self._output_keys is None and len(outs) == 1
+        # one output tensor trains as one output; predict gives it as one array (alone or in
+        # a list, as Keras) or in its dict
+        self._single_output = len(outs) == 1
         for t in self._inputs + outs:
             if not isinstance(t, SymbolicTensor):
                 raise ValueError(f"inputs and outputs must be tensors from rnncore.Input and "
@@ -259,6 +266,12 @@ class Functional(Model):
 
     @property
     def layers(self):
+        """The layers, InputLayers included; as in Keras, not the op nodes (``x + y``...)."""
+        return [layer for layer in self._layers if not isinstance(layer, OpLayer)]
+
+    @property
+    def operations(self):
+        """The layers and the op nodes, in the graph's order (Keras's ``operations``)."""
         return list(self._layers)
 
     @property
@@ -271,13 +284,40 @@ class Functional(Model):
 
     @property
     def input(self):
-        """The input tensor, or the list of them (Keras's ``model.input``)."""
+        """The input tensor, or the list (or dict) of them (Keras's ``model.input``)."""
+        if getattr(self, "_input_keys", None):
+            return dict(zip(self._input_keys, self._inputs))
         return self._inputs[0] if len(self._inputs) == 1 else list(self._inputs)
+
+    def _inputs_by_name(self, x):
+        """A dict of input arrays as the list the graph takes: by the keys of a model built
+        on a dict of inputs, else by the inputs' names (as Keras matches them)."""
+        if not isinstance(x, dict):
+            return x
+        keys = getattr(self, "_input_keys", None) or [t.name for t in self._inputs]
+        missing = [k for k in keys if k not in x]
+        if missing:
+            raise ValueError(f"x: the model's inputs are {keys}, and the dict given has no "
+                             f"{missing}; received keys {sorted(x)}")
+        values = [x[k] for k in keys]
+        return values[0] if len(values) == 1 else values
 
     @property
     def output(self):
         """The output tensor, or the outputs in the structure the model was built with."""
         return self._structure_outputs(self._outputs)
+
+    @property
+    def input_shape(self):
+        """The inputs' shapes, None for unknown sizes: one tuple, or a list for several."""
+        shapes = [tuple(t.shape) for t in self._inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The outputs' shapes: one tuple, or a list (in output order) for several."""
+        shapes = [tuple(t.shape) for t in self._outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_names(self):
@@ -295,9 +335,17 @@ class Functional(Model):
     def _structure_outputs(self, values):
         """A list of per-output values in the user's structure (one array, or the lists and
         dicts the model was built with)."""
-        if self._single_output:
+        if self._single_output and self._output_keys is None:
             return values[0]
         return _pack(self._output_template, list(values))
+
+    def _symbolic_call(self, inputs, **kwargs):
+        # the node keeps the flat list of output tensors; the caller gets them in the
+        # structure the model was built with (a dict, a tuple...), as from Keras
+        out = super()._symbolic_call(inputs, **kwargs)
+        if isinstance(out, list) or self._output_keys is not None:
+            return self._structure_outputs(out if isinstance(out, list) else [out])
+        return out
 
     def _n_inputs(self):
         return len(self._inputs)
@@ -494,7 +542,7 @@ class Functional(Model):
         config = {"name": self.name, "layers": layers,
                   "input_layers": [ref(t) for t in self._inputs],
                   "output_layers": [ref(t) for t in self._outputs]}
-        if not self._single_output:
+        if not self._single_output or self._output_keys is not None:
             config["output_structure"] = self._output_template
         return config
 

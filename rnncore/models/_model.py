@@ -182,17 +182,25 @@ class Model(TrainStep, CallModel, Layer):
             # wait for its first call (at fit, evaluate, ...), as Keras's CompileLoss
             self._heads, self._heads_for = [], None
             return
-        self._heads = _heads.make_heads(*self._compiled_with, names)
+        # Keras's compile() needs no loss: predict, get_config and pickling work, and fit or
+        # evaluate then raise Keras's error (_require_compiled)
+        self._heads = [] if loss is None else _heads.make_heads(*self._compiled_with, names)
         self._heads_for = names
         single = len(self._heads) == 1
         self._loss_obj = self._heads[0].loss_obj if single else None
         self._metric_ids = self._heads[0].metric_ids if single else []
         self._weighted_metric_ids = self._heads[0].weighted_metric_ids if single else []
 
+    def _inputs_by_name(self, x):
+        """`x` as the arrays the model takes (a Functional model reads a dict of them)."""
+        return x
+
     def _require_compiled(self, method):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
+        if self.loss is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
 
     @property
     def metrics_names(self):
@@ -221,7 +229,8 @@ class Model(TrainStep, CallModel, Layer):
 
     def _prepare(self, x, y, argument="x", y_argument="y"):
         self._note_call_inputs(x)
-        x = _data.to_arrays(x, argument, self._n_inputs(), self._string_inputs())
+        x = _data.to_arrays(self._inputs_by_name(x), argument, self._n_inputs(),
+                            self._string_inputs())
         if y is not None:
             self._learn_outputs(x)
             names = self._head_names()
@@ -318,7 +327,7 @@ class Model(TrainStep, CallModel, Layer):
             if batch_size is None and steps_per_epoch is not None and x is not None:
                 # Keras: the steps cover the data once
                 batch_size = -(-_data.num_samples(_data.to_arrays(
-                    x, "x", self._n_inputs())) // steps_per_epoch)
+                    self._inputs_by_name(x), "x", self._n_inputs())) // steps_per_epoch)
             batch_size = _data.check_batch_size(batch_size)
             self._require_targets(y, "fit")
             x, y = self._prepare(x, y)
@@ -518,6 +527,7 @@ class Model(TrainStep, CallModel, Layer):
         if _recorded.is_recorded([x, kwargs]):  # a model called inside a recorded call
             return _recorded.call_inside(self, x, (), dict(kwargs, training=training,
                                                            mask=mask))
+        x = self._inputs_by_name(x)  # a dict of arrays or tensors, by input name
         if _is_symbolic(x):  # a model used as a layer of another model's graph
             return self._symbolic_call(x, training=training, **kwargs)
         if kwargs:

@@ -123,6 +123,21 @@ class Sequential(Model):
     def output(self):
         return self._graph()[1]
 
+    @property
+    def input_shape(self):
+        """The input's shape (batch dimension None) once the model has an input, as Keras."""
+        if getattr(self, "_functional", None) is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape "
+                                 "yet.")
+        return self._functional.input_shape
+
+    @property
+    def output_shape(self):
+        if getattr(self, "_functional", None) is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined output shape "
+                                 "yet.")
+        return self._functional.output_shape
+
     def _graph(self):
         if getattr(self, "_chain", None) is None:
             raise AttributeError(f"Sequential model {self.name!r} has no input tensor yet: "

@@ -72,19 +72,21 @@ def _rows(model, connected=False):
     """(name (type), output shape text, params text[, connected to]) for each layer."""
     rows = []
     if hasattr(model, "_nodes"):
-        for layer in model.layers:
-            if isinstance(layer, InputLayer):
-                rows.append((layer, _shape_text(layer.batch_shape), []))
-        if connected:  # one row per layer, its shape from its last call, as Keras
+        layers = model.operations  # op nodes (x + y, x[:, -1]) get rows, as in Keras
+        if connected:  # one row per layer in the graph's order, its shape from its last call
             calls = {}
             for node in model._nodes:
                 calls.setdefault(id(node.layer), []).append(node)
-            for layer in model.layers:
-                if id(layer) in calls:
+            for layer in layers:
+                if isinstance(layer, InputLayer):
+                    rows.append((layer, _shape_text(layer.batch_shape), []))
+                elif id(layer) in calls:
                     outs = calls[id(layer)][-1].outputs
                     shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
                     rows.append((layer, _shape_text(shape), calls[id(layer)]))
         else:
+            rows += [(layer, _shape_text(layer.batch_shape), []) for layer in layers
+                     if isinstance(layer, InputLayer)]
             for node in model._nodes:
                 outs = node.outputs
                 shape = [o.shape for o in outs] if isinstance(outs, list) else outs.shape
@@ -97,7 +99,7 @@ def _rows(model, connected=False):
     out = []
     for layer, shape, nodes in rows:
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        kind = keras_class_name(type(layer))
+        kind = getattr(layer, "keras_class_name", None) or keras_class_name(type(layer))
         row = (f"{layer.name} ({kind})", shape, params)
         out.append(row + (_connections(layer, nodes),) if connected else row)
     return out

@@ -20,6 +20,7 @@ import importlib
 import warnings
 
 from . import nn
+from ._symbolic import wrap_namespace
 from ._core import (  # noqa: F401  (the public names are listed in __all__)
     abs, absolute, add, all, amax, amin, any, arange, argmax, argmin, broadcast_to, cast, ceil,
     clip, concatenate, convert_to_numpy, convert_to_tensor, cos, cumsum, divide, dot, dtype, einsum,
@@ -58,6 +59,9 @@ __all__ = [
     "split", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum",
     "swapaxes", "swish", "take", "tanh", "tensordot", "tile", "transpose", "true_divide",
     "unstack", "var", "where", "zeros", "zeros_like"]
+
+# an op called on a functional model's symbolic tensor becomes a node of its graph
+wrap_namespace(globals(), __all__)
 
 _MOVED = ("simple_rnn", "simple_rnn_forward", "simple_rnn_backward", "lstm", "lstm_forward",
           "lstm_backward", "gru", "gru_forward", "gru_backward", "Lookup", "Projections")

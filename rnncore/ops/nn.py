@@ -10,3 +10,7 @@ __all__ = ["binary_crossentropy", "categorical_crossentropy", "dot_product_atten
            "gelu", "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "moments",
            "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
            "softsign", "sparse_categorical_crossentropy", "swish"]
+
+from ._symbolic import wrap_namespace  # noqa: E402
+
+wrap_namespace(globals(), __all__)
