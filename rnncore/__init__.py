@@ -31,7 +31,7 @@ from ._config import floatx, get_num_threads, set_floatx, set_num_threads
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("activations", "callbacks", "constraints", "datasets", "initializers", "layers",
+_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers",
                "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "recurrent",
                "reference", "regularizers", "saving", "utils")
 _FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}

@@ -152,3 +152,42 @@ def test_slot_variables_are_named_as_keras(keras):
         theirs = [x.name for x in kopt.variables[2:]]
         assert [n.rsplit("_", 1)[-1] for n, _ in opt._slots] == \
             [n.rsplit("_", 1)[-1] for n in theirs]
+
+
+def test_learning_rate_assign_in_a_callback_trains_like_keras(keras, rng):
+    # Keras 3's learning rate is a Variable that callbacks .assign; tf.keras 2 programs call
+    # backend.set_value on it (gone from Keras 3, kept by rnncore)
+    def run(lib):
+        class Halve(lib.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                lr = self.model.optimizer.learning_rate
+                if epoch == 1:
+                    lr.assign(float(lr) / 2)
+                if epoch == 2 and lib is rnncore:
+                    lib.backend.set_value(self.model.optimizer.learning_rate, 0.02)
+                elif epoch == 2:
+                    lr.assign(0.02)
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        model.compile(lib.optimizers.Adam(0.1), "mse")
+        return model, Halve()
+
+    (k_model, k_cb), (r_model, r_cb) = run(keras), run(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    x, y = rng.normal(size=(8, 3)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
+    k_model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[k_cb])
+    r_model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[r_cb])
+    assert float(r_model.optimizer.learning_rate) == pytest.approx(0.02)
+    assert r_model.optimizer.learning_rate.numpy() == k_model.optimizer.learning_rate.numpy()
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= 1e-5
+
+
+def test_learning_rate_reads_as_float_and_plain_assignment_still_works():
+    opt = optimizers.SGD(0.1)
+    lr = opt.learning_rate
+    assert lr == pytest.approx(0.1) and isinstance(lr, float) and lr.dtype == "float32"
+    opt.learning_rate = 0.5
+    assert float(opt.learning_rate) == 0.5
+    scheduled = optimizers.SGD(optimizers.schedules.CosineDecay(0.1, 10))
+    with pytest.raises(TypeError, match="not settable"):
+        scheduled.learning_rate.assign(0.3)
