@@ -1,11 +1,16 @@
-"""Activation functions for Dense layers: value and backward pass, Keras's names.
+"""Activation functions, Keras's names: value and backward pass.
 
-Each entry maps a name to ``(forward(x) -> y, backward(x, y, dy) -> dx)``.
+Each built-in name maps to ``(forward(x) -> y, backward(x, y, dy) -> dx)``. A layer keeps a
+built-in activation as its name; any other callable (a user's function written with
+:mod:`rnncore.ops`, as a Keras user writes one with ``keras.ops``) is kept as the function and
+differentiated by recording the ops it runs (see :func:`forward`, :func:`backward`). Only
+rnncore's and Keras's own function objects count as built-ins: a user's function that happens
+to be called ``gelu`` stays the user's.
 """
 import numpy as np
 from scipy import special
 
-__all__ = ["get", "serialize", "linear", "relu", "tanh", "sigmoid", "softmax", "elu", "selu",
+__all__ = ["get", "serialize", "deserialize", "mish", "linear", "relu", "tanh", "sigmoid", "softmax", "elu", "selu",
            "softplus", "softsign", "swish", "silu", "gelu", "hard_sigmoid", "exponential",
            "leaky_relu", "relu6", "log_softmax"]
 
@@ -83,6 +88,15 @@ def relu6(x):
     return np.clip(x, 0, 6)
 
 
+def mish(x):
+    return x * np.tanh(softplus(x))
+
+
+def _mish_grad(x, y, dy):
+    t = np.tanh(np.logaddexp(0, x))
+    return dy * (t + x * special.expit(x) * (1 - t * t))
+
+
 def _gelu_grad(x, y, dy):
     cdf = 0.5 * (1 + special.erf(x / np.sqrt(2)))
     pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
@@ -107,29 +121,101 @@ _TABLE = {
     "exponential": (exponential, lambda x, y, dy: dy * y),
     "leaky_relu": (leaky_relu, lambda x, y, dy: dy * np.where(x > 0, 1, 0.2)),
     "relu6": (relu6, lambda x, y, dy: dy * ((x > 0) & (x < 6))),
+    "mish": (mish, _mish_grad),
 }
 _TABLE["swish"] = _TABLE["silu"]
 
 
-def get(identifier, argument="activation"):
-    """Resolve an activation name (or one of this module's functions, or None) to its name."""
+_BY_FUNCTION = {id(f): name for name, (f, _) in _TABLE.items()}
+_BY_FUNCTION[id(swish)] = "silu"  # the same function object; Keras names it silu too
+
+
+def _builtin_name(fn):
+    """The built-in name of one of our function objects or of Keras's, else None."""
+    name = _BY_FUNCTION.get(id(fn))
+    if name is None and str(getattr(fn, "__module__", "")).split(".")[0] in ("keras",
+                                                                             "tf_keras"):
+        name = getattr(fn, "__name__", None)
+        name = name if name in _TABLE else None
+    return name
+
+
+def _resolve(identifier, argument="activation"):
+    """What a layer keeps: a built-in's name (None is 'linear'), or the user's callable."""
     if identifier is None:
         return "linear"
-    if callable(identifier) and getattr(identifier, "__name__", None) in _TABLE:
-        return identifier.__name__
-    if isinstance(identifier, str) and identifier in _TABLE:
-        return identifier
+    if isinstance(identifier, str):
+        if identifier in _TABLE:
+            return identifier
+    elif isinstance(identifier, dict):
+        return _resolve(deserialize(identifier), argument)
+    elif callable(identifier):
+        return _builtin_name(identifier) or identifier
     raise ValueError(f"{argument}: unknown activation {identifier!r}; expected one of "
-                     f"{sorted(_TABLE)}")
+                     f"{sorted(_TABLE)}, a callable or a serialized activation")
 
 
-def forward(name, x):
-    return _TABLE[name][0](x).astype(x.dtype, copy=False)
+def get(identifier):
+    """The activation function for a name, a serialized activation, a callable or None (the
+    identity, ``linear``), as Keras's ``activations.get``: ``get('relu')(x)``."""
+    act = _resolve(identifier)
+    return _TABLE[act][0] if isinstance(act, str) else act
 
 
-def backward(name, x, y, dy):
-    return _TABLE[name][1](x, y, dy).astype(dy.dtype, copy=False)
+def forward(activation, x):
+    """``activation(x)`` in ``x``'s dtype; ``activation`` as :func:`_resolve` gives it."""
+    if isinstance(activation, str):
+        return _TABLE[activation][0](x).astype(x.dtype, copy=False)
+    from .ops._tape import recording, value_of
+
+    with recording(False):
+        y = value_of(activation(x))
+    return np.asarray(y).astype(x.dtype, copy=False)
 
 
-def serialize(name):
-    return name
+def backward(activation, x, y, dy):
+    """d(loss)/dx from ``dy``. A user's callable is run again on ``x`` while its ops are
+    recorded, and the record replayed backward from ``dy``."""
+    if isinstance(activation, str):
+        return _TABLE[activation][1](x, y, dy).astype(dy.dtype, copy=False)
+    from .ops._tape import Tensor, backward as replay, recording
+
+    with recording(True):
+        leaf = Tensor(x)
+        out = activation(leaf)
+    grad = replay([out], [dy]).of(leaf) if isinstance(out, Tensor) else None
+    return np.zeros_like(dy) if grad is None else np.asarray(grad).astype(dy.dtype, copy=False)
+
+
+def serialize(activation):
+    """A built-in's name (``'relu'``); for another function Keras's form,
+    ``{'module': 'builtins', 'class_name': 'function', 'config': name, ...}`` with the name it
+    is registered under (``'package>name'``) or its ``__name__``."""
+    act = _resolve(activation)
+    if isinstance(act, str):
+        return act
+    from .utils._registration import get_registered_name
+
+    return {"module": "builtins", "class_name": "function",
+            "config": get_registered_name(act), "registered_name": "function"}
+
+
+def deserialize(config, custom_objects=None):
+    """Inverse of :func:`serialize`: the function for a name or a serialized function (looked
+    up in ``custom_objects``, the registered objects, then the built-ins)."""
+    from .utils._registration import get_registered_object
+
+    name = config
+    if isinstance(config, dict):
+        name = config.get("config") if config.get("class_name") == "function" else None
+        if not isinstance(name, str):
+            raise ValueError(f"Could not interpret serialized activation: {config!r}")
+    if isinstance(name, str):
+        if name in _TABLE and not (custom_objects and name in custom_objects):
+            return _TABLE[name][0]
+        found = get_registered_object(name, custom_objects)
+        if found is not None:
+            return found
+    raise ValueError(f"Could not interpret activation function identifier: {config!r}; "
+                     "register a custom function with "
+                     "keras.saving.register_keras_serializable or pass custom_objects")
