@@ -476,3 +476,20 @@ def deserialize(config):
     if name not in _BY_NAME:
         raise ValueError(f"Could not interpret metric config: received metric={config!r}.")
     return _BY_NAME[name].from_config(dict(config.get("config", {})))
+
+
+# Keras's other metrics (rnncore._metrics_more), registered under Keras's names
+from . import _metrics_more  # noqa: E402
+from ._metrics_more import (CategoricalHinge, CosineSimilarity, F1Score,  # noqa: E402
+                            FBetaScore, Hinge, KLDivergence, LogCoshError,
+                            MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Poisson,
+                            R2Score, RootMeanSquaredError, SquaredHinge, Sum, cosine_similarity)
+
+_MORE = [getattr(_metrics_more, n) for n in _metrics_more.__all__ if n[0].isupper()]
+_CLASSES += _MORE
+_BY_NAME.update({c.__name__: c for c in _MORE})
+_BY_NAME.update({_snake(c.__name__): c for c in _MORE})
+_BY_NAME.update({"mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+                 "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+                 "kld": KLDivergence, "KLD": KLDivergence, "logcosh": LogCoshError})
+__all__ += list(_metrics_more.__all__)

@@ -103,3 +103,95 @@ def test_fit_with_new_loss_matches_finite_difference(rng):
             e[i] = 1e-6
             num[i] = (loss(y, x + e) - loss(y, x - e)) / 2e-6
         np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------- metrics
+# (class, kwargs, target kind, prediction kind, shape); batches fed one after another
+METRIC_CASES = [
+    ("RootMeanSquaredError", {}, "real", "real", (N, 3)),
+    ("MeanAbsolutePercentageError", {}, "real", "real", (N, 3)),
+    ("MeanSquaredLogarithmicError", {}, "positive", "real", (N, 2)),
+    ("LogCoshError", {}, "real", "real", (N, 3)),
+    ("CosineSimilarity", {}, "real", "real", (N, 4)),
+    ("KLDivergence", {}, "prob", "prob", (N, 4)),
+    ("Poisson", {}, "positive", "positive", (N, 3)),
+    ("Hinge", {}, "binary", "real", (N, 3)),
+    ("SquaredHinge", {}, "signs", "real", (N, 3)),
+    ("CategoricalHinge", {}, "onehot", "real", (N, 4)),
+    ("R2Score", {}, "real", "real", (N, 3)),
+    ("R2Score", {"class_aggregation": "variance_weighted_average"}, "real", "real", (N, 3)),
+    ("R2Score", {"class_aggregation": None}, "real", "real", (N, 2)),
+    ("R2Score", {"num_regressors": 2}, "real", "real", (N, 3)),
+    ("F1Score", {}, "onehot", "prob", (N, 4)),
+    ("F1Score", {"average": "macro", "threshold": 0.3}, "binary", "prob", (N, 3)),
+    ("F1Score", {"average": "micro"}, "onehot", "prob", (N, 4)),
+    ("F1Score", {"average": "weighted"}, "onehot", "prob", (N, 4)),
+    ("FBetaScore", {"beta": 2.0, "average": "macro", "threshold": 0.4}, "binary", "prob",
+     (N, 3)),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,tkind,pkind,shape", METRIC_CASES,
+                         ids=[f"{c[0]}-{'-'.join(map(str, c[1].values()))}"
+                              for c in METRIC_CASES])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_metric_matches_keras(keras, rng, cls, kwargs, tkind, pkind, shape, weighted):
+    mine = getattr(rnncore.metrics, cls)(**kwargs)
+    theirs = getattr(keras.metrics, cls)(**kwargs)
+    for batch in range(3):
+        y = _data(tkind, shape, rng, np.float32)
+        x = _data(pkind, shape, rng, np.float32)
+        sw = rng.random(shape[0]).astype(np.float32) if weighted else None
+        mine.update_state(y, x, sample_weight=sw)
+        theirs.update_state(y, x, sample_weight=sw)
+        np.testing.assert_allclose(np.asarray(mine.result(), np.float64),
+                                   np.asarray(theirs.result(), np.float64),
+                                   rtol=2e-6, atol=1e-6, err_msg=f"batch {batch}")
+    mine.reset_state()
+    theirs.reset_state()
+    assert mine.name == theirs.name
+    config = mine.get_config()
+    keras_config = theirs.get_config()
+    assert {k: config[k] for k in keras_config} == keras_config
+    again = rnncore.metrics.deserialize(rnncore.metrics.serialize(mine))
+    assert type(again) is type(mine) and again.get_config() == config
+
+
+def test_sum_matches_keras(keras, rng):
+    mine, theirs = rnncore.metrics.Sum(), keras.metrics.Sum()
+    for shape in ((5,), (4, 3)):
+        values = rng.normal(size=shape).astype(np.float32)
+        sw = rng.random(shape[0]).astype(np.float32)
+        mine.update_state(values, sample_weight=sw)
+        theirs.update_state(values, sample_weight=sw)
+        mine.update_state(values)
+        theirs.update_state(values)
+    assert mine.result() == pytest.approx(float(theirs.result()), rel=1e-6)
+    assert mine.get_config() == theirs.get_config()
+
+
+@pytest.mark.parametrize("alias,cls", [("mape", "MeanAbsolutePercentageError"),
+                                       ("msle", "MeanSquaredLogarithmicError"),
+                                       ("root_mean_squared_error", "RootMeanSquaredError"),
+                                       ("r2_score", "R2Score"), ("F1Score", "F1Score"),
+                                       ("logcosh", "LogCoshError"), ("kld", "KLDivergence")])
+def test_metric_get_by_string(alias, cls):
+    metric = rnncore.metrics.get(alias)
+    assert type(metric) is getattr(rnncore.metrics, cls) and metric.name == alias
+
+
+def test_new_metrics_in_fit_logs(keras, rng):
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 2)).astype("float32")
+    logs = {}
+    for lib in (keras, rnncore):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        if lib is rnncore:
+            model.set_weights(weights)
+        weights = model.get_weights()
+        model.compile(lib.optimizers.SGD(0.01), "mse",
+                      metrics=[lib.metrics.RootMeanSquaredError(), lib.metrics.R2Score(),
+                               "mape"])
+        logs[lib] = model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False).history
+    assert sorted(logs[rnncore]) == sorted(logs[keras])
+    for key, values in logs[keras].items():
+        np.testing.assert_allclose(logs[rnncore][key], values, rtol=1e-5, err_msg=key)
