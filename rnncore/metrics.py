@@ -493,3 +493,8 @@ _BY_NAME.update({"mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercen
                  "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
                  "kld": KLDivergence, "KLD": KLDivergence, "logcosh": LogCoshError})
 __all__ += list(_metrics_more.__all__)
+from ._metrics_auc import AUC  # noqa: E402
+
+_CLASSES.append(AUC)
+_BY_NAME.update({"AUC": AUC, "auc": AUC})
+__all__.append("AUC")

@@ -195,3 +195,61 @@ def test_new_metrics_in_fit_logs(keras, rng):
     assert sorted(logs[rnncore]) == sorted(logs[keras])
     for key, values in logs[keras].items():
         np.testing.assert_allclose(logs[rnncore][key], values, rtol=1e-5, err_msg=key)
+
+
+AUC_CASES = [
+    {},
+    {"curve": "PR"},
+    {"num_thresholds": 7, "summation_method": "minoring"},
+    {"curve": "PR", "summation_method": "majoring", "num_thresholds": 11},
+    {"curve": "PRGAIN"},
+    {"thresholds": [0.1, 0.35, 0.6, 0.8]},
+    {"curve": "PR", "thresholds": [0.2, 0.5, 0.7]},
+    {"multi_label": True},
+    {"multi_label": True, "curve": "PR", "label_weights": [0.2, 0.5, 0.3]},
+    {"label_weights": [1.0, 0.5, 2.0]},
+    {"from_logits": True},
+]
+
+
+@pytest.mark.parametrize("kwargs", AUC_CASES, ids=[str(k) for k in AUC_CASES])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_auc_matches_keras(keras, rng, kwargs, weighted):
+    mine, theirs = rnncore.metrics.AUC(**kwargs), keras.metrics.AUC(**kwargs)
+    for batch in range(3):
+        y = (rng.random((N * 3, 3)) > 0.6).astype(np.float32)
+        x = (y * 0.3 + rng.random((N * 3, 3)) * 0.7).astype(np.float32)
+        if kwargs.get("from_logits"):
+            x = (x - 0.5) * 6
+        sw = rng.random(N * 3).astype(np.float32) if weighted else None
+        mine.update_state(y, x, sample_weight=sw)
+        theirs.update_state(y, x, sample_weight=sw)
+        assert mine.result() == pytest.approx(float(theirs.result()), rel=1e-5, abs=1e-6), batch
+    for count in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+        np.testing.assert_allclose(getattr(mine, count), getattr(theirs, count), rtol=1e-5,
+                                   atol=1e-4, err_msg=count)
+    assert mine.name == "auc" and theirs.name.startswith("auc")  # Keras numbers repeats
+    config, keras_config = mine.get_config(), theirs.get_config()
+    for key in keras_config:
+        if key not in ("label_weights", "name"):
+            assert config[key] == keras_config[key], key
+    again = rnncore.metrics.deserialize(rnncore.metrics.serialize(mine))
+    assert again.get_config() == config
+
+
+def test_auc_in_fit_logs_as_keras(keras, rng):
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = (x[:, :1] + 0.3 * rng.normal(size=(32, 1)) > 0).astype("float32")
+    logs = {}
+    for lib in (keras, rnncore):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1, activation="sigmoid")])
+        if lib is rnncore:
+            model.set_weights(weights)
+        weights = model.get_weights()
+        model.compile(lib.optimizers.Adam(0.01), "binary_crossentropy",
+                      metrics=[lib.metrics.AUC(name="auc"),
+                               lib.metrics.AUC(curve="PR", name="pr")])
+        logs[lib] = model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False).history
+    assert sorted(logs[rnncore]) == sorted(logs[keras])
+    for key, values in logs[keras].items():
+        np.testing.assert_allclose(logs[rnncore][key], values, rtol=1e-5, err_msg=key)
