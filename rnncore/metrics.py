@@ -498,3 +498,21 @@ from ._metrics_auc import AUC  # noqa: E402
 _CLASSES.append(AUC)
 _BY_NAME.update({"AUC": AUC, "auc": AUC})
 __all__.append("AUC")
+
+_resolve_for_compile = get
+_NOT_GIVEN = object()
+
+
+def get(identifier, loss=_NOT_GIVEN, output_shape=None, target_shape=None):
+    """A metric for ``compile(metrics=[...])``, resolved as Keras 3 does.
+
+    Called with the identifier alone, ``get('accuracy')`` is Keras's ``metrics.get``: the
+    exact-match :class:`Accuracy`. Given the loss or the shapes (as ``compile`` does),
+    ``'accuracy'``/``'acc'`` pick binary, sparse categorical or categorical accuracy; see
+    :func:`_resolve_for_compile` for the rest.
+    """
+    if (identifier == "accuracy" and loss is _NOT_GIVEN and output_shape is None
+            and target_shape is None):
+        return Accuracy()
+    return _resolve_for_compile(identifier, None if loss is _NOT_GIVEN else loss,
+                                output_shape, target_shape)

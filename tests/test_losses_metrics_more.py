@@ -253,3 +253,12 @@ def test_auc_in_fit_logs_as_keras(keras, rng):
     assert sorted(logs[rnncore]) == sorted(logs[keras])
     for key, values in logs[keras].items():
         np.testing.assert_allclose(logs[rnncore][key], values, rtol=1e-5, err_msg=key)
+
+
+def test_metrics_get_accuracy_alone_is_keras_accuracy(keras):
+    mine, theirs = rnncore.metrics.get("accuracy"), keras.metrics.get("accuracy")
+    assert type(mine).__name__ == type(theirs).__name__ == "Accuracy"
+    assert mine.name == theirs.name
+    # compile's resolution (with the loss or the shapes) still picks the variant
+    assert type(rnncore.metrics.get("accuracy", output_shape=(None, 1),
+                                    target_shape=(None, 1))).__name__ == "BinaryAccuracy"
