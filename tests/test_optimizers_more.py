@@ -191,3 +191,21 @@ def test_learning_rate_reads_as_float_and_plain_assignment_still_works():
     scheduled = optimizers.SGD(optimizers.schedules.CosineDecay(0.1, 10))
     with pytest.raises(TypeError, match="not settable"):
         scheduled.learning_rate.assign(0.3)
+
+
+@pytest.mark.parametrize("name", ["Adamax", "Adadelta", "Lion"])
+def test_state_saved_in_keras_file_loads_in_keras(keras, rng, tmp_path, name):
+    model = _model(rnncore)
+    model.compile(getattr(rnncore.optimizers, name)(learning_rate=0.01), "binary_crossentropy")
+    x = rng.integers(1, 6, size=(8, 6)).astype("int32")
+    model.fit(x, (x[:, 0] > 2).astype("float32"), epochs=2, batch_size=4, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    theirs = keras.models.load_model(path)
+    ours = rnncore.models.load_model(path)
+    assert type(theirs.optimizer).__name__ == type(ours.optimizer).__name__ == name
+    saved = model.optimizer.variables
+    for loaded in (ours.optimizer.variables, [np.asarray(v) for v in theirs.optimizer.variables]):
+        assert len(loaded) == len(saved)
+        for a, b in zip(loaded, saved):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
