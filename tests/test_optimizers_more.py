@@ -22,6 +22,10 @@ CASES = [
     ("Adadelta", {"learning_rate": 1.0, "rho": 0.8, "weight_decay": 0.01}),
     ("Lion", {}),
     ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9}),
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.05, "learning_rate_power": -0.75,
+              "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+              "l2_shrinkage_regularization_strength": 0.03, "beta": 0.1}),
     ("SGD", {"schedule": ("CosineDecay", (0.1, 4), {"alpha": 0.1})}),
     ("SGD", {"schedule": ("CosineDecay", (0.01, 3), {"warmup_target": 0.1,
                                                      "warmup_steps": 2})}),
@@ -70,7 +74,7 @@ def test_dense_steps_match_keras(keras, name, kwargs, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name,kwargs", CASES[:6], ids=IDS[:6])
+@pytest.mark.parametrize("name,kwargs", CASES[:8], ids=IDS[:8])
 def test_sparse_steps_match_keras(keras, tf, name, kwargs, dtype, rng):
     init = {"embeddings": rng.normal(size=(ROWS, COLS)), "bias": rng.normal(size=(COLS,))}
     ours = [Variable(v.astype(dtype), name=k, path=f"layer/{k}") for k, v in init.items()]
@@ -101,7 +105,8 @@ def _model(lib):
 
 @pytest.mark.parametrize("name,kwargs", [("Adamax", {"learning_rate": 0.01}),
                                          ("Adadelta", {"learning_rate": 1.0}),
-                                         ("Lion", {"learning_rate": 0.001})])
+                                         ("Lion", {"learning_rate": 0.001}),
+                                         ("Ftrl", {"learning_rate": 0.1})])
 def test_embedding_lstm_model_trains_like_keras(keras, rng, name, kwargs):
     k_model, r_model = _model(keras), _model(rnncore)
     r_model.set_weights(k_model.get_weights())
@@ -117,7 +122,7 @@ def test_embedding_lstm_model_trains_like_keras(keras, rng, name, kwargs):
         assert rel_err(r_w, k_w) <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["Adamax", "Adadelta", "Lion"])
+@pytest.mark.parametrize("name", ["Adamax", "Adadelta", "Lion", "Ftrl"])
 def test_config_round_trip_and_get(keras, name):
     opt, kopt = getattr(optimizers, name)(), getattr(keras.optimizers, name)()
     config = opt.get_config()
@@ -143,7 +148,7 @@ def test_schedule_config_and_values(keras, name, args, kwargs):
 
 def test_slot_variables_are_named_as_keras(keras):
     # the .keras file stores optimizer state by position; the names must still line up
-    for name in ("Adamax", "Adadelta", "Lion"):
+    for name in ("Adamax", "Adadelta", "Lion", "Ftrl"):
         v = Variable(np.ones((2, 2), "float32"), name="kernel", path="dense/kernel")
         kv = keras.Variable(np.ones((2, 2), "float32"), name="kernel")
         opt, kopt = getattr(optimizers, name)(), getattr(keras.optimizers, name)()
@@ -193,7 +198,7 @@ def test_learning_rate_reads_as_float_and_plain_assignment_still_works():
         scheduled.learning_rate.assign(0.3)
 
 
-@pytest.mark.parametrize("name", ["Adamax", "Adadelta", "Lion"])
+@pytest.mark.parametrize("name", ["Adamax", "Adadelta", "Lion", "Ftrl"])
 def test_state_saved_in_keras_file_loads_in_keras(keras, rng, tmp_path, name):
     model = _model(rnncore)
     model.compile(getattr(rnncore.optimizers, name)(learning_rate=0.01), "binary_crossentropy")

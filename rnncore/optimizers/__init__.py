@@ -27,18 +27,19 @@ from ._adam import Adam
 from ._adamax import Adamax
 from ._adamw import AdamW
 from ._base import Optimizer
+from ._ftrl import Ftrl
 from ._lion import Lion
 from ._nadam import Nadam
 from ._rmsprop import RMSprop
 from ._sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "Adamax", "Adadelta",
-           "Lion", "schedules",
+           "Lion", "Ftrl", "schedules",
            "get", "serialize", "deserialize"]
 
 
 _OPTIMIZERS = {c.__name__.lower(): c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Nadam,
-                                                Adamax, Adadelta, Lion)}
+                                                Adamax, Adadelta, Lion, Ftrl)}
 
 
 def serialize(optimizer):
