@@ -10,7 +10,8 @@ to be called ``gelu`` stays the user's.
 import numpy as np
 from scipy import special
 
-__all__ = ["get", "serialize", "deserialize", "mish", "linear", "relu", "tanh", "sigmoid", "softmax", "elu", "selu",
+__all__ = ["get", "serialize", "deserialize", "mish", "linear", "relu", "tanh", "sigmoid",
+           "softmax", "elu", "selu",
            "softplus", "softsign", "swish", "silu", "gelu", "hard_sigmoid", "exponential",
            "leaky_relu", "relu6", "log_softmax"]
 

@@ -182,12 +182,12 @@ def test_metric_get_by_string(alias, cls):
 
 def test_new_metrics_in_fit_logs(keras, rng):
     x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 2)).astype("float32")
-    logs = {}
-    for lib in (keras, rnncore):
+    logs, weights = {}, None
+    for lib in (keras, rnncore):  # Keras's initial weights, then the same for rnncore
         model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
-        if lib is rnncore:
-            model.set_weights(weights)
-        weights = model.get_weights()
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
         model.compile(lib.optimizers.SGD(0.01), "mse",
                       metrics=[lib.metrics.RootMeanSquaredError(), lib.metrics.R2Score(),
                                "mape"])
@@ -240,12 +240,12 @@ def test_auc_matches_keras(keras, rng, kwargs, weighted):
 def test_auc_in_fit_logs_as_keras(keras, rng):
     x = rng.normal(size=(32, 4)).astype("float32")
     y = (x[:, :1] + 0.3 * rng.normal(size=(32, 1)) > 0).astype("float32")
-    logs = {}
-    for lib in (keras, rnncore):
+    logs, weights = {}, None
+    for lib in (keras, rnncore):  # Keras's initial weights, then the same for rnncore
         model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1, activation="sigmoid")])
-        if lib is rnncore:
-            model.set_weights(weights)
-        weights = model.get_weights()
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
         model.compile(lib.optimizers.Adam(0.01), "binary_crossentropy",
                       metrics=[lib.metrics.AUC(name="auc"),
                                lib.metrics.AUC(curve="PR", name="pr")])
