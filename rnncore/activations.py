@@ -214,7 +214,12 @@ def deserialize(config, custom_objects=None):
     if isinstance(name, str):
         if name in _TABLE and not (custom_objects and name in custom_objects):
             return _TABLE[name][0]
-        found = get_registered_object(name, custom_objects)
+        # the objects of a custom_object_scope in force (load_model(custom_objects=...)),
+        # functions included: the registry's lookup takes classes only from the scope
+        from .layers._registry import _custom
+
+        scope = getattr(_custom, "objects", None) or {}
+        found = get_registered_object(name, {**scope, **(custom_objects or {})})
         if found is not None:
             return found
     raise ValueError(f"Could not interpret activation function identifier: {config!r}; "

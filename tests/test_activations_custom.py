@@ -129,3 +129,25 @@ def test_recurrent_layers_take_keras_function_objects(keras):
     layer = rnncore.layers.LSTM(2, activation=keras.activations.relu,
                                 recurrent_activation=keras.activations.hard_sigmoid)
     assert (layer.activation, layer.recurrent_activation) == ("relu", "hard_sigmoid")
+
+
+def test_unregistered_function_loads_with_custom_objects_as_keras(keras, rng, tmp_path):
+    def plain_k(x):
+        return keras.ops.tanh(x) * 2.0
+
+    def plain(x):
+        return rnncore.ops.tanh(x) * 2.0
+
+    plain_k.__name__ = "plain"
+    x = rng.normal(size=(4, 3)).astype("float32")
+    mine = rnncore.Sequential([rnncore.Input((3,)), rnncore.layers.Dense(2, activation=plain)])
+    path = str(tmp_path / "m.keras")
+    mine.save(path)
+    with pytest.raises(ValueError, match="plain"):
+        rnncore.models.load_model(path)  # as Keras: the function must be named to load
+    ours = rnncore.models.load_model(path, custom_objects={"plain": plain})
+    theirs = keras.models.load_model(path, custom_objects={"plain": plain_k})
+    assert ours.layers[-1].activation is plain
+    assert rel_err(ours.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0))) <= 1e-6
+    again = rnncore.models.model_from_json(mine.to_json(), custom_objects={"plain": plain})
+    assert again.layers[-1].activation is plain
