@@ -7,6 +7,8 @@ differentiated by recording the ops it runs (see :func:`forward`, :func:`backwar
 rnncore's and Keras's own function objects count as built-ins: a user's function that happens
 to be called ``gelu`` stays the user's.
 """
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -18,48 +20,81 @@ __all__ = ["get", "serialize", "deserialize", "mish", "linear", "relu", "tanh", 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
+def _recordable(recorded):
+    """The NumPy function for arrays; for anything else (an rnncore Tensor, when a custom
+    layer's ``call`` uses ``keras.activations.relu`` while a training step records) the same
+    activation through :mod:`rnncore.ops`, ``recorded(ops, x, ...)``, so it is differentiated."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def activation(x, *args, **kwargs):
+            if isinstance(x, np.ndarray) or np.isscalar(x):
+                return fn(x, *args, **kwargs)
+            from . import ops
+
+            return recorded(ops, x, *args, **kwargs)
+        return activation
+    return wrap
+
+
+def _elu_ops(ops, x, alpha=1.0):
+    if alpha == 1.0:
+        return ops.elu(x)
+    return ops.where(x > 0, x, ops.expm1(ops.minimum(x, 0)) * alpha)
+
+
+@_recordable(lambda ops, x: x)
 def linear(x):
     return x
 
 
+@_recordable(lambda ops, x: ops.relu(x))
 def relu(x):
     return np.maximum(x, 0)
 
 
+@_recordable(lambda ops, x: ops.tanh(x))
 def tanh(x):
     return np.tanh(x)
 
 
+@_recordable(lambda ops, x: ops.sigmoid(x))
 def sigmoid(x):
     return special.expit(x)
 
 
+@_recordable(lambda ops, x, axis=-1: ops.softmax(x, axis=axis))
 def softmax(x, axis=-1):
     z = x - x.max(axis=axis, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@_recordable(lambda ops, x, axis=-1: ops.log_softmax(x, axis=axis))
 def log_softmax(x, axis=-1):
     return special.log_softmax(x, axis=axis)
 
 
+@_recordable(_elu_ops)
 def elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
+@_recordable(lambda ops, x: ops.selu(x))
 def selu(x):
     return _SELU_SCALE * elu(x, _SELU_ALPHA)
 
 
+@_recordable(lambda ops, x: ops.softplus(x))
 def softplus(x):
     return np.logaddexp(0, x).astype(x.dtype, copy=False)
 
 
+@_recordable(lambda ops, x: ops.softsign(x))
 def softsign(x):
     return x / (1 + np.abs(x))
 
 
+@_recordable(lambda ops, x: ops.silu(x))
 def silu(x):
     return x * special.expit(x)
 
@@ -67,28 +102,34 @@ def silu(x):
 swish = silu
 
 
+@_recordable(lambda ops, x, approximate=False: ops.gelu(x, approximate=approximate))
 def gelu(x, approximate=False):
     if approximate:
         return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
     return 0.5 * x * (1 + special.erf(x / np.sqrt(2)))
 
 
+@_recordable(lambda ops, x: ops.hard_sigmoid(x))
 def hard_sigmoid(x):
     return np.clip((x + 3) / 6, 0, 1)  # Keras 3: relu6(x + 3) / 6
 
 
+@_recordable(lambda ops, x: ops.exp(x))
 def exponential(x):
     return np.exp(x)
 
 
+@_recordable(lambda ops, x, negative_slope=0.2: ops.leaky_relu(x, negative_slope))
 def leaky_relu(x, negative_slope=0.2):
     return np.where(x > 0, x, negative_slope * x)
 
 
+@_recordable(lambda ops, x: ops.relu6(x))
 def relu6(x):
     return np.clip(x, 0, 6)
 
 
+@_recordable(lambda ops, x: x * ops.tanh(ops.softplus(x)))
 def mish(x):
     return x * np.tanh(softplus(x))
 

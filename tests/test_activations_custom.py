@@ -151,3 +151,31 @@ def test_unregistered_function_loads_with_custom_objects_as_keras(keras, rng, tm
     assert rel_err(ours.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0))) <= 1e-6
     again = rnncore.models.model_from_json(mine.to_json(), custom_objects={"plain": plain})
     assert again.layers[-1].activation is plain
+
+
+def _block_model(lib):
+    class Block(lib.layers.Layer):  # Keras's own idiom: activations.get / activations.<fn>
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = lib.layers.Dense(3)
+            self.act = lib.activations.get("gelu")
+
+        def call(self, x):
+            a = lib.activations
+            return (self.act(self.dense(x)) + a.relu(x[:, :3]) + a.elu(x[:, :3], 0.5)
+                    + a.softmax(x[:, :3]) + a.mish(x[:, 1:4]) + a.leaky_relu(x[:, :3], 0.1))
+
+    return lib.Sequential([lib.Input((4,)), Block(), lib.layers.Dense(1)])
+
+
+def test_activation_functions_called_in_a_custom_layer_train_like_keras(keras, rng):
+    k_model, r_model = _block_model(keras), _block_model(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    k_model.compile(keras.optimizers.SGD(0.05), "mse")
+    r_model.compile(rnncore.optimizers.SGD(0.05), "mse")
+    for step in range(3):
+        assert rel_err(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y)) <= 1e-5
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= 1e-5
