@@ -15,6 +15,7 @@ TensorFlow's: it goes to the first operand on ties and is zero where the clip is
     MeanSquaredLogarithmicError     (log(max(p, 1e-7) + 1) - log(max(t, 1e-7) + 1))**2
     Poisson                         p - t log(p + 1e-7)
     CosineSimilarity                -sum(l2_normalize(t) * l2_normalize(p), axis)
+    BinaryFocalCrossentropy         (1 - p_t)**gamma * bce, p_t = t p + (1 - t)(1 - p)
 """
 import numpy as np
 
@@ -22,7 +23,7 @@ from . import losses as _losses
 
 __all__ = ["KLDivergence", "LogCosh", "Hinge", "SquaredHinge", "CategoricalHinge",
            "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Poisson",
-           "CosineSimilarity"]
+           "CosineSimilarity", "BinaryFocalCrossentropy"]
 
 _EPS = 1e-7  # Keras's backend.epsilon()
 
@@ -193,3 +194,80 @@ def _inv_norm(v, axis):
     sq = np.sum(np.square(v), axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):
         return np.minimum(dt(1.0) / np.sqrt(sq), dt(1.0 / _EPS))
+
+
+class BinaryFocalCrossentropy(_Base):
+    """Binary crossentropy scaled by ``(1 - p_t)**gamma`` (``p_t`` the probability given to
+    the true class), so well-classified examples weigh less; mean over ``axis``.
+
+    Parameters
+    ----------
+    apply_class_balancing : bool, default False: also weight by ``alpha`` for positives and
+        ``1 - alpha`` for negatives.
+    alpha : float, default 0.25.
+    gamma : float, default 2.0.
+    from_logits : bool, default False. With logits the crossentropy is taken from them (as
+        Keras's TensorFlow backend does when training), ``p = sigmoid(logits)`` elsewhere.
+    label_smoothing : float in [0, 1], default 0.
+    axis : int, default -1.
+
+    Notes
+    -----
+    Behind a sigmoid output (``from_logits=False``) Keras's TensorFlow backend takes the
+    crossentropy part from the cached logits while training; rnncore takes it from the clipped
+    probabilities, which agrees except where a probability is within 1e-7 of 0 or 1.
+    """
+    _default = "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name=None,
+                 dtype=None):
+        super().__init__(reduction, name, dtype)
+        self.apply_class_balancing, self.alpha, self.gamma = apply_class_balancing, alpha, gamma
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def _forward(self, t, x, from_logits):
+        dt = x.dtype.type
+        t = np.broadcast_to(t, x.shape)
+        if self.label_smoothing:
+            t = t * dt(1.0 - self.label_smoothing) + dt(0.5 * self.label_smoothing)
+        if from_logits:
+            p = _sigmoid(x)
+            bce = np.maximum(x, dt(0)) - x * t + np.log1p(np.exp(-np.abs(x)))
+            inside = np.ones(x.shape, bool)
+        else:
+            p = x
+            c = np.clip(p, dt(_EPS), dt(1.0 - _EPS))
+            inside = (p >= dt(_EPS)) & (p <= dt(1.0 - _EPS))
+            bce = -(t * np.log(c) + (dt(1) - t) * np.log(dt(1) - c))
+        gamma = dt(self.gamma)
+        miss = dt(1.0) - (t * p + (dt(1) - t) * (dt(1) - p))  # 1 - p_t
+        focal = np.power(miss, gamma)
+        weight = (t * dt(self.alpha) + (dt(1) - t) * dt(1 - self.alpha)
+                  if self.apply_class_balancing else dt(1))
+        elem = weight * (focal * bce)
+        k = dt(x.shape[self.axis])
+
+        def backward(dv):
+            d = np.expand_dims(dv, self.axis) / k * weight
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dfocal_dp = np.where(miss > 0, -gamma * np.power(miss, gamma - dt(1)), dt(0)) \
+                    * (dt(2) * t - dt(1))
+            if from_logits:
+                # d bce / dx = p - t; dp / dx = p (1 - p)
+                return d * (dfocal_dp * p * (dt(1) - p) * bce + focal * (p - t))
+            dbce_dp = np.where(inside, -t / c + (dt(1) - t) / (dt(1) - c), dt(0))
+            return d * (dfocal_dp * bce + focal * dbce_dp)
+        return np.mean(elem, axis=self.axis), None, backward
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis,
+                "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
+                "gamma": self.gamma}
+
+
+def _sigmoid(x):
+    from scipy import special
+
+    return special.expit(x)

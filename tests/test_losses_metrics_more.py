@@ -37,6 +37,10 @@ LOSS_CASES = [
     ("Poisson", {}, "positive", "positive", (N, 3)),
     ("CosineSimilarity", {}, "real", "real", (N, 4)),
     ("CosineSimilarity", {"axis": 1}, "real", "real", (N, 3, 2)),
+    ("BinaryFocalCrossentropy", {}, "binary", "prob", (N, 3)),
+    ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5,
+                                 "label_smoothing": 0.1}, "binary", "prob", (N, 2, 3)),
+    ("BinaryFocalCrossentropy", {"from_logits": True, "gamma": 3.0}, "binary", "real", (N, 3)),
 ]
 
 
@@ -85,7 +89,9 @@ def test_loss_name_config_round_trip(keras, cls):
                                        ("msle", "MeanSquaredLogarithmicError"),
                                        ("log_cosh", "LogCosh"), ("poisson", "Poisson"),
                                        ("categorical_hinge", "CategoricalHinge"),
-                                       ("CosineSimilarity", "CosineSimilarity")])
+                                       ("CosineSimilarity", "CosineSimilarity"),
+                                       ("binary_focal_crossentropy",
+                                        "BinaryFocalCrossentropy")])
 def test_loss_get_by_string(alias, cls):
     assert type(losses.get(alias)) is getattr(losses, cls)
 
@@ -262,3 +268,20 @@ def test_metrics_get_accuracy_alone_is_keras_accuracy(keras):
     # compile's resolution (with the loss or the shapes) still picks the variant
     assert type(rnncore.metrics.get("accuracy", output_shape=(None, 1),
                                     target_shape=(None, 1))).__name__ == "BinaryAccuracy"
+
+
+@pytest.mark.parametrize("kwargs,activation", [({}, "sigmoid"), ({"from_logits": True}, None)])
+def test_binary_focal_crossentropy_trains_like_keras(keras, rng, kwargs, activation):
+    # behind a sigmoid Keras's trainer takes the crossentropy part from the logits, rnncore
+    # from the clipped probabilities: equal away from saturation
+    x = rng.normal(size=(16, 4)).astype("float32")
+    y = (rng.random((16, 1)) > 0.5).astype("float32")
+    losses_seen, weights = {}, None
+    for lib in (keras, rnncore):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1, activation=activation)])
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
+        model.compile(lib.optimizers.SGD(0.5), lib.losses.BinaryFocalCrossentropy(**kwargs))
+        losses_seen[lib] = [model.train_on_batch(x, y) for _ in range(3)]
+    np.testing.assert_allclose(losses_seen[rnncore], losses_seen[keras], rtol=1e-5)
