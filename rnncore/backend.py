@@ -5,8 +5,8 @@ import numpy as np
 
 from ._config import floatx, set_floatx
 
-__all__ = ["backend", "floatx", "set_floatx", "epsilon", "get_value", "set_value",
-           "clear_session"]
+__all__ = ["backend", "floatx", "set_floatx", "epsilon", "image_data_format", "get_value",
+           "set_value", "clear_session"]
 
 
 def backend():
@@ -36,3 +36,8 @@ def set_value(x, value):
 
 def clear_session():
     """Nothing to clear: rnncore keeps no global graph. Accepted so Keras programs run."""
+
+
+def image_data_format():
+    """``'channels_last'``, the only layout rnncore's layers use (Keras's default)."""
+    return "channels_last"

@@ -214,3 +214,12 @@ def test_state_saved_in_keras_file_loads_in_keras(keras, rng, tmp_path, name):
         assert len(loaded) == len(saved)
         for a, b in zip(loaded, saved):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_config_and_backend_answer_as_keras(keras):
+    for module in ("config", "backend"):
+        mine, theirs = getattr(rnncore, module), getattr(keras, module)
+        assert mine.floatx() == theirs.floatx() == "float32"
+        assert mine.epsilon() == theirs.epsilon()
+        assert mine.image_data_format() == theirs.image_data_format()
+    assert rnncore.config.backend() == rnncore.backend.backend() == "numpy"
