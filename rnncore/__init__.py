@@ -31,10 +31,10 @@ from ._config import floatx, get_num_threads, set_floatx, set_num_threads
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("activations", "callbacks", "constraints", "datasets", "initializers", "layers",
-               "losses", "metrics", "mixed_precision", "models", "ops", "optimizers",
-               "preprocessing", "random", "recurrent", "reference", "regularizers", "saving",
-               "utils")
+_SUBMODULES = ("activations", "backend", "callbacks", "config", "constraints", "datasets",
+               "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
+               "optimizers", "preprocessing", "random", "recurrent", "reference", "regularizers",
+               "saving", "utils")
 _FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
 
 __all__ = list(_SUBMODULES) + list(_FROM) + ["floatx", "set_floatx", "get_num_threads",

@@ -770,3 +770,35 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Could not interpret loss config: received loss={config!r}. "
                          f"Known class names: {sorted(_CLASSES)}.")
     return _CLASSES[name].from_config(config.get("config", {}))
+
+
+# Keras's other losses (rnncore._losses_more), registered under Keras's names and aliases
+from . import _losses_more  # noqa: E402
+from ._losses_more import (BinaryFocalCrossentropy, CategoricalHinge,  # noqa: E402
+                           CosineSimilarity, Hinge, KLDivergence, LogCosh, MeanAbsolutePercentageError,
+                           MeanSquaredLogarithmicError, Poisson, SquaredHinge)
+
+kl_divergence = _function(KLDivergence)
+log_cosh = _function(LogCosh)
+hinge = _function(Hinge)
+squared_hinge = _function(SquaredHinge)
+categorical_hinge = _function(CategoricalHinge)
+mean_absolute_percentage_error = _function(MeanAbsolutePercentageError)
+mean_squared_logarithmic_error = _function(MeanSquaredLogarithmicError)
+poisson = _function(Poisson)
+cosine_similarity = _function(CosineSimilarity)
+binary_focal_crossentropy = _function(BinaryFocalCrossentropy)
+kld = KLD = kl_divergence
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+_MORE_FUNCTIONS = (kl_divergence, log_cosh, hinge, squared_hinge, categorical_hinge,
+                   mean_absolute_percentage_error, mean_squared_logarithmic_error, poisson,
+                   cosine_similarity, binary_focal_crossentropy)
+_FUNCTIONS.update({fn.__name__: fn for fn in _MORE_FUNCTIONS})
+_CLASSES.update({c.__name__: c for c in (getattr(_losses_more, n) for n in _losses_more.__all__)})
+_ALIASES.update({fn.__name__: fn._loss_class for fn in _MORE_FUNCTIONS})
+_ALIASES.update({"kld": KLDivergence, "KLD": KLDivergence, "mape": MeanAbsolutePercentageError,
+                 "MAPE": MeanAbsolutePercentageError, "msle": MeanSquaredLogarithmicError,
+                 "MSLE": MeanSquaredLogarithmicError})
+__all__ += list(_losses_more.__all__) + [fn.__name__ for fn in _MORE_FUNCTIONS] + [
+    "kld", "KLD", "mape", "MAPE", "msle", "MSLE"]

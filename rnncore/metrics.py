@@ -510,3 +510,43 @@ def deserialize(config, custom_objects=None):
     if name not in _BY_NAME:
         raise ValueError(f"Could not interpret metric config: received metric={config!r}.")
     return _BY_NAME[name].from_config(dict(config.get("config", {})))
+
+
+# Keras's other metrics (rnncore._metrics_more), registered under Keras's names
+from . import _metrics_more  # noqa: E402
+from ._metrics_more import (CategoricalHinge, CosineSimilarity, F1Score,  # noqa: E402
+                            FBetaScore, Hinge, KLDivergence, LogCoshError,
+                            MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Poisson,
+                            R2Score, RootMeanSquaredError, SquaredHinge, Sum, cosine_similarity)
+
+_MORE = [getattr(_metrics_more, n) for n in _metrics_more.__all__ if n[0].isupper()]
+_CLASSES += _MORE
+_BY_NAME.update({c.__name__: c for c in _MORE})
+_BY_NAME.update({_snake(c.__name__): c for c in _MORE})
+_BY_NAME.update({"mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+                 "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+                 "kld": KLDivergence, "KLD": KLDivergence, "logcosh": LogCoshError})
+__all__ += list(_metrics_more.__all__)
+from ._metrics_auc import AUC  # noqa: E402
+
+_CLASSES.append(AUC)
+_BY_NAME.update({"AUC": AUC, "auc": AUC})
+__all__.append("AUC")
+
+_resolve_for_compile = get
+_NOT_GIVEN = object()
+
+
+def get(identifier, loss=_NOT_GIVEN, output_shape=None, target_shape=None):
+    """A metric for ``compile(metrics=[...])``, resolved as Keras 3 does.
+
+    Called with the identifier alone, ``get('accuracy')`` is Keras's ``metrics.get``: the
+    exact-match :class:`Accuracy`. Given the loss or the shapes (as ``compile`` does),
+    ``'accuracy'``/``'acc'`` pick binary, sparse categorical or categorical accuracy; see
+    :func:`_resolve_for_compile` for the rest.
+    """
+    if (identifier == "accuracy" and loss is _NOT_GIVEN and output_shape is None
+            and target_shape is None):
+        return Accuracy()
+    return _resolve_for_compile(identifier, None if loss is _NOT_GIVEN else loss,
+                                output_shape, target_shape)

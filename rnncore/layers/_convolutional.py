@@ -117,7 +117,7 @@ class Conv1D(Layer):
             raise ValueError("`strides > 1` not supported in conjunction with "
                              f"`dilation_rate > 1`. Received: strides={self.strides} and "
                              f"dilation_rate={self.dilation_rate}")
-        self.activation = _activations.get(activation)
+        self.activation = _activations._resolve(activation)
         if not isinstance(use_bias, (bool, np.bool_)):
             raise TypeError(f"Argument `use_bias` must be a bool. Received: "
                             f"use_bias={use_bias!r}")
@@ -232,7 +232,7 @@ class Conv1D(Layer):
             "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
             "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": self.dilation_rate, "groups": self.groups,
-            "activation": self.activation, "use_bias": self.use_bias,
+            "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
             "kernel_initializer": _initializers.serialize(self.kernel_initializer),
             "bias_initializer": _initializers.serialize(self.bias_initializer),
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),

@@ -107,7 +107,7 @@ class Dense(Layer):
         self._weight_constraints = {"kernel": self.kernel_constraint,
                                     "bias": self.bias_constraint}
         self.units = int(units)
-        self.activation = _activations.get(activation)
+        self.activation = _activations._resolve(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
@@ -185,7 +185,8 @@ class Dense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "activation": self.activation,
+        config.update({"units": self.units,
+                       "activation": _activations.serialize(self.activation),
                        "use_bias": self.use_bias,
                        "kernel_initializer": _initializers.serialize(self.kernel_initializer),
                        "bias_initializer": _initializers.serialize(self.bias_initializer),
@@ -201,7 +202,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = _activations.get(activation)
+        self.activation = _activations._resolve(activation)
         self.supports_masking = True
 
     def forward(self, inputs, training=False, mask=None):
@@ -214,7 +215,7 @@ class Activation(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["activation"] = self.activation
+        config["activation"] = _activations.serialize(self.activation)
         return config
 
 

@@ -21,19 +21,25 @@ negative) Keras's divide takes a path that fails on repeated indices (InvalidArg
 rnncore keeps to the slices' rows there.
 """
 from . import schedules
+from ._adadelta import Adadelta
 from ._adagrad import Adagrad
 from ._adam import Adam
+from ._adamax import Adamax
 from ._adamw import AdamW
 from ._base import Optimizer
+from ._ftrl import Ftrl
+from ._lion import Lion
 from ._nadam import Nadam
 from ._rmsprop import RMSprop
 from ._sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "schedules",
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "Adamax", "Adadelta",
+           "Lion", "Ftrl", "schedules",
            "get", "serialize", "deserialize"]
 
 
-_OPTIMIZERS = {c.__name__.lower(): c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Nadam)}
+_OPTIMIZERS = {c.__name__.lower(): c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Nadam,
+                                                Adamax, Adadelta, Lion, Ftrl)}
 
 
 def serialize(optimizer):

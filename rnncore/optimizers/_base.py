@@ -103,8 +103,9 @@ class Optimizer:
 
     @property
     def learning_rate(self):
-        """The current learning rate as a float (a schedule is evaluated at ``iterations``)."""
-        return float(self._current_learning_rate())
+        """The current learning rate (a schedule is evaluated at ``iterations``): a float that,
+        like Keras 3's learning-rate Variable, also has ``assign(value)`` and ``numpy()``."""
+        return _LearningRate(self._current_learning_rate(), self)
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -326,6 +327,36 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate:g}>"
+
+
+class _LearningRate(float):
+    """``optimizer.learning_rate`` as read: the value as a float, plus the part of Keras's
+    Variable interface callbacks use (``lr.assign(x)``, ``lr.numpy()``,
+    ``keras.backend.set_value(lr, x)``). Assigning sets the optimizer's rate, as
+    ``optimizer.learning_rate = x`` does; this float keeps the value it was read with."""
+
+    def __new__(cls, value, optimizer):
+        self = super().__new__(cls, float(value))
+        self._optimizer, self._dtype = optimizer, np.asarray(value).dtype
+        return self
+
+    def assign(self, value):
+        self._optimizer.learning_rate = float(np.asarray(value))
+        return self._optimizer.learning_rate
+
+    def numpy(self):
+        return self._dtype.type(self)
+
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    @property
+    def value(self):
+        return self.numpy()
+
+    def __reduce__(self):  # pickles (and deep-copies) as the plain float it reads as
+        return float, (float(self),)
 
 
 def _map_values(g, fn, *args):

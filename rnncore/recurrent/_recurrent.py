@@ -38,8 +38,20 @@ def empty(dtype, ndim):
 
 
 def activation_code(name, argument="activation", allowed=tuple(ACTIVATIONS)):
-    if callable(name) and getattr(name, "__name__", None) in ACTIVATIONS:
-        name = name.__name__
+    if callable(name) and not isinstance(name, str):
+        # only rnncore's and Keras's own functions are the kernels' activations: a user's
+        # function named `tanh` must not be swapped for the built-in
+        from ..activations import _builtin_name
+
+        builtin = _builtin_name(name)
+        if builtin is None:
+            raise ValueError(
+                f"{argument}: the recurrent kernels run the built-in activations "
+                f"{list(allowed)} only; received the function "
+                f"{getattr(name, '__name__', name)!r}. Write the step as a custom cell "
+                "(a Layer with state_size and call(inputs, states)) for keras.layers.RNN "
+                "to use your own activation.")
+        name = builtin
     if name is None:
         name = "linear"
     if not isinstance(name, str) or name not in allowed:
