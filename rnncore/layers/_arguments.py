@@ -36,9 +36,9 @@ def real(layer, argument, value, low=None, high=None, allow_none=False):
 
 
 class ActivationAttribute:
-    """A layer's ``activation``, kept as the activation's name ('linear' for none). Assigning
-    it after construction takes what the constructor takes (None, a name, one of
-    ``rnncore.activations``' functions), as Keras's ``dense.activation = None`` does."""
+    """A layer's ``activation``, kept as a built-in activation's name ('linear' for none) or a
+    user's function. Assigning it after construction takes what the constructor takes (None,
+    a name, a function), as Keras's ``dense.activation = None`` does."""
 
     def __set_name__(self, owner, name):
         self.name, self.key = name, "_" + name
@@ -50,4 +50,4 @@ class ActivationAttribute:
         return layer.__dict__.get(self.key, layer.__dict__.get(self.name))
 
     def __set__(self, layer, value):
-        layer.__dict__[self.key] = _activations.get(value, self.name)
+        layer.__dict__[self.key] = _activations._resolve(value, self.name)
