@@ -151,3 +151,14 @@ def test_op_nodes_drop_the_mask(keras):
 def test_get_config_of_op_nodes_is_a_clear_error():
     with pytest.raises(ValueError, match="op node 'add"):
         _residual(rnncore).get_config()
+
+
+def test_a_weight_read_by_an_op_node_is_refused_by_name():
+    # its share of the gradient would be lost: refused rather than trained wrongly
+    inputs = rnncore.Input((3,))
+    dense = rnncore.layers.Dense(3)
+    hidden = dense(inputs)
+    with pytest.raises(NotImplementedError, match=r"trainable weight 'dense.*/kernel'"):
+        rnncore.ops.matmul(inputs, dense.kernel)
+    with pytest.raises(NotImplementedError, match=r"trainable weight 'dense.*/kernel'"):
+        hidden * dense.kernel

@@ -10,6 +10,7 @@ not in ``model.layers``, and masks do not pass through them.
 """
 import numpy as np
 
+from .._variable import Variable
 from ..ops._tape import Tensor, backward as replay, recording, value_of
 from ._base import Layer, Node, SymbolicTensor, unique_name
 
@@ -156,9 +157,26 @@ class OpLayer(Layer):
         return f"<{self.keras_class_name} op name={self.name}>"
 
 
+def _refuse_variables(structure, op_name):
+    """A weight read by an op node would train without the op's share of its gradient (the
+    node's record has no way back to the layer that owns it): refused, naming it."""
+    if isinstance(structure, (list, tuple)):
+        for item in structure:
+            _refuse_variables(item, op_name)
+    elif isinstance(structure, dict):
+        for item in structure.values():
+            _refuse_variables(item, op_name)
+    elif isinstance(structure, Variable) and structure.trainable:
+        raise NotImplementedError(
+            f"ops.{op_name} on a symbolic tensor and the trainable weight {structure.path!r}: "
+            "rnncore's functional graph cannot differentiate a weight used outside its layer. "
+            "Use the weight inside a custom layer's call() instead")
+
+
 def symbolic_op(op, op_name, args, kwargs):
     """``op(*args, **kwargs)`` with symbolic tensors among the arguments: the new symbolic
     tensor, made by a new :class:`OpLayer` node of the graph."""
+    _refuse_variables((args, kwargs), op_name)
     layer = OpLayer(op, op_name, args, kwargs)
     tensors = _tensors((layer.op_args, layer.op_kwargs), [])
     shape = layer.compute_output_shape([t.shape for t in tensors])
