@@ -12,8 +12,10 @@ Keras adds the same way) are kept with the record: ``backward`` seeds each with 
 total loss is their sum.
 """
 import collections
+import contextlib
 import inspect
 import threading
+import warnings
 
 import numpy as np
 
@@ -43,10 +45,44 @@ def takes_mask(layer):
     return has_call(layer) and "mask" in _call_arguments(layer)
 
 
+def pack_tensor_arguments(layer, inputs, args, kwargs):
+    """A custom layer called on symbolic tensors with more than one tensor argument
+    (``call(query, values)``): one list of inputs for its graph node, the layer remembering
+    how ``call`` takes them back (``run_call`` unpacks them)."""
+    kwargs = dict(kwargs)
+    names = tuple(k for k, v in kwargs.items() if k not in ("mask", "training")
+                  and _is_tensor_like(v))
+    if not _is_tensor_like(inputs) or not all(_is_tensor_like(a) for a in args):
+        raise NotImplementedError(
+            f"Layer {layer.name!r}: called on symbolic tensors with arguments rnncore cannot "
+            "put in a graph (a list of tensors, or non-tensor values, next to other tensor "
+            "arguments); pass one tensor per argument")
+    layer._call_structure = (len(args), names)
+    packed = [inputs, *args, *(kwargs.pop(k) for k in names)]
+    return packed, (), kwargs
+
+
+def _is_tensor_like(x):
+    from ._base import SymbolicTensor
+    return isinstance(x, SymbolicTensor) or is_array(x)
+
+
+def _unpack(layer, inputs, args, kwargs, mask):
+    structure = getattr(layer, "_call_structure", None)
+    if structure is None or args or not isinstance(inputs, list) or \
+            len(inputs) != 1 + structure[0] + len(structure[1]):
+        return inputs, args, kwargs, mask
+    n, names = structure
+    kwargs = dict(kwargs, **dict(zip(names, inputs[1 + n:])))
+    # Keras hands ``mask`` only to a call of one tensor argument
+    return inputs[0], tuple(inputs[1:1 + n]), kwargs, None
+
+
 def run_call(layer, inputs, training, mask, kwargs=None, args=()):
     """``layer.call`` with the arguments its signature takes; the result checked."""
     accepted = _call_arguments(layer)
     kwargs = dict(kwargs or {})
+    inputs, args, kwargs, mask = _unpack(layer, inputs, args, kwargs, mask)
     if "training" in accepted and "training" not in kwargs:
         kwargs["training"] = bool(training)
     if "mask" in accepted and mask is not None:
@@ -80,13 +116,70 @@ def eager_call(layer, inputs, args, kwargs):
     call run unrecorded unless ``training=True``."""
     kwargs = dict(kwargs)
     training = kwargs.pop("training", False)
-    mask = kwargs.pop("mask", None)
+    mask, previous = call_mask(layer, inputs, args, kwargs)
     x = _arrays(inputs, layer.dtype)
     layer._maybe_build(_shapes(x))
     out = forward(layer, x, training=bool(training), mask=mask, args=args, kwargs=kwargs)
     if layer.activity_regularizer is not None:
         _add_activity_penalty(layer, out)
-    return out
+    return set_output_masks(layer, inputs, out, previous)
+
+
+def carried_mask(x, symbolic=False):
+    """The mask Keras attaches to a layer's output (``_keras_mask``), as an array (a
+    symbolic tensor's: its shape); for a list of inputs the list of theirs (None when none
+    has one)."""
+    if isinstance(x, (list, tuple)):
+        masks = [carried_mask(v, symbolic) for v in x]
+        return None if all(m is None for m in masks) else masks
+    m = getattr(x, "_keras_mask", None)
+    return None if m is None else m if symbolic else np.asarray(value_of(m))
+
+
+def call_mask(layer, inputs, args, kwargs):
+    """Keras's ``Layer.__call__`` rule for masks, popping ``mask`` from `kwargs`: the mask the
+    call gets (the one passed, else, when the call takes ``mask`` and `inputs` is its only
+    tensor argument, the mask `inputs` carries) and the one its output mask is computed from
+    (the one passed, else the one `inputs` carries)."""
+    mask = kwargs.pop("mask", None)
+    carried = carried_mask(inputs)
+    if mask is None and takes_mask(layer) and not any(
+            is_array(a) for a in list(args) + list(kwargs.values())):
+        mask = carried
+    return mask, (mask if mask is not None else carried)
+
+
+def _with_mask(x, mask):
+    if isinstance(x, Tensor):
+        x._keras_mask = mask
+        return x
+    from ._base import _with_keras_mask
+    return _with_keras_mask(x, mask)
+
+
+def set_output_masks(layer, inputs, out, previous_mask):
+    """Keras's ``Layer._set_mask_metadata``: a layer that supports masking gives each output
+    that carries no mask yet the mask ``compute_mask`` computes for it."""
+    if not layer.supports_masking:
+        return out
+    flat = flat_outputs(out)
+    if all(getattr(o, "_keras_mask", None) is not None for o in flat):
+        return out
+    masks = layer.compute_mask(inputs, previous_mask)
+    if masks is None:
+        return out
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    marked = [o if m is None or getattr(o, "_keras_mask", None) is not None else
+              _with_mask(o, np.asarray(value_of(m))) for o, m in zip(flat, masks)]
+    marked += flat[len(marked):]
+    if not isinstance(out, (list, tuple, dict)):
+        return marked[0]
+    if isinstance(out, dict):
+        return type(out)(zip(output_keys(out), marked)) if isinstance(
+            out, collections.OrderedDict) else {k: v for k, v in zip(output_keys(out), marked)}
+    if all(not isinstance(o, (list, tuple)) for o in out):
+        return type(out)(marked)
+    return out  # nested outputs keep what they carry
 
 
 def _check_output(layer, out):
@@ -232,14 +325,15 @@ def call_inside(layer, inputs, args, kwargs):
     """A layer called on recorded tensors from inside another layer's recorded ``call``
     (Keras's training flag flows in: ``training`` is True unless the call says otherwise)."""
     kwargs = dict(kwargs)
-    mask = kwargs.pop("mask", None)
     if has_call(layer):
         training = kwargs.pop("training", True)
+        mask, previous = call_mask(layer, inputs, args, kwargs)
         layer._maybe_build(_shapes(inputs))
         out = run_call(layer, inputs, training, mask, kwargs, args)
         if layer.activity_regularizer is not None:
             _add_activity_penalty(layer, out)
-        return out
+        return set_output_masks(layer, inputs, out, previous)
+    mask = kwargs.pop("mask", None)
     training = args[0] if args else kwargs.pop("training", True)
     if kwargs.get("initial_state") is not None:
         # the states join the inputs, as a functional graph hands them to the layer
@@ -266,7 +360,8 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
         raise NotImplementedError(f"Layer {layer.name!r}: nested lists of inputs inside a "
                                   "custom call are not supported")
     if mask is None and layer.supports_masking:
-        mask = getattr(flat_in[0], "_keras_mask", None)
+        # Keras hands a layer the mask its (first) input carries, in training as outside it
+        mask = carried_mask(flat_in[0])
     uses = getattr(layer, "_record_uses", None)
     if fresh_workspace:
         # each call keeps its own scratch arrays, which its cache points into
@@ -277,8 +372,8 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
             "recurrent layers reuse their workspace between calls, so use one layer per call")
     layer._record_uses = (_current_record(), 0)
     out = layer._eager_call(structured, training=training, mask=mask, **kwargs)
-    out_mask = getattr(out, "_keras_mask", None)
     outs = out if isinstance(out, list) else [out]
+    out_masks = _builtin_output_masks(layer, structured, mask, len(outs))
     saved = dict(layer.__dict__)
 
     def vjp(g):
@@ -300,14 +395,24 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
     results = make_many([np.asarray(o) for o in outs], flat_in, vjp, layer.name)
     if isinstance(results[0], Tensor):
         results[0].node.layer = layer
-    if out_mask is not None:
-        for r in results:
-            if isinstance(r, Tensor):
-                r._keras_mask = out_mask
+    for r, m in zip(results, out_masks):
+        if isinstance(r, Tensor) and m is not None:
+            r._keras_mask = np.asarray(m)
     made = results if isinstance(out, list) else results[0]
     if layer.activity_regularizer is not None:
         _add_activity_penalty(layer, made)
     return made
+
+
+def _builtin_output_masks(layer, inputs, mask, n):
+    """The masks a built-in layer's `n` outputs carry (as its eager call attaches them: the
+    first output gets a single mask, a list is matched to the outputs)."""
+    try:
+        masks = layer.compute_mask(inputs, mask)
+    except Exception:  # a mask rnncore cannot work out eagerly is one Keras programs lack
+        return [None] * n
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    return (masks + [None] * n)[:n]
 
 
 def cell_step(cell, inputs, states, training):
@@ -386,20 +491,104 @@ def mark_fused(layer, i=0):
     flat_outputs(layer._record[1])[i].node.fused = True
 
 
-def output_shape_by_running(layer, input_shape):
+def _stand_in(shape, dtype, size=2):
+    """Ones of `shape`, its unknown dimensions (the batch's too) taken as `size`."""
+    if isinstance(shape, list):
+        return [_stand_in(s, dtype, size) for s in shape]
+    return np.ones([size if d is None else d for d in shape], dtype)
+
+
+def _by_two_sizes(run):
+    """The shapes of what ``run(size)`` gives with the unknown dimensions taken as 2 and as
+    3: a dimension that follows them is unknown (None) in the result."""
+    first, second = run(2), run(3)
+    if first is None:
+        return None
+
+    def merge(a, b):
+        if isinstance(a, list):
+            return [merge(x, y) for x, y in zip(a, b)]
+        return None if a is None else tuple(
+            p if p == q else None for p, q in zip(np.shape(a), np.shape(b)))
+    return merge(first, second)
+
+
+@contextlib.contextmanager
+def _quietly():
+    # values made up to find a shape may overflow or divide by zero where real data does
+    # not: Keras, which works shapes out symbolically, prints nothing then
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def symbolic_masks(layer, inputs, mask):
+    """The shapes of the masks of a symbolic call (``call_mask``'s rule on the mask shapes
+    symbolic tensors carry): the one the call gets, the one its output masks are computed
+    from."""
+    if mask is not None:
+        mask = [None if m is None else m.shape for m in mask] if isinstance(mask, list) \
+            else mask.shape
+    carried = carried_mask(inputs, symbolic=True)
+    if mask is None and takes_mask(layer) and getattr(layer, "_call_structure", None) is None:
+        mask = carried
+    return mask, (mask if mask is not None else carried)
+
+
+def _mask_stand_in(shape, size):
+    if shape is None:
+        return None
+    if isinstance(shape, list):
+        return [_mask_stand_in(s, size) for s in shape]
+    return _stand_in(shape, bool, size)
+
+
+def set_symbolic_masks(layer, inputs, outputs, previous):
+    """The shapes of the masks the outputs of a symbolic call will carry (``_keras_mask``):
+    ``compute_mask`` on stand-in inputs (rnncore's layers work theirs out from the values
+    they were last run on, so one that cannot is taken to give none; their Embedding makes
+    a mask without saying it supports masking)."""
+    if has_call(layer) and not layer.supports_masking:
+        return
+    shapes = [t.shape for t in inputs] if isinstance(inputs, list) else inputs.shape
+
+    def run(size):
+        masks = layer.compute_mask(_stand_in(shapes, layer.dtype, size),
+                                   _mask_stand_in(previous, size))
+        masks = masks if isinstance(masks, (list, tuple)) else [masks]
+        return [None if m is None else np.asarray(value_of(m)) for m in masks]
+    try:
+        with recording(False), _quietly():
+            masks = _by_two_sizes(run)
+    except Exception:
+        if has_call(layer) and type(layer).compute_mask is not _base_compute_mask():
+            raise
+        return
+    for t, m in zip(outputs if isinstance(outputs, list) else [outputs], masks):
+        if m is not None:
+            t._keras_mask = (None,) + m[1:]
+
+
+def _base_compute_mask():
+    from ._base import Layer
+    return Layer.compute_mask
+
+
+def output_shape_by_running(layer, input_shape, mask=None):
     """Keras's default ``compute_output_shape`` for a layer with ``call``: run it (here on
-    zeros, batch 2, nothing recorded) and read the shape."""
-    def zeros(shape):
-        if isinstance(shape, list):
-            return [zeros(s) for s in shape]
-        return np.zeros([2 if d is None else d for d in shape], layer.dtype)
-    with recording(False):
-        out = run_call(layer, zeros(input_shape), False, None)
-    if isinstance(out, (list, tuple)):
-        return [(input_shape[0] if not isinstance(input_shape, list) else input_shape[0][0],)
-                + np.shape(value_of(o))[1:] for o in out]
+    ones, unknown dimensions taken as 2 and then 3, nothing recorded, with a stand-in of the
+    mask the call will get) and read the shape."""
+    def run(size):
+        out = run_call(layer, _stand_in(input_shape, layer.dtype, size), False,
+                       _mask_stand_in(mask, size))
+        return [np.asarray(value_of(o)) for o in out] if isinstance(out, (list, tuple)) \
+            else np.asarray(value_of(out))
+    with recording(False), _quietly():
+        out = _by_two_sizes(run)
     batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
-    return (batch,) + np.shape(value_of(out))[1:]
+    if isinstance(out, list):
+        return [(batch,) + o[1:] for o in out]
+    return (batch,) + out[1:]
 
 
 def is_array(x):

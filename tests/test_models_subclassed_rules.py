@@ -1,0 +1,165 @@
+"""Keras's rules that a subclassed model or a custom layer relies on, each checked against
+Keras with the same code (only the import changes) from equal weights: masks reach the layers
+inside a custom ``call`` in training as outside it, custom layers called on symbolic tensors,
+``compute_loss`` overrides, a Variable returned from ``call``, keyword arguments of a model's
+call, a subclass of Model built from inputs and outputs."""
+import warnings
+
+import numpy as np
+import pytest
+
+import rnncore
+
+
+def _tokens(seed, n=16, steps=9, vocab=20):
+    rng = np.random.default_rng(seed)
+    rows = [rng.integers(1, vocab, rng.integers(2, steps + 1)) for _ in range(n)]
+    x = np.zeros((n, steps), "int32")
+    for i, r in enumerate(rows):
+        x[i, :len(r)] = r  # padded after, as pad_sequences(padding="post")
+    return x, rng.integers(0, 3, n)
+
+
+def _masked_model(keras, ops, consumer):
+    """``Embedding(mask_zero=True)`` then `consumer` inside a subclassed model's call."""
+    class Scaled(keras.layers.Layer):
+        """Passes the mask on (computes it) and scales its inputs."""
+        def call(self, inputs):
+            return inputs * 2.0
+
+        def compute_mask(self, inputs, mask=None):
+            return mask
+
+    class MaskedMean(keras.layers.Layer):
+        """Takes the mask and averages the unmasked steps (as the masking guide does)."""
+        def call(self, inputs, mask=None):
+            weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+            return ops.sum(inputs * weights, axis=1) / ops.sum(weights, axis=1)
+
+    consumers = {
+        "pool": lambda: keras.layers.GlobalAveragePooling1D(),
+        "lstm": lambda: keras.layers.LSTM(4),
+        "gru": lambda: keras.layers.GRU(4),
+        "bidirectional": lambda: keras.layers.Bidirectional(keras.layers.GRU(3)),
+        "custom": lambda: MaskedMean(),
+    }
+
+    class TextClassifier(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.embedding = keras.layers.Embedding(20, 4, mask_zero=True)
+            self.scaled = Scaled()
+            self.consumer = consumers[consumer]()
+            self.classifier = keras.layers.Dense(3, activation="softmax")
+
+        def call(self, inputs, training=False):
+            return self.classifier(self.consumer(self.scaled(self.embedding(inputs))))
+
+    return TextClassifier()
+
+
+@pytest.mark.parametrize("consumer", ["pool", "lstm", "gru", "bidirectional", "custom"])
+def test_subclassed_model_masks_in_training_as_keras(consumer, keras):
+    x, y = _tokens(0)
+    theirs = _masked_model(keras, keras.ops, consumer)
+    mine = _masked_model(rnncore, rnncore.ops, consumer)
+    theirs(x[:2])
+    mine(x[:2])
+    mine.set_weights(theirs.get_weights())
+    for model, lib in ((theirs, keras), (mine, rnncore)):
+        model.compile(optimizer=lib.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    # evaluate masks; so must each training step (its loss is taken before the update)
+    np.testing.assert_allclose(mine.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0),
+                               rtol=1e-5)
+    their_losses = [float(theirs.train_on_batch(x, y)) for _ in range(4)]
+    my_losses = [float(mine.train_on_batch(x, y)) for _ in range(4)]
+    np.testing.assert_allclose(my_losses, their_losses, rtol=1e-5)
+    np.testing.assert_allclose(mine.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-6)
+
+
+def _attention_model(keras, ops):
+    """A custom layer whose call takes two tensors positionally (Bahdanau attention, as in
+    TensorFlow's NMT tutorial) and returns two, in a functional model."""
+    class BahdanauAttention(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.W1 = keras.layers.Dense(units)
+            self.W2 = keras.layers.Dense(units)
+            self.V = keras.layers.Dense(1)
+
+        def call(self, query, values):
+            score = self.V(ops.tanh(self.W1(ops.expand_dims(query, 1)) + self.W2(values)))
+            weights = ops.softmax(score, axis=1)
+            return ops.sum(weights * values, axis=1), weights
+
+    inputs = keras.Input((7, 4))
+    sequence, h, _ = keras.layers.LSTM(5, return_sequences=True, return_state=True)(inputs)
+    context, weights = BahdanauAttention(6)(h, sequence)
+    return keras.Model(inputs, keras.layers.Dense(1)(context)), [context, weights]
+
+
+def _temporal_softmax_model(keras, ops):
+    """The masking guide's TemporalSoftmax, which asserts that it gets a mask (an epsilon
+    added to the sum, so that a masked step, all zeros, gives zeros and not NaN)."""
+    class TemporalSoftmax(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            assert mask is not None
+            broadcast_float_mask = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            inputs_exp = ops.exp(inputs) * broadcast_float_mask
+            inputs_sum = ops.sum(inputs_exp * broadcast_float_mask, axis=-1, keepdims=True)
+            return inputs_exp / (inputs_sum + 1e-3)
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(input_dim=20, output_dim=6, mask_zero=True)(inputs)
+    x = TemporalSoftmax()(keras.layers.Dense(4)(x))
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling1D()(x))
+    return keras.Model(inputs, out), [x]
+
+
+def _fits_alike(theirs, mine, keras, x, y, loss):
+    mine.set_weights(theirs.get_weights())
+    for model, lib in ((theirs, keras), (mine, rnncore)):
+        model.compile(optimizer=lib.optimizers.Adam(0.05), loss=loss)
+    their_losses = [float(theirs.train_on_batch(x, y)) for _ in range(4)]
+    my_losses = [float(mine.train_on_batch(x, y)) for _ in range(4)]
+    np.testing.assert_allclose(my_losses, their_losses, rtol=1e-5)
+
+
+def test_custom_layer_of_two_positional_tensors_in_a_functional_model(keras):
+    theirs, their_tensors = _attention_model(keras, keras.ops)
+    mine, my_tensors = _attention_model(rnncore, rnncore.ops)
+    assert [t.shape for t in my_tensors] == [tuple(t.shape) for t in their_tensors] == \
+        [(None, 5), (None, 7, 1)]
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 7, 4)).astype("float32"), rng.normal(size=(16, 1))
+    _fits_alike(theirs, mine, keras, x, y, "mse")
+
+
+def test_custom_layer_gets_the_symbolic_mask_when_called_on_symbolic_tensors(keras):
+    theirs, their_tensors = _temporal_softmax_model(keras, keras.ops)
+    mine, my_tensors = _temporal_softmax_model(rnncore, rnncore.ops)
+    assert my_tensors[0].shape == tuple(their_tensors[0].shape) == (None, None, 4)
+    x, y = _tokens(2)
+    _fits_alike(theirs, mine, keras, x, y, "sparse_categorical_crossentropy")
+
+
+def test_finding_a_custom_layers_output_shape_prints_no_numpy_warnings():
+    class Normalize(rnncore.layers.Layer):
+        def call(self, x):
+            return x / rnncore.ops.sum(x - 1.0, axis=-1, keepdims=True)
+
+    class Log(rnncore.layers.Layer):
+        def call(self, x):
+            return rnncore.ops.log(x - 1.0)
+
+    inputs = rnncore.Input((4,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Log()(Normalize()(inputs))
+    assert out.shape == (None, 4)
+
