@@ -163,3 +163,107 @@ def test_finding_a_custom_layers_output_shape_prints_no_numpy_warnings():
         out = Log()(Normalize()(inputs))
     assert out.shape == (None, 4)
 
+
+def _compute_loss_model(keras, ops, with_super):
+    """A subclassed model whose ``compute_loss`` override is the loss fit trains on (the
+    backend-agnostic way to customize fit)."""
+    class Regression(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.encoder = keras.layers.GRU(5)
+            self.head = keras.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.head(self.encoder(inputs))
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         training=True):
+            loss = 3.0 * ops.mean(ops.abs(y_pred - y)) + 0.1 * ops.mean(ops.square(y_pred))
+            if with_super:
+                loss = loss + super().compute_loss(x, y, y_pred, sample_weight, training)
+            return loss
+
+    return Regression()
+
+
+@pytest.mark.parametrize("with_super", [False, True], ids=["own", "plus_compiled"])
+def test_compute_loss_override_is_what_fit_trains_and_reports(with_super, keras):
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(16, 4, 3)).astype("float32"), rng.normal(size=(16, 2))
+    theirs = _compute_loss_model(keras, keras.ops, with_super)
+    mine = _compute_loss_model(rnncore, rnncore.ops, with_super)
+    theirs(x[:2])
+    mine(x[:2])
+    mine.set_weights(theirs.get_weights())
+    # Keras compiles it without a loss when the override makes its own
+    loss = "mse" if with_super else None
+    for model, lib in ((theirs, keras), (mine, rnncore)):
+        model.compile(optimizer=lib.optimizers.Adam(0.05), loss=loss, metrics=["mae"])
+    their = theirs.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    my = mine.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    assert sorted(my) == sorted(their) == ["loss", "mae"]
+    for key in their:
+        np.testing.assert_allclose(my[key], their[key], rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(mine.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0),
+                               rtol=1e-5)
+
+
+
+def _functional_subclass(keras, ops, own_loss):
+    """The "Customizing what happens in fit()" guide: a subclass of Model made from inputs
+    and outputs, overriding compute_loss or nothing."""
+    class CustomModel(keras.Model):
+        pass
+
+    class CustomLossModel(keras.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         training=True):
+            return ops.mean(ops.square(y_pred - y)) + ops.sum(self.losses)
+
+    inputs = keras.Input(shape=(6,))
+    h = keras.layers.Dense(4, activation="tanh",
+                           kernel_regularizer=keras.regularizers.L2(0.01))(inputs)
+    outputs = keras.layers.Dense(1)(h)
+    return (CustomLossModel if own_loss else CustomModel)(inputs, outputs)
+
+
+@pytest.mark.parametrize("own_loss", [False, True], ids=["compiled_loss", "compute_loss"])
+def test_subclass_of_model_made_from_inputs_and_outputs_trains_as_keras(own_loss, keras):
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(32, 6)).astype("float32"), rng.normal(size=(32, 1))
+    theirs = _functional_subclass(keras, keras.ops, own_loss)
+    mine = _functional_subclass(rnncore, rnncore.ops, own_loss)
+    assert type(mine).__name__ == type(theirs).__name__
+    assert mine.name == theirs.name == ("custom_loss_model" if own_loss else "custom_model")
+    mine.set_weights(theirs.get_weights())
+    for model, lib in ((theirs, keras), (mine, rnncore)):
+        model.compile(optimizer=lib.optimizers.Adam(0.05), metrics=["mae"],
+                      loss=None if own_loss else "mse")
+    their = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    my = mine.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert sorted(my) == sorted(their) == ["loss", "mae"]
+    for key in their:
+        np.testing.assert_allclose(my[key], their[key], rtol=1e-5, err_msg=key)
+
+
+def test_train_step_override_is_refused_by_name():
+    class CustomModel(rnncore.Model):
+        def train_step(self, data):
+            raise AssertionError("not reached")
+
+    inputs = rnncore.Input((3,))
+    model = CustomModel(inputs, rnncore.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    x = np.ones((4, 3), "float32")
+    with pytest.raises(NotImplementedError, match="train_step.*compute_loss"):
+        model.fit(x, np.ones((4, 1)), verbose=0)
+
+
+def test_init_given_self_is_a_type_error_as_in_keras(keras):
+    for lib in (keras, rnncore):
+        class Wrong(lib.Model):
+            def __init__(self):
+                super().__init__(self)
+
+        with pytest.raises(TypeError):
+            Wrong()

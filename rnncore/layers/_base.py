@@ -581,7 +581,9 @@ class Layer:
         return state
 
     def __repr__(self):
-        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+        # (also for a layer whose __init__ failed before it had a name)
+        return (f"<{type(self).__name__} name={getattr(self, 'name', None)}, "
+                f"built={getattr(self, 'built', False)}>")
 
 
 class KerasArray(np.ndarray):

@@ -99,7 +99,9 @@ class Functional(Model):
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
-        super().__init__(name=name or unique_name("functional"), trainable=trainable)
+        super().__init__(name=name or unique_name(getattr(self, "_functional_name",
+                                                          "functional")),
+                         trainable=trainable)
         self._inputs = _flat(inputs)
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
         # the outputs in order, and the user's structure with each tensor's position in it

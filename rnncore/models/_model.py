@@ -19,11 +19,35 @@ from ..recurrent._blas_threads import single_threaded_blas
 from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
 from ._locking import exclusive
+from ._compute_loss import ComputeLoss
 from ._step import TrainStep
 from ._subclassed import CallModel
 
 
-class Model(TrainStep, CallModel, Layer):
+def _functional_arguments(args, kwargs):
+    """Keras's test for a Model constructed as a functional model."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+        "inputs" in kwargs and "outputs" in kwargs)
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """`cls` with Functional after it in the method order, made once per class."""
+    from ._functional import Functional
+    from ..layers._base import _snake
+
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        made = type(cls.__name__, (cls, Functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "_functional_name": _snake(cls.__name__)})
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made
+
+
+class Model(ComputeLoss, TrainStep, CallModel, Layer):
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`. As in
@@ -42,13 +66,25 @@ class Model(TrainStep, CallModel, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model:
-            from ._functional import Functional
+        from ._functional import Functional
 
+        if cls is Model:
             return super().__new__(Functional)
+        if _functional_arguments(args, kwargs) and not issubclass(cls, Functional):
+            # Keras: a subclass of Model made from inputs and outputs is a functional model
+            # of that class (its own methods first, then Functional's)
+            return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
-    def __init__(self, name=None, trainable=True):
+    def __init__(self, *args, name=None, trainable=True):
+        if args:
+            # Keras's Model takes only keywords, unless it is given inputs and outputs
+            raise TypeError(
+                f"{type(self).__name__}: Model.__init__() takes keyword arguments (name=, "
+                f"trainable=), or inputs and outputs for a functional model; got "
+                f"{len(args)} positional argument(s) of type "
+                f"{', '.join(type(a).__name__ for a in args)} (did you write "
+                "super().__init__(self)?)")
         Layer.__init__(self, name=name, trainable=trainable)
         self.optimizer = None
         self.loss = None
@@ -167,7 +203,9 @@ class Model(TrainStep, CallModel, Layer):
             # wait for its first call (at fit, evaluate, ...), as Keras's CompileLoss
             self._heads, self._heads_for = [], None
             return
-        self._heads = _heads.make_heads(*self._compiled_with, names)
+        # Keras compiles without a loss a model whose compute_loss makes its own
+        self._heads = _heads.make_heads(*self._compiled_with, names,
+                                        loss_optional=self._overrides_compute_loss())
         self._heads_for = names
         single = len(self._heads) == 1
         self._loss_obj = self._heads[0].loss_obj if single else None
