@@ -209,6 +209,76 @@ def test_compute_loss_override_is_what_fit_trains_and_reports(with_super, keras)
 
 
 
+def test_variable_returned_from_call_as_keras(keras):
+    def compute_sum(lib):
+        # "Making new layers and models via subclassing": call returns a non-trainable weight
+        class ComputeSum(lib.layers.Layer):
+            def __init__(self, input_dim):
+                super().__init__()
+                self.total = self.add_weight(initializer="zeros", shape=(input_dim,),
+                                             trainable=False)
+
+            def call(self, inputs):
+                self.total.assign_add(lib.ops.sum(inputs, axis=0))
+                return self.total
+        return ComputeSum(2)
+
+    x = np.ones((2, 2), "float32")
+    theirs, mine = compute_sum(keras), compute_sum(rnncore)
+    for _ in range(2):
+        expected = keras.ops.convert_to_numpy(theirs(x))
+        got = rnncore.ops.convert_to_numpy(mine(x))
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, [4.0, 4.0])
+
+
+def _text_generator(keras, ops):
+    """TensorFlow's text-generation tutorial model: call takes the states and return_state."""
+    class MyModel(keras.Model):
+        def __init__(self, vocab_size, embedding_dim, rnn_units):
+            super().__init__()
+            self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
+            self.gru = keras.layers.GRU(rnn_units, return_sequences=True, return_state=True)
+            self.dense = keras.layers.Dense(vocab_size)
+
+        def call(self, inputs, states=None, return_state=False, training=False):
+            x = self.embedding(inputs, training=training)
+            if states is None:
+                states = self.gru.get_initial_state(ops.shape(x)[0])
+            x, states = self.gru(x, initial_state=states, training=training)
+            x = self.dense(x, training=training)
+            return (x, states) if return_state else x
+
+    return MyModel(20, 8, 6)
+
+
+def test_subclassed_model_call_takes_keyword_arguments(keras):
+    x = np.array([[1, 2, 3], [4, 5, 0]])
+    theirs, mine = _text_generator(keras, keras.ops), _text_generator(rnncore, rnncore.ops)
+    theirs(x)
+    mine(x)
+    mine.set_weights(theirs.get_weights())
+    states = [None, None]
+    for step in range(2):
+        their_logits, states[0] = theirs(x, states=states[0], return_state=True, training=False)
+        my_logits, states[1] = mine(x, states=states[1], return_state=True, training=False)
+        np.testing.assert_allclose(my_logits, their_logits, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(states[1], states[0], rtol=1e-5, atol=1e-6)
+    assert np.shape(states[1]) == (2, 6)
+    # what fit learned of the outputs is the call's default: one array
+    np.testing.assert_allclose(mine.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+def test_get_initial_state_as_keras(kind, keras):
+    theirs = getattr(keras.layers, kind)(4).get_initial_state(3)
+    mine = getattr(rnncore.layers, kind)(4).get_initial_state(3)
+    assert isinstance(mine, list) and len(mine) == len(theirs)
+    for m, t in zip(mine, theirs):
+        np.testing.assert_array_equal(m, keras.ops.convert_to_numpy(t))
+
+
 def _functional_subclass(keras, ops, own_loss):
     """The "Customizing what happens in fit()" guide: a subclass of Model made from inputs
     and outputs, overriding compute_loss or nothing."""

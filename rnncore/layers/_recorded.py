@@ -20,8 +20,9 @@ import warnings
 import numpy as np
 
 from .._indexed_slices import IndexedSlices
-from ..ops._tape import (Tensor, active_gradients, backward as replay, is_recording, make,
-                         make_many, recording, value_of)
+from .._variable import Variable
+from ..ops._tape import (Tensor, active_gradients, as_recorded, backward as replay,
+                         is_recording, make, make_many, recording, value_of)
 
 
 def has_call(layer):
@@ -98,7 +99,21 @@ def _checked_call(layer, inputs, args, kwargs):
     finally:
         layer._in_call = False
         _added.depth -= 1
+    out = _variables_read(out)
     _check_output(layer, out)
+    return out
+
+
+def _variables_read(out):
+    """A call may return a Variable (Keras's guide returns a running total): its value now,
+    recorded as a leaf while training."""
+    if isinstance(out, Variable):
+        read = as_recorded(out)
+        return read.copy() if isinstance(read, np.ndarray) else read
+    if isinstance(out, (list, tuple)) and any(isinstance(o, Variable) for o in out):
+        return type(out)(_variables_read(o) for o in out)
+    if isinstance(out, dict) and any(isinstance(o, Variable) for o in out.values()):
+        return type(out)((k, _variables_read(o)) for k, o in out.items())
     return out
 
 

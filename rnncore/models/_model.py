@@ -540,9 +540,13 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
                                                            mask=mask))
         if _is_symbolic(x):  # a model used as a layer of another model's graph
             return self._symbolic_call(x, training=training, **kwargs)
-        if kwargs:
+        if kwargs and not self._rnncore_call:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         x, _ = self._prepare(x, None)
+        if self._rnncore_call and (kwargs or mask is not None):
+            # a subclassed model's call takes them (return_state=True, states=...), and what
+            # it then returns is kept as it is, apart from what fit learned of its outputs
+            return _recorded.forward(self, x, bool(training), mask, kwargs=kwargs)
         return self._structure_outputs(_per_output_list(
             _copied(self._forward(x, training=bool(training))), self))
 
