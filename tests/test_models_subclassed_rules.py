@@ -78,6 +78,32 @@ def test_subclassed_model_masks_in_training_as_keras(consumer, keras):
                                rtol=1e-4, atol=1e-6)
 
 
+
+def _wrapped_lstm_model(keras, ops):
+    """A custom layer that runs an LSTM on its inputs, after Embedding(mask_zero=True) in a
+    functional model: its inputs carry the mask, so the LSTM inside takes it."""
+    class Encoder(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.lstm = keras.layers.LSTM(4)
+
+        def call(self, inputs):
+            return self.lstm(inputs)
+
+    inputs = keras.Input((9,), dtype="int32")
+    h = Encoder()(keras.layers.Embedding(20, 5, mask_zero=True)(inputs))
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+
+
+def test_layers_inside_a_custom_layer_of_a_functional_model_take_its_inputs_mask(keras):
+    theirs, mine = _wrapped_lstm_model(keras, keras.ops), _wrapped_lstm_model(rnncore,
+                                                                              rnncore.ops)
+    x, y = _tokens(4)
+    mine.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(mine.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    _fits_alike(theirs, mine, keras, x, y, "sparse_categorical_crossentropy")
+
 def _attention_model(keras, ops):
     """A custom layer whose call takes two tensors positionally (Bahdanau attention, as in
     TensorFlow's NMT tutorial) and returns two, in a functional model."""

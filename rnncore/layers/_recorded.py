@@ -53,6 +53,8 @@ def pack_tensor_arguments(layer, inputs, args, kwargs):
     kwargs = dict(kwargs)
     names = tuple(k for k, v in kwargs.items() if k not in ("mask", "training")
                   and _is_tensor_like(v))
+    if not args and not names:  # only a mask given with the inputs
+        return inputs, args, kwargs
     if not _is_tensor_like(inputs) or not all(_is_tensor_like(a) for a in args):
         raise NotImplementedError(
             f"Layer {layer.name!r}: called on symbolic tensors with arguments rnncore cannot "
@@ -164,6 +166,22 @@ def call_mask(layer, inputs, args, kwargs):
     return mask, (mask if mask is not None else carried)
 
 
+def _carrying(inputs, mask):
+    """The inputs of a call carrying `mask` (a list's inputs each their own), as Keras's
+    inputs carry theirs, for the layers the call runs on them."""
+    if mask is None:
+        return inputs
+    if isinstance(inputs, list):
+        masks = mask if isinstance(mask, list) else [mask] + [None] * (len(inputs) - 1)
+        return [x if m is None or getattr(x, "_keras_mask", None) is not None else
+                _with_mask(x, np.asarray(value_of(m))) for x, m in zip(inputs, masks)]
+    if isinstance(inputs, (Tensor, np.ndarray)) and isinstance(mask, list):
+        return inputs
+    if getattr(inputs, "_keras_mask", None) is not None:
+        return inputs
+    return _with_mask(inputs, np.asarray(value_of(mask)))
+
+
 def _with_mask(x, mask):
     if isinstance(x, Tensor):
         x._keras_mask = mask
@@ -256,13 +274,14 @@ def forward(layer, inputs, training=False, mask=None, args=(), kwargs=None):
     if not training:
         layer._record = None
         with recording(False):
+            inputs = _carrying(inputs, mask)
             return _values(run_call(layer, inputs, False, mask, kwargs, args), layer.dtype)
     new_record()
     stack = _added.__dict__.setdefault("stack", [])
     stack.append([])
     try:
         with recording(True):
-            leaves = _leaves(inputs)
+            leaves = _carrying(_leaves(inputs), mask)
             out = run_call(layer, leaves, True, mask, kwargs, args)
     finally:
         terms = stack.pop()

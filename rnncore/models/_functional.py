@@ -378,7 +378,7 @@ class Functional(Model):
             else:
                 out = layer.forward(value, training=training,
                                     mask=mask if layer.supports_masking or
-                                    _recorded.takes_mask(layer) else None)
+                                    _recorded.has_call(layer) else None)
             layer._record_activity(out)
             out_mask = layer.compute_mask(primary, mask)
             for i, t in enumerate(_flat(node.outputs)):

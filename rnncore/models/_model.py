@@ -66,25 +66,31 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        from ._functional import Functional
-
         if cls is Model:
+            from ._functional import Functional
+
             return super().__new__(Functional)
-        if _functional_arguments(args, kwargs) and not issubclass(cls, Functional):
-            # Keras: a subclass of Model made from inputs and outputs is a functional model
-            # of that class (its own methods first, then Functional's)
-            return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
-    def __init__(self, *args, name=None, trainable=True):
-        if args:
+    def __init__(self, *args, name=None, trainable=True, **kwargs):
+        from ._functional import Functional
+
+        if _functional_arguments(args, kwargs) and not isinstance(self, Functional):
+            # Keras: a subclass of Model given inputs and outputs is a functional model of
+            # that class (its own methods first, then Functional's)
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, name=name, trainable=trainable, **kwargs)
+            return
+        if args or kwargs:
             # Keras's Model takes only keywords, unless it is given inputs and outputs
+            types = ", ".join(type(a).__name__ for a in args)
+            hint = " (did you write super().__init__(self)?)" if any(
+                a is self for a in args) else ""
             raise TypeError(
-                f"{type(self).__name__}: Model.__init__() takes keyword arguments (name=, "
-                f"trainable=), or inputs and outputs for a functional model; got "
-                f"{len(args)} positional argument(s) of type "
-                f"{', '.join(type(a).__name__ for a in args)} (did you write "
-                "super().__init__(self)?)")
+                f"{type(self).__name__}: Model.__init__() takes the keyword arguments name= "
+                f"and trainable=, or inputs and outputs for a functional model; got "
+                f"positional arguments of type ({types}) and keyword arguments "
+                f"{sorted(kwargs)}{hint}")
         Layer.__init__(self, name=name, trainable=trainable)
         self.optimizer = None
         self.loss = None
