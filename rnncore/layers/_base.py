@@ -22,7 +22,7 @@ from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from . import _recorded
+from . import _recorded, _symbolic_calls
 
 _NAME_COUNTS = {}
 
@@ -421,7 +421,7 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         if self._rnncore_call:
-            return _recorded.output_shape_by_running(self, input_shape)
+            return _symbolic_calls.output_shape_by_running(self, input_shape)
         return input_shape
 
     def check_input_shape(self, input_shape):
@@ -456,7 +456,7 @@ class Layer:
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
             return _recorded.call_inside(self, inputs, args, kwargs)
         if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):
-            inputs, args, kwargs = _recorded.pack_tensor_arguments(self, inputs, args, kwargs)
+            inputs, args, kwargs = _symbolic_calls.pack_tensor_arguments(self, inputs, args, kwargs)
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
             if args:
                 raise NotImplementedError(
@@ -500,9 +500,9 @@ class Layer:
         shape = inputs.shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs]
         self.check_input_shape(shape if isinstance(inputs, SymbolicTensor) else shape[0])
         self._maybe_build(shape)
-        mask, previous = _recorded.symbolic_masks(self, inputs, kwargs.get("mask"))
+        mask, previous = _symbolic_calls.symbolic_masks(self, inputs, kwargs.get("mask"))
         if self._rnncore_call and type(self).compute_output_shape is Layer.compute_output_shape:
-            out_shape = _recorded.output_shape_by_running(self, shape, mask)
+            out_shape = _symbolic_calls.output_shape_by_running(self, shape, mask)
         else:
             out_shape = self.compute_output_shape(shape)
         node_index = len(self._inbound_nodes)
@@ -512,7 +512,7 @@ class Layer:
         else:
             outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0, name=self.name)
         self._inbound_nodes.append(Node(self, inputs, outputs, kwargs))
-        _recorded.set_symbolic_masks(self, inputs, outputs, previous)
+        _symbolic_calls.set_symbolic_masks(self, inputs, outputs, previous)
         return outputs
 
     @property
