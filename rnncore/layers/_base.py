@@ -23,7 +23,7 @@ from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from . import _auto_config, _recorded
+from . import _auto_config, _recorded, _symbolic_calls
 
 _NAME_COUNTS = {}
 
@@ -47,6 +47,9 @@ class SymbolicTensor:
         self.dtype = "string" if dtype in ("string", str) else np.dtype(dtype).name
         self._keras_history = (layer, node_index, tensor_index)
         self.name = name
+        # Keras's symbolic mask: None, or the shape of the mask this tensor will carry (a
+        # custom layer's call that takes a mask is run on a stand-in of it to find its shape)
+        self._keras_mask = None
 
     @property
     def ndim(self):
@@ -431,7 +434,7 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         if self._rnncore_call:
-            return _recorded.output_shape_by_running(self, input_shape)
+            return _symbolic_calls.output_shape_by_running(self, input_shape)
         return input_shape
 
     def check_input_shape(self, input_shape):
@@ -465,7 +468,13 @@ class Layer:
                 "instead")
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
             return _recorded.call_inside(self, inputs, args, kwargs)
+        if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):
+            inputs, args, kwargs = _symbolic_calls.pack_tensor_arguments(self, inputs, args, kwargs)
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
+            if args:
+                raise NotImplementedError(
+                    f"Layer {self.name!r}: called on symbolic tensors with positional "
+                    f"arguments that are not tensors ({args!r:.80}); pass them by keyword")
             return self._symbolic_call(inputs, **kwargs)
         if self._rnncore_call:
             return _recorded.eager_call(self, inputs, args, kwargs)
@@ -511,7 +520,11 @@ class Layer:
         shape = inputs.shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs]
         self.check_input_shape(shape if isinstance(inputs, SymbolicTensor) else shape[0])
         self._maybe_build(shape)
-        out_shape = _flat_shapes(self.compute_output_shape(shape))
+        mask, previous = _symbolic_calls.symbolic_masks(self, inputs, kwargs.get("mask"))
+        if self._rnncore_call and type(self).compute_output_shape is Layer.compute_output_shape:
+            out_shape = _symbolic_calls.output_shape_by_running(self, shape, mask)
+        else:
+            out_shape = _flat_shapes(self.compute_output_shape(shape))
         node_index = len(self._inbound_nodes)
         if isinstance(out_shape, list):
             outputs = [SymbolicTensor(s, self.dtype, self, node_index, i, name=self.name)
@@ -519,6 +532,7 @@ class Layer:
         else:
             outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0, name=self.name)
         self._inbound_nodes.append(Node(self, inputs, outputs, kwargs))
+        _symbolic_calls.set_symbolic_masks(self, inputs, outputs, previous)
         return outputs
 
     @property
@@ -589,7 +603,9 @@ class Layer:
         return state
 
     def __repr__(self):
-        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+        # (also for a layer whose __init__ failed before it had a name)
+        return (f"<{type(self).__name__} name={getattr(self, 'name', None)}, "
+                f"built={getattr(self, 'built', False)}>")
 
 
 def _flat_shapes(shapes):

@@ -18,8 +18,9 @@ import threading
 import numpy as np
 
 from .._indexed_slices import IndexedSlices
-from ..ops._tape import (Tensor, active_gradients, backward as replay, is_recording, make,
-                         make_many, recording, value_of)
+from .._variable import Variable
+from ..ops._tape import (Tensor, active_gradients, as_recorded, backward as replay,
+                         is_recording, make, make_many, recording, value_of)
 
 
 def has_call(layer):
@@ -43,10 +44,22 @@ def takes_mask(layer):
     return has_call(layer) and "mask" in _call_arguments(layer)
 
 
+def _unpack(layer, inputs, args, kwargs, mask):
+    structure = getattr(layer, "_call_structure", None)
+    if structure is None or args or not isinstance(inputs, list) or \
+            len(inputs) != 1 + structure[0] + len(structure[1]):
+        return inputs, args, kwargs, mask
+    n, names = structure
+    kwargs = dict(kwargs, **dict(zip(names, inputs[1 + n:])))
+    # Keras hands ``mask`` only to a call of one tensor argument
+    return inputs[0], tuple(inputs[1:1 + n]), kwargs, None
+
+
 def run_call(layer, inputs, training, mask, kwargs=None, args=()):
     """``layer.call`` with the arguments its signature takes; the result checked."""
     accepted = _call_arguments(layer)
     kwargs = dict(kwargs or {})
+    inputs, args, kwargs, mask = _unpack(layer, inputs, args, kwargs, mask)
     if "training" in accepted and "training" not in kwargs:
         kwargs["training"] = bool(training)
     if "mask" in accepted and mask is not None:
@@ -62,7 +75,21 @@ def _checked_call(layer, inputs, args, kwargs):
     finally:
         layer._in_call = False
         _added.depth -= 1
+    out = _variables_read(out)
     _check_output(layer, out)
+    return out
+
+
+def _variables_read(out):
+    """A call may return a Variable (Keras's guide returns a running total): its value now,
+    recorded as a leaf while training."""
+    if isinstance(out, Variable):
+        read = as_recorded(out)
+        return read.copy() if isinstance(read, np.ndarray) else read
+    if isinstance(out, (list, tuple)) and any(isinstance(o, Variable) for o in out):
+        return type(out)(_variables_read(o) for o in out)
+    if isinstance(out, dict) and any(isinstance(o, Variable) for o in out.values()):
+        return type(out)((k, _variables_read(o)) for k, o in out.items())
     return out
 
 
@@ -80,13 +107,86 @@ def eager_call(layer, inputs, args, kwargs):
     call run unrecorded unless ``training=True``."""
     kwargs = dict(kwargs)
     training = kwargs.pop("training", False)
-    mask = kwargs.pop("mask", None)
+    mask, previous = call_mask(layer, inputs, args, kwargs)
     x = _arrays(inputs, layer.dtype)
     layer._maybe_build(_shapes(x))
     out = forward(layer, x, training=bool(training), mask=mask, args=args, kwargs=kwargs)
     if layer.activity_regularizer is not None:
         _add_activity_penalty(layer, out)
-    return out
+    return set_output_masks(layer, inputs, out, previous)
+
+
+def carried_mask(x, symbolic=False):
+    """The mask Keras attaches to a layer's output (``_keras_mask``), as an array (a
+    symbolic tensor's: its shape); for a list of inputs the list of theirs (None when none
+    has one)."""
+    if isinstance(x, (list, tuple)):
+        masks = [carried_mask(v, symbolic) for v in x]
+        return None if all(m is None for m in masks) else masks
+    m = getattr(x, "_keras_mask", None)
+    return None if m is None else m if symbolic else np.asarray(value_of(m))
+
+
+def call_mask(layer, inputs, args, kwargs):
+    """Keras's ``Layer.__call__`` rule for masks, popping ``mask`` from `kwargs`: the mask the
+    call gets (the one passed, else, when the call takes ``mask`` and `inputs` is its only
+    tensor argument, the mask `inputs` carries) and the one its output mask is computed from
+    (the one passed, else the one `inputs` carries)."""
+    mask = kwargs.pop("mask", None)
+    carried = carried_mask(inputs)
+    if mask is None and takes_mask(layer) and not any(
+            is_array(a) for a in list(args) + list(kwargs.values())):
+        mask = carried
+    return mask, (mask if mask is not None else carried)
+
+
+def _carrying(inputs, mask):
+    """The inputs of a call carrying `mask` (a list's inputs each their own), as Keras's
+    inputs carry theirs, for the layers the call runs on them."""
+    if mask is None:
+        return inputs
+    if isinstance(inputs, list):
+        masks = mask if isinstance(mask, list) else [mask] + [None] * (len(inputs) - 1)
+        return [x if m is None or getattr(x, "_keras_mask", None) is not None else
+                _with_mask(x, np.asarray(value_of(m))) for x, m in zip(inputs, masks)]
+    if isinstance(inputs, (Tensor, np.ndarray)) and isinstance(mask, list):
+        return inputs
+    if getattr(inputs, "_keras_mask", None) is not None:
+        return inputs
+    return _with_mask(inputs, np.asarray(value_of(mask)))
+
+
+def _with_mask(x, mask):
+    if isinstance(x, Tensor):
+        x._keras_mask = mask
+        return x
+    from ._base import _with_keras_mask
+    return _with_keras_mask(x, mask)
+
+
+def set_output_masks(layer, inputs, out, previous_mask):
+    """Keras's ``Layer._set_mask_metadata``: a layer that supports masking gives each output
+    that carries no mask yet the mask ``compute_mask`` computes for it."""
+    if not layer.supports_masking:
+        return out
+    flat = flat_outputs(out)
+    if all(getattr(o, "_keras_mask", None) is not None for o in flat):
+        return out
+    masks = layer.compute_mask(inputs, previous_mask)
+    if masks is None:
+        return out
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    marked = [o if m is None or getattr(o, "_keras_mask", None) is not None else
+              _with_mask(o, np.asarray(value_of(m))) for o, m in zip(flat, masks)]
+    marked += flat[len(marked):]
+    if not isinstance(out, (list, tuple, dict)):
+        return marked[0]
+    if isinstance(out, dict):
+        return type(out)(zip(output_keys(out), marked)) if isinstance(
+            out, collections.OrderedDict) else {k: v for k, v in zip(output_keys(out), marked)}
+    if all(not isinstance(o, (list, tuple)) for o in out):
+        return type(out)(marked)
+    return out  # nested outputs keep what they carry
 
 
 def _check_output(layer, out):
@@ -148,13 +248,14 @@ def forward(layer, inputs, training=False, mask=None, args=(), kwargs=None):
     if not training:
         layer._record = None
         with recording(False):
+            inputs = _carrying(inputs, mask)
             return _values(run_call(layer, inputs, False, mask, kwargs, args), layer.dtype)
     new_record()
     stack = _added.__dict__.setdefault("stack", [])
     stack.append([])
     try:
         with recording(True):
-            leaves = _leaves(inputs)
+            leaves = _carrying(_leaves(inputs), mask)
             out = run_call(layer, leaves, True, mask, kwargs, args)
     finally:
         terms = stack.pop()
@@ -232,14 +333,15 @@ def call_inside(layer, inputs, args, kwargs):
     """A layer called on recorded tensors from inside another layer's recorded ``call``
     (Keras's training flag flows in: ``training`` is True unless the call says otherwise)."""
     kwargs = dict(kwargs)
-    mask = kwargs.pop("mask", None)
     if has_call(layer):
         training = kwargs.pop("training", True)
+        mask, previous = call_mask(layer, inputs, args, kwargs)
         layer._maybe_build(_shapes(inputs))
         out = run_call(layer, inputs, training, mask, kwargs, args)
         if layer.activity_regularizer is not None:
             _add_activity_penalty(layer, out)
-        return out
+        return set_output_masks(layer, inputs, out, previous)
+    mask = kwargs.pop("mask", None)
     training = args[0] if args else kwargs.pop("training", True)
     if kwargs.get("initial_state") is not None:
         # the states join the inputs, as a functional graph hands them to the layer
@@ -266,7 +368,8 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
         raise NotImplementedError(f"Layer {layer.name!r}: nested lists of inputs inside a "
                                   "custom call are not supported")
     if mask is None and layer.supports_masking:
-        mask = getattr(flat_in[0], "_keras_mask", None)
+        # Keras hands a layer the mask its (first) input carries, in training as outside it
+        mask = carried_mask(flat_in[0])
     uses = getattr(layer, "_record_uses", None)
     if fresh_workspace:
         # each call keeps its own scratch arrays, which its cache points into
@@ -277,8 +380,8 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
             "recurrent layers reuse their workspace between calls, so use one layer per call")
     layer._record_uses = (_current_record(), 0)
     out = layer._eager_call(structured, training=training, mask=mask, **kwargs)
-    out_mask = getattr(out, "_keras_mask", None)
     outs = out if isinstance(out, list) else [out]
+    out_masks = _builtin_output_masks(layer, structured, mask, len(outs))
     saved = dict(layer.__dict__)
 
     def vjp(g):
@@ -300,14 +403,24 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
     results = make_many([np.asarray(o) for o in outs], flat_in, vjp, layer.name)
     if isinstance(results[0], Tensor):
         results[0].node.layer = layer
-    if out_mask is not None:
-        for r in results:
-            if isinstance(r, Tensor):
-                r._keras_mask = out_mask
+    for r, m in zip(results, out_masks):
+        if isinstance(r, Tensor) and m is not None:
+            r._keras_mask = np.asarray(m)
     made = results if isinstance(out, list) else results[0]
     if layer.activity_regularizer is not None:
         _add_activity_penalty(layer, made)
     return made
+
+
+def _builtin_output_masks(layer, inputs, mask, n):
+    """The masks a built-in layer's `n` outputs carry (as its eager call attaches them: the
+    first output gets a single mask, a list is matched to the outputs)."""
+    try:
+        masks = layer.compute_mask(inputs, mask)
+    except Exception:  # a mask rnncore cannot work out eagerly is one Keras programs lack
+        return [None] * n
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    return (masks + [None] * n)[:n]
 
 
 def cell_step(cell, inputs, states, training):
@@ -384,22 +497,6 @@ def _feeds_others(roots, tensor):
 def mark_fused(layer, i=0):
     """The gradient of the recorded call's output `i` arrives at its layer's pre-activation."""
     flat_outputs(layer._record[1])[i].node.fused = True
-
-
-def output_shape_by_running(layer, input_shape):
-    """Keras's default ``compute_output_shape`` for a layer with ``call``: run it (here on
-    zeros, batch 2, nothing recorded) and read the shape."""
-    def zeros(shape):
-        if isinstance(shape, list):
-            return [zeros(s) for s in shape]
-        return np.zeros([2 if d is None else d for d in shape], layer.dtype)
-    with recording(False):
-        out = run_call(layer, zeros(input_shape), False, None)
-    if isinstance(out, (list, tuple)):
-        return [(input_shape[0] if not isinstance(input_shape, list) else input_shape[0][0],)
-                + np.shape(value_of(o))[1:] for o in out]
-    batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
-    return (batch,) + np.shape(value_of(out))[1:]
 
 
 def is_array(x):

@@ -131,6 +131,12 @@ class RNNBase(Layer):
     def state_size(self):
         return [self.units] * self.N_STATES
 
+    def get_initial_state(self, batch_size):
+        """Keras's ``RNN.get_initial_state``: a list of zero states, one array
+        ``(batch_size, units)`` per state (one for GRU and SimpleRNN, ``[h, c]`` for LSTM)."""
+        return [np.zeros((int(batch_size), self.units), self.dtype)
+                for _ in range(self.N_STATES)]
+
     def compute_output_shape(self, input_shape):
         if isinstance(input_shape, list):
             input_shape = input_shape[0]

@@ -134,6 +134,16 @@ class RNN(Layer):
         size = self.cell.state_size
         return list(size) if isinstance(size, list) else [size]
 
+    def get_initial_state(self, batch_size):
+        """Keras's ``RNN.get_initial_state``: the cell's initial state (its
+        ``get_initial_state`` when it has one, else zeros of each ``state_size``), as a
+        list."""
+        make = getattr(self.cell, "get_initial_state", None)
+        if make is None:
+            return [np.zeros((int(batch_size), d), self.dtype) for d in self.state_size]
+        state = make(batch_size=int(batch_size))
+        return list(state) if isinstance(state, (list, tuple)) else [state]
+
     @property
     def _n_states(self):
         return [c._n_states for c in self._cells]

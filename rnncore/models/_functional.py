@@ -103,7 +103,9 @@ class Functional(Model):
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
-        super().__init__(name=name or unique_name("functional"), trainable=trainable)
+        super().__init__(name=name or unique_name(getattr(self, "_functional_name",
+                                                          "functional")),
+                         trainable=trainable)
         # dict inputs: the tensors in the order of their sorted keys (Keras's flattening), and
         # fit / predict take a dict of arrays by those keys
         self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
@@ -429,7 +431,7 @@ class Functional(Model):
             else:
                 out = layer.forward(value, training=training,
                                     mask=mask if layer.supports_masking or
-                                    _recorded.takes_mask(layer) else None)
+                                    _recorded.has_call(layer) else None)
             layer._record_activity(out)
             out_mask = layer.compute_mask(primary, mask)
             for i, t in enumerate(_flat(node.outputs)):

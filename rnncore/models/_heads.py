@@ -139,8 +139,16 @@ def _metric_lists(metrics, names, argument):
             for m in per_output]
 
 
-def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names):
-    """The heads of a model with outputs `output_names` from compile's arguments."""
+def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names,
+               loss_optional=False):
+    """The heads of a model with outputs `output_names` from compile's arguments (with
+    `loss_optional`, outputs may have no loss: the model's compute_loss makes one)."""
+    if loss is None and loss_optional:
+        if len(output_names) <= 1:
+            return [Head(None, None, None, list(metrics or ()), list(weighted_metrics or ()))]
+        return [Head(name, None, None, m, w) for name, m, w in zip(
+            output_names, _metric_lists(metrics, output_names, "metrics"),
+            _metric_lists(weighted_metrics, output_names, "weighted_metrics"))]
     if loss is None:
         raise ValueError("compile: loss must be given (a name such as 'binary_crossentropy' or "
                          "a Loss object)")

@@ -20,11 +20,35 @@ from ..callbacks import CallbackList
 from . import _adapters, _data, _heads
 from .._serialization import with_custom_objects
 from ._locking import exclusive
+from ._compute_loss import ComputeLoss
 from ._step import TrainStep
 from ._subclassed import CallModel
 
 
-class Model(TrainStep, CallModel, Layer):
+def _functional_arguments(args, kwargs):
+    """Keras's test for a Model constructed as a functional model."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+        "inputs" in kwargs and "outputs" in kwargs)
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """`cls` with Functional after it in the method order, made once per class."""
+    from ._functional import Functional
+    from ..layers._base import _snake
+
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        made = type(cls.__name__, (cls, Functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "_functional_name": _snake(cls.__name__)})
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made
+
+
+class Model(ComputeLoss, TrainStep, CallModel, Layer):
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
     Build one with ``Model(inputs, outputs)`` (functional) or :class:`Sequential`. As in
@@ -49,7 +73,25 @@ class Model(TrainStep, CallModel, Layer):
             return super().__new__(Functional)
         return super().__new__(cls, *args, **kwargs)  # (a user's class keeps its arguments)
 
-    def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        from ._functional import Functional
+
+        if _functional_arguments(args, kwargs) and not isinstance(self, Functional):
+            # Keras: a subclass of Model given inputs and outputs is a functional model of
+            # that class (its own methods first, then Functional's)
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, name=name, trainable=trainable, **kwargs)
+            return
+        if args:
+            # Keras's Model takes only keywords, unless it is given inputs and outputs
+            types = ", ".join(type(a).__name__ for a in args)
+            hint = " (did you write super().__init__(self)?)" if any(
+                a is self for a in args) else ""
+            raise TypeError(
+                f"{type(self).__name__}: Model.__init__() takes the keyword arguments name= "
+                f"and trainable=, or inputs and outputs for a functional model; got "
+                f"positional arguments of type ({types}) and keyword arguments "
+                f"{sorted(kwargs)}{hint}")
         # (dtype and Layer's other keywords: a subclass's config gives them back to it)
         Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
         self.optimizer = None
@@ -183,8 +225,11 @@ class Model(TrainStep, CallModel, Layer):
             self._heads, self._heads_for = [], None
             return
         # Keras's compile() needs no loss: predict, get_config and pickling work, and fit or
-        # evaluate then raise Keras's error (_require_compiled)
-        self._heads = [] if loss is None else _heads.make_heads(*self._compiled_with, names)
+        # evaluate then raise Keras's error (_require_compiled); nor does a model whose
+        # compute_loss makes its own
+        self._heads = [] if loss is None and not self._overrides_compute_loss() else \
+            _heads.make_heads(*self._compiled_with, names,
+                              loss_optional=self._overrides_compute_loss())
         self._heads_for = names
         single = len(self._heads) == 1
         self._loss_obj = self._heads[0].loss_obj if single else None
@@ -199,7 +244,7 @@ class Model(TrainStep, CallModel, Layer):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
-        if self.loss is None:
+        if self.loss is None and not self._overrides_compute_loss():
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
 
     @property
@@ -530,9 +575,13 @@ class Model(TrainStep, CallModel, Layer):
         x = self._inputs_by_name(x)  # a dict of arrays or tensors, by input name
         if _is_symbolic(x):  # a model used as a layer of another model's graph
             return self._symbolic_call(x, training=training, **kwargs)
-        if kwargs:
+        if kwargs and not self._rnncore_call:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         x, _ = self._prepare(x, None)
+        if self._rnncore_call and (kwargs or mask is not None):
+            # a subclassed model's call takes them (return_state=True, states=...), and what
+            # it then returns is kept as it is, apart from what fit learned of its outputs
+            return _recorded.forward(self, x, bool(training), mask, kwargs=kwargs)
         return self._structure_outputs(_per_output_list(
             _copied(self._forward(x, training=bool(training))), self))
 

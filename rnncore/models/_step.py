@@ -79,6 +79,9 @@ class TrainStep:
 
     @single_threaded_blas
     def _train_batch(self, x, y, sw=None):
+        self._refuse_own_step("train_step")
+        if self._overrides_compute_loss():
+            return self._custom_loss_batch(x, y, sw, training=True)
         y_pred = self._forward(x, training=True)
         loss, grads, fused, batch = self._compute_losses(y, y_pred, sw, gradients=True)
         self._backward(grads, from_logits=fused)
@@ -88,14 +91,27 @@ class TrainStep:
         self._update_metrics(loss, *batch)
         return loss
 
+    def _refuse_own_step(self, step):
+        """Keras's guide overrides ``train_step`` with its backend's gradient code
+        (``tf.GradientTape``, ``jax.value_and_grad``, ``torch``): rnncore cannot run that, so
+        a model whose class defines one is refused rather than trained another way."""
+        for klass in type(self).__mro__:
+            if klass.__module__.startswith("rnncore."):
+                return
+            if step in klass.__dict__:
+                raise NotImplementedError(
+                    f"Model {self.name!r} ({type(self).__name__}) overrides {step}: rnncore "
+                    f"runs its own {step} and cannot run one written with a backend's "
+                    "gradient code. Override compute_loss instead (Keras's backend-agnostic "
+                    "way to customize fit), or use compiled losses and metrics")
+
     @property
     def losses(self):
         """Keras's ``model.losses``: the terms of the last forward's ``add_loss`` calls and the
         activity penalties of its layer outputs (``activity_regularizer=...``), layer by layer
         in Keras's walk (``Layer._flatten_layers``), then the weight penalties
         (``kernel_regularizer=...``) of ``trainable_weights``."""
-        return self._added_losses() + [v.regularizer(v.value) for v in self.trainable_weights
-                                       if v.regularizer is not None]
+        return self._loss_terms()
 
     def _loss_children(self):
         return self.layers
@@ -145,6 +161,9 @@ class TrainStep:
 
     @single_threaded_blas
     def _test_batch(self, x, y, sw=None):
+        self._refuse_own_step("test_step")
+        if self._overrides_compute_loss():
+            return self._custom_loss_batch(x, y, sw, training=False)
         y_pred = self._forward(x, training=False)
         loss, _, _, batch = self._compute_losses(y, y_pred, sw, gradients=False)
         loss = self._add_penalties(loss, self.trainable_weights, gradients=False)

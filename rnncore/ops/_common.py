@@ -11,7 +11,14 @@ def _in(x):
     if isinstance(x, Tensor):
         return x, x.value
     if isinstance(x, (list, tuple)):
-        x = np.asarray([value_of(as_recorded(v)) for v in x])
+        items = [as_recorded(v) for v in x]
+        if any(isinstance(v, Tensor) for v in items):
+            # a list of recorded tensors (``ops.sum(model.losses)``) is their stack, so that
+            # the gradient reaches each
+            from ._shapes import stack
+            t = stack(items)
+            return t, t.value
+        x = np.asarray([value_of(v) for v in items])
     return x, x
 
 
