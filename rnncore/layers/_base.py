@@ -477,7 +477,7 @@ class Layer:
                     f"arguments that are not tensors ({args!r:.80}); pass them by keyword")
             return self._symbolic_call(inputs, **kwargs)
         if self._rnncore_call:
-            return _recorded.eager_call(self, inputs, args, kwargs)
+            return _with_keras_mask(_recorded.eager_call(self, inputs, args, kwargs))
         # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
         # supports masking takes the mask its input carries
         carried = getattr(inputs, "_keras_mask", None)
@@ -634,11 +634,19 @@ class KerasArray(np.ndarray):
         return np.asarray(self)
 
 
-def _with_keras_mask(out, mask):
-    if mask is None or not isinstance(out, np.ndarray):
+def _with_keras_mask(out, mask=None):
+    """An eager call's result as Keras gives it: each array a :class:`KerasArray` (with
+    ``.numpy()``, as TensorFlow's eager tensors have) in the same list, tuple or dict, and a
+    single output carrying `mask` as its ``_keras_mask``."""
+    if isinstance(out, (list, tuple)) and type(out) in (list, tuple):
+        return type(out)(_with_keras_mask(item) for item in out)
+    if isinstance(out, dict) and type(out) is dict:
+        return {key: _with_keras_mask(item) for key, item in out.items()}
+    if not isinstance(out, np.ndarray) or (mask is None and isinstance(out, KerasArray)):
         return out
     out = out.view(KerasArray)
-    out._keras_mask = np.asarray(mask)
+    if mask is not None:
+        out._keras_mask = np.asarray(mask)
     return out
 
 

@@ -11,7 +11,7 @@ import contextlib
 import numpy as np
 
 from ..layers import _recorded
-from ..layers._base import Layer, _is_symbolic
+from ..layers._base import Layer, _is_symbolic, _with_keras_mask
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..recurrent import Projections
@@ -581,9 +581,10 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         if self._rnncore_call and (kwargs or mask is not None):
             # a subclassed model's call takes them (return_state=True, states=...), and what
             # it then returns is kept as it is, apart from what fit learned of its outputs
-            return _recorded.forward(self, x, bool(training), mask, kwargs=kwargs)
-        return self._structure_outputs(_per_output_list(
-            _copied(self._forward(x, training=bool(training))), self))
+            return _with_keras_mask(_recorded.forward(self, x, bool(training), mask,
+                                                      kwargs=kwargs))
+        return _with_keras_mask(self._structure_outputs(_per_output_list(
+            _copied(self._forward(x, training=bool(training))), self)))
 
     def _string_inputs(self):
         """Indices of the inputs that take text (a model starting with a TextVectorization)."""

@@ -1,0 +1,64 @@
+"""Eager calls give what Keras's TensorFlow backend gives a program: arrays with ``.numpy()``
+(``model(x).numpy()``, the TF tutorials' idiom), in the structure the model returns."""
+import numpy as np
+import pytest
+
+import rnncore
+
+
+class Twice(rnncore.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+
+
+class TwoHeads(rnncore.Model):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = rnncore.layers.Dense(1), rnncore.layers.Dense(2)
+
+    def call(self, x):
+        return self.a(x), self.b(x)
+
+
+def _calls():
+    x = rnncore.Input((4,))
+    functional = rnncore.Model(x, {"a": rnncore.layers.Dense(1)(x),
+                                   "b": rnncore.layers.Dense(2)(x)})
+    return {
+        "built-in layer": rnncore.layers.Dense(3),
+        "recurrent layer with states": rnncore.layers.LSTM(3, return_state=True),
+        "custom layer": Twice(),
+        "sequential": rnncore.Sequential([rnncore.Input((4,)), rnncore.layers.Dense(2)]),
+        "functional with a dict": functional,
+        "subclassed with a tuple": TwoHeads(),
+    }
+
+
+def _flat(out):
+    if isinstance(out, dict):
+        return list(out.values())
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+def test_eager_outputs_have_numpy(name):
+    layer = _calls()[name]
+    x = np.ones((2, 5, 4) if "recurrent" in name else (2, 4), "float32")
+    out = layer(x)
+    for item in _flat(out):
+        plain = item.numpy()
+        assert type(plain) is np.ndarray
+        np.testing.assert_array_equal(plain, np.asarray(item))
+    if name == "subclassed with a tuple":
+        assert isinstance(out, tuple) and len(out) == 2
+
+
+def test_predict_still_returns_plain_arrays():
+    model = rnncore.Sequential([rnncore.Input((4,)), rnncore.layers.Dense(2)])
+    assert type(model.predict(np.ones((2, 4), "float32"), verbose=0)) is np.ndarray
+
+
+def test_an_eager_mask_survives_and_numpy_drops_it():
+    out = rnncore.layers.Embedding(10, 3, mask_zero=True)(np.array([[1, 0]]))
+    np.testing.assert_array_equal(out._keras_mask, [[True, False]])
+    assert not hasattr(out.numpy(), "_keras_mask")
