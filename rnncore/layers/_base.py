@@ -326,8 +326,15 @@ class Layer:
     def _flatten_layers(self):
         """This layer and every layer inside it in Keras's order (``_flatten_layers``: a
         deque of the held layers, each one's own held layers put in front, reversed)."""
+        # kept while no weight was made, no layer's attribute set and the held layers are
+        # the same (the trainer walks it twice a batch)
+        children = self._loss_children()
+        key = (_WEIGHTS_EPOCH[0], tuple(map(id, children)))
+        cached = self.__dict__.get("_flat_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         found, seen = [self], {id(self)}
-        queue = collections.deque(self._loss_children())
+        queue = collections.deque(children)
         while queue:
             layer = queue.popleft()
             if id(layer) in seen:
@@ -335,6 +342,7 @@ class Layer:
             seen.add(id(layer))
             found.append(layer)
             queue.extendleft(layer._loss_children())
+        self.__dict__["_flat_cache"] = (key, found)
         return found
 
     def _loss_children(self):
@@ -585,7 +593,7 @@ class Layer:
     # drops it, as a fresh layer has none, and the next forward makes it again.
     _TRANSIENT = ("_cache", "_x", "_z", "_y", "_keep", "_ids", "_tape", "_w", "_shape",
                   "_yf", "_yb", "_input_shape", "_activity", "_record", "_tracked_cache",
-                  "_variables_cache", "_trainable_cache", "_losses")
+                  "_variables_cache", "_trainable_cache", "_losses", "_flat_cache")
 
     def __getstate__(self):
         """The layer's ``__dict__`` for pickle and ``copy.deepcopy``: configuration, weights
