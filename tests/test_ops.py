@@ -114,6 +114,49 @@ CASES = {
 }
 
 
+CAUSAL_PAD = np.array([[True, True, True, False, True]])[:, None, None, :]  # (1, 1, 1, S)
+
+
+def _moments(K, a, **kw):
+    mean, variance = K.moments(a, **kw)
+    return mean * 2.0 + variance
+
+
+CASES.update({  # the ops added with the functional graph's op nodes
+    "top_k_values": (lambda K, a: K.top_k(a, 3)[0], [(3, 5)]),
+    "segment_sum": (lambda K, a: K.segment_sum(a, np.array([0, 2, 0, 1]), num_segments=3),
+                    [(4, 3)]),
+    "segment_sum_dropped_ids": (lambda K, a: K.segment_sum(a, np.array([0, 1, 0, -1]),
+                                                           num_segments=2), [(4, 3)]),
+    "segment_sum_sorted": (lambda K, a: K.segment_sum(a, np.array([0, 0, 1, 3]), sorted=True),
+                           [(4, 2)]),
+    "moments": (lambda K, a: _moments(K, a, axes=[0, 2]), [(3, 4, 2)]),
+    "moments_keepdims": (lambda K, a: _moments(K, a, axes=[-1], keepdims=True), [(3, 4)]),
+    "nn_moments": (lambda K, a: K.nn.moments(a, axes=[0])[1], [(5, 2)]),
+    "nan_to_num": (lambda K, a: K.nan_to_num(a * 2.0, nan=1.0), [(3, 4)]),
+    "vstack": (lambda K, a, b: K.vstack([a, b * 2.0]), [(2, 3), (1, 3)]),
+    "vstack_1d": (lambda K, a, b: K.vstack([a, b]), [(3,), (2,)]),
+    "hstack": (lambda K, a, b: K.hstack([a, b * 2.0]), [(2, 3), (2, 1)]),
+    "hstack_1d": (lambda K, a, b: K.hstack([a, b]), [(3,), (2,)]),
+    "attention": (lambda K, q, k, v: K.dot_product_attention(q, k, v),
+                  [(2, 3, 2, 4), (2, 5, 2, 4), (2, 5, 2, 4)]),
+    "attention_causal_mask_scale": (lambda K, q, k, v: K.dot_product_attention(
+        q, k, v, mask=CAUSAL_PAD, is_causal=True, scale=0.3),
+        [(1, 5, 2, 3), (1, 5, 2, 3), (1, 5, 2, 3)]),
+    "attention_bias_grouped": (lambda K, q, k, v, b: K.nn.dot_product_attention(
+        q, k, v, bias=b), [(2, 3, 4, 2), (2, 4, 2, 2), (2, 4, 2, 2), (1, 4, 3, 4)]),
+    "cond": (lambda K, a: K.cond(K.sum(a) > 100.0, lambda: a * 2.0, lambda: K.tanh(a)),
+             [(3, 4)]),
+    "while_loop": (lambda K, a: K.while_loop(lambda i, x: i < 3,
+                                             lambda i, x: (i + 1, x * K.tanh(x)), (0, a))[1],
+                   [(3, 4)]),
+    "while_loop_single_capped": (lambda K, a: K.while_loop(
+        lambda x: K.sum(x) < 1e9, lambda x: K.sin(x) + x, a, maximum_iterations=2), [(3,)]),
+    "fori_loop": (lambda K, a: K.fori_loop(0, 3, lambda i, x: x * 0.5 + K.sin(x) * i, a),
+                  [(3, 4)]),
+})
+
+
 def _inputs(name, dtype="float64"):
     rng = np.random.default_rng(sorted(CASES).index(name))
     xs = []
