@@ -113,6 +113,23 @@ class IndexedSlices:
                                   0 if scale is None else scale, scale is not None, out)
         return out.reshape(self.dense_shape)
 
+    def sums_and_squares_into(self, sums, squares, scale=None):
+        """Add :meth:`to_dense` into ``sums`` and :meth:`squares_to_dense` (`scale`) into
+        ``squares`` (arrays of the dense shape, zeros for those two to the bit), in one
+        pass over the slices."""
+        values = self.values
+        if values.dtype not in (np.float32, np.float64) or not values.size or \
+                sums.dtype != values.dtype or squares.dtype != values.dtype or \
+                not (sums.flags.c_contiguous and squares.flags.c_contiguous):
+            sums += self.to_dense()
+            squares += self.squares_to_dense(scale)
+            return
+        rows = self.dense_shape[0]  # (views of contiguous arrays: the writes land in them)
+        _rows.scatter_add_rows_and_squares(
+            self._int_indices(), np.ascontiguousarray(values.reshape(self.indices.size, -1)),
+            0 if scale is None else scale, scale is not None, sums.reshape(rows, -1),
+            squares.reshape(rows, -1))
+
     def _int_indices(self):
         # the compiled scatters want C-contiguous ids: a strided 1-D view (ids[::2]) is copied
         indices = self.indices

@@ -124,6 +124,22 @@ def test_squares_to_dense_matches_tensorflow_bit_for_bit(tf, dtype, scale, rng):
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("scale", [None, 0.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_sums_and_squares_into_equal_the_two_tables_bit_for_bit(dtype, scale, rng):
+    # the one pass rnncore.distributed scatters into its buffer: the same bits as the two
+    # separate scatters, written into the views it is given
+    ids = rng.integers(0, 40, size=640).astype(np.int64)
+    g = IndexedSlices(ids, rng.normal(size=(640, 2, 3)).astype(dtype), (60, 2, 3))
+    buffer = np.zeros(2 * 60 * 6 + 5, dtype)
+    sums, squares = buffer[:360].reshape(60, 2, 3), buffer[360:720].reshape(60, 2, 3)
+    g.sums_and_squares_into(sums, squares, None if scale is None else dtype(scale))
+    np.testing.assert_array_equal(sums, g.to_dense())
+    np.testing.assert_array_equal(squares,
+                                  g.squares_to_dense(None if scale is None else dtype(scale)))
+    assert not buffer[720:].any()
+
+
 @pytest.mark.parametrize("shape", [(9,), (9, 2, 3)])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
 def test_to_dense_of_any_rank_and_float16_sums_each_row(shape, dtype, rng):

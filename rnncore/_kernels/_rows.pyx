@@ -108,6 +108,38 @@ def scatter_add_squares(const index_t[::1] indices,   # IN (n,) rows of out
                     dst[j] += src[j] * src[j]
 
 
+def scatter_add_rows_and_squares(const index_t[::1] indices,   # IN (n,) rows of the outputs
+                                 const floating[:, ::1] values, # IN (n, C)
+                                 floating scale,                # IN
+                                 bint scaled,                   # IN multiply the squares by scale
+                                 floating[:, ::1] sums,         # IN-OUT (rows, C)
+                                 floating[:, ::1] squares):     # IN-OUT (rows, C)
+    """:func:`scatter_add_rows` into ``sums`` and :func:`scatter_add_squares` into ``squares``
+    in one pass over the slices (each row's two sums rounded as those two give them): what
+    ``rnncore.distributed`` sends of an Embedding gradient."""
+    cdef Py_ssize_t n = indices.shape[0], C = values.shape[1], k, j
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating* dsq
+    cdef floating sq
+    if n == 0 or C == 0:
+        return
+    with nogil:
+        for k in range(n):
+            src = &values[k, 0]
+            dst = &sums[indices[k], 0]
+            dsq = &squares[indices[k], 0]
+            if scaled:
+                for j in range(C):
+                    dst[j] += src[j]
+                    sq = src[j] * src[j]
+                    dsq[j] += scale * sq
+            else:
+                for j in range(C):
+                    dst[j] += src[j]
+                    dsq[j] += src[j] * src[j]
+
+
 def rmsprop_rows(const index_t[::1] indices,    # IN (n,) rows of w
                  const floating[:, ::1] values,  # IN (n, C) one gradient slice per index
                  floating lr,                    # IN learning rate

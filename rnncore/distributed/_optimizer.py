@@ -59,51 +59,42 @@ class _DistributedMixin:
 
     def __reduce_ex__(self, protocol):
         # the class is made at run time: pickle (and deepcopy) rebuild it from the base
-        return _restore, (type(self).__mro__[2], self.__dict__.copy())
+        state = {k: v for k, v in self.__dict__.items() if k != "_dp_layouts"}
+        return _restore, (type(self).__mro__[2], state)
 
     def _exchange(self, grads):
         n = _comm.size()
         if self._dp_sparse_as_dense:
             grads = [g.to_dense() if isinstance(g, IndexedSlices) else g for g in grads]
-        dense = [i for i, g in enumerate(grads) if g is not None
-                 and not isinstance(g, IndexedSlices)]
-        sparse = [i for i, g in enumerate(grads) if isinstance(g, IndexedSlices)]
-        arrays = {i: np.asarray(grads[i]) for i in dense}
         pre, divisor = self._scales(n)
-        # small tables whose optimizer takes row sums travel as two dense tables in the one
-        # Allreduce (sums, and squares of the slices pre-scaled: the buffer's own pre-scaling
-        # makes them squares of pre-scaled slices); the others as gathered slices
-        summed = [i for i in sparse if self._row_sums_pay(grads[i], n)]
-        sparse = [i for i in sparse if i not in summed]
+        layout = self._layout(grads, n)
+        summed, sparse = layout["summed"], layout["sparse"]
+        first = layout["buffers"][0][0]
+        # the fused buffers are kept between steps (the layout repeats every batch): each
+        # dense gradient is copied into its place, the two tables of a summed IndexedSlices
+        # are scattered straight into theirs (squares of the pre-scaled slices: the buffer's
+        # own pre-scaling makes the sums pre-scaled), the count slots and stop flag cleared
+        for buf, places, at in layout["buffers"]:
+            for i, view in places:
+                if isinstance(i, tuple):
+                    continue
+                np.copyto(view, np.asarray(grads[i]).reshape(view.shape))
+            buf[at:] = 0
         for i in summed:
-            arrays[("sums", i)] = grads[i].to_dense()
-            arrays[("squares", i)] = grads[i].squares_to_dense(
-                None if pre == 1 else grads[i].values.dtype.type(pre))
-            dense += [("sums", i), ("squares", i)]
-        dtypes = sorted({arrays[i].dtype.str for i in dense}) or ["<f4"]
-        # one buffer per dtype; the first also carries each rank's slice count per sparse
-        # gradient, as two exact parts in this rank's own slots (zeros elsewhere, so the sum
-        # is the list of all ranks' counts)
-        buffers = []
-        for k, dt in enumerate(dtypes):
-            members = [i for i in dense if arrays[i].dtype.str == dt]
-            # + the stop flag, last: see announce_stop
-            extra = 2 * n * len(sparse) + 1 if k == 0 else 0
-            buf = np.zeros(sum(arrays[i].size for i in members) + extra, np.dtype(dt))
-            at = 0
-            for i in members:
-                buf[at:at + arrays[i].size] = arrays[i].ravel()
-                at += arrays[i].size
-            for j, i in enumerate(sparse if k == 0 else ()):
-                count = grads[i].indices.size
-                slot = at + 2 * (j * n + _comm.rank())
-                buf[slot], buf[slot + 1] = divmod(count, _COUNT_BASE)
-            buffers.append((members, buf, at))
-        self._dp_first_buffer = (buffers[0][1].size, buffers[0][1].dtype)
-        out = list(grads)
-        reduced = {}
+            sums, squares = layout["views"][("sums", i)], layout["views"][("squares", i)]
+            sums.fill(0)
+            squares.fill(0)
+            grads[i].sums_and_squares_into(
+                sums, squares, None if pre == 1 else grads[i].values.dtype.type(pre))
+        # each rank's slice count per gathered IndexedSlices, as two exact parts in this
+        # rank's own slots (zeros elsewhere, so the sum is the list of all ranks' counts)
+        at = layout["buffers"][0][2]
+        for j, i in enumerate(sparse):
+            slot = at + 2 * (j * n + _comm.rank())
+            first[slot], first[slot + 1] = divmod(grads[i].indices.size, _COUNT_BASE)
+        self._dp_first_buffer = (first.size, first.dtype)
         counts = None
-        for k, (members, buf, at) in enumerate(buffers):
+        for k, (buf, places, at) in enumerate(layout["buffers"]):
             if pre != 1:
                 buf[:at] *= buf.dtype.type(pre)
             _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce")
@@ -116,25 +107,63 @@ class _DistributedMixin:
             if k == 0 and sparse:
                 parts = buf[at:-1].reshape(len(sparse), n, 2).astype(np.int64)
                 counts = parts[..., 0] * _COUNT_BASE + parts[..., 1]
-            offset = 0
-            for i in members:
-                size = arrays[i].size
-                reduced[i] = buf[offset:offset + size].reshape(arrays[i].shape)
-                offset += size
-        for i in dense:
-            if not isinstance(i, tuple):
-                out[i] = reduced[i]
+        out = list(grads)
+        for i, view in layout["dense"]:
+            out[i] = view
         for i in summed:
             # the average's slices are the slices / divisor: their squares / divisor²
-            squares = reduced[("squares", i)]
+            squares = layout["views"][("squares", i)]
             if divisor != 1:
                 squares /= squares.dtype.type(divisor)
-            out[i] = RowSums(reduced[("sums", i)], squares)
+            out[i] = RowSums(layout["views"][("sums", i)], squares)
         if sparse:
             for i, gathered in zip(sparse, self._gather_slices([grads[i] for i in sparse],
                                                               counts, pre, divisor)):
                 out[i] = gathered
         return out
+
+    def _layout(self, grads, n):
+        """Where each gradient of a step goes in the fused buffers (one per dtype, the first
+        also holding the slice counts and the stop flag), made once per layout and kept:
+        ``{"buffers": [(buffer, [(member, view)], end of the members)], "views": {member:
+        view}, "dense": [(i, view)], "summed": [i], "sparse": [i]}``. A member is a dense
+        gradient's index, or ``("sums", i)`` / ``("squares", i)`` of a summed IndexedSlices."""
+        sparse = [i for i, g in enumerate(grads) if isinstance(g, IndexedSlices)]
+        summed = [i for i in sparse if self._row_sums_pay(grads[i], n)]
+        key = (n, tuple(None if g is None else (isinstance(g, IndexedSlices), g.shape,
+                                                  np.dtype(g.dtype).str) for g in grads),
+               tuple(summed))
+        layouts = self.__dict__.setdefault("_dp_layouts", {})
+        if key in layouts:
+            return layouts[key]
+        gathered = [i for i in sparse if i not in summed]
+        members = [(i, tuple(np.shape(g)), np.asarray(g).dtype) for i, g in enumerate(grads)
+                   if g is not None and not isinstance(g, IndexedSlices)]
+        for i in summed:
+            members += [(("sums", i), grads[i].shape, grads[i].dtype),
+                        (("squares", i), grads[i].shape, grads[i].dtype)]
+        dtypes = sorted({np.dtype(dt).str for _, _, dt in members}) or ["<f4"]
+        buffers, views = [], {}
+        for k, dt in enumerate(dtypes):
+            mine = [m for m in members if np.dtype(m[2]).str == dt]
+            at = sum(int(np.prod(shape, dtype=np.int64)) for _, shape, _ in mine)
+            # + the slice counts and the stop flag, last (see _announce_stop)
+            extra = 2 * n * len(gathered) + 1 if k == 0 else 0
+            buf = np.zeros(at + extra, np.dtype(dt))
+            places, offset = [], 0
+            for member, shape, _ in mine:
+                size = int(np.prod(shape, dtype=np.int64))
+                view = buf[offset:offset + size].reshape(shape)
+                places.append((member, view))
+                views[member] = view
+                offset += size
+            buffers.append((buf, places, at))
+        if len(layouts) > 8:  # a layout per distinct last batch, say; never unbounded
+            layouts.clear()
+        layouts[key] = layout = {
+            "buffers": buffers, "views": views, "summed": summed, "sparse": gathered,
+            "dense": [(m, views[m]) for m, _, _ in members if not isinstance(m, tuple)]}
+        return layout
 
     def _row_sums_pay(self, g, n):
         """Whether an IndexedSlices gradient goes as per-row sums: its optimizer takes them
