@@ -36,5 +36,6 @@ def test_masking_layer_mask_and_plain_arrays_without_one(rng):
     out = rnncore.layers.Masking()(x)
     np.testing.assert_array_equal(np.asarray(out._keras_mask)[0], [1, 1, 1, 0, 0, 0])
     dense = rnncore.layers.Dense(2)(rng.random((3, 4)).astype("float32"))
-    assert type(dense) is np.ndarray  # no mask: a plain array
+    assert dense._keras_mask is None  # no mask
+    assert type(dense.numpy()) is np.ndarray  # as TensorFlow's eager tensors
     assert (out * 2)._keras_mask is None  # NumPy results carry none
