@@ -184,6 +184,23 @@ class Layer:
         _WEIGHTS_EPOCH[0] += 1
         return var
 
+    def _weight_options(self, **options):
+        """Keras's per-weight arguments, checked and kept: for each prefix (``kernel``,
+        ``recurrent`` for the recurrent kernel, ``bias``) its ``(initializer, regularizer,
+        constraint)`` become ``<prefix>_initializer``, ``<prefix>_regularizer`` and
+        ``<prefix>_constraint``, and the regularizers and constraints the maps by weight name
+        that ``add_weight`` reads."""
+        regularizers, constraints = {}, {}
+        for prefix, (initializer, regularizer, constraint) in options.items():
+            weight = "recurrent_kernel" if prefix == "recurrent" else prefix
+            setattr(self, f"{prefix}_initializer",
+                    _initializers.get(initializer, f"{prefix}_initializer"))
+            regularizers[weight] = _regularizers.get(regularizer, f"{prefix}_regularizer")
+            constraints[weight] = _constraints.get(constraint, f"{prefix}_constraint")
+            setattr(self, f"{prefix}_regularizer", regularizers[weight])
+            setattr(self, f"{prefix}_constraint", constraints[weight])
+        self._weight_regularizers, self._weight_constraints = regularizers, constraints
+
     @property
     def weights(self):
         if self._rnncore_call:  # Keras's order: own weights, then each sub-layer's

@@ -98,19 +98,12 @@ class Dense(Layer):
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.activity_regularizer = _regularizers.get(activity_regularizer,
                                                       "activity_regularizer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self._weight_regularizers = {"kernel": self.kernel_regularizer,
-                                     "bias": self.bias_regularizer}
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
-        self._weight_constraints = {"kernel": self.kernel_constraint,
-                                    "bias": self.bias_constraint}
+        self._weight_options(
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.units = int(units)
         self.activation = _activations._resolve(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
         self.supports_masking = True
         self._x = self._z = self._y = None
 

@@ -124,16 +124,9 @@ class MultiHeadAttention(Layer):
                 raise NotImplementedError(f"MultiHeadAttention: rnncore does not offer "
                                           f"{name}; received {name}={value!r}")
         self.attention_axes = None if attention_axes is None else tuple(attention_axes)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
-        self._weight_regularizers = {"kernel": self.kernel_regularizer,
-                                     "bias": self.bias_regularizer}
-        self._weight_constraints = {"kernel": self.kernel_constraint,
-                                    "bias": self.bias_constraint}
+        self._weight_options(
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.seed = seed
         self._rng = generator(seed) if seed is not None else None
         self.supports_masking = True

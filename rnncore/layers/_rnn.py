@@ -73,24 +73,10 @@ class RNNBase(Layer):
         self.activation = "linear" if activation is None else getattr(
             activation, "__name__", activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.recurrent_initializer = _initializers.get(recurrent_initializer,
-                                                       "recurrent_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.recurrent_regularizer = _regularizers.get(recurrent_regularizer,
-                                                       "recurrent_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self._weight_regularizers = {"kernel": self.kernel_regularizer,
-                                     "recurrent_kernel": self.recurrent_regularizer,
-                                     "bias": self.bias_regularizer}
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.recurrent_constraint = _constraints.get(recurrent_constraint,
-                                                     "recurrent_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
-        self._weight_constraints = {"kernel": self.kernel_constraint,
-                                    "recurrent_kernel": self.recurrent_constraint,
-                                    "bias": self.bias_constraint}
+        self._weight_options(
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.activity_regularizer = _regularizers.get(activity_regularizer,
                                                       "activity_regularizer")
         for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
