@@ -70,6 +70,8 @@ def worker(args):
         rank, size = hvd.rank(), hvd.size()
     else:
         rank, size = 0, 1
+    if args.cpu is not None:
+        _pin(hvd.local_rank() if distributed else args.cpu)
     model, optimizer, x, y = _model_and_data(rnncore, args.model, args.samples)
     n = args.samples // size * size
     x, y = x[rank:n:size], y[rank:n:size]
@@ -94,12 +96,23 @@ def worker(args):
                           "seconds": seconds, "samples_per_s": n / seconds}), flush=True)
 
 
+def _pin(cpu):
+    """Keep this process on one core (what `mpiexec -bind-to core` does for MPI ranks): a
+    single-threaded process that the scheduler moves between the two cores loses its caches,
+    and two ranks that wait for each other every step lose the most (a 64 KB allreduce took
+    52 us with the ranks unpinned, 24 us pinned, on the 2-core machine of benchmarks/README)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu % os.cpu_count()})
+
+
 def pingpong(args):
     """Latency of a small Allreduce and of a Send/Recv round trip, bandwidth of large ones."""
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
+    if args.cpu is not None:
+        _pin(rank)
     out = {}
     for nbytes in (8, 4096, 65536, 1 << 20, 8 << 20):
         buf = np.zeros(nbytes, np.uint8)
@@ -235,6 +248,10 @@ def main():
     parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--sparse-as-dense", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the scheduler move the single-threaded processes between "
+                             "cores (by default each is kept on its own core)")
     args = parser.parse_args()
     if args.worker:
         return worker(args)
@@ -246,17 +263,18 @@ def main():
               "--batch-size", str(args.batch_size), "--samples"]
     half = python + [str(args.samples // 2), "--processes", "1", "--threads", "1"]
     python = python + [str(args.samples)]
+    pin = (lambda cpu: []) if args.no_pin else (lambda cpu: ["--cpu", str(cpu)])
     configs = {
-        "1 process, 1 thread": python + ["--processes", "1", "--threads", "1"],
+        "1 process, 1 thread": python + ["--processes", "1", "--threads", "1"] + pin(0),
         "1 process, 2 threads": python + ["--processes", "1", "--threads", "2"],
         "2 processes, 1 thread each": [_mpiexec(), "-n", "2"] + python
-        + ["--processes", "2", "--threads", "1"],
+        + ["--processes", "2", "--threads", "1"] + pin(0),
         # the Embedding's gradient summed into its 500 x 16 table and reduced with the dense
         # ones: a 32 KB message instead of 64 x 100 gathered rows (460 KB per rank), but
         # RMSprop then squares row sums, not occurrences (not one process's update)
         "2 processes, sparse_as_dense": [_mpiexec(), "-n", "2"] + python
-        + ["--processes", "2", "--threads", "1", "--sparse-as-dense"],
-        "2 independent processes, no MPI": ["together", half, half],
+        + ["--processes", "2", "--threads", "1", "--sparse-as-dense"] + pin(0),
+        "2 independent processes, no MPI": ["together", half + pin(0), half + pin(1)],
     }
     if args.model == "lstm256x2":  # no Embedding
         del configs["2 processes, sparse_as_dense"]
@@ -267,7 +285,8 @@ def main():
         for name in order:
             loads.append(os.getloadavg()[0])
             runs[name].append(_run(configs[name])["samples_per_s"])
-    net = _run([_mpiexec(), "-n", "2", sys.executable, str(HERE), "--pingpong"])
+    net = _run([_mpiexec(), "-n", "2", sys.executable, str(HERE), "--pingpong"]
+               + pin(0))
     base = float(np.median(runs["1 process, 1 thread"]))
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"load average during the runs {min(loads):.1f}..{max(loads):.1f}")

@@ -104,6 +104,7 @@ def api(hvd, out):
 
     # the optimizer's exchange: dense gradients averaged, slices gathered
     from rnncore._indexed_slices import IndexedSlices
+    from rnncore.distributed import _comm
     from rnncore.distributed._comm import _state
 
     opt = hvd.DistributedOptimizer(optimizers.SGD(1.0))
@@ -112,25 +113,25 @@ def api(hvd, out):
     ids = rng.integers(0, 6, 4 + r)  # ranks send different numbers of slices
     rows = rng.normal(size=(ids.size, 2)).astype(np.float32)
     calls = {"allreduce": 0, "allgatherv": 0}
-    comm = _state["comm"]
+    comm, allreduce_buffer = _state["comm"], _comm._allreduce_buffer
 
     class Counting:
         def __getattr__(self, name):
             return getattr(comm, name)
 
-        def Iallreduce(self, *args, **kwargs):
-            calls["allreduce"] += 1
-            return comm.Iallreduce(*args, **kwargs)
-
         def Iallgatherv(self, *args, **kwargs):
             calls["allgatherv"] += 1
             return comm.Iallgatherv(*args, **kwargs)
 
-    _state["comm"] = Counting()
+    def counting_allreduce(*args, **kwargs):  # through MPI or shared memory
+        calls["allreduce"] += 1
+        return allreduce_buffer(*args, **kwargs)
+
+    _state["comm"], _comm._allreduce_buffer = Counting(), counting_allreduce
     try:
         averaged = opt._exchange([dense, IndexedSlices(ids, rows, (6, 2)), dense * 2])
     finally:
-        _state["comm"] = comm
+        _state["comm"], _comm._allreduce_buffer = comm, allreduce_buffer
     all_dense = hvd.allgather(dense[None])
     all_ids = hvd.allgather(ids)
     all_rows = hvd.allgather(rows)
@@ -171,6 +172,36 @@ def _slices_of(k, n):
     ids = rng.integers(0, 6, 4 + k)
     rows = rng.normal(size=(ids.size, 2)).astype(np.float32)
     return ids, rows
+
+
+def shared(hvd, out):
+    """The fused buffer's sum through shared memory against MPI's Allreduce."""
+    from rnncore.distributed import _comm
+
+    r, n = hvd.rank(), hvd.size()
+    results = {"equal": [], "used": None, "disabled": None, "error": None}
+    for dtype in (np.float32, np.float64):
+        for k in range(25):  # the two slots of each rank in turn, a new buffer each step
+            mine = np.random.default_rng(100 * k + r).normal(size=4001).astype(dtype)
+            through_mpi = _comm._allreduce_buffer(mine.copy(), _comm.Sum)
+            through_shm = _comm._allreduce_buffer(mine.copy(), _comm.Sum, every_step=True)
+            expected = sum(np.random.default_rng(100 * k + q).normal(size=4001).astype(dtype)
+                           for q in range(n))
+            results["equal"].append([bool(np.array_equal(through_shm, through_mpi)),
+                                     float(np.max(np.abs(through_shm - expected)))])
+    sums = _comm._state["shared"]
+    results["used"] = sorted(key[1] for key, v in sums.items()
+                             if isinstance(v, _comm._SharedSum))
+    os.environ["RNNCORE_DISTRIBUTED_SHARED_MEMORY"] = "0"
+    results["disabled"] = _comm._shared_sum(np.zeros(4001), _comm.Sum) is None
+    del os.environ["RNNCORE_DISTRIBUTED_SHARED_MEMORY"]
+    try:  # ranks whose buffers differ (different models): a clear error on every rank
+        _comm._allreduce_buffer(np.zeros(10 + r, np.float32), _comm.Sum, every_step=True)
+    except ValueError as err:
+        results["error"] = str(err)
+    hvd.shutdown()  # frees the windows (collective)
+    with open(f"{out}-{r}.json", "w") as f:
+        json.dump(results, f)
 
 
 def fit(hvd, out):

@@ -83,6 +83,21 @@ def test_collectives_fused_exchange_and_warmup_on_two_ranks(tmp_path):
     assert result["history"]["lr"][-1] == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_the_fused_buffer_sums_through_shared_memory_as_mpi_sums_it(tmp_path, n):
+    _ok(run_ranks(n, "shared", tmp_path / "shared"))
+    for r in range(n):
+        result = json.loads((tmp_path / f"shared-{r}.json").read_text())
+        assert result["used"] == ["<f4", "<f8"]  # a window per dtype, made on first use
+        errors = [error for _, error in result["equal"]]
+        assert max(errors) < 1e-5  # every step's own values: no slot of another step read
+        if n == 2:  # a + b: the same bits as MPI's sum on every step
+            assert all(equal for equal, _ in result["equal"])
+        assert result["disabled"]
+        assert "buffers differ in size (10 to" in result["error"]
+        assert "every rank must build the same model" in result["error"]
+
+
 def test_fit_validates_over_all_ranks_writes_files_on_rank_0_and_stops_all_together(tmp_path):
     _ok(run_ranks(2, "fit", tmp_path))
     results = [json.loads((tmp_path / f"result-{r}.json").read_text()) for r in range(2)]

@@ -24,6 +24,12 @@ cdef extern from "_rows.h":
     void rc_add_quotients_f(float* s, const float* g, float lr, const float* d, long n) nogil
     void rc_add_quotients_d(double* s, const double* g, double lr, const double* d,
                             long n) nogil
+    void rc_add_row_and_square_f(float* s, float* q, const float* g, long n) nogil
+    void rc_add_row_and_square_d(double* s, double* q, const double* g, long n) nogil
+    void rc_add_row_and_scaled_square_f(float* s, float* q, const float* g, float scale,
+                                        long n) nogil
+    void rc_add_row_and_scaled_square_d(double* s, double* q, const double* g, double scale,
+                                        long n) nogil
 
 
 def gather_rows(const floating[:, ::1] table,         # IN (rows, C)
@@ -117,27 +123,27 @@ def scatter_add_rows_and_squares(const index_t[::1] indices,   # IN (n,) rows of
     """:func:`scatter_add_rows` into ``sums`` and :func:`scatter_add_squares` into ``squares``
     in one pass over the slices (each row's two sums rounded as those two give them): what
     ``rnncore.distributed`` sends of an Embedding gradient."""
-    cdef Py_ssize_t n = indices.shape[0], C = values.shape[1], k, j
-    cdef const floating* src
-    cdef floating* dst
-    cdef floating* dsq
-    cdef floating sq
+    cdef Py_ssize_t n = indices.shape[0], C = values.shape[1], k
     if n == 0 or C == 0:
         return
     with nogil:
         for k in range(n):
-            src = &values[k, 0]
-            dst = &sums[indices[k], 0]
-            dsq = &squares[indices[k], 0]
-            if scaled:
-                for j in range(C):
-                    dst[j] += src[j]
-                    sq = src[j] * src[j]
-                    dsq[j] += scale * sq
+            if floating is float:
+                if scaled:
+                    rc_add_row_and_scaled_square_f(&sums[indices[k], 0],
+                                                   &squares[indices[k], 0], &values[k, 0],
+                                                   scale, C)
+                else:
+                    rc_add_row_and_square_f(&sums[indices[k], 0], &squares[indices[k], 0],
+                                            &values[k, 0], C)
             else:
-                for j in range(C):
-                    dst[j] += src[j]
-                    dsq[j] += src[j] * src[j]
+                if scaled:
+                    rc_add_row_and_scaled_square_d(&sums[indices[k], 0],
+                                                   &squares[indices[k], 0], &values[k, 0],
+                                                   scale, C)
+                else:
+                    rc_add_row_and_square_d(&sums[indices[k], 0], &squares[indices[k], 0],
+                                            &values[k, 0], C)
 
 
 def rmsprop_rows(const index_t[::1] indices,    # IN (n,) rows of w

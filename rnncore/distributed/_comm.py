@@ -110,6 +110,9 @@ def _abort(message):
 
 def shutdown():
     """Leave the process group (MPI itself is finalized when the process exits)."""
+    for shared in _state.pop("shared", {}).values():
+        if shared is not None:
+            shared.free()
     for key in ("cross", "local", "comm"):
         if _state[key] is not None:
             _state[key].Free()
@@ -221,12 +224,97 @@ def _reduce_op(op):
     return ops[op]
 
 
-def _allreduce_buffer(buf, op=Sum, what="allreduce"):
-    """In-place Allreduce of a contiguous array (one message)."""
+def _allreduce_buffer(buf, op=Sum, what="allreduce", every_step=False):
+    """In-place Allreduce of a contiguous array (one message). ``every_step``: the same
+    buffer comes back every training step (DistributedOptimizer's fused gradients), so a sum
+    of all ranks on one machine goes through shared memory (:class:`_SharedSum`)."""
     comm = _comm()
     if comm.Get_size() > 1:
-        _wait(comm.Iallreduce(_state["MPI"].IN_PLACE, buf, op=_reduce_op(op)), what)
+        shared = _shared_sum(buf, op) if every_step else None
+        if shared is not None:
+            shared(buf, what)
+        else:
+            _wait(comm.Iallreduce(_state["MPI"].IN_PLACE, buf, op=_reduce_op(op)), what)
     return buf
+
+
+# a rank's buffer times the ranks up to which a sum reads every rank's copy (each rank reads
+# them all: beyond this MPI's reduce-scatter, which reads each byte once, is kept)
+_SHARED_BYTES = 4 << 20
+
+
+def _shared_sum(buf, op):
+    """The :class:`_SharedSum` for ``buf``'s size and dtype, made on first use; None where
+    the sum goes through MPI: ranks on several machines, another op, a large buffer,
+    ``RNNCORE_DISTRIBUTED_SHARED_MEMORY=0``, or a window MPI could not allocate."""
+    local, comm = _state["local"], _state["comm"]
+    if op not in (Sum, Average) or buf.dtype not in (np.float32, np.float64) or \
+            not buf.flags.c_contiguous or local.Get_size() != comm.Get_size() or \
+            local.Get_size() * buf.nbytes > _SHARED_BYTES or \
+            os.environ.get("RNNCORE_DISTRIBUTED_SHARED_MEMORY", "1") == "0":
+        return None
+    key = (buf.size, buf.dtype.str)
+    sums = _state.setdefault("shared", {})
+    if key not in sums:
+        sums[key] = _SharedSum.make(buf.size, buf.dtype)
+    return sums[key]
+
+
+class _SharedSum:
+    """The sum of one buffer over the ranks of one machine, through an MPI shared-memory
+    window: each rank copies its buffer into its own slot, all meet at a barrier, and each
+    adds the slots up in rank order (the same sum, to the bit, on every rank). Two slots per
+    rank, used in turn, so a rank that runs ahead writes the next step's slot while the others
+    still read this one. For 67 KB on two ranks: 14.5 us where MPI's Allreduce takes 26 us
+    (benchmarks/README, data-parallel training)."""
+
+    def __init__(self, window, slots):
+        self.window, self.slots, self.turn = window, slots, 0
+
+    @classmethod
+    def make(cls, size, dtype):
+        """Allocate the window (collective: every rank calls it for the same buffer, in
+        the same order); None, on every rank, where the ranks' buffers differ or a rank
+        could not allocate it."""
+        MPI, local = _state["MPI"], _state["local"]
+        agreed = np.array([size, -size], np.int64)
+        _wait(local.Iallreduce(MPI.IN_PLACE, agreed, op=MPI.MAX), "shared-memory setup")
+        if agreed[0] != -agreed[1]:
+            raise ValueError(f"rank {rank()}: the ranks' fused gradient buffers differ in "
+                             f"size ({-agreed[1]} to {agreed[0]} numbers): every rank must "
+                             "build the same model")
+        window, ok = None, np.ones(1, np.int64)
+        try:
+            info = MPI.Info.Create()
+            info.Set("alloc_shared_noncontig", "true")  # each rank's slots on its own pages
+            window = MPI.Win.Allocate_shared(2 * size * dtype.itemsize, dtype.itemsize,
+                                             info, comm=local)
+            info.Free()
+            slots = [np.frombuffer(window.Shared_query(r)[0], dtype, 2 * size).reshape(2, size)
+                     for r in range(local.Get_size())]
+        except (MPI.Exception, OSError, MemoryError, ValueError):
+            ok[0] = 0
+        _wait(local.Iallreduce(MPI.IN_PLACE, ok, op=MPI.MIN), "shared-memory setup")
+        if not ok[0]:
+            return None  # (a window some ranks made stays until MPI ends)
+        window.Lock_all(MPI.MODE_NOCHECK)  # a passive epoch, for Sync's memory barriers
+        return cls(window, slots)
+
+    def __call__(self, buf, what):
+        turn, slots = self.turn, self.slots
+        self.turn ^= 1
+        np.copyto(slots[_state["local"].Get_rank()][turn], buf.reshape(-1))
+        self.window.Sync()
+        _wait(_state["local"].Ibarrier(), what)
+        self.window.Sync()
+        out = buf.reshape(-1)
+        np.add(slots[0][turn], slots[1][turn], out=out)
+        for slot in slots[2:]:
+            np.add(out, slot[turn], out=out)
+
+    def free(self):
+        self.window.Unlock_all()
+        self.window.Free()
 
 
 def _resolve_op(average, op):

@@ -69,53 +69,49 @@ class _DistributedMixin:
         pre, divisor = self._scales(n)
         layout = self._layout(grads, n)
         summed, sparse = layout["summed"], layout["sparse"]
-        first = layout["buffers"][0][0]
+        first, _, at = layout["buffers"][0]
         # the fused buffers are kept between steps (the layout repeats every batch): each
         # dense gradient is copied into its place, the two tables of a summed IndexedSlices
         # are scattered straight into theirs (squares of the pre-scaled slices: the buffer's
         # own pre-scaling makes the sums pre-scaled), the count slots and stop flag cleared
-        for buf, places, at in layout["buffers"]:
-            for i, view in places:
-                if isinstance(i, tuple):
-                    continue
-                np.copyto(view, np.asarray(grads[i]).reshape(view.shape))
-            buf[at:] = 0
-        for i in summed:
-            sums, squares = layout["views"][("sums", i)], layout["views"][("squares", i)]
+        for i, view in layout["dense"]:
+            view[...] = grads[i]  # (the view has the gradient's shape: the layout's key)
+        for buf, _, end in layout["buffers"]:
+            buf[end:] = 0
+        for i, sums, squares in summed:
             sums.fill(0)
             squares.fill(0)
             grads[i].sums_and_squares_into(
                 sums, squares, None if pre == 1 else grads[i].values.dtype.type(pre))
         # each rank's slice count per gathered IndexedSlices, as two exact parts in this
         # rank's own slots (zeros elsewhere, so the sum is the list of all ranks' counts)
-        at = layout["buffers"][0][2]
         for j, i in enumerate(sparse):
             slot = at + 2 * (j * n + _comm.rank())
             first[slot], first[slot + 1] = divmod(grads[i].indices.size, _COUNT_BASE)
         self._dp_first_buffer = (first.size, first.dtype)
         counts = None
-        for k, (buf, places, at) in enumerate(layout["buffers"]):
+        for k, (buf, _, end) in enumerate(layout["buffers"]):
             if pre != 1:
-                buf[:at] *= buf.dtype.type(pre)
-            _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce")
+                buf[:end] *= buf.dtype.type(pre)
+            _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce",
+                                    every_step=True)
             if k == 0 and buf[-1] > 0:
                 from ._fit import StopTraining
 
                 raise StopTraining("another rank stopped training")
             if divisor != 1:
-                buf[:at] /= buf.dtype.type(divisor)
+                buf[:end] /= buf.dtype.type(divisor)
             if k == 0 and sparse:
                 parts = buf[at:-1].reshape(len(sparse), n, 2).astype(np.int64)
                 counts = parts[..., 0] * _COUNT_BASE + parts[..., 1]
         out = list(grads)
         for i, view in layout["dense"]:
             out[i] = view
-        for i in summed:
+        for i, sums, squares in summed:
             # the average's slices are the slices / divisor: their squares / divisor²
-            squares = layout["views"][("squares", i)]
             if divisor != 1:
                 squares /= squares.dtype.type(divisor)
-            out[i] = RowSums(layout["views"][("sums", i)], squares)
+            out[i] = RowSums(sums, squares)
         if sparse:
             for i, gathered in zip(sparse, self._gather_slices([grads[i] for i in sparse],
                                                               counts, pre, divisor)):
@@ -125,17 +121,27 @@ class _DistributedMixin:
     def _layout(self, grads, n):
         """Where each gradient of a step goes in the fused buffers (one per dtype, the first
         also holding the slice counts and the stop flag), made once per layout and kept:
-        ``{"buffers": [(buffer, [(member, view)], end of the members)], "views": {member:
-        view}, "dense": [(i, view)], "summed": [i], "sparse": [i]}``. A member is a dense
-        gradient's index, or ``("sums", i)`` / ``("squares", i)`` of a summed IndexedSlices."""
+        ``{"buffers": [(buffer, [(member, view)], end of the members)], "dense": [(i,
+        view)], "summed": [(i, sums view, squares view)], "sparse": [i]}``. A member is a
+        dense gradient's index, or ``("sums", i)`` / ``("squares", i)`` of a summed
+        IndexedSlices. The key holds what decides the layout (shapes, dtypes, slice counts,
+        the options that keep slices whole), so that a step that finds its layout does no
+        more than build the key."""
+        key = [n, self.loss_scale_factor, self.clipnorm, self.clipvalue, self.global_clipnorm]
+        for g in grads:  # (as plain as it can be: this runs every step)
+            if isinstance(g, np.ndarray):
+                key.append((g.shape, g.dtype))
+            elif isinstance(g, IndexedSlices):
+                key.append((g.dense_shape, g.values.shape, g.values.dtype))
+            else:
+                key.append(None if g is None else (np.shape(g), np.result_type(g)))
+        key = tuple(key)
+        layouts = self.__dict__.setdefault("_dp_layouts", {})
+        layout = layouts.get(key)
+        if layout is not None:
+            return layout
         sparse = [i for i, g in enumerate(grads) if isinstance(g, IndexedSlices)]
         summed = [i for i in sparse if self._row_sums_pay(grads[i], n)]
-        key = (n, tuple(None if g is None else (isinstance(g, IndexedSlices), g.shape,
-                                                  np.dtype(g.dtype).str) for g in grads),
-               tuple(summed))
-        layouts = self.__dict__.setdefault("_dp_layouts", {})
-        if key in layouts:
-            return layouts[key]
         gathered = [i for i in sparse if i not in summed]
         members = [(i, tuple(np.shape(g)), np.asarray(g).dtype) for i, g in enumerate(grads)
                    if g is not None and not isinstance(g, IndexedSlices)]
@@ -161,7 +167,8 @@ class _DistributedMixin:
         if len(layouts) > 8:  # a layout per distinct last batch, say; never unbounded
             layouts.clear()
         layouts[key] = layout = {
-            "buffers": buffers, "views": views, "summed": summed, "sparse": gathered,
+            "buffers": buffers, "sparse": gathered,
+            "summed": [(i, views[("sums", i)], views[("squares", i)]) for i in summed],
             "dense": [(m, views[m]) for m, _, _ in members if not isinstance(m, tuple)]}
         return layout
 
@@ -183,7 +190,8 @@ class _DistributedMixin:
         length, dtype = self._dp_first_buffer
         buf = np.zeros(length, dtype)
         buf[-1] = 1
-        _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce")
+        _comm._allreduce_buffer(buf, self._dp_op, "DistributedOptimizer's allreduce",
+                                every_step=True)
 
     def _scales(self, n):
         """(factor before the sum, divisor after it): an average divides the sum by ``n``;
