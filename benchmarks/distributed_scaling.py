@@ -102,7 +102,8 @@ def _pin(cpu):
     and two ranks that wait for each other every step lose the most (a 64 KB allreduce took
     52 us with the ranks unpinned, 24 us pinned, on the 2-core machine of benchmarks/README)."""
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu % os.cpu_count()})
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[cpu % len(cores)]})
 
 
 def pingpong(args):

@@ -59,6 +59,18 @@ def compare(task_path, processes, env):
     return _run(worker, env), _run([mpiexec(), "-n", str(processes)] + worker, env)
 
 
+def _keep_on_one_core(local_rank, local_size):
+    """Each single-threaded process on its own core, as ``mpiexec -bind-to core`` (MPICH) or
+    ``mpirun --bind-to core`` (Open MPI) would keep it, whichever launcher started it: ranks
+    the scheduler moves between cores lose their caches and wait for each other longer
+    (benchmarks/README, data-parallel training). Not where the ranks outnumber the cores."""
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))  # the cores this job may use, in order
+    if local_size <= len(cores):
+        os.sched_setaffinity(0, {cores[local_rank]})
+
+
 def main(task_path):
     """One rank's run of the task (one process without MPI when started alone)."""
     import numpy as np
@@ -77,6 +89,7 @@ def main(task_path):
 
         hvd.init()
     rank, size = (hvd.rank(), hvd.size()) if hvd else (0, 1)
+    _keep_on_one_core(hvd.local_rank() if hvd else 0, hvd.local_size() if hvd else 1)
     spec = ModelSpec(**dict(task["spec"], learning_rate=task["spec"]["learning_rate"] * size))
     model = build_keras_api_model(rnncore, spec)
     with np.load(task["weights"]) as w:
