@@ -57,8 +57,7 @@ SAMPLES = {
     "get_item": "x[:, -1, 1:3]", "tile": "ops.tile(x, (1, 2, 1))",
     "repeat": "ops.repeat(x, 2, axis=1)", "flip": "ops.flip(x, axis=1)",
     "swapaxes": "ops.swapaxes(x, 1, 2)", "moveaxis": "ops.moveaxis(x, 1, 2)",
-    "broadcast_to": "ops.broadcast_to(x[:, :1], (2, 6, 4))",
-    "take": "ops.take(x, i, axis=1)", "one_hot": "ops.one_hot(i, 5)",
+        "take": "ops.take(x, i, axis=1)", "one_hot": "ops.one_hot(i, 5)",
     "tril": "ops.tril(x)", "triu": "ops.triu(x, 1)", "sort": "ops.sort(x)",
     "argsort": "ops.argsort(x, axis=1)", "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
 }
@@ -102,8 +101,26 @@ def keras_table(keras):
         function = getattr(ops, name)
         params = _function_params(function)
         assert {p for p, _ in params} == set(init) | set(call), name
+        written = _written_defaults(function, out, params, call)
+        params = tuple((p, written.get(p, default)) for p, default in params)
         table[name] = (class_name, module.rpartition(".")[2], params, init, call)
     return table
+
+
+def _written_defaults(function, out, params, call):
+    """What Keras writes for each constructor argument left out of a call: the function
+    may not pass its own default on (``one_hot``'s dtype None is written "float32"). The op
+    is made again with its tensors and required arguments only."""
+    operation = out._keras_history[0]
+    given = dict(zip(call, operation._inbound_nodes[0].arguments.args))
+    config = operation.get_config()
+    signature = inspect.signature(function).parameters
+    required = {p: config[p] for p, _ in params
+                if p not in call and signature[p].default is signature[p].empty}
+    again = function(**given, **required)
+    written = again._keras_history[0].get_config()
+    return {p: written[p] for p, _ in params
+            if p not in call and p not in required and p in written}
 
 
 if __name__ == "__main__":

@@ -148,11 +148,6 @@ def test_op_nodes_drop_the_mask(keras):
                                results[0].predict(ids, verbose=0), rtol=1e-5, atol=1e-6)
 
 
-def test_get_config_of_op_nodes_is_a_clear_error():
-    with pytest.raises(ValueError, match="op node 'add"):
-        _residual(rnncore).get_config()
-
-
 def test_a_weight_read_by_an_op_node_is_refused_by_name():
     # its share of the gradient would be lost: refused rather than trained wrongly
     inputs = rnncore.Input((3,))

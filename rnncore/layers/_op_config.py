@@ -226,19 +226,25 @@ def rebuild_op(entry, tensor_of, where="from_config"):
         named[p] = _from_json(value, tensor_of)
     if function == "get_item" and isinstance(named.get("key"), list):
         named["key"] = tuple(named["key"])  # Keras's GetItem takes a list key as a tuple
-    values = [named.get(p, default) for p, default in params]
+    # the tensors' parameters first, by position; the op's settings by name
+    args, kwargs = [], {}
+    for p, default in params:
+        if p in call and not kwargs:
+            args.append(named.get(p, default))
+        elif p in named:
+            kwargs[p] = named[p]
     op = getitem if function == "get_item" else getattr(ops, function)
     op = getattr(op, "__wrapped_op__", op)
-    signature = inspect.signature(op).parameters.values()
-    if not any(p.kind is p.VAR_POSITIONAL for p in signature):
-        # Keras's arguments that rnncore's op lacks (elu's alpha, round's decimals) are
+    signature = inspect.signature(op).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in signature.values()):
+        # Keras's settings that rnncore's op lacks (elu's alpha, round's decimals) are
         # accepted at Keras's default values only
-        taken = len(signature)
-        extra = {p: v for (p, default), v in zip(params[taken:], values[taken:])
-                 if not _same(v, default)}
-        if extra:
+        defaults = dict(params)
+        extra = {p: v for p, v in kwargs.items() if p not in signature}
+        refused = {p: v for p, v in extra.items() if not _same(v, defaults[p])}
+        if refused:
             raise ValueError(f"{where}: operation {entry.get('name')!r} "
-                             f"({entry.get('class_name')}) has {extra}, which rnncore's "
+                             f"({entry.get('class_name')}) has {refused}, which rnncore's "
                              f"ops.{function} does not take")
-        values = values[:taken]
-    return symbolic_op(op, function, values, {}, name=entry.get("name"))
+        kwargs = {p: v for p, v in kwargs.items() if p not in extra}
+    return symbolic_op(op, function, args, kwargs, name=entry.get("name"))

@@ -175,14 +175,22 @@ def _walk_tensors(value):
 def strip_mask_ops(config, where):
     """Keras 3 records the ops a Masking layer's mask is computed with (``NotEqual``,
     ``Any``, ``ConvertToTensor``) as nodes of the functional graph, passed on as ``mask=``.
-    rnncore's layers carry masks themselves, so those nodes and the ``mask=`` arguments they
-    feed are dropped; an op whose result feeds a layer's inputs is refused by name."""
+    rnncore's layers carry masks themselves, so the ``mask=`` arguments those ops feed, and
+    the ops that feed nothing else, are dropped. The ops whose results a layer, another kept
+    op or the model's outputs read (``x + y``, ``x[:, -1]``, ``ops.mean``...) stay, to be
+    rebuilt; one rnncore cannot rebuild is refused here by name."""
+    from ..layers._op_config import check_op_entry
+
     layers = config.get("layers")
     if not isinstance(layers, list):
         return
-    ops = {e.get("name") for e in layers if isinstance(e, dict) and _is_op(e)}
+    ops = {e.get("name"): e for e in layers if isinstance(e, dict) and _is_op(e)}
     if not ops:
         return
+    used = {name for name in _walk_tensors([{"class_name": "__keras_tensor__",
+                                             "config": {"keras_history": r}}
+                                            for r in _refs(config.get("output_layers"))])
+            if name in ops}
     for entry in layers:
         if not isinstance(entry, dict) or entry.get("name") in ops:
             continue
@@ -191,25 +199,25 @@ def strip_mask_ops(config, where):
                 continue
             kwargs = node.get("kwargs", {})
             mask = kwargs.get("mask")
-            if mask is not None and set(_walk_tensors(mask)) & ops:
-                if not set(_walk_tensors(mask)) <= ops:
+            if mask is not None and set(_walk_tensors(mask)) & set(ops):
+                if not set(_walk_tensors(mask)) <= set(ops):
                     raise ValueError(f"{where}: layer {entry.get('name')!r} is called with a "
                                      "mask that mixes op results and tensors, which rnncore "
                                      "does not rebuild")
                 del kwargs["mask"]
-            used = set(_walk_tensors(node.get("args", []))) | set(_walk_tensors(kwargs))
-            if used & ops:
-                op = sorted(used & ops)[0]
-                raise ValueError(f"{where}: layer {entry.get('name')!r} takes the result of "
-                                 f"the operation {op!r} (a keras.ops call in the graph), "
-                                 "which rnncore does not rebuild")
-    config["layers"] = [e for e in layers if not (isinstance(e, dict) and e.get("name") in ops)]
-    for key in ("output_layers",):
-        if set(_walk_tensors([{"class_name": "__keras_tensor__",
-                               "config": {"keras_history": r}}
-                              for r in _refs(config.get(key))])) & ops:
-            raise ValueError(f"{where}: the model outputs the result of a keras.ops call, "
-                             "which rnncore does not rebuild")
+            used |= (set(_walk_tensors(node.get("args", []))) |
+                     set(_walk_tensors(kwargs))) & set(ops)
+    todo = list(used)
+    while todo:  # the ops a kept op reads are kept too
+        entry = ops[todo.pop()]
+        for name in set(_walk_tensors(entry.get("inbound_nodes", []))) & set(ops):
+            if name not in used:
+                used.add(name)
+                todo.append(name)
+    for name in sorted(used):
+        check_op_entry(ops[name], where)
+    config["layers"] = [e for e in layers
+                        if not (isinstance(e, dict) and e.get("name") in set(ops) - used)]
 
 
 def _refs(value):
@@ -230,6 +238,8 @@ def plain(value):
     if value.get("class_name") == "__keras_tensor__":
         return value
     skip = ("module", "registered_name", "build_config", "shared_object_id", "compile_config")
+    if str(value.get("module")).startswith("keras.src.ops."):
+        skip = skip[1:]  # an op node is known by its module (Add the op, not the layer)
     return {k: plain(v) for k, v in value.items() if k not in skip}
 
 
