@@ -32,9 +32,24 @@ for _function, _row in KERAS_OPS.items():
         _BY_CLASS[_key] = _function
 
 
+_MODULE_OF = {row[0]: OP_MODULE + row[1] for row in KERAS_OPS.values()}
+
+
 def is_op_entry(entry):
     """Whether a functional config's layer entry is an op node (Keras's Operation)."""
     return isinstance(entry, dict) and str(entry.get("module")).startswith(OP_MODULE)
+
+
+def legacy_op_module(entry):
+    """The module of an op entry Keras wrote to a legacy ``.h5`` config, which drops every
+    entry's module (``Add`` is then the op or the layer): an op's config has no
+    ``trainable``, which every layer's has. None for anything else."""
+    if not isinstance(entry, dict) or entry.get("module") is not None:
+        return None
+    config = entry.get("config")
+    if not isinstance(config, dict) or "trainable" in config:
+        return None
+    return _MODULE_OF.get(entry.get("class_name"))
 
 
 def keras_class(op_name):

@@ -38,10 +38,22 @@ _LAYER_KEYS = ("layer", "backward_layer", "cell", "cells", "layers")
 
 
 def _is_op(entry):
+    from ..layers._op_config import legacy_op_module
+
     module = entry.get("module")
     if isinstance(module, str):
         return module.startswith(_OP_MODULES)
-    return entry.get("class_name") in _MASK_OPS
+    return entry.get("class_name") in _MASK_OPS or legacy_op_module(entry) is not None
+
+
+def _legacy_op_modules(config):
+    """Op entries of a legacy ``.h5`` config get back the module Keras left out."""
+    from ..layers._op_config import legacy_op_module
+
+    for entry in config.get("layers", []):
+        module = legacy_op_module(entry)
+        if module is not None:
+            entry["module"] = module
 
 
 def _how_to_give(name, registered=None):
@@ -306,6 +318,7 @@ def _prepare(name, inner, where):
         _legacy_sequential(inner)
     else:
         _legacy_nodes(inner)
+        _legacy_op_modules(inner)
         strip_mask_ops(inner, where)
         outputs = inner.get("output_layers")
         if "output_structure" not in inner and isinstance(outputs, list) and outputs and \
