@@ -30,6 +30,7 @@ SAMPLES = {
     "square": "ops.square(x)", "tanh": "ops.tanh(x)", "sin": "ops.sin(x)", "cos": "ops.cos(x)",
     "sign": "ops.sign(x)", "floor": "ops.floor(x)", "ceil": "ops.ceil(x)", "round": "ops.round(x)",
     "reciprocal": "ops.reciprocal(x + 10.0)", "erf": "ops.erf(x)",
+    "log10": "ops.log10(ops.abs(x) + 1.0)", "log2": "ops.log2(ops.abs(x) + 1.0)",
     "clip": "ops.clip(x, -0.5, 0.5)", "cast": "ops.cast(x, 'float16')",
     "isnan": "ops.isnan(x)", "isfinite": "ops.isfinite(x)", "isinf": "ops.isinf(x)",
     "stop_gradient": "ops.stop_gradient(x)", "nan_to_num": "ops.nan_to_num(x)",
@@ -49,7 +50,8 @@ SAMPLES = {
     "std": "ops.std(x, axis=1)", "var": "ops.var(x, axis=-1)", "all": "ops.all(x > 0, axis=1)",
     "any": "ops.any(x > 0, axis=-1)", "argmax": "ops.argmax(x, axis=-1)",
     "argmin": "ops.argmin(x, axis=1)", "logsumexp": "ops.logsumexp(x, axis=-1)",
-    "cumsum": "ops.cumsum(x, axis=1)",
+    "cumsum": "ops.cumsum(x, axis=1)", "norm": "ops.norm(x, axis=-1)",
+    "moments": "ops.moments(x, axes=[1])[1]",
     # shapes
     "reshape": "ops.reshape(x, (-1, 24))", "transpose": "ops.transpose(x, (0, 2, 1))",
     "expand_dims": "ops.expand_dims(x, 1)", "squeeze": "ops.squeeze(x[:, :1], axis=1)",
@@ -59,6 +61,8 @@ SAMPLES = {
     "swapaxes": "ops.swapaxes(x, 1, 2)", "moveaxis": "ops.moveaxis(x, 1, 2)",
         "take": "ops.take(x, i, axis=1)", "one_hot": "ops.one_hot(i, 5)",
     "tril": "ops.tril(x)", "triu": "ops.triu(x, 1)", "sort": "ops.sort(x)",
+    "hstack": "ops.hstack([x, y])",
+    "take_along_axis": "ops.take_along_axis(x, ops.argsort(x, axis=1), axis=1)",
     "split": "ops.split(x, 2, axis=-1)[1]", "unstack": "ops.unstack(x, axis=1)[-1]",
     "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)", "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
 }

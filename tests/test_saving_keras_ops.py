@@ -111,15 +111,16 @@ def _x():
 
 
 def _rows(model, capsys):
-    """The summary's first column, one "name (Class)" a row (long ones wrap over lines)."""
+    """The summary's "name (Class)" and output shape, a row each (long ones wrap)."""
     model.summary()
-    rows, cell = [], []
+    rows, cells = [], []
     for line in capsys.readouterr().out.splitlines():
         if line.startswith("│"):
-            cell.append(line.split("│")[1].strip())
-        elif line.startswith(("├", "└")) and cell:
-            rows.append(" ".join(c for c in cell if c))
-            cell = []
+            cells.append(line.split("│")[1:3])
+        elif line.startswith(("├", "└")) and cells:
+            rows.append(tuple(" ".join(c[i].strip() for c in cells if c[i].strip())
+                              for i in (0, 1)))
+            cells = []
     return rows
 
 
