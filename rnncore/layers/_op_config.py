@@ -163,7 +163,7 @@ def tensor_refs(node):
         elif isinstance(value, dict):
             for v in value.values():
                 walk(v)
-        elif isinstance(value, list):
+        elif isinstance(value, (list, tuple)):
             for v in value:
                 walk(v)
 
@@ -174,9 +174,9 @@ def tensor_refs(node):
 def _from_json(value, tensor_of, as_tuples=False):
     if _is_tensor_json(value):
         return tensor_of(tuple(value["config"]["keras_history"]))
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):  # JSON's lists; a config dict's tuples
         items = [_from_json(v, tensor_of, as_tuples) for v in value]
-        return tuple(items) if as_tuples else items
+        return tuple(items) if as_tuples or isinstance(value, tuple) else items
     if not isinstance(value, dict):
         return value
     kind, config = value.get("class_name"), value.get("config")
