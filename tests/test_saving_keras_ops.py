@@ -212,3 +212,25 @@ def test_legacy_h5_both_ways(keras, tmp_path):
         x, verbose=0), r_model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rnncore.models.load_model(tmp_path / "rnncore.h5").predict(
         x, verbose=0), r_model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_a_mask_computed_by_ops_is_kept(keras, tmp_path):
+    """``LSTM(x, mask=ops.not_equal(ids, 0))`` over an Embedding without ``mask_zero``:
+    the mask is the program's, not one a layer carries, and loading keeps it."""
+    ids = np.array([[3, 1, 0, 0, 0], [2, 2, 2, 0, 0]])
+
+    def build(lib):
+        inputs = lib.Input((5,), dtype="int32")
+        embedded = lib.layers.Embedding(10, 3)(inputs)
+        return lib.Model(inputs, lib.layers.LSTM(2)(embedded,
+                                                    mask=lib.ops.not_equal(inputs, 0)))
+
+    k_model = build(keras)
+    want = k_model.predict(ids, verbose=0)
+    k_model.save(tmp_path / "keras.keras")
+    loaded = rnncore.models.load_model(tmp_path / "keras.keras")
+    np.testing.assert_allclose(loaded.predict(ids, verbose=0), want, rtol=1e-5, atol=1e-6)
+    loaded.save(tmp_path / "rnncore.keras")
+    for model in (rnncore.models.load_model(tmp_path / "rnncore.keras"),
+                  keras.models.load_model(tmp_path / "rnncore.keras")):
+        np.testing.assert_allclose(model.predict(ids, verbose=0), want, rtol=1e-5, atol=1e-6)

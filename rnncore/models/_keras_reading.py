@@ -184,13 +184,57 @@ def _walk_tensors(value):
                 yield from _walk_tensors(item)
 
 
+def _tensor_items(value):
+    """The ``__keras_tensor__`` objects anywhere in `value`."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _tensor_items(item)
+    elif isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            yield value
+        else:
+            for item in value.values():
+                yield from _tensor_items(item)
+
+
+def _mask_sources(layers):
+    """The tensors a Masking layer or an Embedding with ``mask_zero`` reads: the roots of the
+    masks those layers make, which rnncore's layers carry themselves."""
+    sources = set()
+    for entry in layers:
+        if not isinstance(entry, dict):
+            continue
+        config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        if entry.get("class_name") == "Masking" or (
+                entry.get("class_name") == "Embedding" and config.get("mask_zero")):
+            for node in entry.get("inbound_nodes", []):
+                if isinstance(node, dict):
+                    sources |= {tuple(t["config"]["keras_history"])
+                                for t in _tensor_items(node.get("args", []))}
+    return sources
+
+
+def _roots(value, ops):
+    """The tensors (not op results) the op results in `value` are computed from."""
+    found = set()
+    for t in _tensor_items(value):
+        ref = tuple(t["config"]["keras_history"])
+        if ref[0] in ops:
+            found |= _roots(ops[ref[0]].get("inbound_nodes", []), ops)
+        else:
+            found.add(ref)
+    return found
+
+
 def strip_mask_ops(config, where):
-    """Keras 3 records the ops a Masking layer's mask is computed with (``NotEqual``,
-    ``Any``, ``ConvertToTensor``) as nodes of the functional graph, passed on as ``mask=``.
-    rnncore's layers carry masks themselves, so the ``mask=`` arguments those ops feed, and
-    the ops that feed nothing else, are dropped. The ops whose results a layer, another kept
-    op or the model's outputs read (``x + y``, ``x[:, -1]``, ``ops.mean``...) stay, to be
-    rebuilt; one rnncore cannot rebuild is refused here by name."""
+    """Keras 3 records each mask a layer receives (a Masking layer's, an Embedding's with
+    ``mask_zero``, passed on through the graph) as op nodes (``NotEqual``, ``Any``,
+    ``ConvertToTensor``) fed to the layer as ``mask=``. rnncore's layers carry those masks
+    themselves, so such ``mask=`` arguments, and the ops that feed nothing else, are dropped.
+    A mask computed by ops from other tensors (``LSTM(2)(x, mask=ops.not_equal(ids, 0))``) and
+    the ops whose results a layer, another kept op or the model's outputs read (``x + y``,
+    ``x[:, -1]``, ``ops.mean``...) stay, to be rebuilt; an op rnncore cannot rebuild is refused
+    here by name."""
     from ..layers._op_config import check_op_entry
 
     layers = config.get("layers")
@@ -199,6 +243,7 @@ def strip_mask_ops(config, where):
     ops = {e.get("name"): e for e in layers if isinstance(e, dict) and _is_op(e)}
     if not ops:
         return
+    sources = _mask_sources(layers)
     used = {name for name in _walk_tensors([{"class_name": "__keras_tensor__",
                                              "config": {"keras_history": r}}
                                             for r in _refs(config.get("output_layers"))])
@@ -211,7 +256,8 @@ def strip_mask_ops(config, where):
                 continue
             kwargs = node.get("kwargs", {})
             mask = kwargs.get("mask")
-            if mask is not None and set(_walk_tensors(mask)) & set(ops):
+            if mask is not None and set(_walk_tensors(mask)) & set(ops) and \
+                    _roots(mask, ops) <= sources:  # a carried mask, as Keras records it
                 if not set(_walk_tensors(mask)) <= set(ops):
                     raise ValueError(f"{where}: layer {entry.get('name')!r} is called with a "
                                      "mask that mixes op results and tensors, which rnncore "
