@@ -59,12 +59,13 @@ SAMPLES = {
     "get_item": "x[:, -1, 1:3]", "tile": "ops.tile(x, (1, 2, 1))",
     "repeat": "ops.repeat(x, 2, axis=1)", "flip": "ops.flip(x, axis=1)",
     "swapaxes": "ops.swapaxes(x, 1, 2)", "moveaxis": "ops.moveaxis(x, 1, 2)",
-        "take": "ops.take(x, i, axis=1)", "one_hot": "ops.one_hot(i, 5)",
+    "take": "ops.take(x, i, axis=1)", "one_hot": "ops.one_hot(i, 5)",
     "tril": "ops.tril(x)", "triu": "ops.triu(x, 1)", "sort": "ops.sort(x)",
     "hstack": "ops.hstack([x, y])",
     "take_along_axis": "ops.take_along_axis(x, ops.argsort(x, axis=1), axis=1)",
     "split": "ops.split(x, 2, axis=-1)[1]", "unstack": "ops.unstack(x, axis=1)[-1]",
-    "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)", "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
+    "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)",
+    "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
 }
 
 

@@ -234,3 +234,23 @@ def test_a_mask_computed_by_ops_is_kept(keras, tmp_path):
     for model in (rnncore.models.load_model(tmp_path / "rnncore.keras"),
                   keras.models.load_model(tmp_path / "rnncore.keras")):
         np.testing.assert_allclose(model.predict(ids, verbose=0), want, rtol=1e-5, atol=1e-6)
+
+
+def test_slicing_keys_both_ways(keras):
+    """``x[...]`` keys as Keras writes them: ints, slices with steps, ``None`` (a new axis)
+    and ``...``."""
+    def build(lib):
+        x = lib.Input((T, F))
+        return lib.Model(x, [x[:, None, 0], x[..., ::2], x[:, -1], x[:, 1:-1:2, None],
+                             x[..., -1, :]])
+
+    data = _data()[0]
+    k_model, r_model = build(keras), build(rnncore)
+    want = k_model.predict(data, verbose=0)
+    for got, expected in zip(rnncore.models.model_from_json(k_model.to_json()).predict(
+            data, verbose=0), want):
+        _assert_same(got, expected)
+    assert _op_entries(r_model.to_json()) == _op_entries(k_model.to_json())
+    for got, expected in zip(keras.models.model_from_json(r_model.to_json()).predict(
+            data, verbose=0), want):
+        _assert_same(got, expected)
