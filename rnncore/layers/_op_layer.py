@@ -13,12 +13,7 @@ import numpy as np
 from .._variable import Variable
 from ..ops._tape import Tensor, backward as replay, recording, value_of
 from ._base import Layer, Node, SymbolicTensor, unique_name
-
-
-def _keras_class_name(op_name):
-    """Keras's class of the op (``concatenate`` -> ``Concatenate``, ``getitem`` ->
-    ``GetItem``)."""
-    return "".join(part.capitalize() for part in op_name.split("_"))
+from ._op_config import keras_class, keras_node_name, op_entry
 
 
 def has_symbolic(args, kwargs):
@@ -66,15 +61,17 @@ class OpLayer(Layer):
     Parameters
     ----------
     op : the op (a function of ``rnncore.ops``).
-    op_name : its name in ``keras.ops`` (``"add"``, ``"get_item"``...); the node's name and
-        Keras class (``Add``, ``GetItem``) derive from it.
+    op_name : its name in ``keras.ops`` (``"add"``, ``"get_item"``...); the node's Keras
+        class (``Add``, ``GetItem``; ``abs`` makes ``Absolute``) and default name derive
+        from it.
     args, kwargs : the call's arguments, symbolic tensors among them.
+    name : the node's name (a loaded model keeps its file's); by default Keras's.
     """
 
-    def __init__(self, op, op_name, args, kwargs):
-        super().__init__(name=unique_name(op_name))
+    def __init__(self, op, op_name, args, kwargs, name=None):
+        super().__init__(name=name or unique_name(keras_node_name(op_name)))
         self.op, self.op_name = op, op_name
-        self.keras_class_name = _keras_class_name(op_name)
+        self.keras_class_name = keras_class(op_name)
         self.op_args, self.op_kwargs = tuple(args), dict(kwargs)
         self.built = True
 
@@ -146,12 +143,15 @@ class OpLayer(Layer):
     def compute_mask(self, inputs, mask=None):
         return None  # Keras's ops drop the mask
 
+    def keras_entry(self, tensor_json):
+        """The node's entry of a functional config, as Keras writes it (module, class,
+        constructor config, one inbound node); `tensor_json` writes each input tensor."""
+        return op_entry(self, tensor_json)
+
     def get_config(self):
-        raise ValueError(
-            f"op node {self.name!r} ({self.keras_class_name}): rnncore cannot yet write the "
-            "config of a functional model that applies ops to symbolic tensors; save the "
-            "weights (save_weights) and rebuild the model in code, or use the merging layers "
-            "(layers.Add, layers.Concatenate...)")
+        """The op's constructor arguments, as Keras's Operation ``get_config``
+        (``{"name": "mean", "axis": 1, "keepdims": False}``)."""
+        return op_entry(self, lambda t: None)["config"]
 
     def __repr__(self):
         return f"<{self.keras_class_name} op name={self.name}>"
@@ -173,11 +173,12 @@ def _refuse_variables(structure, op_name):
             "Use the weight inside a custom layer's call() instead")
 
 
-def symbolic_op(op, op_name, args, kwargs):
+def symbolic_op(op, op_name, args, kwargs, name=None):
     """``op(*args, **kwargs)`` with symbolic tensors among the arguments: the new symbolic
-    tensor, made by a new :class:`OpLayer` node of the graph."""
+    tensor, made by a new :class:`OpLayer` node of the graph (named `name`, by default as
+    Keras names it)."""
     _refuse_variables((args, kwargs), op_name)
-    layer = OpLayer(op, op_name, args, kwargs)
+    layer = OpLayer(op, op_name, args, kwargs, name=name)
     tensors = _tensors((layer.op_args, layer.op_kwargs), [])
     shape = layer.compute_output_shape([t.shape for t in tensors])
     if isinstance(shape, list):  # split, unstack: one tensor per output

@@ -103,11 +103,16 @@ def _keras_graph(config):
     Keras as ``__keras_tensor__`` entries with their ``keras_history`` (layer, call, output),
     become rnncore's [layer, call, output] references; a recurrent layer's ``initial_state``
     joins its inputs, as rnncore's graph holds them; a single output reference (Keras writes
-    a bare triple) becomes a list of one."""
+    a bare triple) becomes a list of one. Op nodes keep Keras's form, which rnncore's
+    ``from_config`` reads."""
+    from ..layers._op_config import is_op_entry
+
     def ref(item):
         return list(item["config"]["keras_history"])
 
     for entry in config.get("layers", []):
+        if is_op_entry(entry):  # an op node's arguments stay in Keras's form, constants and all
+            continue
         nodes = []
         for node in entry.get("inbound_nodes", []):
             args = node.get("args", []) if isinstance(node, dict) else None

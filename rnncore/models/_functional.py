@@ -14,6 +14,7 @@ from ..layers._rnn_layer import RNN
 from ..layers._core import InputLayer
 from ..layers._embedding import Embedding
 from .._serialization import with_custom_objects
+from ..layers._op_config import check_op_entry, is_op_entry, rebuild_op, tensor_refs
 from ..layers._op_layer import OpLayer
 from ._model import Model
 
@@ -508,7 +509,12 @@ class Functional(Model):
 
         index = {}
         layers = []
+        op_slots = {}  # an op node's place in `layers`, filled in once its inputs are named
         for layer in self._layers:
+            if isinstance(layer, OpLayer):
+                op_slots[id(layer)] = len(layers)
+                layers.append(None)
+                continue
             entry = serialize(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = []
@@ -527,7 +533,15 @@ class Functional(Model):
                 return [layer.name, 0, tensor_index]
             return [layer.name, call_index[id(layer._inbound_nodes[node_index])], tensor_index]
 
+        def tensor_json(t):
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(t.shape), "dtype": t.dtype,
+                               "keras_history": ref(t)}}
+
         for node in self._nodes:
+            if isinstance(node.layer, OpLayer):  # in Keras's form, constants and all
+                layers[op_slots[id(node.layer)]] = node.layer.keras_entry(tensor_json)
+                continue
             # the call's plain arguments (training, use_causal_mask, return_attention_scores...)
             kwargs = {k: v for k, v in node.kwargs.items()
                       if k != "mask" and (v is None or isinstance(v, (bool, int, float, str)))}
@@ -560,6 +574,10 @@ class Functional(Model):
                 layer = InputLayer(**entry["config"])
                 tensors[(layer.name, 0, 0)] = layer.output
                 continue
+            if is_op_entry(entry):  # ops.mean(x, axis=1)...: made once its inputs are
+                check_op_entry(entry, "from_config")
+                pending.append((entry, None, 0))
+                continue
             layer = deserialize({"class_name": entry["class_name"], "config": entry["config"]})
             pending += [(layer, node, k) for k, node in enumerate(entry["inbound_nodes"])]
 
@@ -570,6 +588,14 @@ class Functional(Model):
         while pending:  # a shared layer's later call may read tensors of layers listed after it
             waiting = []
             for layer, node, k in pending:
+                if node is None:  # an op entry
+                    if any(tensor(r) is False for r in tensor_refs(layer["inbound_nodes"][0])):
+                        waiting.append((layer, node, k))
+                        continue
+                    out = rebuild_op(layer, tensor)
+                    for i, t in enumerate(out if isinstance(out, list) else [out]):
+                        tensors[(layer["name"], 0, i)] = t
+                    continue
                 if k != sum(1 for key in tensors if key[0] == layer.name and key[2] == 0):
                     waiting.append((layer, node, k))  # its calls are made in order
                     continue
@@ -591,7 +617,8 @@ class Functional(Model):
                     tensors[(layer.name, k, i)] = t
             if len(waiting) == len(pending):
                 layer = waiting[0][0]
-                raise ValueError(f"layer {layer.name!r} refers to an unknown input")
+                name = layer["name"] if isinstance(layer, dict) else layer.name
+                raise ValueError(f"layer {name!r} refers to an unknown input")
             pending = waiting
         inputs = [tensors[tuple(ref)] for ref in config["input_layers"]]
         outputs = [tensors[tuple(ref)] for ref in config["output_layers"]]

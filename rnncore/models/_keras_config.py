@@ -57,8 +57,9 @@ def _decorate(value, key=None):
         return [_decorate(item, key) for item in value]
     if not isinstance(value, dict):
         return value
-    if value.get("class_name") == "__keras_tensor__":
-        return value
+    if str(value.get("class_name")).startswith("__") or \
+            str(value.get("module")).startswith("keras.src.ops."):
+        return value  # graph tensors, slices, arrays and op nodes: already Keras's form
     if "class_name" in value and isinstance(value.get("config"), dict):
         name = value["class_name"]
         config = {k: _decorate(v, k) for k, v in value["config"].items()
@@ -84,6 +85,7 @@ def _tensor(t):
 def _functional_nodes(model, config):
     """Rewrite each ``inbound_nodes`` entry of a functional config in Keras 3's form."""
     from ..layers import RNN, Bidirectional, RNNBase
+    from ..layers._op_layer import OpLayer
     from ._functional import _flat, _mask_tensor
 
     shapes = {}  # rnncore ref (name, call, index) -> (shape, dtype)
@@ -107,6 +109,8 @@ def _functional_nodes(model, config):
     by_name = {entry["name"]: entry for entry in config["layers"]}
     done = {name: 0 for name in by_name}
     for node in model._nodes:
+        if isinstance(node.layer, OpLayer):  # written in Keras's form by get_config
+            continue
         entry = by_name[node.layer.name]
         k = done[node.layer.name]
         done[node.layer.name] += 1

@@ -38,10 +38,22 @@ _LAYER_KEYS = ("layer", "backward_layer", "cell", "cells", "layers")
 
 
 def _is_op(entry):
+    from ..layers._op_config import legacy_op_module
+
     module = entry.get("module")
     if isinstance(module, str):
         return module.startswith(_OP_MODULES)
-    return entry.get("class_name") in _MASK_OPS
+    return entry.get("class_name") in _MASK_OPS or legacy_op_module(entry) is not None
+
+
+def _legacy_op_modules(config):
+    """Op entries of a legacy ``.h5`` config get back the module Keras left out."""
+    from ..layers._op_config import legacy_op_module
+
+    for entry in config.get("layers", []):
+        module = legacy_op_module(entry)
+        if module is not None:
+            entry["module"] = module
 
 
 def _how_to_give(name, registered=None):
@@ -172,17 +184,70 @@ def _walk_tensors(value):
                 yield from _walk_tensors(item)
 
 
+def _tensor_items(value):
+    """The ``__keras_tensor__`` objects anywhere in `value`."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _tensor_items(item)
+    elif isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            yield value
+        else:
+            for item in value.values():
+                yield from _tensor_items(item)
+
+
+def _mask_sources(layers):
+    """The tensors a Masking layer or an Embedding with ``mask_zero`` reads: the roots of the
+    masks those layers make, which rnncore's layers carry themselves."""
+    sources = set()
+    for entry in layers:
+        if not isinstance(entry, dict):
+            continue
+        config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        if entry.get("class_name") == "Masking" or (
+                entry.get("class_name") == "Embedding" and config.get("mask_zero")):
+            for node in entry.get("inbound_nodes", []):
+                if isinstance(node, dict):
+                    sources |= {tuple(t["config"]["keras_history"])
+                                for t in _tensor_items(node.get("args", []))}
+    return sources
+
+
+def _roots(value, ops):
+    """The tensors (not op results) the op results in `value` are computed from."""
+    found = set()
+    for t in _tensor_items(value):
+        ref = tuple(t["config"]["keras_history"])
+        if ref[0] in ops:
+            found |= _roots(ops[ref[0]].get("inbound_nodes", []), ops)
+        else:
+            found.add(ref)
+    return found
+
+
 def strip_mask_ops(config, where):
-    """Keras 3 records the ops a Masking layer's mask is computed with (``NotEqual``,
-    ``Any``, ``ConvertToTensor``) as nodes of the functional graph, passed on as ``mask=``.
-    rnncore's layers carry masks themselves, so those nodes and the ``mask=`` arguments they
-    feed are dropped; an op whose result feeds a layer's inputs is refused by name."""
+    """Keras 3 records each mask a layer receives (a Masking layer's, an Embedding's with
+    ``mask_zero``, passed on through the graph) as op nodes (``NotEqual``, ``Any``,
+    ``ConvertToTensor``) fed to the layer as ``mask=``. rnncore's layers carry those masks
+    themselves, so such ``mask=`` arguments, and the ops that feed nothing else, are dropped.
+    A mask computed by ops from other tensors (``LSTM(2)(x, mask=ops.not_equal(ids, 0))``) and
+    the ops whose results a layer, another kept op or the model's outputs read (``x + y``,
+    ``x[:, -1]``, ``ops.mean``...) stay, to be rebuilt; an op rnncore cannot rebuild is refused
+    here by name."""
+    from ..layers._op_config import check_op_entry
+
     layers = config.get("layers")
     if not isinstance(layers, list):
         return
-    ops = {e.get("name") for e in layers if isinstance(e, dict) and _is_op(e)}
+    ops = {e.get("name"): e for e in layers if isinstance(e, dict) and _is_op(e)}
     if not ops:
         return
+    sources = _mask_sources(layers)
+    used = {name for name in _walk_tensors([{"class_name": "__keras_tensor__",
+                                             "config": {"keras_history": r}}
+                                            for r in _refs(config.get("output_layers"))])
+            if name in ops}
     for entry in layers:
         if not isinstance(entry, dict) or entry.get("name") in ops:
             continue
@@ -191,25 +256,26 @@ def strip_mask_ops(config, where):
                 continue
             kwargs = node.get("kwargs", {})
             mask = kwargs.get("mask")
-            if mask is not None and set(_walk_tensors(mask)) & ops:
-                if not set(_walk_tensors(mask)) <= ops:
+            if mask is not None and set(_walk_tensors(mask)) & set(ops) and \
+                    _roots(mask, ops) <= sources:  # a carried mask, as Keras records it
+                if not set(_walk_tensors(mask)) <= set(ops):
                     raise ValueError(f"{where}: layer {entry.get('name')!r} is called with a "
                                      "mask that mixes op results and tensors, which rnncore "
                                      "does not rebuild")
                 del kwargs["mask"]
-            used = set(_walk_tensors(node.get("args", []))) | set(_walk_tensors(kwargs))
-            if used & ops:
-                op = sorted(used & ops)[0]
-                raise ValueError(f"{where}: layer {entry.get('name')!r} takes the result of "
-                                 f"the operation {op!r} (a keras.ops call in the graph), "
-                                 "which rnncore does not rebuild")
-    config["layers"] = [e for e in layers if not (isinstance(e, dict) and e.get("name") in ops)]
-    for key in ("output_layers",):
-        if set(_walk_tensors([{"class_name": "__keras_tensor__",
-                               "config": {"keras_history": r}}
-                              for r in _refs(config.get(key))])) & ops:
-            raise ValueError(f"{where}: the model outputs the result of a keras.ops call, "
-                             "which rnncore does not rebuild")
+            used |= (set(_walk_tensors(node.get("args", []))) |
+                     set(_walk_tensors(kwargs))) & set(ops)
+    todo = list(used)
+    while todo:  # the ops a kept op reads are kept too
+        entry = ops[todo.pop()]
+        for name in set(_walk_tensors(entry.get("inbound_nodes", []))) & set(ops):
+            if name not in used:
+                used.add(name)
+                todo.append(name)
+    for name in sorted(used):
+        check_op_entry(ops[name], where)
+    config["layers"] = [e for e in layers
+                        if not (isinstance(e, dict) and e.get("name") in set(ops) - used)]
 
 
 def _refs(value):
@@ -230,6 +296,8 @@ def plain(value):
     if value.get("class_name") == "__keras_tensor__":
         return value
     skip = ("module", "registered_name", "build_config", "shared_object_id", "compile_config")
+    if str(value.get("module")).startswith("keras.src.ops."):
+        skip = skip[1:]  # an op node is known by its module (Add the op, not the layer)
     return {k: plain(v) for k, v in value.items() if k not in skip}
 
 
@@ -296,6 +364,7 @@ def _prepare(name, inner, where):
         _legacy_sequential(inner)
     else:
         _legacy_nodes(inner)
+        _legacy_op_modules(inner)
         strip_mask_ops(inner, where)
         outputs = inner.get("output_layers")
         if "output_structure" not in inner and isinstance(outputs, list) and outputs and \

@@ -36,6 +36,8 @@ def _legacy_config(model):
     config = _keras_config.model_config(model)
     out = {"class_name": config["class_name"], "config": config["config"]}
     for entry in out["config"].get("layers", []):
+        if str(entry.get("module")).startswith("keras.src.ops."):
+            continue  # an op node keeps its module: Keras then reads it, and Add is the op
         for key in ("module", "registered_name", "build_config"):
             entry.pop(key, None)
     return out

@@ -29,8 +29,8 @@ def _shape_text(shape):
         return "?"
     if isinstance(shape, list):
         return ", ".join(_shape_text(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
-        ",)" if len(shape) == 1 else ")")
+    # Keras joins the sizes without a tuple's trailing comma: (None) for one axis
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def _flat(x):

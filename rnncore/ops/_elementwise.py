@@ -166,9 +166,10 @@ logical_not = _unrecorded("logical_not", np.logical_not)
 isnan = _unrecorded("isnan", np.isnan)
 isfinite = _unrecorded("isfinite", np.isfinite)
 isinf = _unrecorded("isinf", np.isinf)
+# int32 indices, as Keras's (NumPy's are int64)
 argmax = _unrecorded("argmax", lambda x, axis=None, keepdims=False: np.argmax(
-    x, axis=axis, keepdims=keepdims))
+    x, axis=axis, keepdims=keepdims).astype(np.int32))
 argmin = _unrecorded("argmin", lambda x, axis=None, keepdims=False: np.argmin(
-    x, axis=axis, keepdims=keepdims))
+    x, axis=axis, keepdims=keepdims).astype(np.int32))
 any = _unrecorded("any", np.any)  # noqa: A001
 all = _unrecorded("all", np.all)  # noqa: A001

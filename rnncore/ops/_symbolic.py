@@ -6,8 +6,6 @@ import functools
 # ops whose result is not a tensor of the graph, or that make tensors from nothing
 _EAGER = frozenset({"arange", "convert_to_numpy", "dtype", "eye", "full", "is_tensor", "ndim",
                     "ones", "shape", "size", "zeros", "nn"})
-# rnncore's name -> Keras's op name, where they differ (Keras's class is its CamelCase)
-_KERAS_NAMES = {"abs": "absolute", "divide": "true_divide"}
 
 _symbolic_type = []
 
@@ -42,15 +40,15 @@ def _any_symbolic(args, kwargs):
 
 
 def symbolic_aware(op, name):
-    """`op`, which on symbolic arguments adds an op node to the functional graph."""
-    keras_name = _KERAS_NAMES.get(name, name)
+    """`op`, which on symbolic arguments adds an op node to the functional graph (of the
+    class Keras's op of that name makes, ``rnncore.layers._keras_op_table``)."""
 
     @functools.wraps(op)
     def dispatch(*args, **kwargs):
         if _any_symbolic(args, kwargs):
             from ..layers._op_layer import symbolic_op
 
-            return symbolic_op(op, keras_name, args, kwargs)
+            return symbolic_op(op, name, args, kwargs)
         return op(*args, **kwargs)
     dispatch.__wrapped_op__ = op
     return dispatch
