@@ -129,6 +129,8 @@ class Softmax(Layer):
     TensorFlow backend does the same for a softmax over the last axis without a mask).
     """
 
+    _call_positional = ("mask",)  # Keras: call(inputs, mask=None)
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):

@@ -95,6 +95,9 @@ class Layer:
     # a layer class written by a user with Keras's ``call`` (see ``_recorded``); rnncore's own
     # layers implement ``forward``/``backward`` instead
     _rnncore_call = None
+    # The names, in order, of the arguments after ``inputs`` in Keras's ``call`` of this
+    # built-in layer where they differ from (training, mask): ``layer(x, mask)`` binds by them
+    _call_positional = None
     _in_call = False
     _dict_outputs = False  # whether call may return a dict (a subclassed model's outputs)
     _record = None
@@ -491,6 +494,8 @@ class Layer:
                 f"rnncore runs {base.__name__} on its own forward and backward, which would "
                 f"ignore that call. Hold a {base.__name__} as a sub-layer of a Layer subclass "
                 "instead")
+        if args and self._call_positional is not None and not self._rnncore_call:
+            args, kwargs = self._bind_positional(args, kwargs)
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
             return _recorded.call_inside(self, inputs, args, kwargs)
         if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):
@@ -515,6 +520,20 @@ class Layer:
         if self.activity_regularizer is not None:
             _recorded._add_activity_penalty(self, out)
         return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
+
+    def _bind_positional(self, args, kwargs):
+        names = self._call_positional
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}.call() takes inputs and at most "
+                            f"{len(names)} more positional arguments ({', '.join(names)}); "
+                            f"received {len(args)}")
+        kwargs = dict(kwargs)
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}.call() got multiple values for "
+                                f"argument {name!r}")
+            kwargs[name] = value
+        return (), kwargs
 
     def call(self, inputs, *args, **kwargs):
         """Keras's ``layer.call(inputs, ...)`` of a built-in layer: what calling the layer

@@ -290,12 +290,21 @@ def _noise_shape(noise_shape):
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, …) → (batch, d1·d2·…)."""
+    """(batch, d1, d2, …) → (batch, d1·d2·…).
+
+    ``data_format="channels_first"`` reads inputs as (batch, channels, d2, …) and, as Keras
+    does, moves the channels last before flattening, so the order of the features is the one
+    a channels_last model would give.
+    """
 
     input_min_ndim = 1
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Flatten: data_format must be 'channels_last' or "
+                             f"'channels_first'. Received: data_format={data_format!r}")
+        self.data_format = data_format or "channels_last"
         self._shape = None
 
     def compute_output_shape(self, input_shape):
@@ -303,10 +312,23 @@ class Flatten(Layer):
         size = None if any(d is None for d in rest) else int(np.prod(rest))
         return (input_shape[0], size)
 
+    def _channels_moved(self, ndim):
+        return self.data_format == "channels_first" and ndim > 2
+
     def forward(self, inputs, training=False, mask=None):
         self._shape = inputs.shape
+        if self._channels_moved(inputs.ndim):
+            inputs = np.moveaxis(inputs, 1, -1)
         # the size written out: -1 cannot be inferred for an empty batch
         return inputs.reshape(inputs.shape[0], int(np.prod(inputs.shape[1:], dtype=np.int64)))
 
     def backward(self, d_outputs):
+        if self._channels_moved(len(self._shape)):
+            moved = (self._shape[0],) + self._shape[2:] + (self._shape[1],)
+            return np.ascontiguousarray(np.moveaxis(d_outputs.reshape(moved), -1, 1))
         return d_outputs.reshape(self._shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config

@@ -9,6 +9,7 @@ class GlobalAveragePooling1D(Layer):
     """(batch, steps, features) → (batch, features): the mean over steps (masked steps left out)."""
 
     input_ndim = 3
+    _call_positional = ("mask",)  # Keras: call(inputs, mask=None)
 
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)

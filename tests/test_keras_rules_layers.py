@@ -1,0 +1,96 @@
+"""Rules from Keras's own layer test files (layers/pooling, reshaping, core, activations, ...)
+that a Keras program notices, checked against Keras with the same inputs."""
+import re
+
+import numpy as np
+import pytest
+
+import rnncore
+
+
+def _on_both(keras, make):
+    """`make(module)` on Keras and on rnncore; an exception stands in for a result."""
+    out = []
+    for module in (keras, rnncore):
+        try:
+            out.append(make(module))
+        except Exception as e:  # compared by the caller
+            out.append(e)
+    return out
+
+
+def _same_values(keras, make, atol=1e-6):
+    k, r = _on_both(keras, make)
+    assert not isinstance(k, Exception), k
+    assert not isinstance(r, Exception), r
+    np.testing.assert_allclose(np.asarray(r), np.asarray(k), atol=atol)
+
+
+def _same_error(keras, make, exc_type, pattern):
+    k, r = _on_both(keras, make)
+    assert isinstance(k, exc_type) and re.search(pattern, str(k)), k  # the rule is Keras's
+    assert isinstance(r, exc_type), repr(r)
+    assert re.search(pattern, str(r)), str(r)
+
+
+# ---- the second positional argument of call is the mask where Keras's call says so --------
+@pytest.mark.parametrize("data_format, keepdims", [("channels_last", False),
+                                                   ("channels_last", True),
+                                                   ("channels_first", False)])
+def test_global_average_pooling1d_takes_the_mask_positionally(keras, data_format, keepdims):
+    x = np.arange(24, dtype="float32").reshape(2, 3, 4)
+    mask = (np.array([[1, 1, 0], [0, 1, 0]]) if data_format == "channels_last"
+            else np.array([[1, 1, 0, 0], [0, 1, 0, 1]]))
+    _same_values(keras, lambda m: m.layers.GlobalAveragePooling1D(
+        data_format=data_format, keepdims=keepdims)(x, mask))
+
+
+def test_softmax_takes_the_mask_positionally(keras):
+    x = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 4.0]], "float32")
+    mask = np.array([[True, True, False], [True, False, True]])
+    _same_values(keras, lambda m: m.layers.Softmax()(x, mask))
+
+
+# ---- Flatten(data_format="channels_first") moves the channels last first --------------------
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last", None])
+@pytest.mark.parametrize("shape", [(2, 3, 2, 2), (2, 3, 4), (2, 5)])
+def test_flatten_data_format_orders_features_as_keras(keras, data_format, shape):
+    x = np.arange(np.prod(shape), dtype="float32").reshape(shape)
+    _same_values(keras, lambda m: m.layers.Flatten(data_format=data_format)(x))
+
+
+def test_flatten_channels_first_trains_as_keras(keras):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3, 4)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+
+    def train(m):
+        model = m.Sequential([m.Input((3, 4)), m.layers.Flatten(data_format="channels_first"),
+                              m.layers.Dense(2, kernel_initializer="glorot_uniform")])
+        model.layers[-1].set_weights([np.linspace(-1, 1, 24, dtype="float32").reshape(12, 2),
+                                      np.zeros(2, "float32")])
+        model.compile(m.optimizers.SGD(0.1), "mse")
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        return model.layers[-1].get_weights()[0]
+
+    _same_values(keras, train, atol=1e-5)
+
+
+def test_flatten_config_holds_data_format(keras):
+    k, r = _on_both(keras, lambda m: m.layers.Flatten(data_format="channels_first").get_config())
+    assert r["data_format"] == k["data_format"] == "channels_first"
+    assert rnncore.layers.Flatten.from_config(r).data_format == "channels_first"
+
+
+# ---- Lambda(output_shape=function) ---------------------------------------------------------
+def test_lambda_output_shape_function(keras):
+    def make(m):
+        inp = m.Input((3,))
+        out = m.layers.Lambda(lambda t: m.ops.concatenate([t, t], axis=1),
+                              output_shape=lambda s: (s[0], s[1] * 2))(inp)
+        return out.shape
+
+    k, r = _on_both(keras, make)
+    assert tuple(r) == tuple(k) == (None, 6)
+    _same_values(keras, lambda m: m.layers.Lambda(lambda t: t ** 2, output_shape=lambda s: s)(
+        2 * np.ones((2, 3), "float32")))
