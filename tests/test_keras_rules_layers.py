@@ -94,3 +94,24 @@ def test_lambda_output_shape_function(keras):
     assert tuple(r) == tuple(k) == (None, 6)
     _same_values(keras, lambda m: m.layers.Lambda(lambda t: t ** 2, output_shape=lambda s: s)(
         2 * np.ones((2, 3), "float32")))
+
+
+# ---- a merge layer called eagerly on masked outputs uses and ORs their masks ---------------
+@pytest.mark.parametrize("name", ["Multiply", "Maximum", "Minimum", "Add", "Subtract",
+                                  "Average", "Concatenate"])
+@pytest.mark.parametrize("both_masked", [False, True])
+def test_merge_uses_the_masks_its_eager_inputs_carry(keras, name, both_masked):
+    a = np.array([[[0, 0], [1, 2], [0, 0], [-3, 4]]], "float32")
+    b = np.array([[[0, 0], [0, 0], [-1, 2], [3, 4]]], "float32")
+
+    def make(m):
+        masking = m.layers.Masking()
+        out = getattr(m.layers, name)()([masking(a), masking(b) if both_masked else b])
+        mask = getattr(out, "_keras_mask", None)
+        return np.asarray(out), None if mask is None else np.asarray(mask)
+
+    k, r = _on_both(keras, make)
+    np.testing.assert_allclose(r[0], k[0])
+    assert (r[1] is None) == (k[1] is None)
+    if k[1] is not None:
+        np.testing.assert_array_equal(r[1], k[1])

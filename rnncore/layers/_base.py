@@ -511,6 +511,9 @@ class Layer:
         # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
         # supports masking takes the mask its input carries
         carried = getattr(inputs, "_keras_mask", None)
+        if carried is None and isinstance(inputs, (list, tuple)):  # a merge's or Attention's
+            carried = [getattr(x, "_keras_mask", None) for x in inputs]
+            carried = carried if any(m is not None for m in carried) else None
         if carried is not None and self.supports_masking and kwargs.get("mask") is None and \
                 not args:
             kwargs["mask"] = carried
