@@ -115,3 +115,29 @@ def test_merge_uses_the_masks_its_eager_inputs_carry(keras, name, both_masked):
     assert (r[1] is None) == (k[1] is None)
     if k[1] is not None:
         np.testing.assert_array_equal(r[1], k[1])
+
+
+# ---- InputLayer: Keras's argument rules and attributes --------------------------------------
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"shape": (2, 3), "batch_shape": (2, 3)}, "cannot pass both `shape` and `batch_shape`"),
+    ({"batch_size": 4, "batch_shape": (2, 3)}, "cannot pass both `batch_size` and `batch_shape`"),
+    ({"shape": None, "batch_shape": None}, "pass a `shape` argument."),
+])
+def test_input_layer_refuses_argument_combinations_as_keras(keras, kwargs, pattern):
+    _same_error(keras, lambda m: m.layers.InputLayer(**kwargs), ValueError, pattern)
+
+
+def test_input_layer_input_shape_warns_and_is_used(keras):
+    for module in (keras, rnncore):
+        with pytest.warns(UserWarning, match="Argument `input_shape` is deprecated"):
+            layer = module.layers.InputLayer(input_shape=(2, 3), batch_size=4)
+        assert tuple(layer.batch_shape) == (4, 2, 3)
+
+
+def test_keras_tensor_is_what_input_returns(keras):
+    x = rnncore.Input((3,))
+    assert isinstance(x, rnncore.KerasTensor)
+    assert isinstance(keras.Input((3,)), keras.KerasTensor)
+    assert (x.sparse, x.ragged) == (False, False)
+    layer = rnncore.layers.InputLayer(shape=(2, 3), batch_size=4)
+    assert (layer.sparse, layer.ragged) == (False, False)

@@ -38,7 +38,11 @@ def unique_name(base):
 
 
 class SymbolicTensor:
-    """A placeholder for a layer output in a functional model (Keras's KerasTensor)."""
+    """A placeholder for a layer output in a functional model (Keras's KerasTensor, exported
+    as ``rnncore.KerasTensor``)."""
+
+    sparse = False  # Keras's KerasTensor flags; rnncore's tensors are always dense
+    ragged = False
 
     def __init__(self, shape, dtype="float32", layer=None, node_index=0, tensor_index=0,
                  name=None):

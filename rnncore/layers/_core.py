@@ -1,5 +1,6 @@
 """Dense, Dropout, Flatten, Activation and the Input layer."""
 import numbers
+import warnings
 
 import numpy as np
 
@@ -20,13 +21,24 @@ class InputLayer(Layer):
         # Keras 3.15 writes ragged and optional into every InputLayer config
         for argument, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
             if value:
-                raise ValueError(f"Input: {argument}=True inputs are not supported by rnncore; "
-                                 "give dense arrays")
+                raise ValueError(f"Input: `{argument}=True` is not supported by rnncore; give "
+                                 "dense arrays")
         super().__init__(name=name, **kwargs)
-        shape = shape if shape is not None else input_shape
+        if input_shape is not None:
+            warnings.warn("Argument `input_shape` is deprecated. Use `shape` instead.",
+                          stacklevel=2)
+            shape = shape if shape is not None else input_shape
+        if shape is not None and batch_shape is not None:
+            raise ValueError("Input: you cannot pass both `shape` and `batch_shape` at the same "
+                             f"time. Received: shape={shape!r}, batch_shape={batch_shape!r}")
+        if batch_size is not None and batch_shape is not None:
+            raise ValueError("Input: you cannot pass both `batch_size` and `batch_shape` at the "
+                             f"same time. Received: batch_size={batch_size!r}, "
+                             f"batch_shape={batch_shape!r}")
         if batch_shape is None:
             if shape is None:
-                raise ValueError("Input: pass shape=(…) (without the batch dimension)")
+                raise ValueError("Input: you must pass a `shape` argument (the shape without the "
+                                 "batch dimension, e.g. shape=(timesteps, features))")
             if isinstance(shape, numbers.Integral):
                 shape = (shape,)
             if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
@@ -34,6 +46,9 @@ class InputLayer(Layer):
                 raise ValueError("Input: batch_size must be a positive integer or None. "
                                  f"Received: batch_size={batch_size!r}")
             batch_shape = (batch_size,) + _standardize_shape(shape, "shape")
+        self.sparse = False
+        self.ragged = False
+        self.optional = False
         self.batch_shape = _standardize_shape(batch_shape, "batch_shape")
         try:
             self.input_dtype = "string" if dtype in ("string", str) else \
