@@ -141,3 +141,52 @@ def test_keras_tensor_is_what_input_returns(keras):
     assert (x.sparse, x.ragged) == (False, False)
     layer = rnncore.layers.InputLayer(shape=(2, 3), batch_size=4)
     assert (layer.sparse, layer.ragged) == (False, False)
+
+
+# ---- bad arguments: Keras's exception type, and a message its own tests' regex matches ------
+BAD_ARGUMENTS = [
+    (lambda m: m.layers.ReLU(max_value=-10), ValueError,
+     "max_value of a ReLU layer cannot be a negative value"),
+    (lambda m: m.layers.ReLU(negative_slope=None), ValueError,
+     "negative_slope of a ReLU layer cannot be None or a negative value"),
+    (lambda m: m.layers.ReLU(threshold=None), ValueError,
+     "threshold of a ReLU layer cannot be None or a negative value"),
+    (lambda m: m.layers.LeakyReLU(negative_slope=None), ValueError,
+     "The negative_slope value of a Leaky ReLU layer cannot be None"),
+    (lambda m: m.layers.RepeatVector(n="3"), TypeError, "Expected an integer value for `n`"),
+    (lambda m: m.layers.RepeatVector(n=3.5), TypeError, "Expected an integer value for `n`"),
+    (lambda m: m.layers.RepeatVector(n=0), ValueError, "should be a positive integer"),
+    (lambda m: m.layers.UpSampling1D(size=2.5), TypeError,
+     "Expected an integer value for `size`"),
+    (lambda m: m.layers.UpSampling1D(size=0), ValueError, "should be a positive integer"),
+    (lambda m: m.layers.Permute(dims=(0, 1, 2)), ValueError, r"Invalid permutation .*dims.*"),
+    (lambda m: m.layers.Permute(dims=(1, 4, 2)), ValueError, r"Invalid permutation .*dims.*"),
+    (lambda m: m.layers.Cropping1D(cropping=(3, 3))(np.zeros((3, 5, 7), "float32")),
+     ValueError, "`cropping` parameter of `Cropping1D` layer must be smaller than"),
+    (lambda m: m.layers.LayerNormalization(axis={"axis": -1}), TypeError,
+     "Expected an int or a list/tuple of ints for the argument 'axis'"),
+    (lambda m: m.layers.Wrapper("This is not a valid Keras layer."), ValueError,
+     "Layer .* supplied to Wrapper isn't a supported layer type. Please ensure wrapped "
+     "layer is a valid Keras layer."),
+    (lambda m: m.layers.TimeDistributed("dense"), ValueError,
+     "Please initialize `TimeDistributed` layer with a `keras.layers.Layer`"),
+    (lambda m: m.layers.Softmax()(np.ones((1, 3), "float32"), mask=np.ones((1, 1, 3), bool)),
+     ValueError, "must not have more dimensions"),
+    (lambda m: m.layers.MultiHeadAttention(num_heads=0, key_dim=4), ValueError,
+     "argument `num_heads`"),
+    (lambda m: m.layers.MultiHeadAttention(num_heads=2, key_dim=1.5), ValueError,
+     "argument `key_dim`"),
+    (lambda m: m.layers.MultiHeadAttention(num_heads=2, key_dim=4, value_dim=-2), ValueError,
+     "argument `value_dim`"),
+    (lambda m: m.layers.Conv1D(filters=0, kernel_size=2), ValueError,
+     "Invalid value for argument `filters`. Expected a strictly positive value. "
+     "Received filters=0."),
+    (lambda m: m.callbacks.ModelCheckpoint("m.keras", save_freq="invalid_save_freq"),
+     ValueError, "Unrecognized save_freq"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(BAD_ARGUMENTS)))
+def test_bad_arguments_raise_as_keras(keras, case):
+    make, exc_type, pattern = BAD_ARGUMENTS[case]
+    _same_error(keras, make, exc_type, pattern)

@@ -9,7 +9,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
-from ._arguments import positive_int
+from ._arguments import is_int, positive_int
 from ._base import Layer, Node, SymbolicTensor, as_float_array
 
 # Keras's Softmax layer puts this logit at masked positions (float32/float64)
@@ -92,6 +92,12 @@ class MultiHeadAttention(Layer):
             raise NotImplementedError("MultiHeadAttention: rnncore does not offer "
                                       "activity_regularizer on this layer; received "
                                       f"activity_regularizer={activity_regularizer!r}")
+        for argument, value in (("num_heads", num_heads), ("key_dim", key_dim),
+                                ("value_dim", value_dim)):
+            if value is not None and not (is_int(value) and value > 0):  # Keras: a ValueError
+                raise ValueError(f"MultiHeadAttention: Received an invalid value for argument "
+                                 f"`{argument}`, expected a positive integer. Received: "
+                                 f"{argument}={value!r}")
         self.num_heads = positive_int("MultiHeadAttention", "num_heads", num_heads)
         self.key_dim = positive_int("MultiHeadAttention", "key_dim", key_dim)
         self.value_dim = self.key_dim if value_dim is None else positive_int(
