@@ -1,0 +1,51 @@
+"""Rules from Keras's metrics and callbacks test files that a training program notices,
+checked against Keras with the same weights and data."""
+import re
+
+import numpy as np
+
+import rnncore
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 5)).astype("float32")
+    y = (rng.random((10, 2)) > 0.5).astype("float32")
+    return x, y
+
+
+def _fit_vector_metrics(m, capsys):
+    x, y = _data()
+    model = m.Sequential([m.Input((5,)), m.layers.Dense(2, activation="sigmoid")])
+    model.layers[-1].set_weights([np.linspace(-1, 1, 10, dtype="float32").reshape(5, 2),
+                                  np.zeros(2, "float32")])
+    model.compile(loss="mae", optimizer=m.optimizers.SGD(0.1),
+                  metrics=[m.metrics.F1Score(threshold=0.5),
+                           m.metrics.FBetaScore(beta=2.0, threshold=0.5)])
+    capsys.readouterr()
+    history = model.fit(x, y, batch_size=5, epochs=2, verbose=2, validation_data=(x, y),
+                        shuffle=False)
+    printed = capsys.readouterr().out
+    return history.history, model.evaluate(x, y, verbose=0), printed
+
+
+def test_fit_with_per_class_metrics_logs_arrays_and_prints_their_mean(keras, capsys):
+    # Keras's F1Score/FBetaScore (average=None) give one score a class: History and evaluate
+    # hold the vectors, the progress line shows their mean
+    k_hist, k_eval, k_printed = _fit_vector_metrics(keras, capsys)
+    r_hist, r_eval, r_printed = _fit_vector_metrics(rnncore, capsys)
+    assert sorted(r_hist) == sorted(k_hist)
+    for key in k_hist:
+        np.testing.assert_allclose(np.asarray(r_hist[key], dtype=float),
+                                   np.asarray(k_hist[key], dtype=float), atol=1e-5)
+    assert len(r_eval) == len(k_eval)
+    for a, b in zip(r_eval, k_eval):
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+    def shown(printed):
+        return re.findall(r"(\w+): ([0-9.e+-]+)", printed)
+
+    assert [name for name, _ in shown(r_printed)] == [name for name, _ in shown(k_printed)]
+    for (_, a), (_, b) in zip(shown(r_printed), shown(k_printed)):
+        assert abs(float(a) - float(b)) < 2e-4
