@@ -190,3 +190,32 @@ BAD_ARGUMENTS = [
 def test_bad_arguments_raise_as_keras(keras, case):
     make, exc_type, pattern = BAD_ARGUMENTS[case]
     _same_error(keras, make, exc_type, pattern)
+
+
+# ---- MaxPooling1D / AveragePooling1D(data_format="channels_first") -------------------------
+@pytest.mark.parametrize("name", ["MaxPooling1D", "AveragePooling1D"])
+@pytest.mark.parametrize("pool_size, strides, padding", [(2, 2, "valid"), (2, 2, "same"),
+                                                         (3, 1, "valid"), (3, 2, "same")])
+def test_pooling1d_channels_first_as_keras(keras, name, pool_size, strides, padding):
+    x = np.random.default_rng(0).normal(size=(2, 3, 7)).astype("float32")
+    _same_values(keras, lambda m: getattr(m.layers, name)(
+        pool_size, strides=strides, padding=padding, data_format="channels_first")(x))
+
+
+def test_pooling1d_channels_first_trains_as_keras(keras):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 3, 7)).astype("float32")
+    y = rng.normal(size=(4, 1)).astype("float32")
+
+    def train(m):
+        inp = m.Input((3, 7))
+        h = m.layers.MaxPooling1D(2, data_format="channels_first")(inp)
+        h = m.layers.AveragePooling1D(2, padding="same", data_format="channels_first")(h)
+        model = m.Model(inp, m.layers.Dense(1, kernel_initializer="ones")(
+            m.layers.Flatten()(h)))
+        assert tuple(h.shape) == (None, 3, 2)
+        model.compile(m.optimizers.SGD(0.1), "mse")
+        model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()[0]
+
+    _same_values(keras, train, atol=1e-5)
