@@ -219,3 +219,30 @@ def test_pooling1d_channels_first_trains_as_keras(keras):
         return model.get_weights()[0]
 
     _same_values(keras, train, atol=1e-5)
+
+
+# ---- ActivityRegularization ------------------------------------------------------------------
+def test_activity_regularization_adds_keras_penalty_to_the_loss(keras, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = rng.normal(size=(8, 3)).astype("float32")
+    kernel = np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3)
+
+    def train(m):
+        model = m.Sequential([m.Input((4,)), m.layers.Dense(3),
+                              m.layers.ActivityRegularization(l1=0.01, l2=0.02)])
+        model.layers[0].set_weights([kernel, np.zeros(3, "float32")])
+        model.compile(m.optimizers.SGD(0.1), "mse")
+        history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        return model, history.history["loss"], model.evaluate(x, y, verbose=0)
+
+    (k_model, k_loss, k_eval), (r_model, r_loss, r_eval) = train(keras), train(rnncore)
+    np.testing.assert_allclose(r_loss, k_loss, rtol=1e-5)
+    np.testing.assert_allclose(r_eval, k_eval, rtol=1e-5)
+    np.testing.assert_allclose(r_model.get_weights()[0], k_model.get_weights()[0], atol=1e-6)
+    assert r_model.layers[1].get_config()["l2"] == k_model.layers[1].get_config()["l2"]
+    path = tmp_path / "m.keras"
+    r_model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0),
+                               r_model.predict(x, verbose=0), atol=1e-6)
+    assert rnncore.models.load_model(path).layers[1].l1 == 0.01
