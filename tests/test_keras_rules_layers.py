@@ -246,3 +246,17 @@ def test_activity_regularization_adds_keras_penalty_to_the_loss(keras, tmp_path)
     np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0),
                                r_model.predict(x, verbose=0), atol=1e-6)
     assert rnncore.models.load_model(path).layers[1].l1 == 0.01
+
+
+def test_global_max_pooling1d_does_not_support_masking_and_pools_masked_steps(keras):
+    k, r = _on_both(keras, lambda m: m.layers.GlobalMaxPooling1D().supports_masking)
+    assert r is k is False
+
+    def make(m):
+        inp = m.Input((4,), dtype="int32")
+        emb = m.layers.Embedding(5, 3, mask_zero=True)
+        model = m.Model(inp, m.layers.GlobalMaxPooling1D()(emb(inp)))
+        emb.set_weights([np.arange(15, dtype="float32").reshape(5, 3)[::-1].copy()])
+        return model.predict(np.array([[1, 2, 0, 0], [3, 0, 0, 0]]), verbose=0)
+
+    _same_values(keras, make)
