@@ -260,3 +260,38 @@ def test_global_max_pooling1d_does_not_support_masking_and_pools_masked_steps(ke
         return model.predict(np.array([[1, 2, 0, 0], [3, 0, 0, 0]]), verbose=0)
 
     _same_values(keras, make)
+
+
+# ---- return_attention_scores=True gives a tuple (output, scores); the output carries the mask
+@pytest.mark.parametrize("name", ["Attention", "AdditiveAttention", "MultiHeadAttention"])
+def test_attention_scores_come_as_a_tuple_with_the_query_mask_on_the_output(keras, name):
+    q = np.ones((2, 3, 4), "float32")
+    q[0, 2] = 0
+    v = np.ones((2, 5, 4), "float32")
+
+    def make(m):
+        masked = m.layers.Masking()(q)
+        if name == "MultiHeadAttention":
+            out = m.layers.MultiHeadAttention(2, 2)(masked, v, return_attention_scores=True)
+        else:
+            out = getattr(m.layers, name)()([masked, v], return_attention_scores=True)
+        return type(out), [None if getattr(t, "_keras_mask", None) is None
+                           else np.asarray(t._keras_mask).tolist() for t in out]
+
+    k, r = _on_both(keras, make)
+    assert r[0] is k[0] is tuple
+    # the output's mask (Keras's MultiHeadAttention also hangs a broadcast one on its scores)
+    assert r[1][0] == k[1][0]
+    if name != "MultiHeadAttention":
+        assert r[1] == k[1]
+
+
+def test_attention_scores_tuple_in_a_functional_model(keras):
+    def make(m):
+        q, v = m.Input((3, 4)), m.Input((5, 4))
+        out, scores = m.layers.Attention()([q, v], return_attention_scores=True)
+        return type(m.layers.Attention()([q, v], return_attention_scores=True)), \
+            tuple(out.shape), tuple(scores.shape)
+
+    k, r = _on_both(keras, make)
+    assert r == k

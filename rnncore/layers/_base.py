@@ -554,7 +554,7 @@ class Layer:
             out_mask = self.compute_mask(inputs, mask)
         except Exception:  # a mask rnncore cannot work out eagerly is one Keras programs lack
             return None
-        return out_mask[0] if isinstance(out_mask, list) else out_mask
+        return out_mask
 
     def _eager_call(self, inputs, training=False, mask=None, **kwargs):
         if kwargs:
@@ -688,9 +688,18 @@ class KerasArray(np.ndarray):
 def _with_keras_mask(out, mask=None):
     """An eager call's result as Keras gives it: each array a :class:`KerasArray` (with
     ``.numpy()``, as TensorFlow's eager tensors have) in the same list, tuple or dict, and a
-    single output carrying `mask` as its ``_keras_mask``."""
+    single output carrying `mask` as its ``_keras_mask``; several outputs carry a list of
+    masks one each, or one mask on the first (an attention's output, not its scores)."""
     if isinstance(out, (list, tuple)) and type(out) in (list, tuple):
-        return type(out)(_with_keras_mask(item) for item in out)
+        if isinstance(mask, (list, tuple)) and len(mask) == len(out):
+            masks = list(mask)
+        else:
+            masks = [None] * len(out)
+            if out and mask is not None and not isinstance(mask, (list, tuple)):
+                masks[0] = mask
+        return type(out)(_with_keras_mask(item, m) for item, m in zip(out, masks))
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0] if mask else None
     if isinstance(out, dict) and type(out) is dict:
         return {key: _with_keras_mask(item) for key, item in out.items()}
     if not isinstance(out, np.ndarray) or (mask is None and isinstance(out, KerasArray)):

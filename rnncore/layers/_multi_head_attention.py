@@ -265,7 +265,7 @@ class MultiHeadAttention(Layer):
                        "use_causal_mask": self._causal})
         kwargs.pop("mask", None)  # the graph carries the inputs' masks itself
         self._inbound_nodes.append(Node(self, list(inputs), outputs, kwargs))
-        return outputs
+        return tuple(outputs) if self._return_scores else outputs  # Keras: (output, scores)
 
     def _eager_call(self, inputs, training=False, mask=None, return_attention_scores=False,
                     use_causal_mask=False):
@@ -275,8 +275,9 @@ class MultiHeadAttention(Layer):
         if len(inputs) > 3:
             xs.append(np.asarray(inputs[3]))
         self._maybe_build([x.shape for x in xs[:3]])
-        return self._run(xs, bool(training), mask, bool(return_attention_scores),
-                         bool(use_causal_mask))
+        out = self._run(xs, bool(training), mask, bool(return_attention_scores),
+                        bool(use_causal_mask))
+        return tuple(out) if return_attention_scores else out  # Keras: (output, scores)
 
     def forward(self, inputs, training=False, mask=None):
         """A functional model's entry: ``inputs`` as the node holds them, ``[query, value,
