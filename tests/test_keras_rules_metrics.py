@@ -3,6 +3,7 @@ checked against Keras with the same weights and data."""
 import re
 
 import numpy as np
+import pytest
 
 import rnncore
 
@@ -49,3 +50,31 @@ def test_fit_with_per_class_metrics_logs_arrays_and_prints_their_mean(keras, cap
     assert [name for name, _ in shown(r_printed)] == [name for name, _ in shown(k_printed)]
     for (_, a), (_, b) in zip(shown(r_printed), shown(k_printed)):
         assert abs(float(a) - float(b)) < 2e-4
+
+
+def _history_with_loss(m, loss):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 3)), rng.random((8, 1))
+    inp = m.Input((3,))
+    a = m.layers.Dense(1, name="output_a", kernel_initializer="ones")(inp)
+    b = m.layers.Dense(1, name="output_b", kernel_initializer="ones")(inp)
+    if isinstance(loss, dict) and len(loss) == 2:
+        model = m.Model(inp, {"output_a": a, "output_b": b})
+        y = {"output_a": y, "output_b": (y > 0.5).astype("float32")}
+    else:
+        model = m.Model(inp, a)
+    model.compile(m.optimizers.SGD(0.01), loss=loss)
+    return model.fit(x, y, batch_size=2, epochs=1, verbose=0, shuffle=False).history
+
+
+@pytest.mark.parametrize("loss", [
+    {"output_a": ["mean_squared_error"]},
+    ["mean_squared_error"],
+    {"output_a": ["mse"], "output_b": ["binary_crossentropy"]},
+])
+def test_compile_takes_one_outputs_loss_as_a_list_of_one(keras, loss):
+    k = _history_with_loss(keras, loss)
+    r = _history_with_loss(rnncore, loss)
+    assert sorted(r) == sorted(k)
+    for key in k:
+        np.testing.assert_allclose(r[key], k[key], rtol=1e-5)

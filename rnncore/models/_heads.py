@@ -20,6 +20,8 @@ class Head:
     its own ``Mean``, named ``<name>_loss`` (unnamed: ``<loss name>_loss``)."""
 
     def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids, tracked=None):
+        if isinstance(loss, (list, tuple)) and len(loss) == 1:
+            loss = loss[0]  # Keras: one output's loss given as a list of one, {"out": ["mse"]}
         self.name = name
         self.loss = loss
         self.loss_obj = None if loss is None else _losses.get(loss)
