@@ -78,3 +78,20 @@ def test_compile_takes_one_outputs_loss_as_a_list_of_one(keras, loss):
     assert sorted(r) == sorted(k)
     for key in k:
         np.testing.assert_allclose(r[key], k[key], rtol=1e-5)
+
+
+def test_compile_loss_key_naming_no_output_is_keras_key_error(keras):
+    def make(m):
+        inp = m.Input((3,))
+        model = m.Model(inp, {"output_a": m.layers.Dense(1, name="output_a")(inp),
+                              "output_b": m.layers.Dense(1, name="output_b")(inp)})
+        model.compile("sgd", loss={"output_a": "mse", "output_c": "mse"})
+        model.fit(np.ones((2, 3)), {"output_a": np.ones((2, 1)), "output_b": np.ones((2, 1))},
+                  verbose=0)
+
+    pattern = "in the `loss` argument, can't be found in either the model's output"
+    for module in (keras, rnncore):
+        with pytest.raises(KeyError, match=pattern):
+            make(module)
+    with pytest.raises(ValueError, match="output_c"):  # rnncore's compile errors: ValueErrors
+        make(rnncore)
