@@ -95,3 +95,16 @@ def test_compile_loss_key_naming_no_output_is_keras_key_error(keras):
             make(module)
     with pytest.raises(ValueError, match="output_c"):  # rnncore's compile errors: ValueErrors
         make(rnncore)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"beta": -0.5}, {"beta": 0.0}, {"beta": 2}, {"threshold": 1.1}, {"threshold": 0.0},
+    {"threshold": 1}, {"threshold": "0.5"},
+])
+def test_fbeta_score_argument_errors_say_keras_words(keras, kwargs):
+    messages = []
+    for module in (keras, rnncore):
+        with pytest.raises(ValueError) as info:
+            module.metrics.FBetaScore(**kwargs)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
