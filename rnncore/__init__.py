@@ -36,8 +36,9 @@ _SUBMODULES = ("activations", "backend", "callbacks", "config", "constraints", "
                "optimizers", "preprocessing", "random", "recurrent", "reference", "regularizers",
                "saving", "utils")
 _FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
+_ALIASES = {"KerasTensor": ("layers._base", "SymbolicTensor")}
 
-__all__ = list(_SUBMODULES) + list(_FROM) + ["floatx", "set_floatx", "get_num_threads",
+__all__ = list(_SUBMODULES) + list(_FROM) + list(_ALIASES) + ["floatx", "set_floatx", "get_num_threads",
                                               "set_num_threads", "__version__"]
 
 
@@ -48,6 +49,9 @@ def __getattr__(name):
         return importlib.import_module(f".{name}", __name__)
     if name in _FROM:
         return getattr(importlib.import_module(f".{_FROM[name]}", __name__), name)
+    if name in _ALIASES:
+        module, attribute = _ALIASES[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(f"module 'rnncore' has no attribute {name!r}")
 
 

@@ -224,13 +224,21 @@ class FBetaScore(_metrics.Metric):
         if average not in (None, "micro", "macro", "weighted"):
             raise ValueError("Invalid `average` argument value. Expected one of: {None, "
                              f"'micro', 'macro', 'weighted'}}. Received: average={average}")
-        if not isinstance(beta, float) or beta <= 0.0:
-            raise ValueError(f"Invalid `beta` argument value. It should be a Python float > 0. "
-                             f"Received: beta={beta!r}")
-        if threshold is not None and (not isinstance(threshold, float)
-                                      or not 0.0 < threshold <= 1.0):
-            raise ValueError("Invalid `threshold` argument value. It should be a Python float "
-                             f"with 0 < threshold <= 1. Received: threshold={threshold!r}")
+        # Keras's two messages each: the type first, then the range
+        if not isinstance(beta, float):
+            raise ValueError("Invalid `beta` argument value. It should be a Python float. "
+                             f"Received: beta={beta} of type '{type(beta)}'")
+        if beta <= 0.0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. "
+                             f"Received: beta={beta}")
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError("Invalid `threshold` argument value. It should be a Python "
+                                 f"float. Received: threshold={threshold} of type "
+                                 f"'{type(threshold)}'")
+            if not 0.0 < threshold <= 1.0:
+                raise ValueError("Invalid `threshold` argument value. It should verify "
+                                 f"0 < threshold <= 1. Received: threshold={threshold}")
         super().__init__(name, dtype)
         self.average, self.beta, self.threshold = average, beta, threshold
         self.reset_state()

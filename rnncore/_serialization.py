@@ -94,6 +94,8 @@ def _keras_module(obj_or_cls):
     cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
     parts = cls.__module__.split(".")
     if parts[0] == "rnncore":
+        if parts[1:3] == ["optimizers", "schedules"]:
+            return "keras.optimizers.schedules"
         for part in parts[1:]:
             if part in _KERAS_MODULES:
                 return _KERAS_MODULES[part]
@@ -159,6 +161,11 @@ def _module_objects(module):
             obj = getattr(mod, name, None)
             if obj is not None and callable(obj):
                 table[name] = obj
+    if "optimizers" in names:  # and keras.optimizers.schedules' classes
+        for name in optimizers.schedules.__all__:
+            obj = getattr(optimizers.schedules, name)
+            if isinstance(obj, type):
+                table.setdefault(name, obj)
     if "optimizers" in names:  # Keras matches optimizer names case-insensitively
         table.update({k.lower(): v for k, v in list(table.items()) if isinstance(v, type)})
     table["Model"] = models.Model

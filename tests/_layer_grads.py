@@ -80,7 +80,7 @@ def finite_difference_check(layer, xs, training=False, mask=None, seed=0, eps=FD
 
     def loss(dy):
         out = layer(xs_list if multi else xs_list[0], training=training, **call)
-        out = out[0] if isinstance(out, list) else out
+        out = out[0] if isinstance(out, (list, tuple)) else out
         return float(np.sum(out * dy)), out
 
     _, out = loss(0.0)

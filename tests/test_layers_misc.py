@@ -233,7 +233,7 @@ def test_summary_save_load_and_training(keras, rng, tmp_path, capsys):
 
 BAD = [
     (lambda L: L.ReLU(max_value=-1), ValueError, "max_value=-1"),
-    (lambda L: L.ReLU(negative_slope=None), TypeError, "negative_slope must be a float"),
+    (lambda L: L.ReLU(negative_slope=None), ValueError, "negative_slope=None"),  # as Keras
     (lambda L: L.ReLU(negative_slope=-0.5), ValueError, "negative_slope=-0.5"),
     (lambda L: L.ReLU(threshold=-1.0), ValueError, "threshold=-1.0"),
     (lambda L: L.ReLU(threshold="0"), TypeError, "threshold must be a float, got '0'"),

@@ -273,7 +273,7 @@ def test_mha_forward_and_backward_match_keras(keras, tf, rng, name):
         [(w.path.replace(k_layer.name, r_layer.name), tuple(w.shape)) for w in k_layer.weights]
     r_layer.set_weights(k_layer.get_weights())
     out = r_layer(q, v, k, **call)
-    outs = out if isinstance(out, list) else [out]
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]  # Keras: a tuple
     dy = [upstream(o.shape) for o in outs]
     k_outs, k_dx, k_dw, _ = _mha_keras(tf, k_layer, q, v, k, call, dy)
     for ours, theirs in zip(outs, k_outs):

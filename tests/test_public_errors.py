@@ -66,7 +66,7 @@ def test_keras2_arguments_of_old_configs():
         rnncore.layers.GRU(4, time_major=True)
     layer = rnncore.layers.InputLayer(shape=(3,), ragged=False, optional=False)
     assert layer.batch_shape == (None, 3)
-    with pytest.raises(ValueError, match=r"ragged=True inputs are not supported"):
+    with pytest.raises(ValueError, match=r"`ragged=True` is not supported"):
         rnncore.layers.InputLayer(shape=(3,), ragged=True)
 
 

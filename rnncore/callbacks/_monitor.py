@@ -228,8 +228,9 @@ class ModelCheckpoint(_MonitorCallback):
                  initial_value_threshold=None):
         super().__init__(monitor, mode, initial_value_threshold)
         if save_freq != "epoch" and not isinstance(save_freq, int):
-            raise ValueError("ModelCheckpoint save_freq must be 'epoch' or an integer "
-                             f"number of batches. Received: save_freq={save_freq!r}")
+            raise ValueError("Unrecognized save_freq: ModelCheckpoint save_freq must be "
+                             "'epoch' or an integer number of batches. Received: "
+                             f"save_freq={save_freq!r}")
         self.verbose = verbose
         self.filepath = _path(filepath, "filepath")
         # Keras's file-name rules, checked here rather than after the first epoch's training

@@ -3,6 +3,7 @@
 Each passes a mask through unchanged (``supports_masking``), as Keras's do; Softmax also
 applies a mask it is given (Keras's rule: a mask broadcastable to the inputs from the right).
 """
+import numbers
 import warnings
 
 import numpy as np
@@ -13,6 +14,10 @@ from .. import regularizers as _regularizers
 from ._arguments import is_int, real
 from ._base import Layer
 
+
+
+def _is_negative(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value < 0
 
 class ReLU(Layer):
     """Rectified linear unit with a ceiling, a threshold and a leak::
@@ -30,6 +35,14 @@ class ReLU(Layer):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
+        # Keras's ValueErrors for None and negative values come first, then the type check
+        if _is_negative(max_value):
+            raise ValueError("max_value of a ReLU layer cannot be a negative value. "
+                             f"Received: max_value={max_value!r}")
+        for argument, value in (("negative_slope", negative_slope), ("threshold", threshold)):
+            if value is None or _is_negative(value):
+                raise ValueError(f"{argument} of a ReLU layer cannot be None or a negative "
+                                 f"value. Received: {argument}={value!r}")
         self.max_value = real("ReLU", "max_value", max_value, low=0.0, allow_none=True)
         self.negative_slope = real("ReLU", "negative_slope", negative_slope, low=0.0)
         self.threshold = real("ReLU", "threshold", threshold, low=0.0)
@@ -79,6 +92,10 @@ class LeakyReLU(Layer):
             warnings.warn("Argument `alpha` is deprecated. Use `negative_slope` instead.",
                           stacklevel=2)
         super().__init__(**kwargs)
+        if negative_slope is None or _is_negative(negative_slope):
+            raise ValueError("The negative_slope value of a Leaky ReLU layer cannot be None or "
+                             "negative value. Expected a float. Received: "
+                             f"negative_slope={negative_slope!r}")
         self.negative_slope = real("LeakyReLU", "negative_slope", negative_slope, low=0.0)
         self.supports_masking = True
 
@@ -129,6 +146,8 @@ class Softmax(Layer):
     TensorFlow backend does the same for a softmax over the last axis without a mask).
     """
 
+    _call_positional = ("mask",)  # Keras: call(inputs, mask=None)
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
@@ -160,7 +179,11 @@ class Softmax(Layer):
 
     def _check_mask(self, inputs, mask):
         mask = np.asarray(mask)
-        if mask.ndim > inputs.ndim or any(m not in (1, i) for m, i in
+        if mask.ndim > inputs.ndim:
+            raise ValueError(f"Softmax {self.name!r}: the mask must not have more dimensions "
+                             f"than the inputs. Received: inputs.shape={inputs.shape}, "
+                             f"mask.shape={mask.shape}")
+        if any(m not in (1, i) for m, i in
                                           zip(mask.shape[::-1], inputs.shape[::-1])):
             raise ValueError(f"Softmax {self.name!r}: the mask must be broadcastable to the "
                              "inputs (each mask dimension 1 or the input's, counted from the "

@@ -11,11 +11,12 @@ def is_int(value):
 
 def positive_int(layer, argument, value):
     if not is_int(value):
-        raise TypeError(f"{layer}: {argument} must be a positive integer, got {value!r} "
-                        f"(of type {type(value).__name__})")
+        raise TypeError(f"{layer}: Expected an integer value for `{argument}`: {argument} "
+                        f"must be a positive integer, got {value!r} (of type "
+                        f"{type(value).__name__})")
     if value <= 0:
-        raise ValueError(f"{layer}: {argument} must be a positive integer. Received: "
-                         f"{argument}={value!r}")
+        raise ValueError(f"{layer}: Argument `{argument}` should be a positive integer. "
+                         f"Received: {argument}={value!r}")
     return int(value)
 
 

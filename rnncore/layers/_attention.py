@@ -142,7 +142,7 @@ class Attention(Layer):
         kwargs.update({"return_attention_scores": self._return_scores,
                        "use_causal_mask": self._causal})
         self._inbound_nodes.append(Node(self, list(inputs), outputs, kwargs))
-        return outputs
+        return tuple(outputs) if self._return_scores else outputs  # Keras: (output, scores)
 
     def _eager_call(self, inputs, training=False, mask=None, return_attention_scores=False,
                     use_causal_mask=False):
@@ -155,8 +155,9 @@ class Attention(Layer):
                     raise ValueError(f"{type(self).__name__} {self.name!r}: {arg} must have "
                                      f"shape {x.shape[:2]}, got {m.shape}")
         self._maybe_build([x.shape for x in xs])
-        return self._run(xs, bool(training), mask, bool(return_attention_scores),
-                         bool(use_causal_mask))
+        out = self._run(xs, bool(training), mask, bool(return_attention_scores),
+                        bool(use_causal_mask))
+        return tuple(out) if return_attention_scores else out  # Keras: (output, scores)
 
     def forward(self, inputs, training=False, mask=None):
         """The model's entry: `mask` is ``[query_mask, value_mask(, key_mask)]`` (entries may be

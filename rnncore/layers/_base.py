@@ -38,7 +38,11 @@ def unique_name(base):
 
 
 class SymbolicTensor:
-    """A placeholder for a layer output in a functional model (Keras's KerasTensor)."""
+    """A placeholder for a layer output in a functional model (Keras's KerasTensor, exported
+    as ``rnncore.KerasTensor``)."""
+
+    sparse = False  # Keras's KerasTensor flags; rnncore's tensors are always dense
+    ragged = False
 
     def __init__(self, shape, dtype="float32", layer=None, node_index=0, tensor_index=0,
                  name=None):
@@ -95,6 +99,9 @@ class Layer:
     # a layer class written by a user with Keras's ``call`` (see ``_recorded``); rnncore's own
     # layers implement ``forward``/``backward`` instead
     _rnncore_call = None
+    # The names, in order, of the arguments after ``inputs`` in Keras's ``call`` of this
+    # built-in layer where they differ from (training, mask): ``layer(x, mask)`` binds by them
+    _call_positional = None
     _in_call = False
     _dict_outputs = False  # whether call may return a dict (a subclassed model's outputs)
     _record = None
@@ -491,6 +498,8 @@ class Layer:
                 f"rnncore runs {base.__name__} on its own forward and backward, which would "
                 f"ignore that call. Hold a {base.__name__} as a sub-layer of a Layer subclass "
                 "instead")
+        if args and self._call_positional is not None and not self._rnncore_call:
+            args, kwargs = self._bind_positional(args, kwargs)
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
             return _recorded.call_inside(self, inputs, args, kwargs)
         if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):
@@ -506,6 +515,9 @@ class Layer:
         # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
         # supports masking takes the mask its input carries
         carried = getattr(inputs, "_keras_mask", None)
+        if carried is None and isinstance(inputs, (list, tuple)):  # a merge's or Attention's
+            carried = [getattr(x, "_keras_mask", None) for x in inputs]
+            carried = carried if any(m is not None for m in carried) else None
         if carried is not None and self.supports_masking and kwargs.get("mask") is None and \
                 not args:
             kwargs["mask"] = carried
@@ -515,6 +527,20 @@ class Layer:
         if self.activity_regularizer is not None:
             _recorded._add_activity_penalty(self, out)
         return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
+
+    def _bind_positional(self, args, kwargs):
+        names = self._call_positional
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}.call() takes inputs and at most "
+                            f"{len(names)} more positional arguments ({', '.join(names)}); "
+                            f"received {len(args)}")
+        kwargs = dict(kwargs)
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}.call() got multiple values for "
+                                f"argument {name!r}")
+            kwargs[name] = value
+        return (), kwargs
 
     def call(self, inputs, *args, **kwargs):
         """Keras's ``layer.call(inputs, ...)`` of a built-in layer: what calling the layer
@@ -528,7 +554,7 @@ class Layer:
             out_mask = self.compute_mask(inputs, mask)
         except Exception:  # a mask rnncore cannot work out eagerly is one Keras programs lack
             return None
-        return out_mask[0] if isinstance(out_mask, list) else out_mask
+        return out_mask
 
     def _eager_call(self, inputs, training=False, mask=None, **kwargs):
         if kwargs:
@@ -662,9 +688,18 @@ class KerasArray(np.ndarray):
 def _with_keras_mask(out, mask=None):
     """An eager call's result as Keras gives it: each array a :class:`KerasArray` (with
     ``.numpy()``, as TensorFlow's eager tensors have) in the same list, tuple or dict, and a
-    single output carrying `mask` as its ``_keras_mask``."""
+    single output carrying `mask` as its ``_keras_mask``; several outputs carry a list of
+    masks one each, or one mask on the first (an attention's output, not its scores)."""
     if isinstance(out, (list, tuple)) and type(out) in (list, tuple):
-        return type(out)(_with_keras_mask(item) for item in out)
+        if isinstance(mask, (list, tuple)) and len(mask) == len(out):
+            masks = list(mask)
+        else:
+            masks = [None] * len(out)
+            if out and mask is not None and not isinstance(mask, (list, tuple)):
+                masks[0] = mask
+        return type(out)(_with_keras_mask(item, m) for item, m in zip(out, masks))
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0] if mask else None
     if isinstance(out, dict) and type(out) is dict:
         return {key: _with_keras_mask(item) for key, item in out.items()}
     if not isinstance(out, np.ndarray) or (mask is None and isinstance(out, KerasArray)):

@@ -97,7 +97,7 @@ class Conv1D(Layer):
         if not isinstance(filters, numbers.Integral) or isinstance(filters, bool) or \
                 filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly "
-                             f"positive integer. Received filters={filters!r}.")
+                             f"positive value. Received filters={filters!r}.")
         self.filters = int(filters)
         self.kernel_size = (standardize_int(kernel_size, "kernel_size"),)
         self.strides = (standardize_int(strides, "strides"),)

@@ -1,5 +1,6 @@
 """Dense, Dropout, Flatten, Activation and the Input layer."""
 import numbers
+import warnings
 
 import numpy as np
 
@@ -20,13 +21,24 @@ class InputLayer(Layer):
         # Keras 3.15 writes ragged and optional into every InputLayer config
         for argument, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
             if value:
-                raise ValueError(f"Input: {argument}=True inputs are not supported by rnncore; "
-                                 "give dense arrays")
+                raise ValueError(f"Input: `{argument}=True` is not supported by rnncore; give "
+                                 "dense arrays")
         super().__init__(name=name, **kwargs)
-        shape = shape if shape is not None else input_shape
+        if input_shape is not None:
+            warnings.warn("Argument `input_shape` is deprecated. Use `shape` instead.",
+                          stacklevel=2)
+            shape = shape if shape is not None else input_shape
+        if shape is not None and batch_shape is not None:
+            raise ValueError("Input: you cannot pass both `shape` and `batch_shape` at the same "
+                             f"time. Received: shape={shape!r}, batch_shape={batch_shape!r}")
+        if batch_size is not None and batch_shape is not None:
+            raise ValueError("Input: you cannot pass both `batch_size` and `batch_shape` at the "
+                             f"same time. Received: batch_size={batch_size!r}, "
+                             f"batch_shape={batch_shape!r}")
         if batch_shape is None:
             if shape is None:
-                raise ValueError("Input: pass shape=(…) (without the batch dimension)")
+                raise ValueError("Input: you must pass a `shape` argument (the shape without the "
+                                 "batch dimension, e.g. shape=(timesteps, features))")
             if isinstance(shape, numbers.Integral):
                 shape = (shape,)
             if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
@@ -34,6 +46,9 @@ class InputLayer(Layer):
                 raise ValueError("Input: batch_size must be a positive integer or None. "
                                  f"Received: batch_size={batch_size!r}")
             batch_shape = (batch_size,) + _standardize_shape(shape, "shape")
+        self.sparse = False
+        self.ragged = False
+        self.optional = False
         self.batch_shape = _standardize_shape(batch_shape, "batch_shape")
         try:
             self.input_dtype = "string" if dtype in ("string", str) else \
@@ -290,12 +305,21 @@ def _noise_shape(noise_shape):
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, …) → (batch, d1·d2·…)."""
+    """(batch, d1, d2, …) → (batch, d1·d2·…).
+
+    ``data_format="channels_first"`` reads inputs as (batch, channels, d2, …) and, as Keras
+    does, moves the channels last before flattening, so the order of the features is the one
+    a channels_last model would give.
+    """
 
     input_min_ndim = 1
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Flatten: data_format must be 'channels_last' or "
+                             f"'channels_first'. Received: data_format={data_format!r}")
+        self.data_format = data_format or "channels_last"
         self._shape = None
 
     def compute_output_shape(self, input_shape):
@@ -303,10 +327,23 @@ class Flatten(Layer):
         size = None if any(d is None for d in rest) else int(np.prod(rest))
         return (input_shape[0], size)
 
+    def _channels_moved(self, ndim):
+        return self.data_format == "channels_first" and ndim > 2
+
     def forward(self, inputs, training=False, mask=None):
         self._shape = inputs.shape
+        if self._channels_moved(inputs.ndim):
+            inputs = np.moveaxis(inputs, 1, -1)
         # the size written out: -1 cannot be inferred for an empty batch
         return inputs.reshape(inputs.shape[0], int(np.prod(inputs.shape[1:], dtype=np.int64)))
 
     def backward(self, d_outputs):
+        if self._channels_moved(len(self._shape)):
+            moved = (self._shape[0],) + self._shape[2:] + (self._shape[1],)
+            return np.ascontiguousarray(np.moveaxis(d_outputs.reshape(moved), -1, 1))
         return d_outputs.reshape(self._shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config

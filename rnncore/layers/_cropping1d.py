@@ -25,8 +25,9 @@ class Cropping1D(Layer):
             return None
         length = steps - sum(self.cropping)
         if length <= 0:
-            raise ValueError(f"Cropping1D {self.name!r}: `cropping` must be smaller than the "
-                             f"input length. Received: input_shape={tuple(shape)}, "
+            raise ValueError(f"Cropping1D {self.name!r}: the `cropping` parameter of "
+                             "`Cropping1D` layer must be smaller than the input length. "
+                             f"Received: input_shape={tuple(shape)}, "
                              f"cropping={self.cropping}")
         return length
 

@@ -27,8 +27,9 @@ class Lambda(Layer):
     Parameters
     ----------
     function : callable of the inputs (batch, ...).
-    output_shape : optional output shape without the batch dimension; by default it is found
-        by calling the function on a small array of zeros.
+    output_shape : optional output shape without the batch dimension, or (as in Keras) a
+        function of the input shape (batch included) that returns the output shape (batch
+        included); by default it is found by calling the function on a small array of zeros.
     arguments : optional dict of keyword arguments for ``function``.
     """
 
@@ -39,7 +40,15 @@ class Lambda(Layer):
         if mask is not None:
             raise ValueError("Lambda(mask=...) is not supported by rnncore yet; expected None")
         self.function = function
-        self.output_shape_arg = None if output_shape is None else tuple(output_shape)
+        if output_shape is None or callable(output_shape):
+            self.output_shape_arg = output_shape
+        else:
+            try:
+                self.output_shape_arg = tuple(output_shape)
+            except TypeError:
+                raise TypeError(f"Lambda: output_shape must be a tuple, a list or a function of "
+                                f"the input shape. Received: output_shape={output_shape!r}") \
+                    from None
         self.arguments = dict(arguments or {})
         self._tape = None
 
@@ -58,6 +67,8 @@ class Lambda(Layer):
         return (tape, x, y) if isinstance(y, tf.Tensor) else None
 
     def compute_output_shape(self, input_shape):
+        if callable(self.output_shape_arg):
+            return tuple(self.output_shape_arg(tuple(input_shape)))
         if self.output_shape_arg is not None:
             return (input_shape[0],) + self.output_shape_arg
         probe = np.zeros([2 if d is None else d for d in input_shape], dtype=self.dtype)

@@ -9,7 +9,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
-from ._arguments import positive_int
+from ._arguments import is_int, positive_int
 from ._base import Layer, Node, SymbolicTensor, as_float_array
 
 # Keras's Softmax layer puts this logit at masked positions (float32/float64)
@@ -92,6 +92,12 @@ class MultiHeadAttention(Layer):
             raise NotImplementedError("MultiHeadAttention: rnncore does not offer "
                                       "activity_regularizer on this layer; received "
                                       f"activity_regularizer={activity_regularizer!r}")
+        for argument, value in (("num_heads", num_heads), ("key_dim", key_dim),
+                                ("value_dim", value_dim)):
+            if value is not None and not (is_int(value) and value > 0):  # Keras: a ValueError
+                raise ValueError(f"MultiHeadAttention: Received an invalid value for argument "
+                                 f"`{argument}`, expected a positive integer. Received: "
+                                 f"{argument}={value!r}")
         self.num_heads = positive_int("MultiHeadAttention", "num_heads", num_heads)
         self.key_dim = positive_int("MultiHeadAttention", "key_dim", key_dim)
         self.value_dim = self.key_dim if value_dim is None else positive_int(
@@ -259,7 +265,7 @@ class MultiHeadAttention(Layer):
                        "use_causal_mask": self._causal})
         kwargs.pop("mask", None)  # the graph carries the inputs' masks itself
         self._inbound_nodes.append(Node(self, list(inputs), outputs, kwargs))
-        return outputs
+        return tuple(outputs) if self._return_scores else outputs  # Keras: (output, scores)
 
     def _eager_call(self, inputs, training=False, mask=None, return_attention_scores=False,
                     use_causal_mask=False):
@@ -269,8 +275,9 @@ class MultiHeadAttention(Layer):
         if len(inputs) > 3:
             xs.append(np.asarray(inputs[3]))
         self._maybe_build([x.shape for x in xs[:3]])
-        return self._run(xs, bool(training), mask, bool(return_attention_scores),
-                         bool(use_causal_mask))
+        out = self._run(xs, bool(training), mask, bool(return_attention_scores),
+                        bool(use_causal_mask))
+        return tuple(out) if return_attention_scores else out  # Keras: (output, scores)
 
     def forward(self, inputs, training=False, mask=None):
         """A functional model's entry: ``inputs`` as the node holds them, ``[query, value,

@@ -109,8 +109,8 @@ class LayerNormalization(_Normalization):
         elif isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
             axis = int(axis)
         else:
-            raise TypeError(f"Expected an int or a non-empty list/tuple of ints for the argument "
-                            f"'axis', but received: axis={axis!r}")
+            raise TypeError(f"Expected an int or a list/tuple of ints for the argument 'axis' "
+                            f"(a non-empty one), but received: axis={axis!r}")
         if rms_scaling:
             raise NotImplementedError("LayerNormalization(rms_scaling=True) (deprecated in "
                                       "Keras) is not implemented by rnncore")

@@ -9,6 +9,7 @@ class GlobalAveragePooling1D(Layer):
     """(batch, steps, features) → (batch, features): the mean over steps (masked steps left out)."""
 
     input_ndim = 3
+    _call_positional = ("mask",)  # Keras: call(inputs, mask=None)
 
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
@@ -79,7 +80,14 @@ class GlobalAveragePooling1D(Layer):
 
 
 class GlobalMaxPooling1D(GlobalAveragePooling1D):
-    """(batch, steps, features) → (batch, features): the maximum over steps."""
+    """(batch, steps, features) → (batch, features): the maximum over steps, masked steps
+    included (Keras's GlobalMaxPooling1D does not support masking: it drops the mask)."""
+
+    _call_positional = None  # Keras: call(inputs)
+
+    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self.supports_masking = False
 
     def forward(self, inputs, training=False, mask=None):
         axis = self._axis()

@@ -1,4 +1,5 @@
-"""MaxPooling1D and AveragePooling1D over (batch, steps, channels), vectorised over steps."""
+"""MaxPooling1D and AveragePooling1D over (batch, steps, channels), vectorised over steps;
+``data_format='channels_first'`` inputs (batch, channels, steps) are pooled transposed."""
 import numpy as np
 
 from ._base import Layer, as_float_array
@@ -23,8 +24,12 @@ class _Pooling1D(Layer):
         self.strides = (self.pool_size if strides is None
                         else (standardize_int(strides, "strides"),))
         self.padding = standardize_padding(padding, {"valid", "same"})
-        self.data_format = standardize_data_format(data_format, type(self).__name__)
+        self.data_format = ("channels_first" if data_format == "channels_first" else
+                            standardize_data_format(data_format, type(self).__name__))
         self._cache = None
+
+    def _steps_last(self):
+        return self.data_format == "channels_first"
 
     def _pads(self, length):
         if self.padding == "valid":
@@ -40,18 +45,33 @@ class _Pooling1D(Layer):
         return n // self.strides[0] + 1 if n >= 0 else 0
 
     def compute_output_shape(self, input_shape):
-        out = self._out_len(input_shape[1])
+        steps_axis = 2 if self._steps_last() else 1
+        out = self._out_len(input_shape[steps_axis])
         if out is not None and out <= 0:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs of {input_shape[1]} "
-                             f"steps are shorter than pool_size={self.pool_size[0]} with "
-                             f"padding={self.padding!r}")
-        return (input_shape[0], out, input_shape[2])
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs of "
+                             f"{input_shape[steps_axis]} steps are shorter than "
+                             f"pool_size={self.pool_size[0]} with padding={self.padding!r}")
+        shape = list(input_shape)
+        shape[steps_axis] = out
+        return tuple(shape)
+
+    def forward(self, inputs, training=False, mask=None):
+        if self._steps_last():
+            return np.ascontiguousarray(self._pool(inputs.transpose(0, 2, 1)).transpose(0, 2, 1))
+        return self._pool(inputs)
+
+    def backward(self, d_outputs):
+        if self._steps_last():
+            return np.ascontiguousarray(
+                self._pool_backward(d_outputs.transpose(0, 2, 1)).transpose(0, 2, 1))
+        return self._pool_backward(d_outputs)
 
     def check_input(self, x):
         x = as_float_array(x, "inputs", self.dtype)
         if x.ndim != 3:
+            layout = "channels, steps" if self._steps_last() else "steps, channels"
             raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be 3D (batch, "
-                             f"steps, channels), got shape {x.shape}")
+                             f"{layout}), got shape {x.shape}")
         self.compute_output_shape(x.shape)
         return x
 
@@ -80,7 +100,7 @@ class MaxPooling1D(_Pooling1D):
     (2, 5, 4)
     """
 
-    def forward(self, inputs, training=False, mask=None):
+    def _pool(self, inputs):
         w, padded_len, left = self._windows(inputs, -np.inf)
         # a loop over the window's taps (argmax over a strided axis is several times slower)
         y = w[:, :, 0].copy()
@@ -92,7 +112,7 @@ class MaxPooling1D(_Pooling1D):
         self._cache = (arg, padded_len, left, inputs.shape[1])
         return y
 
-    def backward(self, d_outputs):
+    def _pool_backward(self, d_outputs):
         arg, padded_len, left, length = self._cache
         p = self.pool_size[0]
         d = (arg[:, :, None, :] == np.arange(p)[None, None, :, None]) * d_outputs[:, :, None, :]
@@ -109,7 +129,7 @@ class AveragePooling1D(_Pooling1D):
     (2, 5, 4)
     """
 
-    def forward(self, inputs, training=False, mask=None):
+    def _pool(self, inputs):
         w, padded_len, left = self._windows(inputs, 0)
         length = inputs.shape[1]
         if self.padding == "same":
@@ -122,7 +142,7 @@ class AveragePooling1D(_Pooling1D):
         self._cache = (count, padded_len, left, length)
         return w.sum(axis=2) / count
 
-    def backward(self, d_outputs):
+    def _pool_backward(self, d_outputs):
         count, padded_len, left, length = self._cache
         d = np.broadcast_to((d_outputs / count)[:, :, None, :],
                             d_outputs.shape[:2] + (self.pool_size[0], d_outputs.shape[2]))

@@ -130,7 +130,8 @@ class Permute(Layer):
         except TypeError:
             raise TypeError(f"Permute: dims must be a tuple of integers, got {dims!r}") from None
         if not all(is_int(d) for d in dims) or sorted(dims) != list(range(1, len(dims) + 1)):
-            raise ValueError("Permute: the set of indices in dims must be consecutive and start "
+            raise ValueError("Permute: Invalid permutation argument `dims`: the set of indices "
+                             "in dims must be consecutive and start "
                              f"from 1 (the batch axis is not included). Received: dims={dims!r}")
         self.dims = tuple(int(d) for d in dims)
         self.input_ndim = len(self.dims) + 1

@@ -19,7 +19,7 @@ class UpSampling1D(Layer):
     def __init__(self, size=2, **kwargs):
         super().__init__(**kwargs)
         if not is_int(size):
-            raise TypeError(f"UpSampling1D: expected an integer value for `size`, got {size!r} "
+            raise TypeError(f"UpSampling1D: Expected an integer value for `size`, got {size!r} "
                             f"(of type {type(size).__name__})")
         if size <= 0:
             raise ValueError(f"UpSampling1D: argument `size` should be a positive integer. "

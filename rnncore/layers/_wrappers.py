@@ -12,8 +12,13 @@ class Wrapper(Layer):
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
-            raise ValueError(f"{type(self).__name__}: layer must be an rnncore layer instance, "
-                             f"got layer={layer!r}")
+            if type(self) is Wrapper:
+                raise ValueError(f"Wrapper: Layer {layer!r} supplied to Wrapper isn't a supported "
+                                 "layer type. Please ensure wrapped layer is a valid Keras layer "
+                                 f"(an rnncore Layer instance). Received: layer={layer!r}")
+            raise ValueError(f"Please initialize `{type(self).__name__}` layer with a "
+                             "`keras.layers.Layer` (an rnncore Layer) instance. Received: "
+                             f"layer={layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
 

@@ -363,8 +363,9 @@ class Functional(Model):
             shape = tensor.shape
             if value.ndim != len(shape) or any(d is not None and d != s
                                                for d, s in zip(shape[1:], value.shape[1:])):
-                raise ValueError(f"Input {tensor.name!r} of model {self.name!r} expects shape "
-                                 f"{shape} (None = any size), got {value.shape}")
+                raise ValueError(f"Input {tensor.name!r} of model {self.name!r} is "
+                                 f"incompatible with the model: expected shape={shape}, found "
+                                 f"shape={value.shape} (None = any size)")
             consumer = next((n for n in self._nodes if n.inputs is tensor), None)
             if consumer is not None:
                 value = consumer.layer.check_input(value)

@@ -20,6 +20,8 @@ class Head:
     its own ``Mean``, named ``<name>_loss`` (unnamed: ``<loss name>_loss``)."""
 
     def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids, tracked=None):
+        if isinstance(loss, (list, tuple)) and len(loss) == 1:
+            loss = loss[0]  # Keras: one output's loss given as a list of one, {"out": ["mse"]}
         self.name = name
         self.loss = loss
         self.loss_obj = None if loss is None else _losses.get(loss)
@@ -102,11 +104,25 @@ def result_order(heads, logs):
         [logs[k] for k in sorted(logs) if k not in listed]
 
 
+class _UnknownOutputError(KeyError, ValueError):
+    """A key of compile's loss dict that names no output: Keras's KeyError, and a ValueError
+    as rnncore's other compile errors."""
+
+    def __str__(self):  # the message, not KeyError's quoted repr of it
+        return str(self.args[0]) if self.args else ""
+
+
 def _per_output(value, names, argument, default, single_ok=True):
     """`value` spread over the outputs `names`: a dict by name (missing names get
     `default`), a list/tuple with one entry per output, or (`single_ok`) one value for all."""
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
+        if unknown and argument == "loss":
+            # Keras raises a KeyError here; it stays a ValueError for rnncore's callers
+            raise _UnknownOutputError(
+                f"compile: the path {tuple(unknown[:1])} in the `loss` argument, can't be found "
+                f"in either the model's output (`y_pred`) or in the labels (`y_true`): loss has "
+                f"keys {unknown} that are not outputs of the model; its outputs are {names}")
         if unknown:
             raise ValueError(f"compile: {argument} has keys {unknown} that are not outputs of "
                              f"the model; its outputs are {names}")

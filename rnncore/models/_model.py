@@ -48,6 +48,13 @@ def _functional_subclass(cls):
     return made
 
 
+
+def _log_value(result):
+    """A metric's result as Keras's logs hold it: a float, or (F1Score's per-class scores, a
+    vector) a float32 array, which the progress bar shows as its mean."""
+    value = np.asarray(result)
+    return float(value) if value.ndim == 0 else value.astype(np.float32)
+
 class Model(ComputeLoss, TrainStep, CallModel, Layer):
     """A trainable network with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
@@ -263,7 +270,7 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         # a user's metric that divides its reset state (0 / 0) reports nan, as in Keras,
         # without NumPy's warning
         with np.errstate(divide="ignore", invalid="ignore"):
-            return {m.name: float(m.result()) for m in self.metrics}
+            return {m.name: _log_value(m.result()) for m in self.metrics}
 
     @staticmethod
     def _require_targets(y, method):

@@ -31,13 +31,20 @@ class Sequential(Model):
         if isinstance(layer, SymbolicTensor):
             layer = layer._keras_history[0]
         if isinstance(layer, InputLayer):
+            given = getattr(self, "_input_layer", None)
+            if given is not None:
+                raise ValueError(f"Sequential model '{self.name}' has already been configured "
+                                 f"to use input shape {given.batch_shape}. You cannot add a "
+                                 "different Input layer to it.")
             if self._layers:
                 raise ValueError("an Input can only be the first element of a Sequential model")
             self._batch_input_shape = layer.batch_shape
             self._input_layer = layer
             return
         if not isinstance(layer, Layer):
-            raise ValueError(f"Sequential.add expects a Layer, got {layer!r}")
+            raise ValueError("Only instances of `keras.Layer` (rnncore Layers) can be added to "
+                             f"a Sequential model. Received: {layer!r} (of type "
+                             f"{type(layer).__name__})")
         if getattr(layer, "return_state", False):
             raise ValueError(f"Layer {layer.name!r} has return_state=True, which gives several "
                              "outputs; use the functional API (rnncore.Model) for it")
@@ -67,6 +74,11 @@ class Sequential(Model):
         if input_shape is None:
             raise ValueError("build: pass input_shape, e.g. model.build((None, 100))")
         shape = tuple(input_shape)
+        given = getattr(self, "_input_layer", None)
+        if given is not None and tuple(given.batch_shape) != shape:
+            raise ValueError(f"Sequential model '{self.name}' has already been configured to use "
+                             f"input shape {tuple(given.batch_shape)}. You cannot build it with "
+                             f"input_shape {shape}")
         shapes = [shape]
         for layer in self._layers:
             layer.check_input_shape(shape)

@@ -1,7 +1,9 @@
 """SGD: gradient descent, with optional (Nesterov) momentum."""
+import numbers
+
 import numpy as np
 
-from ._base import Optimizer, _cast, _check_number, _dense, _scatter_add
+from ._base import Optimizer, _cast, _dense, _scatter_add
 
 
 class SGD(Optimizer):
@@ -22,7 +24,10 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("momentum", momentum, high=1.0)
+        if not (isinstance(momentum, numbers.Real) and not isinstance(momentum, bool)
+                and 0.0 <= momentum <= 1.0):
+            raise ValueError("`momentum` must be a float between [0, 1]. Received: "
+                             f"momentum={momentum!r}")
         self.momentum, self.nesterov = momentum, nesterov
 
     def build(self, variables):

@@ -118,7 +118,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
     np_dtype = np.dtype(dtype)
     if isinstance(value, str) and np_dtype.kind not in "OUS":
         raise ValueError(
-            f"`dtype` {dtype} cannot hold the string `value` {value!r}. Use "
+            f"`dtype` {dtype} is not compatible with `value`'s type: it cannot hold the "
+            f"string `value` {value!r}. Use "
             "`dtype=object` to pad sequences of variable-length strings.")
 
     out = np.full((len(lengths), maxlen) + sample_shape, value, dtype=dtype)

@@ -131,7 +131,7 @@ def _check_int(name, value, minimum=None):
 
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
                                   sampling_rate=1, batch_size=128, shuffle=False, seed=None,
-                                  start_index=None, end_index=None):
+                                  start_index=None, end_index=None, format="tf"):
     """Batches of sliding windows over a series, as Keras's
     ``keras.utils.timeseries_dataset_from_array``.
 
@@ -156,6 +156,8 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         from Keras (the set of windows, and each window, are the same).
     seed : int, optional. None: drawn from rnncore's generator (``set_random_seed``).
     start_index, end_index : int, optional. Only ``data[start_index:end_index]`` is used.
+    format : "tf" (Keras's default, a ``tf.data.Dataset`` there): rnncore's dataset of the same
+        batches. Keras's other choice, "grain", is not offered.
 
     Returns
     -------
@@ -173,6 +175,12 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     >>> len(ds)
     2
     """
+    if format not in ("tf", "grain"):
+        raise ValueError('`format` should be either "tf" or "grain". '
+                         f"Received: format={format!r}")
+    if format == "grain":
+        raise NotImplementedError('timeseries_dataset_from_array(format="grain") is not '
+                                  'offered by rnncore; use format="tf" (the default)')
     data = np.asarray(data)
     if data.ndim == 0:
         raise ValueError(f"`data` must be an array with a time axis first. Received: data of "
