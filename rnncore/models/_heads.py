@@ -22,7 +22,7 @@ class Head:
     def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids, tracked=None):
         self.name = name
         self.loss = loss
-        self.loss_obj = None if loss is None else _losses.get(loss)
+        self.loss_obj = None if loss is None else _losses._for_compile(loss)
         self.weight = weight
         self.metric_ids = list(metric_ids)
         self.weighted_metric_ids = list(weighted_metric_ids)
