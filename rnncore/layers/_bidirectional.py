@@ -91,8 +91,14 @@ class Bidirectional(Layer):
             self._initial_weights = weights
 
     def build(self, input_shape):
+        fresh = [layer for layer in (self.forward_layer, self.backward_layer)
+                 if not layer.built]
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
+        for layer in fresh:
+            # Keras's paths: bidirectional/forward_lstm/lstm_cell/kernel
+            for var in layer.weights:
+                var.path = f"{self.name}/{var.path}"
         self.built = True
         if getattr(self, "_initial_weights", None) is not None:
             self.set_weights(self._initial_weights)

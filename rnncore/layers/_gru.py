@@ -46,6 +46,7 @@ class GRU(GatedRNNBase):
 
     GATES = 3
     N_STATES = 1
+    CELL_NAME = "gru_cell"
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",

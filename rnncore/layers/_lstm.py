@@ -45,6 +45,7 @@ class LSTM(GatedRNNBase):
 
     GATES = 4
     N_STATES = 2
+    CELL_NAME = "lstm_cell"
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",

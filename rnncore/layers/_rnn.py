@@ -52,7 +52,9 @@ def check_sequence_input(layer, x):
 class RNNBase(Layer):
     GATES = 1
     N_STATES = 1
+    CELL_NAME = "simple_rnn_cell"  # Keras's layer owns a cell of that name, which owns the weights
     input_ndim = 3
+    _in_cell = False  # the fused layer of a SimpleRNNCell, LSTMCell or GRUCell (see _cells)
     # a built-in's name (the kernels run tanh, relu, sigmoid, hard_sigmoid and linear; any
     # other, 'gelu' or a user's function, runs the steps in NumPy: recurrent/_any_activation)
     activation = ActivationAttribute()
@@ -188,6 +190,10 @@ class RNNBase(Layer):
             input_shape = input_shape[0]
         self.input_dim = int(input_shape[-1])
         self._build_weights(self.input_dim)
+        if not self._in_cell:
+            # Keras's paths: lstm/lstm_cell/kernel (a cell's own: lstm_cell/kernel)
+            for var in self.weights:
+                var.path = f"{self.name}/{self.CELL_NAME}/{var.name}"
         self.built = True
 
     # ---- training protocol -------------------------------------------------------------
