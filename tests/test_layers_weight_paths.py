@@ -27,8 +27,11 @@ def _functional(lib):
     backward = lib.layers.GRU(2, return_sequences=True, go_backwards=True, name="back_gru")
     y = lib.layers.Bidirectional(lib.layers.GRU(2, return_sequences=True, name="gru"),
                                  backward_layer=backward, name="bidirectional")(x)
-    y = lib.layers.RNN([lib.layers.LSTMCell(2), lib.layers.GRUCell(2)], name="rnn")(y)
-    y = lib.layers.RNN(lib.layers.SimpleRNNCell(2), name="rnn_2")(
+    cells = lib.layers.StackedRNNCells([lib.layers.LSTMCell(2, name="lstm_cell"),
+                                        lib.layers.GRUCell(2, name="gru_cell")],
+                                       name="stacked_rnn_cells")
+    y = lib.layers.RNN(cells, name="rnn")(y)
+    y = lib.layers.RNN(lib.layers.SimpleRNNCell(2, name="simple_rnn_cell"), name="rnn_2")(
         lib.layers.TimeDistributed(lib.layers.Dense(2, name="dense"), name="td")(y[:, None]))
     return lib.Model(x, y, name="func")
 
