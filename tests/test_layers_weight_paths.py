@@ -90,3 +90,44 @@ def test_loaded_models_have_the_paths_keras_loads(keras, make, tmp_path):
         again.load_weights(weights)
         for a, b in zip(again.get_weights(), ours.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+def _subclassed(lib):
+    class Block(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = lib.layers.Dense(2, name="inner_dense")
+
+        def build(self, input_shape):
+            self.shift = self.add_weight(shape=(2,), initializer="zeros", name="shift")
+
+        def call(self, x):
+            return self.dense(x) + self.shift
+
+    class Net(lib.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.bidi = lib.layers.Bidirectional(
+                lib.layers.GRU(2, return_sequences=True, name="gru"), name="bidirectional")
+            self.lstm = lib.layers.LSTM(2, name="lstm")
+            self.block = Block(name="block")
+            self.head = lib.layers.Dense(1, name="head")
+
+        def call(self, x):
+            return self.head(self.block(self.lstm(self.bidi(x))))
+
+    return Net(), Block(name="block")
+
+
+def test_weights_made_inside_a_call_take_the_callers_names_as_keras(keras):
+    """Keras runs a call in the layer's name scope: a subclassed model's and a custom layer's
+    sublayers built there get their names in front (net/block/inner_dense/kernel)."""
+    x = np.zeros((2, 5, 3), "float32")
+    paths = []
+    for lib in (rnncore, keras):
+        net, block = _subclassed(lib)
+        net(x)
+        block(x[:, 0])
+        paths.append((_paths(net), _paths(block)))
+    assert paths[0] == paths[1]
+    assert paths[0][0][-3][0] == "net/block/inner_dense/bias"
