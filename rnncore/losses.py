@@ -655,13 +655,42 @@ _ALIASES = {"binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy
 
 
 def get(identifier, output_shape=None, target_shape=None):
-    """A :class:`Loss` from a Keras name, a config dict, a Loss or a callable.
+    """Keras's ``losses.get``: the loss function for a function's name or alias
+    (``get('mse') is mean_squared_error``), an instance for a class name
+    (``get('MeanSquaredError')``) or a config dict, None for None; a Loss or a function
+    comes back as it is, a Loss class as an instance.
+
+    Given ``output_shape`` or ``target_shape`` (an rnncore extension), it resolves as
+    ``compile(loss=...)`` does instead: see :func:`_for_compile`.
+    """
+    if output_shape is not None or target_shape is not None:
+        return _for_compile(identifier, output_shape, target_shape)
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str) and identifier not in _CLASSES and identifier in _ALIASES:
+        return _function_of(_ALIASES[identifier])
+    if callable(identifier) and not isinstance(identifier, (str, dict)):
+        return identifier
+    return _for_compile(identifier)
+
+
+def _function_of(cls):
+    """The loss function (``mean_squared_error``) that computes `cls`'s per-sample values."""
+    return next(fn for fn in _FUNCTIONS.values() if fn._loss_class is cls)
+
+
+def _for_compile(identifier, output_shape=None, target_shape=None):
+    """The :class:`Loss` that ``compile(loss=identifier)`` trains with: from a Keras name, a
+    config dict, a Loss or a callable.
 
     Names are case-sensitive as in Keras: class names (``'BinaryCrossentropy'``) give the
     default name; function names and aliases (``'mse'``) name the loss after the string, as
     ``compile`` does. ``'crossentropy'``/``'ce'`` (any case) pick binary, sparse or categorical
     crossentropy from ``output_shape`` and ``target_shape`` as Keras 3's compile does.
-    A plain callable ``fn(y_true, y_pred) -> per-sample values`` is wrapped (no gradient).
+    A plain callable ``fn(y_true, y_pred) -> per-sample values`` is wrapped, differentiated
+    on the record.
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
@@ -757,11 +786,11 @@ def deserialize(config, custom_objects=None):
     ``custom_objects`` (``{name: class or function}``) and registered classes resolve the
     program's own losses."""
     if isinstance(config, str):
-        return get(config)
+        return _for_compile(config)
     name = config.get("class_name") if isinstance(config, dict) else None
     if name == "function" and isinstance(config.get("config"), str):
         if config["config"] in _FUNCTIONS or config["config"] in _ALIASES:
-            return get(config["config"])
+            return _for_compile(config["config"])
     if name not in _CLASSES and isinstance(config, dict):
         from ._serialization import deserialize_keras_object
 

@@ -435,7 +435,7 @@ def _accuracy_class(identifier, loss, output_shape, target_shape):
             target_shape[-1] == 1 and output_shape[-1] != 1)
     else:
         # Without the targets' shape, the loss stands in for it.
-        loss = _losses.get(loss) if isinstance(loss, str) else loss
+        loss = _losses._for_compile(loss) if isinstance(loss, str) else loss
         if output_shape is None and loss is None:
             raise ValueError(f"metric={identifier!r} is resolved from the shapes of `y` and of "
                              "the output (or from the loss); pass output_shape and target_shape.")
@@ -509,7 +509,7 @@ def deserialize(config, custom_objects=None):
         return deserialize_keras_object(config, custom_objects)
     if name not in _BY_NAME:
         raise ValueError(f"Could not interpret metric config: received metric={config!r}.")
-    return _BY_NAME[name].from_config(dict(config.get("config", {})))
+    return _BY_NAME[name].from_config(dict(config.get("config") or {}))
 
 
 # Keras's other metrics (rnncore._metrics_more), registered under Keras's names
@@ -538,15 +538,29 @@ _NOT_GIVEN = object()
 
 
 def get(identifier, loss=_NOT_GIVEN, output_shape=None, target_shape=None):
-    """A metric for ``compile(metrics=[...])``, resolved as Keras 3 does.
+    """Keras's ``metrics.get``: an instance, with its default name, for a metric's class
+    name or alias (``get('mse')`` is a ``MeanSquaredError`` named 'mean_squared_error';
+    ``get('accuracy')`` the exact-match :class:`Accuracy`) or a config dict; None for None;
+    a Metric or a function comes back as it is, a Metric class as an instance.
 
-    Called with the identifier alone, ``get('accuracy')`` is Keras's ``metrics.get``: the
-    exact-match :class:`Accuracy`. Given the loss or the shapes (as ``compile`` does),
-    ``'accuracy'``/``'acc'`` pick binary, sparse categorical or categorical accuracy; see
-    :func:`_resolve_for_compile` for the rest.
+    Given the loss or the shapes (an rnncore extension), it resolves as ``compile`` does
+    instead: the metric named after the string, ``'accuracy'``/``'acc'`` picking binary,
+    sparse categorical or categorical accuracy; see :func:`_resolve_for_compile`.
     """
-    if (identifier == "accuracy" and loss is _NOT_GIVEN and output_shape is None
-            and target_shape is None):
-        return Accuracy()
-    return _resolve_for_compile(identifier, None if loss is _NOT_GIVEN else loss,
-                                output_shape, target_shape)
+    if loss is not _NOT_GIVEN or output_shape is not None or target_shape is not None:
+        return _resolve_for_compile(identifier, None if loss is _NOT_GIVEN else loss,
+                                    output_shape, target_shape)
+    if identifier is None:
+        return None
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        # Keras's metrics.get knows 'accuracy' (exact match) and 'Accuracy' only
+        if identifier in ("accuracy", "Accuracy"):
+            return Accuracy()
+        raise ValueError(f"Could not interpret metric identifier: {identifier}. "
+                         "compile(metrics=[...]) resolves it from the model's output")
+    if callable(identifier) and not (isinstance(identifier, type)
+                                     and issubclass(identifier, Metric)):
+        return identifier
+    return _resolve_for_compile(identifier, None, None, None)

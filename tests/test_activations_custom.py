@@ -1,7 +1,7 @@
 """Activations against Keras 3: a user's function (written with ops) in Activation, Dense and
 Conv1D, forward and trained from equal weights; activations.get/serialize/deserialize; a user's
-function that shares a built-in's name stays the user's; recurrent layers refuse a function
-their kernels cannot run, by name."""
+function that shares a built-in's name stays the user's (recurrent layers with a user's
+function: test_layers_recurrent_activations)."""
 import numpy as np
 import pytest
 
@@ -111,18 +111,6 @@ def test_user_function_named_like_a_builtin_is_not_swapped():
     assert layer.activation is relu
     np.testing.assert_allclose(layer(np.array([[-1.0, 2.0]], "float32")), [[-3.0, 6.0]])
     assert rnncore.layers.Activation(rnncore.activations.relu).activation == "relu"
-
-
-@pytest.mark.parametrize("layer", ["LSTM", "GRU", "SimpleRNN"])
-def test_recurrent_layers_refuse_a_user_activation_by_name(layer):
-    def tanh(x):  # the kernels cannot run it, whatever it is called
-        return rnncore.ops.relu(x)
-
-    with pytest.raises(ValueError, match="received the function 'tanh'"):
-        getattr(rnncore.layers, layer)(2, activation=tanh)
-    out = getattr(rnncore.layers, layer)(2, activation=rnncore.activations.relu)(
-        np.ones((1, 3, 2), "float32"))
-    assert out.shape == (1, 2)
 
 
 def test_recurrent_layers_take_keras_function_objects(keras):

@@ -91,9 +91,9 @@ def test_compile_with_loss_and_metric_functions_trains_as_keras(keras, rng, loss
 
 
 def test_keras_own_loss_and_metric_functions_are_recognised(keras):
-    loss = losses.get(keras.losses.binary_crossentropy)
+    loss = losses._for_compile(keras.losses.binary_crossentropy)
     assert isinstance(loss, losses.BinaryCrossentropy) and loss.name == "binary_crossentropy"
-    metric = metrics.get(keras.metrics.binary_accuracy)
+    metric = metrics.get(keras.metrics.binary_accuracy, loss=None)
     assert metric.name == "binary_accuracy" and metric._fn is metrics.binary_accuracy
 
 

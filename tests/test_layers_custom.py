@@ -49,10 +49,12 @@ class Block(layers.Layer):
 def test_weights_are_kerass_own_first_then_sublayers_in_attribute_order():
     block = Block(3)
     block(np.zeros((2, 4), "float32"))
+    # the sublayers are built in the block's call, so in its name scope, as in Keras
+    b = block.name
     assert [w.path for w in block.weights] == [
-        f"{block.dense.name}/kernel", f"{block.dense.name}/bias",
-        f"{block.extra[0].name}/kernel", f"{block.extra[0].name}/bias",
-        f"{block.extra[1].name}/kernel", f"{block.extra[1].name}/offset"]
+        f"{b}/{block.dense.name}/kernel", f"{b}/{block.dense.name}/bias",
+        f"{b}/{block.extra[0].name}/kernel", f"{b}/{block.extra[0].name}/bias",
+        f"{b}/{block.extra[1].name}/kernel", f"{b}/{block.extra[1].name}/offset"]
     assert [w.name for w in block.non_trainable_weights] == ["offset"]
     assert len(block.trainable_weights) == 5
 

@@ -431,7 +431,7 @@ def test_kerass_documented_minimal_cell_runs_step_by_step():
 @pytest.mark.parametrize("call,match", [
     (lambda: L.RNN(L.Dense(3)), "cell must be an RNN cell"),
     (lambda: L.RNN(L.LSTMCell(0)), "units must be a positive integer"),
-    (lambda: L.RNN(L.GRUCell(2, activation="softplus")), "activation"),
+    (lambda: L.RNN(L.GRUCell(2, activation="softplux")), "activation: unknown .*'softplux'"),
     (lambda: L.RNN(L.LSTMCell(2))(np.zeros((2, 3, 4)), initial_state=[np.zeros((2, 2))]),
      "initial_state must hold 2"),
     (lambda: L.RNN([L.LSTMCell(2), L.GRUCell(3)])(np.zeros((2, 3, 4)),

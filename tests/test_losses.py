@@ -146,9 +146,9 @@ GET_TABLE = {
 
 
 @pytest.mark.parametrize("identifier", sorted(GET_TABLE))
-def test_get_resolves_keras_names(keras, identifier):
+def test_compile_resolves_keras_names(keras, identifier):
     cls, name = GET_TABLE[identifier]
-    loss = losses.get(identifier)
+    loss = losses._for_compile(identifier)
     assert type(loss).__name__ == cls and loss.name == name
     keras.losses.get(identifier)  # Keras knows the same string
 
@@ -200,7 +200,7 @@ def test_deserialize_reads_keras_function_form(keras):
     ("mse", np.zeros(N), (None, 1)),
 ])
 def test_check_targets_accepts_what_keras_trains_on(name, y, out_shape):
-    losses.get(name).check_targets(y, out_shape)
+    losses._for_compile(name).check_targets(y, out_shape)
 
 
 @pytest.mark.parametrize("loss,y,out_shape,match", [
@@ -240,7 +240,7 @@ def test_plain_function_loss_gives_value_and_recorded_gradient():
     # mean absolute error's
     def my_loss(y_true, y_pred):
         return np.mean(np.abs(y_true - y_pred), axis=-1)
-    loss = losses.get(my_loss)
+    loss = losses._for_compile(my_loss)
     assert loss.name == "my_loss"
     assert loss(np.zeros((2, 1)), np.ones((2, 1))) == 1.0
     value, grad = loss.value_and_grad(np.zeros((2, 1)), np.array([[1.0], [-2.0]]))
@@ -249,7 +249,7 @@ def test_plain_function_loss_gives_value_and_recorded_gradient():
 
 
 def test_a_loss_function_that_returns_no_array_says_so():
-    loss = losses.get(lambda y_true, y_pred: "high")
+    loss = losses._for_compile(lambda y_true, y_pred: "high")
     with pytest.raises(TypeError, match="must return an array of per-sample losses"):
         loss.value_and_grad(np.zeros((2, 1)), np.ones((2, 1)))
 

@@ -122,16 +122,17 @@ def test_accuracy_falls_back_to_the_loss_without_target_shape(loss, out_shape, e
 
 
 def test_get_names_metrics_as_compile_does():
-    assert type(metrics.get("mse")).__name__ == "MeanSquaredError"
-    assert metrics.get("mse").name == "mse"
-    assert metrics.get("binary_accuracy").name == "binary_accuracy"
+    # given the loss (as compile does), get resolves as compile: named after the string
+    assert type(metrics.get("mse", loss=None)).__name__ == "MeanSquaredError"
+    assert metrics.get("mse", loss=None).name == "mse"
+    assert metrics.get("binary_accuracy", loss=None).name == "binary_accuracy"
     precision = metrics.Precision(name="p")
-    assert metrics.get(precision) is precision
-    assert metrics.get(metrics.Recall).name == "recall"
+    assert metrics.get(precision, loss=None) is precision
+    assert metrics.get(metrics.Recall, loss=None).name == "recall"
 
     def hits(y_true, y_pred):
         return (np.asarray(y_true) == np.asarray(y_pred)).astype(np.float32)
-    wrapped = metrics.get(hits)
+    wrapped = metrics.get(hits, loss=None)
     assert wrapped.name == "hits"
     wrapped.update_state(np.array([1, 2, 3]), np.array([1, 0, 3]))
     assert wrapped.result() == pytest.approx(2 / 3)
@@ -149,8 +150,8 @@ def test_config_matches_keras(keras, name):
 
 @pytest.mark.parametrize("call,match", [
     (lambda: metrics.get("accurcy"), r"metric='accurcy'.*'binary_accuracy'"),
-    (lambda: metrics.get(None), r"metric=None"),
-    (lambda: metrics.get("acc"), r"output_shape"),
+    (lambda: metrics.get(None, loss=None), r"metric=None"),
+    (lambda: metrics.get("acc", loss=None), r"output_shape"),
     (lambda: metrics.Precision(thresholds=1.5), r"thresholds=\[1\.5\]"),
     (lambda: metrics.Recall(top_k=2), r"top_k=2"),
 ])

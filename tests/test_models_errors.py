@@ -61,7 +61,7 @@ def test_compile_rejects_unknown_names(kwargs, match):
 
 @pytest.mark.parametrize("make, match", [
     (lambda: rnncore.layers.Dense(3, activation="swishy"), r"activation.*swishy"),
-    (lambda: rnncore.layers.SimpleRNN(3, activation="softmax"), r"activation.*softmax"),
+    (lambda: rnncore.layers.SimpleRNN(3, activation="softmaxx"), r"activation.*softmaxx"),
     (lambda: rnncore.layers.Dense(0), r"units must be a positive integer, got 0"),
     (lambda: rnncore.layers.Embedding(0, 3),
      r"`input_dim` must be a positive integer. Received: input_dim=0"),

@@ -1,4 +1,5 @@
-"""model.summary(): the table Keras prints, with "Connected to" for non-chain graphs."""
+"""model.summary(): the table Keras prints, with "Connected to" for non-chain graphs, and its
+arguments (line_length, positions, show_trainable, expand_nested, layer_range, print_fn)."""
 import pytest
 
 import rnncore
@@ -46,6 +47,57 @@ def test_summary_table_equals_keras(keras, monkeypatch, make):
     ours, theirs = _summary(make(rnncore)), _summary(make(keras))
     assert ours == theirs
     assert any("Connected to" in line for line in ours) == (make is not _chain)
+
+
+def _recurrent_stack(lib):
+    return lib.Sequential([lib.Input((7, 3)),
+                           lib.layers.Bidirectional(lib.layers.LSTM(4, return_sequences=True),
+                                                    name="bidirectional"),
+                           lib.layers.LSTM(3, name="lstm"),
+                           lib.layers.Dense(2, trainable=False, name="dense"),
+                           lib.layers.Dropout(0.1, name="dropout")], name="stack")
+
+
+def _nested(lib):
+    inner = lib.Sequential([lib.Input((7, 3)), lib.layers.LSTM(3, name="inner_lstm"),
+                            lib.layers.Dense(2, name="inner_dense")], name="inner")
+    x = lib.Input((7, 3), name="x")
+    merged = lib.layers.Concatenate(name="cat")([inner(x), lib.layers.GRU(2, name="g")(x)])
+    return lib.Model(x, merged, name="outer")
+
+
+def _nested_chain(lib):
+    inner = lib.Sequential([lib.Input((7, 3)), lib.layers.LSTM(3, name="inner_lstm")],
+                           name="inner")
+    return lib.Sequential([lib.Input((7, 3)), inner, lib.layers.Dense(1, name="d")],
+                          name="outer")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"line_length": 100}, {"line_length": 60}, {"show_trainable": True},
+    {"positions": [0.5, 0.7, 1.0]}, {"expand_nested": True},
+    {"expand_nested": True, "show_trainable": True},
+    {"line_length": 120, "show_trainable": True},  # wider than the terminal: cropped
+    {"layer_range": ["bidi.*", "lstm"]}], ids=str)
+@pytest.mark.parametrize("make", [_recurrent_stack, _nested, _nested_chain])
+@pytest.mark.parametrize("columns", ["80", "140"])
+def test_summary_arguments_print_what_keras_prints(keras, monkeypatch, make, kwargs, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    if make is _nested and "positions" in kwargs:
+        pytest.skip("Keras fails on three positions for a four-column table")
+    if make is not _recurrent_stack and "layer_range" in kwargs:
+        pytest.skip("no layer of that name")
+    texts = []
+    for lib in (rnncore, keras):
+        calls = []
+        make(lib).summary(print_fn=calls.append, **kwargs)
+        texts.append(calls)
+    assert texts[0] == texts[1]  # one call with the whole text, as Keras 3
+
+
+def test_summary_refuses_a_width_too_small_naming_it():
+    with pytest.raises(ValueError, match="Insufficient console width.*line_length=10"):
+        _chain(rnncore).summary(line_length=10)
 
 
 def test_connected_to_names_each_call_of_a_shared_layer():

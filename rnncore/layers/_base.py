@@ -189,6 +189,7 @@ class Layer:
                        constraint=_constraints.get(constraint))
         self._variables.append(var)
         _WEIGHTS_EPOCH[0] += 1
+        _recorded.note_created(var)
         return var
 
     def _weight_options(self, **options):

@@ -9,6 +9,17 @@ from ._rnn import RNNBase
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
+def _copy(layer, **changes):
+    """A new layer of `layer`'s class and configuration with `changes`, holding the same
+    activation objects (a user's function need not be registered to be copied)."""
+    config = layer.get_config()
+    config.update(changes)
+    for key in ("activation", "recurrent_activation"):
+        if key in config:
+            config[key] = getattr(layer, key)
+    return type(layer).from_config(config)
+
+
 def _fused_equivalent(layer):
     """An ``RNN`` over one built-in cell as the SimpleRNN / LSTM / GRU layer it runs (same
     arguments, same weights in the same order); anything else as it is."""
@@ -16,11 +27,9 @@ def _fused_equivalent(layer):
 
     if not isinstance(layer, RNN) or isinstance(layer.cell, StackedRNNCells):
         return layer
-    config = layer.cell._layer.get_config()
-    config.update(name=layer.name, return_sequences=layer.return_sequences,
-                  return_state=layer.return_state, go_backwards=layer.go_backwards,
-                  stateful=layer.stateful, zero_output_for_mask=layer.zero_output_for_mask)
-    return type(layer.cell._layer).from_config(config)
+    return _copy(layer.cell._layer, name=layer.name, return_sequences=layer.return_sequences,
+                 return_state=layer.return_state, go_backwards=layer.go_backwards,
+                 stateful=layer.stateful, zero_output_for_mask=layer.zero_output_for_mask)
 
 
 class Bidirectional(Layer):
@@ -58,14 +67,10 @@ class Bidirectional(Layer):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         super().__init__(**kwargs)
-        config = layer.get_config()
-        config["name"] = "forward_" + layer.name
-        self.forward_layer = type(layer).from_config(config)
+        self.forward_layer = _copy(layer, name="forward_" + layer.name)
         if backward_layer is None:
-            config = layer.get_config()
-            config["name"] = "backward_" + layer.name
-            config["go_backwards"] = not layer.go_backwards
-            backward_layer = type(layer).from_config(config)
+            backward_layer = _copy(layer, name="backward_" + layer.name,
+                                   go_backwards=not layer.go_backwards)
         elif not isinstance(backward_layer, RNNBase):
             raise ValueError(f"backward_layer must be a recurrent layer, got {backward_layer!r}")
         self.backward_layer = backward_layer
@@ -86,8 +91,14 @@ class Bidirectional(Layer):
             self._initial_weights = weights
 
     def build(self, input_shape):
+        fresh = [layer for layer in (self.forward_layer, self.backward_layer)
+                 if not layer.built]
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
+        for layer in fresh:
+            # Keras's paths: bidirectional/forward_lstm/lstm_cell/kernel
+            for var in layer.weights:
+                var.path = f"{self.name}/{var.path}"
         self.built = True
         if getattr(self, "_initial_weights", None) is not None:
             self.set_weights(self._initial_weights)

@@ -65,6 +65,7 @@ class _Cell(Layer):
         # before each run. Named as the cell, so that no layer name is taken from the counter.
         self._layer = self._LAYER(units, **layer_kwargs, name=self.name, dtype=self.dtype,
                                   trainable=self.trainable)
+        self._layer._in_cell = True
         self._variables = self._layer._variables  # one list: the cell's weights are the layer's
 
     @classmethod

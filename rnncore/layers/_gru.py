@@ -17,8 +17,8 @@ class GRU(GatedRNNBase):
         h_t  = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ hh_t                         (the output)
 
     Parameters are Keras's: ``units``, ``activation`` (default 'tanh'),
-    ``recurrent_activation`` (default 'sigmoid'; each may be 'tanh', 'relu', 'sigmoid',
-    'hard_sigmoid' or 'linear'/None), ``use_bias``, ``kernel_initializer``,
+    ``recurrent_activation`` (default 'sigmoid'; any activation, as for ``LSTM``),
+    ``use_bias``, ``kernel_initializer``,
     ``recurrent_initializer``, ``bias_initializer``, ``dropout``, ``recurrent_dropout``,
     ``return_sequences``, ``return_state`` (then the layer returns ``[output, h]``),
     ``go_backwards``, ``stateful``, ``seed`` and ``reset_after`` (default True, the variant
@@ -46,6 +46,7 @@ class GRU(GatedRNNBase):
 
     GATES = 3
     N_STATES = 1
+    CELL_NAME = "gru_cell"
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",

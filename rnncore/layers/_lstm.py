@@ -16,8 +16,10 @@ class LSTM(GatedRNNBase):
         h_t = o ⊙ activation(c_t)                               (the output)
 
     Parameters are Keras's: ``units``, ``activation`` (default 'tanh'),
-    ``recurrent_activation`` (default 'sigmoid'; each of the two may be 'tanh', 'relu',
-    'sigmoid', 'hard_sigmoid' or 'linear'/None), ``use_bias``, ``kernel_initializer``,
+    ``recurrent_activation`` (default 'sigmoid'; the kernels run 'tanh', 'relu', 'sigmoid',
+    'hard_sigmoid' and 'linear'/None; any other activation, a Keras built-in such as 'gelu' or
+    a function written with ``rnncore.ops``, runs each step's element-wise part in NumPy,
+    several times slower), ``use_bias``, ``kernel_initializer``,
     ``recurrent_initializer``, ``bias_initializer``, ``unit_forget_bias`` (default True: the
     forget gate's bias starts at one), ``dropout``, ``recurrent_dropout``, ``return_sequences``,
     ``return_state`` (then the layer returns ``[output, h, c]``), ``go_backwards``,
@@ -43,6 +45,7 @@ class LSTM(GatedRNNBase):
 
     GATES = 4
     N_STATES = 2
+    CELL_NAME = "lstm_cell"
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",

@@ -67,14 +67,37 @@ def run_call(layer, inputs, training, mask, kwargs=None, args=()):
     return _checked_call(layer, inputs, args, kwargs)
 
 
+_scopes = threading.local()
+
+
+def note_created(variable):
+    """A weight just made (``Layer.add_weight``): while a layer's ``call`` runs, it belongs to
+    that call's name scope (see :func:`_checked_call`)."""
+    frames = getattr(_scopes, "frames", None)
+    if frames:
+        frames[-1].append(variable)
+
+
 def _checked_call(layer, inputs, args, kwargs):
     layer._in_call = True
     _added.depth = getattr(_added, "depth", 0) + 1
+    frames = _scopes.__dict__.setdefault("frames", [])
+    frames.append([])
     try:
         out = layer.call(inputs, *args, **kwargs)
     finally:
         layer._in_call = False
         _added.depth -= 1
+        # Keras runs a call in the layer's name scope: weights its sublayers make there get
+        # the layer's name in front of their paths (m/block/dense/kernel), nested calls
+        # adding theirs first
+        created = frames.pop()
+        own = {id(v) for v in getattr(layer, "_variables", ())}
+        for var in created:
+            if id(var) not in own:
+                var.path = f"{layer.name}/{var.path}"
+        if frames:
+            frames[-1].extend(created)
     out = _variables_read(out)
     _check_output(layer, out)
     return out

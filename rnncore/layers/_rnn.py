@@ -7,12 +7,14 @@ import numbers
 
 import numpy as np
 
+from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
 from ..recurrent import _checks
 from ..recurrent import _recurrent as R
+from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array
 
 
@@ -50,8 +52,12 @@ def check_sequence_input(layer, x):
 class RNNBase(Layer):
     GATES = 1
     N_STATES = 1
-    ACTIVATIONS = ("tanh", "relu")
+    CELL_NAME = "simple_rnn_cell"  # Keras's layer owns a cell of that name, which owns the weights
     input_ndim = 3
+    _in_cell = False  # the fused layer of a SimpleRNNCell, LSTMCell or GRUCell (see _cells)
+    # a built-in's name (the kernels run tanh, relu, sigmoid, hard_sigmoid and linear; any
+    # other, 'gelu' or a user's function, runs the steps in NumPy: recurrent/_any_activation)
+    activation = ActivationAttribute()
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -69,9 +75,7 @@ class RNNBase(Layer):
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
         self.accepts_lookup = True
-        R.activation_code(activation, "activation", self.ACTIVATIONS)
-        self.activation = "linear" if activation is None else getattr(
-            activation, "__name__", activation)
+        self.activation = activation
         self.use_bias = bool(use_bias)
         self._weight_options(
             kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
@@ -186,6 +190,10 @@ class RNNBase(Layer):
             input_shape = input_shape[0]
         self.input_dim = int(input_shape[-1])
         self._build_weights(self.input_dim)
+        if not self._in_cell:
+            # Keras's paths: lstm/lstm_cell/kernel (a cell's own: lstm_cell/kernel)
+            for var in self.weights:
+                var.path = f"{self.name}/{self.CELL_NAME}/{var.name}"
         self.built = True
 
     # ---- training protocol -------------------------------------------------------------
@@ -255,7 +263,8 @@ class RNNBase(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({
-            "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+            "units": self.units, "activation": _activations.serialize(self.activation),
+            "use_bias": self.use_bias,
             "kernel_initializer": _initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": _initializers.serialize(self.recurrent_initializer),
             "bias_initializer": _initializers.serialize(self.bias_initializer),
@@ -289,14 +298,12 @@ class GatedRNNBase(RNNBase):
     ``use_cudnn`` and ``implementation`` switches (checked and kept; rnncore has one CPU
     implementation), and Keras's per-gate dropout masks."""
 
-    ACTIVATIONS = ("tanh", "relu", "sigmoid", "hard_sigmoid", "linear")
+    recurrent_activation = ActivationAttribute()
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_cudnn="auto", implementation=2, **kwargs):
         super().__init__(units, activation=activation, **kwargs)
-        R.activation_code(recurrent_activation, "recurrent_activation", self.ACTIVATIONS)
-        self.recurrent_activation = "linear" if recurrent_activation is None else getattr(
-            recurrent_activation, "__name__", recurrent_activation)
+        self.recurrent_activation = recurrent_activation
         if use_cudnn not in ("auto", True, False):
             raise ValueError(f"use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         self.use_cudnn = use_cudnn
@@ -316,6 +323,6 @@ class GatedRNNBase(RNNBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"recurrent_activation": self.recurrent_activation,
+        config.update({"recurrent_activation": _activations.serialize(self.recurrent_activation),
                        "use_cudnn": self.use_cudnn, "implementation": self.implementation})
         return config

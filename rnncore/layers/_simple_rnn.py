@@ -8,7 +8,7 @@ class SimpleRNN(RNNBase):
 
     ``h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias)``
 
-    Parameters are Keras's (``units``, ``activation`` 'tanh' or 'relu', ``use_bias``,
+    Parameters are Keras's (``units``, ``activation`` (any: see ``LSTM``), ``use_bias``,
     ``kernel_initializer``, ``recurrent_initializer``, ``bias_initializer``, ``dropout``,
     ``recurrent_dropout``, ``return_sequences``, ``return_state``, ``go_backwards``,
     ``stateful``, ``seed``), plus the rnncore extension ``truncate_gradient``: the number of

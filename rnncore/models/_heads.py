@@ -24,7 +24,7 @@ class Head:
             loss = loss[0]  # Keras: one output's loss given as a list of one, {"out": ["mse"]}
         self.name = name
         self.loss = loss
-        self.loss_obj = None if loss is None else _losses.get(loss)
+        self.loss_obj = None if loss is None else _losses._for_compile(loss)
         self.weight = weight
         self.metric_ids = list(metric_ids)
         self.weighted_metric_ids = list(weighted_metric_ids)

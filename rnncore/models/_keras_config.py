@@ -177,6 +177,7 @@ def model_config(model):
         out = {"module": "keras", "class_name": "Sequential",
                "config": _decorate(config), "registered_name": None,
                "build_config": {"input_shape": shape}}
+        _layer_build_configs(model, out["config"]["layers"])
     elif isinstance(model, Functional):
         config["trainable"] = model.trainable
         _functional_nodes(model, config)
@@ -186,6 +187,18 @@ def model_config(model):
     else:
         out = subclassed_config(model, config)
     return out
+
+
+def _layer_build_configs(model, entries):
+    """Each built layer's input shape as Keras writes it in a Sequential's config: Keras
+    builds the layers of the model it loads from these, before the model itself (so that,
+    as in Keras, their weights' paths do not start with the model's name)."""
+    shapes = getattr(model, "_shapes", None)
+    if not model.built or not shapes:
+        return
+    layers = [e for e in entries if e.get("class_name") != "InputLayer"]
+    for entry, shape in zip(layers, shapes):
+        entry.setdefault("build_config", {"input_shape": list(shape)})
 
 
 def subclassed_config(model, config):

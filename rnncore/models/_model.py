@@ -641,7 +641,9 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
                 show_trainable=False, layer_range=None):
         from ._summary import print_summary
 
-        print_summary(self, line_length=line_length, print_fn=print_fn)
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
 
     def to_json(self, **kwargs):
         """The architecture as JSON in Keras 3's schema (what ``keras.models.model_from_json``

@@ -82,7 +82,14 @@ class Sequential(Model):
         shapes = [shape]
         for layer in self._layers:
             layer.check_input_shape(shape)
+            fresh = not layer.built and getattr(self, "_paths_in_scope", True)
             layer._maybe_build(shape)
+            if fresh:
+                # Keras builds a Sequential's layers inside its name scope: the weights'
+                # paths start with the model's name (sequential/dense/kernel), except those
+                # of a layer built before it joined the model
+                for var in layer.weights:
+                    var.path = f"{self.name}/{var.path}"
             shape = tuple(layer.compute_output_shape(shape))
             shapes.append(shape)
         self._shapes = shapes
@@ -215,9 +222,15 @@ class Sequential(Model):
         from ..layers import deserialize
 
         model = cls(name=config.get("name"))
-        for layer_config in config["layers"]:
-            model.add(deserialize(layer_config))
-        shape = config.get("build_input_shape")
-        if shape is not None and not model.built:
-            model.build(tuple(shape))
+        # Keras builds the layers of a loaded Sequential from their own build configs, outside
+        # the model's name scope: their weights' paths do not start with the model's name
+        model._paths_in_scope = False
+        try:
+            for layer_config in config["layers"]:
+                model.add(deserialize(layer_config))
+            shape = config.get("build_input_shape")
+            if shape is not None and not model.built:
+                model.build(tuple(shape))
+        finally:
+            model._paths_in_scope = True
         return model

@@ -57,7 +57,10 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     bias : (2, 3·units) with reset_after (row 0 input bias, row 1 recurrent bias),
         (3·units,) without; or None.
     initial_state : (batch, units) (or ``[that]``) or None (zeros)
-    activation, recurrent_activation : 'tanh', 'relu', 'sigmoid', 'hard_sigmoid', 'linear'.
+    activation, recurrent_activation : a built-in activation's name ('tanh', 'relu',
+        'sigmoid', 'hard_sigmoid' and 'linear' run on the kernels; others such as 'gelu' step
+        by step in NumPy) or a function written with :mod:`rnncore.ops` (step by step,
+        differentiated on the record).
     reset_after : Keras's GRU variant (see above).
     return_sequences : return every step's output (batch, timesteps, units), else the last.
     go_backwards : process the sequence in reverse (outputs come in processing order, as Keras).

@@ -29,7 +29,10 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, *,
     kernel : (input_dim, 4·units); recurrent_kernel : (units, 4·units);
     bias : (4·units,) or None. The gate blocks along the last axis are i, f, c, o.
     initial_state : [h0, c0], each (batch, units) or None (zeros); or None.
-    activation, recurrent_activation : 'tanh', 'relu', 'sigmoid', 'hard_sigmoid' or 'linear'.
+    activation, recurrent_activation : a built-in activation's name ('tanh', 'relu',
+        'sigmoid', 'hard_sigmoid' and 'linear' run on the kernels; others such as 'gelu' step
+        by step in NumPy) or a function written with :mod:`rnncore.ops` (step by step,
+        differentiated on the record).
     return_sequences : return every step's output (batch, timesteps, units), else the last.
     go_backwards : process the sequence in reverse (outputs come in processing order, as Keras).
     truncate_gradient : BPTT window used by :func:`lstm_backward` (-1: all steps).

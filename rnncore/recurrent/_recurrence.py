@@ -13,6 +13,7 @@ from .._kernels import _recurrence as _kernel
 from ..reference import recurrence as _twin
 from . import _checks as K
 from . import _recurrent as R
+from ._any_activation import AnyActivationRecurrence
 
 
 class Cell:
@@ -122,9 +123,19 @@ def _input_grads_per_gate(x_tm, kernel, dz, steps, masks, need_dx, ws):
     return dW, colsum(dz[t0:]), dx
 
 
+def _activation_name(activation):
+    """A kernel's activation code as its name (what ``rnncore.activations`` takes); anything
+    else as it is."""
+    if isinstance(activation, int):
+        return next(name for name, code in R.ACTIVATIONS.items() if code == activation)
+    return activation
+
+
 def forward(cell, a, engine, activation, recurrent_activation, truncate_gradient):
     """The forward of every op, from its checked arguments `a`; returns (output, [final
-    states], cache)."""
+    states], cache). `activation` and `recurrent_activation` as ``R.activation_code`` gives
+    them: the kernels' codes, or another activation, which runs the steps in NumPy
+    (``_any_activation``) whatever `engine` says."""
     dtype, kernel, recurrent_kernel = a.dtype, a.kernel, a.recurrent_kernel
     B, T, H, G = a.B, a.T, a.H, cell.gates
     ws = a.workspace if a.workspace is not None else R.Workspace()
@@ -133,6 +144,10 @@ def forward(cell, a, engine, activation, recurrent_activation, truncate_gradient
     c.cell = cell
     c.engine = R.pick_engine(engine, _kernel, _twin)
     c.act, c.ract = activation, recurrent_activation
+    if not R.runs_on_kernels(activation, recurrent_activation):
+        # an activation the kernels lack: every step's element-wise part in NumPy
+        c.engine = AnyActivationRecurrence()
+        c.act, c.ract = (_activation_name(a) for a in (activation, recurrent_activation))
     c.steps = R.window(truncate_gradient, T)
     xbias, rbias = cell.split_bias(a.bias, H, dtype)
     c.n_threads, c.unit_blocks = kernel_threads(a.n_threads, T, B, H, G)

@@ -37,26 +37,23 @@ def empty(dtype, ndim):
     return _EMPTY[key]
 
 
-def activation_code(name, argument="activation", allowed=tuple(ACTIVATIONS)):
-    if callable(name) and not isinstance(name, str):
-        # only rnncore's and Keras's own functions are the kernels' activations: a user's
-        # function named `tanh` must not be swapped for the built-in
-        from ..activations import _builtin_name
+def activation_code(value, argument="activation"):
+    """The kernels' code (``ACTIVATIONS``) of a built-in activation they run; any other
+    activation (another Keras built-in such as 'gelu', or a user's function) as
+    :func:`rnncore.activations._resolve` keeps it, for the step-by-step recurrence of
+    ``_any_activation``. Only rnncore's and Keras's own functions count as built-ins: a
+    user's function named ``tanh`` stays the user's. An unknown name is a ValueError naming
+    `argument`."""
+    from ..activations import _resolve
 
-        builtin = _builtin_name(name)
-        if builtin is None:
-            raise ValueError(
-                f"{argument}: the recurrent kernels run the built-in activations "
-                f"{list(allowed)} only; received the function "
-                f"{getattr(name, '__name__', name)!r}. Write the step as a custom cell "
-                "(a Layer with state_size and call(inputs, states)) for keras.layers.RNN "
-                "to use your own activation.")
-        name = builtin
-    if name is None:
-        name = "linear"
-    if not isinstance(name, str) or name not in allowed:
-        raise ValueError(f"{argument} must be one of {list(allowed)}, got {name!r}")
-    return ACTIVATIONS[name]
+    act = _resolve(value, argument)
+    return ACTIVATIONS.get(act, act) if isinstance(act, str) else act
+
+
+def runs_on_kernels(*activations):
+    """Whether every one of `activations` (as :func:`activation_code` gives them) is a
+    kernel's code."""
+    return all(isinstance(a, int) for a in activations)
 
 
 def pick_engine(engine, kernel_module, reference_module):

@@ -23,7 +23,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         :class:`rnncore.recurrent.Lookup` (the input gradient is then the table's IndexedSlices).
     kernel : (input_dim, units); recurrent_kernel : (units, units); bias : (units,) or None
     initial_state : (batch, units) (or ``[that]``) or None (zeros)
-    activation : 'tanh' or 'relu'
+    activation : a built-in activation's name ('tanh', 'relu', 'sigmoid', 'hard_sigmoid' and
+        'linear' run on the kernels; others such as 'gelu' step by step in NumPy) or a
+        function written with :mod:`rnncore.ops` (step by step, differentiated on the record).
     return_sequences : return every step's output (batch, timesteps, units), else the last.
     go_backwards : process the sequence in reverse (outputs come in processing order, as Keras).
     truncate_gradient : BPTT window used by :func:`simple_rnn_backward` (-1: all steps).
@@ -52,7 +54,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         mask=mask, dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
         return_sequences=return_sequences, go_backwards=go_backwards,
         zero_output_for_mask=zero_output_for_mask, n_threads=n_threads, workspace=workspace)
-    act = R.activation_code(activation, allowed=("tanh", "relu"))
+    act = R.activation_code(activation)
     output, (h,), cache = F.forward(CELL, a, engine, act, R.ACTIVATIONS["sigmoid"],
                                     truncate_gradient)
     return output, h, cache
