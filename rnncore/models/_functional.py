@@ -25,9 +25,12 @@ def _flat(x):
 def _template(structure, flat):
     """`structure` (a tensor, or nested lists, tuples and dicts of them) with each tensor
     replaced by its index in `flat`, to which it is appended; tuples stay tuples (written
-    to JSON they become lists, as Keras's do)."""
+    to JSON they become lists, as Keras's do). A dict's values are flattened in the order of
+    its sorted keys, as Keras's ``tree.flatten`` does (that order is the order of the model's
+    outputs, layers and weights), and keep the dict's own key order when packed."""
     if isinstance(structure, dict):
-        return {"dict": {k: _template(v, flat) for k, v in structure.items()}}
+        indices = {k: _template(structure[k], flat) for k in sorted(structure)}
+        return {"dict": {k: indices[k] for k in structure}}
     if isinstance(structure, (list, tuple)):
         return type(structure)(_template(v, flat) for v in structure)
     flat.append(structure)
@@ -111,7 +114,7 @@ class Functional(Model):
         self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
         self._inputs = [inputs[k] for k in self._input_keys] if self._input_keys else \
             _flat(inputs)
-        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+        self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
         # the outputs in order, and the user's structure with each tensor's position in it
         # (lists, tuples and dicts, nested: RNN(stacked cells, return_state=True) returns
         # [output, [h1, c1], [h2, c2]])
