@@ -142,7 +142,20 @@ class Loss:
         ``mask``: booleans shaped like the per-sample losses (Keras's mask on ``y_pred``, e.g.
         the padding mask of a sequence output); masked entries are left out of the mean.
         """
-        loss = self._compute(y_true, y_pred, sample_weight, logits, None, False, mask)[0]
+        from .ops._tape import Tensor, is_recording, make, value_of
+
+        if is_recording() and isinstance(y_pred, Tensor) and \
+                self.reduction not in (None, "none"):
+            # called inside a recorded call (Keras's endpoint layer: `self.add_loss(
+            # self.loss_fn(targets, logits))`): the loss is a recorded tensor whose gradient
+            # reaches y_pred
+            p = value_of(y_pred)
+            loss, grad = self._compute(value_of(y_true), p, value_of(sample_weight), None,
+                                       None, True, mask)
+            return make(np.asarray(loss, self._dtype_for(p)), [y_pred],
+                        lambda g: [grad * g], name=self.name)
+        loss = self._compute(value_of(y_true), value_of(y_pred), value_of(sample_weight),
+                             logits, None, False, mask)[0]
         return float(loss) if np.ndim(loss) == 0 else loss
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,

@@ -325,7 +325,10 @@ class Layer:
                     f"Layer {self.name!r}: add_loss() got a symbolic tensor ({term!r}); rnncore "
                     "takes add_loss only inside a layer's or a subclassed model's call(), on "
                     "the tensors it computes")
-            value = np.asarray(_recorded.value_of(term)) if _recorded.is_array(term) else None
+            # a Python number is what a loss object returns outside a training step (a
+            # symbolic call's trial run of an endpoint layer): a constant term
+            value = np.asarray(_recorded.value_of(term)) if _recorded.is_array(term) or \
+                isinstance(term, (int, float)) and not isinstance(term, bool) else None
             if value is None or value.dtype.kind not in "biuf":
                 raise ValueError(
                     f"Layer {self.name!r}: add_loss() can only be called from inside build() or "

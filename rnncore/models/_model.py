@@ -244,8 +244,9 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
-        if self.loss is None and not self._overrides_compute_loss():
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        # compile() without a loss trains on the model's own losses (add_loss terms, weight
+        # and activity penalties), as Keras does; a step that finds none raises Keras's
+        # "No loss to compute" (see TrainStep._own_losses_batch)
 
     @property
     def metrics_names(self):
@@ -265,9 +266,8 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         with np.errstate(divide="ignore", invalid="ignore"):
             return {m.name: float(m.result()) for m in self.metrics}
 
-    @staticmethod
-    def _require_targets(y, method):
-        if y is None:
+    def _require_targets(self, y, method):
+        if y is None and not self._trains_on_own_losses():
             raise ValueError(f"{method}: y (the targets) must be given; received y=None. "
                              "rnncore models train and evaluate against arrays of targets, "
                              f"e.g. model.{method}(x, y)")
