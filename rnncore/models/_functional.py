@@ -564,7 +564,11 @@ class Functional(Model):
                 tensors[(layer.name, 0, 0)] = layer.output
                 continue
             layer = deserialize({"class_name": entry["class_name"], "config": entry["config"]})
-            pending += [(layer, node, k) for k, node in enumerate(entry["inbound_nodes"])]
+            # the graph refers to a layer by the name its entry was saved under: a custom
+            # layer whose get_config leaves out `name` is made under a fresh one (as Keras's
+            # functional_from_config keys its layers)
+            key = entry.get("name") or layer.name
+            pending += [(layer, key, node, k) for k, node in enumerate(entry["inbound_nodes"])]
 
         def tensor(ref):
             name, call, ti = ref
@@ -572,9 +576,9 @@ class Functional(Model):
 
         while pending:  # a shared layer's later call may read tensors of layers listed after it
             waiting = []
-            for layer, node, k in pending:
-                if k != sum(1 for key in tensors if key[0] == layer.name and key[2] == 0):
-                    waiting.append((layer, node, k))  # its calls are made in order
+            for layer, key, node, k in pending:
+                if k != sum(1 for made in tensors if made[0] == key and made[2] == 0):
+                    waiting.append((layer, key, node, k))  # its calls are made in order
                     continue
                 args = [tensor(ref) for ref in node["args"]]
                 kwargs = dict(node["kwargs"])
@@ -585,13 +589,13 @@ class Functional(Model):
                     kwargs["mask"] = [None if m is None else tensor(m["keras_tensor"])
                                       for m in mask]
                 if any(a is False for a in args + _flat(kwargs.get("mask"))):
-                    waiting.append((layer, node, k))
+                    waiting.append((layer, key, node, k))
                     continue
                 out = layer(args if node["is_list"] else args[0], **kwargs)
                 flat = []
                 _template(out, flat)  # a call may return nested lists (RNN of stacked cells)
                 for i, t in enumerate(flat):
-                    tensors[(layer.name, k, i)] = t
+                    tensors[(key, k, i)] = t
             if len(waiting) == len(pending):
                 layer = waiting[0][0]
                 raise ValueError(f"layer {layer.name!r} refers to an unknown input")

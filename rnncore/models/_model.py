@@ -213,6 +213,21 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         self.loss = loss
         self.compiled = True
 
+    def get_compile_config(self):
+        """Keras's ``get_compile_config``: what ``compile`` was given (optimizer, loss,
+        metrics...) as Keras serializes it, or ``{}`` for a model not compiled."""
+        from ._keras_config import compile_config
+
+        return (compile_config(self) or {}) if self.compiled else {}
+
+    def compile_from_config(self, config):
+        """Keras's ``compile_from_config``: compile with a ``get_compile_config`` dict (a
+        fresh optimizer with the same settings)."""
+        from ._keras_files import compile_from
+
+        if config:
+            compile_from(self, config, f"Model {self.name!r}")
+
     def _make_heads(self):
         """The heads of the outputs as compile described them (again when a subclassed
         model's first call shows outputs other than the ones assumed at compile)."""
