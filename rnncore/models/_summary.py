@@ -164,9 +164,12 @@ def print_summary(model, line_length=None, print_fn=None):
             lines.append(_line(widths, "├", "┼", "┤", "─"))
     lines.append(_line(widths, "└", "┴", "┘", "─"))
     built_layers = [layer for layer in model.layers if layer.built]
-    trainable = sum(w.value.size for layer in built_layers for w in layer.trainable_weights)
-    non_trainable = sum(w.value.size for layer in built_layers
-                        for w in layer.non_trainable_weights)
+    # a weight held by two layers (a cell stepped directly and inside its RNN) counts once,
+    # as Keras's count_params counts unique weights
+    trainable = sum(w.value.size for w in {id(w): w for layer in built_layers
+                                           for w in layer.trainable_weights}.values())
+    non_trainable = sum(w.value.size for w in {id(w): w for layer in built_layers
+                                               for w in layer.non_trainable_weights}.values())
     itemsize = 4 if not built_layers else max(
         (w.value.itemsize for layer in built_layers for w in layer.weights), default=4)
     opt_count, opt_bytes = _optimizer_params(model, itemsize)
