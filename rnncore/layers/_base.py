@@ -13,6 +13,7 @@ protocol, which the trainer calls with already-validated arrays:
     recurrent layers skip the product that gives it).
 """
 import collections
+import inspect
 
 import numpy as np
 
@@ -29,6 +30,26 @@ _NAME_COUNTS = {}
 
 
 _snake = snake_case
+
+
+_NO_INPUTS = object()  # __call__ given its inputs by keyword (or not at all)
+
+
+def inputs_by_keyword(layer, kwargs):
+    """The inputs of a call that named them (Keras's ``model(inputs=ids, states=s)``, as the
+    TensorFlow text-generation tutorial calls its model): taken out of `kwargs` under the
+    name of the first argument of the layer's ``call`` (or ``inputs``)."""
+    names = ["inputs"]
+    try:
+        params = list(inspect.signature(type(layer).call).parameters)[1:2]
+        names = params + names
+    except (TypeError, ValueError):
+        pass
+    for name in names:
+        if name in kwargs:
+            return kwargs.pop(name)
+    raise TypeError(f"{type(layer).__name__}.__call__() missing 1 required positional "
+                    "argument: 'inputs'")
 
 
 def unique_name(base):
@@ -486,7 +507,9 @@ class Layer:
         return as_float_array(x, "inputs", self.dtype)
 
     # ---- calling ------------------------------------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs=_NO_INPUTS, *args, **kwargs):
+        if inputs is _NO_INPUTS:
+            inputs = inputs_by_keyword(self, kwargs)
         if self._rnncore_call and type(self).forward is not Layer.forward:
             base = next(c for c in type(self).__mro__ if c.__module__.startswith("rnncore."))
             raise NotImplementedError(

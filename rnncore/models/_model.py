@@ -11,7 +11,8 @@ import contextlib
 import numpy as np
 
 from ..layers import _recorded
-from ..layers._base import Layer, _is_symbolic, _with_keras_mask
+from ..layers._base import (_NO_INPUTS, Layer, _is_symbolic, _with_keras_mask,
+                            inputs_by_keyword)
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..recurrent import Projections
@@ -583,7 +584,9 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         return self._forward(x, training=False)
 
     @exclusive
-    def __call__(self, x, training=False, mask=None, **kwargs):
+    def __call__(self, x=_NO_INPUTS, training=False, mask=None, **kwargs):
+        if x is _NO_INPUTS:
+            x = inputs_by_keyword(self, kwargs)
         if _recorded.is_recorded([x, kwargs]):  # a model called inside a recorded call
             return _recorded.call_inside(self, x, (), dict(kwargs, training=training,
                                                            mask=mask))
