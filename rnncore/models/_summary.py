@@ -27,8 +27,8 @@ def _memory(n_bytes):
 def _shape_text(shape):
     if shape is None:
         return "?"
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
+    if isinstance(shape, list):  # a layer's several outputs, listed as Keras prints a list
+        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
         ",)" if len(shape) == 1 else ")")
 
@@ -62,7 +62,10 @@ def _sequential_like(model):
 def _connections(layer, nodes):
     names = []
     for node in nodes:
-        for t in _flat(node.inputs):
+        # a layer may show the tensors its call was given rather than all the graph
+        # feeds it (MultiHeadAttention(q, v): its key is v again)
+        shown = getattr(node, "shown_inputs", None)
+        for t in _flat(node.inputs if shown is None else shown):
             source, node_index, tensor_index = t._keras_history
             names.append(f"{source.name}[{node_index}][{tensor_index}]")
     return ", ".join(names) or "-"
