@@ -554,7 +554,9 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             source = _adapters.make_adapter(x, shuffle=False, batch_size=batch_size)
         else:
             batch_size = _data.check_batch_size(batch_size)
-            x, _ = self._prepare(x, None)
+            # an unbuilt Sequential is built for predict's first batch, as Keras's
+            with self._building_for_batch(lambda n: min(n, batch_size)):
+                x, _ = self._prepare(x, None)
             n = _data.first_steps(_data.num_samples(x), batch_size, steps)
             source = _adapters.ArrayAdapter(_data.take(x, slice(0, n)), None, None, batch_size,
                                             shuffle=False)
@@ -595,7 +597,8 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             return self._symbolic_call(x, training=training, **kwargs)
         if kwargs and not self._rnncore_call:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
-        x, _ = self._prepare(x, None)
+        with self._building_for_batch(lambda n: n):  # built for this call's batch, as Keras
+            x, _ = self._prepare(x, None)
         if self._rnncore_call and (kwargs or mask is not None):
             # a subclassed model's call takes them (return_state=True, states=...), and what
             # it then returns is kept as it is, apart from what fit learned of its outputs
@@ -603,6 +606,18 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
                                                       kwargs=kwargs))
         return _with_keras_mask(self._structure_outputs(_per_output_list(
             _copied(self._forward(x, training=bool(training))), self)))
+
+    @contextlib.contextmanager
+    def _building_for_batch(self, size_of):
+        """While inside, a model built from its data (a Sequential without an Input) takes
+        ``size_of(number of samples)`` as its batch size rather than None: Keras builds a
+        Sequential called on an array, or predicting, for that batch (summary and
+        ``input_shape`` show it)."""
+        self._build_batch = size_of
+        try:
+            yield
+        finally:
+            self._build_batch = None
 
     def _string_inputs(self):
         """Indices of the inputs that take text (a model starting with a TextVectorization)."""

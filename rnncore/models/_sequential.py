@@ -102,7 +102,9 @@ class Sequential(Model):
         return self._layers[0].check_input(x)
 
     def _build_from(self, x):
-        self.build((None,) + tuple(x.shape[1:]))
+        size_of = getattr(self, "_build_batch", None)
+        self.build((None if size_of is None else int(size_of(x.shape[0])),) +
+                   tuple(x.shape[1:]))
 
     def _output_layer(self, i=0):
         return self._layers[-1]
