@@ -149,7 +149,7 @@ class Layer:
         self.name = name or unique_name(_snake(type(self).__name__))
         # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
         self.dtype = _mixed_precision.layer_dtype(dtype)
-        self.trainable = trainable
+        self.__dict__["_trainable"] = trainable  # (the setter would reach held layers)
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
         self.supports_masking = bool(self._rnncore_call) and \
@@ -243,6 +243,19 @@ class Layer:
     def trainable(self, value):
         self.__dict__["_trainable"] = value
         _WEIGHTS_EPOCH[0] += 1  # the cached weight lists of layers with call change
+        # as Keras, the layers it holds take the same flag (a base model frozen then
+        # unfrozen for fine-tuning unfreezes every layer in it)
+        for child in self._trainable_children():
+            if child is not self:
+                child.trainable = value
+
+    def _trainable_children(self):
+        """The layers a ``trainable`` assignment reaches: the ones this layer runs inside it
+        and, for a layer with its own call, the ones held in its attributes."""
+        children = list(self._sublayers())
+        if self._rnncore_call:
+            children += [c for c in self._tracked_layers() if c not in children]
+        return children
 
     @property
     def trainable_weights(self):

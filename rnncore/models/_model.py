@@ -128,6 +128,11 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             return self._all_variables()
         return [w for layer in self.layers for w in layer.weights]
 
+    def _trainable_children(self):
+        if self._rnncore_call:
+            return Layer._trainable_children(self)
+        return list(self.layers) if "_layers" in self.__dict__ else []
+
     @property
     def trainable_weights(self):
         if not self.trainable:
