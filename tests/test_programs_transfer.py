@@ -57,3 +57,28 @@ def test_frozen_base_then_fine_tuning_as_keras(keras, rng):
     np.testing.assert_allclose(rt, kt, rtol=1e-4)
     for r, k in zip(rw, kw):
         np.testing.assert_allclose(r, k, atol=1e-4)
+
+
+def test_rescaling_layer_as_keras(keras, rng, tmp_path):
+    pixels = rng.integers(0, 256, (8, 12, 3))
+    k_layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)
+    r_layer = rnncore.layers.Rescaling(scale=1 / 127.5, offset=-1)
+    np.testing.assert_allclose(r_layer(pixels), k_layer(pixels), atol=1e-6)
+    assert set(r_layer.get_config()) == set(k_layer.get_config())
+    # inside a model trained to Keras's numbers, and reloaded
+    results = []
+    for lib in (keras, rnncore):
+        inputs = lib.Input((12, 3))
+        x = lib.layers.Rescaling(scale=[0.5, 0.25, 0.1], offset=-1)(inputs)
+        model = lib.Model(inputs, lib.layers.Dense(1)(lib.layers.GlobalAveragePooling1D()(x)))
+        if lib is rnncore:
+            model.set_weights(weights)
+        weights = model.get_weights()
+        model.compile(optimizer="sgd", loss="mse")
+        history = model.fit(pixels.astype("float32") / 255, np.ones((8, 1)), batch_size=4,
+                            shuffle=False, verbose=0)
+        results.append(history.history["loss"])
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = rnncore.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(pixels, verbose=0), model.predict(pixels, verbose=0))

@@ -25,6 +25,7 @@ from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multipl
                        add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 from ._wrappers import TimeDistributed, Wrapper
 from ._identity import Identity
+from ._rescaling import Rescaling
 from ._zero_padding1d import ZeroPadding1D
 from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
@@ -47,5 +48,5 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
            "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
-           "Identity", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+           "Identity", "Rescaling", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
            "Normalization", "MultiHeadAttention", "Conv1DTranspose"]
