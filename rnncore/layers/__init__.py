@@ -34,6 +34,11 @@ from ._multi_head_attention import MultiHeadAttention
 from ._conv1d_transpose import Conv1DTranspose
 from ._registry import deserialize, serialize
 
+# Keras's other names for the same classes (keras.layers.MaxPool1D is MaxPooling1D)
+AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
+
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
 
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell",
@@ -49,4 +54,6 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
            "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
            "Identity", "Rescaling", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
-           "Normalization", "MultiHeadAttention", "Conv1DTranspose"]
+           "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
+           "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
+           "Convolution1DTranspose"]
