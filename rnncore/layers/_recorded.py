@@ -71,7 +71,10 @@ def _checked_call(layer, inputs, args, kwargs):
     layer._in_call = True
     _added.depth = getattr(_added, "depth", 0) + 1
     try:
-        out = layer.call(inputs, *args, **kwargs)
+        # a call's arithmetic on plain arrays (inference) is NumPy's own: inf and nan come
+        # silently, as from TensorFlow (the masking guide's softmax divides 0 by 0 on padding)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = layer.call(inputs, *args, **kwargs)
     finally:
         layer._in_call = False
         _added.depth -= 1
