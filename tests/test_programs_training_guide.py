@@ -93,3 +93,23 @@ def test_model_compiled_without_loss_and_without_own_losses_refuses_fit(rng):
     model.compile(optimizer="adam")
     with pytest.raises(ValueError, match="No loss to compute"):
         model.fit(rng.random((8, 3)), rng.random((8, 2)), verbose=0)
+
+
+def test_metrics_names_as_keras_3(keras, rng):
+    """Keras 3 lists its compiled metrics as one 'compile_metrics' entry: a TensorFlow
+    tutorial's ``zip(model.metrics_names, results)`` prints what Keras prints."""
+    x, y = rng.random((8, 3)).astype("float32"), rng.random((8, 1)).astype("float32")
+    for compiled in ({"loss": "mse", "metrics": ["mae"]}, {"loss": "mse"},
+                     {"loss": "mse", "metrics": []}):
+        names = []
+        for lib in (keras, rnncore):
+            model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+            before = model.metrics_names
+            model.compile(optimizer="sgd", **compiled)
+            model.fit(x, y, verbose=0)
+            results = model.evaluate(x, y, verbose=0)
+            names.append((before, model.metrics_names,
+                          list(zip(model.metrics_names, np.atleast_1d(results)))))
+        (k_before, k_names, k_zip), (r_before, r_names, r_zip) = names
+        assert (r_before, r_names) == (k_before, k_names)
+        assert [n for n, _ in r_zip] == [n for n, _ in k_zip]

@@ -271,7 +271,21 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
 
     @property
     def metrics_names(self):
-        return [m.name for m in self.metrics]
+        """Keras 3's names of ``model.metrics``: ``[]`` before compile, then ``'loss'``,
+        ``'compile_metrics'`` (Keras holds all compiled metrics in one object of that name,
+        whose values the logs and History spell out), and each output's loss for a model
+        with several outputs (in the loss dict's order). A model whose class defines its
+        own ``metrics`` gives their names."""
+        if type(self).metrics is not Model.metrics:
+            return [m.name for m in self.metrics]
+        if not self.compiled:
+            return []
+        names = ["loss"]
+        if self._compiled_with[2] is not None or self._compiled_with[3] is not None:
+            names.append("compile_metrics")
+        return names + [h.loss_tracker.name for h in sorted(self._heads,
+                                                            key=lambda h: h.loss_rank)
+                        if h.loss_tracker is not None]
 
     @property
     def metrics(self):
