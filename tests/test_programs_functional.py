@@ -31,7 +31,10 @@ def _ticket_data(rng):
 
 
 def test_dict_outputs_order_layers_and_weights_by_sorted_keys(keras):
-    k_model, r_model = _ticket_model(keras), _ticket_model(rnncore)
+    keras.backend.clear_session()  # the automatic names start afresh in both
+    k_model = _ticket_model(keras)
+    rnncore.backend.clear_session()
+    r_model = _ticket_model(rnncore)
     assert [layer.name for layer in r_model.layers] == [layer.name for layer in k_model.layers]
     assert [w.shape for w in r_model.get_weights()] == [w.shape for w in k_model.get_weights()]
     # Keras's weights load as they are: the user's usual way of moving a model over
