@@ -86,6 +86,14 @@ class Variable:
     def __array__(self, dtype=None, copy=None):
         return self.value if dtype is None else self.value.astype(dtype)
 
+    def __float__(self):
+        # a metric's result() may return its variable itself (Keras's guide's
+        # CategoricalTruePositives): the logs read it as a number
+        return float(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}>"
 

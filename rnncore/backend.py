@@ -34,8 +34,17 @@ def set_value(x, value):
     assign(value)
 
 
-def clear_session():
-    """Nothing to clear: rnncore keeps no global graph. Accepted so Keras programs run."""
+def clear_session(free_memory=True):
+    """Keras's ``clear_session``: the counters of automatic names start again (the next
+    ``Dense`` is ``dense``, the next model ``sequential`` or ``functional``); with
+    `free_memory`, Python's garbage collector runs. rnncore keeps no global graph to clear."""
+    import gc
+
+    from .layers import _base
+
+    _base._NAME_COUNTS.clear()
+    if free_memory:
+        gc.collect()
 
 
 def image_data_format():

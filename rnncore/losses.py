@@ -130,10 +130,24 @@ class Loss:
         ``y_pred`` written with :mod:`rnncore.ops`; its gradient comes from recording those
         ops. ``y_true`` and ``y_pred`` reach it in the loss's dtype, with their shapes as
         given (the built-in losses first match their ranks)."""
-        dtype = self._dtype_for(y_pred)
-        t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, dtype),
-                                              np.asarray(y_pred, dtype))
-        return self._forward(t, p, self.from_logits)[0]
+        from .ops._tape import Tensor, is_recording, make, value_of
+
+        dtype = self._dtype_for(value_of(y_pred))
+        shape = np.shape(value_of(y_pred))
+        t, p = squeeze_or_expand_to_same_rank(np.asarray(value_of(y_true), dtype),
+                                              np.asarray(value_of(y_pred), dtype))
+        values, _, backward = self._forward(t, p, self.from_logits)
+        if not (is_recording() and isinstance(y_pred, Tensor)):
+            return values
+
+        # on a recorded y_pred (a compute_loss override calling keras.losses.<function>),
+        # the per-sample values are recorded, their gradient the loss's own backward
+        def vjp(g):
+            grad = backward(np.asarray(g, values.dtype))
+            if grad.shape != p.shape:
+                grad = _sum_to_shape(grad, p.shape)
+            return [grad.reshape(shape)]
+        return make(values, [y_pred], vjp, name=self.name)
 
     def __call__(self, y_true, y_pred, sample_weight=None, logits=None, mask=None):
         """The reduced loss: a float (an array with ``reduction='none'``).
@@ -142,7 +156,20 @@ class Loss:
         ``mask``: booleans shaped like the per-sample losses (Keras's mask on ``y_pred``, e.g.
         the padding mask of a sequence output); masked entries are left out of the mean.
         """
-        loss = self._compute(y_true, y_pred, sample_weight, logits, None, False, mask)[0]
+        from .ops._tape import Tensor, is_recording, make, value_of
+
+        if is_recording() and isinstance(y_pred, Tensor) and \
+                self.reduction not in (None, "none"):
+            # called inside a recorded call (Keras's endpoint layer: `self.add_loss(
+            # self.loss_fn(targets, logits))`): the loss is a recorded tensor whose gradient
+            # reaches y_pred
+            p = value_of(y_pred)
+            loss, grad = self._compute(value_of(y_true), p, value_of(sample_weight), None,
+                                       None, True, mask)
+            return make(np.asarray(loss, self._dtype_for(p)), [y_pred],
+                        lambda g: [grad * g], name=self.name)
+        loss = self._compute(value_of(y_true), value_of(y_pred), value_of(sample_weight),
+                             logits, None, False, mask)[0]
         return float(loss) if np.ndim(loss) == 0 else loss
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,

@@ -405,4 +405,4 @@ def test_weighted_metrics_survive_save_and_load(tmp_path, rng):
     loaded = rnncore.models.load_model(tmp_path / "m.keras")
     assert loaded.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(
         x, y, verbose=0, return_dict=True)
-    assert loaded.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    assert [m.name for m in loaded.metrics] == ["loss", "accuracy", "weighted_accuracy"]

@@ -128,7 +128,8 @@ def test_training_a_copy_continues_exactly_as_the_original(kind, copier, tmp_pat
     assert clone.optimizer.iterations == model.optimizer.iterations == 3
     for a, b in zip(clone.optimizer.variables, model.optimizer.variables):
         np.testing.assert_array_equal(a, b)
-    assert clone.metrics_names == model.metrics_names == ["loss", "acc", "weighted_acc"]
+    assert [m.name for m in clone.metrics] == [m.name for m in model.metrics] == \
+        ["loss", "acc", "weighted_acc"]
     x, y = _data()
     weights = np.linspace(0.5, 1.5, len(y))
     histories = []

@@ -30,9 +30,10 @@ from ._base import Callback, CallbackList, History, ProgbarLogger
 from ._misc import (CSVLogger, LambdaCallback, LearningRateScheduler, ReduceLROnPlateau,
                     TerminateOnNaN)
 from ._monitor import EarlyStopping, ModelCheckpoint
+from ._tensorboard import TensorBoard
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
     "ModelCheckpoint", "TerminateOnNaN", "CSVLogger", "LambdaCallback",
-    "LearningRateScheduler", "ReduceLROnPlateau",
+    "LearningRateScheduler", "ReduceLROnPlateau", "TensorBoard",
 ]

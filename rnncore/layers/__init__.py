@@ -26,6 +26,7 @@ from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multipl
 from ._wrappers import TimeDistributed, Wrapper
 from ._identity import Identity
 from ._activity_regularization import ActivityRegularization
+from ._rescaling import Rescaling
 from ._zero_padding1d import ZeroPadding1D
 from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
@@ -33,6 +34,11 @@ from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
 from ._conv1d_transpose import Conv1DTranspose
 from ._registry import deserialize, serialize
+
+# Keras's other names for the same classes (keras.layers.MaxPool1D is MaxPooling1D)
+AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
 
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
 
@@ -48,5 +54,7 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "Average", "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "dot", "TextVectorization",
            "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
-           "Identity", "ActivityRegularization", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
-           "Normalization", "MultiHeadAttention", "Conv1DTranspose"]
+           "Identity", "ActivityRegularization", "Rescaling", "ZeroPadding1D", "Cropping1D",
+           "UpSampling1D", "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
+           "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
+           "Convolution1DTranspose"]

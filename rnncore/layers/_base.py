@@ -13,6 +13,7 @@ protocol, which the trainer calls with already-validated arrays:
     recurrent layers skip the product that gives it).
 """
 import collections
+import inspect
 
 import numpy as np
 
@@ -29,6 +30,26 @@ _NAME_COUNTS = {}
 
 
 _snake = snake_case
+
+
+_NO_INPUTS = object()  # __call__ given its inputs by keyword (or not at all)
+
+
+def inputs_by_keyword(layer, kwargs):
+    """The inputs of a call that named them (Keras's ``model(inputs=ids, states=s)``, as the
+    TensorFlow text-generation tutorial calls its model): taken out of `kwargs` under the
+    name of the first argument of the layer's ``call`` (or ``inputs``)."""
+    names = ["inputs"]
+    try:
+        params = list(inspect.signature(type(layer).call).parameters)[1:2]
+        names = params + names
+    except (TypeError, ValueError):
+        pass
+    for name in names:
+        if name in kwargs:
+            return kwargs.pop(name)
+    raise TypeError(f"{type(layer).__name__}.__call__() missing 1 required positional "
+                    "argument: 'inputs'")
 
 
 def unique_name(base):
@@ -135,7 +156,7 @@ class Layer:
         self.name = name or unique_name(_snake(type(self).__name__))
         # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
         self.dtype = _mixed_precision.layer_dtype(dtype)
-        self.trainable = trainable
+        self.__dict__["_trainable"] = trainable  # (the setter would reach held layers)
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
         self.supports_masking = bool(self._rnncore_call) and \
@@ -230,6 +251,19 @@ class Layer:
     def trainable(self, value):
         self.__dict__["_trainable"] = value
         _WEIGHTS_EPOCH[0] += 1  # the cached weight lists of layers with call change
+        # as Keras, the layers it holds take the same flag (a base model frozen then
+        # unfrozen for fine-tuning unfreezes every layer in it)
+        for child in self._trainable_children():
+            if child is not self:
+                child.trainable = value
+
+    def _trainable_children(self):
+        """The layers a ``trainable`` assignment reaches: the ones this layer runs inside it
+        and, for a layer with its own call, the ones held in its attributes."""
+        children = list(self._sublayers())
+        if self._rnncore_call:
+            children += [c for c in self._tracked_layers() if c not in children]
+        return children
 
     @property
     def trainable_weights(self):
@@ -333,7 +367,10 @@ class Layer:
                     f"Layer {self.name!r}: add_loss() got a symbolic tensor ({term!r}); rnncore "
                     "takes add_loss only inside a layer's or a subclassed model's call(), on "
                     "the tensors it computes")
-            value = np.asarray(_recorded.value_of(term)) if _recorded.is_array(term) else None
+            # a Python number is what a loss object returns outside a training step (a
+            # symbolic call's trial run of an endpoint layer): a constant term
+            value = np.asarray(_recorded.value_of(term)) if _recorded.is_array(term) or \
+                isinstance(term, (int, float)) and not isinstance(term, bool) else None
             if value is None or value.dtype.kind not in "biuf":
                 raise ValueError(
                     f"Layer {self.name!r}: add_loss() can only be called from inside build() or "
@@ -491,7 +528,9 @@ class Layer:
         return as_float_array(x, "inputs", self.dtype)
 
     # ---- calling ------------------------------------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs=_NO_INPUTS, *args, **kwargs):
+        if inputs is _NO_INPUTS:
+            inputs = inputs_by_keyword(self, kwargs)
         if self._rnncore_call and type(self).forward is not Layer.forward:
             base = next(c for c in type(self).__mro__ if c.__module__.startswith("rnncore."))
             raise NotImplementedError(

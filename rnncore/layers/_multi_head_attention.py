@@ -10,7 +10,7 @@ from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
 from ._arguments import is_int, positive_int
-from ._base import Layer, Node, SymbolicTensor, as_float_array
+from ._base import Layer, Node, SymbolicTensor, as_float_array, unique_name
 
 # Keras's Softmax layer puts this logit at masked positions (float32/float64)
 _MASKED = -1.0e9
@@ -155,6 +155,10 @@ class MultiHeadAttention(Layer):
         shapes = self._shapes(input_shape)
         q, v, k = shapes[0], shapes[1], shapes[2]
         self._check_shapes(q, v, k)
+        # Keras's build makes a Softmax and a Dropout layer, which take those names: the
+        # user's next Dropout is numbered after them
+        unique_name("softmax")
+        unique_name("dropout")
         N = self.num_heads
         self._weights = {}
         for sub, which, size in _PROJECTIONS:
@@ -229,6 +233,11 @@ class MultiHeadAttention(Layer):
                              "value) or layer(query, value, key); `value` is missing")
         if kwargs:
             raise TypeError(f"MultiHeadAttention() got unexpected arguments {sorted(kwargs)}")
+        # the tensors the call was given (summary's "Connected to" lists these, as Keras's
+        # node does; the graph itself always takes query, value and key)
+        if isinstance(query, SymbolicTensor):
+            self._given_inputs = [t for t in (query, value, key, attention_mask)
+                                  if t is not None]
         key = value if key is None else key
         inputs = [query, value, key]
         if attention_mask is not None:
@@ -264,7 +273,9 @@ class MultiHeadAttention(Layer):
         kwargs.update({"return_attention_scores": self._return_scores,
                        "use_causal_mask": self._causal})
         kwargs.pop("mask", None)  # the graph carries the inputs' masks itself
-        self._inbound_nodes.append(Node(self, list(inputs), outputs, kwargs))
+        node = Node(self, list(inputs), outputs, kwargs)
+        node.shown_inputs = self.__dict__.pop("_given_inputs", None)
+        self._inbound_nodes.append(node)
         return tuple(outputs) if self._return_scores else outputs  # Keras: (output, scores)
 
     def _eager_call(self, inputs, training=False, mask=None, return_attention_scores=False,

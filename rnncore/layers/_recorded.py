@@ -84,7 +84,10 @@ def _checked_call(layer, inputs, args, kwargs):
     frames = _scopes.__dict__.setdefault("frames", [])
     frames.append([])
     try:
-        out = layer.call(inputs, *args, **kwargs)
+        # a call's arithmetic on plain arrays (inference) is NumPy's own: inf and nan come
+        # silently, as from TensorFlow (the masking guide's softmax divides 0 by 0 on padding)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = layer.call(inputs, *args, **kwargs)
     finally:
         layer._in_call = False
         _added.depth -= 1
@@ -405,10 +408,14 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
     out = layer._eager_call(structured, training=training, mask=mask, **kwargs)
     outs = out if isinstance(out, list) else [out]
     out_masks = _builtin_output_masks(layer, structured, mask, len(outs))
-    saved = dict(layer.__dict__)
+    # what the forward left for the backward, in the layer and in the fused layers it runs
+    # (an RNN's cells' layers, which a custom call may also step through directly: the
+    # FeedBack model of TensorFlow's time-series tutorial)
+    saved = [(part, dict(part.__dict__)) for part in [layer] + list(_fused_parts(layer))]
 
     def vjp(g):
-        layer.__dict__.update(saved)
+        for part, state in saved:
+            part.__dict__.update(state)
         gs = g if isinstance(g, list) else [g]
         gs = [np.zeros_like(o) if d is None else np.asarray(d, np.asarray(o).dtype)
               for d, o in zip(gs, outs)]
@@ -433,6 +440,12 @@ def _builtin_node(layer, inputs, training, mask, kwargs, fresh_workspace=False):
     if layer.activity_regularizer is not None:
         _add_activity_penalty(layer, made)
     return made
+
+
+def _fused_parts(layer):
+    """The fused layers a built-in layer runs besides itself (RNN: its cells' layers)."""
+    parts = getattr(type(layer), "_fused_parts", None)
+    return parts(layer) if parts is not None else []
 
 
 def _builtin_output_masks(layer, inputs, mask, n):

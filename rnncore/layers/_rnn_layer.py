@@ -120,6 +120,11 @@ class RNN(Layer):
     def _layers(self):
         return [c._layer for c in self._cells]
 
+    def _fused_parts(self):
+        # a recorded call restores their caches before this layer's backward (a cell may
+        # also be stepped directly in the same call)
+        return self._layers
+
     @property
     def trainable_weights(self):
         return self.cell.trainable_weights if self.trainable else []

@@ -12,8 +12,9 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
     Every layer is rebuilt from its config (``layer.__class__.from_config(layer.get_config())``,
     Keras's default), so its weights are drawn afresh by its initializers; names are kept.
-    ``clone_model(m)`` followed by ``set_weights(m.get_weights())`` reproduces ``m``. The
-    clone is not compiled.
+    ``clone_model(m)`` followed by ``set_weights(m.get_weights())`` reproduces ``m``. A
+    Sequential or functional clone of a compiled model is compiled as it was (a fresh
+    optimizer of the same settings), as Keras 3 does.
 
     Parameters
     ----------
@@ -40,18 +41,18 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                          f"clone_function={clone_function!r}")
     if isinstance(model, Sequential):
         if clone_function is None:
-            return Sequential.from_config(model.get_config())
+            return _compiled_like(model, Sequential.from_config(model.get_config()))
         config = model.get_config()
         clone = Sequential([clone_function(layer) for layer in model.layers], name=model.name)
         shape = config.get("build_input_shape")
         if shape is not None and not clone.built:
             clone.build(tuple(shape))
-        return clone
+        return _compiled_like(model, clone)
     if clone_function is not None:
         raise NotImplementedError("clone_model: clone_function is supported for Sequential "
                                   f"models only; received a {type(model).__name__} model")
     if isinstance(model, Functional):
-        return Functional.from_config(model.get_config())
+        return _compiled_like(model, Functional.from_config(model.get_config()))
     try:
         return type(model).from_config(model.get_config())
     except NotImplementedError:
@@ -60,6 +61,12 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         raise ValueError(f"clone_model: the subclassed model {type(model).__name__} cannot be "
                          f"rebuilt from its config ({type(exc).__name__}: {exc}); define "
                          "get_config and from_config") from exc
+
+
+def _compiled_like(model, clone):
+    if model.compiled:
+        clone.compile_from_config(model.get_compile_config())
+    return clone
 
 
 def model_from_json(json_string, custom_objects=None):

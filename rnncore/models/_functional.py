@@ -26,9 +26,12 @@ def _flat(x):
 def _template(structure, flat):
     """`structure` (a tensor, or nested lists, tuples and dicts of them) with each tensor
     replaced by its index in `flat`, to which it is appended; tuples stay tuples (written
-    to JSON they become lists, as Keras's do)."""
+    to JSON they become lists, as Keras's do). A dict's values are flattened in the order of
+    its sorted keys, as Keras's ``tree.flatten`` does (that order is the order of the model's
+    outputs, layers and weights), and keep the dict's own key order when packed."""
     if isinstance(structure, dict):
-        return {"dict": {k: _template(v, flat) for k, v in structure.items()}}
+        indices = {k: _template(structure[k], flat) for k in sorted(structure)}
+        return {"dict": {k: indices[k] for k in structure}}
     if isinstance(structure, (list, tuple)):
         return type(structure)(_template(v, flat) for v in structure)
     flat.append(structure)
@@ -112,7 +115,7 @@ class Functional(Model):
         self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
         self._inputs = [inputs[k] for k in self._input_keys] if self._input_keys else \
             _flat(inputs)
-        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+        self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
         # the outputs in order, and the user's structure with each tensor's position in it
         # (lists, tuples and dicts, nested: RNN(stacked cells, return_state=True) returns
         # [output, [h1, c1], [h2, c2]])
@@ -577,10 +580,14 @@ class Functional(Model):
                 continue
             if is_op_entry(entry):  # ops.mean(x, axis=1)...: made once its inputs are
                 check_op_entry(entry, "from_config")
-                pending.append((entry, None, 0))
+                pending.append((entry, entry["name"], None, 0))
                 continue
             layer = deserialize({"class_name": entry["class_name"], "config": entry["config"]})
-            pending += [(layer, node, k) for k, node in enumerate(entry["inbound_nodes"])]
+            # the graph refers to a layer by the name its entry was saved under: a custom
+            # layer whose get_config leaves out `name` is made under a fresh one (as Keras's
+            # functional_from_config keys its layers)
+            key = entry.get("name") or layer.name
+            pending += [(layer, key, node, k) for k, node in enumerate(entry["inbound_nodes"])]
 
         def tensor(ref):
             name, call, ti = ref
@@ -588,17 +595,17 @@ class Functional(Model):
 
         while pending:  # a shared layer's later call may read tensors of layers listed after it
             waiting = []
-            for layer, node, k in pending:
+            for layer, key, node, k in pending:
                 if node is None:  # an op entry
                     if any(tensor(r) is False for r in tensor_refs(layer["inbound_nodes"][0])):
-                        waiting.append((layer, node, k))
+                        waiting.append((layer, key, node, k))
                         continue
                     out = rebuild_op(layer, tensor)
                     for i, t in enumerate(out if isinstance(out, list) else [out]):
-                        tensors[(layer["name"], 0, i)] = t
+                        tensors[(key, 0, i)] = t
                     continue
-                if k != sum(1 for key in tensors if key[0] == layer.name and key[2] == 0):
-                    waiting.append((layer, node, k))  # its calls are made in order
+                if k != sum(1 for made in tensors if made[0] == key and made[2] == 0):
+                    waiting.append((layer, key, node, k))  # its calls are made in order
                     continue
                 args = [tensor(ref) for ref in node["args"]]
                 kwargs = dict(node["kwargs"])
@@ -609,13 +616,13 @@ class Functional(Model):
                     kwargs["mask"] = [None if m is None else tensor(m["keras_tensor"])
                                       for m in mask]
                 if any(a is False for a in args + _flat(kwargs.get("mask"))):
-                    waiting.append((layer, node, k))
+                    waiting.append((layer, key, node, k))
                     continue
                 out = layer(args if node["is_list"] else args[0], **kwargs)
                 flat = []
                 _template(out, flat)  # a call may return nested lists (RNN of stacked cells)
                 for i, t in enumerate(flat):
-                    tensors[(layer.name, k, i)] = t
+                    tensors[(key, k, i)] = t
             if len(waiting) == len(pending):
                 layer = waiting[0][0]
                 name = layer["name"] if isinstance(layer, dict) else layer.name

@@ -35,6 +35,7 @@ class Head:
         tracked = tracked and self.loss_obj is not None
         self.loss_tracker = _metrics.Mean(
             name=f"{self.loss_obj.name if name is None else name}_loss") if tracked else None
+        self.loss_rank = 0  # where evaluate lists this output's loss (see make_heads)
         self.raw_names = ([], [])  # the metrics' own names, plain and weighted (Keras's order)
         for m in self.metric_ids + self.weighted_metric_ids:
             # resolve now so an unknown name fails at compile, as Keras does; the accuracy
@@ -99,7 +100,8 @@ def result_order(heads, logs):
     other keys, sorted."""
     listed = ["loss"] + [n for h in heads for n in h.raw_names[0]] + \
         [n for h in heads for n in h.raw_names[1]] + \
-        [h.loss_tracker.name for h in heads if h.loss_tracker is not None]
+        [h.loss_tracker.name for h in sorted(heads, key=lambda h: h.loss_rank)
+         if h.loss_tracker is not None]
     return [logs[k] for k in listed if k in logs] + \
         [logs[k] for k in sorted(logs) if k not in listed]
 
@@ -208,8 +210,14 @@ def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names,
     plain = _metric_lists(metrics, output_names, "metrics")
     weighted = _metric_lists(weighted_metrics, output_names, "weighted_metrics")
     tracked = sum(item is not None for item in losses) > 1
-    return [Head(name, item, w, p, q, tracked)
-            for name, item, w, p, q in zip(output_names, losses, weights, plain, weighted)]
+    heads = [Head(name, item, w, p, q, tracked)
+             for name, item, w, p, q in zip(output_names, losses, weights, plain, weighted)]
+    # Keras's CompileLoss tracks the outputs' losses in the order of a loss dict's keys
+    # (evaluate lists them so), else in the outputs' order
+    keys = list(loss) if isinstance(loss, dict) else []
+    for i, head in enumerate(heads):
+        head.loss_rank = keys.index(head.name) if head.name in keys else len(keys) + i
+    return heads
 
 
 def total_loss(values, weights, dtype):

@@ -11,7 +11,8 @@ import contextlib
 import numpy as np
 
 from ..layers import _recorded
-from ..layers._base import Layer, _is_symbolic, _with_keras_mask
+from ..layers._base import (_NO_INPUTS, Layer, _is_symbolic, _with_keras_mask,
+                            inputs_by_keyword)
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..recurrent import Projections
@@ -134,6 +135,11 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             return self._all_variables()
         return [w for layer in self.layers for w in layer.weights]
 
+    def _trainable_children(self):
+        if self._rnncore_call:
+            return Layer._trainable_children(self)
+        return list(self.layers) if "_layers" in self.__dict__ else []
+
     @property
     def trainable_weights(self):
         if not self.trainable:
@@ -220,6 +226,21 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         self.loss = loss
         self.compiled = True
 
+    def get_compile_config(self):
+        """Keras's ``get_compile_config``: what ``compile`` was given (optimizer, loss,
+        metrics...) as Keras serializes it, or ``{}`` for a model not compiled."""
+        from ._keras_config import compile_config
+
+        return (compile_config(self) or {}) if self.compiled else {}
+
+    def compile_from_config(self, config):
+        """Keras's ``compile_from_config``: compile with a ``get_compile_config`` dict (a
+        fresh optimizer with the same settings)."""
+        from ._keras_files import compile_from
+
+        if config:
+            compile_from(self, config, f"Model {self.name!r}")
+
     def _make_heads(self):
         """The heads of the outputs as compile described them (again when a subclassed
         model's first call shows outputs other than the ones assumed at compile)."""
@@ -251,12 +272,27 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         if not self.compiled:
             raise RuntimeError(f"You must call compile() before {method}(), e.g. "
                                "model.compile(optimizer='rmsprop', loss='binary_crossentropy')")
-        if self.loss is None and not self._overrides_compute_loss():
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        # compile() without a loss trains on the model's own losses (add_loss terms, weight
+        # and activity penalties), as Keras does; a step that finds none raises Keras's
+        # "No loss to compute" (see TrainStep._own_losses_batch)
 
     @property
     def metrics_names(self):
-        return [m.name for m in self.metrics]
+        """Keras 3's names of ``model.metrics``: ``[]`` before compile, then ``'loss'``,
+        ``'compile_metrics'`` (Keras holds all compiled metrics in one object of that name,
+        whose values the logs and History spell out), and each output's loss for a model
+        with several outputs (in the loss dict's order). A model whose class defines its
+        own ``metrics`` gives their names."""
+        if type(self).metrics is not Model.metrics:
+            return [m.name for m in self.metrics]
+        if not self.compiled:
+            return []
+        names = ["loss"]
+        if self._compiled_with[2] is not None or self._compiled_with[3] is not None:
+            names.append("compile_metrics")
+        return names + [h.loss_tracker.name for h in sorted(self._heads,
+                                                            key=lambda h: h.loss_rank)
+                        if h.loss_tracker is not None]
 
     @property
     def metrics(self):
@@ -272,9 +308,8 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         with np.errstate(divide="ignore", invalid="ignore"):
             return {m.name: _log_value(m.result()) for m in self.metrics}
 
-    @staticmethod
-    def _require_targets(y, method):
-        if y is None:
+    def _require_targets(self, y, method):
+        if y is None and not self._trains_on_own_losses():
             raise ValueError(f"{method}: y (the targets) must be given; received y=None. "
                              "rnncore models train and evaluate against arrays of targets, "
                              f"e.g. model.{method}(x, y)")
@@ -545,7 +580,9 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             source = _adapters.make_adapter(x, shuffle=False, batch_size=batch_size)
         else:
             batch_size = _data.check_batch_size(batch_size)
-            x, _ = self._prepare(x, None)
+            # an unbuilt Sequential is built for predict's first batch, as Keras's
+            with self._building_for_batch(lambda n: min(n, batch_size)):
+                x, _ = self._prepare(x, None)
             n = _data.first_steps(_data.num_samples(x), batch_size, steps)
             source = _adapters.ArrayAdapter(_data.take(x, slice(0, n)), None, None, batch_size,
                                             shuffle=False)
@@ -575,7 +612,9 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         return self._forward(x, training=False)
 
     @exclusive
-    def __call__(self, x, training=False, mask=None, **kwargs):
+    def __call__(self, x=_NO_INPUTS, training=False, mask=None, **kwargs):
+        if x is _NO_INPUTS:
+            x = inputs_by_keyword(self, kwargs)
         if _recorded.is_recorded([x, kwargs]):  # a model called inside a recorded call
             return _recorded.call_inside(self, x, (), dict(kwargs, training=training,
                                                            mask=mask))
@@ -584,7 +623,8 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             return self._symbolic_call(x, training=training, **kwargs)
         if kwargs and not self._rnncore_call:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
-        x, _ = self._prepare(x, None)
+        with self._building_for_batch(lambda n: n):  # built for this call's batch, as Keras
+            x, _ = self._prepare(x, None)
         if self._rnncore_call and (kwargs or mask is not None):
             # a subclassed model's call takes them (return_state=True, states=...), and what
             # it then returns is kept as it is, apart from what fit learned of its outputs
@@ -592,6 +632,18 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
                                                       kwargs=kwargs))
         return _with_keras_mask(self._structure_outputs(_per_output_list(
             _copied(self._forward(x, training=bool(training))), self)))
+
+    @contextlib.contextmanager
+    def _building_for_batch(self, size_of):
+        """While inside, a model built from its data (a Sequential without an Input) takes
+        ``size_of(number of samples)`` as its batch size rather than None: Keras builds a
+        Sequential called on an array, or predicting, for that batch (summary and
+        ``input_shape`` show it)."""
+        self._build_batch = size_of
+        try:
+            yield
+        finally:
+            self._build_batch = None
 
     def _string_inputs(self):
         """Indices of the inputs that take text (a model starting with a TextVectorization)."""

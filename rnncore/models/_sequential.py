@@ -20,14 +20,17 @@ class Sequential(Model):
         self._chain = self._functional = None  # the symbolic chain and its graph
         self.built = False
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        if self._layers and self._batch_input_shape is not None:
+            self.build(self._batch_input_shape)  # once, as Keras's constructor
 
     @property
     def layers(self):
         return list(self._layers)
 
-    def add(self, layer):
-        """Append a layer (or set the input shape with an ``Input`` tensor)."""
+    def add(self, layer, rebuild=True):
+        """Append a layer (or set the input shape with an ``Input`` tensor); with `rebuild`,
+        build the model again when its input shape is known."""
         if isinstance(layer, SymbolicTensor):
             layer = layer._keras_history[0]
         if isinstance(layer, InputLayer):
@@ -56,7 +59,7 @@ class Sequential(Model):
             self._batch_input_shape = layer._batch_input_shape
         self._layers.append(layer)
         self.built = False
-        if self._batch_input_shape is not None:
+        if rebuild and self._batch_input_shape is not None:
             self.build(self._batch_input_shape)
 
     def pop(self):
@@ -118,7 +121,9 @@ class Sequential(Model):
         return self._layers[0].check_input(x)
 
     def _build_from(self, x):
-        self.build((None,) + tuple(x.shape[1:]))
+        size_of = getattr(self, "_build_batch", None)
+        self.build((None if size_of is None else int(size_of(x.shape[0])),) +
+                   tuple(x.shape[1:]))
 
     def _output_layer(self, i=0):
         return self._layers[-1]
@@ -177,6 +182,9 @@ class Sequential(Model):
         # as in Keras, the Sequential runs as the functional model of its chain: one walk
         from ._functional import Functional
 
+        # Keras builds an unnamed Functional each time, which takes a "functional" name: the
+        # user's next Model is numbered after it
+        unique_name("functional")
         self._functional = Functional(first, tensor, name=self.name)
 
     @property

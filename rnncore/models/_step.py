@@ -77,11 +77,41 @@ class TrainStep:
             return total, grads[0], fused[0], batch
         return total, grads, fused, batch
 
+    def _trains_on_own_losses(self):
+        """Whether the model was compiled without a loss: then, as in Keras, it trains on
+        its own losses only (an endpoint layer's ``add_loss``), and fit takes no targets."""
+        return self.compiled and self.loss is None and not self._overrides_compute_loss()
+
+    def _own_losses_batch(self, x, training):
+        """One batch of a model compiled without a loss: the loss is ``model.losses``."""
+        variables = self.trainable_weights
+        if training:
+            for v in variables:
+                v.grad = None
+        y_pred = self._forward(x, training=training)
+        if not self._added_losses() and not any(v.regularizer is not None
+                                                for v in variables):
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        preds = [y_pred] if self._single_output else list(y_pred)
+        if training:
+            # no output has a loss: the gradients start at the add_loss terms and penalties
+            self._backward(None if self._single_output else [None] * len(preds))
+        loss = self._add_penalties(0.0, variables, gradients=training)
+        if training:
+            for v in variables:
+                if v.grad is None:
+                    v.grad = np.zeros_like(v.value)
+            self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        self._update_metrics(loss, [], [np.asarray(preds[0])], [], [], [], [])
+        return loss
+
     @single_threaded_blas
     def _train_batch(self, x, y, sw=None):
         self._refuse_own_step("train_step")
         if self._overrides_compute_loss():
             return self._custom_loss_batch(x, y, sw, training=True)
+        if self._trains_on_own_losses():
+            return self._own_losses_batch(x, training=True)
         y_pred = self._forward(x, training=True)
         loss, grads, fused, batch = self._compute_losses(y, y_pred, sw, gradients=True)
         self._backward(grads, from_logits=fused)
@@ -164,6 +194,8 @@ class TrainStep:
         self._refuse_own_step("test_step")
         if self._overrides_compute_loss():
             return self._custom_loss_batch(x, y, sw, training=False)
+        if self._trains_on_own_losses():
+            return self._own_losses_batch(x, training=False)
         y_pred = self._forward(x, training=False)
         loss, _, _, batch = self._compute_losses(y, y_pred, sw, gradients=False)
         loss = self._add_penalties(loss, self.trainable_weights, gradients=False)

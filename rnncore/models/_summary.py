@@ -30,8 +30,8 @@ def _memory(n_bytes):
 def _shape_text(shape):
     if shape is None:
         return "?"
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
+    if isinstance(shape, list):  # a layer's several outputs, listed as Keras prints a list
+        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
     # Keras joins the sizes without a tuple's trailing comma: (None) for one axis
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
@@ -65,7 +65,10 @@ def _sequential_like(model):
 def _connections(layer, nodes):
     names = []
     for node in nodes:
-        for t in _flat(node.inputs):
+        # a layer may show the tensors its call was given rather than all the graph
+        # feeds it (MultiHeadAttention(q, v): its key is v again)
+        shown = getattr(node, "shown_inputs", None)
+        for t in _flat(node.inputs if shown is None else shown):
             source, node_index, tensor_index = t._keras_history
             names.append(f"{source.name}[{node_index}][{tensor_index}]")
     return ", ".join(names) or "-"
@@ -274,9 +277,12 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
             lines.append(_line(widths, "├", "┼", "┤", "─"))
     lines.append(_line(widths, "└", "┴", "┘", "─"))
     built_layers = [layer for layer in model.layers if layer.built]
-    trainable = sum(w.value.size for layer in built_layers for w in layer.trainable_weights)
-    non_trainable = sum(w.value.size for layer in built_layers
-                        for w in layer.non_trainable_weights)
+    # a weight held by two layers (a cell stepped directly and inside its RNN) counts once,
+    # as Keras's count_params counts unique weights
+    trainable = sum(w.value.size for w in {id(w): w for layer in built_layers
+                                           for w in layer.trainable_weights}.values())
+    non_trainable = sum(w.value.size for w in {id(w): w for layer in built_layers
+                                               for w in layer.non_trainable_weights}.values())
     itemsize = 4 if not built_layers else max(
         (w.value.itemsize for layer in built_layers for w in layer.weights), default=4)
     opt_count, opt_bytes = _optimizer_params(model, itemsize)

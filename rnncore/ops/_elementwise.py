@@ -7,12 +7,18 @@ from ._tape import _unbroadcast, as_recorded, make, value_of
 
 
 # ---- element-wise: one argument ---------------------------------------------------------------
+# TensorFlow computes inf and nan (x / 0, log(0), exp overflow) without a word, and so do
+# rnncore's ops: NumPy's RuntimeWarnings would print lines a Keras program never shows
+_SILENT = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
+
+
 def _unary(name, f, df):
     """An element-wise op `f` whose gradient is ``df(x, y, g)``."""
     def op(x):
         t, xv = _in(x)
         xv = _float(xv)
-        y = f(xv)
+        with np.errstate(**_SILENT):
+            y = f(xv)
         return make(y, (t,), lambda g: (df(xv, y, g),), name)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise ``{name}`` of ``x`` (Keras's ``keras.ops.{name}``)."
@@ -104,7 +110,8 @@ def _binary(name, f, da, db):
         a, av = _in(x1)
         b, bv = _in(x2)
         try:
-            y = f(av, bv)
+            with np.errstate(**_SILENT):
+                y = f(av, bv)
         except ValueError:
             _check_broadcast(name, av, bv)  # names both shapes when they do not broadcast
             raise

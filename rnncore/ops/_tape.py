@@ -222,6 +222,10 @@ def backward(outputs, seeds):
         give(t, g)
     before = getattr(_active, "grads", None)
     _active.grads = grads
+    # gradients through inf or nan (a division by zero in the forward) come out nan
+    # silently, as TensorFlow's do
+    silent = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+    silent.__enter__()
     try:
         while heap:
             node, gs = pending.pop(-heapq.heappop(heap))
@@ -229,6 +233,7 @@ def backward(outputs, seeds):
             for p, g in zip(node.parents, parent_grads):
                 give(p, g)
     finally:
+        silent.__exit__(None, None, None)
         _active.grads = before
     return grads
 
