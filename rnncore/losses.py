@@ -20,6 +20,7 @@ import re
 import numpy as np
 
 from ._config import floatx
+from ._eager_scalar import EagerScalar
 from ._kernels import _losses as _compiled
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
@@ -170,7 +171,9 @@ class Loss:
                         lambda g: [grad * g], name=self.name)
         loss = self._compute(value_of(y_true), value_of(y_pred), value_of(sample_weight),
                              logits, None, False, mask)[0]
-        return float(loss) if np.ndim(loss) == 0 else loss
+        if np.ndim(loss) == 0:
+            return EagerScalar(loss, getattr(loss, "dtype", np.float32))
+        return loss
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None, logits=None, activation=None,
                        mask=None):
@@ -277,7 +280,7 @@ def _user_dunder_call(user):
         from .ops._tape import value_of
 
         out = np.asarray(value_of(user(self, y_true, y_pred, **kwargs)))
-        return float(out) if out.ndim == 0 else out
+        return EagerScalar(out, out.dtype) if out.ndim == 0 else out
     __call__._passes_trainer_arguments = True
     return __call__
 

@@ -62,3 +62,18 @@ def test_an_eager_mask_survives_and_numpy_drops_it():
     out = rnncore.layers.Embedding(10, 3, mask_zero=True)(np.array([[1, 0]]))
     np.testing.assert_array_equal(out._keras_mask, [[True, False]])
     assert not hasattr(out.numpy(), "_keras_mask")
+
+
+@pytest.mark.parametrize("loss", ["MeanSquaredError", "BinaryCrossentropy",
+                                  "SparseCategoricalCrossentropy"])
+def test_an_eager_loss_call_gives_a_number_with_numpy_as_keras(keras, loss):
+    rng = np.random.default_rng(0)
+    y_pred = rng.uniform(0.05, 0.95, (6, 3)).astype(np.float32)
+    y_pred /= y_pred.sum(axis=1, keepdims=True)
+    y_true = rng.integers(0, 3, 6) if loss.startswith("Sparse") else \
+        (rng.random((6, 3)) < 0.5).astype(np.float32)
+    ours = getattr(rnncore.losses, loss)()(y_true, y_pred)
+    theirs = getattr(keras.losses, loss)()(y_true, y_pred)
+    assert ours.numpy().dtype == theirs.numpy().dtype == np.float32
+    assert ours.numpy() == pytest.approx(theirs.numpy(), rel=1e-6)
+    assert f"{ours:.4f}" == f"{float(theirs):.4f}" and ours.shape == () == tuple(theirs.shape)
