@@ -178,3 +178,14 @@ def test_symbolic_rank_checks_as_keras():
         layers.Conv1D(2, 2)(rnncore.Input(shape=(4,)))
     with pytest.raises(ValueError, match="expected ndim=3"):
         layers.MaxPooling1D()(rnncore.Input(shape=(4, 3, 2)))
+
+
+@pytest.mark.parametrize("dtype", [None, "float64"])
+def test_get_config_writes_the_dtype_as_keras_dtype_policy(keras, dtype):
+    kwargs = {} if dtype is None else {"dtype": dtype}
+    for name, args in [("Dense", (3,)), ("LSTM", (4,)), ("Embedding", (10, 2))]:
+        ours = getattr(rnncore.layers, name)(*args, **kwargs).get_config()["dtype"]
+        theirs = getattr(keras.layers, name)(*args, **kwargs).get_config()["dtype"]
+        assert ours == theirs
+        # and the config rebuilds a layer of that dtype
+        assert getattr(rnncore.layers, name)(*args, dtype=ours).dtype == (dtype or "float32")

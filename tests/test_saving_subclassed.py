@@ -124,7 +124,9 @@ def test_the_automatic_config_keeps_the_arguments_given(request, rng, tmp_path, 
     model(x[:1])
     model.save(tmp_path / "t.keras")
     assert _config(tmp_path / "t.keras")["config"] == {
-        "name": "big_tower", "vocab": 30, "units": 7, "trainable": True, "dtype": "float32"}
+        "name": "big_tower", "vocab": 30, "units": 7, "trainable": True,
+        "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                  "config": {"name": "float32"}, "registered_name": None}}
     _, their_tower = _classes(target, own_config=False)
     loaded = target.models.load_model(tmp_path / "t.keras",
                                       custom_objects={"Tower": their_tower})

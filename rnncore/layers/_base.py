@@ -657,7 +657,11 @@ class Layer:
 
     # ---- serialisation ------------------------------------------------------------------
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        # the dtype as Keras 3 writes it: its DTypePolicy's serialized form (a plain dtype
+        # name, which older files hold, is read back as well)
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                            "config": {"name": self.dtype}, "registered_name": None}}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
