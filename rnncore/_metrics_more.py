@@ -101,6 +101,8 @@ class RootMeanSquaredError(_metrics.Mean):
 class Sum(_metrics.Metric):
     """Weighted sum of the values given to ``update_state(values, sample_weight=None)``."""
 
+    _state = ("total",)
+
     def __init__(self, name="sum", dtype=None):
         super().__init__(name, dtype)
         self.reset_state()
@@ -142,6 +144,7 @@ class R2Score(_metrics.Metric):
     """
 
     _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+    _state = ("num_samples", "squared_sum", "sum", ("total_mse", "residual"), "count")
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
@@ -219,6 +222,8 @@ class FBetaScore(_metrics.Metric):
         highest (non-zero) prediction of each row is.
     name, dtype : as :class:`Metric`.
     """
+
+    _state = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         if average not in (None, "micro", "macro", "weighted"):

@@ -9,6 +9,7 @@ import numpy as np
 from . import losses as _losses
 from ._config import floatx
 from ._naming import snake_case
+from ._variable import Variable
 from ._kernels import _losses as _compiled
 from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy,
@@ -17,7 +18,7 @@ from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
            "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
-           "SparseCategoricalCrossentropy", "Precision", "Recall", "accuracy", "binary_accuracy",
+           "SparseCategoricalCrossentropy", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "mean_squared_error",
            "mean_absolute_error", "mse", "MSE", "mae", "MAE", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
@@ -67,13 +68,38 @@ class Metric:
         """Keras 2's name for :meth:`add_variable` (``initializer`` defaults to zeros)."""
         return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
 
+    # the attributes (NumPy arrays) that hold a built-in metric's state, in the order of
+    # Keras's variables (``Mean``: total, count); ``(attribute, Keras's name)`` where the names
+    # differ. ``variables`` shows them as Keras's variables
+    _state = ()
+
     @property
     def variables(self):
-        """The state variables: this metric's, then those of metrics it holds."""
+        """The state variables, as Keras lists them: this metric's, then those of the metrics
+        it holds (in attributes, lists or dicts). A variable reads and writes the metric's
+        current state (``assign`` changes what ``result`` reports)."""
         own = list(self.__dict__.get("_variables", []))
-        for value in self.__dict__.values():
+        for entry in self._state:
+            attr, name = (entry, entry) if isinstance(entry, str) else entry
+            if getattr(self, attr, None) is not None:
+                own.append(_StateVariable(self, attr, name))
+        seen = {id(v) for v in own}
+
+        def collect(value):
             if isinstance(value, Metric) and value is not self:
-                own.extend(value.variables)
+                found = value.variables
+            elif isinstance(value, Variable) and not isinstance(value, _StateVariable):
+                found = [value]
+            elif isinstance(value, (list, tuple)):
+                found = [v for item in value for v in collect(item)]
+            elif isinstance(value, dict):
+                found = [v for item in value.values() for v in collect(item)]
+            else:
+                found = []
+            return found
+        for key, value in self.__dict__.items():
+            if key != "_variables":
+                own += [v for v in collect(value) if id(v) not in seen]
         return own
 
     def update_state(self, *args, **kwargs):
@@ -103,6 +129,31 @@ class Metric:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
+class _StateVariable(Variable):
+    """One state array of a built-in metric seen as a Keras variable: reads and writes go
+    to the metric's attribute, so the variable follows ``reset_state``."""
+
+    __slots__ = ("_metric", "_attr")
+
+    def __init__(self, metric, attr, name):
+        self._metric, self._attr = metric, attr
+        self.name, self.trainable, self.grad = name, False, None
+        self.path = f"{metric.name}/{name}"
+        self.regularizer = self.constraint = None
+
+    @property
+    def value(self):
+        value = getattr(self._metric, self._attr)
+        if not isinstance(value, np.ndarray):  # a Python number kept as state
+            value = np.asarray(value, self._metric.dtype)
+            setattr(self._metric, self._attr, value)
+        return value
+
+    @value.setter
+    def value(self, new):
+        setattr(self._metric, self._attr, new)
+
+
 def _samplewise(values, sample_weight, dtype):
     """Keras's reduce_to_samplewise_values: per-sample values (weighted) and weights."""
     values, sw = np.asarray(values, dtype), None
@@ -122,6 +173,8 @@ def _samplewise(values, sample_weight, dtype):
 class Mean(Metric):
     """Weighted mean of the values given to ``update_state(values, sample_weight=None)``;
     values with more than one axis are first averaged to one value per sample."""
+
+    _state = ("total", "count")
 
     def __init__(self, name="mean", dtype=None):
         super().__init__(name, dtype)
@@ -352,75 +405,9 @@ class SparseCategoricalCrossentropy(BinaryCrossentropy):
     _loss_class = _losses.SparseCategoricalCrossentropy
 
 
-class Precision(Metric):
-    """``true_positives / (true_positives + false_positives)`` over all outputs seen, an output
-    counting as positive when ``> threshold``.
-
-    Parameters
-    ----------
-    thresholds : float or list of floats in [0, 1], default 0.5; a list gives one result each.
-    class_id : int, optional: only this output column is scored.
-    name, dtype : as :class:`Metric`.
-    """
-
-    _counts = ("true_positives", "false_positives")
-
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(name, dtype)
-        if top_k is not None:
-            raise ValueError(f"rnncore does not support `top_k` yet. Received: top_k={top_k!r}")
-        listed = [0.5] if thresholds is None else np.atleast_1d(thresholds).tolist()
-        bad = [t for t in listed if t is None or not 0 <= t <= 1]
-        if bad:
-            raise ValueError(f"Threshold values must be in [0, 1]. Received: thresholds={bad}")
-        self.init_thresholds, self.thresholds = thresholds, listed
-        self.class_id, self.top_k = class_id, top_k
-        self.reset_state()
-
-    def reset_state(self):
-        for count in self._counts:
-            setattr(self, count, np.zeros(len(self.thresholds), self.dtype))
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred, y_true = squeeze_or_expand_to_same_rank(np.asarray(y_pred, self.dtype),
-                                                        np.asarray(y_true, self.dtype))
-        if sample_weight is not None:
-            sw = np.expand_dims(np.asarray(sample_weight, self.dtype), -1)
-            _, sw = squeeze_or_expand_to_same_rank(y_true, sw, expand_rank_1=False)
-        if self.class_id is not None:
-            y_true, y_pred = y_true[..., self.class_id, None], y_pred[..., self.class_id, None]
-        weights = None if sample_weight is None else np.broadcast_to(sw, y_pred.shape)
-        label = y_true.astype(bool)
-        for i, threshold in enumerate(self.thresholds):
-            predicted = y_pred > self.dtype.type(threshold)
-            cells = {"true_positives": label & predicted, "false_positives": ~label & predicted,
-                     "false_negatives": label & ~predicted}
-            for count in self._counts:
-                hit = cells[count] if weights is None else np.where(cells[count], weights, 0)
-                getattr(self, count)[i] += np.sum(hit, dtype=self.dtype)
-
-    def result(self):
-        tp, other = (getattr(self, c) for c in self._counts)
-        denominator = tp + other
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res = np.where(denominator > 0, tp / denominator, 0).astype(self.dtype)
-        return float(res[0]) if len(self.thresholds) == 1 else res
-
-    def get_config(self):
-        return {**super().get_config(), "thresholds": self.init_thresholds,
-                "top_k": self.top_k, "class_id": self.class_id}
-
-
-class Recall(Precision):
-    """``true_positives / (true_positives + false_negatives)``; arguments as
-    :class:`Precision`."""
-
-    _counts = ("true_positives", "false_negatives")
-
-
 _CLASSES = [Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
             MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy, Precision, Recall, TopKCategoricalAccuracy,
+            SparseCategoricalCrossentropy, TopKCategoricalAccuracy,
             SparseTopKCategoricalAccuracy]
 _BY_NAME = {**{c.__name__: c for c in _CLASSES}, **{_snake(c.__name__): c for c in _CLASSES},
             "mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
@@ -532,6 +519,18 @@ from ._metrics_auc import AUC  # noqa: E402
 _CLASSES.append(AUC)
 _BY_NAME.update({"AUC": AUC, "auc": AUC})
 __all__.append("AUC")
+# Precision, Recall and the other confusion-count metrics (rnncore._metrics_confusion)
+from . import _metrics_confusion  # noqa: E402
+from ._metrics_confusion import (FalseNegatives, FalsePositives, Precision,  # noqa: E402
+                                 PrecisionAtRecall, Recall, RecallAtPrecision,
+                                 SensitivityAtSpecificity, SpecificityAtSensitivity,
+                                 TrueNegatives, TruePositives)
+
+_CONFUSION = [getattr(_metrics_confusion, n) for n in _metrics_confusion.__all__]
+_CLASSES += _CONFUSION
+_BY_NAME.update({c.__name__: c for c in _CONFUSION})
+_BY_NAME.update({_snake(c.__name__): c for c in _CONFUSION})
+__all__ += list(_metrics_confusion.__all__)
 
 _resolve_for_compile = get
 _NOT_GIVEN = object()
