@@ -51,12 +51,13 @@ class AUC(_metrics.Metric):
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
+        # Keras's words (its AUCCurve.from_str / AUCSummationMethod.from_str)
         if str(curve).lower() not in _CURVES:
-            raise ValueError(f'Invalid `curve` argument value "{curve}". Expected one of: '
-                             f"{list(_CURVES.values())}")
+            raise ValueError(f'Invalid AUC curve value: "{curve}". '
+                             'Expected values are ["PR", "ROC", "PRGAIN"]')
         if str(summation_method).lower() not in _SUMMATIONS:
-            raise ValueError(f'Invalid `summation_method` argument value "{summation_method}".'
-                             f" Expected one of: {list(_SUMMATIONS)}")
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". '
+                             'Expected values are ["interpolation", "majoring", "minoring"]')
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
             inner = sorted(thresholds)
@@ -71,7 +72,7 @@ class AUC(_metrics.Metric):
         self._evenly = evenly_spaced([0.0] + inner + [1.0])
         self.curve = _CURVES[str(curve).lower()]
         self.summation_method = str(summation_method).lower()
-        super().__init__(name or "auc", dtype)
+        super().__init__(name, dtype)
         self.multi_label, self.num_labels = multi_label, num_labels
         self._num_labels = num_labels  # known from the first batch when not given
         if num_labels and not multi_label:

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import losses as _losses
 from ._config import floatx
-from ._naming import snake_case
+from ._naming import snake_case, unique_name
 from ._variable import Variable
 from ._kernels import _losses as _compiled
 from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_absolute_error,
@@ -45,8 +45,14 @@ class Metric:
     """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
+        # unnamed, a metric is named as Keras names it: precision, precision_1, ...
+        self.name = name or unique_name(_snake(type(self).__name__))
         self.dtype = np.dtype(dtype or floatx())
+
+    @property
+    def _dtype(self):
+        # Keras's attribute for the dtype's name, which Keras's own tests read
+        return self.dtype.name
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """A state variable of the metric (not trainable), as Keras's ``Metric.add_variable``:

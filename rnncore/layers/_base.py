@@ -18,23 +18,14 @@ import numpy as np
 
 from .. import _config
 from .. import mixed_precision as _mixed_precision
-from .._naming import snake_case
+from .._naming import _NAME_COUNTS, snake_case, unique_name  # noqa: F401 (re-exported)
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from . import _auto_config, _recorded, _symbolic_calls
 
-_NAME_COUNTS = {}
-
-
 _snake = snake_case
-
-
-def unique_name(base):
-    n = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
 
 
 class SymbolicTensor:
