@@ -802,3 +802,15 @@ _ALIASES.update({"kld": KLDivergence, "KLD": KLDivergence, "mape": MeanAbsoluteP
                  "MSLE": MeanSquaredLogarithmicError})
 __all__ += list(_losses_more.__all__) + [fn.__name__ for fn in _MORE_FUNCTIONS] + [
     "kld", "KLD", "mape", "MAPE", "msle", "MSLE"]
+# CategoricalFocalCrossentropy, Dice and Tversky (rnncore._losses_recorded)
+from . import _losses_recorded  # noqa: E402
+from ._losses_recorded import CategoricalFocalCrossentropy, Dice, Tversky  # noqa: E402
+
+categorical_focal_crossentropy = _function(CategoricalFocalCrossentropy)
+dice = _function(Dice)
+tversky = _function(Tversky)
+_RECORDED_FUNCTIONS = (categorical_focal_crossentropy, dice, tversky)
+_FUNCTIONS.update({fn.__name__: fn for fn in _RECORDED_FUNCTIONS})
+_CLASSES.update({c.__name__: c for c in (CategoricalFocalCrossentropy, Dice, Tversky)})
+_ALIASES.update({fn.__name__: fn._loss_class for fn in _RECORDED_FUNCTIONS})
+__all__ += list(_losses_recorded.__all__) + [fn.__name__ for fn in _RECORDED_FUNCTIONS]
