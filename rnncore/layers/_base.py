@@ -13,6 +13,7 @@ protocol, which the trainer calls with already-validated arrays:
     recurrent layers skip the product that gives it).
 """
 import collections
+import warnings
 
 import numpy as np
 
@@ -575,7 +576,22 @@ class Layer:
             outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0, name=self.name)
         self._inbound_nodes.append(Node(self, inputs, outputs, kwargs))
         _symbolic_calls.set_symbolic_masks(self, inputs, outputs, previous)
+        self._warn_if_mask_dropped(inputs)
         return outputs
+
+    def _warn_if_mask_dropped(self, inputs):
+        """Keras's warning when a masked input reaches a layer that does not support masking
+        (GlobalMaxPooling1D after Embedding(mask_zero=True), ...): the mask stops there."""
+        from ..models._model import Model
+
+        if self.supports_masking or isinstance(self, Model):
+            return
+        if any(getattr(t, "_keras_mask", None) is not None
+               for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])):
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an "
+                          "input with a mask attached to it. However, this layer does not "
+                          "support masking and will therefore destroy the mask information. "
+                          "Downstream layers will not see the mask.")
 
     @property
     def input(self):
