@@ -317,3 +317,19 @@ def test_masked_input_to_a_layer_without_masking_warns_as_keras(keras):
     assert ours == warned(keras)[:1]  # Keras warns again when the model runs
     assert ours[0].startswith("Layer 'gmp' (of type GlobalMaxPooling1D) was passed an input "
                               "with a mask attached to it.")
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
+def test_return_state_gives_kerass_tuple_eager_and_symbolic(keras, name):
+    x = np.random.default_rng(0).random((2, 3, 4)).astype("float32")
+
+    def kinds(m):
+        eager = getattr(m.layers, name)(5, return_state=True)(x)
+        inp = m.Input((3, 4))
+        symbolic = getattr(m.layers, name)(5, return_state=True)(inp)
+        out, *states = symbolic  # unpacking keeps working
+        model = m.Model(inp, symbolic)
+        predicted = model.predict(x, verbose=0)
+        return [type(eager).__name__, len(eager), type(symbolic).__name__, len(states),
+                type(predicted).__name__]
+    assert kinds(rnncore) == kinds(keras)

@@ -493,7 +493,7 @@ class Layer:
         if args and self._call_positional is not None and not self._rnncore_call:
             args, kwargs = self._bind_positional(args, kwargs)
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
-            return _recorded.call_inside(self, inputs, args, kwargs)
+            return self._as_keras_returns(_recorded.call_inside(self, inputs, args, kwargs))
         if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):
             inputs, args, kwargs = _symbolic_calls.pack_tensor_arguments(self, inputs, args, kwargs)
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
@@ -501,7 +501,7 @@ class Layer:
                 raise NotImplementedError(
                     f"Layer {self.name!r}: called on symbolic tensors with positional "
                     f"arguments that are not tensors ({args!r:.80}); pass them by keyword")
-            return self._symbolic_call(inputs, **kwargs)
+            return self._as_keras_returns(self._symbolic_call(inputs, **kwargs))
         if self._rnncore_call:
             return _with_keras_mask(_recorded.eager_call(self, inputs, args, kwargs))
         # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
@@ -518,7 +518,16 @@ class Layer:
         out = self._eager_call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             _recorded._add_activity_penalty(self, out)
-        return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
+        return self._as_keras_returns(
+            _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask"))))
+
+    def _as_keras_returns(self, out):
+        # Keras's recurrent layers return (output, *states) as a tuple with return_state;
+        # rnncore's graph keeps the list, the caller gets Keras's type
+        if type(out) is list and getattr(self, "return_state", False) and \
+                not self._rnncore_call:
+            return tuple(out)
+        return out
 
     def _bind_positional(self, args, kwargs):
         names = self._call_positional
