@@ -709,6 +709,32 @@ def _resolve_crossentropy(identifier, output_shape, target_shape):
     return cls(name=identifier)
 
 
+class _CrossentropyByShapes(Loss):
+    """compile's ``loss='crossentropy'`` (or ``'ce'``) before the shapes are known: on the
+    first targets and outputs it becomes the crossentropy Keras picks for them (binary,
+    sparse or categorical), named after the string."""
+
+    def __init__(self, identifier):
+        super().__init__(name=identifier)
+        self._identifier = identifier
+
+    def _become(self, target_shape, output_shape):
+        resolved = _resolve_crossentropy(self._identifier, tuple(output_shape),
+                                         tuple(target_shape))
+        self.__class__, self.__dict__ = type(resolved), resolved.__dict__
+
+    def check_targets(self, y_true, output_shape):
+        self._become(np.shape(y_true), output_shape)
+        self.check_targets(y_true, output_shape)
+
+    def _compute(self, y_true, y_pred, *args, **kwargs):
+        self._become(np.shape(y_true), np.shape(y_pred))
+        return self._compute(y_true, y_pred, *args, **kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+
 class _FunctionLoss(Loss):
     """A user function ``fn(y_true, y_pred)`` returning per-sample values, written with
     :mod:`rnncore.ops` as a Keras loss is with ``keras.ops`` (Keras's LossFunctionWrapper).

@@ -94,3 +94,27 @@ def test_metrics_dict_naming_no_output_raises_at_fit_with_kerass_message(keras, 
             _fit_with_metrics_dict(m, metrics, True)
         messages.append(str(info.value))
     assert messages[1] == messages[0]
+
+
+def _fit_crossentropy(m, units, activation, y):
+    x = np.random.default_rng(0).standard_normal((12, 4)).astype("float32")
+    model = m.Sequential([m.Input((4,)), m.layers.Dense(units, activation=activation)])
+    model.layers[0].set_weights([np.linspace(-1, 1, 4 * units, dtype="float32").reshape(4, units),
+                                 np.zeros(units, "float32")])
+    model.compile(optimizer=m.optimizers.SGD(0.1), loss="crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    return history.history, model.evaluate(x, y, verbose=0)
+
+
+@pytest.mark.parametrize("units,activation,y", [
+    (1, "sigmoid", (np.arange(12) % 2).astype("float32")[:, None]),
+    (3, "softmax", np.arange(12) % 3),
+    (3, "softmax", np.eye(3, dtype="float32")[np.arange(12) % 3]),
+], ids=["binary", "sparse", "categorical"])
+def test_loss_crossentropy_is_picked_from_the_shapes_as_keras(keras, units, activation, y):
+    k_hist, k_eval = _fit_crossentropy(keras, units, activation, y)
+    r_hist, r_eval = _fit_crossentropy(rnncore, units, activation, y)
+    assert list(r_hist) == list(k_hist)
+    for key in k_hist:
+        np.testing.assert_allclose(r_hist[key], k_hist[key], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r_eval, k_eval, rtol=1e-5, atol=1e-6)

@@ -24,7 +24,11 @@ class Head:
             loss = loss[0]  # Keras: one output's loss given as a list of one, {"out": ["mse"]}
         self.name = name
         self.loss = loss
-        self.loss_obj = None if loss is None else _losses.get(loss)
+        if isinstance(loss, str) and loss.lower() in ("crossentropy", "ce"):
+            # Keras picks the crossentropy from the shapes of the first batch
+            self.loss_obj = _losses._CrossentropyByShapes(loss)
+        else:
+            self.loss_obj = None if loss is None else _losses.get(loss)
         self.weight = weight
         self.metric_ids = list(metric_ids)
         self.weighted_metric_ids = list(weighted_metric_ids)
