@@ -220,9 +220,27 @@ class MeanMetricWrapper(Mean):
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        super().__init__(name=name or _snake(getattr(fn, "__name__", "mean_metric_wrapper")),
-                         dtype=dtype)
+        # unnamed: mean_metric_wrapper, mean_metric_wrapper_1, ... as Keras (compile names the
+        # metric after its function, see get)
+        super().__init__(name=name, dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
+
+    def get_config(self):
+        config = super().get_config()
+        if type(self) is MeanMetricWrapper:  # Keras's subclasses leave their function out
+            from ._serialization import serialize_keras_object
+
+            config.update({"fn": serialize_keras_object(self._fn),
+                           **serialize_keras_object(self._fn_kwargs)})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        if "fn" in config and cls is MeanMetricWrapper:
+            from ._serialization import deserialize_keras_object
+
+            config = {**config, "fn": deserialize_keras_object(config["fn"])}
+        return cls(**config)
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
         """``mask``: Keras's mask on ``y_pred`` (e.g. padding of a sequence output), used as
@@ -480,7 +498,8 @@ def get(identifier, loss=None, output_shape=None, target_shape=None):
     elif isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     elif callable(identifier):
-        return MeanMetricWrapper(_own_function(identifier))
+        return MeanMetricWrapper(_own_function(identifier), name=_snake(
+            getattr(identifier, "__name__", type(identifier).__name__)))
     raise ValueError(f"Could not interpret metric identifier: received metric={identifier!r}. "
                      f"Expected 'accuracy', 'acc' or one of {sorted(_BY_NAME)}, a Metric or a "
                      "function.")

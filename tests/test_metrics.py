@@ -179,3 +179,17 @@ def test_binary_accuracy_compiled_count_matches_the_numpy_path(dtype, labels, rn
         assert fast.total == general.total and fast.count == general.count
         assert fast.result() == general.result()
         assert 0 < fast.count
+
+
+def test_mean_metric_wrapper_names_and_config_as_keras(keras):
+    ours = metrics.MeanMetricWrapper(fn=metrics.mean_squared_error, name="mse")
+    theirs = keras.metrics.MeanMetricWrapper(fn=keras.metrics.mean_squared_error, name="mse")
+    assert ours.get_config() == theirs.get_config()
+    again = metrics.MeanMetricWrapper.from_config(ours.get_config())
+    again.update_state([[0.0, 1.0]], [[1.0, 1.0]])
+    assert again.name == "mse" and again.result() == pytest.approx(0.5)
+    # unnamed, it is numbered as Keras numbers it; compile names it after the function
+    assert _stem(metrics.MeanMetricWrapper(np.abs).name) == _stem(
+        keras.metrics.MeanMetricWrapper(np.abs).name) == "mean_metric_wrapper"
+    assert metrics.get(np.abs).name == "absolute"
+    assert "fn" not in metrics.MeanSquaredError().get_config()
