@@ -333,3 +333,13 @@ def test_return_state_gives_kerass_tuple_eager_and_symbolic(keras, name):
         return [type(eager).__name__, len(eager), type(symbolic).__name__, len(states),
                 type(predicted).__name__]
     assert kinds(rnncore) == kinds(keras)
+
+
+@pytest.mark.parametrize("dtype", [None, "float64", "mixed_float16"])
+def test_layer_dtype_policy_as_keras(keras, dtype):
+    def policy(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # rnncore says it runs mixed_float16 in float32
+            p = m.layers.Dense(2, dtype=dtype).dtype_policy
+        return repr(p), p.name, p.variable_dtype
+    assert policy(rnncore) == policy(keras)

@@ -127,6 +127,9 @@ class Layer:
         self.name = name or unique_name(_snake(type(self).__name__))
         # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
         self.dtype = _mixed_precision.layer_dtype(dtype)
+        # the policy's name as given (``mixed_float16`` computes in float32 here)
+        self._policy_name = _mixed_precision._policy_name(
+            _mixed_precision.global_policy() if dtype is None else dtype)
         self.trainable = trainable
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
@@ -205,6 +208,12 @@ class Layer:
         if self._rnncore_call:  # Keras's order: own weights, then each sub-layer's
             return self._all_variables()
         return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def dtype_policy(self):
+        """Keras's ``DTypePolicy`` of the layer: from its ``dtype`` argument, or the global
+        policy when it was made."""
+        return _mixed_precision.DTypePolicy(self.__dict__.get("_policy_name", self.dtype))
 
     @property
     def compute_dtype(self):
