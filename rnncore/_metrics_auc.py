@@ -78,7 +78,7 @@ class AUC(_metrics.Metric):
         if num_labels and not multi_label:
             raise ValueError("`num_labels` is needed only when `multi_label` is True.")
         self.label_weights = (None if label_weights is None
-                              else np.asarray(label_weights, self.dtype))
+                              else np.asarray(label_weights, self._np_dtype))
         self._from_logits = from_logits
         self.reset_state()
 
@@ -91,12 +91,12 @@ class AUC(_metrics.Metric):
             (self.num_thresholds, self._num_labels) if self._num_labels else None)
         counts = ("true_positives", "false_positives", "true_negatives", "false_negatives")
         for count in counts:
-            setattr(self, count, None if shape is None else np.zeros(shape, self.dtype))
+            setattr(self, count, None if shape is None else np.zeros(shape, self._np_dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        p = np.asarray(y_pred, self.dtype)
+        p = np.asarray(y_pred, self._np_dtype)
         if self._from_logits:
-            p = special.expit(p).astype(self.dtype)
+            p = special.expit(p).astype(self._np_dtype)
         if self.multi_label:
             if p.ndim != 2:
                 raise ValueError("`y_pred` must have rank 2 when `multi_label=True`. Found rank "
@@ -104,7 +104,7 @@ class AUC(_metrics.Metric):
             if self.true_positives is None:
                 self._num_labels = p.shape[1]
                 self.reset_state()
-        counts = confusion_counts(y_true, p, self._thresholds, self.dtype,
+        counts = confusion_counts(y_true, p, self._thresholds, self._np_dtype,
                                   sample_weight=sample_weight, multi_label=self.multi_label,
                                   label_weights=None if self.multi_label else self.label_weights,
                                   evenly=self._evenly)
@@ -141,7 +141,7 @@ class AUC(_metrics.Metric):
             return 0.0
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolate_pr_auc()
-        dt = self.dtype.type
+        dt = self._np_dtype.type
         tp, fp = self.true_positives, self.false_positives
         tn, fn = self.true_negatives, self.false_negatives
         recall = _divide_no_nan(tp, tp + fn)

@@ -37,10 +37,10 @@ class _ConfusionMetric(_metrics.Metric):
 
     def reset_state(self):
         for count in self._state:
-            setattr(self, count, np.zeros(len(self.thresholds), self.dtype))
+            setattr(self, count, np.zeros(len(self.thresholds), self._np_dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        counts = confusion_counts(y_true, y_pred, self.thresholds, self.dtype, self._state,
+        counts = confusion_counts(y_true, y_pred, self.thresholds, self._np_dtype, self._state,
                                   sample_weight=sample_weight, top_k=self._top_k,
                                   class_id=self._class_id, evenly=self._evenly)
         for count, value in counts.items():
@@ -67,7 +67,7 @@ class _ConditionCount(_ConfusionMetric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         self.accumulator += confusion_counts(
-            y_true, y_pred, self.thresholds, self.dtype, (self._cell,),
+            y_true, y_pred, self.thresholds, self._np_dtype, (self._cell,),
             sample_weight=sample_weight, evenly=self._evenly)[self._cell]
 
     def result(self):

@@ -47,12 +47,23 @@ class Metric:
     def __init__(self, name=None, dtype=None):
         # unnamed, a metric is named as Keras names it: precision, precision_1, ...
         self.name = name or unique_name(_snake(type(self).__name__))
-        self.dtype = np.dtype(dtype or floatx())
+        self._np_dtype = np.dtype(dtype or floatx())
+
+    @property
+    def dtype(self):
+        """The accumulators' dtype, by name (``'float32'``), as Keras's ``Metric.dtype``;
+        fixed once the metric is made."""
+        return self._np_dtype.name
+
+    def __setstate__(self, state):
+        if "dtype" in state:  # a metric pickled when the dtype was a plain attribute
+            state["_np_dtype"] = np.dtype(state.pop("dtype"))
+        self.__dict__.update(state)
 
     @property
     def _dtype(self):
         # Keras's attribute for the dtype's name, which Keras's own tests read
-        return self.dtype.name
+        return self.dtype
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """A state variable of the metric (not trainable), as Keras's ``Metric.add_variable``:
@@ -62,7 +73,7 @@ class Metric:
         from . import initializers
         from ._variable import Variable
 
-        dtype = np.dtype(dtype or self.dtype)
+        dtype = np.dtype(dtype or self._np_dtype)
         init = initializers.get(initializer)
         value = init(tuple(shape), dtype=dtype.name) if callable(init) else init
         variable = Variable(np.asarray(value, dtype), name=name or "variable",
@@ -125,7 +136,7 @@ class Metric:
         return self.result()
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype.name}
+        return {"name": self.name, "dtype": self._np_dtype.name}
 
     @classmethod
     def from_config(cls, config):
@@ -187,23 +198,23 @@ class Mean(Metric):
         self.reset_state()
 
     def reset_state(self):
-        self.total = np.zeros((), self.dtype)
-        self.count = np.zeros((), self.dtype)
+        self.total = np.zeros((), self._np_dtype)
+        self.count = np.zeros((), self._np_dtype)
 
     def update_state(self, values, sample_weight=None):
         if np.ndim(values) == 0 and (sample_weight is None or np.ndim(sample_weight) == 0):
             # one value (the trainer's batch loss, weighted by the batch size): the general
             # path's arithmetic without its array handling
-            dt = self.dtype.type
+            dt = self._np_dtype.type
             weight = dt(1 if sample_weight is None else sample_weight)
             self.total += dt(values) * weight
             self.count += weight
             return
-        values, sw = _samplewise(values, sample_weight, self.dtype)
-        self.total += np.sum(values, dtype=self.dtype)
-        n = np.sum(sw, dtype=self.dtype) if sw is not None else (
+        values, sw = _samplewise(values, sample_weight, self._np_dtype)
+        self.total += np.sum(values, dtype=self._np_dtype)
+        n = np.sum(sw, dtype=self._np_dtype) if sw is not None else (
             values.shape[0] if values.ndim else 1)
-        self.count += self.dtype.type(n)
+        self.count += self._np_dtype.type(n)
 
     def result(self):
         return float(self.total / self.count) if self.count else 0.0
@@ -251,8 +262,8 @@ class MeanMetricWrapper(Mean):
     def _with_mask(self, sample_weight, mask):
         if mask is None:
             return sample_weight
-        mask = np.asarray(mask, self.dtype)
-        return mask if sample_weight is None else np.asarray(sample_weight, self.dtype) * mask
+        mask = np.asarray(mask, self._np_dtype)
+        return mask if sample_weight is None else np.asarray(sample_weight, self._np_dtype) * mask
 
 
 def _float_result(matches):
@@ -390,7 +401,7 @@ class BinaryAccuracy(MeanMetricWrapper):
                     np.ascontiguousarray(t.reshape(n), np.float64),
                     np.ascontiguousarray(y_pred.reshape(n)), y_pred.dtype.type(
                         np.float32(self.threshold)))
-                dt = self.dtype.type
+                dt = self._np_dtype.type
                 self.total += dt(matches)
                 self.count += dt(n)
                 return
