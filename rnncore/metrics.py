@@ -326,11 +326,18 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1.0 where the integer label ``y_true`` is among the ``k`` highest scores."""
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1.0 where the integer label ``y_true`` is among the ``k`` highest scores; with
+    ``from_sorted_ids``, ``y_pred`` holds each sample's category ids from the highest score
+    down, ``(batch, N)``, and the label must be among its first ``k``."""
     y_pred = np.asarray(y_pred)
-    labels = np.asarray(y_true).astype(np.int64)
-    return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
+    if not from_sorted_ids:
+        labels = np.asarray(y_true).astype(np.int64)
+        return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
+    labels = np.asarray(y_true, y_pred.dtype)
+    ids = y_pred.reshape(-1, y_pred.shape[-1])
+    found = np.any(labels.reshape(-1, 1) == ids[:, :k], axis=1)
+    return _float_result(found).reshape(labels.shape)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
@@ -349,9 +356,18 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     """Mean of :func:`sparse_top_k_categorical_accuracy` (integer targets)."""
 
-    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids=False):
         super().__init__(k, name, dtype)
         self._fn = sparse_top_k_categorical_accuracy
+        self.from_sorted_ids = from_sorted_ids
+        self._fn_kwargs["from_sorted_ids"] = from_sorted_ids
+
+    def get_config(self):
+        config = super().get_config()
+        if self.from_sorted_ids:  # Keras writes it only when set
+            config["from_sorted_ids"] = True
+        return config
 
 
 def _wrapper(fn, default_name, doc):

@@ -193,3 +193,17 @@ def test_mean_metric_wrapper_names_and_config_as_keras(keras):
         keras.metrics.MeanMetricWrapper(np.abs).name) == "mean_metric_wrapper"
     assert metrics.get(np.abs).name == "absolute"
     assert "fn" not in metrics.MeanSquaredError().get_config()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_top_k_from_sorted_ids_matches_keras(keras, weighted):
+    ids = np.array([[3, 1, 2, 0], [0, 2, 1, 3], [1, 0, 3, 2]], "float32")
+    labels = np.array([1, 3, 2])
+    sw = np.array([0.5, 1.0, 2.0]) if weighted else None
+    ours = metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    theirs = keras.metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    for _ in range(2):
+        ours.update_state(labels, ids, sample_weight=sw)
+        theirs.update_state(labels, ids, sample_weight=sw)
+    assert ours.result() == pytest.approx(float(theirs.result()))
+    assert ours.get_config() == {**theirs.get_config(), "name": ours.name}
