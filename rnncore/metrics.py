@@ -513,7 +513,7 @@ def get(identifier, loss=None, output_shape=None, target_shape=None):
     loss : Loss or str, optional.
     output_shape, target_shape : tuple, optional: shapes of the model output and of ``y``.
     """
-    if isinstance(identifier, Metric):
+    if identifier is None or isinstance(identifier, Metric):  # Keras: get(None) is None
         return identifier
     if isinstance(identifier, dict):
         return deserialize(identifier)

@@ -118,3 +118,11 @@ def test_loss_crossentropy_is_picked_from_the_shapes_as_keras(keras, units, acti
     for key in k_hist:
         np.testing.assert_allclose(r_hist[key], k_hist[key], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(r_eval, k_eval, rtol=1e-5, atol=1e-6)
+
+
+def test_none_among_the_metrics_fails_at_fit_as_keras(keras):
+    for m in (keras, rnncore):
+        model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+        model.compile(loss="mse", metrics=[None, "mae"])  # accepted here
+        with pytest.raises(ValueError, match="Expected metric, received `None`"):
+            model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)

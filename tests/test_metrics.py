@@ -150,7 +150,6 @@ def test_config_matches_keras(keras, name):
 
 @pytest.mark.parametrize("call,match", [
     (lambda: metrics.get("accurcy"), r"metric='accurcy'.*'binary_accuracy'"),
-    (lambda: metrics.get(None), r"metric=None"),
     (lambda: metrics.get("acc"), r"output_shape"),
     (lambda: metrics.Precision(thresholds=1.5),
      r"Threshold values must be in \[0, 1\]. Received: \[1\.5\]"),  # Keras's words
@@ -207,3 +206,7 @@ def test_sparse_top_k_from_sorted_ids_matches_keras(keras, weighted):
         theirs.update_state(labels, ids, sample_weight=sw)
     assert ours.result() == pytest.approx(float(theirs.result()))
     assert ours.get_config() == {**theirs.get_config(), "name": ours.name}
+
+
+def test_get_none_is_none_as_keras(keras):
+    assert metrics.get(None) is None and keras.metrics.get(None) is None

@@ -43,8 +43,9 @@ class Head:
         self.raw_names = ([], [])  # the metrics' own names, plain and weighted (Keras's order)
         for m in self.metric_ids + self.weighted_metric_ids:
             # resolve now so an unknown name fails at compile, as Keras does; the accuracy
-            # variant is picked again when the output shape is known
-            _metrics.get(m, loss=self.loss_obj)
+            # variant is picked again when the output shape is known (None fails at fit)
+            if m is not None:
+                _metrics.get(m, loss=self.loss_obj)
 
     def compiled_metrics(self, output_shape, target_shape):
         """The metrics, then the weighted metrics (named by ``name_metrics`` once every
@@ -53,6 +54,8 @@ class Head:
             raise self.deferred_error
         if self.metrics is None:
             def resolve(ids):
+                if any(m is None for m in ids):  # Keras raises it here, at fit
+                    raise ValueError("Expected metric, received `None`")
                 return [_metrics.get(m, loss=self.loss_obj, output_shape=output_shape,
                                      target_shape=target_shape) for m in ids]
             plain, weighted = resolve(self.metric_ids), resolve(self.weighted_metric_ids)
