@@ -35,7 +35,11 @@ def set_value(x, value):
 
 
 def clear_session():
-    """Nothing to clear: rnncore keeps no global graph. Accepted so Keras programs run."""
+    """Keras's ``clear_session``: default names start again (the next ``Dense()`` is
+    ``dense``, the next ``Precision()`` is ``precision``). rnncore keeps no global graph."""
+    from ._naming import _NAME_COUNTS
+
+    _NAME_COUNTS.clear()
 
 
 def image_data_format():

@@ -154,3 +154,11 @@ def test_class_id_needs_two_dimensional_predictions(keras):
         rnncore.metrics.Precision(class_id=1).update_state([1, 0], [0.6, 0.2])
     with pytest.raises(ValueError, match="class_id=3 is out of range"):
         rnncore.metrics.Recall(class_id=3).update_state([[1, 0]], [[0.6, 0.2]])
+
+
+def test_clear_session_restarts_default_names_as_keras(keras):
+    def names(m):
+        m.metrics.Precision(), m.layers.Dense(1)
+        m.backend.clear_session()
+        return m.metrics.Precision().name, m.layers.Dense(1).name, m.metrics.AUC().name
+    assert names(rnncore) == names(keras) == ("precision", "dense", "auc")
