@@ -162,3 +162,14 @@ def test_clear_session_restarts_default_names_as_keras(keras):
         m.backend.clear_session()
         return m.metrics.Precision().name, m.layers.Dense(1).name, m.metrics.AUC().name
     assert names(rnncore) == names(keras) == ("precision", "dense", "auc")
+
+
+def test_metric_classes_and_unnamed_instances_in_compile_are_named_as_keras(keras):
+    def keys(m):
+        m.backend.clear_session()
+        model = m.Sequential([m.Input((2,)), m.layers.Dense(1, activation="sigmoid")])
+        model.compile(loss="binary_crossentropy",
+                      metrics=[m.metrics.AUC, m.metrics.Precision(), m.metrics.AUC()])
+        history = model.fit(np.ones((4, 2)), np.array([[0.0], [1.0], [0.0], [1.0]]), verbose=0)
+        return list(history.history)
+    assert keys(rnncore) == keys(keras)

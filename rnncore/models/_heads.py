@@ -44,7 +44,8 @@ class Head:
         for m in self.metric_ids + self.weighted_metric_ids:
             # resolve now so an unknown name fails at compile, as Keras does; the accuracy
             # variant is picked again when the output shape is known (None fails at fit)
-            if m is not None:
+            # (a class is not made here: its default name would be taken twice, auc_1)
+            if m is not None and not isinstance(m, type):
                 _metrics.get(m, loss=self.loss_obj)
 
     def compiled_metrics(self, output_shape, target_shape):
