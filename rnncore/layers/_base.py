@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _config
 from .. import mixed_precision as _mixed_precision
-from .._naming import _NAME_COUNTS, snake_case, unique_name  # noqa: F401 (re-exported)
+from .._naming import snake_case, unique_name
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
