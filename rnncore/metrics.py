@@ -130,6 +130,33 @@ class Metric:
         for v in self.variables:
             v.assign(np.zeros(v.shape, v.dtype))
 
+    # Keras's stateless API (for functional training loops): the state passed in and out
+    # as a list of arrays, in the order of ``variables``; the metric's own state is kept
+    def _swapped(self, values, run):
+        variables = self.variables
+        saved = [v.numpy() for v in variables]
+        try:
+            for v, value in zip(variables, values):
+                v.assign(np.asarray(value))
+            out = run()
+            return out, [v.numpy() for v in self.variables]
+        finally:
+            for v, value in zip(self.variables, saved):
+                v.assign(value)
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs):
+        """The variables' values after ``update_state(*args, **kwargs)`` from
+        ``metric_variables``, leaving this metric unchanged."""
+        return self._swapped(metric_variables, lambda: self.update_state(*args, **kwargs))[1]
+
+    def stateless_result(self, metric_variables):
+        """``result()`` for the state ``metric_variables``."""
+        return self._swapped(metric_variables, self.result)[0]
+
+    def stateless_reset_state(self):
+        """The variables' values after ``reset_state()``."""
+        return self._swapped([v.numpy() for v in self.variables], self.reset_state)[1]
+
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the running result."""
         self.update_state(*args, **kwargs)

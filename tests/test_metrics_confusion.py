@@ -173,3 +173,20 @@ def test_metric_classes_and_unnamed_instances_in_compile_are_named_as_keras(kera
         history = model.fit(np.ones((4, 2)), np.array([[0.0], [1.0], [0.0], [1.0]]), verbose=0)
         return list(history.history)
     assert keys(rnncore) == keys(keras)
+
+
+@pytest.mark.parametrize("name,args", [("Mean", ([3.0, 6.0],)),
+                                       ("Precision", ([1, 0, 1], [0.7, 0.8, 0.2])),
+                                       ("AUC", ([1, 0, 1, 0], [0.7, 0.8, 0.2, 0.1]))])
+def test_stateless_api_matches_keras_and_keeps_the_state(keras, name, args):
+    def run(m):
+        metric = getattr(m.metrics, name)()
+        metric.update_state(*args)
+        before = float(metric.result())
+        new = metric.stateless_update_state(metric.variables, *args)
+        zeros = metric.stateless_reset_state()
+        return ([np.asarray(v).tolist() for v in new], float(metric.stateless_result(new)),
+                [float(np.sum(z)) for z in zeros], before == float(metric.result()))
+    ours, theirs = run(rnncore), run(keras)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+    assert ours[0] == theirs[0] and ours[2:] == theirs[2:]
