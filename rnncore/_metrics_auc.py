@@ -4,7 +4,7 @@ import numpy as np
 from scipy import special
 
 from . import metrics as _metrics
-from .losses import squeeze_or_expand_to_same_rank
+from ._confusion import confusion_counts, evenly_spaced
 
 __all__ = ["AUC"]
 
@@ -46,15 +46,18 @@ class AUC(_metrics.Metric):
     0.75
     """
 
+    _state = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
+        # Keras's words (its AUCCurve.from_str / AUCSummationMethod.from_str)
         if str(curve).lower() not in _CURVES:
-            raise ValueError(f'Invalid `curve` argument value "{curve}". Expected one of: '
-                             f"{list(_CURVES.values())}")
+            raise ValueError(f'Invalid AUC curve value: "{curve}". '
+                             'Expected values are ["PR", "ROC", "PRGAIN"]')
         if str(summation_method).lower() not in _SUMMATIONS:
-            raise ValueError(f'Invalid `summation_method` argument value "{summation_method}".'
-                             f" Expected one of: {list(_SUMMATIONS)}")
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". '
+                             'Expected values are ["interpolation", "majoring", "minoring"]')
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
             inner = sorted(thresholds)
@@ -66,15 +69,16 @@ class AUC(_metrics.Metric):
             self.num_thresholds = num_thresholds
             inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self._thresholds = np.array([0.0 - _EPS] + inner + [1.0 + _EPS])
+        self._evenly = evenly_spaced([0.0] + inner + [1.0])
         self.curve = _CURVES[str(curve).lower()]
         self.summation_method = str(summation_method).lower()
-        super().__init__(name or "auc", dtype)
+        super().__init__(name, dtype)
         self.multi_label, self.num_labels = multi_label, num_labels
         self._num_labels = num_labels  # known from the first batch when not given
         if num_labels and not multi_label:
             raise ValueError("`num_labels` is needed only when `multi_label` is True.")
         self.label_weights = (None if label_weights is None
-                              else np.asarray(label_weights, self.dtype))
+                              else np.asarray(label_weights, self._np_dtype))
         self._from_logits = from_logits
         self.reset_state()
 
@@ -87,19 +91,12 @@ class AUC(_metrics.Metric):
             (self.num_thresholds, self._num_labels) if self._num_labels else None)
         counts = ("true_positives", "false_positives", "true_negatives", "false_negatives")
         for count in counts:
-            setattr(self, count, None if shape is None else np.zeros(shape, self.dtype))
+            setattr(self, count, None if shape is None else np.zeros(shape, self._np_dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        dt = self.dtype.type
-        p = np.asarray(y_pred, self.dtype)
+        p = np.asarray(y_pred, self._np_dtype)
         if self._from_logits:
-            p = special.expit(p).astype(self.dtype)
-        p, t = squeeze_or_expand_to_same_rank(p, np.asarray(y_true, self.dtype))
-        weights = np.ones(p.shape, self.dtype)
-        if sample_weight is not None:
-            sw = np.expand_dims(np.asarray(sample_weight, self.dtype), -1)
-            _, sw = squeeze_or_expand_to_same_rank(t, sw, expand_rank_1=False)
-            weights = weights * sw
+            p = special.expit(p).astype(self._np_dtype)
         if self.multi_label:
             if p.ndim != 2:
                 raise ValueError("`y_pred` must have rank 2 when `multi_label=True`. Found rank "
@@ -107,20 +104,12 @@ class AUC(_metrics.Metric):
             if self.true_positives is None:
                 self._num_labels = p.shape[1]
                 self.reset_state()
-        elif self.label_weights is not None:
-            weights = weights * self.label_weights
-        if not self.multi_label:
-            p, t, weights = p.reshape(-1), t.reshape(-1), np.broadcast_to(weights, t.shape) \
-                .reshape(-1)
-        positive, negative = t * weights, (dt(1) - t) * weights
-        above = p[None] > self._thresholds.astype(self.dtype).reshape(
-            (-1,) + (1,) * p.ndim)  # (thresholds, ...): predicted positive
-        tp = np.sum(np.where(above, positive, dt(0)), axis=1, dtype=self.dtype)
-        fp = np.sum(np.where(above, negative, dt(0)), axis=1, dtype=self.dtype)
-        self.true_positives += tp
-        self.false_positives += fp
-        self.false_negatives += np.sum(positive, axis=0, dtype=self.dtype) - tp
-        self.true_negatives += np.sum(negative, axis=0, dtype=self.dtype) - fp
+        counts = confusion_counts(y_true, p, self._thresholds, self._np_dtype,
+                                  sample_weight=sample_weight, multi_label=self.multi_label,
+                                  label_weights=None if self.multi_label else self.label_weights,
+                                  evenly=self._evenly)
+        for count, value in counts.items():
+            getattr(self, count)[...] += value
 
     def _average(self, by_threshold):
         if not self.multi_label:
@@ -152,7 +141,7 @@ class AUC(_metrics.Metric):
             return 0.0
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolate_pr_auc()
-        dt = self.dtype.type
+        dt = self._np_dtype.type
         tp, fp = self.true_positives, self.false_positives
         tn, fn = self.true_negatives, self.false_negatives
         recall = _divide_no_nan(tp, tp + fn)

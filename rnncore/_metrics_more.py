@@ -30,7 +30,7 @@ class _LossMean(_metrics.MeanMetricWrapper):
                          dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
-        super().update_state(np.asarray(y_true, self.dtype), np.asarray(y_pred, self.dtype),
+        super().update_state(np.asarray(y_true, self._np_dtype), np.asarray(y_pred, self._np_dtype),
                              sample_weight, mask)
 
 
@@ -76,7 +76,7 @@ class CosineSimilarity(_metrics.MeanMetricWrapper):
         self.axis = axis
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
-        super().update_state(np.asarray(y_true, self.dtype), np.asarray(y_pred, self.dtype),
+        super().update_state(np.asarray(y_true, self._np_dtype), np.asarray(y_pred, self._np_dtype),
                              sample_weight, mask)
 
     def get_config(self):
@@ -90,8 +90,8 @@ class RootMeanSquaredError(_metrics.Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = squeeze_or_expand_to_same_rank(np.asarray(y_true, self.dtype),
-                                                        np.asarray(y_pred, self.dtype))
+        y_true, y_pred = squeeze_or_expand_to_same_rank(np.asarray(y_true, self._np_dtype),
+                                                        np.asarray(y_pred, self._np_dtype))
         super().update_state(np.square(y_pred - y_true), sample_weight)
 
     def result(self):
@@ -101,22 +101,24 @@ class RootMeanSquaredError(_metrics.Mean):
 class Sum(_metrics.Metric):
     """Weighted sum of the values given to ``update_state(values, sample_weight=None)``."""
 
+    _state = ("total",)
+
     def __init__(self, name="sum", dtype=None):
         super().__init__(name, dtype)
         self.reset_state()
 
     def reset_state(self):
-        self.total = np.zeros((), self.dtype)
+        self.total = np.zeros((), self._np_dtype)
 
     def update_state(self, values, sample_weight=None):
-        values = np.asarray(values, self.dtype)
+        values = np.asarray(values, self._np_dtype)
         if sample_weight is not None:
             values, sw = squeeze_or_expand_to_same_rank(values,
-                                                        np.asarray(sample_weight, self.dtype))
+                                                        np.asarray(sample_weight, self._np_dtype))
             if values.ndim > sw.ndim:  # each sample's values summed before the weighting
                 values = values.sum(axis=tuple(range(sw.ndim, values.ndim)))
             values = values * sw
-        self.total += np.sum(values, dtype=self.dtype)
+        self.total += np.sum(values, dtype=self._np_dtype)
 
     def result(self):
         return float(self.total)
@@ -142,6 +144,7 @@ class R2Score(_metrics.Metric):
     """
 
     _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+    _state = ("num_samples", "squared_sum", "sum", ("total_mse", "residual"), "count")
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
@@ -157,17 +160,17 @@ class R2Score(_metrics.Metric):
         self.reset_state()
 
     def reset_state(self):
-        self.num_samples = np.zeros((), self.dtype)
+        self.num_samples = np.zeros((), self._np_dtype)
         self.sum = self.squared_sum = self.total_mse = self.count = None
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, self.dtype),
-                                              np.asarray(y_pred, self.dtype))
+        t, p = squeeze_or_expand_to_same_rank(np.asarray(y_true, self._np_dtype),
+                                              np.asarray(y_pred, self._np_dtype))
         _check_2d(self, t, p)
         if self.sum is None:
             self.sum, self.squared_sum, self.total_mse, self.count = (
-                np.zeros(p.shape[-1], self.dtype) for _ in range(4))
-        sw = np.asarray(1 if sample_weight is None else sample_weight, self.dtype)
+                np.zeros(p.shape[-1], self._np_dtype) for _ in range(4))
+        sw = np.asarray(1 if sample_weight is None else sample_weight, self._np_dtype)
         if sw.ndim == 1:
             sw = sw[:, None]
         sw = np.broadcast_to(sw, t.shape)
@@ -176,7 +179,7 @@ class R2Score(_metrics.Metric):
         self.squared_sum += np.sum(t * weighted, axis=0)
         self.total_mse += np.sum((t - p) ** 2 * sw, axis=0)
         self.count += np.sum(sw, axis=0)
-        self.num_samples += self.dtype.type(t.size)
+        self.num_samples += self._np_dtype.type(t.size)
 
     def result(self):
         if self.sum is None:
@@ -184,8 +187,8 @@ class R2Score(_metrics.Metric):
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = self.sum / self.count
             total = self.squared_sum - self.sum * mean
-            raw = self.dtype.type(1) - self.total_mse / total
-        raw = np.where(np.isinf(raw), self.dtype.type(0), raw)
+            raw = self._np_dtype.type(1) - self.total_mse / total
+        raw = np.where(np.isinf(raw), self._np_dtype.type(0), raw)
         if self.class_aggregation == "uniform_average":
             score = np.mean(raw)
         elif self.class_aggregation == "variance_weighted_average":
@@ -220,6 +223,8 @@ class FBetaScore(_metrics.Metric):
     name, dtype : as :class:`Metric`.
     """
 
+    _state = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
+
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         if average not in (None, "micro", "macro", "weighted"):
             raise ValueError("Invalid `average` argument value. Expected one of: {None, "
@@ -247,20 +252,20 @@ class FBetaScore(_metrics.Metric):
         self.true_positives = None
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        dt = self.dtype.type
-        t, p = np.asarray(y_true, self.dtype), np.asarray(y_pred, self.dtype)
+        dt = self._np_dtype.type
+        t, p = np.asarray(y_true, self._np_dtype), np.asarray(y_pred, self._np_dtype)
         _check_2d(self, t, p)
         axis = None if self.average == "micro" else 0
         if self.true_positives is None:
             shape = () if axis is None else (p.shape[-1],)
             (self.true_positives, self.false_positives, self.false_negatives,
-             self.intermediate_weights) = (np.zeros(shape, self.dtype) for _ in range(4))
+             self.intermediate_weights) = (np.zeros(shape, self._np_dtype) for _ in range(4))
         if self.threshold is None:
             predicted = (p >= p.max(axis=-1, keepdims=True)) & (np.abs(p) > dt(1e-9))
         else:
             predicted = p > dt(self.threshold)
-        predicted = predicted.astype(self.dtype)
-        sw = None if sample_weight is None else np.asarray(sample_weight, self.dtype)[:, None]
+        predicted = predicted.astype(self._np_dtype)
+        sw = None if sample_weight is None else np.asarray(sample_weight, self._np_dtype)[:, None]
 
         def weighted_sum(v):
             return np.sum(v if sw is None else v * sw, axis=axis)
@@ -272,7 +277,7 @@ class FBetaScore(_metrics.Metric):
     def result(self):
         if self.true_positives is None:
             return 0.0
-        dt, eps = self.dtype.type, self.dtype.type(_EPS)
+        dt, eps = self._np_dtype.type, self._np_dtype.type(_EPS)
         tp = self.true_positives
         precision = tp / (tp + self.false_positives + eps)
         recall = tp / (tp + self.false_negatives + eps)

@@ -35,14 +35,15 @@ def set_value(x, value):
 
 
 def clear_session(free_memory=True):
-    """Keras's ``clear_session``: the counters of automatic names start again (the next
-    ``Dense`` is ``dense``, the next model ``sequential`` or ``functional``); with
-    `free_memory`, Python's garbage collector runs. rnncore keeps no global graph to clear."""
+    """Keras's ``clear_session``: default names start again (the next ``Dense()`` is
+    ``dense``, the next model ``sequential`` or ``functional``, the next ``Precision()``
+    ``precision``); with `free_memory`, Python's garbage collector runs. rnncore keeps no
+    global graph to clear."""
     import gc
 
-    from .layers import _base
+    from ._naming import _NAME_COUNTS
 
-    _base._NAME_COUNTS.clear()
+    _NAME_COUNTS.clear()
     if free_memory:
         gc.collect()
 

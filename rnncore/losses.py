@@ -768,6 +768,32 @@ def _resolve_crossentropy(identifier, output_shape, target_shape):
     return cls(name=identifier)
 
 
+class _CrossentropyByShapes(Loss):
+    """compile's ``loss='crossentropy'`` (or ``'ce'``) before the shapes are known: on the
+    first targets and outputs it becomes the crossentropy Keras picks for them (binary,
+    sparse or categorical), named after the string."""
+
+    def __init__(self, identifier):
+        super().__init__(name=identifier)
+        self._identifier = identifier
+
+    def _become(self, target_shape, output_shape):
+        resolved = _resolve_crossentropy(self._identifier, tuple(output_shape),
+                                         tuple(target_shape))
+        self.__class__, self.__dict__ = type(resolved), resolved.__dict__
+
+    def check_targets(self, y_true, output_shape):
+        self._become(np.shape(y_true), output_shape)
+        self.check_targets(y_true, output_shape)
+
+    def _compute(self, y_true, y_pred, *args, **kwargs):
+        self._become(np.shape(y_true), np.shape(y_pred))
+        return self._compute(y_true, y_pred, *args, **kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+
 class _FunctionLoss(Loss):
     """A user function ``fn(y_true, y_pred)`` returning per-sample values, written with
     :mod:`rnncore.ops` as a Keras loss is with ``keras.ops`` (Keras's LossFunctionWrapper).
@@ -861,3 +887,15 @@ _ALIASES.update({"kld": KLDivergence, "KLD": KLDivergence, "mape": MeanAbsoluteP
                  "MSLE": MeanSquaredLogarithmicError})
 __all__ += list(_losses_more.__all__) + [fn.__name__ for fn in _MORE_FUNCTIONS] + [
     "kld", "KLD", "mape", "MAPE", "msle", "MSLE"]
+# CategoricalFocalCrossentropy, Dice and Tversky (rnncore._losses_recorded)
+from . import _losses_recorded  # noqa: E402
+from ._losses_recorded import CategoricalFocalCrossentropy, Dice, Tversky  # noqa: E402
+
+categorical_focal_crossentropy = _function(CategoricalFocalCrossentropy)
+dice = _function(Dice)
+tversky = _function(Tversky)
+_RECORDED_FUNCTIONS = (categorical_focal_crossentropy, dice, tversky)
+_FUNCTIONS.update({fn.__name__: fn for fn in _RECORDED_FUNCTIONS})
+_CLASSES.update({c.__name__: c for c in (CategoricalFocalCrossentropy, Dice, Tversky)})
+_ALIASES.update({fn.__name__: fn._loss_class for fn in _RECORDED_FUNCTIONS})
+__all__ += list(_losses_recorded.__all__) + [fn.__name__ for fn in _RECORDED_FUNCTIONS]

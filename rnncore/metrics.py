@@ -8,7 +8,8 @@ import numpy as np
 
 from . import losses as _losses
 from ._config import floatx
-from ._naming import snake_case
+from ._naming import snake_case, unique_name
+from ._variable import Variable
 from ._kernels import _losses as _compiled
 from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy,
@@ -17,7 +18,7 @@ from .losses import (binary_crossentropy, categorical_crossentropy, huber, mean_
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
            "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
-           "SparseCategoricalCrossentropy", "Precision", "Recall", "accuracy", "binary_accuracy",
+           "SparseCategoricalCrossentropy", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "mean_squared_error",
            "mean_absolute_error", "mse", "MSE", "mae", "MAE", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
@@ -44,8 +45,25 @@ class Metric:
     """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
-        self.dtype = np.dtype(dtype or floatx())
+        # unnamed, a metric is named as Keras names it: precision, precision_1, ...
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self._np_dtype = np.dtype(dtype or floatx())
+
+    @property
+    def dtype(self):
+        """The accumulators' dtype, by name (``'float32'``), as Keras's ``Metric.dtype``;
+        fixed once the metric is made."""
+        return self._np_dtype.name
+
+    def __setstate__(self, state):
+        if "dtype" in state:  # a metric pickled when the dtype was a plain attribute
+            state["_np_dtype"] = np.dtype(state.pop("dtype"))
+        self.__dict__.update(state)
+
+    @property
+    def _dtype(self):
+        # Keras's attribute for the dtype's name, which Keras's own tests read
+        return self.dtype
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """A state variable of the metric (not trainable), as Keras's ``Metric.add_variable``:
@@ -55,7 +73,7 @@ class Metric:
         from . import initializers
         from ._variable import Variable
 
-        dtype = np.dtype(dtype or self.dtype)
+        dtype = np.dtype(dtype or self._np_dtype)
         init = initializers.get(initializer)
         value = init(tuple(shape), dtype=dtype.name) if callable(init) else init
         variable = Variable(np.asarray(value, dtype), name=name or "variable",
@@ -67,13 +85,38 @@ class Metric:
         """Keras 2's name for :meth:`add_variable` (``initializer`` defaults to zeros)."""
         return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
 
+    # the attributes (NumPy arrays) that hold a built-in metric's state, in the order of
+    # Keras's variables (``Mean``: total, count); ``(attribute, Keras's name)`` where the names
+    # differ. ``variables`` shows them as Keras's variables
+    _state = ()
+
     @property
     def variables(self):
-        """The state variables: this metric's, then those of metrics it holds."""
+        """The state variables, as Keras lists them: this metric's, then those of the metrics
+        it holds (in attributes, lists or dicts). A variable reads and writes the metric's
+        current state (``assign`` changes what ``result`` reports)."""
         own = list(self.__dict__.get("_variables", []))
-        for value in self.__dict__.values():
+        for entry in self._state:
+            attr, name = (entry, entry) if isinstance(entry, str) else entry
+            if getattr(self, attr, None) is not None:
+                own.append(_StateVariable(self, attr, name))
+        seen = {id(v) for v in own}
+
+        def collect(value):
             if isinstance(value, Metric) and value is not self:
-                own.extend(value.variables)
+                found = value.variables
+            elif isinstance(value, Variable) and not isinstance(value, _StateVariable):
+                found = [value]
+            elif isinstance(value, (list, tuple)):
+                found = [v for item in value for v in collect(item)]
+            elif isinstance(value, dict):
+                found = [v for item in value.values() for v in collect(item)]
+            else:
+                found = []
+            return found
+        for key, value in self.__dict__.items():
+            if key != "_variables":
+                own += [v for v in collect(value) if id(v) not in seen]
         return own
 
     def update_state(self, *args, **kwargs):
@@ -87,13 +130,40 @@ class Metric:
         for v in self.variables:
             v.assign(np.zeros(v.shape, v.dtype))
 
+    # Keras's stateless API (for functional training loops): the state passed in and out
+    # as a list of arrays, in the order of ``variables``; the metric's own state is kept
+    def _swapped(self, values, run):
+        variables = self.variables
+        saved = [v.numpy() for v in variables]
+        try:
+            for v, value in zip(variables, values):
+                v.assign(np.asarray(value))
+            out = run()
+            return out, [v.numpy() for v in self.variables]
+        finally:
+            for v, value in zip(self.variables, saved):
+                v.assign(value)
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs):
+        """The variables' values after ``update_state(*args, **kwargs)`` from
+        ``metric_variables``, leaving this metric unchanged."""
+        return self._swapped(metric_variables, lambda: self.update_state(*args, **kwargs))[1]
+
+    def stateless_result(self, metric_variables):
+        """``result()`` for the state ``metric_variables``."""
+        return self._swapped(metric_variables, self.result)[0]
+
+    def stateless_reset_state(self):
+        """The variables' values after ``reset_state()``."""
+        return self._swapped([v.numpy() for v in self.variables], self.reset_state)[1]
+
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the running result."""
         self.update_state(*args, **kwargs)
         return self.result()
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype.name}
+        return {"name": self.name, "dtype": self._np_dtype.name}
 
     @classmethod
     def from_config(cls, config):
@@ -101,6 +171,31 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class _StateVariable(Variable):
+    """One state array of a built-in metric seen as a Keras variable: reads and writes go
+    to the metric's attribute, so the variable follows ``reset_state``."""
+
+    __slots__ = ("_metric", "_attr")
+
+    def __init__(self, metric, attr, name):
+        self._metric, self._attr = metric, attr
+        self.name, self.trainable, self.grad = name, False, None
+        self.path = f"{metric.name}/{name}"
+        self.regularizer = self.constraint = None
+
+    @property
+    def value(self):
+        value = getattr(self._metric, self._attr)
+        if not isinstance(value, np.ndarray):  # a Python number kept as state
+            value = np.asarray(value, self._metric.dtype)
+            setattr(self._metric, self._attr, value)
+        return value
+
+    @value.setter
+    def value(self, new):
+        setattr(self._metric, self._attr, new)
 
 
 def _samplewise(values, sample_weight, dtype):
@@ -123,28 +218,30 @@ class Mean(Metric):
     """Weighted mean of the values given to ``update_state(values, sample_weight=None)``;
     values with more than one axis are first averaged to one value per sample."""
 
+    _state = ("total", "count")
+
     def __init__(self, name="mean", dtype=None):
         super().__init__(name, dtype)
         self.reset_state()
 
     def reset_state(self):
-        self.total = np.zeros((), self.dtype)
-        self.count = np.zeros((), self.dtype)
+        self.total = np.zeros((), self._np_dtype)
+        self.count = np.zeros((), self._np_dtype)
 
     def update_state(self, values, sample_weight=None):
         if np.ndim(values) == 0 and (sample_weight is None or np.ndim(sample_weight) == 0):
             # one value (the trainer's batch loss, weighted by the batch size): the general
             # path's arithmetic without its array handling
-            dt = self.dtype.type
+            dt = self._np_dtype.type
             weight = dt(1 if sample_weight is None else sample_weight)
             self.total += dt(values) * weight
             self.count += weight
             return
-        values, sw = _samplewise(values, sample_weight, self.dtype)
-        self.total += np.sum(values, dtype=self.dtype)
-        n = np.sum(sw, dtype=self.dtype) if sw is not None else (
+        values, sw = _samplewise(values, sample_weight, self._np_dtype)
+        self.total += np.sum(values, dtype=self._np_dtype)
+        n = np.sum(sw, dtype=self._np_dtype) if sw is not None else (
             values.shape[0] if values.ndim else 1)
-        self.count += self.dtype.type(n)
+        self.count += self._np_dtype.type(n)
 
     def result(self):
         return float(self.total / self.count) if self.count else 0.0
@@ -161,9 +258,27 @@ class MeanMetricWrapper(Mean):
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        super().__init__(name=name or _snake(getattr(fn, "__name__", "mean_metric_wrapper")),
-                         dtype=dtype)
+        # unnamed: mean_metric_wrapper, mean_metric_wrapper_1, ... as Keras (compile names the
+        # metric after its function, see get)
+        super().__init__(name=name, dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
+
+    def get_config(self):
+        config = super().get_config()
+        if type(self) is MeanMetricWrapper:  # Keras's subclasses leave their function out
+            from ._serialization import serialize_keras_object
+
+            config.update({"fn": serialize_keras_object(self._fn),
+                           **serialize_keras_object(self._fn_kwargs)})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        if "fn" in config and cls is MeanMetricWrapper:
+            from ._serialization import deserialize_keras_object
+
+            config = {**config, "fn": deserialize_keras_object(config["fn"])}
+        return cls(**config)
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
         """``mask``: Keras's mask on ``y_pred`` (e.g. padding of a sequence output), used as
@@ -174,8 +289,8 @@ class MeanMetricWrapper(Mean):
     def _with_mask(self, sample_weight, mask):
         if mask is None:
             return sample_weight
-        mask = np.asarray(mask, self.dtype)
-        return mask if sample_weight is None else np.asarray(sample_weight, self.dtype) * mask
+        mask = np.asarray(mask, self._np_dtype)
+        return mask if sample_weight is None else np.asarray(sample_weight, self._np_dtype) * mask
 
 
 def _float_result(matches):
@@ -238,11 +353,18 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1.0 where the integer label ``y_true`` is among the ``k`` highest scores."""
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1.0 where the integer label ``y_true`` is among the ``k`` highest scores; with
+    ``from_sorted_ids``, ``y_pred`` holds each sample's category ids from the highest score
+    down, ``(batch, N)``, and the label must be among its first ``k``."""
     y_pred = np.asarray(y_pred)
-    labels = np.asarray(y_true).astype(np.int64)
-    return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
+    if not from_sorted_ids:
+        labels = np.asarray(y_true).astype(np.int64)
+        return _float_result(_in_top_k(labels, y_pred, k)).reshape(labels.shape)
+    labels = np.asarray(y_true, y_pred.dtype)
+    ids = y_pred.reshape(-1, y_pred.shape[-1])
+    found = np.any(labels.reshape(-1, 1) == ids[:, :k], axis=1)
+    return _float_result(found).reshape(labels.shape)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
@@ -261,9 +383,18 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     """Mean of :func:`sparse_top_k_categorical_accuracy` (integer targets)."""
 
-    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids=False):
         super().__init__(k, name, dtype)
         self._fn = sparse_top_k_categorical_accuracy
+        self.from_sorted_ids = from_sorted_ids
+        self._fn_kwargs["from_sorted_ids"] = from_sorted_ids
+
+    def get_config(self):
+        config = super().get_config()
+        if self.from_sorted_ids:  # Keras writes it only when set
+            config["from_sorted_ids"] = True
+        return config
 
 
 def _wrapper(fn, default_name, doc):
@@ -313,7 +444,7 @@ class BinaryAccuracy(MeanMetricWrapper):
                     np.ascontiguousarray(t.reshape(n), np.float64),
                     np.ascontiguousarray(y_pred.reshape(n)), y_pred.dtype.type(
                         np.float32(self.threshold)))
-                dt = self.dtype.type
+                dt = self._np_dtype.type
                 self.total += dt(matches)
                 self.count += dt(n)
                 return
@@ -352,75 +483,9 @@ class SparseCategoricalCrossentropy(BinaryCrossentropy):
     _loss_class = _losses.SparseCategoricalCrossentropy
 
 
-class Precision(Metric):
-    """``true_positives / (true_positives + false_positives)`` over all outputs seen, an output
-    counting as positive when ``> threshold``.
-
-    Parameters
-    ----------
-    thresholds : float or list of floats in [0, 1], default 0.5; a list gives one result each.
-    class_id : int, optional: only this output column is scored.
-    name, dtype : as :class:`Metric`.
-    """
-
-    _counts = ("true_positives", "false_positives")
-
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(name, dtype)
-        if top_k is not None:
-            raise ValueError(f"rnncore does not support `top_k` yet. Received: top_k={top_k!r}")
-        listed = [0.5] if thresholds is None else np.atleast_1d(thresholds).tolist()
-        bad = [t for t in listed if t is None or not 0 <= t <= 1]
-        if bad:
-            raise ValueError(f"Threshold values must be in [0, 1]. Received: thresholds={bad}")
-        self.init_thresholds, self.thresholds = thresholds, listed
-        self.class_id, self.top_k = class_id, top_k
-        self.reset_state()
-
-    def reset_state(self):
-        for count in self._counts:
-            setattr(self, count, np.zeros(len(self.thresholds), self.dtype))
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred, y_true = squeeze_or_expand_to_same_rank(np.asarray(y_pred, self.dtype),
-                                                        np.asarray(y_true, self.dtype))
-        if sample_weight is not None:
-            sw = np.expand_dims(np.asarray(sample_weight, self.dtype), -1)
-            _, sw = squeeze_or_expand_to_same_rank(y_true, sw, expand_rank_1=False)
-        if self.class_id is not None:
-            y_true, y_pred = y_true[..., self.class_id, None], y_pred[..., self.class_id, None]
-        weights = None if sample_weight is None else np.broadcast_to(sw, y_pred.shape)
-        label = y_true.astype(bool)
-        for i, threshold in enumerate(self.thresholds):
-            predicted = y_pred > self.dtype.type(threshold)
-            cells = {"true_positives": label & predicted, "false_positives": ~label & predicted,
-                     "false_negatives": label & ~predicted}
-            for count in self._counts:
-                hit = cells[count] if weights is None else np.where(cells[count], weights, 0)
-                getattr(self, count)[i] += np.sum(hit, dtype=self.dtype)
-
-    def result(self):
-        tp, other = (getattr(self, c) for c in self._counts)
-        denominator = tp + other
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res = np.where(denominator > 0, tp / denominator, 0).astype(self.dtype)
-        return float(res[0]) if len(self.thresholds) == 1 else res
-
-    def get_config(self):
-        return {**super().get_config(), "thresholds": self.init_thresholds,
-                "top_k": self.top_k, "class_id": self.class_id}
-
-
-class Recall(Precision):
-    """``true_positives / (true_positives + false_negatives)``; arguments as
-    :class:`Precision`."""
-
-    _counts = ("true_positives", "false_negatives")
-
-
 _CLASSES = [Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
             MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy, Precision, Recall, TopKCategoricalAccuracy,
+            SparseCategoricalCrossentropy, TopKCategoricalAccuracy,
             SparseTopKCategoricalAccuracy]
 _BY_NAME = {**{c.__name__: c for c in _CLASSES}, **{_snake(c.__name__): c for c in _CLASSES},
             "mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
@@ -475,7 +540,7 @@ def get(identifier, loss=None, output_shape=None, target_shape=None):
     loss : Loss or str, optional.
     output_shape, target_shape : tuple, optional: shapes of the model output and of ``y``.
     """
-    if isinstance(identifier, Metric):
+    if identifier is None or isinstance(identifier, Metric):  # Keras: get(None) is None
         return identifier
     if isinstance(identifier, dict):
         return deserialize(identifier)
@@ -487,7 +552,8 @@ def get(identifier, loss=None, output_shape=None, target_shape=None):
     elif isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     elif callable(identifier):
-        return MeanMetricWrapper(_own_function(identifier))
+        return MeanMetricWrapper(_own_function(identifier), name=_snake(
+            getattr(identifier, "__name__", type(identifier).__name__)))
     raise ValueError(f"Could not interpret metric identifier: received metric={identifier!r}. "
                      f"Expected 'accuracy', 'acc' or one of {sorted(_BY_NAME)}, a Metric or a "
                      "function.")
@@ -532,6 +598,18 @@ from ._metrics_auc import AUC  # noqa: E402
 _CLASSES.append(AUC)
 _BY_NAME.update({"AUC": AUC, "auc": AUC})
 __all__.append("AUC")
+# Precision, Recall and the other confusion-count metrics (rnncore._metrics_confusion)
+from . import _metrics_confusion  # noqa: E402
+from ._metrics_confusion import (FalseNegatives, FalsePositives, Precision,  # noqa: E402
+                                 PrecisionAtRecall, Recall, RecallAtPrecision,
+                                 SensitivityAtSpecificity, SpecificityAtSensitivity,
+                                 TrueNegatives, TruePositives)
+
+_CONFUSION = [getattr(_metrics_confusion, n) for n in _metrics_confusion.__all__]
+_CLASSES += _CONFUSION
+_BY_NAME.update({c.__name__: c for c in _CONFUSION})
+_BY_NAME.update({_snake(c.__name__): c for c in _CONFUSION})
+__all__ += list(_metrics_confusion.__all__)
 
 _resolve_for_compile = get
 _NOT_GIVEN = object()

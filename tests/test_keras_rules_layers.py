@@ -1,6 +1,7 @@
 """Rules from Keras's own layer test files (layers/pooling, reshaping, core, activations, ...)
 that a Keras program notices, checked against Keras with the same inputs."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -295,3 +296,50 @@ def test_attention_scores_tuple_in_a_functional_model(keras):
 
     k, r = _on_both(keras, make)
     assert r == k
+
+
+def test_merge_compute_mask_wants_one_mask_per_input(keras):
+    inputs = [np.ones((2, 3)), np.ones((2, 3))]
+    for m in (keras, rnncore):
+        with pytest.raises(ValueError, match="`mask` should be a list. Received: mask="):
+            m.layers.Add().compute_mask(inputs, np.ones((2, 3), bool))
+
+
+def test_masked_input_to_a_layer_without_masking_warns_as_keras(keras):
+    def warned(m):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            inp = m.Input((5,))
+            m.layers.GlobalMaxPooling1D(name="gmp")(m.layers.Embedding(10, 3, mask_zero=True)(inp))
+            m.layers.LSTM(2)(m.layers.Embedding(10, 3, mask_zero=True)(inp))  # supports masks
+        return [str(w.message) for w in caught if "mask" in str(w.message)]
+    ours = warned(rnncore)
+    assert ours == warned(keras)[:1]  # Keras warns again when the model runs
+    assert ours[0].startswith("Layer 'gmp' (of type GlobalMaxPooling1D) was passed an input "
+                              "with a mask attached to it.")
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
+def test_return_state_gives_kerass_tuple_eager_and_symbolic(keras, name):
+    x = np.random.default_rng(0).random((2, 3, 4)).astype("float32")
+
+    def kinds(m):
+        eager = getattr(m.layers, name)(5, return_state=True)(x)
+        inp = m.Input((3, 4))
+        symbolic = getattr(m.layers, name)(5, return_state=True)(inp)
+        out, *states = symbolic  # unpacking keeps working
+        model = m.Model(inp, symbolic)
+        predicted = model.predict(x, verbose=0)
+        return [type(eager).__name__, len(eager), type(symbolic).__name__, len(states),
+                type(predicted).__name__]
+    assert kinds(rnncore) == kinds(keras)
+
+
+@pytest.mark.parametrize("dtype", [None, "float64", "mixed_float16"])
+def test_layer_dtype_policy_as_keras(keras, dtype):
+    def policy(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # rnncore says it runs mixed_float16 in float32
+            p = m.layers.Dense(2, dtype=dtype).dtype_policy
+        return repr(p), p.name, p.variable_dtype
+    assert policy(rnncore) == policy(keras)

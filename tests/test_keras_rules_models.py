@@ -1,5 +1,7 @@
 """Rules from Keras's models test files (sequential_test.py, functional_test.py): errors a
 program building a model meets, with Keras's exception type and words."""
+import re
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,83 @@ def test_functional_call_with_a_wrong_shape_says_expected_and_found(keras):
     for module in (keras, rnncore):
         with pytest.raises(ValueError, match=r"expected shape=\(None, 4\), found shape=\(2, 3\)"):
             make(module)
+
+
+def _one_input_model(m):
+    inp = m.Input((4,))
+    return m.Model(inp, m.layers.Dense(2)(inp))
+
+
+@pytest.mark.parametrize("how", ["call", "predict"])
+def test_one_input_model_given_two_arrays_raises_kerass_error(keras, how):
+    # NumPy would stack the two arrays into one input of the wrong shape
+    def run(m):
+        model = _one_input_model(m)
+        xs = [np.ones((2, 4), "float32"), np.ones((2, 4), "float32")]
+        with pytest.raises(ValueError) as info:
+            model(xs) if how == "call" else model.predict(xs, verbose=0)
+        return re.sub(r"(input_layer|functional)(_\d+)?", r"\1", str(info.value))
+    assert run(rnncore) == run(keras)
+    assert 'expects 1 named input(s)' in run(rnncore)
+
+
+def _fit_with_metrics_dict(m, metrics, two_outputs):
+    inp = m.Input((4,), name="inp")
+    outs = [m.layers.Dense(1, name="a", kernel_initializer="ones")(inp)]
+    if two_outputs:
+        outs.append(m.layers.Dense(1, name="b", kernel_initializer="ones")(inp))
+    model = m.Model(inp, outs if two_outputs else outs[0])
+    model.compile(loss="mse", optimizer="sgd", metrics=metrics)  # never raises here
+    y = [np.ones((4, 1))] * 2 if two_outputs else np.ones((4, 1))
+    return model.fit(np.ones((4, 4)), y, verbose=0).history
+
+
+def test_metrics_dict_of_a_single_output_model_applies_whatever_the_keys(keras):
+    metrics = {"unknown_output": ["mae"], "another": "mse"}
+    k_hist = _fit_with_metrics_dict(keras, metrics, False)
+    r_hist = _fit_with_metrics_dict(rnncore, metrics, False)
+    assert list(r_hist) == list(k_hist)
+    for key in k_hist:
+        np.testing.assert_allclose(r_hist[key], k_hist[key], rtol=1e-5)
+
+
+@pytest.mark.parametrize("metrics", [{"unknown_output": ["mae"]}, {"a": ["mae"], "zzz": "mse"}])
+def test_metrics_dict_naming_no_output_raises_at_fit_with_kerass_message(keras, metrics):
+    messages = []
+    for m in (keras, rnncore):
+        with pytest.raises(ValueError) as info:
+            _fit_with_metrics_dict(m, metrics, True)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
+
+
+def _fit_crossentropy(m, units, activation, y):
+    x = np.random.default_rng(0).standard_normal((12, 4)).astype("float32")
+    model = m.Sequential([m.Input((4,)), m.layers.Dense(units, activation=activation)])
+    model.layers[0].set_weights([np.linspace(-1, 1, 4 * units, dtype="float32").reshape(4, units),
+                                 np.zeros(units, "float32")])
+    model.compile(optimizer=m.optimizers.SGD(0.1), loss="crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    return history.history, model.evaluate(x, y, verbose=0)
+
+
+@pytest.mark.parametrize("units,activation,y", [
+    (1, "sigmoid", (np.arange(12) % 2).astype("float32")[:, None]),
+    (3, "softmax", np.arange(12) % 3),
+    (3, "softmax", np.eye(3, dtype="float32")[np.arange(12) % 3]),
+], ids=["binary", "sparse", "categorical"])
+def test_loss_crossentropy_is_picked_from_the_shapes_as_keras(keras, units, activation, y):
+    k_hist, k_eval = _fit_crossentropy(keras, units, activation, y)
+    r_hist, r_eval = _fit_crossentropy(rnncore, units, activation, y)
+    assert list(r_hist) == list(k_hist)
+    for key in k_hist:
+        np.testing.assert_allclose(r_hist[key], k_hist[key], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r_eval, k_eval, rtol=1e-5, atol=1e-6)
+
+
+def test_none_among_the_metrics_fails_at_fit_as_keras(keras):
+    for m in (keras, rnncore):
+        model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+        model.compile(loss="mse", metrics=[None, "mae"])  # accepted here
+        with pytest.raises(ValueError, match="Expected metric, received `None`"):
+            model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)

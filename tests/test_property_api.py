@@ -425,7 +425,7 @@ def test_layers_give_a_right_result_or_an_error_naming_a_bad_argument(call):
     xf = np.asarray(x).astype(layer.dtype) if kind != "Embedding" else np.asarray(x)
     if kind in RNN_LAYERS:
         want = _twin_of(layer, xf, kwargs.get("mask"), kwargs.get("initial_state"))
-        for a, b in zip(y if isinstance(y, list) else [y], want if isinstance(want, list)
+        for a, b in zip(y if isinstance(y, (list, tuple)) else [y], want if isinstance(want, list)
                         else [want]):
             _close(a, b, np.dtype(layer.dtype), kind)
     elif kind == "Bidirectional":

@@ -14,20 +14,18 @@ protocol, which the trainer calls with already-validated arrays:
 """
 import collections
 import inspect
+import warnings
 
 import numpy as np
 
 from .. import _config
 from .. import mixed_precision as _mixed_precision
-from .._naming import snake_case
+from .._naming import snake_case, unique_name
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from . import _auto_config, _recorded, _symbolic_calls
-
-_NAME_COUNTS = {}
-
 
 _snake = snake_case
 
@@ -50,12 +48,6 @@ def inputs_by_keyword(layer, kwargs):
             return kwargs.pop(name)
     raise TypeError(f"{type(layer).__name__}.__call__() missing 1 required positional "
                     "argument: 'inputs'")
-
-
-def unique_name(base):
-    n = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
 
 
 class SymbolicTensor:
@@ -156,6 +148,9 @@ class Layer:
         self.name = name or unique_name(_snake(type(self).__name__))
         # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
         self.dtype = _mixed_precision.layer_dtype(dtype)
+        # the policy's name as given (``mixed_float16`` computes in float32 here)
+        self._policy_name = _mixed_precision._policy_name(
+            _mixed_precision.global_policy() if dtype is None else dtype)
         self.__dict__["_trainable"] = trainable  # (the setter would reach held layers)
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
@@ -235,6 +230,12 @@ class Layer:
         if self._rnncore_call:  # Keras's order: own weights, then each sub-layer's
             return self._all_variables()
         return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def dtype_policy(self):
+        """Keras's ``DTypePolicy`` of the layer: from its ``dtype`` argument, or the global
+        policy when it was made."""
+        return _mixed_precision.DTypePolicy(self.__dict__.get("_policy_name", self.dtype))
 
     @property
     def compute_dtype(self):
@@ -541,7 +542,7 @@ class Layer:
         if args and self._call_positional is not None and not self._rnncore_call:
             args, kwargs = self._bind_positional(args, kwargs)
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
-            return _recorded.call_inside(self, inputs, args, kwargs)
+            return self._as_keras_returns(_recorded.call_inside(self, inputs, args, kwargs))
         if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):
             inputs, args, kwargs = _symbolic_calls.pack_tensor_arguments(self, inputs, args, kwargs)
         if _is_symbolic(inputs) or _is_symbolic(kwargs.get("initial_state")):
@@ -549,7 +550,7 @@ class Layer:
                 raise NotImplementedError(
                     f"Layer {self.name!r}: called on symbolic tensors with positional "
                     f"arguments that are not tensors ({args!r:.80}); pass them by keyword")
-            return self._symbolic_call(inputs, **kwargs)
+            return self._as_keras_returns(self._symbolic_call(inputs, **kwargs))
         if self._rnncore_call:
             return _with_keras_mask(_recorded.eager_call(self, inputs, args, kwargs))
         # Keras's eager masks: an output carries its mask as `_keras_mask`, and a layer that
@@ -566,7 +567,16 @@ class Layer:
         out = self._eager_call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             _recorded._add_activity_penalty(self, out)
-        return _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask")))
+        return self._as_keras_returns(
+            _with_keras_mask(out, self._eager_output_mask(inputs, kwargs.get("mask"))))
+
+    def _as_keras_returns(self, out):
+        # Keras's recurrent layers return (output, *states) as a tuple with return_state;
+        # rnncore's graph keeps the list, the caller gets Keras's type
+        if type(out) is list and getattr(self, "return_state", False) and \
+                not self._rnncore_call:
+            return tuple(out)
+        return out
 
     def _bind_positional(self, args, kwargs):
         names = self._call_positional
@@ -624,7 +634,22 @@ class Layer:
             outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0, name=self.name)
         self._inbound_nodes.append(Node(self, inputs, outputs, kwargs))
         _symbolic_calls.set_symbolic_masks(self, inputs, outputs, previous)
+        self._warn_if_mask_dropped(inputs)
         return outputs
+
+    def _warn_if_mask_dropped(self, inputs):
+        """Keras's warning when a masked input reaches a layer that does not support masking
+        (GlobalMaxPooling1D after Embedding(mask_zero=True), ...): the mask stops there."""
+        from ..models._model import Model
+
+        if self.supports_masking or isinstance(self, Model):
+            return
+        if any(getattr(t, "_keras_mask", None) is not None
+               for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])):
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an "
+                          "input with a mask attached to it. However, this layer does not "
+                          "support masking and will therefore destroy the mask information. "
+                          "Downstream layers will not see the mask.")
 
     @property
     def input(self):

@@ -150,6 +150,9 @@ class Merge(Layer):
     def compute_mask(self, inputs, mask=None):
         if mask is None:
             return None
+        if isinstance(inputs, (list, tuple)) and not isinstance(mask, (list, tuple)):
+            # Keras's words: a merge takes one mask per input
+            raise ValueError(f"`mask` should be a list. Received: mask={mask}")
         n = len(inputs) if isinstance(inputs, (list, tuple)) else (
             len(self._shape) if self._shape else self._n_inputs or 1)
         masks = self._masks(mask, n)

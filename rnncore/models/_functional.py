@@ -299,6 +299,7 @@ class Functional(Model):
         """A dict of input arrays as the list the graph takes: by the keys of a model built
         on a dict of inputs, else by the inputs' names (as Keras matches them)."""
         if not isinstance(x, dict):
+            self._check_input_count(x)
             return x
         keys = getattr(self, "_input_keys", None) or [t.name for t in self._inputs]
         missing = [k for k in keys if k not in x]
@@ -307,6 +308,17 @@ class Functional(Model):
                              f"{missing}; received keys {sorted(x)}")
         values = [x[k] for k in keys]
         return values[0] if len(values) == 1 else values
+
+    def _check_input_count(self, x):
+        """Keras's error for a list of several arrays given to a model of one input (NumPy
+        would otherwise stack them into one array of the wrong shape)."""
+        if len(self._inputs) != 1 or not isinstance(x, (list, tuple)) or len(x) < 2 or \
+                not all(getattr(v, "shape", None) for v in x):
+            return
+        names = [t.name for t in self._inputs]
+        raise ValueError(f'Layer "{self.name}" expects 1 named input(s) with keys {names}, but '
+                         f"it received {len(x)} input tensors. Pass inputs as a dict, e.g. "
+                         "`layer({" + ", ".join(f"'{n}': ..." for n in names) + "})`.")
 
     @property
     def output(self):

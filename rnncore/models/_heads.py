@@ -24,11 +24,16 @@ class Head:
             loss = loss[0]  # Keras: one output's loss given as a list of one, {"out": ["mse"]}
         self.name = name
         self.loss = loss
-        self.loss_obj = None if loss is None else _losses._for_compile(loss)
+        if isinstance(loss, str) and loss.lower() in ("crossentropy", "ce"):
+            # Keras picks the crossentropy from the shapes of the first batch
+            self.loss_obj = _losses._CrossentropyByShapes(loss)
+        else:
+            self.loss_obj = None if loss is None else _losses._for_compile(loss)
         self.weight = weight
         self.metric_ids = list(metric_ids)
         self.weighted_metric_ids = list(weighted_metric_ids)
         self.metrics = None  # resolved when the output and target shapes are known
+        self.deferred_error = None  # compile's error that Keras raises at fit (make_heads)
         self.weighted = []  # per metric: whether it takes the sample weights
         if tracked is None:
             tracked = name is not None
@@ -39,14 +44,20 @@ class Head:
         self.raw_names = ([], [])  # the metrics' own names, plain and weighted (Keras's order)
         for m in self.metric_ids + self.weighted_metric_ids:
             # resolve now so an unknown name fails at compile, as Keras does; the accuracy
-            # variant is picked again when the output shape is known
-            _metrics.get(m, loss=self.loss_obj)
+            # variant is picked again when the output shape is known (None fails at fit)
+            # (a class is not made here: its default name would be taken twice, auc_1)
+            if m is not None and not isinstance(m, type):
+                _metrics.get(m, loss=self.loss_obj)
 
     def compiled_metrics(self, output_shape, target_shape):
         """The metrics, then the weighted metrics (named by ``name_metrics`` once every
         output's are resolved)."""
+        if self.deferred_error is not None:
+            raise self.deferred_error
         if self.metrics is None:
             def resolve(ids):
+                if any(m is None for m in ids):  # Keras raises it here, at fit
+                    raise ValueError("Expected metric, received `None`")
                 return [_metrics.get(m, loss=self.loss_obj, output_shape=output_shape,
                                      target_shape=target_shape) for m in ids]
             plain, weighted = resolve(self.metric_ids), resolve(self.weighted_metric_ids)
@@ -152,13 +163,50 @@ def _metric_lists(metrics, names, argument):
         return [[] for _ in names]
     if not isinstance(metrics, (list, tuple, dict)):
         raise ValueError(f"compile: {argument} must be a list or a dict, got {metrics!r}")
+    if isinstance(metrics, dict) and not set(metrics) <= set(names):
+        raise _UnknownMetricsOutput(_unknown_output_message(metrics, names, argument))
     per_output = _per_output(metrics, names, argument, None, single_ok=False)
     return [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
             for m in per_output]
 
 
+class _UnknownMetricsOutput(ValueError):
+    """A metrics dict keyed by a name that is no output: Keras raises it when the metrics are
+    built, at the first batch of fit or evaluate, not at compile."""
+
+
+def _as_tuples(value):
+    if isinstance(value, dict):
+        return {k: _as_tuples(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_tuples(v) for v in value)
+    return value
+
+
+def _unknown_output_message(metrics, names, argument):
+    # Keras's words (its nested-structure error, then CompileMetrics's explanation)
+    return (f"Expected an instance of tuple, got {_as_tuples(metrics)}.\nInvalid `{argument}`. "
+            f"`{argument}` should contain metrics objects and either be a dict or a list "
+            f"matching the output names of the functional model {names} or match the output "
+            f"structure of the model: {['X'] * len(names)}.\nReceived: {argument}={metrics}")
+
+
 def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names,
                loss_optional=False):
+    """The heads of a model with outputs `output_names` from compile's arguments; a metrics
+    dict naming no output gives heads that raise Keras's error when first used."""
+    try:
+        return _make_heads(loss, loss_weights, metrics, weighted_metrics, output_names,
+                           loss_optional)
+    except _UnknownMetricsOutput as error:
+        heads = _make_heads(loss, loss_weights, None, None, output_names, loss_optional)
+        for head in heads:
+            head.deferred_error = error
+        return heads
+
+
+def _make_heads(loss, loss_weights, metrics, weighted_metrics, output_names,
+                loss_optional=False):
     """The heads of a model with outputs `output_names` from compile's arguments (with
     `loss_optional`, outputs may have no loss: the model's compute_loss makes one)."""
     if loss is None and loss_optional:
@@ -182,8 +230,11 @@ def make_heads(loss, loss_weights, metrics, weighted_metrics, output_names,
         lists = []
         for argument, given in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if isinstance(given, dict):
-                given = _per_output(given, [name], argument, None)[0] or []
-                given = given if isinstance(given, (list, tuple)) else [given]
+                # Keras: with one output every metric of the dict applies to it, whatever
+                # its key (in the keys' sorted order)
+                given = [m for key in sorted(given) for m in (
+                    given[key] if isinstance(given[key], (list, tuple)) else [given[key]])
+                    if m is not None]
             if given is not None and not isinstance(given, (list, tuple)):
                 raise ValueError(f"compile: {argument} must be a list, got {given!r}")
             lists.append(list(given or ()))
