@@ -49,13 +49,14 @@ def test_get_by_class_name_gives_keras_class(keras, name):
 
 @pytest.mark.parametrize("name", ["categorical_focal_crossentropy", "dice", "tversky"])
 def test_get_by_function_name_computes_keras_function(keras, name):
-    # Keras gives its function; rnncore the loss behind it (it has a gradient), named as
-    # the function, with the same values
+    # get gives the function, as Keras's; compile's loss of that name computes the same
     t, p, _ = _data()
-    ours = rnncore.losses.get(name)
-    assert ours.name == name
-    np.testing.assert_allclose(ours.call(t, p),
-                               keras.losses.get(name)(t, p), rtol=1e-5, atol=1e-7)
+    ours, theirs = rnncore.losses.get(name), keras.losses.get(name)
+    assert ours.__name__ == theirs.__name__ == name
+    np.testing.assert_allclose(np.asarray(ours(t, p)), theirs(t, p), rtol=1e-5, atol=1e-7)
+    compiled = rnncore.losses._for_compile(name)
+    assert compiled.name == name
+    np.testing.assert_allclose(compiled.call(t, p), theirs(t, p), rtol=1e-5, atol=1e-7)
 
 
 def _fit(m, loss, activation):

@@ -191,7 +191,8 @@ def test_mean_metric_wrapper_names_and_config_as_keras(keras):
     # unnamed, it is numbered as Keras numbers it; compile names it after the function
     assert _stem(metrics.MeanMetricWrapper(np.abs).name) == _stem(
         keras.metrics.MeanMetricWrapper(np.abs).name) == "mean_metric_wrapper"
-    assert metrics.get(np.abs).name == "absolute"
+    assert metrics.get(np.abs) is np.abs  # get hands a function back, as Keras's
+    assert metrics.get(np.abs, loss=None).name == "absolute"
     assert "fn" not in metrics.MeanSquaredError().get_config()
 
 
