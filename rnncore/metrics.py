@@ -4,10 +4,13 @@ A metric accumulates over the batches of an epoch and :meth:`Metric.result` repo
 value. Mean-type metrics keep a sample-weighted ``total`` and ``count`` in float32 (Keras's
 ``floatx``), so an epoch's accuracy is the mean over samples, not over batches.
 """
+import functools
+
 import numpy as np
 
 from . import losses as _losses
 from ._config import floatx
+from ._eager_scalar import EagerScalar
 from ._naming import snake_case, unique_name
 from ._variable import Variable
 from ._kernels import _losses as _compiled
@@ -32,6 +35,27 @@ mae = MAE = mean_absolute_error
 
 
 _snake = snake_case
+
+
+def _eager_result(result):
+    """A metric class's ``result``, giving a scalar as an :class:`EagerScalar` (a float with
+    the ``.numpy()`` of the scalar tensor Keras returns: ``metric.result().numpy()``) and an
+    array of floats as an array with ``.numpy()``; any other value (a user's Variable) as
+    it is."""
+    @functools.wraps(result)
+    def wrapped(self):
+        value = result(self)
+        if isinstance(value, (float, np.floating)) and not isinstance(value, EagerScalar):
+            return EagerScalar(value, getattr(self, "_np_dtype", np.float32))
+        if type(value) is np.ndarray and value.dtype.kind == "f":
+            if value.ndim == 0:
+                return EagerScalar(value, value.dtype)
+            from .layers._base import KerasArray
+
+            return value.view(KerasArray)  # F1Score's per-class scores: .numpy() too
+        return value
+    wrapped._gives_eager_scalar = True
+    return wrapped
 
 
 class Metric:
@@ -118,6 +142,12 @@ class Metric:
             if key != "_variables":
                 own += [v for v in collect(value) if id(v) not in seen]
         return own
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("result")
+        if own is not None and not getattr(own, "_gives_eager_scalar", False):
+            cls.result = _eager_result(own)
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement update_state().")

@@ -77,3 +77,16 @@ def test_an_eager_loss_call_gives_a_number_with_numpy_as_keras(keras, loss):
     assert ours.numpy().dtype == theirs.numpy().dtype == np.float32
     assert ours.numpy() == pytest.approx(theirs.numpy(), rel=1e-6)
     assert f"{ours:.4f}" == f"{float(theirs):.4f}" and ours.shape == () == tuple(theirs.shape)
+
+
+def test_a_metric_result_has_numpy_as_keras(keras):
+    y_true = np.eye(3, dtype=np.float32)[[0, 1, 2, 1]]
+    y_pred = np.array([[.8, .1, .1], [.2, .7, .1], [.3, .3, .4], [.6, .3, .1]], np.float32)
+    for name in ["Mean", "CategoricalAccuracy", "AUC", "F1Score", "Precision"]:
+        ours, theirs = getattr(rnncore.metrics, name)(), getattr(keras.metrics, name)()
+        args = (y_true[:, 0],) if name == "Mean" else (y_true, y_pred)
+        ours.update_state(*args)
+        theirs.update_state(*args)
+        mine, keras_value = ours.result().numpy(), theirs.result().numpy()
+        assert mine.dtype == keras_value.dtype and np.shape(mine) == np.shape(keras_value)
+        np.testing.assert_allclose(mine, keras_value, rtol=1e-6, err_msg=name)
