@@ -50,10 +50,16 @@ def _functional_subclass(cls):
 
 
 
-def _log_value(result):
+def _log_value(metric):
     """A metric's result as Keras's logs hold it: a float, or (F1Score's per-class scores, a
-    vector) a float32 array, which the progress bar shows as its mean."""
-    value = np.asarray(result)
+    vector) a float32 array, which the progress bar shows as its mean. Read every batch, so
+    through the class's own ``result`` (``__wrapped__``: the user-facing one also dresses a
+    float as a scalar tensor, which the logs do not want)."""
+    result = type(metric).result
+    value = getattr(result, "__wrapped__", result)(metric)
+    if type(value) is float:
+        return value
+    value = np.asarray(value)
     return float(value) if value.ndim == 0 else value.astype(np.float32)
 
 class Model(ComputeLoss, TrainStep, CallModel, Layer):
@@ -306,7 +312,7 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         # a user's metric that divides its reset state (0 / 0) reports nan, as in Keras,
         # without NumPy's warning
         with np.errstate(divide="ignore", invalid="ignore"):
-            return {m.name: _log_value(m.result()) for m in self.metrics}
+            return {m.name: _log_value(m) for m in self.metrics}
 
     def _require_targets(self, y, method):
         if y is None and not self._trains_on_own_losses():

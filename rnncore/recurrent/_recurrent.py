@@ -44,6 +44,8 @@ def activation_code(value, argument="activation"):
     ``_any_activation``. Only rnncore's and Keras's own functions count as built-ins: a
     user's function named ``tanh`` stays the user's. An unknown name is a ValueError naming
     `argument`."""
+    if type(value) is str and value in ACTIVATIONS:  # the layers' every step: no lookup
+        return ACTIVATIONS[value]
     from ..activations import _resolve
 
     act = _resolve(value, argument)
