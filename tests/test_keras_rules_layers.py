@@ -7,28 +7,18 @@ import numpy as np
 import pytest
 
 import rnncore
-
-
-def _on_both(keras, make):
-    """`make(module)` on Keras and on rnncore; an exception stands in for a result."""
-    out = []
-    for module in (keras, rnncore):
-        try:
-            out.append(make(module))
-        except Exception as e:  # compared by the caller
-            out.append(e)
-    return out
+from test_layers_keras_rules import _both  # Keras and rnncore on the same call
 
 
 def _same_values(keras, make, atol=1e-6):
-    k, r = _on_both(keras, make)
+    k, r = _both(keras, make)
     assert not isinstance(k, Exception), k
     assert not isinstance(r, Exception), r
     np.testing.assert_allclose(np.asarray(r), np.asarray(k), atol=atol)
 
 
 def _same_error(keras, make, exc_type, pattern):
-    k, r = _on_both(keras, make)
+    k, r = _both(keras, make)
     assert isinstance(k, exc_type) and re.search(pattern, str(k)), k  # the rule is Keras's
     assert isinstance(r, exc_type), repr(r)
     assert re.search(pattern, str(r)), str(r)
@@ -78,7 +68,7 @@ def test_flatten_channels_first_trains_as_keras(keras):
 
 
 def test_flatten_config_holds_data_format(keras):
-    k, r = _on_both(keras, lambda m: m.layers.Flatten(data_format="channels_first").get_config())
+    k, r = _both(keras, lambda m: m.layers.Flatten(data_format="channels_first").get_config())
     assert r["data_format"] == k["data_format"] == "channels_first"
     assert rnncore.layers.Flatten.from_config(r).data_format == "channels_first"
 
@@ -91,7 +81,7 @@ def test_lambda_output_shape_function(keras):
                               output_shape=lambda s: (s[0], s[1] * 2))(inp)
         return out.shape
 
-    k, r = _on_both(keras, make)
+    k, r = _both(keras, make)
     assert tuple(r) == tuple(k) == (None, 6)
     _same_values(keras, lambda m: m.layers.Lambda(lambda t: t ** 2, output_shape=lambda s: s)(
         2 * np.ones((2, 3), "float32")))
@@ -111,7 +101,7 @@ def test_merge_uses_the_masks_its_eager_inputs_carry(keras, name, both_masked):
         mask = getattr(out, "_keras_mask", None)
         return np.asarray(out), None if mask is None else np.asarray(mask)
 
-    k, r = _on_both(keras, make)
+    k, r = _both(keras, make)
     np.testing.assert_allclose(r[0], k[0])
     assert (r[1] is None) == (k[1] is None)
     if k[1] is not None:
@@ -250,7 +240,7 @@ def test_activity_regularization_adds_keras_penalty_to_the_loss(keras, tmp_path)
 
 
 def test_global_max_pooling1d_does_not_support_masking_and_pools_masked_steps(keras):
-    k, r = _on_both(keras, lambda m: m.layers.GlobalMaxPooling1D().supports_masking)
+    k, r = _both(keras, lambda m: m.layers.GlobalMaxPooling1D().supports_masking)
     assert r is k is False
 
     def make(m):
@@ -279,7 +269,7 @@ def test_attention_scores_come_as_a_tuple_with_the_query_mask_on_the_output(kera
         return type(out), [None if getattr(t, "_keras_mask", None) is None
                            else np.asarray(t._keras_mask).tolist() for t in out]
 
-    k, r = _on_both(keras, make)
+    k, r = _both(keras, make)
     assert r[0] is k[0] is tuple
     # the output's mask (Keras's MultiHeadAttention also hangs a broadcast one on its scores)
     assert r[1][0] == k[1][0]
@@ -294,7 +284,7 @@ def test_attention_scores_tuple_in_a_functional_model(keras):
         return type(m.layers.Attention()([q, v], return_attention_scores=True)), \
             tuple(out.shape), tuple(scores.shape)
 
-    k, r = _on_both(keras, make)
+    k, r = _both(keras, make)
     assert r == k
 
 
