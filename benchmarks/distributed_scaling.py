@@ -10,7 +10,8 @@ model in benchmarks/README.md.
 The model (`--model`): lstm8 = seed 001's Embedding(500, 16) -> LSTM(8) -> Dense(1, sigmoid),
 RMSprop, on `--samples` random ids of length 100 (default 25,000, seed 001's data shape);
 lstm32 = the same with LSTM(32); lstm256x2 = two LSTM(256) on 128 random features, Adam.
-Batch 64 per process, one epoch after a warm-up of a few batches. The configurations run in
+Batch 64 per process, `--epochs` timed epochs (a few seconds) after a warm-up of a few
+batches; the one-process run alternates between the two cores from round to round. The configurations run in
 alternation, round after round, so a busy minute on a shared machine slows all of them
 alike; the table gives each one's median and every round's value, with the load average. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed from the runs' environment (see benchmarks/README.md). Results
@@ -30,11 +31,14 @@ import numpy as np
 HERE = Path(__file__).resolve()
 
 
-# name: (what it is, default samples); T = 100 steps everywhere
+# name: (what it is, default samples, default epochs); T = 100 steps everywhere. The epochs
+# make each timed run last a few seconds: this machine's speed drifts by 10-20% over seconds
+# (the step times of one pinned process correlate 0.75 from one step to the next), and a run
+# of under a second measures the minute more than the configuration
 MODELS = {
-    "lstm8": ("seed 001's Embedding(500, 16) -> LSTM(8) -> Dense(1), RMSprop", 25000),
-    "lstm32": ("Embedding(500, 16) -> LSTM(32) -> Dense(1), RMSprop", 12800),
-    "lstm256x2": ("LSTM(256) -> LSTM(256) -> Dense(1) on 128 features, Adam", 1280),
+    "lstm8": ("seed 001's Embedding(500, 16) -> LSTM(8) -> Dense(1), RMSprop", 25000, 8),
+    "lstm32": ("Embedding(500, 16) -> LSTM(32) -> Dense(1), RMSprop", 12800, 4),
+    "lstm256x2": ("LSTM(256) -> LSTM(256) -> Dense(1) on 128 features, Adam", 1280, 1),
 }
 
 
@@ -87,13 +91,14 @@ def worker(args):
     if distributed:
         hvd.barrier()
     start = time.perf_counter()
-    model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0)
     if distributed:
         hvd.barrier()
     seconds = time.perf_counter() - start
     if rank == 0:
-        print(json.dumps({"processes": size, "threads": args.threads, "samples": n,
-                          "seconds": seconds, "samples_per_s": n / seconds}), flush=True)
+        samples = n * args.epochs
+        print(json.dumps({"processes": size, "threads": args.threads, "samples": samples,
+                          "seconds": seconds, "samples_per_s": samples / seconds}), flush=True)
 
 
 def _pin(cpu):
@@ -241,6 +246,9 @@ def main():
     parser.add_argument("--model", choices=sorted(MODELS), default="lstm8")
     parser.add_argument("--samples", type=int, default=None,
                         help="default: 25,000 for lstm8 (seed 001), fewer for the others")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="timed epochs per run: default 8 for lstm8, 4 for lstm32, 1 for "
+                             "lstm256x2 (a few seconds each)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default="bench-results")
@@ -259,14 +267,17 @@ def main():
     if args.pingpong:
         return pingpong(args)
     args.samples = args.samples or MODELS[args.model][1]
+    args.epochs = args.epochs or MODELS[args.model][2]
 
     python = [sys.executable, str(HERE), "--worker", "--model", args.model,
-              "--batch-size", str(args.batch_size), "--samples"]
+              "--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--samples"]
     half = python + [str(args.samples // 2), "--processes", "1", "--threads", "1"]
     python = python + [str(args.samples)]
     pin = (lambda cpu: []) if args.no_pin else (lambda cpu: ["--cpu", str(cpu)])
     configs = {
-        "1 process, 1 thread": python + ["--processes", "1", "--threads", "1"] + pin(0),
+        # on core 0 in even rounds, core 1 in odd ones: the two cores need not run alike
+        "1 process, 1 thread": lambda r: python + ["--processes", "1", "--threads", "1"]
+        + pin(r),
         "1 process, 2 threads": python + ["--processes", "1", "--threads", "2"],
         "2 processes, 1 thread each": [_mpiexec(), "-n", "2"] + python
         + ["--processes", "2", "--threads", "1"] + pin(0),
@@ -285,14 +296,16 @@ def main():
         order = order[r % len(order):] + order[:r % len(order)]
         for name in order:
             loads.append(os.getloadavg()[0])
-            runs[name].append(_run(configs[name])["samples_per_s"])
+            command = configs[name](r) if callable(configs[name]) else configs[name]
+            runs[name].append(_run(command)["samples_per_s"])
     net = _run([_mpiexec(), "-n", "2", sys.executable, str(HERE), "--pingpong"]
                + pin(0))
     base = float(np.median(runs["1 process, 1 thread"]))
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"load average during the runs {min(loads):.1f}..{max(loads):.1f}")
-    print(f"{MODELS[args.model][0]}; {args.samples} samples of 100 steps, batch "
-          f"{args.batch_size} per process, {args.rounds} rounds in alternation\n")
+    print(f"{MODELS[args.model][0]}; {args.samples} samples of 100 steps, {args.epochs} "
+          f"epoch(s), batch {args.batch_size} per process, {args.rounds} rounds in "
+          f"alternation\n")
     print(f"| {'configuration':32} | samples/s (median) | vs 1 process | every round |")
     print(f"|{'-' * 34}|{'-' * 20}|{'-' * 14}|{'-' * 13}|")
     for name, values in runs.items():
@@ -320,7 +333,8 @@ def _save(args, runs, loads, net):
     Path(args.out).mkdir(exist_ok=True)
     with open(Path(args.out) / f"distributed_scaling_{args.model}.json", "w") as f:
         json.dump({"model": args.model, "runs": runs, "loads": loads, "mpi": net,
-                   "samples": args.samples, "batch_size": args.batch_size}, f, indent=1)
+                   "samples": args.samples, "epochs": args.epochs,
+                   "batch_size": args.batch_size}, f, indent=1)
 
 
 if __name__ == "__main__":
