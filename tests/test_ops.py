@@ -4,8 +4,9 @@ code (each case is written once, as a function of the ops module)."""
 import numpy as np
 import pytest
 
+from _ops_parity import (assert_gradient_matches_finite_differences,
+                         assert_matches_keras_under_tape, draw_inputs)
 from rnncore import ops
-from rnncore.ops._tape import Tensor, backward, recording
 
 # name -> (f(K, *xs) written with the ops module K, input shapes); inputs are drawn away from
 # the kinks of relu, abs, clip, max, so finite differences see a smooth function
@@ -158,66 +159,18 @@ CASES.update({  # the ops added with the functional graph's op nodes
 
 
 def _inputs(name, dtype="float64"):
-    rng = np.random.default_rng(sorted(CASES).index(name))
-    xs = []
-    for shape in CASES[name][1]:
-        x = rng.normal(size=shape)
-        x = np.where(np.abs(x) < 0.15, x + 0.3, x)  # away from 0 (and the ±0.5 of clip)
-        x = np.where(np.abs(np.abs(x) - 0.5) < 0.05, x + 0.12, x)
-        xs.append(x.astype(dtype))
-    return xs
-
-
-def _rnncore(name, xs, seed=None):
-    f = CASES[name][0]
-    with recording():
-        ts = [Tensor(x) for x in xs]
-        y = f(ops, *ts)
-        w = np.ones(np.shape(y.value)) if seed is None else seed
-        g = backward([y], [w.astype(y.dtype)])
-    return y.value, [g.of(t) for t in ts]
+    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
 
 
 # stop_gradient's function has a derivative its gradient deliberately leaves out
 @pytest.mark.parametrize("name", sorted(set(CASES) - {"stop_gradient"}))
 def test_gradient_matches_finite_differences(name):
-    xs = _inputs(name)
-    f = CASES[name][0]
-    y = np.asarray(f(ops, *xs))
-    w = np.random.default_rng(7).normal(size=y.shape)
-    _, grads = _rnncore(name, xs, w)
-    eps = 1e-6
-    for k, x in enumerate(xs):
-        numeric = np.zeros_like(x)
-        for i in np.ndindex(x.shape):
-            hi, lo = [v.copy() for v in xs], [v.copy() for v in xs]
-            hi[k][i] += eps
-            lo[k][i] -= eps
-            diff = np.asarray(f(ops, *hi)) - np.asarray(f(ops, *lo))
-            numeric[i] = np.sum(w * diff) / (2 * eps)
-        got = np.zeros_like(x) if grads[k] is None else grads[k]
-        np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-8, err_msg=f"input {k}")
+    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_value_and_gradient_match_keras_ops_under_gradient_tape(name, keras, tf):
-    xs = _inputs(name, "float32")
-    f = CASES[name][0]
-    variables = [tf.Variable(x) for x in xs]
-    with tf.GradientTape() as tape:
-        theirs = f(keras.ops, *variables)
-        w = np.random.default_rng(7).normal(size=theirs.shape).astype("float32")
-        objective = tf.reduce_sum(theirs * w)
-    their_grads = tape.gradient(objective, variables)
-    y, grads = _rnncore(name, xs, w)
-    np.testing.assert_allclose(y, theirs.numpy(), rtol=1e-5, atol=1e-6)
-    assert y.dtype == theirs.numpy().dtype
-    for k, (mine, ref) in enumerate(zip(grads, their_grads)):
-        if ref is None:
-            assert mine is None or not np.any(mine), f"input {k}"
-            continue
-        ref = tf.convert_to_tensor(ref).numpy()
-        np.testing.assert_allclose(mine, ref, rtol=1e-4, atol=1e-5, err_msg=f"input {k}")
+    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
 
 
 def test_inference_records_nothing_and_returns_arrays():

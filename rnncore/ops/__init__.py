@@ -39,6 +39,13 @@ from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
 from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  # noqa: F401
                     prod, reciprocal, slice, sort, take_along_axis, tril, triu)
+from ._elementwise_more import (  # noqa: F401
+    allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, bitwise_and,
+    bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+    bitwise_xor, cbrt, conj, conjugate, copy, cosh, deg2rad, divide_no_nan, erfc, erfinv, exp2,
+    fabs, fmod, gcd, heaviside, hypot, i0, imag, isclose, isneginf, isposinf, isreal, lcm,
+    ldexp, left_shift, logaddexp, logaddexp2, logical_xor, nextafter, rad2deg, real,
+    right_shift, signbit, sinc, sinh, tan, trunc)
 
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
@@ -59,6 +66,14 @@ __all__ = [
     "split", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum",
     "swapaxes", "swish", "take", "tanh", "tensordot", "tile", "transpose", "true_divide",
     "unstack", "var", "where", "zeros", "zeros_like"]
+__all__ += [
+    "allclose", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
+    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "cbrt", "conj", "conjugate", "copy",
+    "cosh", "deg2rad", "divide_no_nan", "erfc", "erfinv", "exp2", "fabs", "fmod", "gcd",
+    "heaviside", "hypot", "i0", "imag", "isclose", "isneginf", "isposinf", "isreal", "lcm",
+    "ldexp", "left_shift", "logaddexp", "logaddexp2", "logical_xor", "nextafter", "rad2deg",
+    "real", "right_shift", "signbit", "sinc", "sinh", "tan", "trunc"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)
