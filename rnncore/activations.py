@@ -16,6 +16,9 @@ __all__ = ["get", "serialize", "deserialize", "mish", "linear", "relu", "tanh", 
            "softmax", "elu", "selu",
            "softplus", "softsign", "swish", "silu", "gelu", "hard_sigmoid", "exponential",
            "leaky_relu", "relu6", "log_softmax"]
+__all__ += ["celu", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "log_sigmoid",
+            "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+            "tanh_shrink", "threshold"]
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
@@ -145,6 +148,87 @@ def _gelu_grad(x, y, dy):
     return dy * (cdf + x * pdf)
 
 
+# The newer activations are the ops of the same names: NumPy arrays in, NumPy arrays out, and
+# recorded on a training step's tensors; a layer's backward pass replays that record.
+def _ops():
+    from . import ops
+
+    return ops
+
+
+def celu(x, alpha=1.0):
+    """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``."""
+    return _ops().celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """The first half of ``x`` along ``axis`` times the sigmoid of the second half."""
+    return _ops().glu(x, axis=axis)
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0."""
+    return _ops().hard_shrink(x, threshold=threshold)
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)``; ``hard_swish`` is the same function, as in Keras."""
+    return _ops().hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """``x`` clipped to ``[-1, 1]``."""
+    return _ops().hard_tanh(x)
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x))``, computed without overflow."""
+    return _ops().log_sigmoid(x)
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x`` moved toward 0 by ``threshold``, 0 within ``threshold`` of it."""
+    return _ops().soft_shrink(x, threshold=threshold)
+
+
+def sparse_plus(x):
+    """0 below -1, ``(x + 1)² / 4`` up to 1, ``x`` above."""
+    return _ops().sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 below -1, ``(x + 1) / 2`` up to 1, 1 above."""
+    return _ops().sparse_sigmoid(x)
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax over ``axis`` (Keras's threshold)."""
+    return _ops().sparsemax(x, axis=axis)
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x² + b)) / 2``."""
+    return _ops().squareplus(x, b=b)
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    return _ops().tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value`` (both required, as in Keras)."""
+    return _ops().threshold(x, threshold, default_value)
+
+
+def _replayed(fn):
+    """The backward pass of an activation written with the ops: its record, replayed."""
+    return lambda x, y, dy: backward(fn, x, y, dy)
+
+
 _TABLE = {
     "linear": (linear, lambda x, y, dy: dy),
     "relu": (relu, lambda x, y, dy: dy * (x > 0)),
@@ -166,10 +250,15 @@ _TABLE = {
     "mish": (mish, _mish_grad),
 }
 _TABLE["swish"] = _TABLE["silu"]
+_TABLE.update({fn.__name__: (fn, _replayed(fn)) for fn in (
+    celu, glu, hard_shrink, hard_silu, hard_tanh, log_sigmoid, soft_shrink, sparse_plus,
+    sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold)})
+_TABLE["hard_swish"] = _TABLE["hard_silu"]
 
 
 _BY_FUNCTION = {id(f): name for name, (f, _) in _TABLE.items()}
 _BY_FUNCTION[id(swish)] = "silu"  # the same function object; Keras names it silu too
+_BY_FUNCTION[id(hard_swish)] = "hard_silu"
 
 
 def _builtin_name(fn):

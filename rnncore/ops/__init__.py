@@ -46,6 +46,11 @@ from ._elementwise_more import (  # noqa: F401
     fabs, fmod, gcd, heaviside, hypot, i0, imag, isclose, isneginf, isposinf, isreal, lcm,
     ldexp, left_shift, logaddexp, logaddexp2, logical_xor, nextafter, rad2deg, real,
     right_shift, signbit, sinc, sinh, tan, trunc)
+from ._nn_more import (  # noqa: F401
+    batch_normalization, celu, depth_to_space, glu, hard_shrink, hard_silu, hard_swish,
+    hard_tanh, layer_normalization, multi_hot, normalize, polar, psnr, rms_normalization,
+    soft_shrink, space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
+    tanh_shrink, threshold)
 
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
@@ -74,6 +79,11 @@ __all__ += [
     "heaviside", "hypot", "i0", "imag", "isclose", "isneginf", "isposinf", "isreal", "lcm",
     "ldexp", "left_shift", "logaddexp", "logaddexp2", "logical_xor", "nextafter", "rad2deg",
     "real", "right_shift", "signbit", "sinc", "sinh", "tan", "trunc"]
+__all__ += [
+    "batch_normalization", "celu", "depth_to_space", "glu", "hard_shrink", "hard_silu",
+    "hard_swish", "hard_tanh", "layer_normalization", "multi_hot", "normalize", "polar", "psnr",
+    "rms_normalization", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid",
+    "sparsemax", "squareplus", "tanh_shrink", "threshold"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)
