@@ -51,7 +51,13 @@ from ._nn_more import (  # noqa: F401
     hard_tanh, layer_normalization, multi_hot, normalize, polar, psnr, rms_normalization,
     soft_shrink, space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
     tanh_shrink, threshold)
-
+from ._stats import (  # noqa: F401
+    average, bincount, corrcoef, count_nonzero, cumprod, diff, digitize, histogram, median,
+    nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin,
+    nanpercentile, nanprod, nanquantile, nanstd, nansum, nanvar, percentile, ptp, quantile,
+    searchsorted, trapezoid)
+from ._products import (  # noqa: F401
+    correlate, cross, diagonal, inner, kron, trace, vdot)
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
@@ -84,6 +90,13 @@ __all__ += [
     "hard_swish", "hard_tanh", "layer_normalization", "multi_hot", "normalize", "polar", "psnr",
     "rms_normalization", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid",
     "sparsemax", "squareplus", "tanh_shrink", "threshold"]
+__all__ += [
+    "average", "bincount", "corrcoef", "count_nonzero", "cumprod", "diff", "digitize",
+    "histogram", "median", "nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax",
+    "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod", "nanquantile", "nanstd",
+    "nansum", "nanvar", "percentile", "ptp", "quantile", "searchsorted", "trapezoid"]
+__all__ += [
+    "correlate", "cross", "diagonal", "inner", "kron", "trace", "vdot"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)

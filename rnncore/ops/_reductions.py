@@ -9,7 +9,13 @@ from ._tape import make
 def sum(x, axis=None, keepdims=False):  # noqa: A001
     """Sum over ``axis`` (all axes when None), Keras's ``keras.ops.sum``."""
     t, xv = _in(x)
-    y = np.sum(xv, axis=_tuple(axis), keepdims=keepdims)
+    xv = np.asarray(xv)
+    # Keras's (JAX's) accumulator: int32 and int64 keep their width (NumPy widens int32 to
+    # int64), bools and narrower integers sum as int32 (unsigned as uint32)
+    kind, wide = xv.dtype.kind, xv.dtype.itemsize >= 4
+    dtype = xv.dtype if kind in "iu" and wide else np.int32 if kind in "bi" else \
+        np.uint32 if kind == "u" else None
+    y = np.sum(xv, axis=_tuple(axis), keepdims=keepdims, dtype=dtype)
     return make(y, (t,), lambda g: (np.array(_grow(g, xv.shape, axis, keepdims)),), "sum")
 
 
