@@ -58,6 +58,11 @@ from ._stats import (  # noqa: F401
     searchsorted, trapezoid)
 from ._products import (  # noqa: F401
     correlate, cross, diagonal, inner, kron, trace, vdot)
+from ._arrays_more import (  # noqa: F401
+    append, argpartition, array, array_split, diag, diagflat, dsplit, dstack, empty, empty_like,
+    fliplr, flipud, geomspace, get_item, hsplit, identity, in_top_k, isin, logspace, meshgrid,
+    nonzero, ravel, roll, rot90, scatter, scatter_update, segment_max, segment_min, segment_prod,
+    select, slice_update, tri, unique, unravel_index, vander, view, vsplit)
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
@@ -97,6 +102,12 @@ __all__ += [
     "nansum", "nanvar", "percentile", "ptp", "quantile", "searchsorted", "trapezoid"]
 __all__ += [
     "correlate", "cross", "diagonal", "inner", "kron", "trace", "vdot"]
+__all__ += [
+    "append", "argpartition", "array", "array_split", "diag", "diagflat", "dsplit", "dstack",
+    "empty", "empty_like", "fliplr", "flipud", "geomspace", "get_item", "hsplit", "identity",
+    "in_top_k", "isin", "logspace", "meshgrid", "nonzero", "ravel", "roll", "rot90", "scatter",
+    "scatter_update", "segment_max", "segment_min", "segment_prod", "select", "slice_update",
+    "tri", "unique", "unravel_index", "vander", "view", "vsplit"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)
