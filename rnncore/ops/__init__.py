@@ -19,7 +19,7 @@ Example::
 import importlib
 import warnings
 
-from . import nn
+from . import linalg, nn  # noqa: F401  (Keras's submodules; numpy at the end)
 from ._symbolic import wrap_namespace
 from ._core import (  # noqa: F401  (the public names are listed in __all__)
     abs, absolute, add, all, amax, amin, any, arange, argmax, argmin, broadcast_to, cast, ceil,
@@ -43,9 +43,9 @@ from ._elementwise_more import (  # noqa: F401
     allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, bitwise_and,
     bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
     bitwise_xor, cbrt, conj, conjugate, copy, cosh, deg2rad, divide_no_nan, erfc, erfinv, exp2,
-    fabs, fmod, gcd, heaviside, hypot, i0, imag, isclose, isneginf, isposinf, isreal, lcm,
-    ldexp, left_shift, logaddexp, logaddexp2, logical_xor, nextafter, rad2deg, real,
-    right_shift, signbit, sinc, sinh, tan, trunc)
+    fabs, fmax, fmin, fmod, gcd, heaviside, hypot, i0, imag, isclose, isneginf, isposinf,
+    isreal, lcm, ldexp, left_shift, logaddexp, logaddexp2, logical_xor, nextafter, rad2deg,
+    real, right_shift, signbit, sinc, sinh, tan, trunc)
 from ._nn_more import (  # noqa: F401
     batch_normalization, celu, depth_to_space, glu, hard_shrink, hard_silu, hard_swish,
     hard_tanh, layer_normalization, multi_hot, normalize, polar, psnr, rms_normalization,
@@ -59,10 +59,14 @@ from ._stats import (  # noqa: F401
 from ._products import (  # noqa: F401
     correlate, cross, diagonal, inner, kron, trace, vdot)
 from ._arrays_more import (  # noqa: F401
-    append, argpartition, array, array_split, diag, diagflat, dsplit, dstack, empty, empty_like,
-    fliplr, flipud, geomspace, get_item, hsplit, identity, in_top_k, isin, logspace, meshgrid,
-    nonzero, ravel, roll, rot90, scatter, scatter_update, segment_max, segment_min, segment_prod,
-    select, slice_update, tri, unique, unravel_index, vander, view, vsplit)
+    append, argpartition, array, array_split, bartlett, blackman, diag, diagflat, dsplit,
+    dstack, empty, empty_like, fliplr, flipud, geomspace, get_item, hamming, hanning, hsplit,
+    identity, in_top_k, isin, kaiser, logspace, meshgrid, nonzero, ravel, roll, rot90, scatter,
+    scatter_update, segment_max, segment_min, segment_prod, select, slice_update, tri, unique,
+    unravel_index, vander, view, vsplit)
+from ._linalg_more import (  # noqa: F401
+    cholesky, cholesky_inverse, det, eig, eigh, inv, logdet, lstsq, lu_factor, matrix_rank,
+    pinv, qr, slogdet, solve, solve_triangular, svd)
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
@@ -86,10 +90,10 @@ __all__ += [
     "allclose", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
     "bitwise_or", "bitwise_right_shift", "bitwise_xor", "cbrt", "conj", "conjugate", "copy",
-    "cosh", "deg2rad", "divide_no_nan", "erfc", "erfinv", "exp2", "fabs", "fmod", "gcd",
-    "heaviside", "hypot", "i0", "imag", "isclose", "isneginf", "isposinf", "isreal", "lcm",
-    "ldexp", "left_shift", "logaddexp", "logaddexp2", "logical_xor", "nextafter", "rad2deg",
-    "real", "right_shift", "signbit", "sinc", "sinh", "tan", "trunc"]
+    "cosh", "deg2rad", "divide_no_nan", "erfc", "erfinv", "exp2", "fabs", "fmax", "fmin",
+    "fmod", "gcd", "heaviside", "hypot", "i0", "imag", "isclose", "isneginf", "isposinf",
+    "isreal", "lcm", "ldexp", "left_shift", "logaddexp", "logaddexp2", "logical_xor",
+    "nextafter", "rad2deg", "real", "right_shift", "signbit", "sinc", "sinh", "tan", "trunc"]
 __all__ += [
     "batch_normalization", "celu", "depth_to_space", "glu", "hard_shrink", "hard_silu",
     "hard_swish", "hard_tanh", "layer_normalization", "multi_hot", "normalize", "polar", "psnr",
@@ -103,14 +107,20 @@ __all__ += [
 __all__ += [
     "correlate", "cross", "diagonal", "inner", "kron", "trace", "vdot"]
 __all__ += [
-    "append", "argpartition", "array", "array_split", "diag", "diagflat", "dsplit", "dstack",
-    "empty", "empty_like", "fliplr", "flipud", "geomspace", "get_item", "hsplit", "identity",
-    "in_top_k", "isin", "logspace", "meshgrid", "nonzero", "ravel", "roll", "rot90", "scatter",
-    "scatter_update", "segment_max", "segment_min", "segment_prod", "select", "slice_update",
-    "tri", "unique", "unravel_index", "vander", "view", "vsplit"]
+    "append", "argpartition", "array", "array_split", "bartlett", "blackman", "diag",
+    "diagflat", "dsplit", "dstack", "empty", "empty_like", "fliplr", "flipud", "geomspace",
+    "get_item", "hamming", "hanning", "hsplit", "identity", "in_top_k", "isin", "kaiser",
+    "logspace", "meshgrid", "nonzero", "ravel", "roll", "rot90", "scatter", "scatter_update",
+    "segment_max", "segment_min", "segment_prod", "select", "slice_update", "tri", "unique",
+    "unravel_index", "vander", "view", "vsplit"]
+__all__ += ["linalg", "numpy"]
+__all__ += [
+    "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor",
+    "matrix_rank", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)
+from . import numpy  # noqa: E402,F401  (Keras's keras.ops.numpy: the wrapped ops above)
 
 _MOVED = ("simple_rnn", "simple_rnn_forward", "simple_rnn_backward", "lstm", "lstm_forward",
           "lstm_backward", "gru", "gru_forward", "gru_backward", "Lookup", "Projections")

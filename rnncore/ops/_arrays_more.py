@@ -379,6 +379,26 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return _spaced(np.geomspace, start, stop, num, endpoint, dtype, axis, "geomspace")
 
 
+def _window(name, f):
+    def window(x, *args):
+        n = int(value_of(x))
+        return f(n, *args).astype(np.float32)
+    window.__name__ = window.__qualname__ = name
+    window.__doc__ = f"The symmetric {name} window of ``x`` points, float32 (as Keras's)."
+    return window
+
+
+bartlett = _window("bartlett", np.bartlett)
+blackman = _window("blackman", np.blackman)
+hamming = _window("hamming", np.hamming)
+hanning = _window("hanning", np.hanning)
+
+
+def kaiser(x, beta):
+    """The Kaiser window of ``x`` points with shape parameter ``beta``, float32."""
+    return np.kaiser(int(value_of(x)), float(value_of(beta))).astype(np.float32)
+
+
 def nonzero(x):
     """The indices (int32) of the entries that are not zero, one array per axis."""
     return tuple(i.astype(np.int32) for i in np.nonzero(_value(x)))

@@ -183,6 +183,30 @@ def ldexp(x1, x2):
     return make(y, (a, None), lambda g: (_unbroadcast(g * scale, av.shape), None), "ldexp")
 
 
+def _nan_skipping(name, extreme):
+    """``fmax`` / ``fmin``: ``maximum`` / ``minimum`` (`extreme`), and the other argument
+    where exactly one is NaN."""
+    def op(x1, x2):
+        from . import _core as o  # (_core does not import this module)
+
+        dtype = result_dtype(x1, x2)
+        a, b = o.cast(x1, dtype), o.cast(x2, dtype)
+        out = getattr(o, extreme)(a, b)
+        if dtype.kind != "f":
+            return out
+        nan_a, nan_b = np.isnan(keras_in(a)[1]), np.isnan(keras_in(b)[1])
+        out = o.where(nan_a & ~nan_b, b, out)
+        return o.where(nan_b & ~nan_a, a, out)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (f"Element-wise {extreme} of ``x1`` and ``x2`` that skips NaNs: the other "
+                  f"argument where one is NaN (Keras's ``keras.ops.{name}``).")
+    return op
+
+
+fmax = _nan_skipping("fmax", "maximum")
+fmin = _nan_skipping("fmin", "minimum")
+
+
 # ---- predicates and integer ops: no gradient ---------------------------------------------
 def _plain(name, f, doc, integers=False):
     def op(*args, **kwargs):
