@@ -67,6 +67,8 @@ from ._arrays_more import (  # noqa: F401
 from ._linalg_more import (  # noqa: F401
     cholesky, cholesky_inverse, det, eig, eigh, inv, logdet, lstsq, lu_factor, matrix_rank,
     pinv, qr, slogdet, solve, solve_triangular, svd)
+from ._control_more import (  # noqa: F401
+    associative_scan, custom_gradient, map, scan, switch, vectorize, vectorized_map)
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
@@ -117,6 +119,9 @@ __all__ += ["linalg", "numpy"]
 __all__ += [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor",
     "matrix_rank", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd"]
+__all__ += [
+    "associative_scan", "custom_gradient", "map", "scan", "switch", "vectorize",
+    "vectorized_map"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)
