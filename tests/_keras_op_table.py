@@ -66,6 +66,11 @@ SAMPLES = {
     "split": "ops.split(x, 2, axis=-1)[1]", "unstack": "ops.unstack(x, axis=1)[-1]",
     "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)",
     "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
+    # the later ops most likely in a saved model (each sample is one save/load test)
+    "arctan": "ops.arctan(x)", "cosh": "ops.cosh(x)", "celu": "ops.celu(x, alpha=0.5)",
+    "hard_silu": "ops.hard_silu(x)", "normalize": "ops.normalize(x, axis=1)",
+    "roll": "ops.roll(x, 2, axis=1)", "cumprod": "ops.cumprod(x, axis=-1)",
+    "logaddexp": "ops.logaddexp(x, y)",
 }
 
 
