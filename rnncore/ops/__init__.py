@@ -69,6 +69,9 @@ from ._linalg_more import (  # noqa: F401
     pinv, qr, slogdet, solve, solve_triangular, svd)
 from ._control_more import (  # noqa: F401
     associative_scan, custom_gradient, map, scan, switch, vectorize, vectorized_map)
+from ._signal import (  # noqa: F401
+    cdist, extract_sequences, fft, fft2, ifft2, irfft, rfft, saturate_cast, view_as_complex,
+    view_as_real)
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
@@ -122,6 +125,9 @@ __all__ += [
 __all__ += [
     "associative_scan", "custom_gradient", "map", "scan", "switch", "vectorize",
     "vectorized_map"]
+__all__ += [
+    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "irfft", "rfft", "saturate_cast",
+    "view_as_complex", "view_as_real"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)

@@ -22,7 +22,7 @@ from . import (  # noqa: F401  (imported by rnncore.ops once its names exist)
     signbit, sin, sinc, sinh, size, slogdet, sort, split, sqrt, square, squeeze, stack, std,
     subtract, sum, swapaxes, take, take_along_axis, tan, tanh, tensordot, tile, trace,
     transpose, trapezoid, tri, tril, triu, true_divide, trunc, unique, unravel_index, vander,
-    var, vdot, view, vsplit, vstack, where, zeros, zeros_like)
+    var, vdot, vectorize, view, vsplit, vstack, where, zeros, zeros_like)
 
 __all__ = ["abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any",
            "append", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
@@ -52,5 +52,5 @@ __all__ = ["abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle",
            "square", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "take",
            "take_along_axis", "tan", "tanh", "tensordot", "tile", "trace", "transpose",
            "trapezoid", "tri", "tril", "triu", "true_divide", "trunc", "unique",
-           "unravel_index", "vander", "var", "vdot", "view", "vsplit", "vstack", "where",
-           "zeros", "zeros_like"]
+           "unravel_index", "vander", "var", "vdot", "vectorize", "view", "vsplit", "vstack",
+           "where", "zeros", "zeros_like"]

@@ -1,0 +1,189 @@
+"""Keras's ``keras.ops.math`` signal ops: the Fourier transforms on ``(real, imag)`` pairs of
+float tensors (``fft``, ``fft2``, ``ifft2``, ``rfft``, ``irfft``), ``extract_sequences``,
+``cdist``, ``saturate_cast`` and the complex views.
+
+Each transform is linear, so its gradient is its adjoint, written with the transforms
+themselves: ``fft``'s is ``n · ifft`` of the upstream pair, ``rfft``'s the real part of the
+full inverse transform of the upstream zero-extended, ``irfft``'s the ``rfft`` of the upstream
+with the entries that appear twice in the signal counted twice.
+"""
+import numpy as np
+
+from . import _core as o
+from ._dtypes import keras_in
+from ._tape import make_many, value_of
+
+
+def _pair(x, name):
+    """(recorded real, recorded imag, complex value) of Keras's ``(real, imag)`` input."""
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise ValueError(f"Input `x` should be a tuple of two tensors - real and imaginary."
+                         f"Received: x={x}")
+    (tr, real), (ti, imag) = keras_in(x[0]), keras_in(x[1])
+    if real.shape != imag.shape:
+        raise ValueError(f"Input `x` should be a tuple of two tensors - real and imaginary."
+                         f"Both the real and imaginary parts should have the same shape. "
+                         f"Received: x[0].shape = {real.shape}, x[1].shape = {imag.shape}")
+    if real.dtype.kind != "f" or imag.dtype.kind != "f":
+        raise ValueError(f"At least one tensor in input `x` is not of type float.Received: "
+                         f"x={x}.")
+    return tr, ti, real + 1j * imag.astype(real.dtype), np.result_type(real, imag)
+
+
+def _split(z, dtype):
+    return [np.real(z).astype(dtype), np.imag(z).astype(dtype)]
+
+
+def _upstream(gs, shape):
+    gr, gi = gs if isinstance(gs, list) else (gs, None)
+    gr = np.zeros(shape) if gr is None else gr
+    gi = np.zeros(shape) if gi is None else gi
+    return gr + 1j * gi
+
+
+def fft(x):
+    """The discrete Fourier transform over the last axis of ``x = (real, imag)``; returns the
+    ``(real, imag)`` pair."""
+    tr, ti, z, dtype = _pair(x, "fft")
+    y = np.fft.fft(z, axis=-1)
+    n = z.shape[-1]
+
+    def vjp(gs):
+        return _split(n * np.fft.ifft(_upstream(gs, y.shape), axis=-1), dtype)
+    return tuple(make_many(_split(y, dtype), (tr, ti), vjp, "fft"))
+
+
+def fft2(x):
+    """The 2-D discrete Fourier transform over the last two axes of ``(real, imag)``."""
+    tr, ti, z, dtype = _pair(x, "fft2")
+    y = np.fft.fft2(z, axes=(-2, -1))
+    n = z.shape[-1] * z.shape[-2]
+
+    def vjp(gs):
+        return _split(n * np.fft.ifft2(_upstream(gs, y.shape), axes=(-2, -1)), dtype)
+    return tuple(make_many(_split(y, dtype), (tr, ti), vjp, "fft2"))
+
+
+def ifft2(x):
+    """The inverse 2-D discrete Fourier transform over the last two axes of
+    ``(real, imag)``."""
+    tr, ti, z, dtype = _pair(x, "ifft2")
+    y = np.fft.ifft2(z, axes=(-2, -1))
+    n = z.shape[-1] * z.shape[-2]
+
+    def vjp(gs):
+        return _split(np.fft.fft2(_upstream(gs, y.shape), axes=(-2, -1)) / n, dtype)
+    return tuple(make_many(_split(y, dtype), (tr, ti), vjp, "ifft2"))
+
+
+def rfft(x, fft_length=None):
+    """The Fourier transform of the real ``x`` over its last axis (cut or zero-padded to
+    ``fft_length``), its ``fft_length // 2 + 1`` non-negative frequencies as ``(real,
+    imag)``."""
+    t, xv = keras_in(x)
+    length = xv.shape[-1]
+    n = length if fft_length is None else int(fft_length)
+    y = np.fft.rfft(xv, n=n, axis=-1)
+
+    def vjp(gs):
+        full = np.zeros(y.shape[:-1] + (n,), complex)
+        full[..., :y.shape[-1]] = _upstream(gs, y.shape)
+        back = np.real(n * np.fft.ifft(full, axis=-1))
+        out = np.zeros(xv.shape, xv.dtype)
+        m = min(n, length)
+        out[..., :m] = back[..., :m]
+        return (out,)
+    return tuple(make_many(_split(y, xv.dtype), (t,), vjp, "rfft"))
+
+
+def irfft(x, fft_length=None):
+    """The real signal of length ``fft_length`` (by default ``2 (m - 1)``) whose
+    non-negative frequencies are the ``m`` entries of ``x = (real, imag)``."""
+    tr, ti, z, dtype = _pair(x, "irfft")
+    m = z.shape[-1]
+    n = 2 * (m - 1) if fft_length is None else int(fft_length)
+    y = np.fft.irfft(z, n=n, axis=-1).astype(dtype)
+    half = n // 2 + 1
+
+    def vjp(g):
+        spectrum = np.fft.rfft(g, n=n, axis=-1)
+        # the frequencies other than 0 and n/2 appear twice in the real signal
+        twice = np.full(half, 2.0)
+        twice[0] = 1.0
+        if n % 2 == 0:
+            twice[-1] = 1.0
+        spectrum = spectrum * twice / n
+        out = np.zeros(z.shape, complex)
+        k = min(m, half)
+        out[..., :k] = spectrum[..., :k]
+        return _split(out, dtype)
+    return make_many([y], (tr, ti), vjp, "irfft")[0]
+
+
+def extract_sequences(x, sequence_length, sequence_stride):
+    """The frames of ``sequence_length`` samples every ``sequence_stride`` along the last
+    axis of ``x``: ``(..., num_frames, sequence_length)``."""
+    length = np.shape(keras_in(x)[1])[-1]
+    if sequence_length < 1 or sequence_stride < 1:
+        raise ValueError(f"extract_sequences: sequence_length and sequence_stride must be "
+                         f"positive; received sequence_length={sequence_length}, "
+                         f"sequence_stride={sequence_stride}")
+    frames = max(0, 1 + (length - sequence_length) // sequence_stride)
+    index = (np.arange(frames)[:, None] * sequence_stride
+             + np.arange(sequence_length)[None, :])
+    return o.take(x, index.reshape(frames, sequence_length), axis=-1)
+
+
+def cdist(x, y):
+    """The Euclidean distances between the rows of ``x`` ``(..., n, d)`` and of ``y``
+    ``(..., m, d)``: ``(..., n, m)``."""
+    sx, sy = np.shape(keras_in(x)[1]), np.shape(keras_in(y)[1])
+    if len(sx) < 2 or len(sy) < 2:
+        raise ValueError("`cdist` inputs must have rank >= 2")
+    if sx[-1] != sy[-1]:
+        raise ValueError("Last dimension of inputs to `cdist` must match")
+    diff = o.subtract(o.expand_dims(x, -2), o.expand_dims(y, -3))
+    return o.sqrt(o.sum(o.square(diff), axis=-1))
+
+
+def _limits(dtype):
+    dtype = np.dtype(dtype)
+    if dtype == bool:
+        return 0, 1
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    return info.min, info.max
+
+
+def saturate_cast(x, dtype):
+    """``x`` cast to ``dtype`` with its values first clipped to the range ``dtype`` holds
+    (no wrap-around: -1 and 256 become 0 and 255 in uint8)."""
+    xv = keras_in(x)[1]
+    (lo, hi), (in_lo, in_hi) = _limits(dtype), _limits(xv.dtype)
+    # a bound the input dtype cannot hold exactly is moved inside the range, so that the
+    # cast of a clipped value never overflows (as Keras does)
+    lo_v = np.asarray(max(lo, in_lo)).astype(xv.dtype)
+    if float(lo_v) < lo:  # (compared exactly, not in the input dtype)
+        lo_v = np.nextafter(lo_v, 0, dtype=xv.dtype)
+    hi_v = np.asarray(min(hi, in_hi)).astype(xv.dtype)
+    if float(hi_v) > hi:
+        hi_v = np.nextafter(hi_v, 0, dtype=xv.dtype)
+    return o.cast(o.clip(x, lo_v, hi_v), dtype)
+
+
+def view_as_real(x):
+    """A complex ``x`` as a real array with a last axis of (real, imag)."""
+    xv = np.asarray(value_of(x))
+    if xv.dtype.kind != "c":
+        raise ValueError(f"view_as_real: the input must be complex; received "
+                         f"dtype={xv.dtype.name}")
+    return np.stack([xv.real, xv.imag], axis=-1)
+
+
+def view_as_complex(x):
+    """A real ``x`` whose last axis holds (real, imag) pairs as a complex array."""
+    xv = np.asarray(value_of(x))
+    if xv.ndim == 0 or xv.shape[-1] != 2:
+        raise ValueError(f"Last dimension of input must be size 2 (real and imaginary). "
+                         f"Received shape: {xv.shape}")
+    out = xv[..., 0] + 1j * xv[..., 1]
+    return out.astype(np.complex128 if xv.dtype == np.float64 else np.complex64)
