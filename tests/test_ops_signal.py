@@ -20,6 +20,12 @@ CASES = {
     "rfft": (lambda K, a: _pair_sum(K.rfft(a)), [(2, 6)]),
     "irfft": (lambda K, a, b: K.irfft((a, b)), [(2, 4), (2, 4)]),
     "irfft_odd_length": (lambda K, a, b: K.irfft((a, b), fft_length=7), [(4,), (4,)]),
+    "stft": (lambda K, a: _pair_sum(K.stft(a, 6, 3, 8)), [(2, 20)]),
+    "stft_hamming_uncentred": (lambda K, a: _pair_sum(K.stft(a, 8, 2, 8, window="hamming",
+                                                             center=False)), [(17,)]),
+    "istft": (lambda K, a, b: K.istft((a, b), 6, 3, 8), [(2, 5, 5), (2, 5, 5)]),
+    "istft_length_no_window": (lambda K, a, b: K.istft((a, b), 8, 4, 8, length=14,
+                                                      window=None), [(4, 5), (4, 5)]),
     "extract_sequences": (lambda K, a: K.extract_sequences(a, 3, 2), [(2, 8)]),
     "cdist": (lambda K, a, b: K.cdist(a, b), [(2, 3, 4), (2, 5, 4)]),
 }
@@ -80,6 +86,12 @@ def test_complex_views_match_keras(keras):
 
 
 def test_signal_ops_name_bad_arguments_as_keras():
+    with pytest.raises(ValueError, match="`fft_length` must equal or larger"):
+        ops.stft(np.ones(10, "float32"), 8, 2, 4)
+    with pytest.raises(ValueError, match="Received: window=blackman"):
+        ops.stft(np.ones(10, "float32"), 4, 2, 4, window="blackman")
+    with pytest.raises(TypeError, match="Expected `float32` or `float64`"):
+        ops.stft(np.ones(10, "int32"), 4, 2, 4)
     with pytest.raises(ValueError, match="tuple of two tensors"):
         ops.fft(np.ones(3))
     with pytest.raises(ValueError, match="same shape"):

@@ -70,8 +70,8 @@ from ._linalg_more import (  # noqa: F401
 from ._control_more import (  # noqa: F401
     associative_scan, custom_gradient, map, scan, switch, vectorize, vectorized_map)
 from ._signal import (  # noqa: F401
-    cdist, extract_sequences, fft, fft2, ifft2, irfft, rfft, saturate_cast, view_as_complex,
-    view_as_real)
+    cdist, extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, saturate_cast, stft,
+    view_as_complex, view_as_real)
 __all__ = [
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
@@ -126,8 +126,8 @@ __all__ += [
     "associative_scan", "custom_gradient", "map", "scan", "switch", "vectorize",
     "vectorized_map"]
 __all__ += [
-    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "irfft", "rfft", "saturate_cast",
-    "view_as_complex", "view_as_real"]
+    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "irfft", "istft", "rfft",
+    "saturate_cast", "stft", "view_as_complex", "view_as_real"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
 wrap_namespace(globals(), __all__)

@@ -1,5 +1,6 @@
 """Keras's ``keras.ops.math`` signal ops: the Fourier transforms on ``(real, imag)`` pairs of
-float tensors (``fft``, ``fft2``, ``ifft2``, ``rfft``, ``irfft``), ``extract_sequences``,
+float tensors (``fft``, ``fft2``, ``ifft2``, ``rfft``, ``irfft``), the short-time transform
+and its inverse (``stft``, ``istft``, written with those), ``extract_sequences``,
 ``cdist``, ``saturate_cast`` and the complex views.
 
 Each transform is linear, so its gradient is its adjoint, written with the transforms
@@ -10,6 +11,7 @@ with the entries that appear twice in the signal counted twice.
 import numpy as np
 
 from . import _core as o
+from ._arrays_more import scatter
 from ._dtypes import keras_in
 from ._tape import make_many, value_of
 
@@ -118,6 +120,87 @@ def irfft(x, fft_length=None):
         out[..., :k] = spectrum[..., :k]
         return _split(out, dtype)
     return make_many([y], (tr, ti), vjp, "irfft")[0]
+
+
+def _window(window, sequence_length, fft_length, dtype):
+    """The analysis window, centred in ``fft_length`` (None: no window)."""
+    if window is None:
+        return None
+    if isinstance(window, str):
+        if window not in ("hann", "hamming"):
+            raise ValueError(f'If a string is passed to `window`, it must be one of `"hann"`, '
+                             f'`"hamming"`. Received: window={window}')
+        # TensorFlow's periodic windows
+        a = 0.5 if window == "hann" else 0.54
+        phase = 2 * np.pi * np.arange(sequence_length) / sequence_length
+        values = a - (1 - a) * np.cos(phase)
+    else:
+        values = np.asarray(value_of(window))
+    if values.ndim != 1 or values.shape[0] != sequence_length:
+        raise ValueError(f"The shape of `window` must be equal to [sequence_length].Received: "
+                         f"window shape={values.shape}")
+    left = (fft_length - sequence_length) // 2
+    return np.pad(values, (left, fft_length - sequence_length - left)).astype(dtype)
+
+
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """The short-time Fourier transform of the real signals ``x`` (last axis): windowed frames
+    of ``fft_length`` every ``sequence_stride`` samples (the signal reflected by
+    ``fft_length // 2`` at both ends when ``center``), transformed by ``rfft``; returns
+    ``(real, imag)`` of shape ``(..., frames, fft_length // 2 + 1)``."""
+    xv = keras_in(x)[1]
+    if xv.dtype not in (np.float32, np.float64):
+        raise TypeError(f"Invalid input type. Expected `float32` or `float64`. Received: "
+                        f"input type={xv.dtype.name}")
+    if fft_length < sequence_length:
+        raise ValueError(f"`fft_length` must equal or larger than `sequence_length`. "
+                         f"Received: sequence_length={sequence_length}, "
+                         f"fft_length={fft_length}")
+    win = _window(window, sequence_length, fft_length, xv.dtype)
+    if center:
+        edge = fft_length // 2
+        reflected = np.pad(np.arange(xv.shape[-1]), (edge, edge), mode="reflect")
+        x = o.take(x, reflected, axis=-1)
+    frames = extract_sequences(x, fft_length, sequence_stride)
+    if win is not None:
+        frames = o.multiply(frames, win)
+    return rfft(frames, fft_length)
+
+
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
+          center=True):
+    """The inverse of :func:`stft`: each frame's ``irfft``, windowed by the analysis window
+    over the sum of its overlapping squares, overlapped and added, the ``center`` padding cut
+    (to ``length`` samples when given)."""
+    real = keras_in(x[0])[1] if isinstance(x, (tuple, list)) and len(x) == 2 else None
+    frames = irfft(x, fft_length)  # (..., n_frames, fft_length); validates x
+    dtype = real.dtype
+    win = _window(window, sequence_length, fft_length, dtype)
+    if win is not None:
+        # TensorFlow's inverse_stft_window_fn: the window over the sum of the squares of the
+        # windows overlapping each sample
+        overlaps = -(-fft_length // sequence_stride)
+        squares = np.pad(win * win, (0, overlaps * sequence_stride - fft_length))
+        total = squares.reshape(overlaps, sequence_stride).sum(axis=0)
+        frames = o.multiply(frames, (win / np.tile(total, overlaps)[:fft_length]).astype(dtype))
+    n_frames = np.shape(value_of(frames))[-2]
+    out_length = sequence_stride * (n_frames - 1) + fft_length
+    # overlap-add: frame f's sample t lands on f * stride + t
+    places = (np.arange(n_frames)[:, None] * sequence_stride
+              + np.arange(fft_length)[None, :]).reshape(-1, 1)
+    lead = np.ndim(value_of(frames)) - 2
+    flat = o.reshape(o.moveaxis(frames, (-2, -1), (0, 1)),
+                     (n_frames * fft_length,) + np.shape(value_of(frames))[:lead])
+    signal = o.moveaxis(scatter(places, flat, (out_length,) + np.shape(value_of(flat))[1:]),
+                        0, -1)
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        end = start + length
+    elif center:
+        end = out_length - fft_length // 2
+    else:
+        end = out_length
+    return o.getitem(signal, (Ellipsis, slice(start, end)))
 
 
 def extract_sequences(x, sequence_length, sequence_stride):
