@@ -13,6 +13,7 @@ from rnncore import ops
 
 CASES = {
     "celu": (lambda K, a: K.celu(a) + K.nn.celu(a, alpha=0.5), [(3, 4)]),
+    "elu_alpha": (lambda K, a: K.elu(a, alpha=0.3) + K.nn.elu(a, 2.0), [(3, 4)]),
     "glu": (lambda K, a: K.sum(K.glu(a)) + K.nn.glu(a, axis=0), [(2, 4)]),
     "hard_silu_swish": (lambda K, a: K.hard_silu(a * 4.0) + K.hard_swish(a), [(3, 4)]),
     "hard_tanh": (lambda K, a: K.hard_tanh(a * 0.7), [(3, 4)]),

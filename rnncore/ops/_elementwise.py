@@ -49,8 +49,15 @@ softsign = _unary("softsign", lambda x: x / (1 + np.abs(x)),
                   lambda x, y, g: g / (1 + np.abs(x)) ** 2)
 silu = swish = _unary("silu", lambda x: x * _sigmoid(x),
                       lambda x, y, g: g * (_sigmoid(x) * (1 + x * (1 - _sigmoid(x)))))
-elu = _unary("elu", lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
-             lambda x, y, g: g * np.where(x > 0, 1, y + 1))
+def elu(x, alpha=1.0):
+    """Keras's ``elu``: ``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+    t, xv = _in(x)
+    xv = _float(xv)
+    with np.errstate(**_SILENT):
+        e = np.expm1(np.minimum(xv, 0))
+    y = np.where(xv > 0, xv, alpha * e).astype(xv.dtype, copy=False)
+    return make(y, (t,), lambda g: (g * np.where(xv > 0, 1, alpha * (e + 1)).astype(g.dtype),),
+                "elu")
 # Keras 3's hard_sigmoid: relu6(x + 3) / 6
 hard_sigmoid = _unary("hard_sigmoid", lambda x: np.clip(x + 3, 0, 6) / 6,
                       lambda x, y, g: g * ((x > -3) & (x < 3)) / 6)
