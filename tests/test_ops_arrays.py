@@ -44,6 +44,8 @@ CASES = {
                                                             reduction="add"),
                            [(3, 4), (2, 4)]),
     "slice_update": (lambda K, a, b: K.slice_update(a, (1, 2), b), [(3, 5), (2, 2)]),
+    "rearrange": (lambda K, a: K.rearrange(a * 1.0, "b (h w) c -> (b c) w h", h=2), [(2, 4, 3)]),
+    "rearrange_transpose": (lambda K, a: K.rearrange(a * 1.0, "b s c -> c b s"), [(2, 3, 4)]),
     "segment_max": (lambda K, a: K.segment_max(a, IDS, num_segments=4), [(5, 2)]),
     "segment_min": (lambda K, a: K.segment_min(a, IDS), [(5, 2)]),
     "segment_prod": (lambda K, a: K.segment_prod(a, IDS, num_segments=3), [(5, 2)]),
@@ -138,5 +140,9 @@ def test_bad_arguments_are_named_as_keras():
         ops.segment_max(np.ones((2, 2)), np.array([0, 1]), num_segments=3, sorted=True)
     with pytest.raises(ValueError, match="same length"):
         ops.select([np.ones(2) > 0], [np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="same axes"):
+        ops.rearrange(np.ones((2, 3)), "a b -> a c")
+    with pytest.raises(ValueError, match="cannot be inferred"):
+        ops.rearrange(np.ones((2, 6)), "a (b c) -> a b c")
     with pytest.raises(ValueError, match="at least 3 dimensions"):
         ops.dsplit(np.ones((2, 2)), 2)

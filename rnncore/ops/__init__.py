@@ -59,16 +59,18 @@ from ._stats import (  # noqa: F401
 from ._products import (  # noqa: F401
     correlate, cross, diagonal, inner, kron, trace, vdot)
 from ._arrays_more import (  # noqa: F401
-    append, argpartition, array, array_split, bartlett, blackman, diag, diagflat, dsplit,
-    dstack, empty, empty_like, fliplr, flipud, geomspace, get_item, hamming, hanning, hsplit,
-    identity, in_top_k, isin, kaiser, logspace, meshgrid, nonzero, ravel, roll, rot90, scatter,
-    scatter_update, segment_max, segment_min, segment_prod, select, slice_update, tri, unique,
-    unravel_index, vander, view, vsplit)
+    append, array_split, diag, diagflat, dsplit, dstack, fliplr, flipud, get_item, hsplit,
+    meshgrid, ravel, roll, rot90, scatter, scatter_update, segment_max, segment_min,
+    segment_prod, select, slice_update, vander, vsplit)
+from ._arrays_index import (  # noqa: F401
+    argpartition, array, bartlett, blackman, empty, empty_like, geomspace, hamming, hanning,
+    identity, in_top_k, isin, kaiser, logspace, nonzero, tri, unique, unravel_index, view)
 from ._linalg_more import (  # noqa: F401
     cholesky, cholesky_inverse, det, eig, eigh, inv, logdet, lstsq, lu_factor, matrix_rank,
     pinv, qr, slogdet, solve, solve_triangular, svd)
 from ._control_more import (  # noqa: F401
     associative_scan, custom_gradient, map, scan, switch, vectorize, vectorized_map)
+from ._einops import rearrange  # noqa: F401
 from ._signal import (  # noqa: F401
     cdist, extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, saturate_cast, stft,
     view_as_complex, view_as_real)
@@ -126,7 +128,7 @@ __all__ += [
     "associative_scan", "custom_gradient", "map", "scan", "switch", "vectorize",
     "vectorized_map"]
 __all__ += [
-    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "irfft", "istft", "rfft",
+    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "irfft", "istft", "rearrange", "rfft",
     "saturate_cast", "stft", "view_as_complex", "view_as_real"]
 
 # an op called on a functional model's symbolic tensor becomes a node of its graph
