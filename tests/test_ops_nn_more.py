@@ -40,6 +40,11 @@ CASES = {
     "psnr": (lambda K, a, b: K.psnr(a, b, 2.0), [(3, 4), (3, 4)]),
     "depth_to_space": (lambda K, a: K.depth_to_space(a, 2), [(1, 2, 3, 8)]),
     "space_to_depth": (lambda K, a: K.nn.space_to_depth(a, 2), [(1, 4, 2, 3)]),
+    "unfold": (lambda K, a: K.unfold(a * 1.0, 2, stride=2), [(2, 2, 4, 4)]),
+    "unfold_dilated_padded": (lambda K, a: K.nn.unfold(a * 1.0, (2, 3), dilation=(2, 1),
+                                                       padding=1, stride=(1, 2)), [(1, 2, 4, 5)]),
+    "fold": (lambda K, a: K.fold(a * 1.0, (4, 5), (2, 3), dilation=(2, 1), padding=1,
+                                 stride=(1, 2)), [(1, 12, 12)]),
     "depth_space_channels_first": (lambda K, a: K.space_to_depth(K.depth_to_space(
         a, 2, data_format="channels_first") * 2.0, 2, data_format="channels_first"),
         [(1, 8, 2, 3)]),
@@ -79,6 +84,10 @@ def test_nn_ops_name_the_bad_argument_as_keras():
         ops.normalize(np.ones(3), order=0)
     with pytest.raises(ValueError, match="must match for PSNR"):
         ops.psnr(np.ones(3), np.ones(4), 1.0)
+    with pytest.raises(ValueError, match="Input must be a 4D tensor"):
+        ops.unfold(np.ones((2, 3, 4)), 2)
+    with pytest.raises(ValueError, match=r"divisible by kernel_size product \(4\)"):
+        ops.fold(np.ones((1, 6, 4)), (4, 4), 2, stride=2)
     with pytest.raises(ValueError, match=r"block_size \(3\)"):
         ops.space_to_depth(np.ones((1, 4, 4, 1)), 3)
 

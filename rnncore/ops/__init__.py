@@ -47,10 +47,10 @@ from ._elementwise_more import (  # noqa: F401
     isreal, lcm, ldexp, left_shift, logaddexp, logaddexp2, logical_xor, nextafter, rad2deg,
     real, right_shift, signbit, sinc, sinh, tan, trunc)
 from ._nn_more import (  # noqa: F401
-    batch_normalization, celu, depth_to_space, glu, hard_shrink, hard_silu, hard_swish,
+    batch_normalization, celu, depth_to_space, fold, glu, hard_shrink, hard_silu, hard_swish,
     hard_tanh, layer_normalization, multi_hot, normalize, polar, psnr, rms_normalization,
     soft_shrink, space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
-    tanh_shrink, threshold)
+    tanh_shrink, threshold, unfold)
 from ._stats import (  # noqa: F401
     average, bincount, corrcoef, count_nonzero, cumprod, diff, digitize, histogram, median,
     nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin,
@@ -102,10 +102,10 @@ __all__ += [
     "isreal", "lcm", "ldexp", "left_shift", "logaddexp", "logaddexp2", "logical_xor",
     "nextafter", "rad2deg", "real", "right_shift", "signbit", "sinc", "sinh", "tan", "trunc"]
 __all__ += [
-    "batch_normalization", "celu", "depth_to_space", "glu", "hard_shrink", "hard_silu",
+    "batch_normalization", "celu", "depth_to_space", "fold", "glu", "hard_shrink", "hard_silu",
     "hard_swish", "hard_tanh", "layer_normalization", "multi_hot", "normalize", "polar", "psnr",
     "rms_normalization", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid",
-    "sparsemax", "squareplus", "tanh_shrink", "threshold"]
+    "sparsemax", "squareplus", "tanh_shrink", "threshold", "unfold"]
 __all__ += [
     "average", "bincount", "corrcoef", "count_nonzero", "cumprod", "diff", "digitize",
     "histogram", "median", "nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax",

@@ -1,7 +1,8 @@
 """More of Keras's ``keras.ops.nn``: the newer activations (``celu``, ``glu``, ``hard_silu``,
 the shrinks, ``sparsemax``, ``squareplus``...), the normalizations (``normalize``,
 ``rms_normalization``, ``layer_normalization``, ``batch_normalization``), ``psnr``,
-``multi_hot`` and the block rearrangements ``depth_to_space`` / ``space_to_depth``.
+``multi_hot``, the block rearrangements ``depth_to_space`` / ``space_to_depth`` and the
+patch ones ``unfold`` / ``fold``.
 
 Each is written with the recorded ops of ``_core`` in the formula of Keras's TensorFlow
 backend, so that its values and gradients are Keras's (``sparsemax`` keeps Keras's threshold,
@@ -11,9 +12,10 @@ import numpy as np
 
 from .. import backend
 from . import _core as o
-from ._more import sort
+from ._more import pad, sort
 from ._nn import moments
-from ._tape import value_of
+from ._common import _in
+from ._tape import make, value_of
 
 
 def _value(x):
@@ -275,3 +277,73 @@ def polar(abs_, angle):
     r, a = _value(abs_), _value(angle)
     out = r * np.exp(1j * a)
     return out.astype(np.complex128 if np.result_type(r, a) == np.float64 else np.complex64)
+
+
+def _two(value, name):
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(int(v) < 0 for v in pair):
+        raise ValueError(f"`{name}` must be an int or a tuple of two non-negative ints; "
+                         f"received {name}={value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def _patch_index(size, kernel, dilation, padding, stride):
+    """(rows, cols) of every patch entry in the padded image, shaped to index the patches
+    ``(kH, kW, outH, outW)``, and the number of patches along each axis."""
+    (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = size, kernel, dilation, padding, stride
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"The kernel {kernel} (dilation {dilation}) does not fit the image "
+                         f"{size} with padding {padding}")
+    rows = (np.arange(out_h)[None, :] * sh + np.arange(kh)[:, None] * dh)[:, None, :, None]
+    cols = (np.arange(out_w)[None, :] * sw + np.arange(kw)[:, None] * dw)[None, :, None, :]
+    return rows, cols, out_h, out_w
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding ``kernel_size`` blocks of the channels-first images ``x`` ``(N, C, H, W)``
+    (im2col): ``(N, C·kH·kW, L)`` with one column per block position."""
+    shape = np.shape(value_of(x))
+    if len(shape) != 4:
+        raise ValueError(f"Input must be a 4D tensor. Received: input.shape={shape}")
+    kernel, dil = _two(kernel_size, "kernel_size"), _two(dilation, "dilation")
+    margin, step = _two(padding, "padding"), _two(stride, "stride")
+    rows, cols, out_h, out_w = _patch_index(shape[2:], kernel, dil, margin, step)
+    if any(margin):
+        x = pad(x, ((0, 0), (0, 0), (margin[0], margin[0]), (margin[1], margin[1])))
+    patches = o.getitem(x, (slice(None), slice(None), rows, cols))  # (N, C, kH, kW, oH, oW)
+    return o.reshape(patches, (shape[0], shape[1] * kernel[0] * kernel[1], out_h * out_w))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The inverse arrangement of :func:`unfold` (col2im): the blocks of ``x``
+    ``(N, C·kH·kW, L)`` added into images ``(N, C, *output_size)`` where they overlap."""
+    shape = np.shape(value_of(x))
+    if len(shape) != 3:
+        raise ValueError(f"Input must be a 3D tensor. Received: input.shape={shape}")
+    kernel, dil = _two(kernel_size, "kernel_size"), _two(dilation, "dilation")
+    margin, step = _two(padding, "padding"), _two(stride, "stride")
+    size = _two(output_size, "output_size")
+    if shape[1] % (kernel[0] * kernel[1]):
+        raise ValueError(f"The second dimension of the input ({shape[1]}) must be divisible "
+                         f"by kernel_size product ({kernel[0] * kernel[1]}).")
+    rows, cols, out_h, out_w = _patch_index(size, kernel, dil, margin, step)
+    if shape[2] != out_h * out_w:
+        raise ValueError(f"fold: x holds {shape[2]} blocks; output_size={size} with these "
+                         f"settings has {out_h * out_w}")
+    channels = shape[1] // (kernel[0] * kernel[1])
+    t, xv = _in(x)
+    blocks = np.asarray(xv).reshape(shape[0], channels, kernel[0], kernel[1], out_h, out_w)
+    index = (slice(None), slice(None), rows, cols)
+    padded = np.zeros((shape[0], channels, size[0] + 2 * margin[0], size[1] + 2 * margin[1]),
+                      blocks.dtype)
+    np.add.at(padded, index, blocks)
+    inner = (slice(None), slice(None), slice(margin[0], margin[0] + size[0]),
+             slice(margin[1], margin[1] + size[1]))
+
+    def vjp(g):
+        grown = np.zeros(padded.shape, g.dtype)
+        grown[inner] = g
+        return (grown[index].reshape(shape),)
+    return make(padded[inner].copy(), (t,), vjp, "fold")

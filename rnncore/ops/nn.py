@@ -6,20 +6,20 @@ from ._more import gelu, log_sigmoid  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
 from ._nn_more import (  # noqa: F401
-    batch_normalization, celu, depth_to_space, glu, hard_shrink, hard_silu, hard_swish,
+    batch_normalization, celu, depth_to_space, fold, glu, hard_shrink, hard_silu, hard_swish,
     hard_tanh, layer_normalization, multi_hot, normalize, polar, psnr, rms_normalization,
     soft_shrink, space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
-    tanh_shrink, threshold)
+    tanh_shrink, threshold, unfold)
 
 __all__ = ["binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "elu",
            "gelu", "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "moments",
            "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
            "softsign", "sparse_categorical_crossentropy", "swish"]
 __all__ += [
-    "batch_normalization", "celu", "depth_to_space", "glu", "hard_shrink", "hard_silu",
+    "batch_normalization", "celu", "depth_to_space", "fold", "glu", "hard_shrink", "hard_silu",
     "hard_swish", "hard_tanh", "layer_normalization", "multi_hot", "normalize", "polar", "psnr",
     "rms_normalization", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid",
-    "sparsemax", "squareplus", "tanh_shrink", "threshold"]
+    "sparsemax", "squareplus", "tanh_shrink", "threshold", "unfold"]
 
 from ._symbolic import wrap_namespace  # noqa: E402
 
