@@ -118,3 +118,34 @@ def test_new_ops_on_symbolic_tensors_train_like_keras(keras, rng):
         assert rel_err(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y)) <= 1e-5, step
     for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
         assert rel_err(r_w, k_w) <= 1e-4
+
+
+def _custom_layer_model(lib):
+    ops_ = lib.ops
+
+    class Mixer(lib.layers.Layer):  # a user's layer: its weights read by the new ops
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 4), initializer="glorot_uniform")
+            self.scale = self.add_weight(shape=(4,), initializer="ones")
+
+        def call(self, x):
+            h = ops_.matmul(x, self.w)
+            h = ops_.rms_normalization(h, scale=self.scale) + ops_.sinh(h * 0.5)
+            h = h + ops_.cumsum(ops_.softmax(h), axis=-1) * ops_.logaddexp(h, -h)
+            steps = ops_.scan(lambda c, row: (c * 0.5 + row, c), ops_.zeros_like(h[0]), h)[1]
+            return ops_.concatenate([steps, ops_.sparsemax(h), ops_.normalize(h, order=1)], -1)
+
+    return lib.Sequential([lib.Input((5,)), Mixer(), lib.layers.Dense(1)])
+
+
+def test_custom_layer_with_new_ops_trains_like_keras(keras, rng):
+    k_model, r_model = _custom_layer_model(keras), _custom_layer_model(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    x = rng.normal(size=(6, 5)).astype("float32")
+    y = rng.normal(size=(6, 1)).astype("float32")
+    k_model.compile(keras.optimizers.Adam(0.01), "mse")
+    r_model.compile(rnncore.optimizers.Adam(0.01), "mse")
+    for step in range(3):
+        assert rel_err(r_model.train_on_batch(x, y), k_model.train_on_batch(x, y)) <= 1e-5, step
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= 1e-4
