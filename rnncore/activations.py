@@ -277,7 +277,8 @@ def _resolve(identifier, argument="activation"):
         return "linear"
     if isinstance(identifier, str):
         if identifier in _TABLE:
-            return identifier
+            # an alias is kept under Keras's name for its function ('swish' is 'silu')
+            return _BY_FUNCTION.get(id(_TABLE[identifier][0]), identifier)
     elif isinstance(identifier, dict):
         return _resolve(deserialize(identifier), argument)
     elif callable(identifier):

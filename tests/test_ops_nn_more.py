@@ -108,6 +108,12 @@ def test_activation_get_and_serialize_as_keras(keras, name):
     assert getattr(rnncore.activations, name) is fn or name == "hard_swish"
 
 
+@pytest.mark.parametrize("name", ["swish", "hard_swish"])
+def test_an_alias_is_written_under_kerass_name(keras, name):
+    mine = rnncore.layers.Dense(2, activation=name).get_config()["activation"]
+    assert mine == keras.layers.Dense(2, activation=name).get_config()["activation"]
+
+
 @pytest.mark.parametrize("name", ["celu", "hard_silu", "sparsemax", "squareplus"])
 def test_layers_with_new_activation_names_train_like_keras(keras, rng, name):
     def model(lib):
