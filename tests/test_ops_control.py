@@ -1,7 +1,7 @@
 """Keras's control flow ops on rnncore (``map``, ``vectorized_map``, ``scan``,
-``associative_scan``, ``switch``, ``vectorize``, ``custom_gradient``) against Keras's: values,
-structures and gradients through every iteration; and the new ops on a functional model's
-symbolic tensors, trained as Keras trains them."""
+``associative_scan``, ``switch``, ``vectorize``, ``custom_gradient``, ``jvp``) against Keras's:
+values, structures and gradients through every iteration; and the new ops on a functional
+model's symbolic tensors and in a user's layer, trained as Keras trains them."""
 import numpy as np
 import pytest
 
@@ -82,6 +82,29 @@ def test_scan_without_outputs_matches_keras_and_vectorize_numpy(keras):
     np.testing.assert_allclose(f(x, x[0]), np.vectorize(lambda a, b: a * b + 1.0)(x, x[0]))
     dot = ops.vectorize(lambda a, b: ops.sum(a * b), signature="(n),(n)->()")
     np.testing.assert_allclose(dot(x, x[:1]), np.sum(x * x[:1], axis=-1))
+
+
+@pytest.mark.parametrize("has_aux", [False, True])
+def test_jvp_matches_keras(keras, has_aux):
+    a, b = draw_inputs([(2, 3), (3,)], 3, "float32")
+    ta, tb = draw_inputs([(2, 3), (3,)], 4, "float32")
+
+    def fun(K):
+        def f(x, y):
+            out = {"prod": K.tanh(x) * y, "total": K.sum(K.exp(x) * y)}
+            return (out, K.mean(x)) if has_aux else out
+        return f
+
+    mine = ops.jvp(fun(ops), (a, b), (ta, tb), has_aux=has_aux)
+    tensors = [keras.ops.convert_to_tensor(v) for v in (a, b, ta, tb)]
+    theirs = keras.ops.jvp(fun(keras.ops), tuple(tensors[:2]), tuple(tensors[2:]),
+                           has_aux=has_aux)
+    for part in (0, 1):
+        for key in ("prod", "total"):
+            np.testing.assert_allclose(mine[part][key], theirs[part][key], rtol=1e-5,
+                                       atol=1e-5)
+    if has_aux:
+        np.testing.assert_allclose(mine[2], theirs[2], rtol=1e-6)
 
 
 def test_control_flow_names_bad_arguments_as_keras():

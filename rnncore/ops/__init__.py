@@ -69,7 +69,7 @@ from ._linalg_more import (  # noqa: F401
     cholesky, cholesky_inverse, det, eig, eigh, inv, logdet, lstsq, lu_factor, matrix_rank,
     pinv, qr, slogdet, solve, solve_triangular, svd)
 from ._control_more import (  # noqa: F401
-    associative_scan, custom_gradient, map, scan, switch, vectorize, vectorized_map)
+    associative_scan, custom_gradient, jvp, map, scan, switch, vectorize, vectorized_map)
 from ._einops import rearrange  # noqa: F401
 from ._signal import (  # noqa: F401
     cdist, extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, saturate_cast, stft,
@@ -125,7 +125,7 @@ __all__ += [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor",
     "matrix_rank", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd"]
 __all__ += [
-    "associative_scan", "custom_gradient", "map", "scan", "switch", "vectorize",
+    "associative_scan", "custom_gradient", "jvp", "map", "scan", "switch", "vectorize",
     "vectorized_map"]
 __all__ += [
     "cdist", "extract_sequences", "fft", "fft2", "ifft2", "irfft", "istft", "rearrange", "rfft",

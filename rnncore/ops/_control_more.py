@@ -175,3 +175,38 @@ def custom_gradient(f):
     wrapper.__name__ = getattr(f, "__name__", "custom_gradient")
     wrapper.__doc__ = f.__doc__
     return wrapper
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """``fun(*primals)`` and its derivative along ``tangents`` (Keras's forward-mode
+    ``jvp``): ``(outputs, output_tangents)``, with ``fun``'s auxiliary output last when
+    ``has_aux``. rnncore records reverse mode only, so each output entry costs one backward
+    pass: meant for small functions."""
+    from ._tape import backward, recording
+
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: primals and tangents must match; received {len(primals)} "
+                         f"primals and {len(tangents)} tangents")
+    leaves = [Tensor(np.asarray(value_of(p))) for p in primals]
+    with recording(True):
+        out = fun(*leaves)
+    aux = None
+    if has_aux:
+        out, aux = out
+    flat = _flatten(out)
+    directions = [np.asarray(value_of(t)) for t in tangents]
+    derivatives = []
+    for y in flat:
+        value = np.asarray(value_of(y))
+        derivative = np.zeros(value.shape, value.dtype)
+        if isinstance(y, Tensor):
+            for i in np.ndindex(value.shape):
+                seed = np.zeros(value.shape, value.dtype)
+                seed[i] = 1
+                grads = backward([y], [seed])
+                derivative[i] = sum(np.vdot(grads.of(leaf), d) for leaf, d in
+                                    zip(leaves, directions) if grads.of(leaf) is not None)
+        derivatives.append(derivative)
+    values = _unflatten(out, iter(np.asarray(value_of(y)) for y in flat))
+    result = (values, _unflatten(out, iter(derivatives)))
+    return result + (aux,) if has_aux else result
