@@ -210,8 +210,8 @@ fmin = _nan_skipping("fmin", "minimum")
 # ---- predicates and integer ops: no gradient ---------------------------------------------
 def _plain(name, f, doc, integers=False):
     def op(*args, **kwargs):
-        values = [np.asarray(value_of(keras_in(a)[1])) if not is_python_number(a) else a
-                  for a in args]
+        # Python numbers stay weak: `bitwise_and(x, 3)` keeps x's dtype
+        values = [a if is_python_number(a) else keras_in(a)[1] for a in args]
         if integers:
             for v in values:
                 if np.asarray(v).dtype.kind not in "biu":

@@ -151,7 +151,7 @@ def _quantile(x, q, axis, method, keepdims, name, skip_nan=False):
         raise ValueError(f"{name}: the quantiles must lie in [0, 1] (percentiles in [0, 100]); "
                          f"received q={value_of(q)}")
     dtype = float_dtype(xv.dtype)
-    x = o.cast(x, dtype) if xv.dtype != dtype or not isinstance(x, np.ndarray) else x
+    x = o.cast(x, dtype)
     axes = _axes(_axis(axis), xv.ndim)
     rest = [i for i in range(xv.ndim) if i not in axes]
     flat = o.reshape(o.transpose(x, rest + list(axes)), [xv.shape[i] for i in rest] + [-1])
