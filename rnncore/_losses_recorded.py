@@ -16,10 +16,9 @@ Dice and Tversky sum over ``axis`` (None: every axis, one value for the whole ba
 import warnings
 
 from . import losses as _losses
+from ._config import epsilon as _eps
 
 __all__ = ["CategoricalFocalCrossentropy", "Dice", "Tversky"]
-
-_EPS = 1e-7  # Keras's backend.epsilon()
 
 
 class _Recorded(_losses.Loss):
@@ -76,7 +75,7 @@ class CategoricalFocalCrossentropy(_Recorded):
         if self.label_smoothing:
             t = t * dt(1.0 - self.label_smoothing) + dt(self.label_smoothing) / dt(t.shape[-1])
         p = ops.softmax(x, axis=self.axis) if self.from_logits else x
-        q = ops.clip(p / ops.sum(p, axis=self.axis, keepdims=True), dt(_EPS), dt(1.0 - _EPS))
+        q = ops.clip(p / ops.sum(p, axis=self.axis, keepdims=True), dt(_eps()), dt(1.0 - _eps()))
         cce = -t * ops.log(q)
         focal = ops.power(dt(1.0) - q, dt(self.gamma)) * dt(self.alpha)
         return ops.sum(focal * cce, axis=self.axis)
@@ -107,7 +106,7 @@ class Dice(_Recorded):
         dt, axis = x.dtype.type, _axes(self.axis)
         overlap = ops.sum(t * x, axis=axis)
         return dt(1) - (dt(2.0) * overlap) / (
-            ops.sum(t, axis=axis) + ops.sum(x, axis=axis) + dt(_EPS))
+            ops.sum(t, axis=axis) + ops.sum(x, axis=axis) + dt(_eps()))
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -137,7 +136,7 @@ class Tversky(_Recorded):
         missed = ops.sum((dt(1) - x) * t, axis=axis)
         extra = ops.sum(x * (dt(1) - t), axis=axis)
         return dt(1) - overlap / (overlap + missed * dt(self.alpha) + extra * dt(self.beta)
-                                  + dt(_EPS))
+                                  + dt(_eps()))
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,

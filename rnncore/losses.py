@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from ._config import floatx
+from ._config import epsilon as _eps, floatx
 from ._eager_scalar import EagerScalar
 from ._kernels import _losses as _compiled
 
@@ -30,7 +30,6 @@ __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "get", "serialize",
            "deserialize", "squeeze_or_expand_to_same_rank"]
 
-EPSILON = 1e-7  # Keras's backend.epsilon()
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
 
@@ -384,7 +383,7 @@ def _sigmoid_output_loss(y_true, y_pred, logits, dtype):
 
 def _clip(p):
     dt = p.dtype.type
-    lo, hi = dt(EPSILON), dt(1.0 - EPSILON)
+    lo, hi = dt(_eps()), dt(1.0 - _eps())
     return np.clip(p, lo, hi), (p >= lo) & (p <= hi)
 
 

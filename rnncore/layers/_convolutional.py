@@ -7,6 +7,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from .._config import image_data_format
 from ..recurrent import _recurrent as R
 from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array, unique_name
@@ -32,7 +33,9 @@ def standardize_padding(padding, allowed):
 
 
 def standardize_data_format(data_format, layer):
-    if data_format is None or data_format == "channels_last":
+    if data_format is None:  # Keras: the global image data format
+        data_format = image_data_format()
+    if data_format == "channels_last":
         return "channels_last"
     if data_format == "channels_first":
         raise NotImplementedError(f"{layer}(data_format='channels_first') is not implemented "

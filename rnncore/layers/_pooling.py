@@ -1,6 +1,7 @@
 """Global pooling over time: seed 000's "mean of all hidden states"."""
 import numpy as np
 
+from .._config import image_data_format
 from ..recurrent import _checks
 from ._base import Layer, as_float_array
 
@@ -11,12 +12,12 @@ class GlobalAveragePooling1D(Layer):
     input_ndim = 3
     _call_positional = ("mask",)  # Keras: call(inputs, mask=None)
 
-    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         if data_format not in ("channels_last", "channels_first", None):
             raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
                              f"{data_format!r}")
-        self.data_format = data_format or "channels_last"
+        self.data_format = data_format or image_data_format()
         self.keepdims = bool(keepdims)
         self.supports_masking = True
         self._w = None
@@ -85,7 +86,7 @@ class GlobalMaxPooling1D(GlobalAveragePooling1D):
 
     _call_positional = None  # Keras: call(inputs)
 
-    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
         self.supports_masking = False
 

@@ -2,6 +2,7 @@
 ``data_format='channels_first'`` inputs (batch, channels, steps) are pooled transposed."""
 import numpy as np
 
+from .._config import image_data_format
 from ._base import Layer, as_float_array
 from ._convolutional import (same_padding, scatter_windows, standardize_data_format,
                              standardize_int, standardize_padding, windows)
@@ -24,6 +25,8 @@ class _Pooling1D(Layer):
         self.strides = (self.pool_size if strides is None
                         else (standardize_int(strides, "strides"),))
         self.padding = standardize_padding(padding, {"valid", "same"})
+        if data_format is None:  # Keras: the global image data format
+            data_format = image_data_format()
         self.data_format = ("channels_first" if data_format == "channels_first" else
                             standardize_data_format(data_format, type(self).__name__))
         self._cache = None

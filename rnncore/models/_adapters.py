@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from .. import _config
 from .._random import generator
 
 # Keras peeks at this many batches of a generator and replays them (data_adapter_utils)
@@ -225,6 +226,10 @@ class EpochIterator:
     epochs and reset before each evaluation, as Keras's) or per ``evaluate`` / ``predict``."""
 
     def __init__(self, adapter, steps_per_epoch=None):
+        cap = _config.max_steps_per_epoch()  # keras.config.set_max_steps_per_epoch
+        if cap and (not steps_per_epoch or cap < steps_per_epoch):
+            warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+            steps_per_epoch = cap
         self.adapter = adapter
         self.steps_per_epoch = steps_per_epoch
         self._num_batches = adapter.num_batches

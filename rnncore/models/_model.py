@@ -7,12 +7,14 @@ one forward and one backward per layer (all the per-timestep work is inside the 
 one optimizer update (``_step.TrainStep``); nothing here loops over timesteps.
 """
 import contextlib
+import warnings
 
 import numpy as np
 
 from ..layers import _recorded
 from ..layers._base import (_NO_INPUTS, Layer, _is_symbolic, _with_keras_mask,
                             inputs_by_keyword)
+from .. import _config
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..recurrent import Projections
@@ -405,6 +407,10 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             _data.check_steps(value, argument)
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
+        cap = _config.max_epochs()  # keras.config.set_max_epochs, for debugging runs
+        if cap and cap < epochs:
+            warnings.warn(f"Limiting epochs to {cap}", stacklevel=2)
+            epochs = cap
         verbose = _verbosity(verbose)
         _check_validation_freq(validation_freq)
         # a DistributedOptimizer's (rnncore.distributed) hooks for data-parallel training
