@@ -34,6 +34,7 @@ from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
 from ._conv1d_transpose import Conv1DTranspose
 from ._registry import deserialize, serialize
+from ._input_spec import InputSpec
 
 # Keras's other names for the same classes (keras.layers.MaxPool1D is MaxPooling1D)
 AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
@@ -57,4 +58,4 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "Identity", "ActivityRegularization", "Rescaling", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
            "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
-           "Convolution1DTranspose"]
+           "Convolution1DTranspose", "InputSpec"]
