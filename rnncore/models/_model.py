@@ -459,6 +459,8 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         cbs.on_train_begin()
         logs = {}
         stopped_elsewhere = dp.StopTraining if dp is not None else ()
+        # BackupAndRestore's restored epoch (Keras keeps it on the model for later fits too)
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
