@@ -11,6 +11,7 @@ from ._plot_model import model_to_dot_text, plot_model
 from ._registration import (get_custom_objects, get_registered_name, get_registered_object,
                             register_keras_serializable)
 from ._config_object import Config
+from ._text_dataset import text_dataset_from_directory
 from ._train_data import (get_source_inputs, pack_x_y_sample_weight, split_dataset,
                           unpack_x_y_sample_weight)
 from .._dtypes import standardize_dtype
@@ -27,4 +28,4 @@ __all__ = ["CustomObjectScope", "Progbar", "PyDataset", "Sequence", "clear_sessi
            "disable_interactive_logging", "enable_interactive_logging",
            "is_interactive_logging_enabled", "get_source_inputs", "is_keras_tensor",
            "pack_x_y_sample_weight", "split_dataset", "standardize_dtype",
-           "unpack_x_y_sample_weight"]
+           "unpack_x_y_sample_weight", "text_dataset_from_directory"]
