@@ -80,3 +80,15 @@ def test_fit_trains_on_a_text_dataset(tf, folder):
     history = model.fit(train, epochs=8, verbose=0, shuffle=False)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert history.history["accuracy"][-1] > 0.8
+
+
+@pytest.mark.parametrize("call", [
+    lambda: rnncore.utils.text_dataset_from_directory("."),
+    lambda: rnncore.utils.split_dataset(np.zeros((4, 2)), left_size=2),
+])
+def test_dataset_helpers_say_they_need_tensorflow(monkeypatch, call):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow fails
+    with pytest.raises(ImportError, match="needs TensorFlow: pip install tensorflow-cpu"):
+        call()
