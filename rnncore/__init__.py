@@ -40,7 +40,8 @@ _FROM = {"Sequential": "models", "Model": "models", "Input": "layers",
          "Optimizer": "optimizers", "Initializer": "initializers", "Regularizer": "regularizers",
          "DTypePolicy": "dtype_policies", "FloatDTypePolicy": "dtype_policies"}
 _ALIASES = {"KerasTensor": ("layers._base", "SymbolicTensor"),
-            "Variable": ("_variable", "Variable"), "name_scope": ("_name_scope", "name_scope")}
+            "Variable": ("_variable", "Variable"), "name_scope": ("_name_scope", "name_scope"),
+            "Function": ("_function", "Function")}
 
 __all__ = list(_SUBMODULES) + list(_FROM) + list(_ALIASES) + ["floatx", "set_floatx", "get_num_threads",
                                               "set_num_threads", "__version__", "version"]

@@ -353,3 +353,19 @@ def test_config_object_as_keras(keras):
         config.unfreeze()
         config.epochs = 4
         assert config.pop("epochs") == 4
+
+
+def test_function_computes_a_graph_as_keras(keras, rng):
+    xa, xb = rng.normal(size=(2, 3)).astype("float32"), rng.normal(size=(2, 3)).astype("float32")
+    results = []
+    for lib in (keras, rnncore):
+        a, b = lib.Input((3,), name="a"), lib.Input((3,), name="b")
+        dense = lib.layers.Dense(2, kernel_initializer="ones")
+        fn = lib.Function([a, b], {"o": dense(lib.layers.Add()([a, b])), "p": a})
+        assert len(fn.inputs) == 2 and len(fn.outputs) == 2
+        results.append({k: np.asarray(v) for k, v in fn([xa, xb]).items()})
+        with pytest.raises(ValueError, match="Function was called with an invalid input "
+                                             "structure"):
+            fn(xa)
+    for key in ("o", "p"):
+        np.testing.assert_allclose(results[1][key], results[0][key], rtol=1e-6)
