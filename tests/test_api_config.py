@@ -69,6 +69,15 @@ def test_set_epsilon_changes_unit_norm_constraint_as_keras(both):
     np.testing.assert_allclose(r, k, rtol=1e-6)
 
 
+def test_set_epsilon_changes_dot_normalize_as_keras(both, rng):
+    x = [rng.normal(size=(2, 3)).astype("float32") * 1e-3,
+         rng.normal(size=(2, 3)).astype("float32")]
+    for lib in both:
+        lib.config.set_epsilon(1e-2)  # caps 1/|x| at 100: the first input's norm is below
+    k, r = (np.asarray(lib.layers.Dot(axes=1, normalize=True)(x)) for lib in both)
+    np.testing.assert_allclose(r, k, rtol=1e-5)
+
+
 def test_set_epsilon_refuses_a_non_number():
     with pytest.raises(ValueError, match=r"value=.abc."):
         rnncore.config.set_epsilon("abc")
