@@ -14,7 +14,7 @@ from ._lambda import Lambda
 from . import _op_layer  # noqa: F401  (ops on symbolic tensors, their operators)
 from ._normalization import BatchNormalization, LayerNormalization
 from ._convolutional import Conv1D
-from ._pooling1d import AveragePooling1D, MaxPooling1D
+from ._pooling_nd import AveragePooling1D, MaxPooling1D
 from ._attention import AdditiveAttention, Attention
 from ._reshaping import Permute, RepeatVector, Reshape
 from ._activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
