@@ -10,7 +10,7 @@ import pytest
 import rnncore
 from _layer_grads import assert_close_to_keras, finite_difference_check
 from _layer_parity import assert_bad_argument, assert_pickles
-from _parity import rel_err, train_pair_on_batch
+from _parity import train_pair_on_batch
 
 CF = {"data_format": "channels_first"}
 
@@ -136,42 +136,41 @@ def test_spatial_dropout_config_as_keras(keras, dims):
     assert_pickles(r, np.ones((2,) + (2,) * dims + (3,), "float32"))
 
 
-def _spatial_model(lib, dims):
-    """Every new layer in one model (inference path), ending in a Dense."""
+def _spatial_model(lib):
+    """Every new layer in one model (inference path): a 2D and a 3D branch, joined by a
+    Dense."""
     L = lib.layers
-    if dims == 2:
-        inp = lib.Input((8, 6, 3))
-        x = L.ZeroPadding2D(((1, 0), (0, 2)))(inp)
-        x = L.Cropping2D((1, (1, 0)))(x)
-        x = L.MaxPooling2D(2, 1, "same")(x)
-        x = L.UpSampling2D((2, 1), interpolation="bilinear")(x)
-        x = L.AveragePooling2D(3, 2, "same")(x)
-        x = L.SpatialDropout2D(0.2)(x)
-        a = L.GlobalMaxPooling2D()(L.AdaptiveAveragePooling2D((3, 2))(x))
-        b = L.GlobalAveragePooling2D()(L.AdaptiveMaxPooling2D(2, "channels_first")(x))
-    else:
-        inp = lib.Input((4, 6, 5, 2))
-        x = L.ZeroPadding3D(1)(inp)
-        x = L.Cropping3D(((1, 0), 1, (0, 1)))(x)
-        x = L.MaxPooling3D(2)(x)
-        x = L.UpSampling3D((1, 2, 1))(x)
-        x = L.AveragePooling3D(2, 1, "same")(x)
-        x = L.SpatialDropout3D(0.2)(x)
-        a = L.GlobalMaxPooling3D()(L.AdaptiveAveragePooling3D((2, 3, 2))(x))
-        b = L.GlobalAveragePooling3D()(L.AdaptiveMaxPooling3D(2)(x))
-    return lib.Model(inp, L.Dense(2)(L.Concatenate()([a, b])))
+    image, volume = lib.Input((8, 6, 3)), lib.Input((4, 6, 5, 2))
+    x = L.ZeroPadding2D(((1, 0), (0, 2)))(image)
+    x = L.Cropping2D((1, (1, 0)))(x)
+    x = L.MaxPooling2D(2, 1, "same")(x)
+    x = L.UpSampling2D((2, 1), interpolation="bilinear")(x)
+    x = L.AveragePooling2D(3, 2, "same")(x)
+    x = L.SpatialDropout2D(0.2)(x)
+    pooled = [L.GlobalMaxPooling2D()(L.AdaptiveAveragePooling2D((3, 2))(x)),
+              L.GlobalAveragePooling2D()(L.AdaptiveMaxPooling2D(2, "channels_first")(x))]
+    v = L.ZeroPadding3D(1)(volume)
+    v = L.Cropping3D(((1, 0), 1, (0, 1)))(v)
+    v = L.MaxPooling3D(2)(v)
+    v = L.UpSampling3D((1, 2, 1))(v)
+    v = L.AveragePooling3D(2, 1, "same")(v)
+    v = L.SpatialDropout3D(0.2)(v)
+    pooled += [L.GlobalMaxPooling3D()(L.AdaptiveAveragePooling3D((2, 3, 2))(v)),
+               L.GlobalAveragePooling3D()(L.AdaptiveMaxPooling3D(2)(v)),
+               L.Flatten()(L.AdaptiveAveragePooling1D(2)(L.AdaptiveMaxPooling1D(3)(
+                   L.Reshape((-1, 2))(v))))]
+    return lib.Model([image, volume], L.Dense(2)(L.Concatenate()(pooled)))
 
 
-@pytest.mark.parametrize("dims", [2, 3])
-def test_keras_files_both_ways(keras, tmp_path, rng, dims):
-    x = rng.standard_normal((3,) + _spatial_model(rnncore, dims).input_shape[1:]) \
-        .astype("float32")
-    k_model = _spatial_model(keras, dims)
+def test_keras_files_both_ways(keras, tmp_path, rng):
+    x = [rng.standard_normal((3, 8, 6, 3)).astype("float32"),
+         rng.standard_normal((3, 4, 6, 5, 2)).astype("float32")]
+    k_model = _spatial_model(keras)
     want = k_model.predict(x, verbose=0)
     k_model.save(tmp_path / "k.keras")
     loaded = rnncore.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), want, atol=1e-5)
-    r_model = _spatial_model(rnncore, dims)
+    r_model = _spatial_model(rnncore)
     r_model.set_weights(k_model.get_weights())
     np.testing.assert_allclose(r_model.predict(x, verbose=0), want, atol=1e-5)
     r_model.save(tmp_path / "r.keras")
@@ -181,28 +180,20 @@ def test_keras_files_both_ways(keras, tmp_path, rng, dims):
         [type(layer).__name__ for layer in r_model.layers]
 
 
-def _ocr_like(lib, pool, data_format):
+def _ocr_like(lib):
     """keras-io's OCR model in small: features per pixel (Dense on the channels), 2D
-    pooling, the rows read as a sequence by a bidirectional LSTM."""
+    pooling (both layouts), the rows read as a sequence by an LSTM."""
     L = lib.layers
     inp = lib.Input((8, 6, 3))
-    x = L.Dense(4, activation="relu")(inp)
-    if data_format == "channels_first":
-        x = L.Permute((3, 1, 2))(x)
-        x = getattr(L, pool)((2, 2), padding="same", data_format=data_format)(x)
-        x = L.Permute((2, 3, 1))(x)
-    else:
-        x = getattr(L, pool)((2, 1))(x)
-    x = L.Reshape((4, -1))(x)
-    x = L.Bidirectional(L.LSTM(5))(x)
-    return lib.Model(inp, L.Dense(1, activation="sigmoid")(x))
+    x = L.MaxPooling2D((2, 1))(L.Dense(4, activation="relu")(inp))
+    x = L.Permute((3, 1, 2))(x)
+    x = L.AveragePooling2D(2, 1, padding="same", data_format="channels_first")(x)
+    x = L.Reshape((4, -1))(L.Permute((2, 3, 1))(x))
+    return lib.Model(inp, L.Dense(1, activation="sigmoid")(L.LSTM(5)(x)))
 
 
-@pytest.mark.parametrize("pool,data_format", [("MaxPooling2D", "channels_last"),
-                                              ("AveragePooling2D", "channels_first")])
-def test_pooled_lstm_model_trains_as_keras(keras, rng, pool, data_format):
-    k_model, r_model = _ocr_like(keras, pool, data_format), _ocr_like(rnncore, pool,
-                                                                      data_format)
+def test_pooled_lstm_model_trains_as_keras(keras, rng):
+    k_model, r_model = _ocr_like(keras), _ocr_like(rnncore)
     r_model.set_weights(k_model.get_weights())
     for model, lib in ((k_model, keras), (r_model, rnncore)):
         model.compile(lib.optimizers.Adam(0.01), "binary_crossentropy")
@@ -211,7 +202,7 @@ def test_pooled_lstm_model_trains_as_keras(keras, rng, pool, data_format):
     train_pair_on_batch(k_model, r_model, x, y, steps=3)
 
 
-def test_pooled_3d_model_fits_as_keras(keras, rng):
+def test_pooled_3d_model_trains_as_keras(keras, rng):
     models = []
     for lib in (keras, rnncore):
         L = lib.layers
@@ -219,18 +210,13 @@ def test_pooled_3d_model_fits_as_keras(keras, rng):
         x = L.AdaptiveMaxPooling3D((4, 3, 2))(L.Dense(3, activation="tanh")(inp))
         x = L.UpSampling3D((1, 1, 2))(L.MaxPooling3D((1, 1, 2))(x))
         x = L.Reshape((4, -1))(L.AveragePooling3D((1, 2, 1), padding="same")(x))
-        model = lib.Model(inp, L.Dense(1)(L.GRU(4)(x)))
+        model = lib.Model(inp, L.Dense(1)(L.Flatten()(x)))
         model.compile(lib.optimizers.RMSprop(0.01), "mse")
         models.append(model)
     k_model, r_model = models
     r_model.set_weights(k_model.get_weights())
-    x = rng.standard_normal((24, 4, 6, 4, 2)).astype("float32")
-    y = x.mean(axis=(1, 2, 3, 4))[:, None]
-    fit = dict(batch_size=8, epochs=2, shuffle=False, verbose=0)
-    k_hist, r_hist = k_model.fit(x, y, **fit).history, r_model.fit(x, y, **fit).history
-    assert rel_err(r_hist["loss"], k_hist["loss"]) <= 1e-4
-    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
-        assert rel_err(r_w, k_w) <= 1e-4
+    x = rng.standard_normal((8, 4, 6, 4, 2)).astype("float32")
+    train_pair_on_batch(k_model, r_model, x, x.mean(axis=(1, 2, 3, 4))[:, None], steps=3)
 
 
 BAD = [
