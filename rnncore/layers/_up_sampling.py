@@ -2,7 +2,8 @@
 repeating cells ('nearest') or, in 2D, by TensorFlow's bilinear resize."""
 import numpy as np
 
-from ..ops._pooling import spatial_axes, standardize_data_format, standardize_tuple
+from ..ops._pooling import (sparse_rows, along_axis, spatial_axes, standardize_data_format,
+                            standardize_tuple)
 from ._base import Layer
 
 # what Keras's image resize accepts; rnncore computes the first two
@@ -10,9 +11,9 @@ _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczo
 
 
 def bilinear_matrix(length, factor, dtype):
-    """``(length·factor, length)``: the weights of TensorFlow's bilinear resize along one
-    axis (half-pixel centres: output cell i samples ``(i + 0.5) / factor - 0.5``, clamped to
-    the edge cells), computed in float32 as TensorFlow does."""
+    """``(length·factor, length)``, sparse: the weights of TensorFlow's bilinear resize along
+    one axis (half-pixel centres: output cell i samples ``(i + 0.5) / factor - 0.5``, clamped
+    to the edge cells), computed in float32 as TensorFlow does."""
     out = length * factor
     scale = np.float32(length) / np.float32(out)
     where = (np.arange(out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
@@ -20,15 +21,7 @@ def bilinear_matrix(length, factor, dtype):
     lerp = (where - below).astype(dtype)
     lower = np.maximum(below.astype(np.int64), 0)
     upper = np.minimum(np.ceil(where).astype(np.int64), length - 1)
-    matrix = np.zeros((out, length), dtype)
-    rows = np.arange(out)
-    np.add.at(matrix, (rows, lower), 1 - lerp)
-    np.add.at(matrix, (rows, upper), lerp)
-    return matrix
-
-
-def _along(x, matrix, axis):
-    return np.moveaxis(np.tensordot(x, matrix, axes=([axis], [1])), -1, axis)
+    return sparse_rows([lower, upper], [1 - lerp, lerp], length).astype(dtype)
 
 
 class _UpSampling(Layer):
@@ -51,7 +44,7 @@ class _UpSampling(Layer):
             raise NotImplementedError(f"{type(self).__name__}(interpolation="
                                       f"{self.interpolation!r}) is not implemented by "
                                       "rnncore; use 'nearest' or 'bilinear'")
-        self._matrices = None
+        self._cache = None
 
     def _axes(self):
         return spatial_axes(self.dims + 2, self.data_format)
@@ -69,10 +62,10 @@ class _UpSampling(Layer):
             for axis, factor in zip(self._axes(), self.size):
                 y = np.repeat(y, factor, axis=axis)
             return y
-        self._matrices = [bilinear_matrix(inputs.shape[axis], factor, inputs.dtype)
+        self._cache = [bilinear_matrix(inputs.shape[axis], factor, inputs.dtype)
                           for axis, factor in zip(self._axes(), self.size)]
-        for axis, matrix in zip(self._axes(), self._matrices):
-            y = _along(y, matrix, axis)
+        for axis, matrix in zip(self._axes(), self._cache):
+            y = along_axis(y, matrix, axis)
         return np.ascontiguousarray(y)
 
     def backward(self, d_outputs):
@@ -83,8 +76,8 @@ class _UpSampling(Layer):
                 d = d.reshape(shape[:axis] + (shape[axis] // factor, factor) +
                               shape[axis + 1:]).sum(axis=axis + 1)
             return d
-        for axis, matrix in zip(self._axes(), self._matrices):
-            d = _along(d, matrix.T, axis)
+        for axis, matrix in zip(self._axes(), self._cache):
+            d = along_axis(d, matrix.T.tocsr(), axis)
         return np.ascontiguousarray(d)
 
     def get_config(self):

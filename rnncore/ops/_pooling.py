@@ -135,7 +135,7 @@ def pool_forward(x, mode, pool_size, strides, padding, data_format):
             # the first maximum in tap order takes the gradient, as TensorFlow's MaxPoolGrad
             extra = np.full(y.shape, len(taps) - 1, np.min_scalar_type(len(taps)))
             for i in range(len(taps) - 2, -1, -1):
-                extra[xp[taps[i]] == y] = i
+                np.copyto(extra, i, where=xp[taps[i]] == y)
     else:
         for index in taps[1:]:
             y += xp[index]
@@ -163,10 +163,9 @@ def pool_backward(cache, d_outputs):
     mode, extra, taps, padded_shape, widths, shape, padded = cache
     dxp = np.zeros(padded_shape, d_outputs.dtype)
     if mode == "max":
-        zero = np.zeros((), d_outputs.dtype)
         for i, index in enumerate(taps):
             hit = (extra[0][index] == extra[1]) if isinstance(extra, tuple) else (extra == i)
-            dxp[index] += np.where(hit, d_outputs, zero)
+            np.add(dxp[index], d_outputs, out=dxp[index], where=hit)
     else:
         g = d_outputs / extra
         for index in taps:
@@ -187,9 +186,23 @@ def adaptive_bounds(length, size):
     return starts, ends
 
 
-def _along(x, matrix, axis):
-    """``x`` with its `axis` mapped through ``matrix (new, old)``."""
-    return np.moveaxis(np.tensordot(x, matrix, axes=([axis], [1])), -1, axis)
+def along_axis(x, matrix, axis):
+    """``x`` with its `axis` mapped through the sparse ``matrix (new, old)`` (a few nonzeros
+    a row: the work grows with the output, not with output × input length)."""
+    moved = np.moveaxis(x, axis, 0)
+    out = matrix @ moved.reshape(moved.shape[0], -1)
+    return np.moveaxis(out.reshape((matrix.shape[0],) + moved.shape[1:]), 0, axis)
+
+
+def sparse_rows(columns, weights, length):
+    """A CSR ``(len(columns[0]), length)`` matrix with ``weights[k][i]`` at
+    ``(i, columns[k][i])`` (repeated entries add up)."""
+    from scipy import sparse
+
+    n = len(columns[0])
+    rows = np.tile(np.arange(n), len(columns))
+    return sparse.csr_matrix((np.concatenate(weights), (rows, np.concatenate(columns))),
+                             shape=(n, length))
 
 
 def adaptive_forward(x, mode, output_size, data_format):
@@ -199,16 +212,15 @@ def adaptive_forward(x, mode, output_size, data_format):
     steps, y = [], x
     for axis, n in zip(axes, output_size):
         starts, ends = adaptive_bounds(y.shape[axis], n)
-        cells = np.arange(y.shape[axis])
-        inside = (cells >= starts[:, None]) & (cells < ends[:, None])  # (n, length)
-        if mode == "average":
-            matrix = (inside / (ends - starts)[:, None]).astype(x.dtype)
-            steps.append((axis, matrix, None))
-            y = _along(y, matrix, axis)
-            continue
-        # a tap loop over the widest window; a narrower window repeats its last cell
         width = int((ends - starts).max())
+        # a tap loop over the widest window; a narrower window repeats its last cell
         picks = [np.minimum(starts + t, ends - 1) for t in range(width)]
+        if mode == "average":
+            real = [(starts + t < ends).astype(x.dtype) / (ends - starts) for t in range(width)]
+            matrix = sparse_rows(picks, real, y.shape[axis]).astype(x.dtype)
+            steps.append((axis, matrix, None))
+            y = along_axis(y, matrix, axis)
+            continue
         best = np.take(y, picks[0], axis=axis)
         for p in picks[1:]:
             np.maximum(best, np.take(y, p, axis=axis), out=best)
@@ -223,7 +235,8 @@ def adaptive_forward(x, mode, output_size, data_format):
             for t in range(width - 2, -1, -1):
                 arg[np.take(y, picks[t], axis=axis) == best] = t
             hits = [arg == t for t in range(width)]
-        steps.append((axis, (picks, y.shape[axis]), hits))
+        ones = np.ones(n, x.dtype)
+        steps.append((axis, [sparse_rows([p], [ones], y.shape[axis]).T.tocsr() for p in picks], hits))
         y = best
     return y, (mode, steps)
 
@@ -233,15 +246,12 @@ def adaptive_backward(cache, d_outputs):
     g = d_outputs
     for axis, matrix, hits in reversed(steps):
         if mode == "average":
-            g = _along(g, matrix.T, axis)
+            g = along_axis(g, matrix.T.tocsr(), axis)
             continue
-        picks, length = matrix
-        d = 0
         zero = np.zeros((), g.dtype)
-        for p, hit in zip(picks, hits):
-            onehot = (np.arange(length) == p[:, None]).astype(g.dtype)  # (n, length)
-            d = d + _along(np.where(hit, g, zero), onehot.T, axis)
-        g = d
+        # each tap's gradient goes back to the cell it read
+        g = sum(along_axis(np.where(hit, g, zero), scatter, axis)
+                for scatter, hit in zip(matrix, hits))
     return np.ascontiguousarray(g)
 
 
