@@ -103,6 +103,11 @@ def test_config_and_symbolic_shape_as_keras(keras, case):
     assert rnncore.layers.deserialize(rnncore.layers.serialize(r_layer)).get_config() == r_config
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pickles_without_the_last_forward(rng, case):
+    assert_pickles(make(rnncore, case), data(case, rng))
+
+
 def test_aliases_are_keras_names(keras):
     for alias in ("MaxPool2D", "MaxPool3D", "AvgPool2D", "AvgPool3D", "GlobalAvgPool2D",
                   "GlobalAvgPool3D", "GlobalMaxPool2D", "GlobalMaxPool3D"):

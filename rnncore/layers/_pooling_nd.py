@@ -170,7 +170,7 @@ class _AdaptivePooling(_SpatialLayer):
 
     def __init__(self, output_size, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.output_size = P._output_size(output_size, self.pool_dimensions)
+        self.output_size = P.standardize_output_size(output_size, self.pool_dimensions)
         self.data_format = P.standardize_data_format(data_format)
         self._cache = None
 

@@ -233,29 +233,33 @@ def adaptive_forward(x, mode, output_size, data_format):
         else:
             arg = np.full(best.shape, width - 1, np.min_scalar_type(width))
             for t in range(width - 2, -1, -1):
-                arg[np.take(y, picks[t], axis=axis) == best] = t
+                np.copyto(arg, t, where=np.take(y, picks[t], axis=axis) == best)
             hits = [arg == t for t in range(width)]
         ones = np.ones(n, x.dtype)
-        steps.append((axis, [sparse_rows([p], [ones], y.shape[axis]).T.tocsr() for p in picks], hits))
+        scatters = [sparse_rows([p], [ones], y.shape[axis]).T.tocsr() for p in picks]
+        steps.append((axis, scatters, hits))
         y = best
     return y, (mode, steps)
 
 
 def adaptive_backward(cache, d_outputs):
+    """The gradient of the inputs of :func:`adaptive_forward` for `d_outputs`: the axes in
+    reverse, each through the transpose of its averaging matrix, or (max) each tap's share
+    scattered back to the cell that tap read."""
     mode, steps = cache
     g = d_outputs
-    for axis, matrix, hits in reversed(steps):
+    for axis, maps, hits in reversed(steps):
         if mode == "average":
-            g = along_axis(g, matrix.T.tocsr(), axis)
+            g = along_axis(g, maps.T.tocsr(), axis)
             continue
         zero = np.zeros((), g.dtype)
-        # each tap's gradient goes back to the cell it read
         g = sum(along_axis(np.where(hit, g, zero), scatter, axis)
-                for scatter, hit in zip(matrix, hits))
+                for scatter, hit in zip(maps, hits))
     return np.ascontiguousarray(g)
 
 
-def _output_size(output_size, n):
+def standardize_output_size(output_size, n):
+    """Keras's ``output_size`` of adaptive pooling: one int for every axis, or `n` ints."""
     if isinstance(output_size, numbers.Integral) and not isinstance(output_size, bool):
         values = (int(output_size),) * n
     elif isinstance(output_size, (tuple, list)) and len(output_size) == n and all(
@@ -314,7 +318,7 @@ def _adaptive_op(name, mode, inputs, output_size, data_format):
     if xv.ndim > 5:
         raise ValueError(f"{name} supports 1D, 2D, or 3D inputs only; received "
                          f"inputs.shape={xv.shape}")
-    output_size = _output_size(output_size, xv.ndim - 2)
+    output_size = standardize_output_size(output_size, xv.ndim - 2)
     y, cache = adaptive_forward(xv, mode, output_size, standardize_data_format(data_format))
     return make(y, (t,), lambda g: (adaptive_backward(cache, g),), name)
 
