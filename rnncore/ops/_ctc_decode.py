@@ -107,21 +107,29 @@ def _replay(values, ok, total, occupied, in_beam, parent_slot, last, width, labe
     heapq.heapify(heap)
     out, turned_down = set(), set()
     member_at = {(parent_slot[i], last[i]): i for i in np.flatnonzero(parent_slot >= 0)}
-    for j in np.argsort(-total, kind="stable"):
-        if not occupied[j] or j in turned_down or not (
-                total[j] > -np.inf and (len(heap) < width or total[j] > heap[0][0])):
+    children = values[width:].reshape(width, labels)
+    # the bottom only rises: the children below it at the start never get in, so only the
+    # others and those already in the beam are looked at, prefix by prefix, in label order
+    bottom = heap[0][0] if len(heap) == width else -np.inf
+    look = (ok[width:].reshape(width, labels) & (children > bottom)) | in_beam
+    turn = np.empty(width, np.int64)
+    turn[np.argsort(-total, kind="stable")] = np.arange(width)
+    js, cs = np.nonzero(look)
+    at = np.lexsort((cs, turn[js]))
+    for j, c in zip(js[at].tolist(), cs[at].tolist()):
+        if len(heap) == width and total[j] <= heap[0][0]:
+            break  # neither this prefix's children nor any later one's can get in
+        if j in turned_down:
             continue
-        for c in range(labels):
-            if in_beam[j, c]:
-                m = member_at[(j, c)]
-                if m in out:  # pushed out earlier: taken for a new child, and turned down
-                    turned_down.add(m)
-                continue
-            k = width + j * labels + c
-            if ok[k] and (len(heap) < width or values[k] > heap[0][0]):
-                if len(heap) == width:
-                    out.add(heapq.heappop(heap)[1])
-                heapq.heappush(heap, (values[k], k))
+        if in_beam[j, c]:
+            m = member_at[(j, c)]
+            if m in out:  # pushed out earlier: taken for a new child, and turned down
+                turned_down.add(m)
+            continue
+        if len(heap) < width or children[j, c] > heap[0][0]:
+            if len(heap) == width:
+                out.add(heapq.heappop(heap)[1])
+            heapq.heappush(heap, (children[j, c], width + j * labels + c))
     # full: a prefix was pushed out, or there would be nothing to replay
     return np.array([k for _, k in sorted(heap, key=lambda e: -e[0])])
 
