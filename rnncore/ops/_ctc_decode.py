@@ -134,114 +134,111 @@ def _replay(values, ok, total, occupied, in_beam, parent_slot, last, width, labe
     return np.array([k for _, k in sorted(heap, key=lambda e: -e[0])])
 
 
+def _empty_beam(batch, width, steps, dtype):
+    """`width` slots per item, each a prefix (or empty: node -1): the log probabilities of
+    its paths ending in a blank (blank), in its last label (label), either (total); its id
+    (node), its parent's (parent) and the slot of its parent in the beam (parent_slot, -1
+    when not there); its last label, length (depth) and labels (spelled). Slot 0 holds the
+    empty prefix."""
+    beam = {"total": np.full((batch, width), -np.inf, dtype),
+            "blank": np.full((batch, width), -np.inf, dtype),
+            "label": np.full((batch, width), -np.inf, dtype),
+            "node": np.full((batch, width), -1, np.int64),
+            "parent": np.full((batch, width), -1, np.int64),
+            "parent_slot": np.full((batch, width), -1, np.int64),
+            "last": np.full((batch, width), -1, np.int64),
+            "depth": np.zeros((batch, width), np.int64),
+            "spelled": np.full((batch, width, steps), -1, np.int32)}
+    beam["total"][:, 0] = beam["blank"][:, 0] = 0
+    beam["node"][:, 0] = np.arange(batch)
+    return beam
+
+
+def _frame(beam, lp, live, ids):
+    """The beam after one frame of log-probabilities `lp` ``(batch, classes)``, the last
+    class the blank; items not `live` keep theirs."""
+    total, blank, label, last = beam["total"], beam["blank"], beam["label"], beam["last"]
+    node, parent_slot = beam["node"], beam["parent_slot"]
+    batch, width = total.shape
+    labels = lp.shape[1] - 1
+    ninf = total.dtype.type(-np.inf)
+    # prefixes that stay: a blank, or their last label again (or newly, from the parent
+    # prefix if that is in the beam: from its blank paths when the label repeats)
+    has_parent = parent_slot >= 0
+    p = np.maximum(parent_slot, 0)
+    from_parent = np.where(last == _pick(last, p), _pick(blank, p), _pick(total, p))
+    kept_label = np.where(has_parent, np.logaddexp(label, from_parent), label)
+    new_label = np.where(last >= 0, kept_label + _pick(lp, np.maximum(last, 0)), ninf)
+    new_blank = total + lp[:, labels:]
+    new_total = np.logaddexp(new_blank, new_label)
+    # children: each prefix followed by each label (a repeat only after a blank), except
+    # the children already in the beam
+    child = np.where(np.arange(labels) == last[:, :, None], blank[:, :, None],
+                     total[:, :, None]) + lp[:, None, :labels]
+    in_beam = np.zeros((batch, width, labels), bool)
+    b, s = np.nonzero(has_parent)
+    in_beam[b, parent_slot[b, s], last[b, s]] = True
+    child_ok = ((node >= 0) & (total > ninf))[:, :, None] & ~in_beam & (child > ninf)
+
+    # the `width` most probable of the beam and the children
+    values = np.concatenate([new_total, child.reshape(batch, -1)], axis=1)
+    ok = np.concatenate([node >= 0, child_ok.reshape(batch, -1)], axis=1)
+    with np.errstate(invalid="ignore"):
+        rank = np.argsort(np.where(ok, -values, np.nan), axis=1, kind="stable")[:, :width]
+    stays = rank < width
+    src = np.where(stays, rank, (rank - width) // labels)
+    for b in _order_dependent(rank, stays, src, parent_slot, total, node, live):
+        rank[b] = _replay(values[b], ok[b], total[b], node[b] >= 0, in_beam[b],
+                          parent_slot[b], last[b], width, labels)
+    stays = rank < width
+    src = np.where(stays, rank, (rank - width) // labels)
+    chosen = _pick(ok, rank)
+    grown = (rank - width) % labels
+    is_child = chosen & ~stays & live[:, None]
+
+    new = {"total": np.where(chosen, _pick(values, rank), ninf)}
+    new["blank"] = np.where(chosen & stays, _pick(new_blank, src), ninf)
+    new["label"] = np.where(stays, _pick(new_label, src), new["total"])
+    new["label"][~chosen] = ninf
+    new["parent"] = np.where(stays, _pick(beam["parent"], src), _pick(node, src))
+    new["node"] = np.where(chosen & stays, _pick(node, src), -1)
+    new["node"][is_child] = ids(new["parent"][is_child], grown[is_child])
+    new["last"] = np.where(stays, _pick(last, src), grown)
+    new["depth"] = _pick(beam["depth"], src) + is_child
+    new["spelled"] = beam["spelled"][np.arange(batch)[:, None], src]
+    b, s = np.nonzero(is_child)
+    new["spelled"][b, s, beam["depth"][b, src[b, s]]] = grown[b, s]
+    # where each prefix's parent sits in the new beam
+    same = (new["parent"][:, :, None] == new["node"][:, None, :]) \
+        & (new["node"] >= 0)[:, None, :]
+    new["parent_slot"] = np.where(same.any(axis=2), same.argmax(axis=2), -1)
+    return {k: np.where(live.reshape((-1,) + (1,) * (v.ndim - 1)), new[k], v)
+            for k, v in beam.items()}
+
+
 def _beam_search(x, lengths, beam_width, top_paths):
     """TensorFlow's CTC beam search on ``(batch, T, classes)`` scores whose last class is the
     blank: ``(decoded (top_paths, batch, T), log probabilities (batch, top_paths))``."""
     batch, steps, num_classes = x.shape
-    labels = num_classes - 1
-    width = beam_width
     top = np.max(x, axis=2, keepdims=True)
     logp = x - (top + np.log(np.sum(np.exp(x - top), axis=2, keepdims=True)))
-    ninf = x.dtype.type(-np.inf)
+    beam = _empty_beam(batch, beam_width, steps, x.dtype)
+    ids = _PrefixIds(batch, num_classes - 1)
+    for t in range(min(steps, int(lengths.max(initial=0)))):
+        beam = _frame(beam, logp[:, t, :], t < lengths, ids)
 
-    # the beam: `width` slots per item, each a prefix (or empty: node -1) with the log
-    # probabilities of its paths ending in a blank (blank), in its last label (label), either
-    total = np.full((batch, width), ninf)
-    blank = total.copy()
-    label = total.copy()
-    total[:, 0] = blank[:, 0] = 0  # the empty prefix
-    node = np.full((batch, width), -1, np.int64)
-    node[:, 0] = np.arange(batch)
-    parent = np.full((batch, width), -1, np.int64)
-    last = np.full((batch, width), -1, np.int64)
-    depth = np.zeros((batch, width), np.int64)
-    spelled = np.full((batch, width, steps), -1, np.int32)
-    parent_slot = np.full((batch, width), -1, np.int64)
-    ids = _PrefixIds(batch, labels)
-    classes = np.arange(labels)
-    items = np.arange(batch)[:, None]
-
-    for t in range(steps):
-        live = t < lengths
-        if not live.any():
-            break
-        lp = logp[:, t, :]
-        # prefixes that stay: a blank, or their last label again (or newly, from the parent
-        # prefix if that is in the beam: from its blank paths when the label repeats)
-        has_parent = parent_slot >= 0
-        p = np.maximum(parent_slot, 0)
-        from_parent = np.where(last == _pick(last, p), _pick(blank, p), _pick(total, p))
-        kept_label = np.where(has_parent, np.logaddexp(label, from_parent), label)
-        new_label = np.where(last >= 0, kept_label + _pick(lp, np.maximum(last, 0)), ninf)
-        new_blank = total + lp[:, labels:]
-        new_total = np.logaddexp(new_blank, new_label)
-        # children: each prefix followed by each label (a repeat only after a blank),
-        # except the children already in the beam
-        child = np.where(classes == last[:, :, None], blank[:, :, None], total[:, :, None]) \
-            + lp[:, None, :labels]
-        in_beam = np.zeros((batch, width, labels), bool)
-        b, s = np.nonzero(has_parent)
-        in_beam[b, parent_slot[b, s], last[b, s]] = True
-        child_ok = (node >= 0)[:, :, None] & (total > ninf)[:, :, None] & ~in_beam \
-            & (child > ninf)
-        # the `width` most probable of the beam and the children
-        values = np.concatenate([new_total, child.reshape(batch, -1)], axis=1)
-        ok = np.concatenate([node >= 0, child_ok.reshape(batch, -1)], axis=1)
-        with np.errstate(invalid="ignore"):
-            rank = np.argsort(np.where(ok, -values, np.nan), axis=1, kind="stable")[:, :width]
-        stays = rank < width
-        src = np.where(stays, rank, (rank - width) // labels)
-        for b in _order_dependent(rank, stays, src, parent_slot, total, node, live):
-            rank[b] = _replay(values[b], ok[b], total[b], node[b] >= 0, in_beam[b],
-                              parent_slot[b], last[b], width, labels)
-        stays = rank < width
-        src = np.where(stays, rank, (rank - width) // labels)
-        chosen = _pick(ok, rank)
-        grown = (rank - width) % labels
-        is_child = chosen & ~stays
-        n_total = np.where(chosen, _pick(values, rank), ninf)
-        n_blank = np.where(chosen & stays, _pick(new_blank, src), ninf)
-        n_label = np.where(stays, _pick(new_label, src), n_total)
-        n_label = np.where(chosen, n_label, ninf)
-        n_parent = np.where(stays, _pick(parent, src), _pick(node, src))
-        n_node = np.where(chosen & stays, _pick(node, src), -1)
-        if is_child.any():
-            n_node[is_child & live[:, None]] = ids(n_parent[is_child & live[:, None]],
-                                                    grown[is_child & live[:, None]])
-        n_last = np.where(stays, _pick(last, src), grown)
-        n_depth = _pick(depth, src) + is_child
-        n_spelled = spelled[items, src]
-        b, s = np.nonzero(is_child)
-        n_spelled[b, s, depth[b, src[b, s]]] = grown[b, s]
-        # where each prefix's parent sits in the new beam (-1: not there)
-        same = (n_parent[:, :, None] == n_node[:, None, :]) & (n_node >= 0)[:, None, :]
-        n_parent_slot = np.where(same.any(axis=2), same.argmax(axis=2), -1)
-
-        keep = live[:, None]
-        total = np.where(keep, n_total, total)
-        blank = np.where(keep, n_blank, blank)
-        label = np.where(keep, n_label, label)
-        node = np.where(keep, n_node, node)
-        parent = np.where(keep, n_parent, parent)
-        last = np.where(keep, n_last, last)
-        depth = np.where(keep, n_depth, depth)
-        spelled = np.where(keep[:, :, None], n_spelled, spelled)
-        parent_slot = np.where(keep, n_parent_slot, parent_slot)
-
-    leaves = (node >= 0).sum(axis=1)
-    if np.any(leaves < top_paths):
-        raise ValueError(f"ctc_decode: fewer prefixes in the beam ({leaves.min()}) than "
-                         f"top_paths={top_paths} (Less leaves in the beam search than "
-                         "requested); decode longer sequences or ask for fewer paths")
+    present = beam["node"] >= 0
+    if np.any(present.sum(axis=1) < top_paths):
+        raise ValueError(f"ctc_decode: fewer prefixes in the beam "
+                         f"({present.sum(axis=1).min()}) than top_paths={top_paths} (Less "
+                         "leaves in the beam search than requested); decode longer sequences "
+                         "or ask for fewer paths")
     with np.errstate(invalid="ignore"):
-        best = np.argsort(np.where(node >= 0, -total, np.nan), axis=1,
+        best = np.argsort(np.where(present, -beam["total"], np.nan), axis=1,
                           kind="stable")[:, :top_paths]
-    lengths_out = _pick(depth, best)
-    decoded = np.full((top_paths, batch, steps), -1, np.int32)
-    for k in range(top_paths):
-        seq = spelled[np.arange(batch), best[:, k]]
-        decoded[k] = np.where(np.arange(steps) < lengths_out[:, k:k + 1], seq, -1)
-    return decoded, _pick(total, best)
+    spelled = beam["spelled"][np.arange(batch)[:, None], best]  # (batch, top_paths, T)
+    spelled[np.arange(steps) >= _pick(beam["depth"], best)[:, :, None]] = -1
+    return spelled.transpose(1, 0, 2), _pick(beam["total"], best)
 
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
