@@ -147,3 +147,19 @@ def test_validation_inputs_without_targets_need_a_model_trained_on_its_own_losse
     x, y = _data(rng, n=4)
     with pytest.raises(ValueError, match=r"validation_data must hold targets"):
         model.fit(x, y, validation_data={model.inputs[0].name: x}, verbose=0)
+
+
+@pytest.mark.filterwarnings("ignore:Cannot load .* optimizer variables")
+def test_ctc_loss_is_saved_and_loaded_with_the_model(keras, tmp_path, rng):
+    x, y = _data(rng, n=4, padded=True)
+    k_model = keras.Sequential([keras.Input((FRAMES, FEATURES)),
+                                keras.layers.Dense(CHARACTERS + 1)])
+    k_model.compile(optimizer="adam", loss=keras.losses.CTC())
+    k_model.save(tmp_path / "keras.keras")
+    r_model = rnncore.models.load_model(tmp_path / "keras.keras")
+    assert isinstance(r_model.loss, rnncore.losses.CTC)
+    np.testing.assert_allclose(r_model.evaluate(x, y, verbose=0),
+                               keras.losses.CTC()(y, k_model(x)).numpy(), rtol=1e-5)
+    r_model.save(tmp_path / "rnncore.keras")
+    loaded = keras.models.load_model(tmp_path / "rnncore.keras")
+    assert loaded.loss.get_config() == keras.losses.CTC().get_config()
