@@ -58,3 +58,6 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "UpSampling1D", "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
            "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
            "Convolution1DTranspose"]
+from ._normalization_more import GroupNormalization, RMSNormalization, UnitNormalization
+from ._alpha_dropout import AlphaDropout
+__all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization", "AlphaDropout"]
