@@ -61,3 +61,5 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
 from ._normalization_more import GroupNormalization, RMSNormalization, UnitNormalization
 from ._alpha_dropout import AlphaDropout
 __all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization", "AlphaDropout"]
+from ._einsum_dense import EinsumDense
+__all__ += ["EinsumDense"]
