@@ -63,3 +63,10 @@ from ._alpha_dropout import AlphaDropout
 __all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization", "AlphaDropout"]
 from ._einsum_dense import EinsumDense
 __all__ += ["EinsumDense"]
+from ._index_lookup import IntegerLookup, StringLookup
+__all__ += ["IntegerLookup", "StringLookup"]
+from ._category_encoding import CategoryEncoding
+__all__ += ["CategoryEncoding"]
+from ._discretization import Discretization
+from ._hashing import Hashing
+__all__ += ["Discretization", "Hashing"]
