@@ -82,6 +82,8 @@ class TextVectorization(Layer):
     array([[2, 1, 3, 0]])
     """
 
+    _takes_strings = True  # a Sequential model starting with it is given text
+
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
                  split="whitespace", ngrams=None, output_mode="int",
                  output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
