@@ -107,3 +107,16 @@ def test_trains_before_an_lstm_as_keras_and_saves_both_ways(keras, rng, tmp_path
     ours = rnncore.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
                                atol=1e-5)
+
+
+def test_kernel_initializer_takes_fans_from_the_equation_as_keras(keras):
+    """A (4, 2, 3) kernel of "abc,cde->abde": fan-in 4 (c), fan-out 6 (d, e), not the
+    convolution rule's 8 and 12."""
+    k_layer, r_layer = _pair(keras, CASES[2])
+    big = (256, 2, 3)
+    for layer in (k_layer, r_layer):
+        layer.build((3, 4, big[0]))
+    limit = np.sqrt(6.0 / (big[0] + 6))
+    for kernel in (np.asarray(k_layer.kernel), r_layer.kernel.value):
+        assert kernel.shape == big
+        assert 0.9 * limit < np.abs(kernel).max() <= limit

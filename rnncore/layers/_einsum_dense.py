@@ -154,10 +154,23 @@ class EinsumDense(Layer):
         kernel_shape, bias_shape, _, subscripts = analyze(
             self.equation, self.bias_axes, input_shape, self.partial_output_shape)
         self._ndim, self._subscripts = len(input_shape), subscripts
-        self.kernel = self.add_weight(tuple(kernel_shape), self.kernel_initializer, "kernel")
+        self.kernel = self.add_weight(tuple(kernel_shape), self._kernel_init(subscripts),
+                                      "kernel")
         self.bias = (self.add_weight(tuple(bias_shape), self.bias_initializer, "bias")
                      if bias_shape is not None else None)
         self.built = True
+
+    def _kernel_init(self, subscripts):
+        """Keras's fans for a kernel of several axes: fan-in the product of the axes the
+        inputs share, fan-out that of the output's (a glorot/he/lecun draw is i.i.d., so it is
+        made on the (fan_in, fan_out) matrix and laid out in the kernel's shape)."""
+        init = self.kernel_initializer
+        if not isinstance(init, _initializers.VarianceScaling):
+            return init
+        _, ker, out = subscripts
+        return lambda shape, dtype="float32": init(
+            (int(np.prod([n for c, n in zip(ker, shape) if c not in out])),
+             int(np.prod([n for c, n in zip(ker, shape) if c in out]))), dtype).reshape(shape)
 
     def compute_output_shape(self, input_shape):
         return tuple(analyze(self.equation, self.bias_axes, input_shape,
