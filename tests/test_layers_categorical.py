@@ -1,4 +1,4 @@
-"""CategoryEncoding, Discretization and Hashing against Keras 3 (outputs, dtypes, adapt,
+"""CategoryEncoding, Discretization, Hashing and HashedCrossing against Keras 3 (outputs, dtypes, adapt,
 configs, errors, a model holding all three saved and loaded both ways), and the two string
 hashes against TensorFlow's."""
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import rnncore
 from rnncore import layers
-from rnncore.layers._string_hash import fingerprint64, siphash
+from rnncore.layers._string_hash import cross_fingerprint, fingerprint64, siphash
 
 IDS = np.array([[0, 1, 1, 3], [2, 2, 5, 0]])
 WORDS = np.array([["a", "b", "zz", ""], ["c", "", "yy", "ü"]])
@@ -92,11 +92,45 @@ def test_string_hashes_match_tensorflow(tf, rng):
         assert [siphash(key, s) % (2 ** 31 - 1) for s in strings] == theirs.tolist()
 
 
+COLORS, SIZES = np.array(["red", "blue", "", "ü"]), np.array([1, 22, -3, 123456789012])
+
+
+@pytest.mark.parametrize("kwargs, xs", [
+    ({"num_bins": 7}, [COLORS, SIZES]),
+    ({"num_bins": 7}, [COLORS[:, None], SIZES[:, None]]),
+    ({"num_bins": 5, "output_mode": "one_hot"}, [SIZES, COLORS, COLORS]),
+    ({"num_bins": 5, "output_mode": "one_hot"}, [SIZES[:, None], COLORS[:, None]])])
+def test_hashed_crossing_matches_keras(keras, kwargs, xs):
+    _assert_same(keras, "HashedCrossing", kwargs, xs)
+
+
+def test_crossed_hash_matches_tensorflow(tf):
+    theirs = tf.sparse.cross_hashed([tf.constant(SIZES[:, None]), tf.constant(COLORS[:, None])],
+                                    num_buckets=2 ** 31 - 1)
+    mine = [cross_fingerprint([int(n), c.encode()]) % (2 ** 31 - 1)
+            for n, c in zip(SIZES, COLORS)]
+    assert mine == tf.sparse.to_dense(theirs).numpy().ravel().tolist()
+
+
+def test_hashed_crossing_bad_inputs_are_keras_errors():
+    layer = layers.HashedCrossing(3)
+    with pytest.raises(ValueError, match="at least two inputs"):
+        layer([SIZES])
+    with pytest.raises(ValueError, match="should have equal shape"):
+        layer([SIZES, COLORS[:, None]])
+    with pytest.raises(ValueError, match="integer or string dtype"):
+        layer([SIZES, SIZES.astype(np.float32)])
+    with pytest.raises(ValueError, match="num_bins=0"):
+        layers.HashedCrossing(0)
+
+
 @pytest.mark.parametrize("name, kwargs", [
     ("CategoryEncoding", {"num_tokens": 5, "output_mode": "count"}),
     ("Discretization", {"bin_boundaries": [0.0, 1.0], "output_mode": "one_hot"}),
     ("Hashing", {"num_bins": 4, "salt": [1, 2], "mask_value": "x"}),
-    ("Hashing", {"num_bins": 4, "output_mode": "multi_hot"})])
+    ("Hashing", {"num_bins": 4, "output_mode": "multi_hot"}),
+    ("HashedCrossing", {"num_bins": 4}),
+    ("HashedCrossing", {"num_bins": 4, "output_mode": "one_hot"})])
 def test_configs_are_keras(keras, name, kwargs):
     r_config = getattr(layers, name)(**kwargs).get_config()
     k_config = getattr(keras.layers, name)(**kwargs).get_config()
@@ -145,11 +179,15 @@ def _mixed_model(lib):
                                         output_mode="one_hot")(values))
     hashed = L.GRU(2)(L.Embedding(8, 3)(L.Hashing(num_bins=8, salt=5)(words)))
     bags = L.CategoryEncoding(5, output_mode="count")(ids)
-    return lib.Model([values, words, ids], L.Dense(1)(L.Concatenate()([binned, hashed, bags])))
+    color = lib.Input((1,), dtype="string", name="color")
+    size = lib.Input((1,), dtype="int64", name="size")
+    crossed = L.HashedCrossing(6, output_mode="one_hot")([color, size])
+    return lib.Model([values, words, ids, color, size],
+                     L.Dense(1)(L.Concatenate()([binned, hashed, bags, crossed])))
 
 
 @pytest.mark.parametrize("writer", ["keras", "rnncore"])
-def test_a_model_holding_all_three_saves_and_loads_both_ways(keras, tf, rng, tmp_path, writer):
+def test_a_model_holding_all_four_saves_and_loads_both_ways(keras, tf, rng, tmp_path, writer):
     libs = {"keras": keras, "rnncore": rnncore}
     model = _mixed_model(libs[writer])
     if writer == "rnncore":
@@ -160,5 +198,8 @@ def test_a_model_holding_all_three_saves_and_loads_both_ways(keras, tf, rng, tmp
     keras_model, ours = (model, loaded) if writer == "keras" else (loaded, model)
     values = rng.standard_normal((2, 3)).astype(np.float32)
     ids = np.array([[0, 4, 4], [1, 2, 3]])
-    k_out = keras_model.predict([values, tf.constant(WORDS), ids], verbose=0)
-    np.testing.assert_allclose(ours.predict([values, WORDS, ids], verbose=0), k_out, atol=1e-6)
+    color, size = COLORS[:2, None], SIZES[:2, None]
+    k_out = keras_model.predict([values, tf.constant(WORDS), ids, tf.constant(color), size],
+                                verbose=0)
+    np.testing.assert_allclose(ours.predict([values, WORDS, ids, color, size], verbose=0),
+                               k_out, atol=1e-6)

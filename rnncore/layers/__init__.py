@@ -70,3 +70,5 @@ __all__ += ["CategoryEncoding"]
 from ._discretization import Discretization
 from ._hashing import Hashing
 __all__ += ["Discretization", "Hashing"]
+from ._hashed_crossing import HashedCrossing
+__all__ += ["HashedCrossing"]

@@ -4,6 +4,7 @@ every value in the bin Keras puts it in, without TensorFlow.
 
 - ``fingerprint64``: FarmHash's Fingerprint64 (its "na" 64-bit hash, seed 81), which TensorFlow
   calls ``Fingerprint64``; the fast bucket is ``fingerprint64(s) % num_buckets``.
+- ``cross_fingerprint``: the chained hash of ``tf.sparse.cross_hashed`` (HashedCrossing).
 - ``siphash``: SipHash-2-4 with a 128-bit key given as two unsigned 64-bit halves (Keras's
   ``salt``); the strong bucket is ``siphash(key, s) % num_buckets``.
 
@@ -181,3 +182,27 @@ def siphash(key, s):
     v2 ^= 0xFF
     v0, v1, v2, v3 = rounds(4, v0, v1, v2, v3)
     return v0 ^ v1 ^ v2 ^ v3
+
+
+_CROSS_KEY = 0xDECAFCAFFE  # TensorFlow's SPARSE_CROSS_HASH_KEY, the seed of a hashed cross
+_CAT_MUL = 0xC6A4A7935BD1E995
+
+
+def _fingerprint_cat64(fp1, fp2):
+    """TensorFlow's FingerprintCat64: two fingerprints combined into one."""
+    h = fp1 ^ _CAT_MUL
+    h ^= (_shift_mix((fp2 * _CAT_MUL) & _M) * _CAT_MUL) & _M
+    h = (h * _CAT_MUL) & _M
+    h = (_shift_mix(h) * _CAT_MUL) & _M
+    return _shift_mix(h)
+
+
+def cross_fingerprint(values):
+    """The hash ``tf.sparse.cross_hashed`` gives one crossed feature: each value's own hash
+    (a string's, bytes given, ``fingerprint64``; an integer's, its two's-complement word),
+    chained in order from TensorFlow's key."""
+    h = _CROSS_KEY
+    for value in values:
+        h = _fingerprint_cat64(h, fingerprint64(value) if isinstance(value, bytes)
+                               else value & _M)
+    return h
