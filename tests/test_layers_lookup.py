@@ -253,3 +253,26 @@ def test_lookup_in_a_data_pipeline_before_fit(keras, rng):
     assert ids.dtype == np.int64 and ids.max() < lookup.vocabulary_size()
     history = model.fit(ids, np.ones((3, 1), np.float32), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_string_lookup_first_in_a_model_fits_on_a_tf_dataset(tf):
+    inp = rnncore.Input((4,), dtype="string")
+    ids = layers.StringLookup(vocabulary=["a", "b", "c"], mask_token="")(inp)
+    model = rnncore.Model(inp, layers.Dense(1)(layers.LSTM(3)(
+        layers.Embedding(5, 2, mask_zero=True)(ids))))
+    model.compile("adam", "mse")
+    data = tf.data.Dataset.from_tensor_slices((WORDS, np.ones((3, 1), np.float32))).batch(2)
+    assert np.isfinite(model.fit(data, epochs=1, verbose=0).history["loss"][0])
+    np.testing.assert_allclose(model.predict(data, verbose=0), model.predict(WORDS, verbose=0),
+                               atol=1e-6)
+
+
+def test_adapted_lookups_pickle_with_their_vocabulary():
+    import pickle
+
+    for layer, x in ((layers.StringLookup(num_oov_indices=2), WORDS),
+                     (layers.IntegerLookup(output_mode="count"), INTS)):
+        layer.adapt(CORPUS if x is WORDS else INTS)
+        copy = pickle.loads(pickle.dumps(layer))
+        assert copy.get_vocabulary() == layer.get_vocabulary()
+        np.testing.assert_array_equal(copy(x), layer(x))
