@@ -1,6 +1,6 @@
-"""CategoryEncoding, Discretization, Hashing and HashedCrossing against Keras 3 (outputs, dtypes, adapt,
-configs, errors, a model holding all three saved and loaded both ways), and the two string
-hashes against TensorFlow's."""
+"""CategoryEncoding, Discretization, Hashing and HashedCrossing against Keras 3 (outputs,
+dtypes, adapt, configs, errors, a model holding all four saved and loaded both ways), and the
+string hashes against TensorFlow's."""
 import numpy as np
 import pytest
 

@@ -9,7 +9,7 @@ from rnncore import layers
 
 from _layer_grads import assert_close_to_keras, finite_difference_check
 from _layer_parity import assert_config_round_trip, save_load_predict
-from _parity import build_pair, train_pair_on_batch
+from _parity import train_pair_on_batch
 
 
 def _x(rng, shape=(3, 5, 8)):

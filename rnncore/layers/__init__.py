@@ -63,7 +63,8 @@ from ._alpha_dropout import AlphaDropout
 __all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization", "AlphaDropout"]
 from ._einsum_dense import EinsumDense
 __all__ += ["EinsumDense"]
-from ._index_lookup import IntegerLookup, StringLookup
+from ._integer_lookup import IntegerLookup
+from ._string_lookup import StringLookup
 __all__ += ["IntegerLookup", "StringLookup"]
 from ._category_encoding import CategoryEncoding
 __all__ += ["CategoryEncoding"]
