@@ -219,7 +219,9 @@ class IndexLookup(Layer):
         values = self._as_values(data, "data")
         if values.ndim < 2:
             values = values.reshape(1, -1)
-        self._counts.update(values.ravel().tolist())
+        # counted by NumPy, then added: a Counter fed value by value is ten times slower
+        uniques, counts = np.unique(values.ravel(), return_counts=True)
+        self._counts.update(dict(zip(uniques.tolist(), counts.tolist())))
         if self.output_mode == "tf_idf":
             for document in values.reshape(len(values), -1):
                 self._doc_counts.update(set(document.tolist()))
@@ -263,26 +265,30 @@ class IndexLookup(Layer):
 
     def _lookup(self, values):
         """Indices of `values` (an array of the vocabulary's type), OOV and mask handled."""
-        flat = values.ravel().tolist()
-        ids = np.fromiter((self._index.get(v, -1) for v in flat), np.int64, len(flat))
+        flat = values.ravel()
+        ids = self._indices(flat)
         oov = ids < 0
         if self.mask_token is not None:
-            masked = np.fromiter((v == self.mask_token for v in flat), bool, len(flat))
+            masked = flat == self.mask_token
             # the mask is 0 in "int" mode, dropped from the other modes' encodings
             ids[masked] = 0 if self.output_mode == "int" else np.iinfo(np.int64).max
             oov &= ~masked
         if oov.any():
             if self.num_oov_indices == 0:
-                found = [flat[i] for i in np.flatnonzero(oov)]
+                found = flat[oov].tolist()
                 raise ValueError(f"When `num_oov_indices=0` all inputs should be in "
                                  f"vocabulary, found OOV values {found}, consider setting "
                                  f"`num_oov_indices=1`.")
             if self.num_oov_indices == 1:
                 ids[oov] = self._oov_start()
             else:
-                ids[oov] = [self._oov_bin(flat[i]) + self._oov_start()
-                            for i in np.flatnonzero(oov)]
+                ids[oov] = [self._oov_bin(v) + self._oov_start() for v in flat[oov].tolist()]
         return ids.reshape(values.shape)
+
+    def _indices(self, flat):
+        """The vocabulary index of each of the 1-D array `flat`, -1 where it has none."""
+        return np.fromiter((self._index.get(v, -1) for v in flat.tolist()), np.int64,
+                           len(flat))
 
     def _oov_bin(self, value):
         key = self._hash_key(value)

@@ -54,6 +54,24 @@ class IntegerLookup(IndexLookup):
                              f"dtype {arr.dtype}")
         return arr.astype(np.int64, copy=False)
 
+    def _indices(self, flat):
+        # vectorised instead of a dict look-up per value, so that ids of IMDB-sized data
+        # (millions of values) map in a fraction of a second: a dense table over the
+        # tokens' range when it is compact (the usual word ids), else a sorted search
+        if not self._tokens:
+            return np.full(len(flat), -1, np.int64)
+        tokens = np.asarray(self._tokens, np.int64)
+        index = np.arange(self._token_start(), self._token_start() + len(tokens))
+        low, high = int(tokens.min()), int(tokens.max())
+        inside = (flat >= low) & (flat <= high)
+        if high - low <= 4 * len(tokens) + 1024:
+            table = np.full(high - low + 1, -1, np.int64)
+            table[tokens - low] = index
+            return np.where(inside, table[np.where(inside, flat - low, 0)], -1)
+        order = np.argsort(tokens)
+        at = np.searchsorted(tokens[order], flat).clip(max=len(tokens) - 1)
+        return np.where(inside & (tokens[order][at] == flat), index[order][at], -1)
+
     @staticmethod
     def _from_lines(lines):
         return [int(line) for line in lines]
