@@ -66,6 +66,10 @@ SAMPLES = {
     "split": "ops.split(x, 2, axis=-1)[1]", "unstack": "ops.unstack(x, axis=1)[-1]",
     "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)",
     "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
+    # pooling
+    "max_pool": "ops.max_pool(x, 2)", "average_pool": "ops.average_pool(x, 3, 2, 'same')",
+    "adaptive_max_pool": "ops.adaptive_max_pool(x, (3,))",
+    "adaptive_average_pool": "ops.adaptive_average_pool(x, (4,))",
 }
 
 
