@@ -1,6 +1,7 @@
 """The parts of ``keras.backend`` a Keras program still calls: the float type, epsilon, the
-image data format, the backend's name, Keras's dtype names and promotion, ``get_uid``; and tf.keras 2's ``get_value``/``set_value`` (``set_value(optimizer.learning_rate,
-x)`` in older callbacks), which Keras 3 dropped and rnncore keeps as an extension."""
+image data format, the backend's name, Keras's dtype names and promotion, ``get_uid``; and
+tf.keras 2's ``get_value``/``set_value`` (``set_value(optimizer.learning_rate, x)`` in older
+callbacks), which Keras 3 dropped and rnncore keeps as an extension."""
 import numpy as np
 
 from ._config import (epsilon, floatx, image_data_format, set_epsilon, set_floatx,

@@ -15,7 +15,7 @@ dicts, with Keras's rules.
 """
 import collections
 
-__all__ = ["MAP_TO_NONE", "assert_same_structure", "flatten", "flatten_with_path",
+__all__ = ["MAP_TO_NONE", "assert_same_paths", "assert_same_structure", "flatten", "flatten_with_path",
            "is_nested", "lists_to_tuples", "map_structure", "map_structure_up_to",
            "pack_sequence_as", "traverse"]
 
@@ -119,6 +119,20 @@ def assert_same_structure(a, b, check_types=None):
     """Raise a ValueError unless ``a`` and ``b`` nest the same way (same kinds of node, same
     lengths and keys). ``check_types`` is accepted and ignored, as in Keras."""
     _check_same(a, b)
+
+
+def assert_same_paths(a, b):
+    """Raise a ValueError unless ``a`` and ``b`` have leaves at the same paths (the looser
+    check: a list and a tuple of the same length match), naming the paths only one has."""
+    a_paths = {path for path, _ in flatten_with_path(a)}
+    b_paths = {path for path, _ in flatten_with_path(b)}
+    if a_paths != b_paths:
+        message = "`a` and `b` don't have the same paths."
+        if a_paths - b_paths:
+            message += f"\nPaths in `a` missing in `b`:\n{a_paths - b_paths}"
+        if b_paths - a_paths:
+            message += f"\nPaths in `b` missing in `a`:\n{b_paths - a_paths}"
+        raise ValueError(message)
 
 
 def map_structure(func, *structures, none_is_leaf=True):

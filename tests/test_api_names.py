@@ -175,6 +175,20 @@ def test_tree_traverse_replaces_subtrees_as_keras(keras):
                      keras.tree.traverse(k_fn, structure, top_down=top_down))
 
 
+@pytest.mark.parametrize("a, b", [([1, (2, 3)], ((4,), [5, 6])), ([1, (2, 3)], [1, (2, 3)]),
+                                  ({"a": 1, "b": [2]}, {"a": 1, "b": [2, 3]}),
+                                  ([1], {"x": 1})])
+def test_tree_assert_same_paths_as_keras(keras, a, b):
+    outcomes = []
+    for t in (keras.tree, rnncore.tree):
+        try:
+            t.assert_same_paths(a, b)
+            outcomes.append(None)
+        except ValueError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[1] == outcomes[0]
+
+
 def test_tree_map_structure_up_to_as_keras(keras):
     args = ([1, (2, 3)], lambda a, b: (a, b), [[1, 2], (3, 4)], [5, (6, 7)])
     assert _same(rnncore.tree.map_structure_up_to(*args), keras.tree.map_structure_up_to(*args))
