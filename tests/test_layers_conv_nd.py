@@ -147,6 +147,8 @@ def test_ocr_model_trains_as_in_keras(keras, rng):
     (lambda m: m.Conv2D(4, 3, groups=3), ValueError, "groups=3, filters=4"),
     (lambda m: m.Conv2D(4, 3, strides=2, dilation_rate=2), ValueError, "dilation_rate"),
     (lambda m: m.Conv3D(4, 3, use_bias="no"), TypeError, "use_bias='no'"),
+    (lambda m: m.Conv2DTranspose(4, 3, strides=2, output_padding=2), ValueError,
+     "output_padding=(2, 2), strides=(2, 2)"),
     (lambda m: m.Conv2D(4, 3, groups=2)(np.ones((1, 5, 5, 3), "float32")), ValueError,
      "groups=2, but the input has 3 channels"),
     (lambda m: m.Conv2D(4, 3)(np.ones((1, 5, 5), "float32")), ValueError, "shape (1, 5, 5)"),
@@ -155,3 +157,61 @@ def test_ocr_model_trains_as_in_keras(keras, rng):
 ])
 def test_bad_arguments_are_named(make, error, text):
     assert_bad_argument(lambda lib: make(lib), error, text)
+
+
+# ---- Conv2DTranspose / Conv3DTranspose -----------------------------------------------------
+TRANSPOSE_CASES = [
+    ("Conv2DTranspose", dict(padding="valid"), (2, 4, 5, 3)),
+    ("Conv2DTranspose", dict(strides=2, padding="same", activation="relu"), (2, 4, 5, 3)),
+    ("Conv2DTranspose", dict(strides=(3, 2), padding="same", output_padding=(2, 0)),
+     (2, 4, 3, 3)),
+    ("Conv2DTranspose", dict(strides=2, output_padding=1, use_bias=False), (2, 3, 4, 3)),
+    ("Conv2DTranspose", dict(strides=2, padding="same", data_format="channels_first"),
+     (2, 3, 4, 5)),
+    ("Conv3DTranspose", dict(strides=(1, 2, 2), padding="same"), (2, 3, 3, 4, 2)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", TRANSPOSE_CASES,
+                         ids=[f"{n}-{_ids(k)}" for n, k, _ in TRANSPOSE_CASES])
+def test_conv_transpose_matches_keras(keras, tf, rng, name, kwargs, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    k_layer, r_layer = getattr(keras.layers, name)(4, 3, **kwargs), \
+        getattr(layers, name)(4, 3, **kwargs)
+    out = assert_close_to_keras(tf, k_layer, r_layer, x)
+    assert out.shape == tuple(k_layer.compute_output_shape(shape))
+    theirs, ours = k_layer.get_config(), r_layer.get_config()
+    assert set(theirs) == set(ours)
+    for key in ("kernel_size", "strides", "padding", "output_padding", "data_format"):
+        assert ours[key] == theirs[key], key
+    assert type(r_layer).from_config(ours).get_config() == ours
+
+
+def test_conv2d_transpose_gradients_match_finite_differences(rng):
+    layer = layers.Conv2DTranspose(2, (3, 2), strides=(2, 3), padding="same",
+                                   output_padding=(1, 2), activation="tanh", dtype="float64")
+    finite_difference_check(layer, rng.standard_normal((2, 3, 2, 2)))
+
+
+def test_conv2d_autoencoder_trains_and_crosses_over_as_keras(keras, rng, tmp_path):
+    def make(lib):
+        L = lib.layers
+        return lib.Sequential([
+            lib.Input((8, 6, 1)), L.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+            L.Convolution2D(1, 3, padding="same")])
+    k_model, r_model = make(keras), make(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    k_model.compile(keras.optimizers.Adam(0.01), "mse")
+    r_model.compile(rnncore.optimizers.Adam(0.01), "mse")
+    x = rng.standard_normal((6, 8, 6, 1)).astype("float32")
+    train_pair_on_batch(k_model, r_model, x, x, steps=3)
+    r_model.save(tmp_path / "r.keras")
+    theirs = keras.models.load_model(tmp_path / "r.keras")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    k_model.save(tmp_path / "k.keras")
+    ours = rnncore.models.load_model(tmp_path / "k.keras")
+    assert type(ours.layers[1]).__name__ == "Conv2DTranspose"
+    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)

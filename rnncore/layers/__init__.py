@@ -32,7 +32,7 @@ from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
 from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
-from ._conv1d_transpose import Conv1DTranspose
+from ._conv_transpose_nd import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from ._conv_nd import Conv2D, Conv3D
 from ._registry import deserialize, serialize
 
@@ -41,6 +41,7 @@ AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
 Convolution2D, Convolution3D = Conv2D, Conv3D
+Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
 
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
 
@@ -60,4 +61,5 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "UpSampling1D", "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
            "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
            "Convolution1DTranspose",
-           "Conv2D", "Conv3D", "Convolution2D", "Convolution3D"]
+           "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "Conv2DTranspose",
+           "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose"]
