@@ -147,6 +147,8 @@ def test_ocr_model_trains_as_in_keras(keras, rng):
     (lambda m: m.Conv2D(4, 3, groups=3), ValueError, "groups=3, filters=4"),
     (lambda m: m.Conv2D(4, 3, strides=2, dilation_rate=2), ValueError, "dilation_rate"),
     (lambda m: m.Conv3D(4, 3, use_bias="no"), TypeError, "use_bias='no'"),
+    (lambda m: m.DepthwiseConv2D(3, depth_multiplier=0), ValueError, "depth_multiplier=0"),
+    (lambda m: m.SeparableConv2D(0, 3), ValueError, "filters=0"),
     (lambda m: m.Conv2DTranspose(4, 3, strides=2, output_padding=2), ValueError,
      "output_padding=(2, 2), strides=(2, 2)"),
     (lambda m: m.Conv2D(4, 3, groups=2)(np.ones((1, 5, 5, 3), "float32")), ValueError,
@@ -213,5 +215,75 @@ def test_conv2d_autoencoder_trains_and_crosses_over_as_keras(keras, rng, tmp_pat
     k_model.save(tmp_path / "k.keras")
     ours = rnncore.models.load_model(tmp_path / "k.keras")
     assert type(ours.layers[1]).__name__ == "Conv2DTranspose"
+    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+# ---- DepthwiseConv1D/2D, SeparableConv1D/2D --------------------------------------------------
+DEPTHWISE_CASES = [
+    ("DepthwiseConv1D", (3,), dict(padding="same", depth_multiplier=2), (2, 9, 3)),
+    ("DepthwiseConv1D", (2,), dict(strides=2, activation="relu"), (2, 9, 3)),
+    ("DepthwiseConv2D", (3,), dict(padding="same"), (2, 6, 5, 3)),
+    ("DepthwiseConv2D", ((3, 2),), dict(strides=2, depth_multiplier=3, use_bias=False),
+     (2, 7, 6, 2)),
+    ("DepthwiseConv2D", (3,), dict(dilation_rate=2, data_format="channels_first"),
+     (2, 3, 7, 6)),
+    ("SeparableConv1D", (4, 3), dict(padding="same", depth_multiplier=2), (2, 9, 3)),
+    ("SeparableConv2D", (4, 3), dict(strides=2, padding="same", activation="relu"),
+     (2, 7, 6, 3)),
+    ("SeparableConv2D", (5, (2, 3)), dict(depth_multiplier=2, use_bias=False,
+                                          data_format="channels_first"), (2, 3, 6, 5)),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", DEPTHWISE_CASES,
+                         ids=[f"{n}-{_ids(k)}" for n, _, k, _ in DEPTHWISE_CASES])
+def test_depthwise_and_separable_match_keras(keras, tf, rng, name, args, kwargs, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    k_layer = getattr(keras.layers, name)(*args, **kwargs)
+    r_layer = getattr(layers, name)(*args, **kwargs)
+    out = assert_close_to_keras(tf, k_layer, r_layer, x)
+    assert out.shape == tuple(k_layer.compute_output_shape(shape))
+    theirs, ours = k_layer.get_config(), r_layer.get_config()
+    assert set(theirs) == set(ours)
+    for key in ("kernel_size", "strides", "padding", "depth_multiplier", "dilation_rate",
+                "data_format", "use_bias", "activation"):
+        assert ours[key] == theirs[key], key
+    assert layers.deserialize(layers.serialize(r_layer)).get_config() == ours
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: layers.DepthwiseConv2D(2, strides=(1, 2), depth_multiplier=2, padding="same",
+                                    dtype="float64"), (2, 4, 5, 2)),
+    (lambda: layers.SeparableConv1D(3, 3, dilation_rate=2, activation="tanh", dtype="float64"),
+     (2, 7, 2)),
+], ids=["depthwise2d", "separable1d"])
+def test_depthwise_and_separable_gradients_match_finite_differences(rng, make, shape):
+    finite_difference_check(make(), rng.standard_normal(shape))
+
+
+def test_separable_model_trains_and_crosses_over_as_keras(keras, rng, tmp_path):
+    def make(lib):
+        L = lib.layers
+        return lib.Sequential([
+            lib.Input((10, 8, 2)),
+            L.SeparableConv2D(4, 3, padding="same", activation="relu",
+                              depthwise_regularizer="l2"),
+            L.DepthwiseConv2D(3, strides=2, depth_multiplier=2),
+            L.Reshape((4, 3 * 8)), L.SeparableConvolution1D(3, 2),
+            L.DepthwiseConv1D(2, padding="same"), L.Flatten(), L.Dense(2)])
+    k_model, r_model = make(keras), make(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    k_model.compile(keras.optimizers.SGD(0.05), "mse")
+    r_model.compile(rnncore.optimizers.SGD(0.05), "mse")
+    x = rng.standard_normal((6, 10, 8, 2)).astype("float32")
+    y = rng.standard_normal((6, 2)).astype("float32")
+    train_pair_on_batch(k_model, r_model, x, y, steps=3)
+    r_model.save(tmp_path / "r.keras")
+    theirs = keras.models.load_model(tmp_path / "r.keras")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    k_model.save(tmp_path / "k.keras")
+    ours = rnncore.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)

@@ -34,6 +34,8 @@ from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
 from ._conv_transpose_nd import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from ._conv_nd import Conv2D, Conv3D
+from ._depthwise_separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
+                                   SeparableConv2D)
 from ._registry import deserialize, serialize
 
 # Keras's other names for the same classes (keras.layers.MaxPool1D is MaxPooling1D)
@@ -42,6 +44,7 @@ GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
 Convolution2D, Convolution3D = Conv2D, Conv3D
 Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
 
@@ -62,4 +65,6 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
            "Convolution1DTranspose",
            "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "Conv2DTranspose",
-           "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose"]
+           "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+           "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+           "SeparableConvolution1D", "SeparableConvolution2D"]

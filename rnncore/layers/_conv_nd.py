@@ -90,6 +90,7 @@ class BaseConv(Layer):
 
     rank = None
     _keras_name = None
+    _paddings = {"valid", "same"}
     activation = ActivationAttribute()
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
@@ -101,13 +102,9 @@ class BaseConv(Layer):
         if kwargs.get("name") is None:
             kwargs["name"] = unique_name(self._keras_name)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        n = self.rank
         self.filters, self.groups = check_filters_and_groups(filters, groups)
-        self.kernel_size = standardize_tuple(kernel_size, n, "kernel_size")
-        self.strides = standardize_tuple(strides, n, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, n, "dilation_rate")
-        self.padding = standardize_padding(padding, {"valid", "same"})
-        self.data_format = standardize_data_format(data_format)
+        self._conv_options(kernel_size, strides, padding, data_format, dilation_rate,
+                           activation, use_bias)
         if lora_rank:
             raise NotImplementedError(f"{type(self).__name__}(lora_rank=...) is not "
                                       "implemented by rnncore")
@@ -115,15 +112,25 @@ class BaseConv(Layer):
             raise ValueError("`strides > 1` not supported in conjunction with "
                              f"`dilation_rate > 1`. Received: strides={self.strides} and "
                              f"dilation_rate={self.dilation_rate}")
+        self._weight_options(
+            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+            bias=(bias_initializer, bias_regularizer, bias_constraint))
+        self.kernel = self.bias = None
+
+    def _conv_options(self, kernel_size, strides, padding, data_format, dilation_rate,
+                      activation, use_bias):
+        """The arguments every convolution layer shares, checked as Keras does."""
+        n = self.rank
+        self.kernel_size = standardize_tuple(kernel_size, n, "kernel_size")
+        self.strides = standardize_tuple(strides, n, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, n, "dilation_rate")
+        self.padding = standardize_padding(padding, self._paddings)
+        self.data_format = standardize_data_format(data_format)
         self.activation = _activations._resolve(activation)
         if not isinstance(use_bias, (bool, np.bool_)):
             raise TypeError(f"Argument `use_bias` must be a bool. Received: "
                             f"use_bias={use_bias!r}")
         self.use_bias = bool(use_bias)
-        self._weight_options(
-            kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
-            bias=(bias_initializer, bias_regularizer, bias_constraint))
-        self.kernel = self.bias = None
         self._cache = None
 
     # ---- shapes ---------------------------------------------------------------------------
@@ -168,9 +175,13 @@ class BaseConv(Layer):
                              f"{self._kernel_shape(input_shape[self._channel_axis()] or 1)}`, "
                              f"`dilation_rate={self.dilation_rate}`, `strides={self.strides}`, "
                              f"`padding={self.padding}`.")
+        filters = self._out_channels(input_shape[self._channel_axis()])
         if self.data_format == "channels_last":
-            return (input_shape[0],) + out + (self.filters,)
-        return (input_shape[0], self.filters) + out
+            return (input_shape[0],) + out + (filters,)
+        return (input_shape[0], filters) + out
+
+    def _out_channels(self, channels):
+        return self.filters
 
     def check_input(self, x):
         x = as_float_array(x, "inputs", self.dtype)
@@ -195,10 +206,14 @@ class BaseConv(Layer):
                             self.dilation_rate, self.groups)
 
     def _linear_backward(self, dz, saved, x_shape):
-        """(input gradient or None, kernel gradient) of :meth:`_linear`."""
-        return conv_backward(dz, saved, x_shape, self.kernel.value, self.strides,
-                             self.padding, self.dilation_rate, self.groups,
-                             input_grad=self.input_grad_needed)
+        """The input gradient (None where not needed) of :meth:`_linear`; the kernels'
+        gradients go to their ``grad``."""
+        dx, dkernel = conv_backward(dz, saved, x_shape, self.kernel.value, self.strides,
+                                    self.padding, self.dilation_rate, self.groups,
+                                    input_grad=self.input_grad_needed)
+        if self.trainable:
+            self.kernel.grad = dkernel
+        return dx
 
     def forward(self, inputs, training=False, mask=None):
         x = channels_last(inputs, self.data_format)
@@ -214,11 +229,9 @@ class BaseConv(Layer):
         d = channels_last(d_outputs, self.data_format)
         dz = (d if self.activation == "linear"
               else _activations.backward(self.activation, z, y, d))
-        dx, dkernel = self._linear_backward(dz, saved, x_shape)
-        if self.trainable:
-            self.kernel.grad = dkernel
-            if self.use_bias:
-                self.bias.grad = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
+        dx = self._linear_backward(dz, saved, x_shape)
+        if self.trainable and self.use_bias:
+            self.bias.grad = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
         if dx is None:
             return None
         return channels_back(dx, self.data_format)

@@ -48,9 +48,13 @@ class BaseConvTranspose(BaseConv):
                                       self.output_padding, self.dilation_rate), x
 
     def _linear_backward(self, dz, x, x_shape):
-        return conv_transpose_backward(dz, x, self.kernel.value, self.strides, self.padding,
-                                       self.output_padding, self.dilation_rate,
-                                       input_grad=self.input_grad_needed)
+        dx, dkernel = conv_transpose_backward(dz, x, self.kernel.value, self.strides,
+                                              self.padding, self.output_padding,
+                                              self.dilation_rate,
+                                              input_grad=self.input_grad_needed)
+        if self.trainable:
+            self.kernel.grad = dkernel
+        return dx
 
     def get_config(self):
         config = super().get_config()
