@@ -186,9 +186,9 @@ class BaseConv(Layer):
     def check_input(self, x):
         x = as_float_array(x, "inputs", self.dtype)
         if x.ndim != self.rank + 2:
-            layout = (f"(batch, {self.rank} spatial axes, channels)"
-                      if self.data_format == "channels_last"
-                      else f"(batch, channels, {self.rank} spatial axes)")
+            spatial = ("steps", "height, width", "d1, d2, d3")[self.rank - 1]
+            layout = (f"(batch, {spatial}, channels)" if self.data_format == "channels_last"
+                      else f"(batch, channels, {spatial})")
             raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be "
                              f"{self.rank + 2}D {layout}, got shape {x.shape}")
         channels = x.shape[self._channel_axis()]

@@ -15,6 +15,7 @@ dilations as tuples, padding ``'valid'``, ``'same'`` or ``'causal'``); the ops v
 transpose channels_first data and record their vector-Jacobian products.
 """
 import itertools
+import math
 import numbers
 
 import numpy as np
@@ -48,8 +49,24 @@ def conv_output_shape(spatial, kernel_size, strides, padding, dilation_rate):
     """The output's spatial shape (entries may be zero or negative where the input is shorter
     than the kernel's span with ``'valid'``)."""
     pads = conv_pads(spatial, kernel_size, strides, padding, dilation_rate)
+    return _output_shape(spatial, kernel_size, strides, dilation_rate, pads)
+
+
+def _output_shape(spatial, kernel_size, strides, dilation_rate, pads):
     return tuple((n + a + b - d * (k - 1) - 1) // s + 1 for n, k, s, d, (a, b)
                  in zip(spatial, kernel_size, strides, dilation_rate, pads))
+
+
+def _padded(x, pads):
+    """`x` with `pads` zeros around its spatial axes (np.pad's Python overhead was a third
+    of a small Conv1D's step)."""
+    if not any(a or b for a, b in pads):
+        return x
+    shape = (x.shape[0],) + tuple(n + a + b for n, (a, b) in zip(x.shape[1:-1], pads)) \
+        + (x.shape[-1],)
+    xp = np.zeros(shape, x.dtype)
+    xp[(slice(None),) + tuple(slice(a, a + n) for n, (a, _) in zip(x.shape[1:-1], pads))] = x
+    return xp
 
 
 def conv_transpose_output_shape(spatial, kernel_size, strides, padding, output_padding,
@@ -136,10 +153,10 @@ def conv_forward(x, kernel, strides, padding, dilation_rate, groups=1):
     n = x.ndim - 2
     kernel_size = kernel.shape[:n]
     pads = conv_pads(x.shape[1:-1], kernel_size, strides, padding, dilation_rate)
-    xp = np.pad(x, ((0, 0),) + pads + ((0, 0),)) if any(a or b for a, b in pads) else x
-    out_shape = conv_output_shape(x.shape[1:-1], kernel_size, strides, padding, dilation_rate)
-    taps = int(np.prod(kernel_size))
-    rows = x.shape[0] * int(np.prod(out_shape))
+    xp = _padded(x, pads)
+    out_shape = _output_shape(x.shape[1:-1], kernel_size, strides, dilation_rate, pads)
+    taps = math.prod(kernel_size)
+    rows = x.shape[0] * math.prod(out_shape)
     # im2col: cols[(b, o), (k, c)] = xp[b, o·s + k·d, c]
     cols = np.ascontiguousarray(_windows(xp, kernel_size, strides, dilation_rate, out_shape)
                                 ).reshape(rows, taps * x.shape[-1])
@@ -161,7 +178,7 @@ def conv_backward(dy, cols, x_shape, kernel, strides, padding, dilation_rate, gr
     """
     n = len(x_shape) - 2
     kernel_size = kernel.shape[:n]
-    taps = int(np.prod(kernel_size))
+    taps = math.prod(kernel_size)
     dy2 = dy.reshape(-1, dy.shape[-1]).astype(cols.dtype, copy=False)
     w = _kernel_matrix(kernel.astype(cols.dtype, copy=False), groups)
     if groups == 1:
@@ -239,7 +256,7 @@ def conv_transpose_backward(dy, x, kernel, strides, padding, output_padding, dil
                                            output_padding, dilation_rate)
     dyp = np.zeros((x.shape[0],) + full + (filters,), x.dtype)
     dyp[(slice(None),) + tuple(slice(a, a + m) for a, m in zip(lefts, out))] = dy
-    rows = x.shape[0] * int(np.prod(x.shape[1:-1]))
+    rows = x.shape[0] * math.prod(x.shape[1:-1])
     dcols = np.ascontiguousarray(_windows(dyp, kernel_size, strides, dilation_rate,
                                           x.shape[1:-1])).reshape(rows, -1)
     x2 = x.reshape(rows, x.shape[-1])
