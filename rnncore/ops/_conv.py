@@ -22,6 +22,7 @@ import numpy as np
 
 from ..recurrent._blas_threads import single_threaded_blas
 from ._common import _in
+from ._core import reshape
 from ._tape import Tensor, make, value_of
 
 __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
@@ -268,25 +269,36 @@ def conv_transpose_backward(dy, x, kernel, strides, padding, output_padding, dil
 
 
 # ---- the ops ---------------------------------------------------------------------------------
-def _standardize(value, n, argument):
-    """An int or a list/tuple of ``n`` positive ints, as a tuple of ``n``."""
-    items = tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
-    if len(items) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  and v > 0 for v in items):
-        raise ValueError(f"The `{argument}` argument must be an int or a tuple/list of {n} "
-                         f"positive ints. Received: {argument}={value!r}")
+def standardize_tuple(value, n, argument, allow_zero=False):
+    """Keras's ``standardize_tuple``: an int, or a list/tuple of `n` ints, as a tuple of `n`
+    positive (or non-negative, `allow_zero`) ints; anything else is a ValueError naming
+    `argument` and the value received."""
+    items = (value,) * n if isinstance(value, numbers.Integral) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = None
+    low = 0 if allow_zero else 1
+    if items is None or len(items) != n or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+            for v in items):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"The `{argument}` argument must be a {kind} integer or a tuple of "
+                         f"{n} {kind} integers. Received: {argument}={value!r}")
     return tuple(int(v) for v in items)
 
 
-def _data_format(data_format):
+def standardize_data_format(data_format):
+    """Keras's rule: None reads ``keras.config.image_data_format()``; case is ignored."""
     if data_format is None:
         from ..backend import image_data_format
 
-        data_format = image_data_format()
-    if data_format not in ("channels_last", "channels_first"):
+        return image_data_format()
+    fmt = str(data_format).lower()
+    if fmt not in ("channels_first", "channels_last"):
         raise ValueError("The `data_format` argument must be one of {'channels_first', "
                          f"'channels_last'}}. Received: data_format={data_format!r}")
-    return data_format
+    return fmt
 
 
 def _padding(padding):
@@ -296,7 +308,7 @@ def _padding(padding):
     return padding.lower()
 
 
-def _operands(name, inputs, kernel, data_format):
+def _operands(name, inputs, kernel):
     """(recorded inputs, recorded kernel, their float arrays, number of spatial axes)."""
     ti, xv = _in(inputs)
     tk, kv = _in(kernel)
@@ -347,10 +359,10 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     >>> conv(np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 4)), padding="same").shape
     (2, 8, 8, 4)
     """
-    data_format, padding = _data_format(data_format), _padding(padding)
-    ti, tk, xv, kv, n = _operands("conv", inputs, kernel, data_format)
-    strides = _standardize(strides, n, "strides")
-    dilation_rate = _standardize(dilation_rate, n, "dilation_rate")
+    data_format, padding = standardize_data_format(data_format), _padding(padding)
+    ti, tk, xv, kv, n = _operands("conv", inputs, kernel)
+    strides = standardize_tuple(strides, n, "strides")
+    dilation_rate = standardize_tuple(dilation_rate, n, "dilation_rate")
     x = _to_last(xv, data_format)
     channels, kernel_channels = x.shape[-1], kv.shape[-2]
     if kernel_channels == 0 or channels % kernel_channels or kv.shape[-1] % (
@@ -384,12 +396,13 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     >>> conv_transpose(np.ones((2, 5, 5, 3)), np.ones((3, 3, 4, 3)), 2, "same").shape
     (2, 10, 10, 4)
     """
-    data_format, padding = _data_format(data_format), _padding(padding)
-    ti, tk, xv, kv, n = _operands("conv_transpose", inputs, kernel, data_format)
-    strides = _standardize(strides, n, "strides")
-    dilation_rate = _standardize(dilation_rate, n, "dilation_rate")
+    data_format, padding = standardize_data_format(data_format), _padding(padding)
+    ti, tk, xv, kv, n = _operands("conv_transpose", inputs, kernel)
+    strides = standardize_tuple(strides, n, "strides")
+    dilation_rate = standardize_tuple(dilation_rate, n, "dilation_rate")
     if output_padding is not None:
-        output_padding = _standardize_padding(output_padding, n)
+        output_padding = standardize_tuple(output_padding, n, "output_padding",
+                                           allow_zero=True)
         for p, s, d in zip(output_padding, strides, dilation_rate):
             if p >= max(s, d):
                 raise ValueError(f"`output_padding` must be smaller than the strides (or the "
@@ -411,15 +424,6 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     return make(_from_last(y, data_format), (ti, tk), vjp, "conv_transpose")
 
 
-def _standardize_padding(value, n):
-    items = tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
-    if len(items) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  and v >= 0 for v in items):
-        raise ValueError(f"The `output_padding` argument must be an int or a tuple/list of {n} "
-                         f"non-negative ints. Received: output_padding={value!r}")
-    return tuple(int(v) for v in items)
-
-
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Depthwise convolution, Keras's ``ops.depthwise_conv``: each input channel ``c``
@@ -429,8 +433,6 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     if kv.ndim < 3:
         raise ValueError("depthwise_conv: `kernel` must be (*kernel_size, channels, "
                          f"depth_multiplier). Received: kernel.shape={kv.shape}")
-    from ._core import reshape
-
     shape = kv.shape[:-2] + (1, kv.shape[-2] * kv.shape[-1])
     return conv(inputs, reshape(kernel, shape), strides, padding, data_format, dilation_rate)
 
