@@ -63,7 +63,7 @@ def test_conv_and_pooling_gradients_match_finite_differences(rng, make):
 def test_inputs_shorter_than_the_kernel_are_a_clear_error(rng):
     with pytest.raises(ValueError, match="Computed output size would be zero or negative"):
         layers.Conv1D(2, 5)(np.ones((1, 3, 2), np.float32))
-    with pytest.raises(ValueError, match="shorter than pool_size"):
+    with pytest.raises(ValueError, match="Computed output size would be zero or negative"):
         layers.MaxPooling1D(4)(np.ones((1, 3, 2), np.float32))
 
 
