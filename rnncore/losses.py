@@ -899,3 +899,9 @@ _FUNCTIONS.update({fn.__name__: fn for fn in _RECORDED_FUNCTIONS})
 _CLASSES.update({c.__name__: c for c in (CategoricalFocalCrossentropy, Dice, Tversky)})
 _ALIASES.update({fn.__name__: fn._loss_class for fn in _RECORDED_FUNCTIONS})
 __all__ += list(_losses_recorded.__all__) + [fn.__name__ for fn in _RECORDED_FUNCTIONS]
+# CTC (rnncore._losses_ctc)
+from ._losses_ctc import CTC  # noqa: E402
+
+ctc = _function(CTC)
+_FUNCTIONS["ctc"], _CLASSES["CTC"], _ALIASES["ctc"] = ctc, CTC, CTC
+__all__ += ["CTC", "ctc"]

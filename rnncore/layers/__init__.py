@@ -90,3 +90,18 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
            "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D",
            "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D"]
+from ._normalization_more import GroupNormalization, RMSNormalization, UnitNormalization
+from ._alpha_dropout import AlphaDropout
+__all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization", "AlphaDropout"]
+from ._einsum_dense import EinsumDense
+__all__ += ["EinsumDense"]
+from ._integer_lookup import IntegerLookup
+from ._string_lookup import StringLookup
+__all__ += ["IntegerLookup", "StringLookup"]
+from ._category_encoding import CategoryEncoding
+__all__ += ["CategoryEncoding"]
+from ._discretization import Discretization
+from ._hashing import Hashing
+__all__ += ["Discretization", "Hashing"]
+from ._hashed_crossing import HashedCrossing
+__all__ += ["HashedCrossing"]

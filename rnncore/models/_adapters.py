@@ -95,7 +95,7 @@ def make_adapter(x, y=None, sample_weight=None, class_weight=None, shuffle=False
 def standardize_batch(batch, source):
     """One element of a data source as Keras reads it: (x, y, sample_weight), y and
     sample_weight None when absent."""
-    if isinstance(batch, np.ndarray):
+    if isinstance(batch, (np.ndarray, dict)):  # inputs alone (a dict: by input name)
         batch = (batch,)
     if isinstance(batch, list):
         batch = tuple(batch)

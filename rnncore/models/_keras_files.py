@@ -309,10 +309,12 @@ _MAX_VOCABULARY_BYTES = 256 << 20
 
 
 def read_assets_into(model, archive):
-    """A TextVectorization adapted in Keras keeps its vocabulary out of the config, in
-    ``assets/<layer path>/vocabulary.txt`` (one term a line, special tokens first), which
-    Keras's ``load_assets`` reads; rnncore reads it the same way."""
+    """A TextVectorization, StringLookup or IntegerLookup adapted in Keras keeps its
+    vocabulary out of the config, in ``assets/<layer path>/vocabulary.txt`` (one term a line,
+    special tokens first), which Keras's ``load_assets`` reads; rnncore reads it the same
+    way."""
     from ..layers import TextVectorization
+    from ..layers._index_lookup import IndexLookup
 
     names = set(archive.zf.namelist())
     for path, _, _ in _keras_paths.entries(model):
@@ -320,17 +322,20 @@ def read_assets_into(model, archive):
         if member not in names:
             continue
         layer = _keras_paths.object_at(model, path)
-        if not isinstance(layer, TextVectorization) or layer.get_vocabulary(False):
+        if not isinstance(layer, (TextVectorization, IndexLookup)) or \
+                layer.get_vocabulary(False):
             continue
         if layer.output_mode == "tf_idf":
             raise ValueError(f"{archive.what}: layer {layer.name!r} is a tf_idf "
-                             "TextVectorization whose idf weights Keras keeps in its own "
+                             f"{type(layer).__name__} whose idf weights Keras keeps in its own "
                              "lookup table; rnncore does not read them")
         text = archive._bytes(member, _MAX_VOCABULARY_BYTES).decode("utf-8")
         lines = text.splitlines()
         while lines and lines[-1] == "":
             lines.pop()
         try:
+            if isinstance(layer, IndexLookup):
+                lines = layer._from_lines(lines)
             layer.set_vocabulary(lines)
         except ValueError as exc:
             raise ValueError(f"{archive.what}: {member}: {exc}") from None

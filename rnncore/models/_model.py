@@ -510,7 +510,7 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             if _adapters.is_pipeline(xv):
                 raise ValueError("validation_data must be arrays (x_val, y_val) or a data "
                                  f"pipeline itself; received a tuple holding a {type(xv).__name__}")
-            if yv is None:
+            if yv is None and not self._trains_on_own_losses():
                 raise ValueError("validation_data must hold targets: (x_val, y_val); received "
                                  "y_val=None")
             xv, yv = self._prepare(xv, yv, "validation_data[0]", "validation_data[1]")

@@ -35,6 +35,8 @@ from ._core import (  # noqa: F401  (the public names are listed in __all__)
 from ._arrays import hstack, linspace, nan_to_num, vstack  # noqa: F401
 from ._conv import conv, conv_transpose, depthwise_conv, separable_conv  # noqa: F401
 from ._control import cond, fori_loop, while_loop  # noqa: F401
+from ._ctc import ctc_loss  # noqa: F401
+from ._ctc_decode import ctc_decode  # noqa: F401
 from ._math import segment_sum, top_k  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
@@ -46,6 +48,7 @@ from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  #
 __all__ = [
     "conv", "conv_transpose", "depthwise_conv", "separable_conv",
     "adaptive_average_pool", "adaptive_max_pool", "average_pool", "max_pool",
+    "ctc_decode", "ctc_loss",
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
     "argsort", "erf", "gelu", "log10", "log2", "log_sigmoid", "outer", "pad", "prod",

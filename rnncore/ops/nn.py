@@ -6,6 +6,8 @@ from ._conv import conv, conv_transpose, depthwise_conv, separable_conv  # noqa:
 from ._more import gelu, log_sigmoid  # noqa: F401
 from ._pooling import (adaptive_average_pool, adaptive_max_pool,  # noqa: F401
                        average_pool, max_pool)
+from ._ctc import ctc_loss  # noqa: F401
+from ._ctc_decode import ctc_decode  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
 
@@ -15,6 +17,7 @@ __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv",
            "gelu", "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "moments",
            "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
            "softsign", "sparse_categorical_crossentropy", "swish"]
+__all__ += ["ctc_decode", "ctc_loss"]
 
 from ._symbolic import wrap_namespace  # noqa: E402
 
