@@ -287,3 +287,24 @@ def test_separable_model_trains_and_crosses_over_as_keras(keras, rng, tmp_path):
     ours = rnncore.models.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_captcha_ocr_model_with_pooling_and_ctc_trains_as_in_keras(keras, rng):
+    """keras-io's "OCR model for reading Captchas", scaled down and without dropout:
+    Conv2D -> MaxPooling2D -> Conv2D -> MaxPooling2D -> Reshape -> Dense ->
+    Bidirectional(LSTM) -> softmax, trained on the CTC loss."""
+    spec = [("Conv2D", (8, 3), {"activation": "relu", "kernel_initializer": "he_normal",
+                                "padding": "same"}),
+            ("MaxPooling2D", ((2, 2),), {}),
+            ("Conv2D", (16, 3), {"activation": "relu", "padding": "same"}),
+            ("MaxPooling2D", ((2, 2),), {}),
+            ("Reshape", ((8, 4 * 16),), {}),
+            ("Dense", (16,), {"activation": "relu"}),
+            ("Bidirectional", (("LSTM", (16,), {"return_sequences": True}),), {}),
+            ("Dense", (7,), {"activation": "softmax"})]
+    k_model, r_model = build_pair(keras, spec, (32, 16, 1))
+    for lib, model in ((keras, k_model), (rnncore, r_model)):
+        model.compile(optimizer=lib.optimizers.Adam(), loss=lib.losses.CTC())
+    x = rng.random((8, 32, 16, 1)).astype(np.float32)
+    y = rng.integers(1, 7, (8, 4)).astype(np.float32)
+    train_pair_on_batch(k_model, r_model, x, y, steps=3)
