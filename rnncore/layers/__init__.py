@@ -42,7 +42,10 @@ from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
 from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
-from ._conv1d_transpose import Conv1DTranspose
+from ._conv_transpose_nd import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+from ._conv_nd import Conv2D, Conv3D
+from ._depthwise_separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
+                                   SeparableConv2D)
 from ._registry import deserialize, serialize
 from ._input_spec import InputSpec
 
@@ -50,6 +53,9 @@ from ._input_spec import InputSpec
 AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
+Convolution2D, Convolution3D = Conv2D, Conv3D
+Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 AvgPool2D, AvgPool3D, MaxPool2D, MaxPool3D = AveragePooling2D, AveragePooling3D, MaxPooling2D, \
     MaxPooling3D
 GlobalAvgPool2D, GlobalAvgPool3D = GlobalAveragePooling2D, GlobalAveragePooling3D
@@ -73,6 +79,10 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "UpSampling1D", "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
            "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
            "Convolution1DTranspose",
+           "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "Conv2DTranspose",
+           "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+           "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+           "SeparableConvolution1D", "SeparableConvolution2D",
            "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D", "MaxPool2D",
            "MaxPool3D", "AvgPool2D", "AvgPool3D", "GlobalAveragePooling2D",
            "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
