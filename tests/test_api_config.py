@@ -90,6 +90,7 @@ def test_set_epsilon_refuses_a_non_number():
     lambda m: m.layers.MaxPooling1D(2),
     lambda m: m.layers.AveragePooling1D(2),
     lambda m: m.layers.ZeroPadding1D(1),
+    lambda m: m.layers.Conv1D(2, 2, kernel_initializer="ones"),
 ])
 def test_image_data_format_is_the_default_data_format_as_keras(both, rng, make):
     x = rng.normal(size=(2, 3, 4)).astype("float32")
