@@ -899,3 +899,16 @@ _FUNCTIONS.update({fn.__name__: fn for fn in _RECORDED_FUNCTIONS})
 _CLASSES.update({c.__name__: c for c in (CategoricalFocalCrossentropy, Dice, Tversky)})
 _ALIASES.update({fn.__name__: fn._loss_class for fn in _RECORDED_FUNCTIONS})
 __all__ += list(_losses_recorded.__all__) + [fn.__name__ for fn in _RECORDED_FUNCTIONS]
+# Circle (rnncore._losses_circle) and CategoricalGeneralizedCrossEntropy
+from ._losses_circle import Circle, circle  # noqa: E402
+from ._losses_recorded import CategoricalGeneralizedCrossEntropy  # noqa: E402
+
+circle._loss_class = Circle  # compile(loss=circle) trains with the class, named 'circle'
+categorical_generalized_cross_entropy = _function(CategoricalGeneralizedCrossEntropy)
+_FUNCTIONS.update({"circle": circle, categorical_generalized_cross_entropy.__name__:
+                   categorical_generalized_cross_entropy})
+_CLASSES.update({"Circle": Circle,
+                 "CategoricalGeneralizedCrossEntropy": CategoricalGeneralizedCrossEntropy})
+_ALIASES.update({"circle": Circle,
+                 "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy})
+__all__ += ["Circle", "circle", "categorical_generalized_cross_entropy"]
