@@ -202,6 +202,9 @@ MODEL_OPTIMIZERS = {
     "adam-clipnorm": ("Adam", {"learning_rate": 0.01, "clipnorm": 0.05}),
     "rmsprop-clipvalue": ("RMSprop", {"learning_rate": 0.01, "clipvalue": 0.002}),
     "adam-global-clipnorm": ("Adam", {"learning_rate": 0.01, "global_clipnorm": 0.05}),
+    "lamb": ("Lamb", {"learning_rate": 0.01}),
+    "adafactor": ("Adafactor", {"learning_rate": 0.1}),
+    "adafactor-clip-threshold": ("Adafactor", {"learning_rate": 0.5, "clip_threshold": 0.1}),
 }
 
 

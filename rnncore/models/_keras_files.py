@@ -59,6 +59,16 @@ def write_weights_h5(model, target, include_optimizer=True):
             group.attrs["name"] = optimizer.name
             for i, a in enumerate(state):
                 _hdf5.write_array(group, str(i), a)
+            inner = getattr(optimizer, "inner_optimizer", None)
+            if inner is not None and inner.built:
+                # a LossScaleOptimizer: Keras writes the inner optimizer's state again, in
+                # its own group, and reads it back from there too
+                group = f.create_group("optimizer/inner_optimizer/vars")
+                group.attrs["name"] = inner.name
+                store = {}
+                inner.save_own_variables(store)
+                for i in range(len(store)):
+                    _hdf5.write_array(group, str(i), np.asarray(store[str(i)]))
 
 
 def _metadata():

@@ -31,18 +31,20 @@ from ._base import Optimizer
 from ._ftrl import Ftrl
 from ._lamb import Lamb
 from ._lion import Lion
+from ._loss_scale_optimizer import LossScaleOptimizer
 from ._nadam import Nadam
 from ._rmsprop import RMSprop
 from ._sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "Adamax", "Adadelta",
-           "Lion", "Ftrl", "Adafactor", "Lamb", "schedules",
+           "Lion", "Ftrl", "Adafactor", "Lamb", "LossScaleOptimizer",
+           "schedules",
            "get", "serialize", "deserialize"]
 
 
 _OPTIMIZERS = {c.__name__.lower(): c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Nadam,
                                                 Adamax, Adadelta, Lion, Ftrl, Adafactor,
-                                                Lamb)}
+                                                Lamb, LossScaleOptimizer)}
 
 
 def serialize(optimizer):

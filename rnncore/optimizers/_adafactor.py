@@ -33,10 +33,14 @@ class Adafactor(Optimizer):
     Notes
     -----
     The state, in Keras's order, is per variable ``r``, ``c`` and ``v``; a variable of fewer
-    than two axes gets int32 scalar zeros for ``r`` and ``c``, as in Keras.
+    than two axes gets int32 scalar zeros for ``r`` and ``c``, as in Keras (except inside a
+    :class:`LossScaleOptimizer`, whose Keras build leaves them out).
     """
 
     _default_name = "adafactor"
+    # Keras's placeholders are state only when the optimizer is built with TensorFlow's
+    # automatic tracking on: not inside a LossScaleOptimizer, which turns it off
+    _tracks_placeholders = True
 
     def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3,
                  clip_threshold=1.0, relative_step=True, **kwargs):
@@ -63,7 +67,8 @@ class Adafactor(Optimizer):
                 c = np.zeros(var.shape[:-2] + var.shape[-1:], var.dtype)
             v = np.zeros(var.shape, var.dtype)
             for slot, arr in (("r", r), ("c", c), ("velocity", v)):
-                self._slots.append((f"{prefix}_{slot}", arr))
+                if arr.ndim or self._tracks_placeholders:
+                    self._slots.append((f"{prefix}_{slot}", arr))
             self._r.append(r)
             self._c.append(c)
             self._v.append(v)
