@@ -102,7 +102,8 @@ def _regression_model(lib, dtype="float32"):
 
 def _compile(model, optimizer):
     # Keras eagerly: its traced step costs seconds to build for these few batches
-    model.compile(optimizer, loss="mse", run_eagerly=model.__module__.startswith("keras"))
+    loss = "mse" if model.output_shape[-1] > 1 else "binary_crossentropy"
+    model.compile(optimizer, loss=loss, run_eagerly=model.__module__.startswith("keras"))
 
 
 _FIT_CASES = {
@@ -187,3 +188,21 @@ def test_mixed_float16_models_compile_with_a_loss_scale_optimizer_as_keras(keras
         kinds.append((type(wrapped).__name__, wrapped.name,
                       type(wrapped.inner_optimizer).__name__, type(model.optimizer).__name__))
     assert kinds[0] == kinds[1] == ("LossScaleOptimizer", "loss_scale_optimizer", "Adam", "Adam")
+
+
+def test_loss_scale_optimizer_trains_an_embedding_as_keras(keras, rng):
+    # the Embedding's gradient is an IndexedSlices: scaled, unscaled and stepped sparse
+    def make(lib):
+        model = lib.Sequential([lib.Input((6,), dtype="int32"), lib.layers.Embedding(20, 4),
+                                lib.layers.Flatten(), lib.layers.Dense(1, activation="sigmoid")])
+        _compile(model, _loss_scale(lib, "RMSprop"))
+        return model
+    k_model, r_model = make(keras), make(rnncore)
+    r_model.set_weights(k_model.get_weights())
+    x = rng.integers(1, 6, size=(16, 6)).astype("int32")  # repeated ids
+    y = (x[:, 0] > 3).astype("float32")
+    for step in range(3):
+        k_loss, r_loss = k_model.train_on_batch(x, y), r_model.train_on_batch(x, y)
+        assert rel_err(r_loss, k_loss) <= 1e-5, step
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= 1e-5
