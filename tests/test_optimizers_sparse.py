@@ -204,7 +204,6 @@ MODEL_OPTIMIZERS = {
     "adam-global-clipnorm": ("Adam", {"learning_rate": 0.01, "global_clipnorm": 0.05}),
     "lamb": ("Lamb", {"learning_rate": 0.01}),
     "adafactor": ("Adafactor", {"learning_rate": 0.1}),
-    "adafactor-clip-threshold": ("Adafactor", {"learning_rate": 0.5, "clip_threshold": 0.1}),
 }
 
 
