@@ -67,7 +67,7 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 
 
 class _Correlation(_metrics.MeanMetricWrapper):
-    _fn_of = None
+    _fn_of = _default = None  # the per-sample function and the default name
 
     def __init__(self, name=None, dtype=None, axis=-1):
         super().__init__(type(self)._fn_of, name=name or self._default, dtype=dtype, axis=axis)
