@@ -1,4 +1,5 @@
-"""Keras 3's CategoricalFocalCrossentropy, Dice and Tversky losses.
+"""Keras 3's CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy, Dice and Tversky
+losses.
 
 Each is written once, with :mod:`rnncore.ops`, as Keras writes it; the trainer's gradient
 comes from recording those ops (the way a user's ``Loss.call`` gets its gradient), so the
@@ -7,6 +8,8 @@ formula and its derivative cannot drift apart.
     loss                            per-sample value
     CategoricalFocalCrossentropy    sum(alpha (1 - q)**gamma (-t log q)), q = p / sum(p) clipped
                                     to [1e-7, 1 - 1e-7] (p = softmax(logits) with from_logits)
+    CategoricalGeneralizedCrossEntropy  (1 - p[t]**q) / q, p[t] the probability of the
+                                    integer label t
     Dice                            1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)
     Tversky                         1 - sum(t p) / (sum(t p) + alpha sum((1 - p) t)
                                     + beta sum(p (1 - t)) + 1e-7)
@@ -18,7 +21,8 @@ import warnings
 from . import losses as _losses
 from ._config import epsilon as _eps
 
-__all__ = ["CategoricalFocalCrossentropy", "Dice", "Tversky"]
+__all__ = ["CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy", "Dice",
+           "Tversky"]
 
 
 class _Recorded(_losses.Loss):
@@ -84,6 +88,41 @@ class CategoricalFocalCrossentropy(_Recorded):
         return {**super().get_config(), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis,
                 "alpha": self.alpha, "gamma": self.gamma}
+
+
+class CategoricalGeneralizedCrossEntropy(_Recorded):
+    """Generalized cross entropy (Zhang & Sabuncu, 2018), robust to noisy labels:
+    ``(1 - p**q) / q`` of the probability ``p`` given to the integer label. ``q -> 0`` tends
+    to the crossentropy, ``q = 1`` is the mean absolute error.
+
+    Parameters
+    ----------
+    q : float in (0, 1), default 0.5.
+    reduction, name, dtype : as :class:`rnncore.losses.Loss`.
+
+    Notes
+    -----
+    ``y_true`` holds integer labels ``(batch,)`` against probabilities ``(batch, classes)``.
+    Labels shaped ``(batch, 1)`` broadcast against the probabilities, as in Keras, giving a
+    ``(batch, batch)`` loss.
+    """
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size",
+                 name="categorical_generalized_cross_entropy", dtype=None):
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"q must be in the interval (0, 1). Received: q={q!r}")
+        super().__init__(name, reduction, dtype)
+        self.q = q
+
+    def _formula(self, ops, t, x):
+        dt = x.dtype.type
+        labels = ops.one_hot(ops.cast(ops.stop_gradient(t), "int32"), x.shape[-1],
+                             dtype=x.dtype)
+        p = ops.sum(x * labels, axis=-1)
+        return (dt(1) - ops.power(p, dt(self.q))) / dt(self.q)
+
+    def get_config(self):
+        return {**super().get_config(), "q": self.q}
 
 
 class Dice(_Recorded):

@@ -904,3 +904,17 @@ from ._losses_ctc import CTC  # noqa: E402
 ctc = _function(CTC)
 _FUNCTIONS["ctc"], _CLASSES["CTC"], _ALIASES["ctc"] = ctc, CTC, CTC
 __all__ += ["CTC", "ctc"]
+
+# Circle (rnncore._losses_circle) and CategoricalGeneralizedCrossEntropy
+from ._losses_circle import Circle, circle  # noqa: E402
+from ._losses_recorded import CategoricalGeneralizedCrossEntropy  # noqa: E402
+
+circle._loss_class = Circle  # compile(loss=circle) trains with the class, named 'circle'
+categorical_generalized_cross_entropy = _function(CategoricalGeneralizedCrossEntropy)
+_FUNCTIONS.update({"circle": circle, categorical_generalized_cross_entropy.__name__:
+                   categorical_generalized_cross_entropy})
+_CLASSES.update({"Circle": Circle,
+                 "CategoricalGeneralizedCrossEntropy": CategoricalGeneralizedCrossEntropy})
+# Keras 3 knows "circle" as a name but not "categorical_generalized_cross_entropy"
+_ALIASES["circle"] = Circle
+__all__ += ["Circle", "circle", "categorical_generalized_cross_entropy"]

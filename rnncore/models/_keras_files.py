@@ -59,6 +59,16 @@ def write_weights_h5(model, target, include_optimizer=True):
             group.attrs["name"] = optimizer.name
             for i, a in enumerate(state):
                 _hdf5.write_array(group, str(i), a)
+            inner = getattr(optimizer, "inner_optimizer", None)
+            if inner is not None and inner.built:
+                # a LossScaleOptimizer: Keras writes the inner optimizer's state again, in
+                # its own group, and reads it back from there too
+                group = f.create_group("optimizer/inner_optimizer/vars")
+                group.attrs["name"] = inner.name
+                store = {}
+                inner.save_own_variables(store)
+                for i in range(len(store)):
+                    _hdf5.write_array(group, str(i), np.asarray(store[str(i)]))
 
 
 def _metadata():
@@ -291,8 +301,11 @@ def compile_from(model, compiled, what):
 
 
 def _metric_names(metrics):
-    """Keras writes metrics as names or as serialized metric objects; rnncore compiles with
-    names (its metrics are rebuilt from their names)."""
+    """Keras writes metrics as names or as serialized metric objects: a serialized metric of
+    a class rnncore has is rebuilt from its config (its arguments kept), any other by its
+    name."""
+    from .. import metrics as _metrics
+
     if metrics is None:
         return None
     if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
@@ -301,6 +314,11 @@ def _metric_names(metrics):
         return [_metric_names(m) for m in metrics]
     if isinstance(metrics, dict) and "class_name" in metrics:
         config = metrics.get("config") or {}
+        if metrics["class_name"] in _metrics._BY_NAME and isinstance(config, dict):
+            try:
+                return _metrics.deserialize(metrics)
+            except (TypeError, ValueError):
+                pass  # a config of another Keras version: the metric by its name
         return config.get("name") or metrics["class_name"]
     return metrics
 

@@ -227,8 +227,17 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         (``metrics`` do not), named ``weighted_<name>`` when a metric has that name, as Keras
         names them. A model with several outputs takes, as Keras, one loss for all outputs or
         a list / dict (by ``output_names``) of them, ``loss_weights`` likewise, and
-        ``metrics`` as a list with one entry per output or a dict."""
+        ``metrics`` as a list with one entry per output or a dict. Under the
+        ``mixed_float16`` policy the optimizer is wrapped in a LossScaleOptimizer, as Keras
+        does unless ``auto_scale_loss=False``."""
         self.optimizer = _optimizers.get(optimizer)
+        if (auto_scale_loss and self.optimizer is not None
+                and self.dtype_policy.name == "mixed_float16"
+                and not isinstance(self.optimizer, _optimizers.LossScaleOptimizer)):
+            # Keras's float16 loss scaling, kept so the model's optimizer and saved config
+            # are Keras's (rnncore computes such a model in float32: see mixed_precision)
+            self.optimizer = _optimizers.LossScaleOptimizer(self.optimizer,
+                                                            name="loss_scale_optimizer")
         self._compiled_with = (loss, loss_weights, metrics, weighted_metrics)
         self._make_heads()
         self.loss = loss
