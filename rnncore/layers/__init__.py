@@ -40,7 +40,7 @@ AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
 
-from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
+from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell",
            "LSTMCell", "GRUCell", "StackedRNNCells", "Activation", "Dense", "Dropout",
