@@ -55,14 +55,26 @@ class ConvLSTMCell:
     keep the weights under it (``layers/conv_lstm2d/cell/vars/0``)."""
 
     name = "conv_lstm_cell"
+    _SHARED = frozenset((
+        "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+        "activation", "recurrent_activation", "use_bias", "unit_forget_bias", "kernel",
+        "recurrent_kernel", "bias", "kernel_initializer", "recurrent_initializer",
+        "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+        "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
+        "recurrent_dropout", "seed", "dtype", "trainable", "built", "trainable_weights",
+        "non_trainable_weights"))
 
     def __init__(self, layer):
         self._layer = layer
 
     def __getattr__(self, attribute):
-        if attribute.startswith("_"):
-            raise AttributeError(attribute)
+        if attribute not in self._SHARED:
+            raise AttributeError(f"{type(self).__name__} has no attribute {attribute!r}")
         return getattr(self._layer, attribute)
+
+    @property
+    def rank(self):
+        return self._layer.RANK
 
     @property
     def weights(self):
@@ -357,7 +369,7 @@ class ConvLSTM(Layer):
     def backward(self, d_outputs):
         d_h = d_c = None
         if self.return_state and isinstance(d_outputs, (list, tuple)):
-            d_output, d_h, d_c = d_outputs
+            d_output, d_h, d_c = (list(d_outputs) + [None, None])[:3]
         else:
             d_output = d_outputs
         T = self._cache["x_shape"][1]
