@@ -62,23 +62,23 @@ def _chunk(n, row_bytes):
     return max(1, min(n, _COLUMNS_BYTES // max(row_bytes, 1)))
 
 
-def _padded(x, pads):
+def pad(x, pads):
+    """`x` (n, *spatial, channels) with `pads` zeros around each spatial axis."""
     if not any(p for pair in pads for p in pair):
         return x
     return np.pad(x, [(0, 0), *pads, (0, 0)])
 
 
-def conv(x, kernel, strides, dilation_rate, pads, out_spatial):
-    """``y[b, p] = Σ_k xp[b, p·strides + k·dilation_rate] · kernel[k]`` for `x`
-    ``(n, *spatial, in)``, `kernel` ``(*kernel_size, in, out)``: im2col and one gemm per chunk
-    of frames."""
-    ksize, cin, cout = kernel.shape[:-2], kernel.shape[-2], kernel.shape[-1]
+def conv(xp, kernel, strides, dilation_rate, out_spatial):
+    """``y[b, p] = Σ_k xp[b, p·strides + k·dilation_rate] · kernel[k]`` for the padded input
+    `xp` ``(n, *padded, in)`` and `kernel` ``(*kernel_size, in, out)``: im2col and one gemm per
+    chunk of frames."""
+    ksize, cout = kernel.shape[:-2], kernel.shape[-1]
     w = kernel.reshape(-1, cout)
-    xp = _padded(x, pads)
-    n, pixels = x.shape[0], int(np.prod(out_spatial))
-    y = np.empty((n, *out_spatial, cout), x.dtype)
+    n, pixels = xp.shape[0], int(np.prod(out_spatial))
+    y = np.empty((n, *out_spatial, cout), xp.dtype)
     y2 = y.reshape(n * pixels, cout)
-    step = _chunk(n, pixels * w.shape[0] * x.itemsize)
+    step = _chunk(n, pixels * w.shape[0] * xp.itemsize)
     for a in range(0, n, step):
         b = min(n, a + step)
         cols = np.ascontiguousarray(_windows(xp[a:b], ksize, strides, dilation_rate,
@@ -87,68 +87,88 @@ def conv(x, kernel, strides, dilation_rate, pads, out_spatial):
     return y
 
 
-def conv_backward(x, kernel, dy, strides, dilation_rate, pads, need_dx=True):
-    """The kernel's gradient ``Σ colsᵀ·dy`` and (with `need_dx`) the inputs' gradient, the
-    adjoint of :func:`conv`: ``dy·kernelᵀ`` added back into every window it was read from."""
-    ksize, cout = kernel.shape[:-2], kernel.shape[-1]
-    w = kernel.reshape(-1, cout)
+def conv_kernel_grad(xp, dy, kernel_shape, strides, dilation_rate):
+    """The kernel's gradient of :func:`conv`, ``Σ colsᵀ·dy`` over every output pixel."""
+    ksize, cout = kernel_shape[:-2], kernel_shape[-1]
+    width = int(np.prod(kernel_shape[:-1]))
     out_spatial = dy.shape[1:-1]
-    xp = _padded(x, pads)
-    n, pixels = x.shape[0], int(np.prod(out_spatial))
+    n, pixels = xp.shape[0], int(np.prod(out_spatial))
     dy2 = dy.reshape(n * pixels, cout)
-    dw = np.zeros(w.shape, x.dtype)
-    dxp = np.zeros(xp.shape, x.dtype) if need_dx else None
-    step = _chunk(n, pixels * w.shape[0] * x.itemsize)
+    dw = np.zeros((width, cout), xp.dtype)
+    step = _chunk(n, pixels * width * xp.itemsize)
     for a in range(0, n, step):
         b = min(n, a + step)
-        rows = slice(a * pixels, b * pixels)
         cols = np.ascontiguousarray(_windows(xp[a:b], ksize, strides, dilation_rate,
-                                             out_spatial)).reshape(-1, w.shape[0])
-        dw += cols.T @ dy2[rows]
-        if need_dx:
-            dcols = (dy2[rows] @ w.T).reshape(b - a, *out_spatial, *ksize, x.shape[-1])
-            _scatter_windows(dcols, dxp[a:b], strides, dilation_rate)
-    dx = None
-    if need_dx:
-        dx = dxp[(slice(None), *(slice(p, p + s) for (p, _), s in zip(pads, x.shape[1:-1])))]
-    return dw.reshape(kernel.shape), dx
+                                             out_spatial)).reshape(-1, width)
+        dw += cols.T @ dy2[a * pixels:b * pixels]
+    return dw.reshape(kernel_shape)
 
 
-def _scatter_windows(dcols, out, strides, dilation_rate):
-    """Adds ``dcols[b, p, k]`` into ``out[b, p·strides + k·dilation_rate]``: a loop over the
-    kernel's taps (at most Πkernel_size), never over pixels."""
-    rank = len(strides)
-    out_spatial = dcols.shape[1:1 + rank]
-    for tap in np.ndindex(*dcols.shape[1 + rank:1 + 2 * rank]):
-        where = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
-                      for k, d, s, o in zip(tap, dilation_rate, strides, out_spatial))
-        out[(slice(None), *where)] += dcols[(slice(None),) * (1 + rank) + tap]
+def conv_input_grad(dy, kernel, strides, dilation_rate, padded_shape):
+    """The padded input's gradient of :func:`conv`, its adjoint: for each kernel tap ``k``,
+    ``dy·kernel[k]ᵀ`` added into the pixels that tap read, ``p·strides + k·dilation_rate``.
+    The taps' products are one batched gemm whose blocks are contiguous, so the additions
+    read memory in order (a strided im2col-shaped product added tap by tap was 2x slower)."""
+    ksize, cin, cout = kernel.shape[:-2], kernel.shape[-2], kernel.shape[-1]
+    # taps[k] = kernel[k]ᵀ, (cout, cin)
+    taps = np.ascontiguousarray(np.swapaxes(kernel.reshape(-1, cin, cout), 1, 2))
+    out_spatial = dy.shape[1:-1]
+    n, pixels = dy.shape[0], int(np.prod(out_spatial))
+    dy2 = dy.reshape(n * pixels, cout)
+    dxp = np.zeros(padded_shape, dy.dtype)
+    step = _chunk(n, pixels * taps.shape[0] * cin * dy.itemsize)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        products = np.matmul(dy2[a * pixels:b * pixels], taps)  # (taps, rows, cin)
+        target = dxp[a:b]
+        for product, tap in zip(products, np.ndindex(*ksize)):
+            where = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
+                          for k, d, s, o in zip(tap, dilation_rate, strides, out_spatial))
+            target[(slice(None), *where)] += product.reshape(b - a, *out_spatial, cin)
+    return dxp
 
 
-def gated_conv(x, kernel, masks, strides, dilation_rate, pads, out_spatial):
-    """:func:`conv` of `x`; with dropout `masks` (4, ...) each gate's block of the kernel
-    reads `x` times its own mask, as Keras's cell does."""
+def _blocks(kernel, masks):
+    """(input multiplier, kernel) pairs: the whole kernel alone, or with dropout `masks`
+    (4, ...) each gate's block of the kernel with its own mask, as Keras's cell runs them."""
     if masks is None:
-        return conv(x, kernel, strides, dilation_rate, pads, out_spatial)
+        return [(None, kernel)]
     filters = kernel.shape[-1] // 4
-    parts = [conv(x * m, kernel[..., g * filters:(g + 1) * filters], strides, dilation_rate,
-                  pads, out_spatial) for g, m in enumerate(masks)]
-    return np.concatenate(parts, axis=-1)
+    return [(m, kernel[..., g * filters:(g + 1) * filters]) for g, m in enumerate(masks)]
 
 
-def gated_conv_backward(x, kernel, masks, dy, strides, dilation_rate, pads, need_dx=True):
-    if masks is None:
-        return conv_backward(x, kernel, dy, strides, dilation_rate, pads, need_dx)
-    filters = kernel.shape[-1] // 4
-    dws, dx = [], None
-    for g, m in enumerate(masks):
-        block = slice(g * filters, (g + 1) * filters)
-        dw, dxg = conv_backward(x * m, kernel[..., block], np.ascontiguousarray(dy[..., block]),
-                                strides, dilation_rate, pads, need_dx)
-        dws.append(dw)
-        if need_dx:
-            dx = dxg * m if dx is None else dx + dxg * m
-    return np.concatenate(dws, axis=-1), dx
+def gated_conv(xp, kernel, masks, strides, dilation_rate, out_spatial):
+    parts = [conv(xp if m is None else xp * m, k, strides, dilation_rate, out_spatial)
+             for m, k in _blocks(kernel, masks)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
+
+
+def _gate_slices(kernel, masks):
+    filters = kernel.shape[-1] // (1 if masks is None else 4)
+    return [slice(g * filters, (g + 1) * filters) for g in range(1 if masks is None else 4)]
+
+
+def gated_kernel_grad(xp, kernel, masks, dy, strides, dilation_rate):
+    parts = [conv_kernel_grad(xp if m is None else xp * m,
+                              dy if m is None else np.ascontiguousarray(dy[..., block]),
+                              k.shape, strides, dilation_rate)
+             for (m, k), block in zip(_blocks(kernel, masks), _gate_slices(kernel, masks))]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
+
+
+def gated_input_grad(dy, kernel, masks, strides, dilation_rate, padded_shape):
+    out = None
+    for (m, k), block in zip(_blocks(kernel, masks), _gate_slices(kernel, masks)):
+        d = conv_input_grad(dy if m is None else np.ascontiguousarray(dy[..., block]), k,
+                            strides, dilation_rate, padded_shape)
+        d = d if m is None else d * m
+        out = d if out is None else out + d
+    return out
+
+
+def _inside(pads, spatial, leading=1):
+    """The index of the unpadded part of an array padded by `pads`."""
+    return (slice(None),) * leading + tuple(slice(a, a + n) for (a, _), n in zip(pads, spatial))
 
 
 def _gates(activation, recurrent_activation, z, filters):
@@ -178,52 +198,63 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, *, strides, dilation_rate
     rank = x.ndim - 3
     ksize = kernel.shape[:rank]
     F = recurrent_kernel.shape[-1] // 4
-    spatial = x.shape[2:-1]
-    out_spatial = h0.shape[1:-1]
-    pads = conv_pads(spatial, ksize, strides, dilation_rate, padding)
+    spatial, out_spatial = x.shape[2:-1], h0.shape[1:-1]
     ones = (1,) * rank
-    rec_pads = conv_pads(out_spatial, ksize, ones, ones, "same")
+    pads = conv_pads(spatial, ksize, strides, dilation_rate, padding)
     frames = np.ascontiguousarray(np.swapaxes(x, 0, 1)).reshape(T * B, *spatial, x.shape[-1])
-    in_masks = None if dropout_masks is None else np.tile(dropout_masks, (1, T) + (1,) * (rank + 1))
-    z = gated_conv(frames, kernel, in_masks, strides, dilation_rate, pads, out_spatial)
+    xp = pad(frames, pads)
+    in_masks = None
+    if dropout_masks is not None:  # the same mask for a sample at every step
+        tiled = np.tile(dropout_masks, (1, T) + (1,) * (rank + 1))
+        in_masks = pad(tiled.reshape(-1, *tiled.shape[2:]), pads).reshape(4, *xp.shape)
+    z = gated_conv(xp, kernel, in_masks, strides, dilation_rate, out_spatial)
     if bias is not None:
         z += bias
     N = B * int(np.prod(out_spatial))
     z = z.reshape(T, N, 4 * F)
     a = np.empty_like(z)
-    hs = np.empty((T + 1, B, *out_spatial, F), x.dtype)
-    cs = np.empty_like(hs)
-    hs[0], cs[0] = h0, c0
+    # the states h are kept inside zeros, the recurrent convolution's 'same' padding, so that
+    # each step reads its windows without padding a copy
+    rec_pads = conv_pads(out_spatial, ksize, ones, ones, "same")
+    hs_padded = np.zeros((T + 1, B, *(n + a_ + b_ for n, (a_, b_) in zip(out_spatial, rec_pads)),
+                          F), x.dtype)
+    hs = hs_padded[_inside(rec_pads, out_spatial, 2)]
+    rec_masks = None
+    if recurrent_dropout_masks is not None:
+        rec_masks = pad(recurrent_dropout_masks.reshape(-1, *out_spatial, F),
+                        rec_pads).reshape(4, *hs_padded.shape[1:])
+    cs = np.empty((T + 1, N, F), x.dtype)
+    hs[0], cs[0] = h0, c0.reshape(N, F)
     cell_c = np.empty((T, N, F), x.dtype)   # c_t as the cell computed it (masked or not)
     tanh_c = np.empty_like(cell_c)          # activation(c_t)
     rows_mask = None if mask is None else np.repeat(mask, N // B, axis=0).T[..., None]
-    outputs = hs[1:] if mask is None else np.empty_like(hs[1:])
+    outputs = np.empty((T, N, F), x.dtype)
     for t in range(T):
-        z[t] += gated_conv(hs[t], recurrent_kernel, recurrent_dropout_masks, ones, ones,
-                           rec_pads, out_spatial).reshape(N, 4 * F)
+        z[t] += gated_conv(hs_padded[t], recurrent_kernel, rec_masks, ones, ones,
+                           out_spatial).reshape(N, 4 * F)
         a[t] = _gates(activation, recurrent_activation, z[t], F)
         i, f, g, o = a[t, :, :F], a[t, :, F:2 * F], a[t, :, 2 * F:3 * F], a[t, :, 3 * F:]
-        c_prev = cs[t].reshape(N, F)
-        np.multiply(f, c_prev, out=cell_c[t])
+        np.multiply(f, cs[t], out=cell_c[t])
         cell_c[t] += i * g
         tanh_c[t] = _activations.forward(activation, cell_c[t])
-        h = o * tanh_c[t]
+        h = np.multiply(o, tanh_c[t], out=outputs[t])
         if mask is None:
-            hs[t + 1].reshape(N, F)[:] = h
-            cs[t + 1].reshape(N, F)[:] = cell_c[t]
-            continue
-        m = rows_mask[t]
-        hs[t + 1].reshape(N, F)[:] = np.where(m, h, hs[t].reshape(N, F))
-        cs[t + 1].reshape(N, F)[:] = np.where(m, cell_c[t], c_prev)
-        before = 0.0 if zero_output_for_mask or t == 0 else outputs[t - 1].reshape(N, F)
-        outputs[t].reshape(N, F)[:] = np.where(m, h, before)
-    cache = dict(frames=frames, kernel=kernel, recurrent_kernel=recurrent_kernel,
-                 bias=bias, z=z, a=a, hs=hs, cs=cs, cell_c=cell_c, tanh_c=tanh_c,
-                 rows_mask=rows_mask, in_masks=in_masks, rec_masks=recurrent_dropout_masks,
+            cs[t + 1] = cell_c[t]
+        else:
+            m = rows_mask[t]
+            h = np.where(m, h, hs[t].reshape(N, F))
+            cs[t + 1] = np.where(m, cell_c[t], cs[t])
+            before = 0.0 if zero_output_for_mask or t == 0 else outputs[t - 1]
+            outputs[t] = np.where(m, outputs[t], before)
+        hs[t + 1] = h.reshape(hs.shape[1:])
+    cache = dict(xp=xp, kernel=kernel, recurrent_kernel=recurrent_kernel,
+                 bias=bias, z=z, a=a, hs_padded=hs_padded, cs=cs, cell_c=cell_c,
+                 tanh_c=tanh_c, rows_mask=rows_mask, in_masks=in_masks, rec_masks=rec_masks,
                  strides=strides, dilation_rate=dilation_rate, pads=pads, rec_pads=rec_pads,
                  activation=activation, recurrent_activation=recurrent_activation,
                  zero_output_for_mask=zero_output_for_mask, x_shape=x.shape)
-    return outputs, hs[T], cs[T], cache
+    return (outputs.reshape(T, B, *out_spatial, F), np.ascontiguousarray(hs[T]),
+            cs[T].reshape(hs.shape[1:]), cache)
 
 
 def backward(cache, d_outputs, d_h, d_c, need_dx=True):
@@ -231,19 +262,21 @@ def backward(cache, d_outputs, d_h, d_c, need_dx=True):
     arriving at each step's output (None: none), `d_h`, `d_c` at the final states (None:
     none). Returns a dict with ``kernel``, ``recurrent_kernel``, ``bias`` (None without one),
     ``x`` (None without `need_dx`), ``h0`` and ``c0``."""
-    z, a, hs, cs = cache["z"], cache["a"], cache["hs"], cache["cs"]
+    z, a, cs, hs_padded = cache["z"], cache["a"], cache["cs"], cache["hs_padded"]
     T, N, F4 = z.shape
     F = F4 // 4
-    rank = hs.ndim - 3
+    rank = hs_padded.ndim - 3
     ones = (1,) * rank
     act, rec_act = cache["activation"], cache["recurrent_activation"]
     rows_mask, U, rec_masks = cache["rows_mask"], cache["recurrent_kernel"], cache["rec_masks"]
+    B, rec_pads = cache["x_shape"][0], cache["rec_pads"]
+    out_spatial = tuple(n - a_ - b_ for n, (a_, b_) in zip(hs_padded.shape[2:-1], rec_pads))
+    inside = _inside(rec_pads, out_spatial)
     dtype = z.dtype
     dh = np.zeros((N, F), dtype) if d_h is None else np.array(d_h, dtype).reshape(N, F)
     dc = np.zeros((N, F), dtype) if d_c is None else np.array(d_c, dtype).reshape(N, F)
     carried = np.zeros((N, F), dtype)  # a masked step's output gradient, owed to the last one
     dz = np.empty_like(z)
-    dU = np.zeros(U.shape, dtype)
     for t in reversed(range(T)):
         d_out = None if d_outputs is None else d_outputs[t].reshape(N, F)
         if rows_mask is None:
@@ -262,28 +295,32 @@ def backward(cache, d_outputs, d_h, d_c, need_dx=True):
         dcc = dc_cell + _activations.backward(act, cache["cell_c"][t], tc, dh_cell * o)
         zt, dzt = z[t], dz[t]
         dzt[:, :F] = _activations.backward(rec_act, zt[:, :F], i, dcc * g)
-        dzt[:, F:2 * F] = _activations.backward(rec_act, zt[:, F:2 * F], f,
-                                                dcc * cs[t].reshape(N, F))
+        dzt[:, F:2 * F] = _activations.backward(rec_act, zt[:, F:2 * F], f, dcc * cs[t])
         dzt[:, 2 * F:3 * F] = _activations.backward(act, zt[:, 2 * F:3 * F], g, dcc * i)
         dzt[:, 3 * F:] = _activations.backward(rec_act, zt[:, 3 * F:], o, dh_cell * tc)
-        dU_t, dh_prev = gated_conv_backward(hs[t], U, rec_masks, dzt.reshape(hs[t].shape[:-1] + (F4,)),
-                                            ones, ones, cache["rec_pads"])
-        dU += dU_t
-        dh = dh_prev.reshape(N, F)
+        dh_padded = gated_input_grad(dzt.reshape(B, *out_spatial, F4), U, rec_masks, ones, ones,
+                                     hs_padded.shape[1:])
+        dh = np.ascontiguousarray(dh_padded[inside]).reshape(N, F)
         dc = dcc * f
         if rows_mask is not None:
-            dh = dh + dh_skip
-            dc = dc + dc_skip
-    frames, kernel = cache["frames"], cache["kernel"]
-    out_spatial = hs.shape[2:-1]
-    dW, dframes = gated_conv_backward(frames, kernel, cache["in_masks"],
-                                      dz.reshape(frames.shape[0], *out_spatial, F4),
-                                      cache["strides"], cache["dilation_rate"], cache["pads"],
-                                      need_dx)
-    B, T_ = cache["x_shape"][:2]
+            dh += dh_skip
+            dc += dc_skip
+    # the recurrent kernel's gradient from every step at once: the states h_0 … h_{T-1} as
+    # frames, each step's dz as their outputs' gradient
+    h_frames = hs_padded[:T].reshape(T * B, *hs_padded.shape[2:])
+    dz_frames = dz.reshape(T * B, *out_spatial, F4)
+    rec_masks_t = None if rec_masks is None else np.tile(rec_masks, (1, T) + (1,) * (rank + 1))
+    dU = gated_kernel_grad(h_frames, U, rec_masks_t, dz_frames, ones, ones)
+    xp, kernel, in_masks = cache["xp"], cache["kernel"], cache["in_masks"]
+    dW = gated_kernel_grad(xp, kernel, in_masks, dz_frames, cache["strides"],
+                           cache["dilation_rate"])
     dx = None
     if need_dx:
-        dx = np.ascontiguousarray(np.swapaxes(dframes.reshape(T_, B, *dframes.shape[1:]), 0, 1))
+        dxp = gated_input_grad(dz_frames, kernel, in_masks, cache["strides"],
+                               cache["dilation_rate"], xp.shape)
+        x_shape = cache["x_shape"]
+        dframes = dxp[_inside(cache["pads"], x_shape[2:-1])]
+        dx = np.ascontiguousarray(np.swapaxes(dframes.reshape(T, B, *dframes.shape[1:]), 0, 1))
     return dict(kernel=dW, recurrent_kernel=dU,
                 bias=None if cache["bias"] is None else dz.reshape(-1, F4).sum(axis=0),
-                x=dx, h0=dh.reshape(hs.shape[1:]), c0=dc.reshape(hs.shape[1:]))
+                x=dx, h0=dh.reshape(B, *out_spatial, F), c0=dc.reshape(B, *out_spatial, F))
