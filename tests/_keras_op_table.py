@@ -66,6 +66,14 @@ SAMPLES = {
     "split": "ops.split(x, 2, axis=-1)[1]", "unstack": "ops.unstack(x, axis=1)[-1]",
     "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)",
     "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
+    # convolutions, with constant NumPy kernels (both libraries write them as __numpy__);
+    # not conv_transpose, whose node Keras 3.15 cannot run (ConvTranspose.call passes
+    # output_padding where the backend takes padding)
+    "conv": "ops.conv(x, ops.convert_to_numpy(ops.ones((3, 4, 2))) * 0.1, 2, 'same')",
+    "depthwise_conv": "ops.depthwise_conv(x, ops.convert_to_numpy(ops.ones((3, 4, 2))) * 0.1, "
+                      "padding='same')",
+    "separable_conv": "ops.separable_conv(x, ops.convert_to_numpy(ops.ones((3, 4, 1))) * 0.1, "
+                      "ops.convert_to_numpy(ops.ones((1, 4, 3))) * 0.1)",
 }
 
 

@@ -32,13 +32,19 @@ from ._cropping1d import Cropping1D
 from ._up_sampling1d import UpSampling1D
 from ._normalization_adapt import Normalization
 from ._multi_head_attention import MultiHeadAttention
-from ._conv1d_transpose import Conv1DTranspose
+from ._conv_transpose_nd import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+from ._conv_nd import Conv2D, Conv3D
+from ._depthwise_separable import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
+                                   SeparableConv2D)
 from ._registry import deserialize, serialize
 
 # Keras's other names for the same classes (keras.layers.MaxPool1D is MaxPooling1D)
 AvgPool1D, MaxPool1D = AveragePooling1D, MaxPooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
+Convolution2D, Convolution3D = Conv2D, Conv3D
+Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
@@ -57,4 +63,8 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "Identity", "ActivityRegularization", "Rescaling", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Normalization", "MultiHeadAttention", "Conv1DTranspose", "AvgPool1D",
            "MaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D", "Convolution1D",
-           "Convolution1DTranspose"]
+           "Convolution1DTranspose",
+           "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "Conv2DTranspose",
+           "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+           "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+           "SeparableConvolution1D", "SeparableConvolution2D"]

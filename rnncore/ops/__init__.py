@@ -33,6 +33,7 @@ from ._core import (  # noqa: F401  (the public names are listed in __all__)
     squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, swish, take, tanh, tensordot,
     tile, transpose, true_divide, unstack, var, where, zeros, zeros_like)
 from ._arrays import hstack, linspace, nan_to_num, vstack  # noqa: F401
+from ._conv import conv, conv_transpose, depthwise_conv, separable_conv  # noqa: F401
 from ._control import cond, fori_loop, while_loop  # noqa: F401
 from ._math import segment_sum, top_k  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
@@ -41,6 +42,7 @@ from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  #
                     prod, reciprocal, slice, sort, take_along_axis, tril, triu)
 
 __all__ = [
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv",
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
     "argsort", "erf", "gelu", "log10", "log2", "log_sigmoid", "outer", "pad", "prod",

@@ -2,11 +2,13 @@
 ``nn`` names."""
 from ._core import (elu, hard_sigmoid, leaky_relu, log_softmax, one_hot,  # noqa: F401
                     relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish)
+from ._conv import conv, conv_transpose, depthwise_conv, separable_conv  # noqa: F401
 from ._more import gelu, log_sigmoid  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
 
-__all__ = ["binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "elu",
+__all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv",
+           "binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "elu",
            "gelu", "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "moments",
            "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
            "softsign", "sparse_categorical_crossentropy", "swish"]
