@@ -5,7 +5,6 @@ import numbers
 import numpy as np
 
 from .. import activations as _activations
-from .. import backend as _backend
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
@@ -15,38 +14,8 @@ from ..recurrent import _recurrent as R
 from . import _conv_lstm_ops as ops
 from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array, unique_name
-from ._convolutional import standardize_padding
+from ._conv_nd import standardize_data_format, standardize_padding, standardize_tuple
 from ._rnn import check_state_arrays
-
-
-def standardize_tuple(value, n, argument, allow_zero=False):
-    """An int or `n` ints as a tuple of `n` ints, as Keras's ``standardize_tuple``."""
-    message = (f"The `{argument}` argument must be a tuple of {n} integers. "
-               f"Received {argument}={value}")
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        values = (int(value),) * n
-    else:
-        if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) != n:
-            raise ValueError(message)
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-            raise ValueError(f"{message}, including element(s) that are not integers")
-        values = tuple(int(v) for v in value)
-    bad = {v for v in values if v < 0 or (v == 0 and not allow_zero)}
-    if bad:
-        need = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{message}, including values {bad} that do not satisfy "
-                         f"`value {need}`")
-    return values
-
-
-def standardize_data_format(data_format):
-    if data_format is None:
-        return _backend.image_data_format()
-    fmt = str(data_format).lower()
-    if fmt not in ("channels_first", "channels_last"):
-        raise ValueError("The `data_format` argument must be one of {'channels_first', "
-                         f"'channels_last'}}. Received: data_format={data_format}")
-    return fmt
 
 
 class ConvLSTMCell:
@@ -179,8 +148,8 @@ class ConvLSTM(Layer):
         return tuple(shape[:-1]), shape[-1]
 
     def _state_shape(self, spatial):
-        out = ops.conv_output_spatial(spatial, self.kernel_size, self.strides,
-                                      self.dilation_rate, self.padding)
+        out = tuple(None for _ in spatial) if None in spatial else ops.conv_output_shape(
+            spatial, self.kernel_size, self.strides, self.padding, self.dilation_rate)
         if any(n is not None and n <= 0 for n in out):
             raise ValueError(f"{type(self).__name__} {self.name!r}: frames of shape {spatial} "
                              f"are smaller than the kernel's span (kernel_size="
@@ -325,8 +294,8 @@ class ConvLSTM(Layer):
                                                                         inputs[0].shape)
         x = self._to_last(inputs)
         B = x.shape[0]
-        state_shape = (*ops.conv_output_spatial(x.shape[2:-1], self.kernel_size, self.strides,
-                                                self.dilation_rate, self.padding), self.filters)
+        state_shape = (*ops.conv_output_shape(x.shape[2:-1], self.kernel_size, self.strides,
+                                              self.padding, self.dilation_rate), self.filters)
         self._had_initial_state = initial_state is not None
         if initial_state is None and self.stateful:
             if self.states is not None and self.states[0].shape[0] != B:

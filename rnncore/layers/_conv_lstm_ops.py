@@ -10,8 +10,10 @@ Each step of Keras's ConvLSTM cell::
 The input convolution (the layer's strides, padding and dilation) does not depend on the state,
 so it runs once over every frame of every step before the loop, as the fused LSTM hoists its
 ``x·W``; the recurrent one (stride 1, 'same', no dilation) runs at each step. The backward
-pass walks the steps in reverse, collects ``dz`` for every step, and takes the input kernel's
-gradient and the inputs' gradient from all of them at once after the loop.
+pass walks the steps in reverse, collects ``dz`` for every step, and takes both kernels'
+gradients and the inputs' gradient from all of them at once after the loop. The convolutions
+are ``rnncore.ops``' (``ops._conv``'s plain forward and backward functions), run on inputs
+padded here once, with padding 'valid'.
 
 Arrays are time-major inside: ``(steps, batch, *spatial, channels)``; a step's state
 ``(batch, *spatial, filters)`` is also read as ``(rows, filters)``, ``rows = batch·Πspatial``.
@@ -19,47 +21,27 @@ Arrays are time-major inside: ``(steps, batch, *spatial, channels)``; a step's s
 import numpy as np
 
 from .. import activations as _activations
-from ._convolutional import same_padding
+from ..ops._conv import (_windows, conv_backward, conv_forward, conv_output_shape, conv_pads,
+                         conv_transpose_forward)
 
 # im2col's scratch is made this many bytes at most: the frames are convolved in chunks, so a
 # long sequence of large frames does not need every step's columns at once
 _COLUMNS_BYTES = 1 << 25
 
 
-def conv_pads(spatial, kernel_size, strides, dilation_rate, padding):
-    """(before, after) zeros per spatial axis: none for 'valid', TensorFlow's for 'same'."""
-    if padding == "valid":
-        return [(0, 0)] * len(spatial)
-    return [same_padding(n, d * (k - 1) + 1, s)
-            for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate)]
+def _frame_slices(n, frame_bytes):
+    """Slices of `n` frames, each with at most ``_COLUMNS_BYTES`` of scratch."""
+    step = max(1, _COLUMNS_BYTES // max(int(frame_bytes), 1))
+    return [slice(a, min(n, a + step)) for a in range(0, n, step)]
 
 
-def conv_output_spatial(spatial, kernel_size, strides, dilation_rate, padding):
-    """The output's spatial shape; a size may be zero or negative where the window does not
-    fit (the caller reports it)."""
-    out = []
-    for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate):
-        if n is None:
-            out.append(None)
-        elif padding == "same":
-            out.append(-(-n // s))
-        else:
-            out.append((n - d * (k - 1) - 1) // s + 1)
-    return tuple(out)
-
-
-def _windows(xp, kernel_size, strides, dilation_rate, out_spatial):
-    """A read-only view ``(n, *out_spatial, *kernel_size, channels)`` of `xp`
-    ``(n, *padded, channels)``: ``view[b, p, k] = xp[b, p·strides + k·dilation_rate]``."""
-    sn, *ss, sc = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp, (xp.shape[0], *out_spatial, *kernel_size, xp.shape[-1]),
-        (sn, *(a * s for a, s in zip(ss, strides)),
-         *(a * d for a, d in zip(ss, dilation_rate)), sc), writeable=False)
-
-
-def _chunk(n, row_bytes):
-    return max(1, min(n, _COLUMNS_BYTES // max(row_bytes, 1)))
+def _columns_slices(xp, kernel_shape, strides, dilation_rate):
+    """(out_spatial, slices of frames) for :func:`conv` of `xp`, whose im2col has
+    ``Π out_spatial`` rows of ``Π kernel_shape[:-1]`` entries per frame."""
+    out_spatial = conv_output_shape(xp.shape[1:-1], kernel_shape[:-2], strides, "valid",
+                                    dilation_rate)
+    frame_bytes = np.prod(out_spatial) * np.prod(kernel_shape[:-1]) * xp.itemsize
+    return out_spatial, _frame_slices(xp.shape[0], frame_bytes)
 
 
 def pad(x, pads):
@@ -69,63 +51,39 @@ def pad(x, pads):
     return np.pad(x, [(0, 0), *pads, (0, 0)])
 
 
-def conv(xp, kernel, strides, dilation_rate, out_spatial):
-    """``y[b, p] = Σ_k xp[b, p·strides + k·dilation_rate] · kernel[k]`` for the padded input
-    `xp` ``(n, *padded, in)`` and `kernel` ``(*kernel_size, in, out)``: im2col and one gemm per
-    chunk of frames."""
-    ksize, cout = kernel.shape[:-2], kernel.shape[-1]
-    w = kernel.reshape(-1, cout)
-    n, pixels = xp.shape[0], int(np.prod(out_spatial))
-    y = np.empty((n, *out_spatial, cout), xp.dtype)
-    y2 = y.reshape(n * pixels, cout)
-    step = _chunk(n, pixels * w.shape[0] * xp.itemsize)
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        cols = np.ascontiguousarray(_windows(xp[a:b], ksize, strides, dilation_rate,
-                                             out_spatial)).reshape(-1, w.shape[0])
-        np.matmul(cols, w, out=y2[a * pixels:b * pixels])
-    return y
+def conv(xp, kernel, strides, dilation_rate):
+    """``ops.conv``'s forward over the already padded `xp` (its padding 'valid')."""
+    _, chunks = _columns_slices(xp, kernel.shape, strides, dilation_rate)
+    parts = [conv_forward(xp[c], kernel, strides, "valid", dilation_rate)[0] for c in chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def conv_kernel_grad(xp, dy, kernel_shape, strides, dilation_rate):
-    """The kernel's gradient of :func:`conv`, ``Σ colsᵀ·dy`` over every output pixel."""
-    ksize, cout = kernel_shape[:-2], kernel_shape[-1]
-    width = int(np.prod(kernel_shape[:-1]))
-    out_spatial = dy.shape[1:-1]
-    n, pixels = xp.shape[0], int(np.prod(out_spatial))
-    dy2 = dy.reshape(n * pixels, cout)
-    dw = np.zeros((width, cout), xp.dtype)
-    step = _chunk(n, pixels * width * xp.itemsize)
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        cols = np.ascontiguousarray(_windows(xp[a:b], ksize, strides, dilation_rate,
-                                             out_spatial)).reshape(-1, width)
-        dw += cols.T @ dy2[a * pixels:b * pixels]
-    return dw.reshape(kernel_shape)
+def conv_kernel_grad(xp, kernel, dy, strides, dilation_rate):
+    """The kernel's gradient of :func:`conv`. The columns are made again from `xp` rather
+    than kept from the forward pass: every step's would be held at once otherwise."""
+    out_spatial, chunks = _columns_slices(xp, kernel.shape, strides, dilation_rate)
+    dk = np.zeros(kernel.shape, xp.dtype)
+    for c in chunks:
+        part = xp[c]
+        cols = np.ascontiguousarray(_windows(part, kernel.shape[:-2], strides, dilation_rate,
+                                             out_spatial)).reshape(-1, dk[..., 0].size)
+        dk += conv_backward(dy[c], cols, part.shape, kernel, strides, "valid", dilation_rate,
+                            input_grad=False)[1]
+    return dk
 
 
 def conv_input_grad(dy, kernel, strides, dilation_rate, padded_shape):
-    """The padded input's gradient of :func:`conv`, its adjoint: for each kernel tap ``k``,
-    ``dy·kernel[k]ᵀ`` added into the pixels that tap read, ``p·strides + k·dilation_rate``.
-    The taps' products are one batched gemm whose blocks are contiguous, so the additions
-    read memory in order (a strided im2col-shaped product added tap by tap was 2x slower)."""
-    ksize, cin, cout = kernel.shape[:-2], kernel.shape[-2], kernel.shape[-1]
-    # taps[k] = kernel[k]ᵀ, (cout, cin)
-    taps = np.ascontiguousarray(np.swapaxes(kernel.reshape(-1, cin, cout), 1, 2))
-    out_spatial = dy.shape[1:-1]
-    n, pixels = dy.shape[0], int(np.prod(out_spatial))
-    dy2 = dy.reshape(n * pixels, cout)
-    dxp = np.zeros(padded_shape, dy.dtype)
-    step = _chunk(n, pixels * taps.shape[0] * cin * dy.itemsize)
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        products = np.matmul(dy2[a * pixels:b * pixels], taps)  # (taps, rows, cin)
-        target = dxp[a:b]
-        for product, tap in zip(products, np.ndindex(*ksize)):
-            where = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
-                          for k, d, s, o in zip(tap, dilation_rate, strides, out_spatial))
-            target[(slice(None), *where)] += product.reshape(b - a, *out_spatial, cin)
-    return dxp
+    """The padded input's gradient of :func:`conv`: ``ops.conv_transpose``'s forward of `dy`,
+    its output padding making up the cells at the end that no window read."""
+    ksize = kernel.shape[:-2]
+    extra = tuple(n - ((o - 1) * s + d * (k - 1) + 1) for n, o, k, s, d in zip(
+        padded_shape[1:-1], dy.shape[1:-1], ksize, strides, dilation_rate))
+    # the transposed convolution's scratch: every tap's product for every pixel of `dy`
+    chunks = _frame_slices(dy.shape[0], np.prod(dy.shape[1:-1]) * np.prod(kernel.shape[:-1])
+                           * dy.itemsize)
+    parts = [conv_transpose_forward(dy[c], kernel, strides, "valid", extra, dilation_rate)
+             for c in chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _blocks(kernel, masks):
@@ -137,8 +95,8 @@ def _blocks(kernel, masks):
     return [(m, kernel[..., g * filters:(g + 1) * filters]) for g, m in enumerate(masks)]
 
 
-def gated_conv(xp, kernel, masks, strides, dilation_rate, out_spatial):
-    parts = [conv(xp if m is None else xp * m, k, strides, dilation_rate, out_spatial)
+def gated_conv(xp, kernel, masks, strides, dilation_rate):
+    parts = [conv(xp if m is None else xp * m, k, strides, dilation_rate)
              for m, k in _blocks(kernel, masks)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
@@ -150,8 +108,8 @@ def _gate_slices(kernel, masks):
 
 def gated_kernel_grad(xp, kernel, masks, dy, strides, dilation_rate):
     parts = [conv_kernel_grad(xp if m is None else xp * m,
-                              dy if m is None else np.ascontiguousarray(dy[..., block]),
-                              k.shape, strides, dilation_rate)
+                              k, dy if m is None else np.ascontiguousarray(dy[..., block]),
+                              strides, dilation_rate)
              for (m, k), block in zip(_blocks(kernel, masks), _gate_slices(kernel, masks))]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
@@ -200,14 +158,14 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, *, strides, dilation_rate
     F = recurrent_kernel.shape[-1] // 4
     spatial, out_spatial = x.shape[2:-1], h0.shape[1:-1]
     ones = (1,) * rank
-    pads = conv_pads(spatial, ksize, strides, dilation_rate, padding)
+    pads = conv_pads(spatial, ksize, strides, padding, dilation_rate)
     frames = np.ascontiguousarray(np.swapaxes(x, 0, 1)).reshape(T * B, *spatial, x.shape[-1])
     xp = pad(frames, pads)
     in_masks = None
     if dropout_masks is not None:  # the same mask for a sample at every step
         tiled = np.tile(dropout_masks, (1, T) + (1,) * (rank + 1))
         in_masks = pad(tiled.reshape(-1, *tiled.shape[2:]), pads).reshape(4, *xp.shape)
-    z = gated_conv(xp, kernel, in_masks, strides, dilation_rate, out_spatial)
+    z = gated_conv(xp, kernel, in_masks, strides, dilation_rate)
     if bias is not None:
         z += bias
     N = B * int(np.prod(out_spatial))
@@ -215,7 +173,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, *, strides, dilation_rate
     a = np.empty_like(z)
     # the states h are kept inside zeros, the recurrent convolution's 'same' padding, so that
     # each step reads its windows without padding a copy
-    rec_pads = conv_pads(out_spatial, ksize, ones, ones, "same")
+    rec_pads = conv_pads(out_spatial, ksize, ones, "same", ones)
     hs_padded = np.zeros((T + 1, B, *(n + a_ + b_ for n, (a_, b_) in zip(out_spatial, rec_pads)),
                           F), x.dtype)
     hs = hs_padded[_inside(rec_pads, out_spatial, 2)]
@@ -230,8 +188,8 @@ def forward(x, kernel, recurrent_kernel, bias, h0, c0, *, strides, dilation_rate
     rows_mask = None if mask is None else np.repeat(mask, N // B, axis=0).T[..., None]
     outputs = np.empty((T, N, F), x.dtype)
     for t in range(T):
-        z[t] += gated_conv(hs_padded[t], recurrent_kernel, rec_masks, ones, ones,
-                           out_spatial).reshape(N, 4 * F)
+        z[t] += gated_conv(hs_padded[t], recurrent_kernel, rec_masks, ones,
+                           ones).reshape(N, 4 * F)
         a[t] = _gates(activation, recurrent_activation, z[t], F)
         i, f, g, o = a[t, :, :F], a[t, :, F:2 * F], a[t, :, 2 * F:3 * F], a[t, :, 3 * F:]
         np.multiply(f, cs[t], out=cell_c[t])
