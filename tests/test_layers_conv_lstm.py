@@ -182,11 +182,38 @@ def test_fit_history_and_weights_match_keras(keras, rng, name):
                                atol=1e-4)
 
 
+def test_functional_initial_state_and_states_train_as_keras(keras, rng):
+    """Initial states as the model's inputs and the final state as one of its outputs: the
+    gradients reach both, as Keras's."""
+    x = _data(rng, (3, 4, 6, 2))
+    h, c = _data(rng, (3, 6, 2)), _data(rng, (3, 6, 2))
+    targets = [np.ones((3, 1), np.float32), np.zeros((3, 6, 2), np.float32)]
+    models = []
+    for lib in (keras, rnncore):
+        inputs = [lib.Input((4, 6, 2)), lib.Input((6, 2)), lib.Input((6, 2))]
+        y, h_last, _ = lib.layers.ConvLSTM1D(2, 3, padding="same", return_state=True,
+                                             name="cl")(inputs[0], initial_state=inputs[1:])
+        out = lib.layers.Dense(1, name="out")(lib.layers.Flatten()(y))
+        models.append(lib.Model(inputs, [out, h_last]))
+        models[-1].compile(lib.optimizers.SGD(0.1), ["mse", "mse"])
+    k_model, r_model = models
+    r_model.set_weights(k_model.get_weights())
+    fit = dict(epochs=2, verbose=0, shuffle=False)
+    k_hist = k_model.fit([x, h, c], targets, **fit).history
+    r_hist = r_model.fit([x, h, c], targets, **fit).history
+    assert sorted(r_hist) == sorted(k_hist)
+    for key in k_hist:
+        assert rel_err(r_hist[key], k_hist[key]) <= TRAINING_RTOL, key
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        assert rel_err(r_w, k_w) <= TRAINING_RTOL
+
+
 def test_weights_shapes_names_and_paths_are_keras(keras):
     paths = []
     for lib in (keras, rnncore):
         model = _frames_model(lib)
-        paths.append([(w.path, tuple(w.shape)) for w in model.weights])
+        paths.append([(w.path, tuple(w.shape)) for w in model.weights] +
+                     [model.count_params()])
     assert paths[0] == paths[1]
     assert paths[1][0] == ("frames/convlstm_1/conv_lstm_cell/kernel", (3, 3, 2, 16))
     layer = layers.ConvLSTM3D(2, 3)
