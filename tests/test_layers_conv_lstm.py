@@ -138,17 +138,21 @@ def test_masked_gradients_match_finite_differences(rng):
 
 
 def _frames_model(lib, data_format="channels_last"):
-    """The keras-io next-frame model, small: ConvLSTM2D stacks with BatchNormalization, then a
-    per-frame readout (Dense over the channels: Conv3D belongs to another part of rnncore)."""
-    return lib.Sequential([
-        lib.Input((4, 6, 6, 2) if data_format == "channels_last" else (4, 2, 6, 6)),
-        lib.layers.ConvLSTM2D(4, 3, padding="same", return_sequences=True,
-                              data_format=data_format, name="convlstm_1"),
-        lib.layers.BatchNormalization(axis=-1 if data_format == "channels_last" else 2),
-        lib.layers.ConvLSTM2D(3, (1, 1), padding="same", return_sequences=True,
-                              data_format=data_format, name="convlstm_2"),
-        lib.layers.Flatten(),
-        lib.layers.Dense(1, activation="sigmoid")], name="frames")
+    """keras-io's next-frame prediction model, small: ConvLSTM2D layers with
+    BatchNormalization between them, then a Conv3D reading every step's frame (channels_last,
+    any number of steps); channels_first reads the last layer's frames with a Dense."""
+    first = data_format == "channels_first"
+    inputs = lib.Input((4, 2, 6, 6) if first else (None, 6, 6, 2))
+    h = lib.layers.ConvLSTM2D(4, 3, padding="same", return_sequences=True, activation="relu",
+                              data_format=data_format, name="convlstm_1")(inputs)
+    h = lib.layers.BatchNormalization(axis=2 if first else -1)(h)
+    h = lib.layers.ConvLSTM2D(3, (1, 1), padding="same", return_sequences=True,
+                              data_format=data_format, name="convlstm_2")(h)
+    if first:
+        out = lib.layers.Dense(1, activation="sigmoid")(lib.layers.Flatten()(h))
+    else:
+        out = lib.layers.Conv3D(1, 3, padding="same", activation="sigmoid")(h)
+    return lib.Model(inputs, out, name="frames")
 
 
 def _small_model(lib, cls, shape):
@@ -162,7 +166,8 @@ def test_fit_history_and_weights_match_keras(keras, rng, name):
         fmt = "channels_last" if name == "frames-last" else "channels_first"
         make, loss = (lambda lib: _frames_model(lib, fmt)), "binary_crossentropy"
         x = _data(rng, (12, 4, 6, 6, 2) if fmt == "channels_last" else (12, 4, 2, 6, 6))
-        y = (rng.random((12, 1)) < 0.5).astype(np.float32)
+        y = (rng.random((12, 1) if fmt == "channels_first" else (12, 4, 6, 6, 1)) < 0.5)
+        y = y.astype(np.float32)  # channels_last: the next frames, as keras-io's
     else:
         shape = (3, 5, 2) if name == "1d" else (2, 3, 3, 3, 1)
         make = lambda lib: _small_model(lib, "ConvLSTM1D" if name == "1d" else "ConvLSTM3D",
@@ -215,7 +220,7 @@ def test_weights_shapes_names_and_paths_are_keras(keras):
         paths.append([(w.path, tuple(w.shape)) for w in model.weights] +
                      [model.count_params()])
     assert paths[0] == paths[1]
-    assert paths[1][0] == ("frames/convlstm_1/conv_lstm_cell/kernel", (3, 3, 2, 16))
+    assert paths[1][0] == ("convlstm_1/conv_lstm_cell/kernel", (3, 3, 2, 16))
     layer = layers.ConvLSTM3D(2, 3)
     layer(np.zeros((1, 2, 3, 3, 3, 1), np.float32))
     assert layer.cell.kernel.path == f"{layer.name}/conv_lstm_cell/kernel"
