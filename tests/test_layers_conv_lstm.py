@@ -8,7 +8,7 @@ import rnncore
 from rnncore import layers
 
 from _layer_grads import assert_close_to_keras, finite_difference_check
-from _layer_parity import assert_config_round_trip
+from _layer_parity import assert_config_round_trip, assert_pickles
 from _parity import rel_err
 from _tolerance import KERAS_GRAD_RTOL, KERAS_OUTPUT_ATOL, TRAINING_RTOL
 
@@ -274,6 +274,11 @@ def test_stateful_layer_carries_states_across_batches(rng):
         chunked(x[:1])
     chunked.reset_states()
     np.testing.assert_allclose(chunked(x[:, :3]), expected[:, :3], rtol=1e-6, atol=1e-6)
+
+
+def test_pickles_without_the_arrays_of_its_last_pass(rng):
+    layer = layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True)
+    assert_pickles(layer, _data(rng, (1, 3, 4, 4, 2)), training=False)
 
 
 def test_dropout_draws_in_training_only(rng):
