@@ -107,12 +107,13 @@ def test_return_state_and_initial_state_match_keras(keras, tf, rng, data_format,
     _assert_states_match(tf, *_pair(keras, "ConvLSTM2D", kwargs), x, initial_state=initial)
 
 
-@pytest.mark.parametrize("return_sequences", [False, True])
-def test_masked_steps_match_keras(keras, tf, rng, return_sequences):
+@pytest.mark.parametrize("return_sequences, go_backwards", [(False, False), (True, False),
+                                                             (True, True)])
+def test_masked_steps_match_keras(keras, tf, rng, return_sequences, go_backwards):
     """A masked step keeps the states and repeats the last output (zeros before the first), as
     Keras's backend.rnn; masked first steps with a given initial state included."""
     kwargs = dict(filters=2, kernel_size=2, padding="same", return_state=True,
-                  return_sequences=return_sequences)
+                  return_sequences=return_sequences, go_backwards=go_backwards)
     x = _data(rng, (3, 5, 4, 2))
     mask = np.array([[1, 1, 0, 1, 0], [0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], bool)
     initial = [_data(rng, (3, 4, 2)), _data(rng, (3, 4, 2))]
