@@ -214,6 +214,25 @@ def test_functional_initial_state_and_states_train_as_keras(keras, rng):
         assert rel_err(r_w, k_w) <= TRAINING_RTOL
 
 
+@pytest.mark.parametrize("merge_mode, return_sequences", [("concat", True), ("sum", False)])
+def test_bidirectional_conv_lstm_matches_keras(keras, tf, rng, merge_mode, return_sequences):
+    x = _data(rng, (2, 3, 5, 2))
+    k_layer, r_layer = (lib.layers.Bidirectional(
+        lib.layers.ConvLSTM1D(2, 3, return_sequences=return_sequences),
+        merge_mode=merge_mode) for lib in (keras, rnncore))
+    assert_close_to_keras(tf, k_layer, r_layer, x)
+    assert [w.path for w in r_layer.weights] == [w.path for w in k_layer.weights]
+
+
+def test_bidirectional_conv_lstm_model_loads_in_keras(keras, rng, tmp_path):
+    x = _data(rng, (2, 3, 5, 2))
+    model = rnncore.Sequential([rnncore.Input((3, 5, 2)), layers.Bidirectional(
+        layers.ConvLSTM1D(2, 3, padding="same")), layers.Flatten(), layers.Dense(1)])
+    model.save(tmp_path / "bi.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "bi.keras").predict(
+        x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
 def test_weights_shapes_names_and_paths_are_keras(keras):
     paths = []
     for lib in (keras, rnncore):

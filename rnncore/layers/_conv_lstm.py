@@ -71,6 +71,7 @@ class ConvLSTM(Layer):
     """
 
     RANK = None
+    N_STATES = 2  # h and c
     activation = ActivationAttribute()
     recurrent_activation = ActivationAttribute()
 
@@ -232,16 +233,17 @@ class ConvLSTM(Layer):
         self._state_shape(spatial)
         return x
 
-    def check_initial_state(self, initial_state, x_shape):
+    def check_initial_state(self, initial_state, batch):
         """A call-time initial state: ``[h, c]``, each ``(batch, *new_spatial, filters)``
-        (channels_first: ``(batch, filters, *new_spatial)``)."""
+        (channels_first: ``(batch, filters, *new_spatial)``) for the frames the layer was
+        built for."""
         if initial_state is None:
             return None
         if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
             got = len(initial_state) if isinstance(initial_state, (list, tuple)) else 1
             raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state must be a "
                              f"list of 2 arrays [h, c], got {got}")
-        shape = (x_shape[0], *self._state_shape(self._split_shape(x_shape[2:])[0]))
+        shape = (batch, *self._state_shape(self._spatial))
         return check_state_arrays(f"{type(self).__name__} {self.name!r}", initial_state,
                                   [shape, shape], self.dtype)
 
@@ -253,7 +255,7 @@ class ConvLSTM(Layer):
             inputs, initial_state = inputs[0], list(inputs[1:])  # Keras's [inputs, *states]
         x = self.check_input(inputs)
         self._maybe_build(x.shape)
-        states = self.check_initial_state(initial_state, x.shape)
+        states = self.check_initial_state(initial_state, x.shape[0])
         mask = _checks.step_mask(mask, *x.shape[:2])
         return self.forward(x, training=bool(training), mask=mask, initial_state=states)
 
@@ -291,7 +293,7 @@ class ConvLSTM(Layer):
         if isinstance(inputs, list):
             # a functional model's [sequence, *initial_state]
             inputs, initial_state = inputs[0], self.check_initial_state(inputs[1:],
-                                                                        inputs[0].shape)
+                                                                        inputs[0].shape[0])
         x = self._to_last(inputs)
         B = x.shape[0]
         state_shape = (*ops.conv_output_shape(x.shape[2:-1], self.kernel_size, self.strides,
