@@ -41,8 +41,9 @@ class Bidirectional(Layer):
 
     Parameters
     ----------
-    layer : SimpleRNN, LSTM or GRU, or an RNN over one of their cells (run as that layer); an
-        RNN over a user-defined cell runs step by step (``_cell_bidirectional``).
+    layer : SimpleRNN, LSTM, GRU or ConvLSTM1D/2D/3D, or an RNN over one of the first three's
+        cells (run as that layer); an RNN over a user-defined cell runs step by step
+        (``_cell_bidirectional``).
     merge_mode : 'concat' (default), 'sum', 'mul', 'ave' or None (a list of both outputs).
     backward_layer : optional explicit backward layer.
     """
