@@ -218,7 +218,7 @@ def test_functional_initial_state_and_states_train_as_keras(keras, rng):
 def test_bidirectional_conv_lstm_matches_keras(keras, tf, rng, merge_mode, return_sequences):
     x = _data(rng, (2, 3, 5, 2))
     k_layer, r_layer = (lib.layers.Bidirectional(
-        lib.layers.ConvLSTM1D(2, 3, return_sequences=return_sequences),
+        lib.layers.ConvLSTM1D(2, 3, return_sequences=return_sequences, name="cl"),
         merge_mode=merge_mode) for lib in (keras, rnncore))
     assert_close_to_keras(tf, k_layer, r_layer, x)
     assert [w.path for w in r_layer.weights] == [w.path for w in k_layer.weights]
