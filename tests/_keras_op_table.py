@@ -74,6 +74,10 @@ SAMPLES = {
                       "padding='same')",
     "separable_conv": "ops.separable_conv(x, ops.convert_to_numpy(ops.ones((3, 4, 1))) * 0.1, "
                       "ops.convert_to_numpy(ops.ones((1, 4, 3))) * 0.1)",
+    # pooling
+    "max_pool": "ops.max_pool(x, 2)", "average_pool": "ops.average_pool(x, 3, 2, 'same')",
+    "adaptive_max_pool": "ops.adaptive_max_pool(x, (3,))",
+    "adaptive_average_pool": "ops.adaptive_average_pool(x, (4,))",
 }
 
 

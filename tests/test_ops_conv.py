@@ -164,3 +164,24 @@ def test_a_custom_layer_calling_conv_trains_as_in_keras(keras, rng):
     np.testing.assert_allclose(r_hist["loss"], k_hist["loss"], rtol=1e-4)
     for r, k in zip(models[1].get_weights(), models[0].get_weights()):
         np.testing.assert_allclose(r, k, rtol=1e-4, atol=1e-5)
+
+
+def test_conv_on_symbolic_tensors_trains_as_in_keras(keras, rng):
+    """ops.conv with a constant kernel as a node of a functional graph: the gradient flows
+    through it to the layers before, as in Keras."""
+    kernel = rng.standard_normal((3, 3, 4, 2)).astype("float32")
+    x = rng.standard_normal((8, 6, 5, 3)).astype("float32")
+    y = rng.standard_normal((8, 1)).astype("float32")
+    models = []
+    for lib in (keras, rnncore):
+        inp = lib.Input((6, 5, 3))
+        h = lib.ops.conv(lib.layers.Dense(4)(inp), kernel, padding="same")
+        model = lib.Model(inp, lib.layers.Dense(1)(lib.layers.Flatten()(h)))
+        model.compile(optimizer=lib.optimizers.SGD(0.01), loss="mse")
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    k_hist = models[0].fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    r_hist = models[1].fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(r_hist["loss"], k_hist["loss"], rtol=1e-4)
+    for r, k in zip(models[1].get_weights(), models[0].get_weights()):
+        np.testing.assert_allclose(r, k, rtol=1e-4, atol=1e-5)

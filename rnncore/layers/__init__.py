@@ -9,16 +9,26 @@ from ._rnn_layer import RNN
 from ._core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from ._embedding import Embedding
 from ._pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
+from ._pooling import (GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling2D,
+                       GlobalMaxPooling3D)
 from ._bidirectional import Bidirectional
 from ._lambda import Lambda
 from . import _op_layer  # noqa: F401  (ops on symbolic tensors, their operators)
 from ._normalization import BatchNormalization, LayerNormalization
 from ._convolutional import Conv1D
-from ._pooling1d import AveragePooling1D, MaxPooling1D
+from ._pooling_nd import AveragePooling1D, MaxPooling1D
+from ._pooling_nd import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                          AdaptiveAveragePooling3D, AdaptiveMaxPooling1D, AdaptiveMaxPooling2D,
+                          AdaptiveMaxPooling3D, AveragePooling2D, AveragePooling3D,
+                          MaxPooling2D, MaxPooling3D)
+from ._zero_padding import ZeroPadding2D, ZeroPadding3D
+from ._cropping import Cropping2D, Cropping3D
+from ._up_sampling import UpSampling2D, UpSampling3D
 from ._attention import AdditiveAttention, Attention
 from ._reshaping import Permute, RepeatVector, Reshape
 from ._activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from ._noise import GaussianDropout, GaussianNoise, SpatialDropout1D
+from ._noise import SpatialDropout2D, SpatialDropout3D
 from ._masking import Masking
 from ._text_vectorization import TextVectorization
 from ._merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
@@ -45,6 +55,10 @@ Convolution1D, Convolution1DTranspose = Conv1D, Conv1DTranspose
 Convolution2D, Convolution3D = Conv2D, Conv3D
 Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+AvgPool2D, AvgPool3D, MaxPool2D, MaxPool3D = AveragePooling2D, AveragePooling3D, MaxPooling2D, \
+    MaxPooling3D
+GlobalAvgPool2D, GlobalAvgPool3D = GlobalAveragePooling2D, GlobalAveragePooling3D
+GlobalMaxPool2D, GlobalMaxPool3D = GlobalMaxPooling2D, GlobalMaxPooling3D
 
 from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
@@ -67,4 +81,12 @@ __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell
            "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "Conv2DTranspose",
            "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
-           "SeparableConvolution1D", "SeparableConvolution2D"]
+           "SeparableConvolution1D", "SeparableConvolution2D",
+           "MaxPooling2D", "MaxPooling3D", "AveragePooling2D", "AveragePooling3D", "MaxPool2D",
+           "MaxPool3D", "AvgPool2D", "AvgPool3D", "GlobalAveragePooling2D",
+           "GlobalAveragePooling3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+           "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+           "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+           "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+           "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D",
+           "UpSampling3D", "SpatialDropout2D", "SpatialDropout3D"]

@@ -1,8 +1,9 @@
-"""Conv2D and Conv3D: N-D convolution layers over ``rnncore.ops._conv``'s im2col and one gemm.
+"""BaseConv, Conv2D and Conv3D: N-D convolution layers over ``rnncore.ops._conv``'s im2col and
+one gemm.
 
-The layer keeps Keras's arguments, weights and config; the maths (padding, im2col, the gemm and
-the backward scatter over kernel taps) is the op module's plain forward and backward, which
-Conv2D and Conv3D share for every rank."""
+The layers keep Keras's arguments, weights and config; the maths (padding, im2col, the gemm and
+the backward scatter over kernel taps) is the op module's plain forward and backward, shared by
+every rank (Conv1D, the transposed, depthwise and separable layers build on BaseConv too)."""
 import numbers
 
 import numpy as np
@@ -11,41 +12,10 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from ..ops._conv import conv_backward, conv_forward, conv_output_shape
+from ..ops._conv import (conv_backward, conv_forward, conv_output_shape,
+                         standardize_data_format, standardize_tuple)
 from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array, unique_name
-
-
-def standardize_tuple(value, n, argument, allow_zero=False):
-    """Keras's ``standardize_tuple``: an int, or a list/tuple of `n` ints, as a tuple of `n`
-    positive (or non-negative, `allow_zero`) ints; anything else is a ValueError naming
-    `argument` and the value received."""
-    items = (value,) * n if isinstance(value, numbers.Integral) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = None
-    low = 0 if allow_zero else 1
-    if items is None or len(items) != n or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
-            for v in items):
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"The `{argument}` argument must be a {kind} integer or a tuple of "
-                         f"{n} {kind} integers. Received: {argument}={value!r}")
-    return tuple(int(v) for v in items)
-
-
-def standardize_data_format(data_format):
-    """Keras's rule: None reads ``keras.config.image_data_format()``; case is ignored."""
-    if data_format is None:
-        from ..backend import image_data_format
-
-        return image_data_format()
-    fmt = str(data_format).lower()
-    if fmt not in ("channels_first", "channels_last"):
-        raise ValueError("The `data_format` argument must be one of {'channels_first', "
-                         f"'channels_last'}}. Received: data_format={data_format!r}")
-    return fmt
 
 
 def standardize_padding(padding, allowed):
@@ -186,9 +156,9 @@ class BaseConv(Layer):
     def check_input(self, x):
         x = as_float_array(x, "inputs", self.dtype)
         if x.ndim != self.rank + 2:
-            layout = (f"(batch, {self.rank} spatial axes, channels)"
-                      if self.data_format == "channels_last"
-                      else f"(batch, channels, {self.rank} spatial axes)")
+            spatial = ("steps", "height, width", "d1, d2, d3")[self.rank - 1]
+            layout = (f"(batch, {spatial}, channels)" if self.data_format == "channels_last"
+                      else f"(batch, channels, {spatial})")
             raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be "
                              f"{self.rank + 2}D {layout}, got shape {x.shape}")
         channels = x.shape[self._channel_axis()]

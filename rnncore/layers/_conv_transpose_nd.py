@@ -1,8 +1,8 @@
 """Conv1DTranspose, Conv2DTranspose and Conv3DTranspose: the transpose (input gradient) of a
 convolution, as layers, over ``rnncore.ops._conv``'s N-D transposed convolution."""
 from ..ops._conv import (conv_transpose_backward, conv_transpose_forward,
-                         conv_transpose_output_shape)
-from ._conv_nd import BaseConv, standardize_tuple
+                         conv_transpose_output_shape, standardize_tuple)
+from ._conv_nd import BaseConv
 
 
 class BaseConvTranspose(BaseConv):

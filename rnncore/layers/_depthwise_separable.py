@@ -7,10 +7,10 @@ puts output channel ``c·depth_multiplier + m`` on input channel ``c``, TensorFl
 separable convolution follows it with a 1x1 convolution, here one gemm."""
 import numbers
 
+from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .. import activations as _activations
 from ..ops._conv import conv_backward, conv_forward
 from ._base import Layer, unique_name
 from ._conv_nd import BaseConv, check_filters_and_groups

@@ -38,11 +38,14 @@ from ._control import cond, fori_loop, while_loop  # noqa: F401
 from ._math import segment_sum, top_k  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
+from ._pooling import (adaptive_average_pool, adaptive_max_pool,  # noqa: F401
+                       average_pool, max_pool)
 from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  # noqa: F401
                     prod, reciprocal, slice, sort, take_along_axis, tril, triu)
 
 __all__ = [
     "conv", "conv_transpose", "depthwise_conv", "separable_conv",
+    "adaptive_average_pool", "adaptive_max_pool", "average_pool", "max_pool",
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
     "argsort", "erf", "gelu", "log10", "log2", "log_sigmoid", "outer", "pad", "prod",

@@ -15,12 +15,14 @@ dilations as tuples, padding ``'valid'``, ``'same'`` or ``'causal'``); the ops v
 transpose channels_first data and record their vector-Jacobian products.
 """
 import itertools
+import math
 import numbers
 
 import numpy as np
 
 from ..recurrent._blas_threads import single_threaded_blas
 from ._common import _in
+from ._core import reshape
 from ._tape import Tensor, make, value_of
 
 __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
@@ -48,8 +50,24 @@ def conv_output_shape(spatial, kernel_size, strides, padding, dilation_rate):
     """The output's spatial shape (entries may be zero or negative where the input is shorter
     than the kernel's span with ``'valid'``)."""
     pads = conv_pads(spatial, kernel_size, strides, padding, dilation_rate)
+    return _output_shape(spatial, kernel_size, strides, dilation_rate, pads)
+
+
+def _output_shape(spatial, kernel_size, strides, dilation_rate, pads):
     return tuple((n + a + b - d * (k - 1) - 1) // s + 1 for n, k, s, d, (a, b)
                  in zip(spatial, kernel_size, strides, dilation_rate, pads))
+
+
+def _padded(x, pads):
+    """`x` with `pads` zeros around its spatial axes (np.pad's Python overhead was a third
+    of a small Conv1D's step)."""
+    if not any(a or b for a, b in pads):
+        return x
+    shape = (x.shape[0],) + tuple(n + a + b for n, (a, b) in zip(x.shape[1:-1], pads)) \
+        + (x.shape[-1],)
+    xp = np.zeros(shape, x.dtype)
+    xp[(slice(None),) + tuple(slice(a, a + n) for n, (a, _) in zip(x.shape[1:-1], pads))] = x
+    return xp
 
 
 def conv_transpose_output_shape(spatial, kernel_size, strides, padding, output_padding,
@@ -136,10 +154,10 @@ def conv_forward(x, kernel, strides, padding, dilation_rate, groups=1):
     n = x.ndim - 2
     kernel_size = kernel.shape[:n]
     pads = conv_pads(x.shape[1:-1], kernel_size, strides, padding, dilation_rate)
-    xp = np.pad(x, ((0, 0),) + pads + ((0, 0),)) if any(a or b for a, b in pads) else x
-    out_shape = conv_output_shape(x.shape[1:-1], kernel_size, strides, padding, dilation_rate)
-    taps = int(np.prod(kernel_size))
-    rows = x.shape[0] * int(np.prod(out_shape))
+    xp = _padded(x, pads)
+    out_shape = _output_shape(x.shape[1:-1], kernel_size, strides, dilation_rate, pads)
+    taps = math.prod(kernel_size)
+    rows = x.shape[0] * math.prod(out_shape)
     # im2col: cols[(b, o), (k, c)] = xp[b, o·s + k·d, c]
     cols = np.ascontiguousarray(_windows(xp, kernel_size, strides, dilation_rate, out_shape)
                                 ).reshape(rows, taps * x.shape[-1])
@@ -161,7 +179,7 @@ def conv_backward(dy, cols, x_shape, kernel, strides, padding, dilation_rate, gr
     """
     n = len(x_shape) - 2
     kernel_size = kernel.shape[:n]
-    taps = int(np.prod(kernel_size))
+    taps = math.prod(kernel_size)
     dy2 = dy.reshape(-1, dy.shape[-1]).astype(cols.dtype, copy=False)
     w = _kernel_matrix(kernel.astype(cols.dtype, copy=False), groups)
     if groups == 1:
@@ -239,7 +257,7 @@ def conv_transpose_backward(dy, x, kernel, strides, padding, output_padding, dil
                                            output_padding, dilation_rate)
     dyp = np.zeros((x.shape[0],) + full + (filters,), x.dtype)
     dyp[(slice(None),) + tuple(slice(a, a + m) for a, m in zip(lefts, out))] = dy
-    rows = x.shape[0] * int(np.prod(x.shape[1:-1]))
+    rows = x.shape[0] * math.prod(x.shape[1:-1])
     dcols = np.ascontiguousarray(_windows(dyp, kernel_size, strides, dilation_rate,
                                           x.shape[1:-1])).reshape(rows, -1)
     x2 = x.reshape(rows, x.shape[-1])
@@ -251,25 +269,36 @@ def conv_transpose_backward(dy, x, kernel, strides, padding, output_padding, dil
 
 
 # ---- the ops ---------------------------------------------------------------------------------
-def _standardize(value, n, argument):
-    """An int or a list/tuple of ``n`` positive ints, as a tuple of ``n``."""
-    items = tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
-    if len(items) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  and v > 0 for v in items):
-        raise ValueError(f"The `{argument}` argument must be an int or a tuple/list of {n} "
-                         f"positive ints. Received: {argument}={value!r}")
+def standardize_tuple(value, n, argument, allow_zero=False):
+    """Keras's ``standardize_tuple``: an int, or a list/tuple of `n` ints, as a tuple of `n`
+    positive (or non-negative, `allow_zero`) ints; anything else is a ValueError naming
+    `argument` and the value received."""
+    items = (value,) * n if isinstance(value, numbers.Integral) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = None
+    low = 0 if allow_zero else 1
+    if items is None or len(items) != n or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+            for v in items):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"The `{argument}` argument must be a {kind} integer or a tuple of "
+                         f"{n} {kind} integers. Received: {argument}={value!r}")
     return tuple(int(v) for v in items)
 
 
-def _data_format(data_format):
+def standardize_data_format(data_format):
+    """Keras's rule: None reads ``keras.config.image_data_format()``; case is ignored."""
     if data_format is None:
         from ..backend import image_data_format
 
-        data_format = image_data_format()
-    if data_format not in ("channels_last", "channels_first"):
+        return image_data_format()
+    fmt = str(data_format).lower()
+    if fmt not in ("channels_first", "channels_last"):
         raise ValueError("The `data_format` argument must be one of {'channels_first', "
                          f"'channels_last'}}. Received: data_format={data_format!r}")
-    return data_format
+    return fmt
 
 
 def _padding(padding):
@@ -279,7 +308,7 @@ def _padding(padding):
     return padding.lower()
 
 
-def _operands(name, inputs, kernel, data_format):
+def _operands(name, inputs, kernel):
     """(recorded inputs, recorded kernel, their float arrays, number of spatial axes)."""
     ti, xv = _in(inputs)
     tk, kv = _in(kernel)
@@ -330,10 +359,10 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     >>> conv(np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 4)), padding="same").shape
     (2, 8, 8, 4)
     """
-    data_format, padding = _data_format(data_format), _padding(padding)
-    ti, tk, xv, kv, n = _operands("conv", inputs, kernel, data_format)
-    strides = _standardize(strides, n, "strides")
-    dilation_rate = _standardize(dilation_rate, n, "dilation_rate")
+    data_format, padding = standardize_data_format(data_format), _padding(padding)
+    ti, tk, xv, kv, n = _operands("conv", inputs, kernel)
+    strides = standardize_tuple(strides, n, "strides")
+    dilation_rate = standardize_tuple(dilation_rate, n, "dilation_rate")
     x = _to_last(xv, data_format)
     channels, kernel_channels = x.shape[-1], kv.shape[-2]
     if kernel_channels == 0 or channels % kernel_channels or kv.shape[-1] % (
@@ -367,12 +396,13 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     >>> conv_transpose(np.ones((2, 5, 5, 3)), np.ones((3, 3, 4, 3)), 2, "same").shape
     (2, 10, 10, 4)
     """
-    data_format, padding = _data_format(data_format), _padding(padding)
-    ti, tk, xv, kv, n = _operands("conv_transpose", inputs, kernel, data_format)
-    strides = _standardize(strides, n, "strides")
-    dilation_rate = _standardize(dilation_rate, n, "dilation_rate")
+    data_format, padding = standardize_data_format(data_format), _padding(padding)
+    ti, tk, xv, kv, n = _operands("conv_transpose", inputs, kernel)
+    strides = standardize_tuple(strides, n, "strides")
+    dilation_rate = standardize_tuple(dilation_rate, n, "dilation_rate")
     if output_padding is not None:
-        output_padding = _standardize_padding(output_padding, n)
+        output_padding = standardize_tuple(output_padding, n, "output_padding",
+                                           allow_zero=True)
         for p, s, d in zip(output_padding, strides, dilation_rate):
             if p >= max(s, d):
                 raise ValueError(f"`output_padding` must be smaller than the strides (or the "
@@ -394,15 +424,6 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     return make(_from_last(y, data_format), (ti, tk), vjp, "conv_transpose")
 
 
-def _standardize_padding(value, n):
-    items = tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
-    if len(items) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  and v >= 0 for v in items):
-        raise ValueError(f"The `output_padding` argument must be an int or a tuple/list of {n} "
-                         f"non-negative ints. Received: output_padding={value!r}")
-    return tuple(int(v) for v in items)
-
-
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Depthwise convolution, Keras's ``ops.depthwise_conv``: each input channel ``c``
@@ -412,8 +433,6 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     if kv.ndim < 3:
         raise ValueError("depthwise_conv: `kernel` must be (*kernel_size, channels, "
                          f"depth_multiplier). Received: kernel.shape={kv.shape}")
-    from ._core import reshape
-
     shape = kv.shape[:-2] + (1, kv.shape[-2] * kv.shape[-1])
     return conv(inputs, reshape(kernel, shape), strides, padding, data_format, dilation_rate)
 

@@ -4,10 +4,13 @@ from ._core import (elu, hard_sigmoid, leaky_relu, log_softmax, one_hot,  # noqa
                     relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish)
 from ._conv import conv, conv_transpose, depthwise_conv, separable_conv  # noqa: F401
 from ._more import gelu, log_sigmoid  # noqa: F401
+from ._pooling import (adaptive_average_pool, adaptive_max_pool,  # noqa: F401
+                       average_pool, max_pool)
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
 
 __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv",
+           "adaptive_average_pool", "adaptive_max_pool", "average_pool", "max_pool",
            "binary_crossentropy", "categorical_crossentropy", "dot_product_attention", "elu",
            "gelu", "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "moments",
            "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
