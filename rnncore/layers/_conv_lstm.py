@@ -9,12 +9,13 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
+from ..ops._conv import standardize_data_format, standardize_tuple
 from ..recurrent import _checks
 from ..recurrent import _recurrent as R
 from . import _conv_lstm_ops as ops
 from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array, unique_name
-from ._conv_nd import standardize_data_format, standardize_padding, standardize_tuple
+from ._conv_nd import standardize_padding
 from ._rnn import check_state_arrays
 
 
