@@ -10,7 +10,7 @@ from rnncore import layers
 from _layer_grads import assert_close_to_keras, finite_difference_check
 from _layer_parity import assert_config_round_trip, assert_pickles
 from _parity import rel_err
-from _tolerance import KERAS_GRAD_RTOL, KERAS_OUTPUT_ATOL, TRAINING_RTOL
+from _tolerance import FD_EPS, FD_LAYER_TOL, KERAS_GRAD_RTOL, KERAS_OUTPUT_ATOL, TRAINING_RTOL
 
 # (class, input shape (batch, steps, *spatial, channels), constructor arguments)
 CASES = [
@@ -336,3 +336,37 @@ def test_bad_arguments_name_themselves(make, error, text):
 def test_spatial_size_must_be_known_in_a_graph():
     with pytest.raises(ValueError, match="static input shapes for the spatial dimension"):
         layers.ConvLSTM2D(2, 3)(rnncore.Input((3, None, 4, 2)))
+
+
+def test_dropout_gradients_match_finite_differences(rng):
+    """The recurrence with fixed per-gate dropout masks (the layer draws them at random), its
+    backward against central differences in float64."""
+    from rnncore.layers import _conv_lstm_ops as ops
+
+    x = rng.standard_normal((2, 3, 4, 2))
+    kernel, recurrent_kernel = rng.standard_normal((3, 2, 8)), rng.standard_normal((3, 2, 8))
+    bias, h0, c0 = rng.standard_normal(8), rng.standard_normal((2, 4, 2)), np.zeros((2, 4, 2))
+    masks = dict(dropout_masks=(rng.random((4, 2, 4, 2)) > 0.3) * 1.5,
+                 recurrent_dropout_masks=(rng.random((4, 2, 4, 2)) > 0.3) * 1.5)
+    kwargs = dict(strides=(1,), dilation_rate=(1,), padding="same", activation="tanh",
+                  recurrent_activation="sigmoid", **masks)
+    dy = rng.standard_normal((3, 2, 4, 2))
+
+    def loss():
+        return float(np.sum(ops.forward(x, kernel, recurrent_kernel, bias, h0, c0,
+                                        **kwargs)[0] * dy))
+
+    grads = ops.backward(ops.forward(x, kernel, recurrent_kernel, bias, h0, c0, **kwargs)[3],
+                         dy, None, None)
+    for name, array in (("x", x), ("kernel", kernel), ("recurrent_kernel", recurrent_kernel),
+                        ("bias", bias), ("h0", h0)):
+        numeric = np.zeros_like(array)
+        for i in np.ndindex(array.shape):
+            old = array[i]
+            array[i] = old + FD_EPS
+            up = loss()
+            array[i] = old - FD_EPS
+            numeric[i] = (up - loss()) / (2 * FD_EPS)
+            array[i] = old
+        np.testing.assert_allclose(grads[name], numeric, rtol=FD_LAYER_TOL, atol=FD_LAYER_TOL,
+                                   err_msg=name)

@@ -87,37 +87,37 @@ def conv_input_grad(dy, kernel, strides, dilation_rate, padded_shape):
 
 
 def _blocks(kernel, masks):
-    """(input multiplier, kernel) pairs: the whole kernel alone, or with dropout `masks`
-    (4, ...) each gate's block of the kernel with its own mask, as Keras's cell runs them."""
+    """(input multiplier, kernel, the kernel's output channels) for each convolution to run:
+    the whole kernel alone, or with dropout `masks` (4, ...) each gate's block of the kernel
+    reading the input times its own mask, as Keras's cell runs them."""
     if masks is None:
-        return [(None, kernel)]
+        return [(None, kernel, slice(None))]
     filters = kernel.shape[-1] // 4
-    return [(m, kernel[..., g * filters:(g + 1) * filters]) for g, m in enumerate(masks)]
+    blocks = [slice(g * filters, (g + 1) * filters) for g in range(4)]
+    return [(m, kernel[..., b], b) for m, b in zip(masks, blocks)]
 
 
 def gated_conv(xp, kernel, masks, strides, dilation_rate):
+    """:func:`conv` of `xp` with `kernel`, each gate's block on its own dropout mask."""
     parts = [conv(xp if m is None else xp * m, k, strides, dilation_rate)
-             for m, k in _blocks(kernel, masks)]
+             for m, k, _ in _blocks(kernel, masks)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
 
-def _gate_slices(kernel, masks):
-    filters = kernel.shape[-1] // (1 if masks is None else 4)
-    return [slice(g * filters, (g + 1) * filters) for g in range(1 if masks is None else 4)]
-
-
 def gated_kernel_grad(xp, kernel, masks, dy, strides, dilation_rate):
-    parts = [conv_kernel_grad(xp if m is None else xp * m,
-                              k, dy if m is None else np.ascontiguousarray(dy[..., block]),
+    """The kernel's gradient of :func:`gated_conv`."""
+    parts = [conv_kernel_grad(xp if m is None else xp * m, k,
+                              dy if m is None else np.ascontiguousarray(dy[..., b]),
                               strides, dilation_rate)
-             for (m, k), block in zip(_blocks(kernel, masks), _gate_slices(kernel, masks))]
+             for m, k, b in _blocks(kernel, masks)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
 
 def gated_input_grad(dy, kernel, masks, strides, dilation_rate, padded_shape):
+    """The padded input's gradient of :func:`gated_conv`: each gate's, times its mask."""
     out = None
-    for (m, k), block in zip(_blocks(kernel, masks), _gate_slices(kernel, masks)):
-        d = conv_input_grad(dy if m is None else np.ascontiguousarray(dy[..., block]), k,
+    for m, k, b in _blocks(kernel, masks):
+        d = conv_input_grad(dy if m is None else np.ascontiguousarray(dy[..., b]), k,
                             strides, dilation_rate, padded_shape)
         d = d if m is None else d * m
         out = d if out is None else out + d
