@@ -61,7 +61,7 @@ AvgPool2D, AvgPool3D, MaxPool2D, MaxPool3D = AveragePooling2D, AveragePooling3D,
 GlobalAvgPool2D, GlobalAvgPool3D = GlobalAveragePooling2D, GlobalAveragePooling3D
 GlobalMaxPool2D, GlobalMaxPool3D = GlobalMaxPooling2D, GlobalMaxPooling3D
 
-from ._unsupported import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # each raises NotImplementedError
+from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
 __all__ = ["Layer", "RNNBase", "SimpleRNN", "LSTM", "GRU", "RNN", "SimpleRNNCell",
            "LSTMCell", "GRUCell", "StackedRNNCells", "Activation", "Dense", "Dropout",
