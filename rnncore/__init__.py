@@ -34,12 +34,22 @@ __version__ = "0.1.0"
 _SUBMODULES = ("activations", "backend", "callbacks", "config", "constraints", "datasets",
                "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
                "optimizers", "preprocessing", "random", "recurrent", "reference", "regularizers",
-               "saving", "utils")
-_FROM = {"Sequential": "models", "Model": "models", "Input": "layers"}
-_ALIASES = {"KerasTensor": ("layers._base", "SymbolicTensor")}
+               "saving", "utils", "tree", "dtype_policies")
+_FROM = {"Sequential": "models", "Model": "models", "Input": "layers",
+         "Layer": "layers", "InputSpec": "layers", "Loss": "losses", "Metric": "metrics",
+         "Optimizer": "optimizers", "Initializer": "initializers", "Regularizer": "regularizers",
+         "DTypePolicy": "dtype_policies", "FloatDTypePolicy": "dtype_policies"}
+_ALIASES = {"KerasTensor": ("layers._base", "SymbolicTensor"),
+            "Variable": ("_variable", "Variable"), "name_scope": ("_name_scope", "name_scope"),
+            "Function": ("_function", "Function")}
 
 __all__ = list(_SUBMODULES) + list(_FROM) + list(_ALIASES) + ["floatx", "set_floatx", "get_num_threads",
-                                              "set_num_threads", "__version__"]
+                                              "set_num_threads", "__version__", "version"]
+
+
+def version():
+    """rnncore's version, as ``keras.version()`` gives Keras's."""
+    return __version__
 
 
 def __getattr__(name):

@@ -6,12 +6,12 @@ when it is non-zero. Counts are weighted by ``sample_weight`` (broadcast to the 
 """
 import numpy as np
 
+from ._config import epsilon as _eps
 from .losses import squeeze_or_expand_to_same_rank
 
 __all__ = ["NEG_INF", "confusion_counts", "parse_thresholds", "evenly_spaced"]
 
 NEG_INF = -1e10  # Keras's threshold when only the top-k outputs may count as positive
-_EPS = 1e-7  # Keras's backend.epsilon()
 KINDS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
@@ -32,7 +32,7 @@ def evenly_spaced(thresholds):
     counts by buckets, which also clips predictions to [0, 1]."""
     n = len(thresholds)
     return n >= 3 and np.allclose(thresholds, np.arange(n, dtype=np.float32) / (n - 1),
-                                  atol=_EPS)
+                                  atol=_eps())
 
 
 def _top_k_only(y_pred, k):

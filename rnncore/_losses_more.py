@@ -20,12 +20,11 @@ TensorFlow's: it goes to the first operand on ties and is zero where the clip is
 import numpy as np
 
 from . import losses as _losses
+from ._config import epsilon as _eps
 
 __all__ = ["KLDivergence", "LogCosh", "Hinge", "SquaredHinge", "CategoricalHinge",
            "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Poisson",
            "CosineSimilarity", "BinaryFocalCrossentropy"]
-
-_EPS = 1e-7  # Keras's backend.epsilon()
 
 
 class _Base(_losses.Loss):
@@ -46,8 +45,8 @@ class KLDivergence(_Base):
 
     def _forward(self, t, x, from_logits):
         dt = x.dtype.type
-        tc, pc = np.clip(t, dt(_EPS), dt(1)), np.clip(x, dt(_EPS), dt(1))
-        inside = (x >= dt(_EPS)) & (x <= dt(1))
+        tc, pc = np.clip(t, dt(_eps()), dt(1)), np.clip(x, dt(_eps()), dt(1))
+        inside = (x >= dt(_eps())) & (x <= dt(1))
         values = np.sum(tc * np.log(tc / pc), axis=-1)
         return values, None, lambda dv: np.where(inside, dv[..., None] * (-tc / pc), dt(0))
 
@@ -123,7 +122,7 @@ class MeanAbsolutePercentageError(_Base):
 
     def _forward(self, t, x, from_logits):
         dt = x.dtype.type
-        scale = np.maximum(np.abs(t), dt(_EPS))
+        scale = np.maximum(np.abs(t), dt(_eps()))
         diff = (t - x) / scale
         values = dt(100.0) * np.mean(np.abs(diff), axis=-1)
         return values, None, _per_last(dt, diff.shape[-1],
@@ -136,7 +135,7 @@ class MeanSquaredLogarithmicError(_Base):
 
     def _forward(self, t, x, from_logits):
         dt = x.dtype.type
-        eps = dt(np.float32(_EPS))  # Keras makes this epsilon a float32 tensor
+        eps = dt(np.float32(_eps()))  # Keras makes this epsilon a float32 tensor
         shifted = np.maximum(x, eps) + dt(1.0)
         err = np.log(shifted) - np.log(np.maximum(t, eps) + dt(1.0))
         values = np.mean(np.square(err), axis=-1)
@@ -150,7 +149,7 @@ class Poisson(_Base):
 
     def _forward(self, t, x, from_logits):
         dt = x.dtype.type
-        shifted = x + dt(_EPS)
+        shifted = x + dt(_eps())
         elem = x - t * np.log(shifted)
         return np.mean(elem, axis=-1), None, _per_last(dt, elem.shape[-1],
                                                        lambda d: d - d * t / shifted)
@@ -175,7 +174,7 @@ class CosineSimilarity(_Base):
         tn = t * _inv_norm(t, axis)
         inv = _inv_norm(x, axis)
         values = -np.sum(tn * (x * inv), axis=axis)
-        unclipped = inv < dt(1.0 / _EPS)
+        unclipped = inv < dt(1.0 / _eps())
 
         def backward(dv):
             d = np.expand_dims(dv, axis)
@@ -193,7 +192,7 @@ def _inv_norm(v, axis):
     dt = v.dtype.type
     sq = np.sum(np.square(v), axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):
-        return np.minimum(dt(1.0) / np.sqrt(sq), dt(1.0 / _EPS))
+        return np.minimum(dt(1.0) / np.sqrt(sq), dt(1.0 / _eps()))
 
 
 class BinaryFocalCrossentropy(_Base):
@@ -237,8 +236,8 @@ class BinaryFocalCrossentropy(_Base):
             inside = np.ones(x.shape, bool)
         else:
             p = x
-            c = np.clip(p, dt(_EPS), dt(1.0 - _EPS))
-            inside = (p >= dt(_EPS)) & (p <= dt(1.0 - _EPS))
+            c = np.clip(p, dt(_eps()), dt(1.0 - _eps()))
+            inside = (p >= dt(_eps())) & (p <= dt(1.0 - _eps()))
             bce = -(t * np.log(c) + (dt(1) - t) * np.log(dt(1) - c))
         gamma = dt(self.gamma)
         miss = dt(1.0) - (t * p + (dt(1) - t) * (dt(1) - p))  # 1 - p_t

@@ -1,4 +1,5 @@
-"""Keras 3's CategoricalFocalCrossentropy, Dice and Tversky losses.
+"""Keras 3's CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy, Dice and Tversky
+losses.
 
 Each is written once, with :mod:`rnncore.ops`, as Keras writes it; the trainer's gradient
 comes from recording those ops (the way a user's ``Loss.call`` gets its gradient), so the
@@ -7,6 +8,8 @@ formula and its derivative cannot drift apart.
     loss                            per-sample value
     CategoricalFocalCrossentropy    sum(alpha (1 - q)**gamma (-t log q)), q = p / sum(p) clipped
                                     to [1e-7, 1 - 1e-7] (p = softmax(logits) with from_logits)
+    CategoricalGeneralizedCrossEntropy  (1 - p[t]**q) / q, p[t] the probability of the
+                                    integer label t
     Dice                            1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)
     Tversky                         1 - sum(t p) / (sum(t p) + alpha sum((1 - p) t)
                                     + beta sum(p (1 - t)) + 1e-7)
@@ -16,10 +19,10 @@ Dice and Tversky sum over ``axis`` (None: every axis, one value for the whole ba
 import warnings
 
 from . import losses as _losses
+from ._config import epsilon as _eps
 
-__all__ = ["CategoricalFocalCrossentropy", "Dice", "Tversky"]
-
-_EPS = 1e-7  # Keras's backend.epsilon()
+__all__ = ["CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy", "Dice",
+           "Tversky"]
 
 
 class _Recorded(_losses.Loss):
@@ -76,7 +79,7 @@ class CategoricalFocalCrossentropy(_Recorded):
         if self.label_smoothing:
             t = t * dt(1.0 - self.label_smoothing) + dt(self.label_smoothing) / dt(t.shape[-1])
         p = ops.softmax(x, axis=self.axis) if self.from_logits else x
-        q = ops.clip(p / ops.sum(p, axis=self.axis, keepdims=True), dt(_EPS), dt(1.0 - _EPS))
+        q = ops.clip(p / ops.sum(p, axis=self.axis, keepdims=True), dt(_eps()), dt(1.0 - _eps()))
         cce = -t * ops.log(q)
         focal = ops.power(dt(1.0) - q, dt(self.gamma)) * dt(self.alpha)
         return ops.sum(focal * cce, axis=self.axis)
@@ -85,6 +88,41 @@ class CategoricalFocalCrossentropy(_Recorded):
         return {**super().get_config(), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis,
                 "alpha": self.alpha, "gamma": self.gamma}
+
+
+class CategoricalGeneralizedCrossEntropy(_Recorded):
+    """Generalized cross entropy (Zhang & Sabuncu, 2018), robust to noisy labels:
+    ``(1 - p**q) / q`` of the probability ``p`` given to the integer label. ``q -> 0`` tends
+    to the crossentropy, ``q = 1`` is the mean absolute error.
+
+    Parameters
+    ----------
+    q : float in (0, 1), default 0.5.
+    reduction, name, dtype : as :class:`rnncore.losses.Loss`.
+
+    Notes
+    -----
+    ``y_true`` holds integer labels ``(batch,)`` against probabilities ``(batch, classes)``.
+    Labels shaped ``(batch, 1)`` broadcast against the probabilities, as in Keras, giving a
+    ``(batch, batch)`` loss.
+    """
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size",
+                 name="categorical_generalized_cross_entropy", dtype=None):
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"q must be in the interval (0, 1). Received: q={q!r}")
+        super().__init__(name, reduction, dtype)
+        self.q = q
+
+    def _formula(self, ops, t, x):
+        dt = x.dtype.type
+        labels = ops.one_hot(ops.cast(ops.stop_gradient(t), "int32"), x.shape[-1],
+                             dtype=x.dtype)
+        p = ops.sum(x * labels, axis=-1)
+        return (dt(1) - ops.power(p, dt(self.q))) / dt(self.q)
+
+    def get_config(self):
+        return {**super().get_config(), "q": self.q}
 
 
 class Dice(_Recorded):
@@ -107,7 +145,7 @@ class Dice(_Recorded):
         dt, axis = x.dtype.type, _axes(self.axis)
         overlap = ops.sum(t * x, axis=axis)
         return dt(1) - (dt(2.0) * overlap) / (
-            ops.sum(t, axis=axis) + ops.sum(x, axis=axis) + dt(_EPS))
+            ops.sum(t, axis=axis) + ops.sum(x, axis=axis) + dt(_eps()))
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -137,7 +175,7 @@ class Tversky(_Recorded):
         missed = ops.sum((dt(1) - x) * t, axis=axis)
         extra = ops.sum(x * (dt(1) - t), axis=axis)
         return dt(1) - overlap / (overlap + missed * dt(self.alpha) + extra * dt(self.beta)
-                                  + dt(_EPS))
+                                  + dt(_eps()))
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,

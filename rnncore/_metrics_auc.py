@@ -5,10 +5,10 @@ from scipy import special
 
 from . import metrics as _metrics
 from ._confusion import confusion_counts, evenly_spaced
+from ._config import epsilon as _eps
 
 __all__ = ["AUC"]
 
-_EPS = 1e-7  # Keras's backend.epsilon()
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
 _SUMMATIONS = ("interpolation", "minoring", "majoring")
 
@@ -68,7 +68,7 @@ class AUC(_metrics.Metric):
                                  f"Received: num_thresholds={num_thresholds}")
             self.num_thresholds = num_thresholds
             inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
-        self._thresholds = np.array([0.0 - _EPS] + inner + [1.0 + _EPS])
+        self._thresholds = np.array([0.0 - _eps()] + inner + [1.0 + _eps()])
         self._evenly = evenly_spaced([0.0] + inner + [1.0])
         self.curve = _CURVES[str(curve).lower()]
         self.summation_method = str(summation_method).lower()

@@ -12,13 +12,12 @@ from . import losses as _losses
 from . import metrics as _metrics
 from ._losses_more import _inv_norm
 from .losses import squeeze_or_expand_to_same_rank
+from ._config import epsilon as _eps
 
 __all__ = ["RootMeanSquaredError", "MeanAbsolutePercentageError",
            "MeanSquaredLogarithmicError", "LogCoshError", "CosineSimilarity", "KLDivergence",
            "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "Sum", "R2Score",
            "FBetaScore", "F1Score", "cosine_similarity"]
-
-_EPS = 1e-7  # Keras's backend.epsilon()
 
 
 class _LossMean(_metrics.MeanMetricWrapper):
@@ -277,7 +276,7 @@ class FBetaScore(_metrics.Metric):
     def result(self):
         if self.true_positives is None:
             return 0.0
-        dt, eps = self._np_dtype.type, self._np_dtype.type(_EPS)
+        dt, eps = self._np_dtype.type, self._np_dtype.type(_eps())
         tp = self.true_positives
         precision = tp / (tp + self.false_positives + eps)
         recall = tp / (tp + self.false_negatives + eps)

@@ -1,6 +1,10 @@
 """Variable: a named, in-place-updatable NumPy array (what Keras calls a weight)."""
 import numpy as np
 
+from . import _config, initializers
+from ._name_scope import path_prefix
+from ._naming import unique_name
+
 
 class Variable:
     """A layer weight.
@@ -8,12 +12,21 @@ class Variable:
     ``value`` is the NumPy array itself; optimizers update it in place, so references held by
     layers and caches stay valid. ``grad`` holds the gradient from the last backward pass.
 
+    Made directly, it is Keras's ``keras.Variable(initializer, shape=None, dtype=None,
+    trainable=True, autocast=True, aggregation="none", synchronization="auto", name=None)``
+    (``autocast``, ``aggregation`` and ``synchronization`` are accepted and have no effect
+    here); a layer's ``add_weight`` passes the path, regularizer and constraint as well.
+
     Parameters
     ----------
-    value : array-like
-    name : str, the weight's name in its layer (``kernel``, ``recurrent_kernel``, ``bias``, …).
+    initializer : array-like, or an initializer (a name such as ``"zeros"``, or a callable
+        taking ``(shape, dtype)``) used with ``shape``. A Python float becomes ``floatx()``.
+    shape : tuple, the shape an initializer fills.
+    dtype : the dtype (default: the value's, ``floatx()`` for an initializer or a Python float).
+    name : str, the weight's name in its layer (``kernel``, ``recurrent_kernel``, ``bias``, …);
+        default ``variable``, ``variable_1``, … as Keras.
     trainable : bool
-    path : str, ``layer_name/weight_name`` as Keras 3 shows it.
+    path : str, ``layer_name/weight_name`` as Keras 3 shows it (default: the name).
     regularizer : Regularizer, optional: the weight's penalty (see ``rnncore.regularizers``).
     constraint : Constraint, optional: applied after each optimizer step
         (see ``rnncore.constraints``).
@@ -22,12 +35,24 @@ class Variable:
     __slots__ = ("value", "name", "trainable", "path", "grad", "regularizer", "constraint",
                  "__weakref__")
 
-    def __init__(self, value, name="variable", trainable=True, path=None, dtype=None,
+    def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None, path=None,
                  regularizer=None, constraint=None):
-        self.value = np.array(value, dtype=dtype, order="C")  # the kernels need C order
+        if isinstance(initializer, str) or callable(initializer):
+            if shape is None:
+                raise ValueError("When creating a Variable from an initializer, the `shape` "
+                                 "argument should be specified. Received: "
+                                 f"initializer={initializer!r} and shape=None")
+            dtype = dtype or _config.floatx()
+            initializer = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        elif dtype is None and isinstance(initializer, float):
+            dtype = _config.floatx()
+        if name is None:
+            name = unique_name("variable")
+        self.value = np.array(initializer, dtype=dtype, order="C")  # the kernels need C order
         self.name = name
         self.trainable = trainable
-        self.path = path or name
+        self.path = path or path_prefix() + name
         self.grad = None
         self.regularizer = regularizer  # an rnncore.regularizers.Regularizer, or None
         self.constraint = constraint  # an rnncore.constraints.Constraint, or None

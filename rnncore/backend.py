@@ -1,22 +1,22 @@
 """The parts of ``keras.backend`` a Keras program still calls: the float type, epsilon, the
-backend's name; and tf.keras 2's ``get_value``/``set_value`` (``set_value(optimizer.learning_rate,
-x)`` in older callbacks), which Keras 3 dropped and rnncore keeps as an extension."""
+image data format, the backend's name, Keras's dtype names and promotion, ``get_uid``; and
+tf.keras 2's ``get_value``/``set_value`` (``set_value(optimizer.learning_rate, x)`` in older
+callbacks), which Keras 3 dropped and rnncore keeps as an extension."""
 import numpy as np
 
-from ._config import floatx, set_floatx
+from ._config import (epsilon, floatx, image_data_format, set_epsilon, set_floatx,
+                      set_image_data_format)
+from ._dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
 
 __all__ = ["backend", "floatx", "set_floatx", "epsilon", "image_data_format", "get_value",
-           "set_value", "clear_session"]
+           "set_value", "clear_session", "set_epsilon", "set_image_data_format",
+           "is_float_dtype", "is_int_dtype", "result_type", "standardize_dtype",
+           "is_keras_tensor", "get_uid"]
 
 
 def backend():
     """The name of the array library rnncore computes with: ``'numpy'``."""
     return "numpy"
-
-
-def epsilon():
-    """The fuzz factor Keras's losses and metrics clip with, ``1e-7``."""
-    return 1e-7
 
 
 def get_value(x):
@@ -44,10 +44,24 @@ def clear_session(free_memory=True):
     from ._naming import _NAME_COUNTS
 
     _NAME_COUNTS.clear()
+    _UIDS.clear()
     if free_memory:
         gc.collect()
 
 
-def image_data_format():
-    """``'channels_last'``, the only layout rnncore's layers use (Keras's default)."""
-    return "channels_last"
+def is_keras_tensor(x):
+    """Whether ``x`` is a symbolic tensor of a functional model (``keras.Input(...)`` or a
+    layer's output on one), not an array."""
+    from .layers._base import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
+_UIDS = {}
+
+
+def get_uid(prefix=""):
+    """Keras's ``get_uid``: 1 the first time ``prefix`` is asked for, then 2, 3, ...;
+    ``clear_session`` starts every count again."""
+    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
+    return _UIDS[prefix]

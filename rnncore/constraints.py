@@ -9,11 +9,10 @@ A layer built with ``kernel_constraint=MaxNorm(3)`` (or ``recurrent_constraint``
 import numpy as np
 
 from . import _configurable as _c
+from ._config import epsilon as _eps
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm",
            "min_max_norm", "non_neg", "unit_norm", "get", "serialize", "deserialize"]
-
-EPSILON = 1e-7
 
 
 def _norms(w, axis):
@@ -39,7 +38,7 @@ class MaxNorm(Constraint):
         dt = w.dtype.type
         norms = _norms(w, self.axis)
         desired = np.clip(norms, dt(0), dt(self.max_value))
-        return w * (desired / (dt(EPSILON) + norms))
+        return w * (desired / (dt(_eps()) + norms))
 
     def get_config(self):
         return {"max_value": self.max_value, "axis": self.axis}
@@ -57,7 +56,7 @@ class MinMaxNorm(Constraint):
         norms = _norms(w, self.axis)
         desired = (dt(self.rate) * np.clip(norms, dt(self.min_value), dt(self.max_value))
                    + dt(1 - self.rate) * norms)
-        return w * (desired / (dt(EPSILON) + norms))
+        return w * (desired / (dt(_eps()) + norms))
 
     def get_config(self):
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
@@ -80,7 +79,7 @@ class UnitNorm(Constraint):
 
     def __call__(self, w):
         w = np.asarray(w)
-        return w / (w.dtype.type(EPSILON) + _norms(w, self.axis))
+        return w / (w.dtype.type(_eps()) + _norms(w, self.axis))
 
     def get_config(self):
         return {"axis": self.axis}

@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from ._config import floatx
+from ._config import epsilon as _eps, floatx
 from ._eager_scalar import EagerScalar
 from ._kernels import _losses as _compiled
 
@@ -30,7 +30,6 @@ __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "get", "serialize",
            "deserialize", "squeeze_or_expand_to_same_rank"]
 
-EPSILON = 1e-7  # Keras's backend.epsilon()
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
 
@@ -384,7 +383,7 @@ def _sigmoid_output_loss(y_true, y_pred, logits, dtype):
 
 def _clip(p):
     dt = p.dtype.type
-    lo, hi = dt(EPSILON), dt(1.0 - EPSILON)
+    lo, hi = dt(_eps()), dt(1.0 - _eps())
     return np.clip(p, lo, hi), (p >= lo) & (p <= hi)
 
 
@@ -899,3 +898,23 @@ _FUNCTIONS.update({fn.__name__: fn for fn in _RECORDED_FUNCTIONS})
 _CLASSES.update({c.__name__: c for c in (CategoricalFocalCrossentropy, Dice, Tversky)})
 _ALIASES.update({fn.__name__: fn._loss_class for fn in _RECORDED_FUNCTIONS})
 __all__ += list(_losses_recorded.__all__) + [fn.__name__ for fn in _RECORDED_FUNCTIONS]
+# CTC (rnncore._losses_ctc)
+from ._losses_ctc import CTC  # noqa: E402
+
+ctc = _function(CTC)
+_FUNCTIONS["ctc"], _CLASSES["CTC"], _ALIASES["ctc"] = ctc, CTC, CTC
+__all__ += ["CTC", "ctc"]
+
+# Circle (rnncore._losses_circle) and CategoricalGeneralizedCrossEntropy
+from ._losses_circle import Circle, circle  # noqa: E402
+from ._losses_recorded import CategoricalGeneralizedCrossEntropy  # noqa: E402
+
+circle._loss_class = Circle  # compile(loss=circle) trains with the class, named 'circle'
+categorical_generalized_cross_entropy = _function(CategoricalGeneralizedCrossEntropy)
+_FUNCTIONS.update({"circle": circle, categorical_generalized_cross_entropy.__name__:
+                   categorical_generalized_cross_entropy})
+_CLASSES.update({"Circle": Circle,
+                 "CategoricalGeneralizedCrossEntropy": CategoricalGeneralizedCrossEntropy})
+# Keras 3 knows "circle" as a name but not "categorical_generalized_cross_entropy"
+_ALIASES["circle"] = Circle
+__all__ += ["Circle", "circle", "categorical_generalized_cross_entropy"]

@@ -672,3 +672,25 @@ def get(identifier, loss=_NOT_GIVEN, output_shape=None, target_shape=None):
                                      and issubclass(identifier, Metric)):
         return identifier
     return _resolve_for_compile(identifier, None, None, None)
+# Keras's metric functions that are its loss functions (keras.metrics.hinge is
+# keras.losses.hinge): the same functions here
+from .losses import (binary_focal_crossentropy, categorical_focal_crossentropy,  # noqa: E402
+                     categorical_hinge, hinge, kl_divergence, log_cosh,
+                     mean_absolute_percentage_error, mean_squared_logarithmic_error, poisson,
+                     squared_hinge)
+
+__all__ += ["hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "log_cosh",
+            "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "poisson",
+            "binary_focal_crossentropy", "categorical_focal_crossentropy"]
+# the correlation metrics (rnncore._metrics_correlation) and the IoU family (_metrics_iou)
+from . import _metrics_correlation, _metrics_iou  # noqa: E402
+from ._metrics_correlation import (ConcordanceCorrelation, PearsonCorrelation,  # noqa: E402
+                                   concordance_correlation, pearson_correlation)
+from ._metrics_iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402
+
+_CORRELATION_IOU = [PearsonCorrelation, ConcordanceCorrelation, IoU, MeanIoU, BinaryIoU,
+                    OneHotIoU, OneHotMeanIoU]
+_CLASSES += _CORRELATION_IOU
+_BY_NAME.update({c.__name__: c for c in _CORRELATION_IOU})
+_BY_NAME.update({_snake(c.__name__): c for c in _CORRELATION_IOU})
+__all__ += list(_metrics_correlation.__all__) + list(_metrics_iou.__all__)

@@ -21,8 +21,8 @@ import numpy as np
 
 from . import _config
 
-__all__ = ["DTypePolicy", "Policy", "dtype_policy", "global_policy", "set_dtype_policy",
-           "set_global_policy"]
+__all__ = ["DTypePolicy", "LossScaleOptimizer", "Policy", "dtype_policy", "global_policy",
+           "set_dtype_policy", "set_global_policy"]
 
 # Keras's mixed policies: their compute dtype; their variables are float32
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
@@ -141,3 +141,6 @@ def global_policy():
 
 set_dtype_policy = set_global_policy
 dtype_policy = global_policy
+
+
+from .optimizers import LossScaleOptimizer  # noqa: E402  (keras.mixed_precision's name too)

@@ -66,6 +66,18 @@ SAMPLES = {
     "split": "ops.split(x, 2, axis=-1)[1]", "unstack": "ops.unstack(x, axis=1)[-1]",
     "top_k": "ops.top_k(x, 2)[1]", "argsort": "ops.argsort(x, axis=1)",
     "tensordot": "ops.tensordot(x, y, axes=([1, 2], [1, 2]))",
+    # convolutions, with constant NumPy kernels (both libraries write them as __numpy__);
+    # not conv_transpose, whose node Keras 3.15 cannot run (ConvTranspose.call passes
+    # output_padding where the backend takes padding)
+    "conv": "ops.conv(x, ops.convert_to_numpy(ops.ones((3, 4, 2))) * 0.1, 2, 'same')",
+    "depthwise_conv": "ops.depthwise_conv(x, ops.convert_to_numpy(ops.ones((3, 4, 2))) * 0.1, "
+                      "padding='same')",
+    "separable_conv": "ops.separable_conv(x, ops.convert_to_numpy(ops.ones((3, 4, 1))) * 0.1, "
+                      "ops.convert_to_numpy(ops.ones((1, 4, 3))) * 0.1)",
+    # pooling
+    "max_pool": "ops.max_pool(x, 2)", "average_pool": "ops.average_pool(x, 3, 2, 'same')",
+    "adaptive_max_pool": "ops.adaptive_max_pool(x, (3,))",
+    "adaptive_average_pool": "ops.adaptive_average_pool(x, (4,))",
     # the later ops most likely in a saved model (each sample is one save/load test)
     "arctan": "ops.arctan(x)", "cosh": "ops.cosh(x)", "celu": "ops.celu(x, alpha=0.5)",
     "hard_silu": "ops.hard_silu(x)", "normalize": "ops.normalize(x, axis=1)",

@@ -445,6 +445,11 @@ CONV_T_CASES = {
                     "activation": "tanh"},
     "same_even_kernel_no_bias": {"filters": 3, "kernel_size": 4, "strides": 2,
                                  "padding": "same", "use_bias": False},
+    "same_output_padding": {"filters": 2, "kernel_size": 3, "strides": 3, "padding": "same",
+                            "output_padding": 1},
+    "valid_output_padding": {"filters": 2, "kernel_size": 2, "strides": 2,
+                             "output_padding": 1},
+    "valid_dilated": {"filters": 2, "kernel_size": 3, "dilation_rate": 2},
 }
 
 
@@ -491,5 +496,5 @@ def test_conv1d_transpose_autoencoder_trains_and_saves_as_keras(keras, rng, tmp_
                                rtol=1e-5, atol=1e-6)
     assert_bad_argument(lambda L: L.Conv1DTranspose(2, 3, padding="causal"), ValueError,
                         "padding='causal'")
-    assert_bad_argument(lambda L: L.Conv1DTranspose(2, 3, output_padding=1),
-                        NotImplementedError, "output_padding=1")
+    assert_bad_argument(lambda L: L.Conv1DTranspose(2, 3, output_padding=1), ValueError,
+                        "output_padding=(1,), strides=(1,)")

@@ -36,6 +36,14 @@ CASES = [
     ("Adam", {"schedule": ("ExponentialDecay", (0.01, 2, 0.5), {"staircase": False})}),
     ("SGD", {"schedule": ("InverseTimeDecay", (0.1, 2, 0.5), {"staircase": True})}),
     ("RMSprop", {"schedule": ("PiecewiseConstantDecay", ([1, 3], [0.1, 0.01, 0.001]), {})}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.05, "clipnorm": 1.0}),
+    ("Lamb", {"schedule": ("ExponentialDecay", (0.01, 2, 0.5), {}), "beta_1": 0.8}),
+    ("Adafactor", {}),
+    ("Adafactor", {"learning_rate": 0.5, "clip_threshold": 0.5, "beta_2_decay": -0.5}),
+    ("Adafactor", {"learning_rate": 0.1, "weight_decay": 0.05, "global_clipnorm": 1.0}),
+    ("Adafactor", {"schedule": ("InverseTimeDecay", (0.1, 2, 0.5), {}), "epsilon_2": 0.5,
+                   "relative_step": False}),
 ]
 
 

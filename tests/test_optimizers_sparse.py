@@ -36,6 +36,10 @@ CASES = [
     ("Adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.3, "clipnorm": 0.9}),
     ("Nadam", {}),
     ("Nadam", {"learning_rate": 0.01, "global_clipnorm": 1.0}),
+    ("Lamb", {}),
+    ("Lamb", {"weight_decay": 0.05, "clipnorm": 1.0}),
+    ("Adafactor", {"learning_rate": 0.1}),
+    ("Adafactor", {"learning_rate": 0.5, "clip_threshold": 0.05, "clipvalue": 0.5}),
 ]
 
 
@@ -198,6 +202,8 @@ MODEL_OPTIMIZERS = {
     "adam-clipnorm": ("Adam", {"learning_rate": 0.01, "clipnorm": 0.05}),
     "rmsprop-clipvalue": ("RMSprop", {"learning_rate": 0.01, "clipvalue": 0.002}),
     "adam-global-clipnorm": ("Adam", {"learning_rate": 0.01, "global_clipnorm": 0.05}),
+    "lamb": ("Lamb", {"learning_rate": 0.01}),
+    "adafactor": ("Adafactor", {"learning_rate": 0.1}),
 }
 
 

@@ -68,9 +68,3 @@ def test_keras2_arguments_of_old_configs():
     assert layer.batch_shape == (None, 3)
     with pytest.raises(ValueError, match=r"`ragged=True` is not supported"):
         rnncore.layers.InputLayer(shape=(3,), ragged=True)
-
-
-@pytest.mark.parametrize("name", ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"])
-def test_layers_not_supported_yet_say_so(name):
-    with pytest.raises(NotImplementedError, match=rf"rnncore does not support {name} yet"):
-        getattr(rnncore.layers, name)(8, 3)

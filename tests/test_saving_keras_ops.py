@@ -60,6 +60,11 @@ def test_op_table_is_what_keras_writes(keras):
     assert keras_table(keras) == KERAS_OPS
 
 
+# Keras 3.15 cannot rebuild its own adaptive pooling ops from JSON (their output_size comes
+# back a list, which their output shape adds to a tuple): rnncore still reads Keras's files
+KERAS_CANNOT_RELOAD = {"adaptive_average_pool", "adaptive_max_pool"}
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_each_op_both_ways(keras, name):
     """Keras's config -> rnncore predicts Keras's numbers; rnncore writes Keras's op entry,
@@ -74,7 +79,8 @@ def test_each_op_both_ways(keras, name):
 
     r_json = r_model.to_json()
     assert _op_entries(r_json) == _op_entries(k_model.to_json())
-    _assert_same(keras.models.model_from_json(r_json).predict(data, verbose=0), want)
+    if name not in KERAS_CANNOT_RELOAD:
+        _assert_same(keras.models.model_from_json(r_json).predict(data, verbose=0), want)
     again = rnncore.Model.from_config(r_model.get_config())
     _assert_same(again.predict(data, verbose=0), r_model.predict(data, verbose=0))
 

@@ -31,9 +31,10 @@ from ._misc import (CSVLogger, LambdaCallback, LearningRateScheduler, ReduceLROn
                     TerminateOnNaN)
 from ._monitor import EarlyStopping, ModelCheckpoint
 from ._tensorboard import TensorBoard
+from ._backup_and_restore import BackupAndRestore
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
     "ModelCheckpoint", "TerminateOnNaN", "CSVLogger", "LambdaCallback",
-    "LearningRateScheduler", "ReduceLROnPlateau", "TensorBoard",
+    "LearningRateScheduler", "ReduceLROnPlateau", "TensorBoard", "BackupAndRestore",
 ]

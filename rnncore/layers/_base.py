@@ -20,12 +20,13 @@ import numpy as np
 
 from .. import _config
 from .. import mixed_precision as _mixed_precision
+from .._name_scope import path_prefix
 from .._naming import snake_case, unique_name
 from .._variable import Variable
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from . import _auto_config, _recorded, _symbolic_calls
+from . import _auto_config, _input_spec, _recorded, _symbolic_calls
 
 _snake = snake_case
 
@@ -108,6 +109,9 @@ class Layer:
     # (exactly `input_ndim`, or at least `input_min_ndim`; None: any)
     input_ndim = None
     input_min_ndim = None
+
+    # Keras's InputSpec (or a list of them) a layer may set: checked at every call
+    input_spec = None
 
     # a layer class written by a user with Keras's ``call`` (see ``_recorded``); rnncore's own
     # layers implement ``forward``/``backward`` instead
@@ -200,7 +204,8 @@ class Layer:
             regularizer = getattr(self, "_weight_regularizers", {}).get(name)
         if constraint is None:
             constraint = getattr(self, "_weight_constraints", {}).get(name)
-        var = Variable(value, name=name, trainable=trainable, path=f"{self.name}/{name}",
+        var = Variable(value, name=name, trainable=trainable,
+                       path=f"{path_prefix()}{self.name}/{name}",
                        dtype=dtype, regularizer=_regularizers.get(regularizer),
                        constraint=_constraints.get(constraint))
         self._variables.append(var)
@@ -541,6 +546,9 @@ class Layer:
                 "instead")
         if args and self._call_positional is not None and not self._rnncore_call:
             args, kwargs = self._bind_positional(args, kwargs)
+        if self.input_spec is not None:
+            _input_spec.assert_input_compatibility(self.input_spec, inputs, self.name,
+                                                   self.dtype)
         if _recorded.is_recorded([inputs, args, kwargs]):  # inside a recorded call
             return self._as_keras_returns(_recorded.call_inside(self, inputs, args, kwargs))
         if self._rnncore_call and _is_symbolic(list(args) + list(kwargs.values())):

@@ -4,6 +4,7 @@ import numpy as np
 from .._indexed_slices import IndexedSlices
 from ..recurrent import _checks
 from ._base import Layer
+from ._conv_lstm import ConvLSTM
 from ._rnn import RNNBase
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -40,8 +41,9 @@ class Bidirectional(Layer):
 
     Parameters
     ----------
-    layer : SimpleRNN, LSTM or GRU, or an RNN over one of their cells (run as that layer); an
-        RNN over a user-defined cell runs step by step (``_cell_bidirectional``).
+    layer : SimpleRNN, LSTM, GRU or ConvLSTM1D/2D/3D, or an RNN over one of the first three's
+        cells (run as that layer); an RNN over a user-defined cell runs step by step
+        (``_cell_bidirectional``).
     merge_mode : 'concat' (default), 'sum', 'mul', 'ave' or None (a list of both outputs).
     backward_layer : optional explicit backward layer.
     """
@@ -62,8 +64,9 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         layer = _fused_equivalent(layer)
         backward_layer = _fused_equivalent(backward_layer)
-        if not isinstance(layer, RNNBase):
-            raise ValueError(f"layer must be a SimpleRNN, LSTM or GRU layer, got {layer!r}")
+        if not isinstance(layer, (RNNBase, ConvLSTM)):
+            raise ValueError(f"layer must be a SimpleRNN, LSTM, GRU or ConvLSTM layer, got "
+                             f"{layer!r}")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         super().__init__(**kwargs)
@@ -71,12 +74,13 @@ class Bidirectional(Layer):
         if backward_layer is None:
             backward_layer = _copy(layer, name="backward_" + layer.name,
                                    go_backwards=not layer.go_backwards)
-        elif not isinstance(backward_layer, RNNBase):
+        elif not isinstance(backward_layer, (RNNBase, ConvLSTM)):
             raise ValueError(f"backward_layer must be a recurrent layer, got {backward_layer!r}")
         self.backward_layer = backward_layer
         if self.forward_layer.return_sequences != self.backward_layer.return_sequences:
             raise ValueError("forward and backward layers must agree on return_sequences")
         self.merge_mode = merge_mode
+        self.input_ndim = self.forward_layer.input_ndim  # a ConvLSTM's sequences have frames
         self.return_sequences = self.forward_layer.return_sequences
         self.return_state = self.forward_layer.return_state
         self.stateful = self.forward_layer.stateful
@@ -274,10 +278,11 @@ class Bidirectional(Layer):
             if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2 * n:
                 got = (f"a list of {len(initial_state)}"
                        if isinstance(initial_state, (list, tuple)) else type(initial_state).__name__)
+                units = getattr(self.forward_layer, "units", None)  # a ConvLSTM has filters
+                shape = "" if units is None else f" of shape (batch, {units})"
                 raise ValueError(f"Bidirectional {self.name!r}: initial_state must be a list of "
-                                 f"{2 * n} arrays of shape (batch, {self.forward_layer.units}) "
-                                 f"(the forward layer's states, then the backward layer's), got "
-                                 f"{got}")
+                                 f"{2 * n} arrays{shape} (the forward layer's states, then the "
+                                 f"backward layer's), got {got}")
             initial_state = (
                 self.forward_layer.check_initial_state(list(initial_state[:n]), x.shape[0])
                 + self.backward_layer.check_initial_state(list(initial_state[n:]), x.shape[0]))

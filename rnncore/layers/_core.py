@@ -8,6 +8,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from .._config import image_data_format
 from .._random import generator
 from ._arguments import ActivationAttribute
 from ._base import Layer, SymbolicTensor, as_float_array
@@ -319,7 +320,7 @@ class Flatten(Layer):
         if data_format not in (None, "channels_last", "channels_first"):
             raise ValueError(f"Flatten: data_format must be 'channels_last' or "
                              f"'channels_first'. Received: data_format={data_format!r}")
-        self.data_format = data_format or "channels_last"
+        self.data_format = data_format or image_data_format()
         self._shape = None
 
     def compute_output_shape(self, input_shape):

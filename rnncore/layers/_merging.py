@@ -15,6 +15,7 @@ also use the masks in their values, as Keras's do: a masked entry is left out of
 """
 import numpy as np
 
+from .._config import epsilon as _eps
 from ._arguments import is_int
 from ._base import Layer, SymbolicTensor, as_float_array
 
@@ -420,10 +421,12 @@ class Dot(Merge):
 
     @staticmethod
     def _l2_normalize(x, axis):
-        """Keras's normalize: x · min(1/‖x‖, 1/ε), ε = 1e-7; also returns what backward needs."""
+        """Keras's normalize: x · min(1/‖x‖, 1/ε), ε = ``backend.epsilon()``; also returns
+        what backward needs."""
         inv = 1.0 / np.sqrt((x * x).sum(axis=axis, keepdims=True))
-        clipped = ~(inv < 1e7)
-        inv = np.where(clipped, x.dtype.type(1e7), inv).astype(x.dtype)
+        cap = 1.0 / _eps()
+        clipped = ~(inv < cap)
+        inv = np.where(clipped, x.dtype.type(cap), inv).astype(x.dtype)
         return x * inv, (inv, clipped)
 
     def forward(self, inputs, training=False, mask=None):

@@ -1,4 +1,4 @@
-"""Regularization by noise: SpatialDropout1D, GaussianNoise, GaussianDropout.
+"""Regularization by noise: SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout.
 
 All three are the identity at inference. In training they draw their noise from rnncore's
 generator (``rnncore._random.generator()``, seeded by ``rnncore.utils.set_random_seed``), or
@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .._random import generator
+from ..ops._pooling import standardize_data_format
 from ._arguments import real
 from ._base import Layer, as_float_array
 from ._core import Dropout
@@ -39,11 +40,50 @@ class SpatialDropout1D(Dropout):
 
     def get_config(self):
         # Keras's SpatialDropout1D takes neither noise_shape nor trainable (its from_config
-        # fails on them), so its config holds rate, seed, name and dtype only
+        # fails on them), so its config holds rate, seed, name and dtype (a plain name) only
         config = super().get_config()
         config.pop("noise_shape")
         config.pop("trainable", None)
+        config["dtype"] = self.dtype
         return config
+
+
+class SpatialDropout2D(SpatialDropout1D):
+    """Dropout of whole feature maps: one keep/drop draw per (sample, channel), shared by
+    every cell of (batch, rows, cols, channels) inputs ((batch, channels, rows, cols) with
+    ``data_format='channels_first'``); kept values are scaled by 1 / (1 - rate)."""
+
+    input_ndim = 4
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        self.data_format = standardize_data_format(data_format)
+
+    def check_input(self, x):
+        x = as_float_array(x, "inputs", self.dtype)
+        if x.ndim != self.input_ndim:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs must be "
+                             f"{self.input_ndim}D, got shape {x.shape}")
+        return x
+
+    def _mask_shape(self, inputs):
+        shape = [1] * inputs.ndim
+        shape[0] = inputs.shape[0]
+        channels = 1 if self.data_format == "channels_first" else inputs.ndim - 1
+        shape[channels] = inputs.shape[channels]
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class SpatialDropout3D(SpatialDropout2D):
+    """Dropout of whole feature volumes of (batch, d1, d2, d3, channels) inputs, as
+    SpatialDropout2D."""
+
+    input_ndim = 5
 
 
 class GaussianNoise(Layer):

@@ -7,9 +7,9 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from ._base import Layer, as_float_array
+from .._config import epsilon as _eps
 
 # Keras's backend.epsilon(), added to the masked count in BatchNormalization's moments
-_FUZZ = 1e-7
 
 
 def _check_real(value, argument, low=None, low_open=False, high=None):
@@ -284,7 +284,7 @@ class BatchNormalization(_Normalization):
                 var = np.mean(xc * xc, axis=red, keepdims=True)
             else:
                 w = np.broadcast_to((mask != 0)[..., None], x.shape).astype(x.dtype)
-                count = w.sum(axis=red, keepdims=True) + x.dtype.type(_FUZZ)
+                count = w.sum(axis=red, keepdims=True) + x.dtype.type(_eps())
                 mean = (x * w).sum(axis=red, keepdims=True) / count
                 xc = x - mean
                 var = (w * xc * xc).sum(axis=red, keepdims=True) / count

@@ -5,8 +5,7 @@ import math
 import numpy as np
 
 from ._base import Layer
-
-EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
+from .._config import epsilon as _eps
 
 
 def _batch_of(item):
@@ -179,7 +178,7 @@ class Normalization(Layer):
 
     def forward(self, inputs, training=False, mask=None):
         mean, variance = self._statistics()
-        scale = np.maximum(np.sqrt(variance), np.asarray(EPSILON, variance.dtype))
+        scale = np.maximum(np.sqrt(variance), np.asarray(_eps(), variance.dtype))
         self._scale = scale
         if self.invert:
             return (mean + inputs * scale).astype(inputs.dtype, copy=False)

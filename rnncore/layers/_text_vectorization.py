@@ -6,6 +6,9 @@ import re
 import numpy as np
 
 from ._base import Layer
+from ._vocabulary import (adapt_batches, inverse_document_frequency, ranked_tokens,
+                          read_vocabulary_file, repeated)
+from ._vocabulary import positive_int as _positive_int
 
 # Keras's regex, run by TensorFlow on UTF-8 bytes: ASCII punctuation only
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
@@ -78,6 +81,8 @@ class TextVectorization(Layer):
     >>> layer(np.array(["the bird sat"]))              # (1, 4) int64
     array([[2, 1, 3, 0]])
     """
+
+    _takes_strings = True  # a Sequential model starting with it is given text
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
                  split="whitespace", ngrams=None, output_mode="int",
@@ -180,12 +185,7 @@ class TextVectorization(Layer):
             if self.output_mode == "tf_idf":
                 raise ValueError("TextVectorization: output_mode 'tf_idf' does not support "
                                  "loading a vocabulary from file")
-            try:
-                with open(vocabulary, encoding=self.encoding) as f:
-                    vocabulary = f.read().splitlines()
-            except OSError as exc:
-                raise ValueError(f"TextVectorization: vocabulary file {vocabulary} does not "
-                                 f"exist or cannot be read ({exc})") from None
+            vocabulary = read_vocabulary_file(vocabulary, self.encoding, "TextVectorization")
         vocabulary = [self._decode(t) for t in np.asarray(vocabulary, dtype=object).ravel()]
         if not vocabulary:
             raise ValueError("TextVectorization: cannot set an empty vocabulary, got "
@@ -193,10 +193,10 @@ class TextVectorization(Layer):
         special = self.get_vocabulary()[:self._token_start()]
         found_special = vocabulary[:len(special)] == special
         tokens = vocabulary[len(special):] if found_special else vocabulary
-        repeated = [t for t, c in collections.Counter(tokens).items() if c > 1]
-        if repeated:
+        twice = repeated(tokens)
+        if twice:
             raise ValueError(f"TextVectorization: the vocabulary has repeated terms "
-                             f"{repeated}; the terms must be unique")
+                             f"{twice}; the terms must be unique")
         if _MASK in tokens:
             raise ValueError(f"TextVectorization: found the reserved padding token '' at an "
                              f"unexpected place in vocabulary; leave the special tokens out, "
@@ -242,28 +242,9 @@ class TextVectorization(Layer):
 
         Counts of all tokens are kept, then the vocabulary is the tokens by descending
         count, ties broken by descending UTF-8 bytes, cut to ``max_tokens``."""
-        if steps is not None and not _positive_int(steps):
-            raise ValueError(f"TextVectorization.adapt: steps must be None or a positive "
-                             f"integer, got steps={steps!r}")
-        if isinstance(data, (str, bytes)):
-            raise ValueError(f"TextVectorization.adapt: data must be a batch of strings or an "
-                             f"iterable of batches, got one string {data!r}")
         self.reset_state()
-        if isinstance(data, (list, tuple, np.ndarray)) or hasattr(data, "numpy"):
-            self.update_state(data)
-        else:
-            if hasattr(data, "__getitem__") and hasattr(data, "__len__"):  # a PyDataset
-                data = map(data.__getitem__, range(len(data)))
-            elif not hasattr(data, "__iter__"):
-                raise ValueError(f"TextVectorization.adapt: data must be a batch of strings "
-                                 f"or an iterable of batches, got {type(data).__name__}")
-            for i, batch in enumerate(data):
-                if steps is not None and i >= steps:
-                    break
-                if isinstance(batch, tuple) and batch and not isinstance(batch[0],
-                                                                         (str, bytes)):
-                    batch = batch[0]
-                self.update_state(batch)
+        for batch, _ in adapt_batches(data, steps, "TextVectorization.adapt"):
+            self.update_state(batch)
         self.finalize_state()
 
     def update_state(self, data):
@@ -286,16 +267,13 @@ class TextVectorization(Layer):
         counts.pop(_OOV, None)
         if self._has_input_vocabulary or not counts:
             return
-        # Keras: np.lexsort((tokens, counts))[::-1] on the UTF-8 byte strings
-        tokens = sorted(counts, key=lambda t: (counts[t], t.encode("utf-8")), reverse=True)
-        if self.max_tokens:
-            tokens = tokens[:self.max_tokens - self._token_start()]
+        limit = self.max_tokens - self._token_start() if self.max_tokens else None
+        tokens = ranked_tokens(counts, limit, key=lambda t: t.encode("utf-8"))
         idf = None
         if self.output_mode == "tf_idf":
-            df = np.array([self._doc_counts[t] for t in tokens], dtype=np.float64)
-            idf = np.log(1 + self._num_documents / (1 + df)).astype(self.dtype)
             # OOV has no document frequency; Keras gives it the mean weight
-            idf = np.concatenate([[np.mean(idf, dtype=idf.dtype)], idf])
+            idf = inverse_document_frequency(tokens, self._doc_counts, self._num_documents,
+                                             self.dtype)
         self._set_tokens(tokens, idf)
         self.reset_state()
 
@@ -428,6 +406,3 @@ class TextVectorization(Layer):
         })
         return config
 
-
-def _positive_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0

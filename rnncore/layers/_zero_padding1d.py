@@ -1,6 +1,7 @@
 """ZeroPadding1D: zeros added at the start and end of the steps axis."""
 import numpy as np
 
+from .._config import image_data_format
 from ._base import Layer
 from ._pairs import int_pair
 
@@ -23,7 +24,7 @@ class ZeroPadding1D(Layer):
     def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = int_pair("ZeroPadding1D", "padding", padding)
-        data_format = "channels_last" if data_format is None else str(data_format).lower()
+        data_format = image_data_format() if data_format is None else str(data_format).lower()
         if data_format not in _FORMATS:
             raise ValueError(f"ZeroPadding1D: `data_format` must be one of {_FORMATS}. "
                              f"Received: data_format={data_format!r}")

@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from .. import _config
 from .._random import generator
 
 # Keras peeks at this many batches of a generator and replays them (data_adapter_utils)
@@ -95,7 +96,7 @@ def make_adapter(x, y=None, sample_weight=None, class_weight=None, shuffle=False
 def standardize_batch(batch, source):
     """One element of a data source as Keras reads it: (x, y, sample_weight), y and
     sample_weight None when absent."""
-    if isinstance(batch, np.ndarray):
+    if isinstance(batch, (np.ndarray, dict)):  # inputs alone (a dict: by input name)
         batch = (batch,)
     if isinstance(batch, list):
         batch = tuple(batch)
@@ -225,6 +226,10 @@ class EpochIterator:
     epochs and reset before each evaluation, as Keras's) or per ``evaluate`` / ``predict``."""
 
     def __init__(self, adapter, steps_per_epoch=None):
+        cap = _config.max_steps_per_epoch()  # keras.config.set_max_steps_per_epoch
+        if cap and (not steps_per_epoch or cap < steps_per_epoch):
+            warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+            steps_per_epoch = cap
         self.adapter = adapter
         self.steps_per_epoch = steps_per_epoch
         self._num_batches = adapter.num_batches

@@ -144,7 +144,7 @@ class ComputeLoss:
             for v in variables:
                 if v.grad is None:  # no gradient reached it, as a recorded call's backward
                     v.grad = np.zeros_like(v.value)
-            self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+            self._apply_gradients(variables)
         value = np.asarray(value_of(loss))
         if value.ndim:
             value = np.sum(value)

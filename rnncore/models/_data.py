@@ -123,6 +123,8 @@ def validation_split(x, y, split):
 
 
 def unpack_validation_data(data):
+    if isinstance(data, dict):  # inputs by name, no targets (a model training on add_loss)
+        return data, None, None
     if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
         raise ValueError("validation_data must be a tuple or list (x_val, y_val) or "
                          f"(x_val, y_val, sample_weight), got {type(data).__name__}"

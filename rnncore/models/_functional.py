@@ -384,7 +384,7 @@ class Functional(Model):
             consumer = next((n for n in self._nodes if n.inputs is tensor), None)
             if consumer is not None:
                 value = consumer.layer.check_input(value)
-            elif np.issubdtype(np.dtype(tensor.dtype), np.floating):
+            elif tensor.dtype != "string" and np.issubdtype(np.dtype(tensor.dtype), np.floating):
                 value = np.ascontiguousarray(value, dtype=tensor.dtype)
             checked.append(value)
         return checked if len(self._inputs) > 1 else checked[0]

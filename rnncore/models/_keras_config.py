@@ -220,14 +220,20 @@ def subclassed_config(model, config):
 
 
 def compile_settings(model):
-    """A compiled model's settings: optimizer and losses serialized, metrics by name, one
-    entry per output for several outputs (None when the model is not compiled)."""
+    """A compiled model's settings: optimizer and losses serialized, metrics by name (an
+    instance of a built-in metric class serialized, as Keras writes it, so that its arguments
+    survive: ``MeanIoU(num_classes=3)``), one entry per output for several outputs (None when
+    the model is not compiled)."""
     if not model.compiled:
         return None
-    from .. import losses, optimizers
+    from .. import losses, metrics, optimizers
 
     def plain(m):
-        return m if isinstance(m, str) else getattr(m, "name", None)
+        if isinstance(m, str):
+            return m
+        if type(m) in metrics._CLASSES:
+            return metrics.serialize(m)
+        return getattr(m, "name", None)
 
     def names(ids):
         return [m for m in map(plain, ids) if m is not None]

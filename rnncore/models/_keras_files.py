@@ -59,6 +59,16 @@ def write_weights_h5(model, target, include_optimizer=True):
             group.attrs["name"] = optimizer.name
             for i, a in enumerate(state):
                 _hdf5.write_array(group, str(i), a)
+            inner = getattr(optimizer, "inner_optimizer", None)
+            if inner is not None and inner.built:
+                # a LossScaleOptimizer: Keras writes the inner optimizer's state again, in
+                # its own group, and reads it back from there too
+                group = f.create_group("optimizer/inner_optimizer/vars")
+                group.attrs["name"] = inner.name
+                store = {}
+                inner.save_own_variables(store)
+                for i in range(len(store)):
+                    _hdf5.write_array(group, str(i), np.asarray(store[str(i)]))
 
 
 def _metadata():
@@ -291,8 +301,11 @@ def compile_from(model, compiled, what):
 
 
 def _metric_names(metrics):
-    """Keras writes metrics as names or as serialized metric objects; rnncore compiles with
-    names (its metrics are rebuilt from their names)."""
+    """Keras writes metrics as names or as serialized metric objects: a serialized metric of
+    a class rnncore has is rebuilt from its config (its arguments kept), any other by its
+    name."""
+    from .. import metrics as _metrics
+
     if metrics is None:
         return None
     if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
@@ -301,6 +314,11 @@ def _metric_names(metrics):
         return [_metric_names(m) for m in metrics]
     if isinstance(metrics, dict) and "class_name" in metrics:
         config = metrics.get("config") or {}
+        if metrics["class_name"] in _metrics._BY_NAME and isinstance(config, dict):
+            try:
+                return _metrics.deserialize(metrics)
+            except (TypeError, ValueError):
+                pass  # a config of another Keras version: the metric by its name
         return config.get("name") or metrics["class_name"]
     return metrics
 
@@ -309,10 +327,12 @@ _MAX_VOCABULARY_BYTES = 256 << 20
 
 
 def read_assets_into(model, archive):
-    """A TextVectorization adapted in Keras keeps its vocabulary out of the config, in
-    ``assets/<layer path>/vocabulary.txt`` (one term a line, special tokens first), which
-    Keras's ``load_assets`` reads; rnncore reads it the same way."""
+    """A TextVectorization, StringLookup or IntegerLookup adapted in Keras keeps its
+    vocabulary out of the config, in ``assets/<layer path>/vocabulary.txt`` (one term a line,
+    special tokens first), which Keras's ``load_assets`` reads; rnncore reads it the same
+    way."""
     from ..layers import TextVectorization
+    from ..layers._index_lookup import IndexLookup
 
     names = set(archive.zf.namelist())
     for path, _, _ in _keras_paths.entries(model):
@@ -320,17 +340,20 @@ def read_assets_into(model, archive):
         if member not in names:
             continue
         layer = _keras_paths.object_at(model, path)
-        if not isinstance(layer, TextVectorization) or layer.get_vocabulary(False):
+        if not isinstance(layer, (TextVectorization, IndexLookup)) or \
+                layer.get_vocabulary(False):
             continue
         if layer.output_mode == "tf_idf":
             raise ValueError(f"{archive.what}: layer {layer.name!r} is a tf_idf "
-                             "TextVectorization whose idf weights Keras keeps in its own "
+                             f"{type(layer).__name__} whose idf weights Keras keeps in its own "
                              "lookup table; rnncore does not read them")
         text = archive._bytes(member, _MAX_VOCABULARY_BYTES).decode("utf-8")
         lines = text.splitlines()
         while lines and lines[-1] == "":
             lines.pop()
         try:
+            if isinstance(layer, IndexLookup):
+                lines = layer._from_lines(lines)
             layer.set_vocabulary(lines)
         except ValueError as exc:
             raise ValueError(f"{archive.what}: {member}: {exc}") from None

@@ -7,12 +7,14 @@ one forward and one backward per layer (all the per-timestep work is inside the 
 one optimizer update (``_step.TrainStep``); nothing here loops over timesteps.
 """
 import contextlib
+import warnings
 
 import numpy as np
 
 from ..layers import _recorded
 from ..layers._base import (_NO_INPUTS, Layer, _is_symbolic, _with_keras_mask,
                             inputs_by_keyword)
+from .. import _config
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..recurrent import Projections
@@ -225,8 +227,17 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         (``metrics`` do not), named ``weighted_<name>`` when a metric has that name, as Keras
         names them. A model with several outputs takes, as Keras, one loss for all outputs or
         a list / dict (by ``output_names``) of them, ``loss_weights`` likewise, and
-        ``metrics`` as a list with one entry per output or a dict."""
+        ``metrics`` as a list with one entry per output or a dict. Under the
+        ``mixed_float16`` policy the optimizer is wrapped in a LossScaleOptimizer, as Keras
+        does unless ``auto_scale_loss=False``."""
         self.optimizer = _optimizers.get(optimizer)
+        if (auto_scale_loss and self.optimizer is not None
+                and self.dtype_policy.name == "mixed_float16"
+                and not isinstance(self.optimizer, _optimizers.LossScaleOptimizer)):
+            # Keras's float16 loss scaling, kept so the model's optimizer and saved config
+            # are Keras's (rnncore computes such a model in float32: see mixed_precision)
+            self.optimizer = _optimizers.LossScaleOptimizer(self.optimizer,
+                                                            name="loss_scale_optimizer")
         self._compiled_with = (loss, loss_weights, metrics, weighted_metrics)
         self._make_heads()
         self.loss = loss
@@ -405,6 +416,10 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             _data.check_steps(value, argument)
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
+        cap = _config.max_epochs()  # keras.config.set_max_epochs, for debugging runs
+        if cap and cap < epochs:
+            warnings.warn(f"Limiting epochs to {cap}", stacklevel=2)
+            epochs = cap
         verbose = _verbosity(verbose)
         _check_validation_freq(validation_freq)
         # a DistributedOptimizer's (rnncore.distributed) hooks for data-parallel training
@@ -453,6 +468,8 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
         cbs.on_train_begin()
         logs = {}
         stopped_elsewhere = dp.StopTraining if dp is not None else ()
+        # BackupAndRestore's restored epoch (Keras keeps it on the model for later fits too)
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -510,7 +527,7 @@ class Model(ComputeLoss, TrainStep, CallModel, Layer):
             if _adapters.is_pipeline(xv):
                 raise ValueError("validation_data must be arrays (x_val, y_val) or a data "
                                  f"pipeline itself; received a tuple holding a {type(xv).__name__}")
-            if yv is None:
+            if yv is None and not self._trains_on_own_losses():
                 raise ValueError("validation_data must hold targets: (x_val, y_val); received "
                                  "y_val=None")
             xv, yv = self._prepare(xv, yv, "validation_data[0]", "validation_data[1]")

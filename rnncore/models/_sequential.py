@@ -106,7 +106,7 @@ class Sequential(Model):
     def _string_inputs(self):
         given = getattr(self, "_input_layer", None)
         text = (given is not None and given.input_dtype == "string") or (
-            self._layers and type(self._layers[0]).__name__ == "TextVectorization")
+            self._layers and getattr(self._layers[0], "_takes_strings", False))
         return (0,) if text else ()
 
     def _check_inputs(self, x):

@@ -20,6 +20,13 @@ _LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 _LOGIT_LOSSES = ("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy")
 
 
+def _scaled(grad, scale):
+    if isinstance(grad, IndexedSlices):
+        return grad.with_values(grad.values * grad.values.dtype.type(scale))
+    grad = np.asarray(grad)
+    return grad * grad.dtype.type(scale)
+
+
 class TrainStep:
     """The per-batch methods of a model (forward, loss, backward, update, metrics)."""
 
@@ -101,7 +108,7 @@ class TrainStep:
             for v in variables:
                 if v.grad is None:
                     v.grad = np.zeros_like(v.value)
-            self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+            self._apply_gradients(variables)
         self._update_metrics(loss, [], [np.asarray(preds[0])], [], [], [], [])
         return loss
 
@@ -117,9 +124,20 @@ class TrainStep:
         self._backward(grads, from_logits=fused)
         variables = self.trainable_weights
         loss = self._add_penalties(loss, variables, gradients=True)
-        self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        self._apply_gradients(variables)
         self._update_metrics(loss, *batch)
         return loss
+
+    def _apply_gradients(self, variables):
+        """The optimizer's step with each variable's ``grad``. Keras's trainer differentiates
+        ``optimizer.scale_loss(loss)`` (a LossScaleOptimizer's scale, an optimizer's
+        ``loss_scale_factor``), which the optimizer divides out: the gradients are multiplied
+        by that scale here."""
+        scale = self.optimizer._gradient_scale()
+        grads = [v.grad for v in variables]
+        if scale is not None:
+            grads = [g if g is None else _scaled(g, scale) for g in grads]
+        self.optimizer.apply_gradients(zip(grads, variables))
 
     def _refuse_own_step(self, step):
         """Keras's guide overrides ``train_step`` with its backend's gradient code

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..layers._core import InputLayer
 from ..layers._registry import keras_class_name
+from ..utils._progbar import is_interactive_logging_enabled, print_msg
 
 _WIDTHS = (33, 24, 15)
 _CONNECTED_WIDTHS = (21, 19, 12, 19)
@@ -295,7 +296,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         lines.append(f" Optimizer params: {opt_count:,} ({_memory(opt_bytes)})")
     # Keras's console crops what is wider than the terminal, and hands print_fn the whole text
     text = "".join(line[:console_width] + "\n" for line in lines)
-    if print_fn is None:
+    if print_fn is None and not is_interactive_logging_enabled():
+        print_msg(text, line_break=False)  # to logging, as Keras
+    elif print_fn is None:
         print(text, end="")
     else:
         print_fn(text)

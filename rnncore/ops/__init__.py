@@ -33,10 +33,15 @@ from ._core import (  # noqa: F401  (the public names are listed in __all__)
     squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, swish, take, tanh, tensordot,
     tile, transpose, true_divide, unstack, var, where, zeros, zeros_like)
 from ._arrays import hstack, linspace, nan_to_num, vstack  # noqa: F401
+from ._conv import conv, conv_transpose, depthwise_conv, separable_conv  # noqa: F401
 from ._control import cond, fori_loop, while_loop  # noqa: F401
+from ._ctc import ctc_loss  # noqa: F401
+from ._ctc_decode import ctc_decode  # noqa: F401
 from ._math import segment_sum, top_k  # noqa: F401
 from ._nn import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                   dot_product_attention, moments, sparse_categorical_crossentropy)
+from ._pooling import (adaptive_average_pool, adaptive_max_pool,  # noqa: F401
+                       average_pool, max_pool)
 from ._more import (argsort, erf, gelu, log10, log2, log_sigmoid, outer, pad,  # noqa: F401
                     prod, reciprocal, slice, sort, take_along_axis, tril, triu)
 from ._elementwise_more import (  # noqa: F401
@@ -75,6 +80,9 @@ from ._signal import (  # noqa: F401
     cdist, extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, saturate_cast, stft,
     view_as_complex, view_as_real)
 __all__ = [
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv",
+    "adaptive_average_pool", "adaptive_max_pool", "average_pool", "max_pool",
+    "ctc_decode", "ctc_loss",
     "cond", "dot_product_attention", "fori_loop", "hstack", "linspace", "moments",
     "nan_to_num", "segment_sum", "top_k", "vstack", "while_loop",
     "argsort", "erf", "gelu", "log10", "log2", "log_sigmoid", "outer", "pad", "prod",

@@ -5,8 +5,7 @@ import numpy as np
 
 from . import _core as o
 from ._tape import value_of
-
-EPSILON = 1e-7  # Keras's backend.epsilon()
+from .._config import epsilon as _eps
 
 
 def _same_shape(name, target, output):
@@ -22,7 +21,7 @@ def binary_crossentropy(target, output, from_logits=False):
     if from_logits:
         # TensorFlow's sigmoid_cross_entropy_with_logits: max(x, 0) - x*z + log(1 + exp(-|x|))
         return o.relu(output) - output * target + o.log1p(o.exp(-o.abs(output)))
-    output = o.clip(output, EPSILON, 1.0 - EPSILON)
+    output = o.clip(output, _eps(), 1.0 - _eps())
     return -(target * o.log(output) + (1 - target) * o.log(1 - output))
 
 
@@ -31,7 +30,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if from_logits:
         return -o.sum(target * o.log_softmax(output, axis=axis), axis=axis)
     output = output / o.sum(output, axis=axis, keepdims=True)
-    output = o.clip(output, EPSILON, 1.0 - EPSILON)
+    output = o.clip(output, _eps(), 1.0 - _eps())
     return -o.sum(target * o.log(output), axis=axis)
 
 
@@ -44,7 +43,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
                          f"up to its last dimension; received target.shape={ids.shape}, "
                          f"output.shape={np.shape(value_of(output))}")
     if not from_logits:
-        output = o.log(o.clip(output, EPSILON, 1 - EPSILON))
+        output = o.log(o.clip(output, _eps(), 1 - _eps()))
     picked = o.one_hot(ids, np.shape(value_of(output))[-1], dtype=np.asarray(
         value_of(output)).dtype)
     return -o.sum(picked * o.log_softmax(output, axis=-1), axis=-1)

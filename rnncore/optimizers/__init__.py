@@ -22,24 +22,29 @@ rnncore keeps to the slices' rows there.
 """
 from . import schedules
 from ._adadelta import Adadelta
+from ._adafactor import Adafactor
 from ._adagrad import Adagrad
 from ._adam import Adam
 from ._adamax import Adamax
 from ._adamw import AdamW
 from ._base import Optimizer
 from ._ftrl import Ftrl
+from ._lamb import Lamb
 from ._lion import Lion
+from ._loss_scale_optimizer import LossScaleOptimizer
 from ._nadam import Nadam
 from ._rmsprop import RMSprop
 from ._sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "Adamax", "Adadelta",
-           "Lion", "Ftrl", "schedules",
+           "Lion", "Ftrl", "Adafactor", "Lamb", "LossScaleOptimizer",
+           "schedules",
            "get", "serialize", "deserialize"]
 
 
 _OPTIMIZERS = {c.__name__.lower(): c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Nadam,
-                                                Adamax, Adadelta, Lion, Ftrl)}
+                                                Adamax, Adadelta, Lion, Ftrl, Adafactor,
+                                                Lamb, LossScaleOptimizer)}
 
 
 def serialize(optimizer):

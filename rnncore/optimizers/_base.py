@@ -275,6 +275,12 @@ class Optimizer:
         """``loss * loss_scale_factor`` when a factor is set, else ``loss``."""
         return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
 
+    def _gradient_scale(self):
+        """The factor of :meth:`scale_loss` (None for none). Keras's trainer differentiates
+        the scaled loss and :meth:`apply` divides the factor out again; rnncore's trainer,
+        which differentiates the loss itself, multiplies the gradients by it instead."""
+        return self.loss_scale_factor
+
     def _clip_gradients(self, grads):
         # tf.clip_by_norm and tf.clip_by_value act on an IndexedSlices' values: the norm is
         # that of the occurrences, and each occurrence is clipped before any sum.

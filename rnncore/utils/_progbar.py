@@ -4,6 +4,7 @@
 :class:`rnncore.callbacks.ProgbarLogger`; it is also public, as
 ``keras.utils.Progbar`` is, for hand-written loops.
 """
+import logging
 import math
 import os
 import sys
@@ -11,20 +12,43 @@ import time
 
 import numpy as np
 
-__all__ = ["Progbar"]
+from .. import _config
+
+__all__ = ["Progbar", "enable_interactive_logging", "disable_interactive_logging",
+           "is_interactive_logging_enabled"]
 
 _BAR_CHAR = "━"
 # ANSI escapes: bold, green, light grey, reset.
 _BOLD, _GREEN, _GREY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 
 
+def enable_interactive_logging():
+    """Keras's default: progress bars and logs go to standard output."""
+    _config.set_flag("interactive_logging", True)
+
+
+def disable_interactive_logging():
+    """Send progress bars and logs to Python's ``logging`` (at INFO level, logger
+    ``rnncore``) instead of standard output, as Keras sends them to ``absl.logging``: for jobs
+    on a server."""
+    _config.set_flag("interactive_logging", False)
+
+
+def is_interactive_logging_enabled():
+    return _config.flag("interactive_logging")
+
+
 def print_msg(message, line_break=True):
-    """Write ``message`` to ``sys.stdout`` and flush, as Keras's ``print_msg``.
+    """Write ``message`` to ``sys.stdout`` and flush, as Keras's ``print_msg``; with
+    interactive logging disabled, log it at INFO level instead.
 
     A console whose encoding cannot show the bar character (cp949, cp1252 on
     Windows) gets ``=`` instead of ``━`` rather than a ``UnicodeEncodeError``.
     """
     message = str(message)
+    if not is_interactive_logging_enabled():
+        logging.getLogger("rnncore").info(message)
+        return
     if line_break:
         message += "\n"
     try:
