@@ -202,10 +202,15 @@ def flip(x, axis=None):
 
 
 def cumsum(x, axis=None, dtype=None):
+    """The running sum along ``axis`` (of the flattened ``x`` without one), in ``dtype`` or
+    ``x``'s own (Keras's: int32 stays int32, bools count as int32)."""
     t, xv = _in(x)
+    xv = np.asarray(xv)
+    if dtype is not None or xv.dtype == bool:
+        xv = xv.astype(dtype or np.int32)
     if axis is None:
-        y = np.cumsum(np.ravel(xv))
+        y = np.cumsum(np.ravel(xv), dtype=xv.dtype)
         return make(y, (t,), lambda g: (np.flip(np.cumsum(np.flip(g))).reshape(np.shape(xv)),),
                     "cumsum")
-    y = np.cumsum(xv, axis=axis)
+    y = np.cumsum(xv, axis=axis, dtype=xv.dtype)
     return make(y, (t,), lambda g: (np.flip(np.cumsum(np.flip(g, axis), axis), axis),), "cumsum")
