@@ -106,6 +106,8 @@ CALLS = {
     "count_nonzero": lambda K, x: K.count_nonzero(INT, axis=1),
     "count_nonzero_all": lambda K, x: K.count_nonzero(INT),
     "cumprod_int": lambda K, x: K.cumprod(INT, axis=0),
+    "prod_int_bool": lambda K, x: [K.prod(INT, axis=0), K.prod(INT > 0, axis=1),
+                                   K.prod(INT.astype("int8"))],
     "cumsum_int_bool_dtype": lambda K, x: [K.cumsum(INT, axis=1), K.cumsum(INT > 2),
                                            K.cumsum(INT, dtype="float32")],
     "trace_int": lambda K, x: K.trace(INT),

@@ -46,7 +46,12 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     """The product over ``axis``; its gradient is exact where some entries are zero."""
     t, xv = _in(x)
     xv = np.asarray(xv)
-    y = np.prod(xv, axis=_tuple(axis), keepdims=keepdims)
+    # Keras's accumulator: bools and narrow integers as (u)int32, wider types their own
+    # (NumPy widens int32 to int64); Keras's TensorFlow backend leaves `dtype` unused
+    if dtype is None and (xv.dtype == bool or xv.dtype.kind in "iu" and xv.dtype.itemsize < 4):
+        xv = xv.astype(np.uint32 if xv.dtype.kind == "u" else np.int32)
+    y = np.prod(xv, axis=_tuple(axis), keepdims=keepdims,
+                dtype=xv.dtype if xv.dtype.kind in "iu" else None)
 
     def vjp(g):
         axes = _axes(axis, xv.ndim)
