@@ -118,3 +118,22 @@ def test_integer_only_ops_reject_floats_as_keras(keras):
         ops.ldexp(np.ones(2, "float32"), np.ones(2, "float32"))
     with pytest.raises(ValueError, match=r"hypot.*\(2, 3\).*\(4,\)"):
         ops.hypot(np.ones((2, 3)), np.ones(4))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+@pytest.mark.parametrize("name", ["abs", "absolute", "negative", "sign", "square", "round",
+                                  "relu", "relu6", "leaky_relu", "floor", "sqrt"])
+def test_integer_inputs_keep_or_leave_their_dtype_as_in_keras(keras, name, dtype):
+    x = np.array([[-2, 0], [3, 1]]).astype(dtype)
+    try:
+        theirs = getattr(keras.ops, name)(x)
+    except Exception:  # noqa: BLE001  (an op Keras refuses for this dtype: nothing to match)
+        pytest.skip(f"Keras's {name} refuses {dtype}")
+    _compare(getattr(ops, name)(x), theirs)
+
+
+def test_stack_of_a_tensor_and_logdet_of_an_indefinite_matrix_as_keras(keras):
+    x = np.arange(6.0, dtype="float32").reshape(2, 3)
+    _compare(ops.stack(x), keras.ops.stack(x))
+    indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], "float32")
+    assert np.isnan(ops.logdet(indefinite)) and np.isnan(keras.ops.logdet(indefinite))

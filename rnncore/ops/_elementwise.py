@@ -12,10 +12,16 @@ from ._tape import _unbroadcast, as_recorded, make, value_of
 _SILENT = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
 
 
-def _unary(name, f, df):
-    """An element-wise op `f` whose gradient is ``df(x, y, g)``."""
+def _unary(name, f, df, integers=False):
+    """An element-wise op `f` whose gradient is ``df(x, y, g)``; with `integers`, integer
+    and bool inputs keep their dtype (Keras's ``abs``, ``sign``, ``relu``...: a bool squares
+    as int32), else they become float32."""
     def op(x):
         t, xv = _in(x)
+        xv = _arr(xv)
+        if integers and xv.dtype.kind in "biu":
+            y = f(xv.astype(np.int32) if name == "square" and xv.dtype == bool else xv)
+            return make(y, (t,), lambda g: (None,), name)
         xv = _float(xv)
         with np.errstate(**_SILENT):
             y = f(xv)
@@ -31,19 +37,22 @@ log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (1 + x))
 expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1))
 sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y))
 rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y, g: g * (-0.5) * y ** 3)
-square = _unary("square", np.square, lambda x, y, g: g * 2 * x)
-abs = absolute = _unary("abs", np.abs, lambda x, y, g: g * np.sign(x))  # noqa: A001
-negative = _unary("negative", np.negative, lambda x, y, g: -g)
-sign = _unary("sign", np.sign, lambda x, y, g: np.zeros_like(g))
+square = _unary("square", np.square, lambda x, y, g: g * 2 * x, integers=True)
+abs = absolute = _unary("abs", np.abs, lambda x, y, g: g * np.sign(x),  # noqa: A001
+                        integers=True)
+negative = _unary("negative", np.negative, lambda x, y, g: -g, integers=True)
+sign = _unary("sign", np.sign, lambda x, y, g: np.zeros_like(g), integers=True)
 floor = _unary("floor", np.floor, lambda x, y, g: np.zeros_like(g))
 ceil = _unary("ceil", np.ceil, lambda x, y, g: np.zeros_like(g))
-round = _unary("round", np.round, lambda x, y, g: np.zeros_like(g))  # noqa: A001
+round = _unary("round", np.round, lambda x, y, g: np.zeros_like(g),  # noqa: A001
+               integers=True)
 sin = _unary("sin", np.sin, lambda x, y, g: g * np.cos(x))
 cos = _unary("cos", np.cos, lambda x, y, g: -g * np.sin(x))
 tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y))
 sigmoid = _unary("sigmoid", _sigmoid, lambda x, y, g: g * y * (1 - y))
-relu = _unary("relu", lambda x: np.maximum(x, 0), lambda x, y, g: g * (x > 0))
-relu6 = _unary("relu6", lambda x: np.clip(x, 0, 6), lambda x, y, g: g * ((x > 0) & (x < 6)))
+relu = _unary("relu", lambda x: np.maximum(x, 0), lambda x, y, g: g * (x > 0), integers=True)
+relu6 = _unary("relu6", lambda x: np.clip(x, 0, 6), lambda x, y, g: g * ((x > 0) & (x < 6)),
+               integers=True)
 softplus = _unary("softplus", _softplus, lambda x, y, g: g * _sigmoid(x))
 softsign = _unary("softsign", lambda x: x / (1 + np.abs(x)),
                   lambda x, y, g: g / (1 + np.abs(x)) ** 2)
@@ -67,6 +76,7 @@ linear = _unary("linear", lambda x: x, lambda x, y, g: g)
 def leaky_relu(x, negative_slope=0.2):
     """Keras's ``leaky_relu``: ``x`` where positive, ``negative_slope * x`` elsewhere."""
     t, xv = _in(x)
+    xv = _float(xv)  # integers become float32, as Keras's
     y = np.where(xv > 0, xv, xv * xv.dtype.type(negative_slope))
     return make(y, (t,), lambda g: (np.where(xv > 0, g, g * g.dtype.type(negative_slope)),),
                 "leaky_relu")

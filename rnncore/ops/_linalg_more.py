@@ -104,9 +104,15 @@ def cholesky_inverse(x, upper=False):
 
 def logdet(x):
     """The log of the determinant of the positive-definite ``x`` (through its Cholesky
-    factor, as TensorFlow's)."""
-    lower = cholesky(x)
+    factor, as TensorFlow's); NaN where ``x`` is not positive-definite."""
     from ._products import diagonal
+
+    _, xv = _float_in(x)
+    _check_square(xv)
+    try:
+        lower = cholesky(x)
+    except ValueError:  # the factorization failed (the shape is checked above)
+        return np.full(xv.shape[:-2], np.nan, xv.dtype)
 
     return o.multiply(2.0, o.sum(o.log(diagonal(lower, axis1=-2, axis2=-1)), axis=-1))
 

@@ -68,6 +68,8 @@ def concatenate(xs, axis=0):
 
 
 def stack(x, axis=0):
+    if isinstance(x, (np.ndarray, Tensor)):  # a tensor stacks its slices, as in Keras
+        x = list(x)
     ts, vs = _many(x, "stack")
     try:
         y = np.stack(vs, axis=axis)

@@ -254,19 +254,18 @@ def saturate_cast(x, dtype):
 
 
 def view_as_real(x):
-    """A complex ``x`` as a real array with a last axis of (real, imag)."""
+    """``x`` as a real array with a last axis of (real, imag) (zeros for a real ``x``)."""
     xv = np.asarray(value_of(x))
-    if xv.dtype.kind != "c":
-        raise ValueError(f"view_as_real: the input must be complex; received "
-                         f"dtype={xv.dtype.name}")
-    return np.stack([xv.real, xv.imag], axis=-1)
+    return np.stack([xv.real, np.imag(xv) if xv.dtype.kind == "c" else np.zeros_like(xv)],
+                    axis=-1)
 
 
 def view_as_complex(x):
-    """A real ``x`` whose last axis holds (real, imag) pairs as a complex array."""
+    """A real ``x`` whose last axis holds (real, imag) pairs as a complex64 array (Keras's
+    TensorFlow backend computes it in float32)."""
     xv = np.asarray(value_of(x))
     if xv.ndim == 0 or xv.shape[-1] != 2:
         raise ValueError(f"Last dimension of input must be size 2 (real and imaginary). "
                          f"Received shape: {xv.shape}")
-    out = xv[..., 0] + 1j * xv[..., 1]
-    return out.astype(np.complex128 if xv.dtype == np.float64 else np.complex64)
+    pairs = xv.astype(np.float32)
+    return pairs[..., 0] + 1j * pairs[..., 1].astype(np.complex64)
