@@ -37,14 +37,17 @@ def set_value(x, value):
 def clear_session(free_memory=True):
     """Keras's ``clear_session``: default names start again (the next ``Dense()`` is
     ``dense``, the next model ``sequential`` or ``functional``, the next ``Precision()``
-    ``precision``); with `free_memory`, Python's garbage collector runs. rnncore keeps no
-    global graph to clear."""
+    ``precision``); a dtype policy set by ``config.set_dtype_policy`` is dropped (layers follow
+    ``floatx()`` again), as Keras's global state is; with `free_memory`, Python's garbage
+    collector runs. rnncore keeps no global graph to clear."""
     import gc
 
     from ._naming import _NAME_COUNTS
+    from .mixed_precision import set_global_policy
 
     _NAME_COUNTS.clear()
     _UIDS.clear()
+    set_global_policy(None)
     if free_memory:
         gc.collect()
 

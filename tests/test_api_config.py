@@ -186,7 +186,20 @@ def test_dtype_policy_switch_as_keras(both):
             assert lib.config.dtype_policy().name == "float64"
             assert lib.layers.Dense(2).dtype_policy.name == "float64"
         finally:
-            lib.config.set_dtype_policy("float32")
+            lib.backend.clear_session()  # drops the global policy in both, so floatx rules again
+
+
+def test_clear_session_drops_a_set_dtype_policy_as_keras(both):
+    for lib in both:
+        lib.config.set_dtype_policy("float32")
+        lib.config.set_floatx("float64")
+        try:
+            assert lib.layers.Dense(2).dtype_policy.name == "float32"  # the set policy rules
+            lib.backend.clear_session()
+            assert lib.layers.Dense(2).dtype_policy.name == "float64"  # floatx's again
+        finally:
+            lib.config.set_floatx("float32")
+            lib.backend.clear_session()
 
 
 _DTYPES = [None, int, float, bool, "bool", "int8", "uint8", "int16", "uint32", "int32", "int64",

@@ -74,8 +74,8 @@ def _set_class(name, class_name, module=None, registered=None):
 
 
 @pytest.mark.parametrize("edit, match", [
-    (_set_class("lstm", "Conv2D"),
-     r"layer 'lstm' is of class 'Conv2D', which rnncore cannot rebuild"),
+    (_set_class("lstm", "RandomFlip"),
+     r"layer 'lstm' is of class 'RandomFlip', which rnncore cannot rebuild"),
     (_set_class("lstm", "Fancy", "my_package.layers", "my_package>Fancy"),
      r"layer 'lstm' uses class 'my_package>Fancy' registered by user code"),
     (_set_class("lstm", "LSTM", "evil.module", None),
