@@ -169,3 +169,18 @@ def save_load_predict(model, x, tmp_path):
     assert [w.path for w in loaded.weights] == [
         w.path.removeprefix(model.name + "/") for w in model.weights]
     return loaded
+
+
+def assert_loads_across(keras, r_model, k_model, x, tmp_path, **tolerance):
+    """rnncore's model saved loads in Keras, and Keras's saved loads in rnncore, each
+    predicting `x` as the model that was saved (`tolerance`: assert_allclose's rtol/atol).
+    Returns rnncore's load of Keras's model."""
+    r_model.save(tmp_path / "r.keras")
+    theirs = keras.models.load_model(tmp_path / "r.keras")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
+                               **tolerance)
+    k_model.save(tmp_path / "k.keras")
+    ours = rnncore.models.load_model(tmp_path / "k.keras")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               **tolerance)
+    return ours

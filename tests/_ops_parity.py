@@ -4,6 +4,7 @@ random inputs go to rnncore (recorded) and to Keras (under TensorFlow's ``Gradie
 the values, dtypes and gradients are compared, rnncore's gradient also with finite
 differences (float64). ``test_ops.py`` and the later op test files share these."""
 import numpy as np
+import pytest
 
 from rnncore import ops
 from rnncore.ops._tape import Tensor, backward, recording
@@ -66,3 +67,48 @@ def assert_matches_keras_under_tape(f, xs, keras, tf):
             continue
         ref = tf.convert_to_tensor(ref).numpy()
         np.testing.assert_allclose(mine, ref, rtol=1e-4, atol=1e-5, err_msg=f"input {k}")
+
+
+def parity_tests(cases, skip_finite_differences=(), skip_keras=(), keras_inputs=None):
+    """The two parity tests of a CASES dict (``name: (f, shapes)``), to assign at module level
+    under their own names so that pytest collects them::
+
+        (test_gradient_matches_finite_differences,
+         test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES)
+
+    A case's inputs are drawn with its rank in ``sorted(cases)`` as seed; the names in
+    `skip_finite_differences` / `skip_keras` are left out of that test (say why where the
+    call is made); `keras_inputs(name, xs)`, when given, changes the float32 inputs of the
+    Keras comparison (e.g. puts NaNs in)."""
+    def inputs(name, dtype):
+        return draw_inputs(cases[name][1], sorted(cases).index(name), dtype)
+
+    @pytest.mark.parametrize("name", sorted(set(cases) - set(skip_finite_differences)))
+    def test_gradient_matches_finite_differences(name):
+        assert_gradient_matches_finite_differences(cases[name][0], inputs(name, "float64"))
+
+    @pytest.mark.parametrize("name", sorted(set(cases) - set(skip_keras)))
+    def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
+        xs = inputs(name, "float32")
+        if keras_inputs is not None:
+            xs = keras_inputs(name, xs)
+        assert_matches_keras_under_tape(cases[name][0], xs, keras, tf)
+
+    return (test_gradient_matches_finite_differences,
+            test_value_and_gradient_match_keras_under_gradient_tape)
+
+
+def assert_same_as_keras(mine, theirs, rtol=1e-5, atol=1e-6, up_to_sign=False):
+    """Same structure, dtypes, shapes and values (NaNs at the same places) as Keras's result;
+    `up_to_sign` compares absolute values (a factor's columns are defined up to sign)."""
+    if isinstance(theirs, (tuple, list)):
+        assert isinstance(mine, (tuple, list)) and len(mine) == len(theirs)
+        for m, t in zip(mine, theirs):
+            assert_same_as_keras(m, t, rtol, atol, up_to_sign)
+        return
+    theirs, mine = np.asarray(theirs), np.asarray(mine)
+    assert mine.dtype == theirs.dtype, (mine.dtype, theirs.dtype)
+    assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
+    if up_to_sign:
+        mine, theirs = np.abs(mine), np.abs(theirs)
+    np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=True)

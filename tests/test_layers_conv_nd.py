@@ -9,7 +9,7 @@ import rnncore
 from rnncore import layers
 
 from _layer_grads import assert_close_to_keras, finite_difference_check
-from _layer_parity import assert_bad_argument, assert_pickles
+from _layer_parity import assert_bad_argument, assert_loads_across, assert_pickles
 from _parity import build_pair, train_pair_on_batch
 
 CONV2D_CASES = [
@@ -208,15 +208,8 @@ def test_conv2d_autoencoder_trains_and_crosses_over_as_keras(keras, rng, tmp_pat
     r_model.compile(rnncore.optimizers.Adam(0.01), "mse")
     x = rng.standard_normal((6, 8, 6, 1)).astype("float32")
     train_pair_on_batch(k_model, r_model, x, x, steps=3)
-    r_model.save(tmp_path / "r.keras")
-    theirs = keras.models.load_model(tmp_path / "r.keras")
-    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
-    k_model.save(tmp_path / "k.keras")
-    ours = rnncore.models.load_model(tmp_path / "k.keras")
+    ours = assert_loads_across(keras, r_model, k_model, x, tmp_path, rtol=1e-5, atol=1e-6)
     assert type(ours.layers[1]).__name__ == "Conv2DTranspose"
-    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
 
 
 # ---- DepthwiseConv1D/2D, SeparableConv1D/2D --------------------------------------------------
@@ -279,14 +272,7 @@ def test_separable_model_trains_and_crosses_over_as_keras(keras, rng, tmp_path):
     x = rng.standard_normal((6, 10, 8, 2)).astype("float32")
     y = rng.standard_normal((6, 2)).astype("float32")
     train_pair_on_batch(k_model, r_model, x, y, steps=3)
-    r_model.save(tmp_path / "r.keras")
-    theirs = keras.models.load_model(tmp_path / "r.keras")
-    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
-    k_model.save(tmp_path / "k.keras")
-    ours = rnncore.models.load_model(tmp_path / "k.keras")
-    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    assert_loads_across(keras, r_model, k_model, x, tmp_path, rtol=1e-5, atol=1e-6)
 
 
 def test_captcha_ocr_model_with_pooling_and_ctc_trains_as_in_keras(keras, rng):

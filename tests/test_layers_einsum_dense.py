@@ -7,7 +7,7 @@ import rnncore
 from rnncore import layers
 
 from _layer_grads import assert_close_to_keras, finite_difference_check
-from _layer_parity import assert_config_round_trip, save_load_predict
+from _layer_parity import assert_config_round_trip, assert_loads_across, save_load_predict
 from _parity import rel_err
 
 # (equation, output_shape, bias_axes, activation, input shape)
@@ -100,13 +100,7 @@ def test_trains_before_an_lstm_as_keras_and_saves_both_ways(keras, rng, tmp_path
     for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
         assert rel_err(r_w, k_w) <= 1e-4
     save_load_predict(r_model, x, tmp_path)
-    theirs = keras.models.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
-                               atol=1e-5)
-    k_model.save(tmp_path / "k.keras")
-    ours = rnncore.models.load_model(tmp_path / "k.keras")
-    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
-                               atol=1e-5)
+    assert_loads_across(keras, r_model, k_model, x, tmp_path, atol=1e-5)
 
 
 def test_kernel_initializer_takes_fans_from_the_equation_as_keras(keras):

@@ -8,7 +8,7 @@ import rnncore
 from rnncore import layers
 
 from _layer_grads import assert_close_to_keras, finite_difference_check
-from _layer_parity import assert_config_round_trip, save_load_predict
+from _layer_parity import assert_config_round_trip, assert_loads_across, save_load_predict
 from _parity import train_pair_on_batch
 
 
@@ -132,10 +132,4 @@ def test_trains_in_a_model_with_an_lstm_and_saves_both_ways(keras, rng, tmp_path
     r_model.compile(rnncore.optimizers.Adam(0.01), "mse")
     train_pair_on_batch(k_model, r_model, x, y, steps=3, tol=1e-4)
     save_load_predict(r_model, x, tmp_path)
-    theirs = keras.models.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(theirs.predict(x, verbose=0), r_model.predict(x, verbose=0),
-                               atol=1e-5)
-    k_model.save(tmp_path / "k.keras")
-    ours = rnncore.models.load_model(tmp_path / "k.keras")
-    np.testing.assert_allclose(ours.predict(x, verbose=0), k_model.predict(x, verbose=0),
-                               atol=1e-5)
+    assert_loads_across(keras, r_model, k_model, x, tmp_path, atol=1e-5)

@@ -4,8 +4,7 @@ code (each case is written once, as a function of the ops module)."""
 import numpy as np
 import pytest
 
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import parity_tests
 from rnncore import ops
 
 # name -> (f(K, *xs) written with the ops module K, input shapes); inputs are drawn away from
@@ -158,19 +157,10 @@ CASES.update({  # the ops added with the functional graph's op nodes
 })
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
 # stop_gradient's function has a derivative its gradient deliberately leaves out
-@pytest.mark.parametrize("name", sorted(set(CASES) - {"stop_gradient"}))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_ops_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_ops_under_gradient_tape) = parity_tests(
+    CASES, skip_finite_differences={"stop_gradient"})
 
 
 def test_inference_records_nothing_and_returns_arrays():

@@ -5,8 +5,7 @@ gradients (finite differences and TensorFlow's ``GradientTape``), and Keras's er
 import numpy as np
 import pytest
 
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import assert_same_as_keras, parity_tests
 from rnncore import ops
 
 IDS = np.array([0, 2, 0, 2, 1])
@@ -52,31 +51,9 @@ CASES = {
 }
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
 # TensorFlow has no gradient for the XLA op behind Keras's slice_update
-@pytest.mark.parametrize("name", sorted(set(CASES) - {"slice_update"}))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
-
-
-def _compare(mine, theirs):
-    if isinstance(theirs, (tuple, list)):
-        assert isinstance(mine, (tuple, list)) and len(mine) == len(theirs)
-        for m, t in zip(mine, theirs):
-            _compare(m, t)
-        return
-    theirs, mine = np.asarray(theirs), np.asarray(mine)
-    assert mine.dtype == theirs.dtype, (mine.dtype, theirs.dtype)
-    assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
-    np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES, skip_keras={"slice_update"})
 
 
 X = np.array([[3.0, 1.0, 4.0, 1.5], [5.0, 9.0, 2.0, 6.0], [0.0, 0.5, 7.0, 2.0]], "float32")
@@ -115,7 +92,7 @@ CALLS = {
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_value_and_dtype_match_keras(keras, name):
-    _compare(CALLS[name](ops), CALLS[name](keras.ops))
+    assert_same_as_keras(CALLS[name](ops), CALLS[name](keras.ops))
 
 
 def test_argpartition_partitions_as_numpy():

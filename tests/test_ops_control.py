@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import rnncore
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import draw_inputs, parity_tests
 from _tolerance import rel_err
 from rnncore import ops
 
@@ -56,19 +55,9 @@ CASES = {
 }
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
 # custom_gradient's gradient is not its function's, on purpose
-@pytest.mark.parametrize("name", sorted(set(CASES) - {"custom_gradient"}))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES, skip_finite_differences={"custom_gradient"})
 
 
 def test_scan_without_outputs_matches_keras_and_vectorize_numpy(keras):

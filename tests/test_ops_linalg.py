@@ -4,8 +4,7 @@ factorizations, solvers and determinants, and Keras's errors."""
 import numpy as np
 import pytest
 
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import assert_same_as_keras, parity_tests
 from rnncore import ops
 
 
@@ -47,18 +46,8 @@ CASES = {
 }
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES)
 
 
 A = np.array([[4.0, 1.0, 2.0], [1.0, 3.0, 0.5], [2.0, 0.5, 5.0]], "float32")
@@ -80,22 +69,11 @@ CALLS = {
 }
 
 
-def _compare(mine, theirs):
-    if isinstance(theirs, (tuple, list)):
-        assert len(mine) == len(theirs)
-        for m, t in zip(mine, theirs):
-            _compare(m, t)
-        return
-    theirs, mine = np.asarray(theirs), np.asarray(mine)
-    assert mine.dtype == theirs.dtype, (mine.dtype, theirs.dtype)
-    assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
-    # a factor's columns are defined up to sign: compare them up to sign
-    np.testing.assert_allclose(np.abs(mine), np.abs(theirs), rtol=1e-4, atol=1e-5)
-
-
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_value_and_dtype_match_keras(keras, name):
-    _compare(CALLS[name](ops), CALLS[name](keras.ops))
+    # a factor's columns are defined up to sign: compare them up to sign
+    assert_same_as_keras(CALLS[name](ops), CALLS[name](keras.ops), rtol=1e-4, atol=1e-5,
+                         up_to_sign=True)
 
 
 def test_factors_rebuild_the_matrix(keras):

@@ -5,8 +5,7 @@ finite differences and under TensorFlow's ``GradientTape``)."""
 import numpy as np
 import pytest
 
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import assert_same_as_keras, parity_tests
 from rnncore import ops
 
 # name -> (f(K, *xs), input shapes); inputs are normal draws, mapped into each op's domain
@@ -37,18 +36,8 @@ CASES = {
 }
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES)
 
 
 UNARY = ["arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "cosh", "sinh", "tan",
@@ -59,14 +48,6 @@ BINARY = ["arctan2", "hypot", "logaddexp", "logaddexp2", "divide_no_nan", "fmod"
           "logical_xor", "isclose", "nextafter"]
 
 
-def _compare(mine, theirs):
-    theirs = np.asarray(theirs)
-    mine = np.asarray(mine)
-    assert mine.dtype == theirs.dtype, (mine.dtype, theirs.dtype)
-    assert mine.shape == theirs.shape
-    np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6, equal_nan=True)
-
-
 @pytest.mark.parametrize("dtype", ["int32", "int64", "float32", "float64"])
 @pytest.mark.parametrize("name", UNARY)
 def test_unary_value_and_dtype_match_keras(keras, name, dtype):
@@ -75,7 +56,7 @@ def test_unary_value_and_dtype_match_keras(keras, name, dtype):
     x = np.array([[-2, -1, 0], [1, 2, 3]]).astype(dtype)
     if name in ("arccos", "arcsin", "arctanh") and dtype.startswith("float"):
         x = x / np.asarray(4, dtype)  # inside the domain (integers give NaN on both sides)
-    _compare(getattr(ops, name)(x), getattr(keras.ops, name)(x))
+    assert_same_as_keras(getattr(ops, name)(x), getattr(keras.ops, name)(x))
 
 
 @pytest.mark.parametrize("dtype", ["int32", "float32", "float64"])
@@ -83,13 +64,13 @@ def test_unary_value_and_dtype_match_keras(keras, name, dtype):
 def test_binary_value_and_dtype_match_keras(keras, name, dtype):
     a = np.array([[-3, 0, 2], [5, -1, 4]]).astype(dtype)
     b = np.array([2, 3, -2]).astype(dtype)
-    _compare(getattr(ops, name)(a, b), getattr(keras.ops, name)(a, b))
+    assert_same_as_keras(getattr(ops, name)(a, b), getattr(keras.ops, name)(a, b))
 
 
 @pytest.mark.parametrize("name", ["arccos", "arctan2", "hypot", "fmod", "logaddexp"])
 def test_python_numbers_give_keras_dtypes(keras, name):
     args = (0.5,) if name == "arccos" else (2.0, 3)
-    _compare(getattr(ops, name)(*args), getattr(keras.ops, name)(*args))
+    assert_same_as_keras(getattr(ops, name)(*args), getattr(keras.ops, name)(*args))
 
 
 @pytest.mark.parametrize("name", ["bitwise_and", "bitwise_or", "bitwise_xor",
@@ -98,14 +79,14 @@ def test_python_numbers_give_keras_dtypes(keras, name):
 def test_integer_ops_match_keras(keras, name):
     a = np.array([[12, 7, 9], [3, 64, 5]], "int32")
     b = np.array([4, 2, 3], "int32")
-    _compare(getattr(ops, name)(a, b), getattr(keras.ops, name)(a, b))
-    _compare(getattr(ops, name)(a, 2), getattr(keras.ops, name)(a, 2))
+    assert_same_as_keras(getattr(ops, name)(a, b), getattr(keras.ops, name)(a, b))
+    assert_same_as_keras(getattr(ops, name)(a, 2), getattr(keras.ops, name)(a, 2))
 
 
 def test_bitwise_not_and_allclose_match_keras(keras):
     a = np.array([0, 5, -3], "int32")
-    _compare(ops.bitwise_not(a), keras.ops.bitwise_not(a))
-    _compare(ops.bitwise_invert(a), keras.ops.bitwise_invert(a))
+    assert_same_as_keras(ops.bitwise_not(a), keras.ops.bitwise_not(a))
+    assert_same_as_keras(ops.bitwise_invert(a), keras.ops.bitwise_invert(a))
     x = np.array([1.0, 2.0], "float32")
     for y in (x + 1e-7, x + 1e-3):
         assert bool(ops.allclose(x, y)) == bool(keras.ops.allclose(x, y))
@@ -129,11 +110,11 @@ def test_integer_inputs_keep_or_leave_their_dtype_as_in_keras(keras, name, dtype
         theirs = getattr(keras.ops, name)(x)
     except Exception:  # noqa: BLE001  (an op Keras refuses for this dtype: nothing to match)
         pytest.skip(f"Keras's {name} refuses {dtype}")
-    _compare(getattr(ops, name)(x), theirs)
+    assert_same_as_keras(getattr(ops, name)(x), theirs)
 
 
 def test_stack_of_a_tensor_and_logdet_of_an_indefinite_matrix_as_keras(keras):
     x = np.arange(6.0, dtype="float32").reshape(2, 3)
-    _compare(ops.stack(x), keras.ops.stack(x))
+    assert_same_as_keras(ops.stack(x), keras.ops.stack(x))
     indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], "float32")
     assert np.isnan(ops.logdet(indefinite)) and np.isnan(keras.ops.logdet(indefinite))

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import rnncore
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import parity_tests
 from _tolerance import rel_err
 from rnncore import ops
 
@@ -51,18 +50,8 @@ CASES = {
 }
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES)
 
 
 def test_multi_hot_matches_keras(keras):

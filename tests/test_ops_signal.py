@@ -4,8 +4,8 @@ values, dtypes and gradients; and that rnncore's op submodules hold Keras's name
 import numpy as np
 import pytest
 
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import (assert_gradient_matches_finite_differences, draw_inputs,
+                         parity_tests)
 from rnncore import ops
 
 
@@ -31,18 +31,8 @@ CASES = {
 }
 
 
-def _inputs(name, dtype="float64"):
-    return draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32"), keras, tf)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES)
 
 
 @pytest.mark.parametrize("fft_length", [4, 9])

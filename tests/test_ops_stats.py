@@ -6,8 +6,7 @@ TensorFlow's ``GradientTape``), and the errors Keras raises."""
 import numpy as np
 import pytest
 
-from _ops_parity import (assert_gradient_matches_finite_differences,
-                         assert_matches_keras_under_tape, draw_inputs)
+from _ops_parity import assert_same_as_keras, parity_tests
 from rnncore import ops
 
 NAN = np.array([[1.0, np.nan, 3.0, 0.5], [np.nan, np.nan, np.nan, np.nan],
@@ -64,33 +63,14 @@ WITH_NANS = {"nansum_nanmean", "nanvar_nanstd", "nanmax_nanmin", "nanprod",
              "nancumsum_nancumprod", "nanmedian_nanquantile"}
 
 
-def _inputs(name, dtype="float64", nans=False):
-    xs = draw_inputs(CASES[name][1], sorted(CASES).index(name), dtype)
-    if nans and name in WITH_NANS:
-        xs[0] = xs[0] + np.where(np.isnan(NAN[:, :xs[0].shape[1]]), np.nan, 0).astype(dtype)
+def _with_nans(name, xs):
+    if name in WITH_NANS:
+        xs[0] = xs[0] + np.where(np.isnan(NAN[:, :xs[0].shape[1]]), np.nan, 0).astype(xs[0].dtype)
     return xs
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_gradient_matches_finite_differences(name):
-    assert_gradient_matches_finite_differences(CASES[name][0], _inputs(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_value_and_gradient_match_keras_under_gradient_tape(name, keras, tf):
-    assert_matches_keras_under_tape(CASES[name][0], _inputs(name, "float32", nans=True), keras,
-                                    tf)
-
-
-def _compare(mine, theirs):
-    if isinstance(theirs, (tuple, list)):
-        for m, t in zip(mine, theirs):
-            _compare(m, t)
-        return
-    theirs, mine = np.asarray(theirs), np.asarray(mine)
-    assert mine.dtype == theirs.dtype, (mine.dtype, theirs.dtype)
-    assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
-    np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6, equal_nan=True)
+(test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_keras_under_gradient_tape) = parity_tests(CASES, keras_inputs=_with_nans)
 
 
 INT = np.array([[3, 1, 4, 1], [5, 9, 2, 6], [0, 0, 7, 2]], "int32")
@@ -135,7 +115,7 @@ CALLS = {
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_value_and_dtype_match_keras(keras, name):
     x = NAN.astype("float32")
-    _compare(CALLS[name](ops, x), CALLS[name](keras.ops, x))
+    assert_same_as_keras(CALLS[name](ops, x), CALLS[name](keras.ops, x))
 
 
 def test_bad_arguments_are_named_as_keras():

@@ -10,13 +10,12 @@ from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._random import generator
 from ..ops._conv import standardize_data_format, standardize_tuple
-from ..recurrent import _checks
 from ..recurrent import _recurrent as R
 from . import _conv_lstm_ops as ops
 from ._arguments import ActivationAttribute
 from ._base import Layer, as_float_array, unique_name
 from ._conv_nd import standardize_padding
-from ._rnn import check_state_arrays
+from ._rnn import check_state_arrays, eager_sequence_call
 
 
 class ConvLSTMCell:
@@ -251,14 +250,7 @@ class ConvLSTM(Layer):
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
-        if (isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1
-                and np.ndim(inputs[0]) == self.RANK + 3):
-            inputs, initial_state = inputs[0], list(inputs[1:])  # Keras's [inputs, *states]
-        x = self.check_input(inputs)
-        self._maybe_build(x.shape)
-        states = self.check_initial_state(initial_state, x.shape[0])
-        mask = _checks.step_mask(mask, *x.shape[:2])
-        return self.forward(x, training=bool(training), mask=mask, initial_state=states)
+        return eager_sequence_call(self, inputs, training, mask, initial_state, self.RANK + 3)
 
     def _symbolic_call(self, inputs, initial_state=None, **kwargs):
         if initial_state is not None:

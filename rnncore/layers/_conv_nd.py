@@ -107,6 +107,14 @@ class BaseConv(Layer):
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
 
+    def _known_channels(self, input_shape):
+        """The inputs' channel count, which building needs known."""
+        channels = input_shape[self._channel_axis()]
+        if channels is None:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the channel dimension of "
+                             f"the inputs must be known, got input shape {tuple(input_shape)}")
+        return int(channels)
+
     def _spatial(self, shape):
         return tuple(shape[1:-1]) if self.data_format == "channels_last" else tuple(shape[2:])
 
@@ -120,16 +128,13 @@ class BaseConv(Layer):
         return self.kernel_size + (channels // self.groups, self.filters)
 
     def build(self, input_shape):
-        channels = input_shape[self._channel_axis()]
-        if channels is None:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: the channel dimension of "
-                             f"the inputs must be known, got input shape {tuple(input_shape)}")
+        channels = self._known_channels(input_shape)
         if channels % self.groups:
             raise ValueError("The number of input channels must be evenly divisible by the "
                              f"number of groups. Received groups={self.groups}, but the input "
                              f"has {channels} channels (full input shape is "
                              f"{tuple(input_shape)}).")
-        self.input_channels = int(channels)
+        self.input_channels = channels
         self.kernel = self.add_weight(self._kernel_shape(self.input_channels),
                                       self.kernel_initializer, "kernel")
         self.bias = (self.add_weight((self.filters,), self.bias_initializer, "bias")

@@ -57,11 +57,7 @@ class BaseDepthwiseConv(BaseConv):
         return self.kernel_size + (channels, self.depth_multiplier)
 
     def build(self, input_shape):
-        channels = input_shape[self._channel_axis()]
-        if channels is None:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: the channel dimension of "
-                             f"the inputs must be known, got input shape {tuple(input_shape)}")
-        self.input_channels = self.groups = int(channels)
+        self.input_channels = self.groups = self._known_channels(input_shape)
         self.compute_output_shape(input_shape)
         # named kernel, with the depthwise_* regularizer and constraint
         self.kernel = self.add_weight(self._kernel_shape(self.input_channels),
@@ -155,11 +151,7 @@ class BaseSeparableConv(BaseDepthwiseConv):
         return self.filters
 
     def build(self, input_shape):
-        channels = input_shape[self._channel_axis()]
-        if channels is None:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: the channel dimension of "
-                             f"the inputs must be known, got input shape {tuple(input_shape)}")
-        self.input_channels = self.groups = int(channels)
+        self.input_channels = self.groups = self._known_channels(input_shape)
         self.compute_output_shape(input_shape)
         self.depthwise_kernel = self.add_weight(
             self._kernel_shape(self.input_channels), self.depthwise_initializer,

@@ -10,6 +10,20 @@ from ._vocabulary import encode_ids
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
 
 
+def standardize_salt(salt, refusal):
+    """``salt`` as the SipHash key Keras keeps, ``[k0, k1]``, from a pair of ints or one int
+    ``k`` (``[k, k]``); None stays None. Anything else raises ValueError with `refusal`
+    (the caller's Keras message) followed by the value received."""
+    if salt is None:
+        return None
+    if isinstance(salt, (tuple, list)) and len(salt) == 2 and all(
+            isinstance(s, numbers.Integral) for s in salt):
+        return [int(s) for s in salt]
+    if isinstance(salt, numbers.Integral) and not isinstance(salt, bool):
+        return [int(salt), int(salt)]
+    raise ValueError(f"{refusal} Received: salt={salt!r}.")
+
+
 class Hashing(Layer):
     """Hashes strings or integers into ``num_bins`` bins, exactly as Keras's layer does.
 
@@ -55,16 +69,8 @@ class Hashing(Layer):
         if sparse:
             raise ValueError(f"Hashing: rnncore's outputs are dense; sparse must be False. "
                              f"Received: sparse={sparse!r}")
-        if salt is not None:
-            if isinstance(salt, (tuple, list)) and len(salt) == 2 and all(
-                    isinstance(s, numbers.Integral) for s in salt):
-                salt = [int(s) for s in salt]
-            elif isinstance(salt, numbers.Integral) and not isinstance(salt, bool):
-                salt = [int(salt), int(salt)]
-            else:
-                raise ValueError(f"The `salt` argument for `Hashing` can only be a tuple of "
-                                 f"size 2 integers, or a single integer. Received: "
-                                 f"salt={salt!r}.")
+        salt = standardize_salt(salt, "The `salt` argument for `Hashing` can only be a tuple "
+                                      "of size 2 integers, or a single integer.")
         self.num_bins, self.mask_value, self.salt = int(num_bins), mask_value, salt
         self.output_mode, self.sparse = output_mode, False
         self.built = True

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from ._base import Layer
+from ._hashing import standardize_salt
 from ._string_hash import fingerprint64, siphash
 from ._vocabulary import (adapt_batches, encode_ids, inverse_document_frequency,
                           positive_int, ranked_tokens, read_vocabulary_file, repeated)
@@ -51,14 +52,8 @@ class IndexLookup(Layer):
             if not self._takes_strings and oov_method != "farmhash":
                 raise ValueError(f"`salt` can only be used when `oov_method='farmhash'`. "
                                  f"Received: oov_method={oov_method}")
-            if isinstance(salt, (tuple, list)) and len(salt) == 2 and all(
-                    isinstance(s, numbers.Integral) for s in salt):
-                salt = [int(s) for s in salt]
-            elif isinstance(salt, numbers.Integral) and not isinstance(salt, bool):
-                salt = [int(salt), int(salt)]
-            else:
-                raise ValueError(f"The `salt` argument for `{caller}` can only be a tuple of 2 "
-                                 f"integers, or a single integer. Received: salt={salt!r}.")
+            salt = standardize_salt(salt, f"The `salt` argument for `{caller}` can only be a "
+                                          "tuple of 2 integers, or a single integer.")
         output_mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(output_mode, output_mode)
         if output_mode not in _OUTPUT_MODES:
             raise ValueError(f"{caller}: `output_mode` must be one of {_OUTPUT_MODES}. "

@@ -73,6 +73,15 @@ class _Normalization(Layer):
                              f"one dimension, got shape {x.shape}")
         return x
 
+    def _check_axis_size(self, x, size, what):
+        """Refuse inputs whose size on the (single, int) ``axis`` is not the `size` the layer
+        was built for; `what` names those entries in the message ("features", "channels")."""
+        axis = _check_axis(self.axis, x.ndim, self)
+        if x.shape[axis] != size:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: inputs have "
+                             f"{x.shape[axis]} {what} on axis {self.axis}, but the layer "
+                             f"was built for {size}")
+
     def get_config(self):
         config = super().get_config()
         config.update({
@@ -251,11 +260,7 @@ class BatchNormalization(_Normalization):
     def check_input(self, x):
         x = super().check_input(x)
         if self.built:
-            axis = _check_axis(self.axis, x.ndim, self)
-            if x.shape[axis] != self.moving_mean.shape[0]:
-                raise ValueError(f"BatchNormalization {self.name!r}: inputs have "
-                                 f"{x.shape[axis]} features on axis {self.axis}, but the layer "
-                                 f"was built for {self.moving_mean.shape[0]}")
+            self._check_axis_size(x, self.moving_mean.shape[0], "features")
         return x
 
     def _bshape(self, x):

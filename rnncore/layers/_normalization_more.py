@@ -192,12 +192,7 @@ class GroupNormalization(_Normalization):
     def check_input(self, x):
         x = super().check_input(x)
         if self.built:
-            axis = _check_axis(self.axis, x.ndim, self)
-            channels = self._channels
-            if x.shape[axis] != channels:
-                raise ValueError(f"GroupNormalization {self.name!r}: inputs have "
-                                 f"{x.shape[axis]} channels on axis {self.axis}, but the layer "
-                                 f"was built for {channels}")
+            self._check_axis_size(x, self._channels, "channels")
         return x
 
     def forward(self, inputs, training=False, mask=None):

@@ -32,6 +32,20 @@ def check_state_arrays(owner, states, shapes, dtype):
     return checked
 
 
+def eager_sequence_call(layer, inputs, training, mask, initial_state, input_ndim):
+    """The eager call RNNBase and ConvLSTM share: Keras's list form ``[inputs,
+    *initial_state]`` (told from a nested list of numbers by its first entry's rank,
+    `input_ndim`), the inputs checked and the layer built, the states and the step mask
+    checked, then the layer's ``forward``."""
+    if (isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1
+            and np.ndim(inputs[0]) == input_ndim):
+        inputs, initial_state = inputs[0], list(inputs[1:])
+    x = layer.check_input(inputs)
+    layer._maybe_build(x.shape)
+    states = layer.check_initial_state(initial_state, x.shape[0])
+    mask = _checks.step_mask(mask, *x.shape[:2])
+    return layer.forward(x, training=bool(training), mask=mask, initial_state=states)
+
 
 def check_sequence_input(layer, x):
     """A recurrent layer's eager input (a SimpleRNN/LSTM/GRU or an RNN over cells): a float
@@ -160,15 +174,7 @@ class RNNBase(Layer):
     def _eager_call(self, inputs, training=False, mask=None, initial_state=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
-        if (isinstance(inputs, (list, tuple)) and initial_state is None and len(inputs) > 1
-                and np.ndim(inputs[0]) == 3):
-            # Keras's list form [inputs, *initial_state]; a nested list of numbers is data
-            inputs, initial_state = inputs[0], list(inputs[1:])
-        x = self.check_input(inputs)
-        self._maybe_build(x.shape)
-        states = self.check_initial_state(initial_state, x.shape[0])
-        mask = _checks.step_mask(mask, *x.shape[:2])
-        return self.forward(x, training=bool(training), mask=mask, initial_state=states)
+        return eager_sequence_call(self, inputs, training, mask, initial_state, 3)
 
     def _symbolic_call(self, inputs, initial_state=None, **kwargs):
         if initial_state is not None:

@@ -2,10 +2,10 @@
 import numpy as np
 
 from .._indexed_slices import IndexedSlices
-from ._base import Optimizer, _cast, _check_number, _scatter_add, _squares
+from ._base import _OneStepForSlices, _cast, _check_number, _scatter_add, _squares
 
 
-class Adafactor(Optimizer):
+class Adafactor(_OneStepForSlices):
     """Adafactor (Shazeer & Stern, 2018): Adam-like steps whose second moment is kept, for a
     variable of two or more axes, as the running means of its rows and of its columns only
     (the last two axes), which saves memory.
@@ -73,16 +73,11 @@ class Adafactor(Optimizer):
             self._c.append(c)
             self._v.append(v)
 
-    def update_step(self, g, w, lr, i):
-        self._update(g, w, lr, i)
-
-    def _sparse_update_step(self, g, w, lr, i):
-        # square(slices) + epsilon_1 sums the squares of the occurrences per row; g / sqrt(v)
-        # divides each occurrence by its row, and rms(u) averages the occurrences' squares
-        # over the whole table's size; assign_sub scatters the scaled occurrences one by one
-        self._update(g, w, lr, i)
-
     def _update(self, g, w, lr, i):
+        # slices: square(slices) + epsilon_1 sums the squares of the occurrences per row;
+        # g / sqrt(v) divides each occurrence by its row, and rms(u) averages the occurrences'
+        # squares over the whole table's size; assign_sub scatters the scaled occurrences one
+        # by one
         dt = w.dtype.type
         step = dt(self._iterations + 1)
         # Keras caps the rate by 1 / sqrt(t) once more with `relative_step` and a constant

@@ -1,10 +1,10 @@
 """Adam."""
 import numpy as np
 
-from ._base import Optimizer, _cast, _check_number, _dense, _squares
+from ._base import _AdamArguments, _cast, _dense, _squares
 
 
-class Adam(Optimizer):
+class Adam(_AdamArguments):
     """Adam: bias-corrected running means of the gradient and of its square.
 
     ``m += (g - m)(1 - beta_1)``; ``v += (g**2 - v)(1 - beta_2)``;
@@ -24,27 +24,16 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("beta_1", beta_1, high=1.0)
-        _check_number("beta_2", beta_2, high=1.0)
-        _check_number("epsilon", epsilon)
-        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, **kwargs)
+        self.amsgrad = amsgrad
 
     def build(self, variables):
         if self.built:
             return
         super().build(variables)
-        self._momentums, self._velocities = self._add_slots(["momentum", "velocity"])
         if self.amsgrad:
             self._velocity_hats = self._add_slots(["velocity_hat"])[0]
-
-    def update_step(self, g, w, lr, i):
-        self._update(g, w, lr, i)
-
-    def _sparse_update_step(self, g, w, lr, i):
-        # subtract(slices, m) sums the slices: m as dense. square(slices) squares each
-        # occurrence before subtract(., v) sums them: v gains sum_k g_k**2.
-        self._update(g, w, lr, i)
 
     # rnncore.distributed may hand Adam an Embedding's gradient as per-row sums: _update reads
     # the slices only as their sum and the sum of their squares per row
@@ -55,6 +44,8 @@ class Adam(Optimizer):
 
     def _update(self, g, w, lr, i):
         """The step for a dense or an IndexedSlices ``g``."""
+        # slices: subtract(slices, m) sums them: m as dense. square(slices) squares each
+        # occurrence before subtract(., v) sums them: v gains sum_k g_k**2.
         dt = w.dtype.type
         step = dt(self._iterations + 1)
         beta_1_power = np.power(_cast(self.beta_1, w.dtype), step)
@@ -68,5 +59,4 @@ class Adam(Optimizer):
         w -= (m * alpha) / (np.sqrt(v) + dt(self.epsilon))
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super().get_config(), "amsgrad": self.amsgrad}

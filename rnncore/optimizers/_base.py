@@ -450,3 +450,45 @@ def _clip_by_global_norm(grads, clipnorm):
         scale = dt(clipnorm) * np.minimum(dt(1.0) / norm, dt(1.0 / clipnorm))
         scale = scale + (norm - norm)  # a non-finite norm makes the scale NaN, as in Keras
     return [(g.to_dense() if isinstance(g, IndexedSlices) else g) * scale for g in grads]
+
+
+class _OneStepForSlices(Optimizer):
+    """An optimizer whose one ``_update(g, w, lr, i)`` takes a dense gradient and an
+    ``IndexedSlices`` alike: it reads ``g`` only through :func:`_dense` and :func:`_squares`,
+    which follow Keras's ops on slices (see the package docstring), so the dense and the sparse
+    step are both that method. Each ``_update`` says how the slices meet its arithmetic."""
+
+    def update_step(self, g, w, lr, i):
+        self._update(g, w, lr, i)
+
+    def _sparse_update_step(self, g, w, lr, i):
+        self._update(g, w, lr, i)
+
+    def _update(self, g, w, lr, i):
+        raise NotImplementedError
+
+
+class _AdamArguments(_OneStepForSlices):
+    """Adam's arguments (``beta_1``, ``beta_2`` in [0, 1], ``epsilon`` >= 0, checked and kept in
+    the config), shared by Adam, Adamax, Nadam and Lamb; ``build`` gives each variable the two
+    slots named in ``_slot_names`` (Keras's names), kept as ``_momentums`` (the running mean of
+    ``g``) and ``_velocities`` (Adam's running mean of ``g**2``, Adamax's infinity norm)."""
+
+    _slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        _check_number("beta_1", beta_1, high=1.0)
+        _check_number("beta_2", beta_2, high=1.0)
+        _check_number("epsilon", epsilon)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._momentums, self._velocities = self._add_slots(list(self._slot_names))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}

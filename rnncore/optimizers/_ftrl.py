@@ -1,10 +1,10 @@
 """Ftrl."""
 import numpy as np
 
-from ._base import Optimizer, _cast, _dense, _squares
+from ._base import _OneStepForSlices, _cast, _dense, _squares
 
 
-class Ftrl(Optimizer):
+class Ftrl(_OneStepForSlices):
     """FTRL-Proximal ("Follow The Regularized Leader"), with L1, L2 and L2-shrinkage terms.
 
     With ``n`` the accumulator, ``z`` the linear term and ``p = -learning_rate_power``:
@@ -60,14 +60,8 @@ class Ftrl(Optimizer):
                 out.append(arr)
                 self._slots.append((f"{var.path.replace('/', '_')}_{slot}", arr))
 
-    def update_step(self, g, w, lr, i):
-        self._update(g, w, lr, i)
-
-    def _sparse_update_step(self, g, w, lr, i):
-        # the slices meet dense tensors in both adds: summed per row (squares per occurrence)
-        self._update(g, w, lr, i)
-
     def _update(self, g, w, lr, i):
+        # the slices meet dense tensors in both adds: summed per row (squares per occurrence)
         dt = w.dtype.type
         accum, linear = self._accumulators[i], self._linears[i]
         power = dt(-self.learning_rate_power)

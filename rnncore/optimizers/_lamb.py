@@ -1,10 +1,10 @@
 """Lamb."""
 import numpy as np
 
-from ._base import Optimizer, _cast, _check_number, _dense, _squares
+from ._base import _AdamArguments, _cast, _dense, _squares
 
 
-class Lamb(Optimizer):
+class Lamb(_AdamArguments):
     """Lamb: Adam's bias-corrected step, rescaled per variable ("layer-wise") by the ratio of
     the variable's norm to the step's norm, which keeps large-batch training stable.
 
@@ -22,28 +22,9 @@ class Lamb(Optimizer):
 
     _default_name = "lamb"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("beta_1", beta_1, high=1.0)
-        _check_number("beta_2", beta_2, high=1.0)
-        _check_number("epsilon", epsilon)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self._momentums, self._velocities = self._add_slots(["momentum", "velocity"])
-
-    def update_step(self, g, w, lr, i):
-        self._update(g, w, lr, i)
-
-    def _sparse_update_step(self, g, w, lr, i):
-        # as Adam's: subtract(slices, m) sums the slices, square(slices) squares each
-        # occurrence before the sum; the rest of the step is dense
-        self._update(g, w, lr, i)
-
     def _update(self, g, w, lr, i):
+        # slices as Adam's: subtract(slices, m) sums the slices, square(slices) squares each
+        # occurrence before the sum; the rest of the step is dense
         dt = w.dtype.type
         step = dt(self._iterations + 1)
         beta_1_power = np.power(_cast(self.beta_1, w.dtype), step)
@@ -57,7 +38,3 @@ class Lamb(Optimizer):
         u_norm = np.sqrt(np.sum(np.square(update), dtype=w.dtype))
         ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else dt(1)
         w -= (ratio * lr) * update
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}

@@ -1,10 +1,10 @@
 """Lion."""
 import numpy as np
 
-from ._base import Optimizer, _cast, _dense
+from ._base import _OneStepForSlices, _cast, _dense
 
 
-class Lion(Optimizer):
+class Lion(_OneStepForSlices):
     """Lion: the step is the sign of an interpolation of momentum and gradient.
 
     ``w -= lr sign(beta_1 m + (1 - beta_1) g)``; ``m = beta_2 m + (1 - beta_2) g``.
@@ -32,15 +32,9 @@ class Lion(Optimizer):
         super().build(variables)
         self._momentums = self._add_slots(["momentum"])[0]
 
-    def update_step(self, g, w, lr, i):
-        self._update(g, w, lr, i)
-
-    def _sparse_update_step(self, g, w, lr, i):
-        # g * (1 - beta) stays one slice per occurrence; adding it to the dense momentum
-        # term sums the slices per row
-        self._update(g, w, lr, i)
-
     def _update(self, g, w, lr, i):
+        # slices: g * (1 - beta) stays one slice per occurrence; adding it to the dense momentum
+        # term sums the slices per row
         dt = w.dtype.type
         beta_1, beta_2 = _cast(self.beta_1, w.dtype), _cast(self.beta_2, w.dtype)
         m = self._momentums[i]

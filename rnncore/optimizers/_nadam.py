@@ -2,27 +2,19 @@
 import numpy as np
 
 from .._config import floatx
-from ._base import Optimizer, _cast, _check_number, _dense, _squares
+from ._base import _AdamArguments, _cast, _dense, _squares
 
 
-class Nadam(Optimizer):
+class Nadam(_AdamArguments):
     """Adam with Nesterov momentum and Keras's momentum schedule ``beta_1 (1 - 0.5 * 0.96**t)``.
     Arguments as :class:`Adam` (no ``amsgrad``)."""
 
     _default_name = "nadam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("beta_1", beta_1, high=1.0)
-        _check_number("beta_2", beta_2, high=1.0)
-        _check_number("epsilon", epsilon)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-
     def build(self, variables):
         if self.built:
             return
         super().build(variables)
-        self._momentums, self._velocities = self._add_slots(["momentum", "velocity"])
         dtype = self._trainable_variables[0].dtype if variables else np.dtype(floatx())
         self._u_product = np.ones((), dtype=dtype)
         self._slots.append(("u_product", self._u_product))
@@ -33,16 +25,10 @@ class Nadam(Optimizer):
         self._u_product[...] = self._u_product * dt(self.beta_1) * (dt(1.0) - dt(0.5) * decay)
         super()._update_all(grads, variables, learning_rate)
 
-    def update_step(self, g, w, lr, i):
-        self._update(g, w, lr, i)
-
-    def _sparse_update_step(self, g, w, lr, i):
-        # As Adam: m sees the summed slices, v the summed squares; m_hat's gradient term is
-        # scaled per occurrence, then summed by add(dense, slices).
-        self._update(g, w, lr, i)
-
     def _update(self, g, w, lr, i):
         """The step for a dense or an IndexedSlices ``g``."""
+        # slices as Adam: m sees the summed slices, v the summed squares; m_hat's gradient term
+        # is scaled per occurrence, then summed by add(dense, slices).
         dt = w.dtype.type
         decay = _cast(0.96, w.dtype)
         beta_1, beta_2 = _cast(self.beta_1, w.dtype), _cast(self.beta_2, w.dtype)
@@ -58,7 +44,3 @@ class Nadam(Optimizer):
                  + _dense(g, lambda x: ((dt(1) - u_t) * x) / (dt(1) - u_product_t)))
         v_hat = v / (dt(1) - beta_2_power)
         w -= (m_hat * lr) / (np.sqrt(v_hat) + dt(self.epsilon))
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
