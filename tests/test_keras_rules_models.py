@@ -126,3 +126,28 @@ def test_none_among_the_metrics_fails_at_fit_as_keras(keras):
         model.compile(loss="mse", metrics=[None, "mae"])  # accepted here
         with pytest.raises(ValueError, match="Expected metric, received `None`"):
             model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+
+
+# ---- a functional model's input rank, one off by a trailing 1 (Functional._adjust_input_rank)
+def _rank_models(m):
+    one = m.Input((1,))
+    three = m.Input((3,))
+    a, b = m.Model(one, m.layers.Dense(2)(one)), m.Model(three, m.layers.Dense(2)(three))
+    a.set_weights([np.array([[1.0, -2.0]], "float32"), np.zeros(2, "float32")])
+    b.set_weights([np.arange(6, dtype="float32").reshape(3, 2), np.zeros(2, "float32")])
+    return a, b
+
+
+def test_an_input_one_rank_off_by_a_trailing_one_is_adjusted_as_keras(keras):
+    x = np.arange(5, dtype="float32")
+    results = []
+    for module in (keras, rnncore):
+        a, b = _rank_models(module)
+        a.compile(optimizer="sgd", loss="mse")
+        history = a.fit(x, np.ones((5, 2), "float32"), epochs=2, verbose=0).history["loss"]
+        results.append((a.predict(x, verbose=0), np.asarray(a(x)),
+                        b.predict(np.ones((4, 3, 1), "float32"), verbose=0), history))
+        with pytest.raises(ValueError):  # a trailing axis other than 1 is not adjusted
+            b.predict(np.ones((4, 3, 2), "float32"), verbose=0)
+    for theirs, mine in zip(*results):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)

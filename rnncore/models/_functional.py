@@ -376,6 +376,12 @@ class Functional(Model):
         checked = []
         for tensor, value in zip(self._inputs, xs):
             shape = tensor.shape
+            # Keras adjusts a rank that is one off by a trailing axis of 1: (n,) feeds
+            # Input((1,)), (n, 3, 1) feeds Input((3,))
+            if value.ndim == len(shape) + 1 and value.shape[-1] == 1:
+                value = value[..., 0]
+            elif value.ndim == len(shape) - 1 and shape[-1] == 1:
+                value = value[..., None]
             if value.ndim != len(shape) or any(d is not None and d != s
                                                for d, s in zip(shape[1:], value.shape[1:])):
                 raise ValueError(f"Input {tensor.name!r} of model {self.name!r} is "
