@@ -311,8 +311,8 @@ def test_dropout_draws_in_training_only(rng):
 
 @pytest.mark.parametrize("make, error, text", [
     (lambda L: L.ConvLSTM2D(0, 3), ValueError, "Received filters=0"),
-    (lambda L: L.ConvLSTM2D(2, (3,)), ValueError, "Received: kernel_size=(3,)"),
-    (lambda L: L.ConvLSTM1D(2, 3, strides=0), ValueError, "Received: strides=0"),
+    (lambda L: L.ConvLSTM2D(2, (3,)), ValueError, "Received kernel_size=(3,)"),
+    (lambda L: L.ConvLSTM1D(2, 3, strides=0), ValueError, "Received strides=0"),
     (lambda L: L.ConvLSTM1D(2, 3, padding="causal"), ValueError, "padding='causal'"),
     (lambda L: L.ConvLSTM2D(2, 3, data_format="nhwc"), ValueError, "data_format='nhwc'"),
     (lambda L: L.ConvLSTM2D(2, 3, strides=2, dilation_rate=2), ValueError,

@@ -294,3 +294,13 @@ def test_captcha_ocr_model_with_pooling_and_ctc_trains_as_in_keras(keras, rng):
     x = rng.random((8, 32, 16, 1)).astype(np.float32)
     y = rng.integers(1, 7, (8, 4)).astype(np.float32)
     train_pair_on_batch(k_model, r_model, x, y, steps=3)
+
+
+@pytest.mark.parametrize("kernel_size", [(1, 0), (3,), "x"])
+def test_a_bad_kernel_size_gets_keras_own_words(keras, kernel_size):
+    messages = []
+    for lib in (keras, rnncore):
+        with pytest.raises(ValueError) as info:
+            lib.layers.Conv2D(2, kernel_size)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]

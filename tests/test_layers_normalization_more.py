@@ -84,7 +84,7 @@ def test_configs_are_keras_and_round_trip(keras, name, kwargs):
      "Number of groups (3) must be a multiple of the number of channels (4)"),
     (lambda L: L.GroupNormalization(groups=8)(np.ones((2, 4), "float32")), ValueError,
      "cannot be more than the number of channels"),
-    (lambda L: L.UnitNormalization(axis="x"), TypeError, "axis='x'"),
+    (lambda L: L.UnitNormalization(axis="x"), TypeError, "axis=x"),
     (lambda L: L.RMSNormalization(axis=3)(np.ones((2, 4), "float32")), ValueError,
      "axis=3"),
     (lambda L: L.RMSNormalization(epsilon="a"), TypeError, "epsilon='a'"),

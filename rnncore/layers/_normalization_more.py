@@ -21,8 +21,8 @@ def _int_or_int_list(axis, layer):
     if isinstance(axis, (list, tuple)) and all(
             isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis):
         return [int(a) for a in axis]
-    raise TypeError(f"{layer}: invalid value for `axis` argument: expected an int or a "
-                    f"list/tuple of ints. Received: axis={axis!r}")
+    raise TypeError(f"Invalid value for `axis` argument: expected an int or a list/tuple of "
+                    f"ints. Received: axis={axis} (in {layer})")
 
 
 def _axes(axis, ndim, layer):

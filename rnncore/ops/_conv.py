@@ -16,13 +16,13 @@ transpose channels_first data and record their vector-Jacobian products.
 """
 import itertools
 import math
-import numbers
 
 import numpy as np
 
 from ..recurrent._blas_threads import single_threaded_blas
 from ._common import _in
 from ._core import reshape
+from ._spatial_arguments import standardize_data_format, standardize_tuple  # noqa: F401
 from ._tape import Tensor, make, value_of
 
 __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
@@ -269,38 +269,6 @@ def conv_transpose_backward(dy, x, kernel, strides, padding, output_padding, dil
 
 
 # ---- the ops ---------------------------------------------------------------------------------
-def standardize_tuple(value, n, argument, allow_zero=False):
-    """Keras's ``standardize_tuple``: an int, or a list/tuple of `n` ints, as a tuple of `n`
-    positive (or non-negative, `allow_zero`) ints; anything else is a ValueError naming
-    `argument` and the value received."""
-    items = (value,) * n if isinstance(value, numbers.Integral) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = None
-    low = 0 if allow_zero else 1
-    if items is None or len(items) != n or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
-            for v in items):
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"The `{argument}` argument must be a {kind} integer or a tuple of "
-                         f"{n} {kind} integers. Received: {argument}={value!r}")
-    return tuple(int(v) for v in items)
-
-
-def standardize_data_format(data_format):
-    """Keras's rule: None reads ``keras.config.image_data_format()``; case is ignored."""
-    if data_format is None:
-        from ..backend import image_data_format
-
-        return image_data_format()
-    fmt = str(data_format).lower()
-    if fmt not in ("channels_first", "channels_last"):
-        raise ValueError("The `data_format` argument must be one of {'channels_first', "
-                         f"'channels_last'}}. Received: data_format={data_format!r}")
-    return fmt
-
-
 def _padding(padding):
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError("`padding` must be either `'valid'` or `'same'`. Received "
