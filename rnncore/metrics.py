@@ -91,15 +91,22 @@ class Metric:
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """A state variable of the metric (not trainable), as Keras's ``Metric.add_variable``:
-        ``initializer`` is a name, an Initializer or a callable ``(shape, dtype)``;
+        ``initializer`` is a name, an Initializer, a callable ``(shape, dtype)`` or, as
+        Keras's variables take it, the starting value itself (an array of `shape`);
         ``reset_state`` sets it back to zeros. ``aggregation`` is accepted for Keras's
         signature (rnncore trains on one device)."""
         from . import initializers
         from ._variable import Variable
 
         dtype = np.dtype(dtype or self._np_dtype)
-        init = initializers.get(initializer)
-        value = init(tuple(shape), dtype=dtype.name) if callable(init) else init
+        if hasattr(initializer, "__array__") or isinstance(initializer, (list, tuple)):
+            value = np.asarray(initializer)
+            if value.shape != tuple(shape):
+                raise ValueError(f"add_variable: the initial value's shape {value.shape} is not "
+                                 f"`shape`={tuple(shape)}")
+        else:
+            init = initializers.get(initializer)
+            value = init(tuple(shape), dtype=dtype.name) if callable(init) else init
         variable = Variable(np.asarray(value, dtype), name=name or "variable",
                             trainable=False, path=f"{self.name}/{name or 'variable'}")
         self.__dict__.setdefault("_variables", []).append(variable)

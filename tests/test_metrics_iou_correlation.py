@@ -186,3 +186,18 @@ def test_correlation_metrics_in_fit_match_keras(keras):
     assert list(ours) == list(theirs)
     for key in theirs:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, err_msg=key)
+
+
+def test_add_variable_takes_a_starting_value_as_keras(keras):
+    """Keras's own MeanIoU test starts the confusion matrix from an array given as the
+    variable's initializer."""
+    start = np.arange(9, dtype="int64").reshape(3, 3)
+    results = []
+    for lib in (keras, rnncore):
+        m = lib.metrics.MeanIoU(num_classes=3)
+        m.total_cm = m.add_variable(name="total_confusion_matrix", shape=(3, 3),
+                                    initializer=start, dtype="int")
+        m.update_state([0, 1, 2, 2], [0, 1, 1, 2])
+        results.append((np.asarray(m.total_cm), float(m.result())))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    assert results[1][1] == pytest.approx(results[0][1], rel=1e-6)
