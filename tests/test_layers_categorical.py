@@ -43,6 +43,38 @@ def test_category_encoding_count_weights_match_keras(keras):
         layers.CategoryEncoding(6)(IDS, count_weights=w)
 
 
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_rank_3_inputs_encode_as_keras(keras, rng, mode):
+    """Keras bags a rank-3+ batch over its axis 1 ((2, 3, 4) gives (2, 4, depth)) rather than
+    refusing it; one_hot adds an axis."""
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": mode},
+                 rng.integers(0, 4, (2, 3, 4)))
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": mode},
+                 rng.integers(0, 4, (1, 2, 1)))
+    _assert_same(keras, "Discretization", {"bin_boundaries": [0.3, 0.6], "output_mode": mode},
+                 rng.random((2, 3, 4)).astype(np.float32))
+
+
+def test_rank_3_count_weights_match_keras(keras):
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": "count"},
+                 np.array([[[1, 2], [1, 3]]]),
+                 count_weights=np.array([[[0.5, 1.0], [2.0, 3.0]]], dtype=np.float32))
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+@pytest.mark.parametrize("x", [np.array(3), np.array([3, 1]), np.array([[3, 1]])])
+def test_scalar_and_1d_inputs_encode_as_keras(keras, mode, x):
+    """Keras's test_encode_one_hot_single_sample: a scalar is one sample."""
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": mode}, x)
+    _assert_same(keras, "Discretization", {"bin_boundaries": [1.5, 2.5], "output_mode": mode},
+                 x.astype(np.float32))
+
+
+def test_scalar_discretization_int_matches_keras(keras):
+    _assert_same(keras, "Discretization", {"bin_boundaries": [0.3, 0.6]},
+                 np.array(0.5, dtype=np.float32))
+
+
 @pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
 def test_discretization_with_boundaries_matches_keras(keras, rng, mode):
     x = rng.standard_normal((5, 3)).astype(np.float32)

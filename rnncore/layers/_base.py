@@ -122,6 +122,7 @@ class Layer:
     _in_call = False
     _dict_outputs = False  # whether call may return a dict (a subclassed model's outputs)
     _record = None
+    _accepts_scalar = False  # whether a rank-0 input is taken (Keras's CategoryEncoding)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -618,7 +619,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         x = self.check_input(inputs)
-        if np.ndim(x) == 0:
+        if np.ndim(x) == 0 and not self._accepts_scalar:
             raise ValueError(f"Layer {self.name!r}: inputs must have a batch dimension, got a "
                              f"scalar ({inputs!r})")
         self.check_input_shape(np.shape(x))

@@ -43,6 +43,8 @@ class Discretization(Layer):
     array([[0, 1, 2]], dtype=int32)
     """
 
+    _accepts_scalar = True  # Keras bins (and encodes) a scalar too
+
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
                  sparse=False, dtype=None, name=None, **kwargs):
         kwargs.pop("trainable", None)  # not Keras's arguments, but rnncore's configs had them
