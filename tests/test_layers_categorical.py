@@ -75,6 +75,13 @@ def test_scalar_discretization_int_matches_keras(keras):
                  np.array(0.5, dtype=np.float32))
 
 
+def test_num_tokens_error_is_keras_wording(keras):
+    for lib in (keras.layers, layers):
+        with pytest.raises(ValueError, match="`num_tokens` must be >= 1") as info:
+            lib.CategoryEncoding(num_tokens=0)
+        assert str(info.value) == "`num_tokens` must be >= 1. Received: num_tokens=0."
+
+
 @pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
 def test_discretization_with_boundaries_matches_keras(keras, rng, mode):
     x = rng.standard_normal((5, 3)).astype(np.float32)

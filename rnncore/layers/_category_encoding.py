@@ -52,8 +52,8 @@ class CategoryEncoding(Layer):
                              "instead.")
         if not isinstance(num_tokens, numbers.Integral) or isinstance(num_tokens, bool) or \
                 num_tokens < 1:
-            raise ValueError(f"`num_tokens` must be an integer >= 1. Received: "
-                             f"num_tokens={num_tokens!r}.")
+            raise ValueError(f"`num_tokens` must be >= 1. Received: "
+                             f"num_tokens={num_tokens}.")
         if sparse:
             raise ValueError(f"CategoryEncoding: rnncore's outputs are dense; sparse must be "
                              f"False. Received: sparse={sparse!r}")
