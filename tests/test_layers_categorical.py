@@ -82,6 +82,34 @@ def test_num_tokens_error_is_keras_wording(keras):
         assert str(info.value) == "`num_tokens` must be >= 1. Received: num_tokens=0."
 
 
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("name, kwargs, x", [
+    ("Hashing", {"num_bins": 3}, WORDS),
+    ("Hashing", {"num_bins": 3, "output_mode": "multi_hot"}, WORDS),
+    ("Discretization", {"bin_boundaries": [0.5]}, np.array([[0.1, 0.9]], np.float32)),
+    ("Discretization", {"bin_boundaries": [0.5], "output_mode": "count"},
+     np.array([[0.1, 0.9, 0.7]], np.float32)),
+    ("CategoryEncoding", {"num_tokens": 6}, IDS),
+    ("CategoryEncoding", {"num_tokens": 6, "output_mode": "one_hot"}, IDS),
+])
+def test_integer_dtypes_are_taken_as_keras(keras, dtype, name, kwargs, x):
+    """Keras's preprocessing layers with integer outputs take an integer dtype (the outputs'
+    dtype; Discretization's "int" ids stay int32) and write it back in their config."""
+    kwargs = dict(kwargs, dtype=dtype)
+    k_layer, r_layer = _assert_same(keras, name, kwargs, x)
+    r_config, k_config = r_layer.get_config(), k_layer.get_config()
+    assert r_config["dtype"] == k_config["dtype"]
+    assert r_layer.dtype == k_layer.dtype == dtype
+    assert getattr(layers, name).from_config(k_config).dtype == dtype
+    symbolic = getattr(layers, name).from_config(r_config)(rnncore.Input(x.shape[1:]))
+    assert symbolic.dtype == k_layer(keras.Input(x.shape[1:])).dtype
+
+
+def test_integer_dtypes_stay_refused_elsewhere():
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64'"):
+        layers.Dense(2, dtype="int32")
+
+
 @pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
 def test_discretization_with_boundaries_matches_keras(keras, rng, mode):
     x = rng.standard_normal((5, 3)).astype(np.float32)

@@ -38,6 +38,7 @@ class CategoryEncoding(Layer):
 
     _call_positional = ("count_weights",)  # Keras: call(inputs, count_weights=None)
     _accepts_scalar = True  # Keras upranks a scalar to one sample
+    _integer_dtype_ok = True  # dtype="int32": integer outputs, as in Keras
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)
