@@ -213,6 +213,21 @@ def test_adapted_tf_idf_lookup_keeps_its_weights_through_rnncore_files(tmp_path)
     np.testing.assert_allclose(loaded.predict(WORDS, verbose=0), layer(WORDS))
 
 
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+@pytest.mark.parametrize("name", ["StringLookup", "IntegerLookup", "Hashing"])
+def test_rank_3_inputs_encode_as_keras(keras, name, mode):
+    """Keras's TensorFlow backend takes rank-3 inputs in the non-int modes too (bags over
+    axis 1, as for CategoryEncoding) rather than refusing them."""
+    x = WORDS.reshape(3, 2, 2) if name == "StringLookup" else INTS.reshape(3, 2, 2) % 5
+    kwargs = {"num_bins": 4} if name == "Hashing" else \
+        {"vocabulary": ["a", "b", "c"] if name == "StringLookup" else [1, 2, 3]}
+    kwargs["output_mode"] = mode
+    k_out = _plain(getattr(keras.layers, name)(**kwargs)(x))
+    r_out = getattr(layers, name)(**kwargs)(x)
+    assert r_out.shape == k_out.shape
+    np.testing.assert_array_equal(r_out, k_out)
+
+
 @pytest.mark.parametrize("kwargs, text", [
     ({"max_tokens": 1}, "max_tokens=1"),
     ({"num_oov_indices": -1}, "num_oov_indices=-1"),
