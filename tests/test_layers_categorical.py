@@ -43,6 +43,73 @@ def test_category_encoding_count_weights_match_keras(keras):
         layers.CategoryEncoding(6)(IDS, count_weights=w)
 
 
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_rank_3_inputs_encode_as_keras(keras, rng, mode):
+    """Keras bags a rank-3+ batch over its axis 1 ((2, 3, 4) gives (2, 4, depth)) rather than
+    refusing it; one_hot adds an axis."""
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": mode},
+                 rng.integers(0, 4, (2, 3, 4)))
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": mode},
+                 rng.integers(0, 4, (1, 2, 1)))
+    _assert_same(keras, "Discretization", {"bin_boundaries": [0.3, 0.6], "output_mode": mode},
+                 rng.random((2, 3, 4)).astype(np.float32))
+
+
+def test_rank_3_count_weights_match_keras(keras):
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": "count"},
+                 np.array([[[1, 2], [1, 3]]]),
+                 count_weights=np.array([[[0.5, 1.0], [2.0, 3.0]]], dtype=np.float32))
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+@pytest.mark.parametrize("x", [np.array(3), np.array([3, 1]), np.array([[3, 1]])])
+def test_scalar_and_1d_inputs_encode_as_keras(keras, mode, x):
+    """Keras's test_encode_one_hot_single_sample: a scalar is one sample."""
+    _assert_same(keras, "CategoryEncoding", {"num_tokens": 4, "output_mode": mode}, x)
+    _assert_same(keras, "Discretization", {"bin_boundaries": [1.5, 2.5], "output_mode": mode},
+                 x.astype(np.float32))
+
+
+def test_scalar_discretization_int_matches_keras(keras):
+    _assert_same(keras, "Discretization", {"bin_boundaries": [0.3, 0.6]},
+                 np.array(0.5, dtype=np.float32))
+
+
+def test_num_tokens_error_is_keras_wording(keras):
+    for lib in (keras.layers, layers):
+        with pytest.raises(ValueError, match="`num_tokens` must be >= 1") as info:
+            lib.CategoryEncoding(num_tokens=0)
+        assert str(info.value) == "`num_tokens` must be >= 1. Received: num_tokens=0."
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("name, kwargs, x", [
+    ("Hashing", {"num_bins": 3}, WORDS),
+    ("Hashing", {"num_bins": 3, "output_mode": "multi_hot"}, WORDS),
+    ("Discretization", {"bin_boundaries": [0.5]}, np.array([[0.1, 0.9]], np.float32)),
+    ("Discretization", {"bin_boundaries": [0.5], "output_mode": "count"},
+     np.array([[0.1, 0.9, 0.7]], np.float32)),
+    ("CategoryEncoding", {"num_tokens": 6}, IDS),
+    ("CategoryEncoding", {"num_tokens": 6, "output_mode": "one_hot"}, IDS),
+])
+def test_integer_dtypes_are_taken_as_keras(keras, dtype, name, kwargs, x):
+    """Keras's preprocessing layers with integer outputs take an integer dtype (the outputs'
+    dtype; Discretization's "int" ids stay int32) and write it back in their config."""
+    kwargs = dict(kwargs, dtype=dtype)
+    k_layer, r_layer = _assert_same(keras, name, kwargs, x)
+    r_config, k_config = r_layer.get_config(), k_layer.get_config()
+    assert r_config["dtype"] == k_config["dtype"]
+    assert r_layer.dtype == k_layer.dtype == dtype
+    assert getattr(layers, name).from_config(k_config).dtype == dtype
+    symbolic = getattr(layers, name).from_config(r_config)(rnncore.Input(x.shape[1:]))
+    assert symbolic.dtype == k_layer(keras.Input(x.shape[1:])).dtype
+
+
+def test_integer_dtypes_stay_refused_elsewhere():
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64'"):
+        layers.Dense(2, dtype="int32")
+
+
 @pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
 def test_discretization_with_boundaries_matches_keras(keras, rng, mode):
     x = rng.standard_normal((5, 3)).astype(np.float32)

@@ -142,6 +142,92 @@ def test_vocabulary_from_a_file_and_set_vocabulary(keras, tmp_path):
     assert layer.get_vocabulary(include_special_tokens=False) == ["x", "y"]
 
 
+def _config_of(lib, name, vocabulary_path, setup):
+    layer = getattr(lib.layers, name)(**setup.get("kwargs", {}))
+    if "file" in setup:
+        layer = getattr(lib.layers, name)(vocabulary=vocabulary_path)
+    if "adapt" in setup:
+        layer.adapt(setup["adapt"])
+    if "set" in setup:
+        layer.set_vocabulary(setup["set"])
+    return layer.get_config()
+
+
+@pytest.mark.parametrize("name, setup", [
+    ("StringLookup", {"kwargs": {"vocabulary": ["a", "b"]}}),
+    ("StringLookup", {"kwargs": {"vocabulary": np.array(["a", "b"])}}),
+    ("StringLookup", {"kwargs": {"vocabulary": ["", "[UNK]", "a"], "mask_token": ""}}),
+    ("StringLookup", {"kwargs": {"vocabulary": ["a", "b"], "idf_weights": [1.0, 2.0],
+                                 "output_mode": "tf_idf"}}),
+    ("StringLookup", {"kwargs": {"vocabulary": ["a", "b"]}, "set": ["c"]}),
+    ("StringLookup", {"file": True}),
+    ("StringLookup", {"adapt": CORPUS}),
+    ("StringLookup", {"set": ["x", "y"]}),
+    ("IntegerLookup", {"kwargs": {"vocabulary": [3, 4]}}),
+    ("IntegerLookup", {"kwargs": {"vocabulary": np.array([3, 4])}}),
+    ("IntegerLookup", {"adapt": INTS}),
+])
+def test_config_vocabulary_is_what_keras_writes(keras, tmp_path, name, setup):
+    """Keras's config holds the vocabulary as the constructor was given it (no special tokens
+    added) and None for a vocabulary file or an adapted or set one (string_lookup_test's
+    test_config and test_vocabulary_file)."""
+    path = tmp_path / "vocab.txt"
+    path.write_text("a\nb\nc\n", encoding="utf-8")
+    r_config = _config_of(rnncore, name, str(path), setup)
+    k_config = _config_of(keras, name, str(path), setup)
+    for key in ("vocabulary", "idf_weights", "vocabulary_size"):
+        assert r_config[key] == k_config[key], key
+
+
+@pytest.mark.parametrize("writer", ["keras", "rnncore"])
+def test_a_vocabulary_file_saves_and_loads_both_ways(keras, tf, tmp_path, writer):
+    """A vocabulary read from a file is kept in the .keras file's assets, as Keras does."""
+    libs = {"keras": keras, "rnncore": rnncore}
+    vocabulary = tmp_path / "vocab.txt"
+    vocabulary.write_text("a\nb\nc\n", encoding="utf-8")
+    lib = libs[writer]
+    inp = lib.Input((4,), dtype="string")
+    model = lib.Model(inp, lib.layers.StringLookup(vocabulary=str(vocabulary))(inp))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    vocabulary.unlink()
+    loaded = libs["rnncore" if writer == "keras" else "keras"].models.load_model(path)
+    assert _vocabulary(loaded.layers[1]) == ["[UNK]", "a", "b", "c"]
+    assert loaded.layers[1].get_config()["vocabulary"] is None
+    strings = np.array([["a", "c", "", "zz"], ["e", "ü", "b", ""]], dtype=object)
+    keras_model, ours = (model, loaded) if writer == "keras" else (loaded, model)
+    np.testing.assert_array_equal(ours.predict(strings, verbose=0),
+                                  keras_model.predict(tf.constant(strings.astype(str)),
+                                                      verbose=0))
+
+
+def test_adapted_tf_idf_lookup_keeps_its_weights_through_rnncore_files(tmp_path):
+    """rnncore writes no idf weights file entry, so an adapted tf_idf layer's config keeps
+    its vocabulary and weights (a layer given them keeps Keras's config)."""
+    layer = layers.StringLookup(output_mode="tf_idf")
+    layer.adapt(CORPUS)
+    inp = rnncore.Input((4,), dtype="string")
+    model = rnncore.Model(inp, layer(inp))
+    model.save(tmp_path / "m.keras")
+    loaded = rnncore.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(WORDS, verbose=0), layer(WORDS))
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+@pytest.mark.parametrize("name", ["StringLookup", "IntegerLookup", "Hashing"])
+def test_rank_3_inputs_encode_as_keras(keras, name, mode):
+    """Keras's TensorFlow backend takes rank-3 inputs in the non-int modes too (bags over
+    axis 1, as for CategoryEncoding) rather than refusing them."""
+    x = WORDS.reshape(3, 2, 2) if name == "StringLookup" else INTS.reshape(3, 2, 2) % 5
+    kwargs = {"num_bins": 4} if name == "Hashing" else \
+        {"vocabulary": ["a", "b", "c"] if name == "StringLookup" else [1, 2, 3]}
+    kwargs["output_mode"] = mode
+    k_out = _plain(getattr(keras.layers, name)(**kwargs)(x))
+    r_out = getattr(layers, name)(**kwargs)(x)
+    assert r_out.shape == k_out.shape
+    np.testing.assert_array_equal(r_out, k_out)
+
+
 @pytest.mark.parametrize("kwargs, text", [
     ({"max_tokens": 1}, "max_tokens=1"),
     ({"num_oov_indices": -1}, "num_oov_indices=-1"),

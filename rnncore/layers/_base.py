@@ -122,6 +122,11 @@ class Layer:
     _in_call = False
     _dict_outputs = False  # whether call may return a dict (a subclassed model's outputs)
     _record = None
+    _accepts_scalar = False  # whether a rank-0 input is taken (Keras's CategoryEncoding)
+    # whether an integer ``dtype`` (the outputs' dtype) is taken, as Keras's preprocessing
+    # layers with integer outputs (CategoryEncoding, Discretization, Hashing) take it
+    _integer_dtype_ok = False
+    _output_dtype = None  # a symbolic output's dtype where it is not the layer's dtype
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -151,10 +156,14 @@ class Layer:
             raise ValueError(f"name must be a string, got {name!r}")
         self.name = name or unique_name(_snake(type(self).__name__))
         # a dtype name, or Keras's dtype policy (a mixed one runs in float32)
-        self.dtype = _mixed_precision.layer_dtype(dtype)
-        # the policy's name as given (``mixed_float16`` computes in float32 here)
-        self._policy_name = _mixed_precision._policy_name(
-            _mixed_precision.global_policy() if dtype is None else dtype)
+        int_name = _integer_dtype_name(dtype) if self._integer_dtype_ok else None
+        if int_name:  # Keras's preprocessing layers give integer outputs in this dtype
+            self.dtype = self._policy_name = int_name
+        else:
+            self.dtype = _mixed_precision.layer_dtype(dtype)
+            # the policy's name as given (``mixed_float16`` computes in float32 here)
+            self._policy_name = _mixed_precision._policy_name(
+                _mixed_precision.global_policy() if dtype is None else dtype)
         self.__dict__["_trainable"] = trainable  # (the setter would reach held layers)
         self.built = False
         # Keras 3: a layer that computes its own mask supports masking
@@ -240,7 +249,12 @@ class Layer:
     def dtype_policy(self):
         """Keras's ``DTypePolicy`` of the layer: from its ``dtype`` argument, or the global
         policy when it was made."""
-        return _mixed_precision.DTypePolicy(self.__dict__.get("_policy_name", self.dtype))
+        name = self.__dict__.get("_policy_name", self.dtype)
+        if _integer_dtype_name(name):  # (rnncore's DTypePolicy refuses these for other layers)
+            policy = object.__new__(_mixed_precision.DTypePolicy)
+            policy._name = name
+            return policy
+        return _mixed_precision.DTypePolicy(name)
 
     @property
     def compute_dtype(self):
@@ -618,7 +632,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(kwargs)}")
         x = self.check_input(inputs)
-        if np.ndim(x) == 0:
+        if np.ndim(x) == 0 and not self._accepts_scalar:
             raise ValueError(f"Layer {self.name!r}: inputs must have a batch dimension, got a "
                              f"scalar ({inputs!r})")
         self.check_input_shape(np.shape(x))
@@ -639,7 +653,8 @@ class Layer:
             outputs = [SymbolicTensor(s, self.dtype, self, node_index, i, name=self.name)
                        for i, s in enumerate(out_shape)]
         else:
-            outputs = SymbolicTensor(out_shape, self.dtype, self, node_index, 0, name=self.name)
+            outputs = SymbolicTensor(out_shape, self._output_dtype or self.dtype, self,
+                                     node_index, 0, name=self.name)
         self._inbound_nodes.append(Node(self, inputs, outputs, kwargs))
         _symbolic_calls.set_symbolic_masks(self, inputs, outputs, previous)
         self._warn_if_mask_dropped(inputs)
@@ -785,6 +800,19 @@ def _with_keras_mask(out, mask=None):
     if mask is not None:
         out._keras_mask = np.asarray(mask)
     return out
+
+
+def _integer_dtype_name(dtype):
+    """The name of `dtype` (a name, NumPy dtype, DTypePolicy or its config) when it is an
+    integer dtype, else None."""
+    if dtype is None:
+        return None
+    try:
+        name = _mixed_precision._policy_name(dtype)
+        kind = np.dtype(name).kind
+    except (TypeError, ValueError):
+        return None
+    return np.dtype(name).name if kind in "iu" else None
 
 
 def as_float_array(x, argument, dtype):

@@ -37,6 +37,8 @@ class CategoryEncoding(Layer):
     """
 
     _call_positional = ("count_weights",)  # Keras: call(inputs, count_weights=None)
+    _accepts_scalar = True  # Keras upranks a scalar to one sample
+    _integer_dtype_ok = True  # dtype="int32": integer outputs, as in Keras
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)
@@ -51,8 +53,8 @@ class CategoryEncoding(Layer):
                              "instead.")
         if not isinstance(num_tokens, numbers.Integral) or isinstance(num_tokens, bool) or \
                 num_tokens < 1:
-            raise ValueError(f"`num_tokens` must be an integer >= 1. Received: "
-                             f"num_tokens={num_tokens!r}.")
+            raise ValueError(f"`num_tokens` must be >= 1. Received: "
+                             f"num_tokens={num_tokens}.")
         if sparse:
             raise ValueError(f"CategoryEncoding: rnncore's outputs are dense; sparse must be "
                              f"False. Received: sparse={sparse!r}")

@@ -43,6 +43,9 @@ class Discretization(Layer):
     array([[0, 1, 2]], dtype=int32)
     """
 
+    _accepts_scalar = True  # Keras bins (and encodes) a scalar too
+    _integer_dtype_ok = True  # dtype="int32": integer outputs, as in Keras
+
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
                  sparse=False, dtype=None, name=None, **kwargs):
         kwargs.pop("trainable", None)  # not Keras's arguments, but rnncore's configs had them
@@ -110,6 +113,11 @@ class Discretization(Layer):
         if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
             x = x.numpy()
         return as_float_array(x, "inputs", "float32")
+
+    @property
+    def _output_dtype(self):
+        """Keras's "int" ids are int32 whatever the layer's dtype."""
+        return "int32" if self.output_mode == "int" else None
 
     def _depth(self):
         return len(self.bin_boundaries) + 1 if self.bin_boundaries is not None \

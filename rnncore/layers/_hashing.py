@@ -47,13 +47,18 @@ class Hashing(Layer):
     """
 
     _takes_strings = True
+    _integer_dtype_ok = True  # dtype="int32": integer outputs, as in Keras
 
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):
         dtype = kwargs.pop("dtype", None)
         if isinstance(dtype, dict):  # Keras's serialized DTypePolicy
             dtype = dtype.get("config", {}).get("name")
-        super().__init__(dtype=None if output_mode == "int" else dtype, **kwargs)
+        if output_mode == "int":  # Keras: int64 unless int32 is asked for
+            super().__init__(dtype=(dtype or "int64") if dtype in (None, "int32", "int64")
+                             else None, **kwargs)
+        else:
+            super().__init__(dtype=dtype, **kwargs)
         if not isinstance(num_bins, numbers.Integral) or isinstance(num_bins, bool) or \
                 num_bins <= 0:
             raise ValueError(f"The `num_bins` for `Hashing` cannot be `None` or non-positive "

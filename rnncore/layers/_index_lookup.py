@@ -87,6 +87,13 @@ class IndexLookup(Layer):
         self.reset_state()
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
+        # what get_config writes, as Keras's input_vocabulary: the vocabulary as passed (special
+        # tokens only where the user gave them); None for a file path or an adapted one, which
+        # a .keras file keeps in assets/<layer path>/vocabulary.txt instead
+        self._input_vocabulary = None if vocabulary is None or isinstance(vocabulary, str) \
+            else self._listed(_plain_list(vocabulary))
+        self._input_idf_weights = None if idf_weights is None else \
+            [float(w) for w in _plain_list(idf_weights)]
         self.built = True
 
     # ---- the index space -------------------------------------------------------------------
@@ -325,11 +332,10 @@ class IndexLookup(Layer):
 
     # ---- serialisation ---------------------------------------------------------------------
     def get_config(self):
-        """Keras's config, except that ``vocabulary`` (and ``idf_weights``) hold an adapted
-        vocabulary too, special tokens first (Keras keeps it in an asset file beside the
-        config, which Keras's loader skips when the config has one), so that ``from_config``,
-        ``clone_model`` and ``model.save`` keep it; ``has_input_vocabulary`` (a hidden Keras
-        argument) says whether the rebuilt layer may still be adapted."""
+        """Keras's config: ``vocabulary`` and ``idf_weights`` as the constructor was given them
+        (None for a vocabulary file or an adapted or set one, which ``model.save`` writes to
+        ``assets/<layer path>/vocabulary.txt`` as Keras does); ``has_input_vocabulary`` (a
+        hidden Keras argument) says whether the rebuilt layer may still be adapted."""
         config = super().get_config()
         has_vocabulary = self._tokens is not None
         config.update({
@@ -337,13 +343,32 @@ class IndexLookup(Layer):
             "num_oov_indices": self.num_oov_indices, "oov_token": self.oov_token,
             "mask_token": self.mask_token, "output_mode": self.output_mode,
             "sparse": False, "pad_to_max_tokens": self.pad_to_max_tokens,
-            "idf_weights": ([float(w) for w in self._idf[:self.vocabulary_size()]]
-                            if has_vocabulary and self._idf is not None else None),
-            "vocabulary": self._listed(self.get_vocabulary()) if has_vocabulary else None,
+            "idf_weights": self._input_idf_weights,
+            "vocabulary": self._input_vocabulary,
             "vocabulary_size": self.vocabulary_size() if has_vocabulary else None,
             "oov_method": self.oov_method, "salt": self.salt,
             "has_input_vocabulary": self._has_input_vocabulary})
+        if self._tf_idf_out_of_config():
+            # Keras keeps these idf weights in its weights file, where rnncore does not write
+            # them: the config holds the vocabulary, special tokens first, and the weights
+            config["vocabulary"] = self._listed(self.get_vocabulary())
+            config["idf_weights"] = [float(w) for w in self._idf[:self.vocabulary_size()]]
         return config
+
+    def _tf_idf_out_of_config(self):
+        """Whether this is a tf_idf layer whose vocabulary and idf weights were adapted or set
+        rather than passed to the constructor."""
+        return self.output_mode == "tf_idf" and self._input_vocabulary is None and \
+            self._tokens is not None and self._idf is not None
+
+
+def _plain_list(values):
+    """A list of Python values from a list, an array or a tensor."""
+    if hasattr(values, "numpy") and not isinstance(values, np.ndarray):
+        values = values.numpy()
+    if isinstance(values, np.ndarray):
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values.tolist()]
+    return list(values)
 
 
 def _as_indices(x, caller):

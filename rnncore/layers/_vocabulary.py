@@ -71,7 +71,9 @@ def repeated(tokens):
 def encode_ids(ids, output_mode, depth, dtype, count_weights=None):
     """Integer ids as Keras's ``encode_categorical_inputs`` lays them out: "one_hot" gives a
     row of `depth` per id (a last axis of 1 is replaced by it), "multi_hot" and "count" one
-    bag per row of a 2-D batch (one bag for a 1-D one). Ids outside [0, depth) are left out
+    bag per row of a 2-D batch (one bag for a 1-D one or a scalar); a batch of rank 3 or
+    more is bagged over its axis 1, as Keras's one_hot-then-reduce path does ((2, 3, 4)
+    gives (2, 4, depth)). Ids outside [0, depth) are left out
     (a bag drops them, a one-hot row stays zero), as TensorFlow's bincount and one_hot do;
     "count" adds ``count_weights`` (of the ids' shape) instead of ones where given."""
     ids = np.asarray(ids)
@@ -85,10 +87,17 @@ def encode_ids(ids, output_mode, depth, dtype, count_weights=None):
         np.put_along_axis(out, np.where(inside, ids, 0)[..., None],
                           inside[..., None].astype(dtype), axis=-1)
         return out
-    if ids.ndim > 2:
-        raise ValueError(f"When output_mode is not 'int', maximum supported output rank is 2. "
-                         f"Received output_mode {output_mode} and input shape {ids.shape}, "
-                         f"which would result in output rank {ids.ndim}.")
+    if ids.ndim > 2:  # Keras's rank-3+ path: one-hot rows reduced over axis 1 (not the last)
+        hot = np.zeros(ids.shape + (depth,), dtype=np.float64)
+        np.put_along_axis(hot, np.where(inside, ids, 0)[..., None],
+                          inside[..., None].astype(np.float64), axis=-1)
+        if output_mode == "multi_hot":
+            return hot.max(axis=1).astype(dtype)
+        if count_weights is not None:
+            weights = np.asarray(count_weights)
+            return (hot * weights.astype(np.float64)[..., None]).sum(axis=1).astype(
+                weights.dtype)
+        return hot.sum(axis=1).astype(dtype)
     rows = ids if ids.ndim == 2 else ids[None]
     inside = inside.reshape(rows.shape)
     weights = np.ones(rows.shape) if count_weights is None else \

@@ -88,6 +88,24 @@ def write_keras(model, f, include_optimizer=True):
         zf.writestr(CONFIG, json.dumps(config))
         zf.writestr(zipfile.ZipInfo(WEIGHTS, date_time=(1980, 1, 1, 0, 0, 0)),
                     buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
+        for member, text in _vocabulary_assets(model):
+            zf.writestr(member, text)
+
+
+def _vocabulary_assets(model):
+    """``(member, text)`` for each StringLookup or IntegerLookup whose vocabulary its config
+    does not hold (adapted, set, or read from a file): Keras's ``save_assets`` writes it to
+    ``assets/<layer path>/vocabulary.txt``, special tokens first, one term a line."""
+    from ..layers._index_lookup import IndexLookup
+
+    out = []
+    for path, _, _ in _keras_paths.entries(model):
+        layer = _keras_paths.object_at(model, path)
+        if isinstance(layer, IndexLookup) and layer._input_vocabulary is None and \
+                layer.get_vocabulary(False) and not layer._tf_idf_out_of_config():
+            out.append((f"assets/{path}/vocabulary.txt",
+                        "\n".join(str(w) for w in layer.get_vocabulary())))
+    return out
 
 
 # ---- reading --------------------------------------------------------------------------------
