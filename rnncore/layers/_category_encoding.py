@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from ._base import Layer
+from ._tf_data import TFDataLayer
 from ._vocabulary import encode_ids
 
 _OUTPUT_MODES = ("count", "one_hot", "multi_hot")
@@ -24,7 +24,7 @@ def as_ids(x, caller, argument="inputs"):
     return arr.astype(np.int64, copy=False)
 
 
-class CategoryEncoding(Layer):
+class CategoryEncoding(TFDataLayer):
     """Encodes integer ids in [0, num_tokens) as one-hot rows (``"one_hot"``), or each row of
     ids as one multi-hot (``"multi_hot"``, the default) or count (``"count"``) vector of
     ``num_tokens`` floats. ``layer(ids, count_weights=w)`` in "count" mode adds ``w`` (of the

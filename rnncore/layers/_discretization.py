@@ -4,7 +4,8 @@ import numbers
 
 import numpy as np
 
-from ._base import Layer, as_float_array
+from ._base import as_float_array
+from ._tf_data import TFDataLayer
 from ._vocabulary import adapt_batches, encode_ids
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
@@ -33,7 +34,7 @@ def _compressed(summary, epsilon):
     return np.stack((values, weights)).astype("float32")
 
 
-class Discretization(Layer):
+class Discretization(TFDataLayer):
     """Buckets real values: output ``i`` when ``bin_boundaries[i-1] <= x < bin_boundaries[i]``
     (int32 ids in "int" mode, else float32 one-hot rows or bags of ``len(bin_boundaries) + 1``
     bins). Give ``bin_boundaries``, or ``num_bins`` and call ``adapt(data)`` to place the

@@ -3,12 +3,12 @@ import numbers
 
 import numpy as np
 
-from ._base import Layer
 from ._string_hash import cross_fingerprint
+from ._tf_data import TFDataLayer
 from ._vocabulary import encode_ids
 
 
-class HashedCrossing(Layer):
+class HashedCrossing(TFDataLayer):
     """Crosses two or more categorical features (strings or integers, each of shape
     (batch,) or (batch, 1)) and hashes each combination into one of ``num_bins`` bins, as
     ``tf.sparse.cross_hashed`` (which Keras calls) does: each string by FarmHash

@@ -3,8 +3,8 @@ import numbers
 
 import numpy as np
 
-from ._base import Layer
 from ._string_hash import fingerprint64, siphash
+from ._tf_data import TFDataLayer
 from ._vocabulary import encode_ids
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
@@ -24,7 +24,7 @@ def standardize_salt(salt, refusal):
     raise ValueError(f"{refusal} Received: salt={salt!r}.")
 
 
-class Hashing(Layer):
+class Hashing(TFDataLayer):
     """Hashes strings or integers into ``num_bins`` bins, exactly as Keras's layer does.
 
     A value's bin is ``fingerprint64(s) % num_bins`` (FarmHash Fingerprint64, TensorFlow's

@@ -13,16 +13,16 @@ import numbers
 
 import numpy as np
 
-from ._base import Layer
 from ._hashing import standardize_salt
 from ._string_hash import fingerprint64, siphash
+from ._tf_data import TFDataLayer
 from ._vocabulary import (adapt_batches, encode_ids, inverse_document_frequency,
                           positive_int, ranked_tokens, read_vocabulary_file, repeated)
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
-class IndexLookup(Layer):
+class IndexLookup(TFDataLayer):
     """What StringLookup and IntegerLookup share; see :class:`StringLookup` for the
     arguments. Subclasses say how values are read (``_values``) and hashed (``_hash_key``)."""
 

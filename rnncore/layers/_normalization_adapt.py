@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ._base import Layer
+from ._tf_data import TFDataLayer
 from .._config import epsilon as _eps
 
 
@@ -13,7 +13,7 @@ def _batch_of(item):
     return item[0] if isinstance(item, tuple) else item
 
 
-class Normalization(Layer):
+class Normalization(TFDataLayer):
     """Standardises its inputs feature by feature: ``(x - mean) / max(sqrt(variance), 1e-7)``,
     or with ``invert=True`` the reverse, ``mean + x * max(sqrt(variance), 1e-7)``.
 

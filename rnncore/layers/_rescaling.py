@@ -1,10 +1,11 @@
 """Rescaling: inputs times a scale plus an offset (Keras's preprocessing layer)."""
 import numpy as np
 
-from ._base import Layer, as_float_array
+from ._base import as_float_array
+from ._tf_data import TFDataLayer
 
 
-class Rescaling(Layer):
+class Rescaling(TFDataLayer):
     """``outputs = inputs * scale + offset``, in the layer's float dtype (integer inputs, such
     as pixel values, are converted first).
 

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from ._base import Layer
+from ._tf_data import TFDataLayer
 from ._vocabulary import (adapt_batches, inverse_document_frequency, ranked_tokens,
                           read_vocabulary_file, repeated)
 from ._vocabulary import positive_int as _positive_int
@@ -23,7 +23,7 @@ _OUTPUT_MODES = ("int", "multi_hot", "count", "tf_idf")
 _MASK, _OOV = "", "[UNK]"
 
 
-class TextVectorization(Layer):
+class TextVectorization(TFDataLayer):
     """Maps strings to token ids (``output_mode="int"``) or to one vector per string
     (``"multi_hot"``, ``"count"``, ``"tf_idf"``), as Keras's ``TextVectorization``.
 
