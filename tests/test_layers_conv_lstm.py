@@ -210,8 +210,16 @@ def test_functional_initial_state_and_states_train_as_keras(keras, rng):
         assert rel_err(r_w, k_w) <= TRAINING_RTOL
 
 
+def _fresh_names(keras):
+    """Both libraries' automatic names start again (bidirectional, batch_normalization...),
+    whatever the tests before made."""
+    keras.backend.clear_session()
+    rnncore.backend.clear_session()
+
+
 @pytest.mark.parametrize("merge_mode, return_sequences", [("concat", True), ("sum", False)])
 def test_bidirectional_conv_lstm_matches_keras(keras, tf, rng, merge_mode, return_sequences):
+    _fresh_names(keras)
     x = _data(rng, (2, 3, 5, 2))
     k_layer, r_layer = (lib.layers.Bidirectional(
         lib.layers.ConvLSTM1D(2, 3, return_sequences=return_sequences, name="cl"),
@@ -230,6 +238,7 @@ def test_bidirectional_conv_lstm_model_loads_in_keras(keras, rng, tmp_path):
 
 
 def test_weights_shapes_names_and_paths_are_keras(keras):
+    _fresh_names(keras)
     paths = []
     for lib in (keras, rnncore):
         model = _frames_model(lib)
