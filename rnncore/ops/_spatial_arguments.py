@@ -6,7 +6,7 @@ import numbers
 def standardize_tuple(value, n, name, allow_zero=False):
     """Keras's ``standardize_tuple``: an int for every dimension, or a tuple of `n` ints, each
     positive (``>= 0`` with `allow_zero`); otherwise Keras's ValueError naming `name`."""
-    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value!r}"
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         values = (int(value),) * n
     else:
