@@ -305,3 +305,14 @@ def test_a_custom_layer_loads_with_custom_objects_as_in_keras(keras, rng, tmp_pa
                                       custom_objects={"Scale": _scale_layer(target)})
     np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
                                np.asarray(model.predict(x, verbose=0)), atol=1e-5)
+
+
+def test_a_bidirectional_writes_its_backward_layer_as_keras(keras):
+    """Keras writes both directions; rebuilt from the forward one alone, Keras 3.15 can hand a
+    second Bidirectional an earlier layer (a reused address in its loading scope)."""
+    configs = [lib.layers.Bidirectional(lib.layers.GRU(2)).get_config()
+               for lib in (keras, rnncore)]
+    assert set(configs[1]) == set(configs[0])
+    for config in configs:
+        assert config["backward_layer"]["class_name"] == "GRU"
+        assert config["backward_layer"]["config"]["go_backwards"] is True

@@ -296,8 +296,14 @@ class Bidirectional(Layer):
     reset_state = reset_states
 
     def get_config(self):
+        # the backward layer is written too, as Keras writes it: Keras 3.15 rebuilding a
+        # Bidirectional without one serializes the wrapped layer twice inside its loading
+        # scope, and in a file with two Bidirectionals a freed layer's reused address can hand
+        # the second one an earlier layer (forward and backward then both run forwards)
         config = super().get_config()
-        config.update({"layer": self._layer_config, "merge_mode": self.merge_mode})
+        config.update({"layer": self._layer_config, "merge_mode": self.merge_mode,
+                       "backward_layer": {"class_name": type(self.backward_layer).__name__,
+                                          "config": self.backward_layer.get_config()}})
         return config
 
     @classmethod
