@@ -316,3 +316,28 @@ def test_a_bidirectional_writes_its_backward_layer_as_keras(keras):
     for config in configs:
         assert config["backward_layer"]["class_name"] == "GRU"
         assert config["backward_layer"]["config"]["go_backwards"] is True
+
+
+def test_a_sequential_never_built_saves_and_loads_both_ways_as_keras(keras, tmp_path):
+    """Keras writes an unbuilt Sequential (configs, no weights), as its own lookup tests do;
+    once loaded it builds on its first call. A subclassed model unbuilt is still refused."""
+    x = np.ones((2, 3), "float32")
+    for writer, reader in ((rnncore, keras), (keras, rnncore), (rnncore, rnncore)):
+        model = writer.Sequential([writer.layers.Dense(2, name="d")])
+        model.compile(optimizer="adam", loss="mse")
+        path = tmp_path / f"{writer.__name__}_{reader.__name__}.keras"
+        model.save(path)
+        loaded = reader.models.load_model(path)
+        assert [layer.name for layer in loaded.layers] == ["d"]
+        assert loaded.predict(x, verbose=0).shape == (2, 2)
+
+    class Sub(rnncore.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.d = rnncore.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.d(inputs)
+
+    with pytest.raises(ValueError, match="is not built yet"):
+        Sub().save(tmp_path / "sub.keras")

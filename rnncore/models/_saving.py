@@ -148,7 +148,12 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
         writer = _legacy_h5.write
     else:
         raise _suffix_error(name)
-    if not model.built:
+    from ._sequential import Sequential
+
+    # Keras writes a Sequential that was never built (its layers' configs, no weights; it
+    # builds on its first call once loaded); a subclassed model unbuilt has no input shape to
+    # rebuild it from
+    if not model.built and not isinstance(model, Sequential):
         raise ValueError(f"Model {model.name!r} is not built yet: fit it or call it on data "
                          "before saving")
     _atomic_write(filepath, lambda f: writer(model, f, include_optimizer), overwrite)
